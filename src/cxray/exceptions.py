@@ -1,0 +1,136 @@
+"""The one exception and warning tree of cxray.
+
+Every error cxray raises on purpose derives from :class:`CXError`; builtin
+mixins keep ``except ValueError`` working for callers that expect it::
+
+    CXError
+    ├── ConfigError(CXError, ValueError)         bad cxray.toml or settings
+    ├── StoreError(CXError, RuntimeError)        the store cannot be opened or written
+    │   ├── SchemaVersionError                   store made by a newer cxray
+    │   └── StoreLockedError                     another process holds the store
+    ├── UnknownTableError(CXError, KeyError)     a table name outside the contract
+    ├── SourceError(CXError, ValueError)         a file cannot be read as the named source
+    └── ImportValidationError(CXError, ValueError)
+                                                 rows break the data contract; nothing written
+
+    CXWarning(UserWarning)
+    └── StatisticalWarning                       a result is computable but dubious
+
+Interfaces translate these once at their boundary: the CLI prints one red line
+and exits non-zero, the API answers one JSON error envelope.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = [
+    "CXError",
+    "CXWarning",
+    "ConfigError",
+    "ImportValidationError",
+    "RowError",
+    "RuleSummary",
+    "SchemaVersionError",
+    "SourceError",
+    "StatisticalWarning",
+    "StoreError",
+    "StoreLockedError",
+    "UnknownTableError",
+]
+
+
+class CXError(Exception):
+    """Root of every error cxray raises on purpose."""
+
+
+class ConfigError(CXError, ValueError):
+    """The program config (cxray.toml) or a setting is invalid."""
+
+
+class StoreError(CXError, RuntimeError):
+    """The store cannot be opened, migrated or written."""
+
+
+class SchemaVersionError(StoreError):
+    """The store was written by a newer cxray than this one."""
+
+
+class StoreLockedError(StoreError):
+    """Another process holds the store for writing."""
+
+
+class UnknownTableError(CXError, KeyError):
+    """A table name that is not one of the six canonical tables."""
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0]) if self.args else ""
+
+
+class SourceError(CXError, ValueError):
+    """A file cannot be read as the source format it was given as."""
+
+
+@dataclass(frozen=True)
+class RowError:
+    """One broken rule in one cell of an input file."""
+
+    file: str
+    row: int | None
+    column: str | None
+    value: str | None
+    rule: str
+
+    def __str__(self) -> str:
+        where = [self.file]
+        if self.row is not None:
+            where.append(f"row {self.row}")
+        if self.column is not None:
+            where.append(f"column {self.column!r}")
+        shown = "" if self.value is None else f": value {self.value!r}"
+        return f"{', '.join(where)}{shown}: {self.rule}"
+
+
+@dataclass(frozen=True)
+class RuleSummary:
+    """How often one rule failed in one file, with the first failing cell."""
+
+    first: RowError
+    count: int
+
+
+class ImportValidationError(CXError, ValueError):
+    """Rows of an import break the data contract; nothing was written.
+
+    ``errors`` holds one :class:`RuleSummary` per (file, column, rule) with
+    the count of failing rows and the first failing cell.
+    """
+
+    def __init__(self, errors: list[RuleSummary], *, total_rows: int | None = None):
+        self.errors = errors
+        self.total_rows = total_rows
+        super().__init__(self._message())
+
+    @property
+    def failed(self) -> int:
+        return sum(e.count for e in self.errors)
+
+    def _message(self) -> str:
+        if len(self.errors) == 1 and self.errors[0].count == 1:
+            return f"{self.errors[0].first}. Nothing was written."
+        lines = [f"{self.failed} problem(s) found; nothing was written:"]
+        for e in self.errors[:20]:
+            more = f" ({e.count} rows; first shown)" if e.count > 1 else ""
+            lines.append(f"  - {e.first}{more}")
+        if len(self.errors) > 20:
+            lines.append(f"  - ... and {len(self.errors) - 20} more kinds of problem")
+        return "\n".join(lines)
+
+
+class CXWarning(UserWarning):
+    """Root of the warnings cxray issues."""
+
+
+class StatisticalWarning(CXWarning):
+    """A result is computable but dubious (small n, sparse cells, ...)."""
+

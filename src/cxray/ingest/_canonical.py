@@ -1,0 +1,45 @@
+"""The canonical source: files laid out exactly as the data contract says."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from cxray.exceptions import SourceError
+from cxray.ingest._readers import stage_csv, stage_json_lines, stage_parquet
+from cxray.ingest._source import Source, StageContext
+from cxray.schema import CONTRACT
+
+__all__ = ["CanonicalSource"]
+
+
+class CanonicalSource(Source):
+    name = "canonical"
+    description = "CSV, Parquet or JSON Lines with the contract's column names"
+    tables = frozenset(CONTRACT)
+    suffixes = (".csv", ".tsv", ".csv.gz", ".tsv.gz", ".parquet", ".pq", ".jsonl", ".ndjson",
+                ".jsonl.gz", ".ndjson.gz")
+
+    def stage(self, path: Path, target: str, ctx: StageContext) -> None:
+        kind = file_kind(path)
+        if kind == "csv":
+            delim = "\t" if ".tsv" in path.name.lower() else None
+            stage_csv(ctx.con, path, target, delimiter=delim)
+        elif kind == "parquet":
+            stage_parquet(ctx.con, path, target)
+        else:
+            stage_json_lines(ctx.con, path, target)
+
+
+def file_kind(path: Path) -> str:
+    """``csv``, ``parquet`` or ``jsonl`` from the file name, or a clear error."""
+    name = path.name.lower().removesuffix(".gz")
+    if name.endswith((".csv", ".tsv", ".txt")):
+        return "csv"
+    if name.endswith((".parquet", ".pq")):
+        return "parquet"
+    if name.endswith((".jsonl", ".ndjson", ".json")):
+        return "jsonl"
+    raise SourceError(
+        f"{path.name}: unknown file type; use .csv, .tsv, .parquet or .jsonl "
+        "(or name a vendor source with --source)"
+    )

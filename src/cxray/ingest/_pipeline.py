@@ -1,0 +1,533 @@
+"""From staged raw rows to one validated, typed batch for a canonical table.
+
+Steps, the same for every source:
+
+1. **map**: the user's ``--map canonical=source`` renames;
+2. **name**: headers matched case-insensitively after trimming, snake_case;
+   columns outside the contract are kept as attributes;
+3. **check columns**: required columns present, at least one answer column;
+4. **convert and validate** every cell in one SQL pass per file: types
+   (ISO 8601 timestamps in the program's zone → UTC, strict integers,
+   decimals, booleans), required values, ranges from the contract and the
+   program config's scales. Each broken rule is reported with its file, row,
+   column, value and count;
+5. **keys**: derive missing event keys; collapse rows that repeat exactly;
+   a key repeated with different values in one file is an error; across files
+   a later file wins, as if imported one after another.
+
+Nothing here writes to the store: the result is a :class:`Batch`, and
+:mod:`cxray.store` writes a batch all at once or not at all.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from cxray.config import ProgramConfig
+from cxray.exceptions import ImportValidationError, RowError, RuleSummary, SourceError
+from cxray.ingest._readers import quote_ident as q
+from cxray.ingest._readers import stage_arrow
+from cxray.ingest._registry import detect_source, get_source
+from cxray.ingest._source import ROW_COLUMN, Source, StageContext
+from cxray.schema import ColumnSpec, TableSpec, normalize_column_name, table_spec
+
+__all__ = ["Batch", "FileInfo", "ProgressFn", "read_batch", "read_frame"]
+
+#: ``progress(step, done, total)``: called as files are staged and checked
+ProgressFn = Callable[[str, int, int], None]
+
+_FILE_COLUMN = "_file"
+_TEXT_TYPES = ("VARCHAR",)
+_NESTED_PREFIXES = ("STRUCT", "MAP", "UNION")
+#: at most this many distinct problems are collected per file before stopping
+_MAX_RULES = 200
+
+
+@dataclass(frozen=True)
+class FileInfo:
+    """One input file of a batch, as recorded in the import log."""
+
+    name: str
+    source: str
+    rows: int
+    sha256: str | None = None
+    #: rows dropped because they repeated another row exactly
+    repeated: int = 0
+
+
+@dataclass
+class Batch:
+    """Validated rows for one canonical table, ready to be written."""
+
+    table: TableSpec
+    #: contract columns in contract order, then attribute columns
+    data: pa.Table
+    files: list[FileInfo]
+    #: attribute (non-contract) columns and their DuckDB types
+    attributes: dict[str, str] = field(default_factory=dict)
+    #: contract columns that the input actually carried
+    present: list[str] = field(default_factory=list)
+
+    @property
+    def num_rows(self) -> int:
+        return self.data.num_rows
+
+
+@dataclass
+class _Column:
+    """One output column: its converted SQL expression and the checks on it."""
+
+    name: str
+    expr: str
+    sql_type: str
+    checks: list[tuple[str, str, str]] = field(default_factory=list)  # (predicate, raw, rule)
+    #: False for a contract column the input does not carry (stored as NULL)
+    present: bool = True
+
+
+def read_batch(
+    table: str,
+    paths: Sequence[str | Path],
+    *,
+    config: ProgramConfig | None = None,
+    source: str | None = None,
+    mapping: dict[str, str] | None = None,
+    progress: ProgressFn | None = None,
+) -> Batch:
+    """Read, validate and convert files for ``table`` into one :class:`Batch`.
+
+    Raises :class:`SourceError` for a file that cannot be read at all and
+    :class:`ImportValidationError` listing every broken rule across all files.
+    """
+    spec = table_spec(table)
+    config = config or ProgramConfig()
+    if not paths:
+        raise SourceError("no files given")
+    with _connect(config) as con:
+        staged: list[tuple[str, Source, Path]] = []
+        for i, p in enumerate(paths):
+            path = Path(p)
+            src = get_source(source) if source else detect_source(path, spec.name)
+            if spec.name not in src.tables:
+                raise SourceError(
+                    f"{path.name}: source {src.name!r} cannot feed table {spec.name!r} "
+                    f"(it feeds: {', '.join(sorted(src.tables))})"
+                )
+            if progress:
+                progress(f"reading {path.name}", i, len(paths))
+            target = f"stage_{i}"
+            src.stage(path, target, StageContext(con=con, table=spec, mapping=dict(mapping or {})))
+            staged.append((target, src, path))
+        infos = [
+            FileInfo(name=path.name, source=src.name, rows=0, sha256=_sha256(path))
+            for _, src, path in staged
+        ]
+        return _finish(con, spec, config, staged, infos, mapping or {}, progress)
+
+
+def read_frame(
+    table: str,
+    data: Any,
+    *,
+    name: str = "<frame>",
+    config: ProgramConfig | None = None,
+    mapping: dict[str, str] | None = None,
+) -> Batch:
+    """Validate an in-memory table (pyarrow Table or pandas DataFrame) like a file."""
+    spec = table_spec(table)
+    config = config or ProgramConfig()
+    with _connect(config) as con:
+        stage_arrow(con, data, "stage_0")
+        infos = [FileInfo(name=name, source="frame", rows=0)]
+        return _finish(con, spec, config, [("stage_0", None, Path(name))], infos, mapping or {},
+                       None)
+
+
+def _connect(config: ProgramConfig) -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect(":memory:")
+    con.execute(f"SET TimeZone = '{config.program.timezone}'")
+    return con
+
+
+def _finish(
+    con: duckdb.DuckDBPyConnection,
+    spec: TableSpec,
+    config: ProgramConfig,
+    staged: list[tuple[str, Source | None, Path]],
+    infos: list[FileInfo],
+    mapping: dict[str, str],
+    progress: ProgressFn | None,
+) -> Batch:
+    problems: list[RuleSummary] = []
+    typed: list[tuple[str, dict[str, str]]] = []
+    present: dict[str, None] = {}
+    for i, (target, _src, path) in enumerate(staged):
+        if progress:
+            progress(f"checking {path.name}", i, len(staged))
+        cols = _plan_columns(con, spec, config, target, path.name, mapping)
+        present.update({c.name: None for c in cols if c.name in spec and c.present})
+        file_problems = _validate(con, target, path.name, cols)
+        problems += file_problems
+        if file_problems:
+            continue
+        out = f"typed_{i}"
+        _materialize(con, spec, target, out, cols, file_index=i)
+        typed.append((out, {c.name: c.sql_type for c in cols if c.name not in spec}))
+        infos[i] = _with_rows(infos[i], con.execute(f"SELECT count(*) FROM {q(out)}").fetchone()[0])
+    if problems:
+        raise ImportValidationError(problems)
+    if progress:
+        progress("checking keys", len(staged), len(staged))
+    attributes = _merge_attributes(typed)
+    union = _union(con, spec, typed, attributes)
+    repeated = _dedupe(con, spec, union, [path.name for _, _, path in staged])
+    for idx, n in repeated.items():
+        infos[idx] = FileInfo(**{**infos[idx].__dict__, "repeated": n})
+    out_cols = [*spec.column_names, *attributes]
+    data = con.sql(f"SELECT {', '.join(q(c) for c in out_cols)} FROM {q(union)}").to_arrow_table()
+    return Batch(
+        table=spec,
+        data=data,
+        files=infos,
+        attributes=attributes,
+        present=[c for c in spec.column_names if c in present],
+    )
+
+
+def _with_rows(info: FileInfo, rows: int) -> FileInfo:
+    return FileInfo(**{**info.__dict__, "rows": rows})
+
+
+def _sha256(path: Path) -> str | None:
+    try:
+        h = hashlib.sha256()
+        with path.open("rb") as fh:
+            for chunk in iter(lambda: fh.read(1 << 20), b""):
+                h.update(chunk)
+        return h.hexdigest()
+    except OSError:
+        return None
+
+
+# ---------------------------------------------------------------- column planning
+
+
+def _plan_columns(
+    con: duckdb.DuckDBPyConnection,
+    spec: TableSpec,
+    config: ProgramConfig,
+    target: str,
+    file: str,
+    mapping: dict[str, str],
+) -> list[_Column]:
+    described = con.execute(f"DESCRIBE {q(target)}").fetchall()
+    raw_types = {name: typ for name, typ, *_ in described if name != ROW_COLUMN}
+    names = _resolve_names(spec, list(raw_types), file, mapping)
+    by_canonical = {canon: raw for raw, canon in names.items()}
+
+    missing = [c for c in spec.required if c not in by_canonical]
+    if missing:
+        raise SourceError(
+            f"{file}: required column(s) missing: {', '.join(missing)} "
+            f"(columns found: {', '.join(raw_types) or 'none'})"
+        )
+    if spec.at_least_one_of and not any(c in by_canonical for c in spec.at_least_one_of):
+        raise SourceError(
+            f"{file}: a {spec.name} file needs at least one of the columns "
+            f"{', '.join(spec.at_least_one_of)} (columns found: {', '.join(raw_types)})"
+        )
+
+    cols: list[_Column] = []
+    for c in spec.columns:
+        raw = by_canonical.get(c.name)
+        cols.append(_contract_column(spec, c, raw, raw_types.get(raw or "", ""), config))
+    for raw, canon in names.items():
+        if canon not in spec:
+            cols.append(_attribute_column(canon, raw, raw_types[raw]))
+    return cols
+
+
+def _resolve_names(
+    spec: TableSpec, raw_names: list[str], file: str, mapping: dict[str, str]
+) -> dict[str, str]:
+    """Map each raw column to its output name (contract name or normalized attribute)."""
+    out: dict[str, str] = {}
+    by_norm = {}
+    for raw in raw_names:
+        by_norm.setdefault(normalize_column_name(raw), raw)
+    for canonical, wanted in mapping.items():
+        canon = canonical.strip().lower()
+        if canon not in spec:
+            raise SourceError(
+                f"--map {canonical}={wanted}: {canonical!r} is not a column of {spec.name} "
+                f"({', '.join(spec.column_names)})"
+            )
+        raw = next((r for r in raw_names if r == wanted), None)
+        raw = raw or next((r for r in raw_names if r.strip().lower() == wanted.strip().lower()),
+                          None)
+        raw = raw or by_norm.get(normalize_column_name(wanted))
+        if raw is None:
+            raise SourceError(
+                f"{file}: column {wanted!r} named in --map {canonical}={wanted} is not in the file"
+            )
+        out[raw] = canon
+    taken: dict[str, str] = {v: k for k, v in out.items()}
+    for raw in raw_names:
+        if raw in out:
+            continue
+        name = normalize_column_name(raw)
+        if name in taken:
+            if name in spec and any(m.strip().lower() == name for m in mapping):
+                name = f"{name}_original"  # a mapped column displaced the file's own
+            else:
+                raise SourceError(
+                    f"{file}: columns {taken[name]!r} and {raw!r} both mean {name!r}; "
+                    "rename one of them"
+                )
+        if name.startswith("_"):
+            name = "x" + name
+        out[raw] = name
+        taken[name] = raw
+    return out
+
+
+def _text(raw: str, raw_type: str) -> str:
+    """SQL for a raw value as trimmed text, empty = missing."""
+    ident = q(raw)
+    if raw_type in _TEXT_TYPES:
+        return f"NULLIF(trim({ident}), '')"
+    if raw_type.startswith(_NESTED_PREFIXES) or raw_type.endswith("[]"):
+        return f"CAST(to_json({ident}) AS VARCHAR)"
+    return f"CAST({ident} AS VARCHAR)"
+
+
+def _contract_column(
+    spec: TableSpec, c: ColumnSpec, raw: str | None, raw_type: str, config: ProgramConfig
+) -> _Column:
+    if raw is None:
+        return _Column(c.name, f"CAST(NULL AS {c.sql_type})", c.sql_type, present=False)
+    text = _text(raw, raw_type)
+    ident = q(raw)
+    col = _Column(c.name, "", c.sql_type)
+    if c.type == "string":
+        col.expr = text
+    elif c.type == "timestamp":
+        if raw_type in ("TIMESTAMP WITH TIME ZONE",):
+            col.expr = f"timezone('UTC', {ident})"
+        elif raw_type.startswith("TIMESTAMP") or raw_type == "DATE":
+            col.expr = f"timezone('UTC', CAST({ident} AS TIMESTAMPTZ))"
+        else:
+            col.expr = f"timezone('UTC', TRY_CAST({text} AS TIMESTAMPTZ))"
+        col.checks.append(
+            (f"{text} IS NOT NULL AND ({col.expr}) IS NULL", text,
+             "not an ISO 8601 timestamp (e.g. 2025-03-01T14:05:00+02:00)")
+        )
+    elif c.type == "integer":
+        num = ident if raw_type in ("BIGINT", "INTEGER", "SMALLINT", "TINYINT", "HUGEINT") \
+            else f"TRY_CAST({text} AS DOUBLE)"
+        col.expr = f"CASE WHEN {num} = trunc({num}) THEN CAST({num} AS BIGINT) END"
+        col.checks.append((f"{text} IS NOT NULL AND ({col.expr}) IS NULL", text,
+                           "not an integer"))
+    elif c.type == "decimal":
+        col.expr = f"TRY_CAST({text} AS {c.sql_type})"
+        col.checks.append((f"{text} IS NOT NULL AND ({col.expr}) IS NULL", text, "not a number"))
+    elif c.type == "number":
+        col.expr = f"TRY_CAST({text} AS DOUBLE)"
+        col.checks.append((f"{text} IS NOT NULL AND (isnan({col.expr}) OR ({col.expr}) IS NULL)",
+                           text, "not a number"))
+    elif c.type == "boolean":
+        low = f"lower({text})"
+        col.expr = (
+            f"CASE WHEN {low} IN ('true', 't', 'yes', 'y', '1') THEN true "
+            f"WHEN {low} IN ('false', 'f', 'no', 'n', '0') THEN false END"
+        )
+        col.checks.append((f"{text} IS NOT NULL AND ({col.expr}) IS NULL", text,
+                           "not a boolean (true/false, yes/no, 1/0)"))
+    else:  # pragma: no cover - the contract has no other types
+        raise AssertionError(c.type)
+
+    lo, hi = c.min, c.max
+    if c.scale:
+        scale = config.scale(c.scale)
+        lo, hi = scale.min, scale.max
+    if lo is not None or hi is not None:
+        conds = []
+        if lo is not None:
+            conds.append(f"({col.expr}) < {lo}")
+        if hi is not None:
+            conds.append(f"({col.expr}) > {hi}")
+        col.checks.append((" OR ".join(conds), text, _range_rule(c, lo, hi)))
+    if c.required and not (c.name == spec.key and spec.derive_key_from):
+        col.checks.insert(0, (f"{text} IS NULL", "NULL", "a value is required"))
+    return col
+
+
+def _range_rule(c: ColumnSpec, lo: float | None, hi: float | None) -> str:
+    kind = "an integer" if c.type == "integer" else "a number"
+    fmt = lambda x: f"{x:g}"  # noqa: E731
+    if lo is not None and hi is not None:
+        return f"out of range: must be {kind} from {fmt(lo)} to {fmt(hi)}"
+    if lo is not None:
+        return f"out of range: must be {kind} ≥ {fmt(lo)}"
+    return f"out of range: must be {kind} ≤ {fmt(hi)}"
+
+
+def _attribute_column(name: str, raw: str, raw_type: str) -> _Column:
+    if raw_type in _TEXT_TYPES or raw_type.startswith(_NESTED_PREFIXES) or raw_type.endswith("[]"):
+        return _Column(name, _text(raw, raw_type), "VARCHAR")
+    if raw_type == "TIMESTAMP WITH TIME ZONE":
+        return _Column(name, f"timezone('UTC', {q(raw)})", "TIMESTAMP")
+    if raw_type == '"NULL"':
+        return _Column(name, f"CAST({q(raw)} AS VARCHAR)", "VARCHAR")
+    return _Column(name, q(raw), raw_type)
+
+
+# ---------------------------------------------------------------- validation
+
+
+def _validate(
+    con: duckdb.DuckDBPyConnection, target: str, file: str, cols: list[_Column]
+) -> list[RuleSummary]:
+    checks = [(col, pred, raw, rule) for col in cols for pred, raw, rule in col.checks]
+    if not checks:
+        return []
+    aggs = []
+    for k, (_col, pred, raw, _rule) in enumerate(checks):
+        aggs.append(f"count(*) FILTER (WHERE {pred}) AS n{k}")
+        aggs.append(f"min({ROW_COLUMN}) FILTER (WHERE {pred}) AS r{k}")
+        aggs.append(f"arg_min(CAST({raw} AS VARCHAR), {ROW_COLUMN}) FILTER (WHERE {pred}) AS v{k}")
+    try:
+        row = con.execute(f"SELECT {', '.join(aggs)} FROM {q(target)}").fetchone()
+    except duckdb.Error as exc:  # pragma: no cover - a planning bug, not user input
+        raise SourceError(f"{file}: cannot be checked: {exc}") from exc
+    out = []
+    for k, (col, _pred, _raw, rule) in enumerate(checks):
+        n, r, v = row[3 * k], row[3 * k + 1], row[3 * k + 2]
+        if n:
+            out.append(RuleSummary(RowError(file, r, col.name, v, rule), n))
+    out.sort(key=lambda s: (s.first.row or 0, s.first.column or ""))
+    return out[:_MAX_RULES]
+
+
+def _materialize(
+    con: duckdb.DuckDBPyConnection,
+    spec: TableSpec,
+    target: str,
+    out: str,
+    cols: list[_Column],
+    *,
+    file_index: int,
+) -> None:
+    exprs = {c.name: c.expr for c in cols}
+    if spec.derive_key_from:
+        parts = []
+        for name in spec.derive_key_from:
+            e = exprs[name]
+            if spec.column(name).type == "timestamp":
+                e = f"strftime({e}, '%Y-%m-%dT%H:%M:%S.%f')"
+            parts.append(e)
+        derived = "substr(md5(" + " || chr(31) || ".join(parts) + "), 1, 20)"
+        exprs[spec.key] = f"COALESCE({exprs[spec.key]}, {derived})"
+    select = [f"{e} AS {q(n)}" for n, e in exprs.items()]
+    select += [f"{ROW_COLUMN}", f"{file_index} AS {_FILE_COLUMN}"]
+    con.execute(f"CREATE TEMP TABLE {q(out)} AS SELECT {', '.join(select)} FROM {q(target)}")
+    con.execute(f"DROP TABLE {q(target)}")
+
+
+def _merge_attributes(typed: list[tuple[str, dict[str, str]]]) -> dict[str, str]:
+    merged: dict[str, str] = {}
+    for _, attrs in typed:
+        for name, typ in attrs.items():
+            if name in merged and merged[name] != typ:
+                merged[name] = "VARCHAR"  # files disagree: keep every value as text
+            else:
+                merged.setdefault(name, typ)
+    return merged
+
+
+def _union(
+    con: duckdb.DuckDBPyConnection,
+    spec: TableSpec,
+    typed: list[tuple[str, dict[str, str]]],
+    attributes: dict[str, str],
+) -> str:
+    if len(typed) == 1 and list(typed[0][1].items()) == list(attributes.items()):
+        return typed[0][0]
+    parts = []
+    for name, attrs in typed:
+        sel = [q(c) for c in spec.column_names]
+        for a, typ in attributes.items():
+            sel.append(f"CAST({q(a) if a in attrs else 'NULL'} AS {typ}) AS {q(a)}")
+        sel += [ROW_COLUMN, _FILE_COLUMN]
+        parts.append(f"SELECT {', '.join(sel)} FROM {q(name)}")
+    con.execute("CREATE TEMP TABLE batch_union AS " + " UNION ALL ".join(parts))
+    return "batch_union"
+
+
+def _dedupe(
+    con: duckdb.DuckDBPyConnection, spec: TableSpec, union: str, files: list[str]
+) -> dict[int, int]:
+    """Collapse exact repeats; reject conflicting keys within a file; later files win.
+
+    Returns the number of exact repeats dropped per file index.
+    """
+    key = q(spec.key)
+    n, distinct = con.execute(f"SELECT count(*), count(DISTINCT {key}) FROM {q(union)}").fetchone()
+    if n == distinct:
+        return {}
+    value_cols = [c for c in _columns(con, union) if c not in (ROW_COLUMN, _FILE_COLUMN)]
+    row_hash = "hash(" + ", ".join(q(c) for c in value_cols) + ")"
+    conflicts = con.execute(
+        f"""
+        SELECT {_FILE_COLUMN}, {key}, min({ROW_COLUMN}), max({ROW_COLUMN})
+        FROM {q(union)} GROUP BY {_FILE_COLUMN}, {key}
+        HAVING count(DISTINCT {row_hash}) > 1
+        ORDER BY {_FILE_COLUMN}, min({ROW_COLUMN}) LIMIT 20
+        """
+    ).fetchall()
+    if conflicts:
+        total = con.execute(
+            f"SELECT count(*) FROM (SELECT 1 FROM {q(union)} GROUP BY {_FILE_COLUMN}, {key} "
+            f"HAVING count(DISTINCT {row_hash}) > 1)"
+        ).fetchone()[0]
+        summaries = []
+        for (fi, group) in itertools.groupby(conflicts, key=lambda r: r[0]):
+            rows = list(group)
+            f, k, first, second = rows[0]
+            summaries.append(
+                RuleSummary(
+                    RowError(files[f], second, spec.key, k,
+                             f"duplicate key: row {first} has the same {spec.key} "
+                             "with different values"),
+                    total if len(files) == 1 else len(rows),
+                )
+            )
+        raise ImportValidationError(summaries)
+    before = dict(con.execute(
+        f"SELECT {_FILE_COLUMN}, count(*) FROM {q(union)} GROUP BY ALL").fetchall())
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE batch_final AS
+        SELECT * FROM {q(union)}
+        QUALIFY row_number() OVER (PARTITION BY {key} ORDER BY {_FILE_COLUMN} DESC,
+                                   {ROW_COLUMN} DESC) = 1
+        """
+    )
+    # Rows that lost to the same key in a later file are replacements, not repeats.
+    after_within = dict(con.execute(
+        f"SELECT {_FILE_COLUMN}, count(DISTINCT {key}) FROM {q(union)} GROUP BY ALL").fetchall())
+    con.execute(f"DROP TABLE {q(union)}")
+    con.execute(f"ALTER TABLE batch_final RENAME TO {q(union)}")
+    return {f: before[f] - after_within.get(f, 0) for f in before if before[f] > after_within[f]}
+
+
+def _columns(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
+    return [r[0] for r in con.execute(f"DESCRIBE {q(table)}").fetchall()]
