@@ -133,4 +133,3 @@ class CXWarning(UserWarning):
 
 class StatisticalWarning(CXWarning):
     """A result is computable but dubious (small n, sparse cells, ...)."""
-

@@ -16,8 +16,18 @@ class CanonicalSource(Source):
     name = "canonical"
     description = "CSV, Parquet or JSON Lines with the contract's column names"
     tables = frozenset(CONTRACT)
-    suffixes = (".csv", ".tsv", ".csv.gz", ".tsv.gz", ".parquet", ".pq", ".jsonl", ".ndjson",
-                ".jsonl.gz", ".ndjson.gz")
+    suffixes = (
+        ".csv",
+        ".tsv",
+        ".csv.gz",
+        ".tsv.gz",
+        ".parquet",
+        ".pq",
+        ".jsonl",
+        ".ndjson",
+        ".jsonl.gz",
+        ".ndjson.gz",
+    )
 
     def stage(self, path: Path, target: str, ctx: StageContext) -> None:
         kind = file_kind(path)

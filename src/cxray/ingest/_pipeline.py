@@ -41,7 +41,8 @@ from cxray.schema import ColumnSpec, TableSpec, normalize_column_name, table_spe
 
 __all__ = ["Batch", "FileInfo", "ProgressFn", "read_batch", "read_frame"]
 
-#: ``progress(step, done, total)``: called as files are staged and checked
+#: ``progress(step, done, total)``: called at each step; an import of n files has
+#: 2n + 2 steps (read each, check each, keys, write)
 ProgressFn = Callable[[str, int, int], None]
 
 _FILE_COLUMN = "_file"
@@ -122,7 +123,7 @@ def read_batch(
                     f"(it feeds: {', '.join(sorted(src.tables))})"
                 )
             if progress:
-                progress(f"reading {path.name}", i, len(paths))
+                progress(f"reading {path.name}", i, 2 * len(paths) + 2)
             target = f"stage_{i}"
             src.stage(path, target, StageContext(con=con, table=spec, mapping=dict(mapping or {})))
             staged.append((target, src, path))
@@ -147,8 +148,9 @@ def read_frame(
     with _connect(config) as con:
         stage_arrow(con, data, "stage_0")
         infos = [FileInfo(name=name, source="frame", rows=0)]
-        return _finish(con, spec, config, [("stage_0", None, Path(name))], infos, mapping or {},
-                       None)
+        return _finish(
+            con, spec, config, [("stage_0", None, Path(name))], infos, mapping or {}, None
+        )
 
 
 def _connect(config: ProgramConfig) -> duckdb.DuckDBPyConnection:
@@ -171,7 +173,7 @@ def _finish(
     present: dict[str, None] = {}
     for i, (target, _src, path) in enumerate(staged):
         if progress:
-            progress(f"checking {path.name}", i, len(staged))
+            progress(f"checking {path.name}", len(staged) + i, 2 * len(staged) + 2)
         cols = _plan_columns(con, spec, config, target, path.name, mapping)
         present.update({c.name: None for c in cols if c.name in spec and c.present})
         file_problems = _validate(con, target, path.name, cols)
@@ -185,7 +187,7 @@ def _finish(
     if problems:
         raise ImportValidationError(problems)
     if progress:
-        progress("checking keys", len(staged), len(staged))
+        progress("checking keys", 2 * len(staged), 2 * len(staged) + 2)
     attributes = _merge_attributes(typed)
     union = _union(con, spec, typed, attributes)
     repeated = _dedupe(con, spec, union, [path.name for _, _, path in staged])
@@ -271,8 +273,9 @@ def _resolve_names(
                 f"({', '.join(spec.column_names)})"
             )
         raw = next((r for r in raw_names if r == wanted), None)
-        raw = raw or next((r for r in raw_names if r.strip().lower() == wanted.strip().lower()),
-                          None)
+        raw = raw or next(
+            (r for r in raw_names if r.strip().lower() == wanted.strip().lower()), None
+        )
         raw = raw or by_norm.get(normalize_column_name(wanted))
         if raw is None:
             raise SourceError(
@@ -327,30 +330,45 @@ def _contract_column(
         else:
             col.expr = f"timezone('UTC', TRY_CAST({text} AS TIMESTAMPTZ))"
         col.checks.append(
-            (f"{text} IS NOT NULL AND ({col.expr}) IS NULL", text,
-             "not an ISO 8601 timestamp (e.g. 2025-03-01T14:05:00+02:00)")
+            (
+                f"{text} IS NOT NULL AND ({col.expr}) IS NULL",
+                text,
+                "not an ISO 8601 timestamp (e.g. 2025-03-01T14:05:00+02:00)",
+            )
         )
     elif c.type == "integer":
-        num = ident if raw_type in ("BIGINT", "INTEGER", "SMALLINT", "TINYINT", "HUGEINT") \
+        num = (
+            ident
+            if raw_type in ("BIGINT", "INTEGER", "SMALLINT", "TINYINT", "HUGEINT")
             else f"TRY_CAST({text} AS DOUBLE)"
+        )
         col.expr = f"CASE WHEN {num} = trunc({num}) THEN CAST({num} AS BIGINT) END"
-        col.checks.append((f"{text} IS NOT NULL AND ({col.expr}) IS NULL", text,
-                           "not an integer"))
+        col.checks.append((f"{text} IS NOT NULL AND ({col.expr}) IS NULL", text, "not an integer"))
     elif c.type == "decimal":
         col.expr = f"TRY_CAST({text} AS {c.sql_type})"
         col.checks.append((f"{text} IS NOT NULL AND ({col.expr}) IS NULL", text, "not a number"))
     elif c.type == "number":
         col.expr = f"TRY_CAST({text} AS DOUBLE)"
-        col.checks.append((f"{text} IS NOT NULL AND (isnan({col.expr}) OR ({col.expr}) IS NULL)",
-                           text, "not a number"))
+        col.checks.append(
+            (
+                f"{text} IS NOT NULL AND (isnan({col.expr}) OR ({col.expr}) IS NULL)",
+                text,
+                "not a number",
+            )
+        )
     elif c.type == "boolean":
         low = f"lower({text})"
         col.expr = (
             f"CASE WHEN {low} IN ('true', 't', 'yes', 'y', '1') THEN true "
             f"WHEN {low} IN ('false', 'f', 'no', 'n', '0') THEN false END"
         )
-        col.checks.append((f"{text} IS NOT NULL AND ({col.expr}) IS NULL", text,
-                           "not a boolean (true/false, yes/no, 1/0)"))
+        col.checks.append(
+            (
+                f"{text} IS NOT NULL AND ({col.expr}) IS NULL",
+                text,
+                "not a boolean (true/false, yes/no, 1/0)",
+            )
+        )
     else:  # pragma: no cover - the contract has no other types
         raise AssertionError(c.type)
 
@@ -499,20 +517,25 @@ def _dedupe(
             f"HAVING count(DISTINCT {row_hash}) > 1)"
         ).fetchone()[0]
         summaries = []
-        for (fi, group) in itertools.groupby(conflicts, key=lambda r: r[0]):
+        for fi, group in itertools.groupby(conflicts, key=lambda r: r[0]):
             rows = list(group)
             f, k, first, second = rows[0]
             summaries.append(
                 RuleSummary(
-                    RowError(files[f], second, spec.key, k,
-                             f"duplicate key: row {first} has the same {spec.key} "
-                             "with different values"),
+                    RowError(
+                        files[f],
+                        second,
+                        spec.key,
+                        k,
+                        f"duplicate key: row {first} has the same {spec.key} with different values",
+                    ),
                     total if len(files) == 1 else len(rows),
                 )
             )
         raise ImportValidationError(summaries)
-    before = dict(con.execute(
-        f"SELECT {_FILE_COLUMN}, count(*) FROM {q(union)} GROUP BY ALL").fetchall())
+    before = dict(
+        con.execute(f"SELECT {_FILE_COLUMN}, count(*) FROM {q(union)} GROUP BY ALL").fetchall()
+    )
     con.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE batch_final AS
@@ -522,8 +545,11 @@ def _dedupe(
         """
     )
     # Rows that lost to the same key in a later file are replacements, not repeats.
-    after_within = dict(con.execute(
-        f"SELECT {_FILE_COLUMN}, count(DISTINCT {key}) FROM {q(union)} GROUP BY ALL").fetchall())
+    after_within = dict(
+        con.execute(
+            f"SELECT {_FILE_COLUMN}, count(DISTINCT {key}) FROM {q(union)} GROUP BY ALL"
+        ).fetchall()
+    )
     con.execute(f"DROP TABLE {q(union)}")
     con.execute(f"ALTER TABLE batch_final RENAME TO {q(union)}")
     return {f: before[f] - after_within.get(f, 0) for f in before if before[f] > after_within[f]}

@@ -1,0 +1,3 @@
+from cxray.cli import main
+
+main()

@@ -1,0 +1,80 @@
+"""The ``cxray`` Typer app and its one error boundary.
+
+User mistakes (every :class:`cxray.exceptions.CXError`) print one red line and
+exit 1; usage errors exit 2; an unexpected failure prints one line saying so
+(set ``CXRAY_DEBUG=1`` for the traceback) and exits 70.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import click
+import typer
+
+from cxray.cli._output import err_console
+from cxray.exceptions import CXError
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(
+    name="cxray",
+    help="Customer experience analytics: collect, unify, measure, explain, act.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+    rich_markup_mode="rich",
+)
+
+
+@app.callback()
+def _root(
+    ctx: typer.Context,
+    db: Annotated[
+        str | None,
+        typer.Option("--db", envvar="CXRAY_DB", help="Store: a DuckDB file or an Ibis URL."),
+    ] = None,
+    config: Annotated[
+        Path | None,
+        typer.Option("--config", envvar="CXRAY_CONFIG", help="Program config (cxray.toml)."),
+    ] = None,
+) -> None:
+    ctx.obj = {"db": db, "config": config}
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the CLI; never shows a traceback for a user mistake."""
+    from cxray.cli import _commands  # noqa: F401  (registers the commands)
+
+    try:
+        rv = app(args=argv, prog_name="cxray", standalone_mode=False)
+    except click.exceptions.Abort:
+        err_console.print("[red]aborted[/red]")
+        sys.exit(130)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except CXError as exc:
+        _error(str(exc))
+        sys.exit(1)
+    except KeyboardInterrupt:
+        err_console.print("[red]interrupted[/red]")
+        sys.exit(130)
+    except Exception as exc:
+        if os.environ.get("CXRAY_DEBUG"):
+            raise
+        _error(f"internal error: {type(exc).__name__}: {exc} (set CXRAY_DEBUG=1 for details)")
+        sys.exit(70)
+    sys.exit(rv if isinstance(rv, int) else 0)
+
+
+def _error(message: str) -> None:
+    first, *rest = message.splitlines()
+    err_console.print(f"[bold red]error:[/bold red] {first}", highlight=False, markup=True)
+    for line in rest:
+        err_console.print(line, highlight=False, markup=False)

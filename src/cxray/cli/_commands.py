@@ -1,0 +1,154 @@
+"""The commands: init, import, status, demo. Each parses, calls the Workspace, prints."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from cxray.cli._app import app
+from cxray.cli._output import console, fmt_int, fmt_time, print_json, progress_bar
+from cxray.config import DEFAULT_CONFIG_TEXT
+from cxray.exceptions import SourceError
+from cxray.schema import CONTRACT
+from cxray.workspace import ImportReport, Workspace
+
+
+def _workspace(ctx: typer.Context, *, read_only: bool = False, create: bool = True) -> Workspace:
+    obj = ctx.obj or {}
+    return Workspace.open(obj.get("db"), obj.get("config"), read_only=read_only, create=create)
+
+
+@app.command()
+def init(ctx: typer.Context) -> None:
+    """Create the store and a commented cxray.toml in the current folder."""
+    obj = ctx.obj or {}
+    cfg = Path(obj.get("config") or "cxray.toml")
+    wrote_cfg = not cfg.exists()
+    if wrote_cfg:
+        cfg.write_text(DEFAULT_CONFIG_TEXT, encoding="utf-8")
+    with _workspace(ctx) as ws:
+        console.print(
+            f"store  [bold]{ws.store.url}[/bold] (schema version {ws.store.schema_version})"
+        )
+    console.print(f"config [bold]{cfg}[/bold] " + ("(created)" if wrote_cfg else "(kept)"))
+
+
+def _parse_map(items: list[str]) -> dict[str, str]:
+    out = {}
+    for item in items:
+        canonical, sep, source = item.partition("=")
+        if not sep or not canonical.strip() or not source.strip():
+            raise SourceError(f"--map {item!r}: expected CANONICAL=SOURCE_COLUMN, e.g. nps=Q1")
+        out[canonical.strip()] = source.strip()
+    return out
+
+
+@app.command("import")
+def import_(
+    ctx: typer.Context,
+    table: Annotated[str, typer.Argument(help=f"One of: {', '.join(CONTRACT)}.")],
+    files: Annotated[list[Path], typer.Argument(help="CSV, Parquet, JSON Lines or vendor files.")],
+    source: Annotated[
+        str | None,
+        typer.Option(
+            help="canonical, qualtrics, surveymonkey, typeform, zendesk, segment "
+            "(default: detected)."
+        ),
+    ] = None,
+    map_: Annotated[
+        list[str],
+        typer.Option("--map", help="CANONICAL=SOURCE_COLUMN, repeatable (e.g. --map nps=Q1)."),
+    ] = [],  # noqa: B006  (Typer reads the default)
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Report what would change.")] = False,
+    json_: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+) -> None:
+    """Import files into a table: validated, all or nothing, idempotent."""
+    mapping = _parse_map(map_)
+    started = time.perf_counter()
+    with _workspace(ctx) as ws, progress_bar(not json_) as progress:
+        report = ws.import_files(
+            table, files, source=source, mapping=mapping, dry_run=dry_run, progress=progress
+        )
+    if json_:
+        print_json(report.to_dict())
+        return
+    _print_import(report, time.perf_counter() - started)
+
+
+def _print_import(report: ImportReport, seconds: float) -> None:
+    r = report.result
+    verb = "would" if r.dry_run else ""
+    names = ", ".join(f.name for f in report.files)
+    head = "[yellow]dry run[/yellow], nothing written" if r.dry_run else (f"import #{r.import_id}")
+    console.print(f"{report.table} ← {names}: {head} ({seconds:.1f} s)")
+    parts = [
+        f"{fmt_int(r.rows_in)} rows read",
+        f"{verb} add {fmt_int(r.added)}".strip(),
+        f"{verb} update {fmt_int(r.updated)}".strip(),
+        f"{fmt_int(r.unchanged)} unchanged",
+    ]
+    if not r.dry_run:
+        parts[1:3] = [f"{fmt_int(r.added)} added", f"{fmt_int(r.updated)} updated"]
+    console.print("  " + ", ".join(parts))
+    repeated = sum(f.repeated for f in report.files)
+    if repeated:
+        console.print(f"  {fmt_int(repeated)} exact repeat row(s) collapsed")
+    if r.new_attributes:
+        console.print(f"  new attribute columns: {', '.join(r.new_attributes)}")
+
+
+@app.command()
+def status(
+    ctx: typer.Context,
+    json_: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
+) -> None:
+    """Row counts, date ranges and recent imports."""
+    with _workspace(ctx, read_only=True) as ws:
+        st = ws.status()
+    if json_:
+        print_json(
+            {
+                "store": st.store,
+                "schema_version": st.schema_version,
+                "tables": [t.__dict__ for t in st.tables],
+                "imports": [i.__dict__ for i in st.imports],
+            }
+        )
+        return
+    t = Table(title=f"{st.store} (schema v{st.schema_version})", title_justify="left")
+    for col, justify in (
+        ("table", "left"),
+        ("rows", "right"),
+        ("from", "left"),
+        ("to", "left"),
+        ("attributes", "left"),
+    ):
+        t.add_column(col, justify=justify)  # type: ignore[arg-type]
+    for ts in st.tables:
+        attrs = ", ".join(ts.attributes[:6]) + (" …" if len(ts.attributes) > 6 else "")
+        t.add_row(ts.table, fmt_int(ts.rows), fmt_time(ts.first), fmt_time(ts.last), attrs)
+    console.print(t)
+    if st.imports:
+        it = Table(title="recent imports", title_justify="left")
+        for col in ("#", "when (UTC)", "table", "files", "added", "updated", "unchanged"):
+            it.add_column(
+                col, justify="right" if col in ("#", "added", "updated", "unchanged") else "left"
+            )
+        for i in st.imports:
+            files = ", ".join(f["name"] for f in i.files)
+            it.add_row(
+                str(i.import_id),
+                fmt_time(i.finished_at),
+                i.table_name,
+                files,
+                fmt_int(i.added),
+                fmt_int(i.updated),
+                fmt_int(i.unchanged),
+            )
+        console.print(it)
+    else:
+        console.print("no imports yet: try `cxray import TABLE FILE` or `cxray demo`")

@@ -1,0 +1,14 @@
+"""Layer 3, the store: canonical tables behind Ibis, migrations, the import log."""
+
+from cxray.store._migrations import IMPORT_LOG, MIGRATIONS, SYSTEM_COLUMNS
+from cxray.store._store import ImportRecord, Store, TableStatus, WriteResult
+
+__all__ = [
+    "IMPORT_LOG",
+    "MIGRATIONS",
+    "SYSTEM_COLUMNS",
+    "ImportRecord",
+    "Store",
+    "TableStatus",
+    "WriteResult",
+]

@@ -1,0 +1,62 @@
+"""Versioned schema migrations of the store.
+
+Each migration is a function of the raw DuckDB connection (or Ibis backend)
+that moves the store from version ``n - 1`` to ``n``; the applied version is
+kept in ``_cx_meta``. A store written by a newer cxray is refused rather than
+guessed at.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import ibis
+
+from cxray.schema import CONTRACT
+
+__all__ = ["IMPORT_LOG", "IMPORT_LOG_SCHEMA", "META", "MIGRATIONS", "SYSTEM_COLUMNS", "Migration"]
+
+META = "_cx_meta"
+IMPORT_LOG = "_cx_imports"
+#: columns cxray adds to every canonical table: which import wrote the row
+SYSTEM_COLUMNS = {"_import_id": "int64"}
+
+IMPORT_LOG_SCHEMA = ibis.schema(
+    {
+        "import_id": "int64",
+        "table_name": "string",
+        "source": "string",
+        "files": "string",  # JSON: [{name, source, rows, sha256, repeated}]
+        "rows_in": "int64",
+        "added": "int64",
+        "updated": "int64",
+        "unchanged": "int64",
+        "started_at": "timestamp",
+        "finished_at": "timestamp",
+        "cxray_version": "string",
+    }
+)
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    description: str
+    apply: Callable[[ibis.BaseBackend], None]
+
+
+def _v1(backend: ibis.BaseBackend) -> None:
+    existing = set(backend.list_tables())
+    for spec in CONTRACT.values():
+        if spec.name in existing:
+            continue
+        schema = {c.name: c.ibis_type for c in spec.columns} | SYSTEM_COLUMNS
+        backend.create_table(spec.name, schema=ibis.schema(schema))
+    if IMPORT_LOG not in existing:
+        backend.create_table(IMPORT_LOG, schema=IMPORT_LOG_SCHEMA)
+
+
+MIGRATIONS: list[Migration] = [
+    Migration(1, "the six canonical tables of contract v1 and the import log", _v1),
+]

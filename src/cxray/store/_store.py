@@ -1,0 +1,422 @@
+"""The store: the six canonical tables behind one Ibis connection.
+
+An embedded DuckDB file (``./cxray.duckdb``) by default; any Ibis connection
+URL (``postgres://...``, ``duckdb:///path``) otherwise. Reads go through Ibis
+expressions so that the same metric code runs on every backend. Writes are
+whole batches: all rows of an import land in one transaction or none do.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import ibis
+import pyarrow as pa
+
+from cxray.exceptions import SchemaVersionError, StoreError, StoreLockedError
+from cxray.ingest import Batch, quote_ident
+from cxray.schema import CONTRACT, table_spec
+from cxray.store._migrations import IMPORT_LOG, META, MIGRATIONS, SYSTEM_COLUMNS
+
+__all__ = ["ImportRecord", "Store", "TableStatus", "WriteResult"]
+
+q = quote_ident
+
+_NUMERIC = {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "FLOAT", "DOUBLE"}
+
+
+@dataclass(frozen=True)
+class WriteResult:
+    """What writing a batch did (or, for a dry run, would do)."""
+
+    table: str
+    rows_in: int
+    added: int
+    updated: int
+    unchanged: int
+    import_id: int | None
+    dry_run: bool = False
+    new_attributes: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class ImportRecord:
+    """One line of the import log."""
+
+    import_id: int
+    table_name: str
+    source: str
+    files: list[dict[str, Any]]
+    rows_in: int
+    added: int
+    updated: int
+    unchanged: int
+    started_at: dt.datetime
+    finished_at: dt.datetime
+    cxray_version: str
+
+
+@dataclass(frozen=True)
+class TableStatus:
+    table: str
+    rows: int
+    first: dt.datetime | None
+    last: dt.datetime | None
+    attributes: list[str]
+
+
+class Store:
+    """The canonical tables, their migrations and the import log.
+
+    >>> store = Store("cxray.duckdb")            # doctest: +SKIP
+    >>> store.table("responses").nps.mean()      # doctest: +SKIP
+    """
+
+    def __init__(
+        self, url: str | Path = "cxray.duckdb", *, read_only: bool = False, create: bool = True
+    ):
+        self.url = str(url)
+        self.read_only = read_only
+        self.backend = _connect(self.url, read_only=read_only, create=create)
+        self.is_duckdb = self.backend.name == "duckdb"
+        if not read_only:
+            self.migrate()
+        else:
+            self._check_version()
+
+    # ------------------------------------------------------------ lifecycle
+
+    def close(self) -> None:
+        try:
+            self.backend.disconnect()
+        except Exception:  # pragma: no cover - closing twice is harmless
+            pass
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def schema_version(self) -> int:
+        if META not in self.backend.list_tables():
+            return 0
+        rows = self.backend.table(META).filter(ibis._.key == "schema_version").to_pyarrow()
+        return int(rows["value"][0].as_py()) if rows.num_rows else 0
+
+    def _check_version(self) -> int:
+        current = self.schema_version
+        latest = MIGRATIONS[-1].version
+        if current > latest:
+            raise SchemaVersionError(
+                f"{self.url} was written by a newer cxray (schema version {current}; this "
+                f"cxray knows up to {latest}); upgrade cxray to use it"
+            )
+        if current == 0 and self.read_only:
+            raise StoreError(f"{self.url} is not a cxray store yet; run `cxray init` first")
+        return current
+
+    def migrate(self) -> list[int]:
+        """Bring the store to the latest schema version; return the versions applied."""
+        current = self._check_version()
+        applied = []
+        for m in MIGRATIONS:
+            if m.version <= current:
+                continue
+            m.apply(self.backend)
+            self._set_meta("schema_version", str(m.version))
+            applied.append(m.version)
+        return applied
+
+    def _set_meta(self, key: str, value: str) -> None:
+        if META not in self.backend.list_tables():
+            self.backend.create_table(
+                META, schema=ibis.schema({"key": "string", "value": "string"})
+            )
+        row = ibis.memtable({"key": [key], "value": [value]})
+        self.backend.upsert(META, row, on="key")
+
+    # ------------------------------------------------------------ reading
+
+    def table(self, name: str) -> ibis.Table:
+        """The Ibis table expression of a canonical table."""
+        return self.backend.table(table_spec(name).name)
+
+    def columns(self, name: str) -> dict[str, str]:
+        return {k: str(v) for k, v in self.table(name).schema().items()}
+
+    def attributes(self, name: str) -> list[str]:
+        spec = table_spec(name)
+        return [c for c in self.table(name).columns if c not in spec and c not in SYSTEM_COLUMNS]
+
+    def status(self) -> list[TableStatus]:
+        out = []
+        for spec in CONTRACT.values():
+            t = self.table(spec.name)
+            tc = t[spec.time_column]
+            row = t.aggregate(rows=t.count(), first=tc.min(), last=tc.max()).to_pyarrow()
+            out.append(
+                TableStatus(
+                    table=spec.name,
+                    rows=int(row["rows"][0].as_py()),
+                    first=row["first"][0].as_py(),
+                    last=row["last"][0].as_py(),
+                    attributes=self.attributes(spec.name),
+                )
+            )
+        return out
+
+    def imports(self, limit: int = 10) -> list[ImportRecord]:
+        t = self.backend.table(IMPORT_LOG)
+        rows = t.order_by(ibis.desc("import_id")).limit(limit).to_pyarrow().to_pylist()
+        return [ImportRecord(**{**r, "files": json.loads(r["files"])}) for r in rows]
+
+    # ------------------------------------------------------------ writing
+
+    def write(self, batches: Batch | list[Batch], *, dry_run: bool = False) -> list[WriteResult]:
+        """Write batches in one transaction: upsert by primary key, log each import.
+
+        A row whose key exists replaces the stored row; a stored row equal to
+        the incoming one is left as it is and counted as unchanged. With
+        ``dry_run`` the counts are computed and nothing is written.
+        """
+        if self.read_only:
+            raise StoreError(f"{self.url} is open read-only")
+        batches = [batches] if isinstance(batches, Batch) else list(batches)
+        if self.is_duckdb:
+            return _DuckDBWriter(self.backend.con).write(batches, dry_run=dry_run)
+        return _IbisWriter(self.backend).write(batches, dry_run=dry_run)
+
+
+# ---------------------------------------------------------------- connecting
+
+
+def _connect(url: str, *, read_only: bool, create: bool) -> ibis.BaseBackend:
+    is_url = re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*://", url) is not None
+    try:
+        if is_url and not url.startswith("duckdb://"):
+            return ibis.connect(url)
+        path = url.removeprefix("duckdb://") if is_url else url
+        if path.startswith("/") and is_url and path.startswith("//"):
+            path = path[1:]
+        if path not in ("", ":memory:"):
+            p = Path(path)
+            if not p.exists() and (read_only or not create):
+                raise StoreError(f"no cxray store at {path}; run `cxray init` or import data first")
+            if p.exists() and p.is_dir():
+                raise StoreError(f"{path} is a folder, not a DuckDB file")
+            if p.parent and not p.parent.exists():
+                raise StoreError(f"the folder of {path} does not exist")
+        backend = ibis.duckdb.connect(path or ":memory:", read_only=read_only)
+        backend.con.execute("SET TimeZone = 'UTC'")
+        return backend
+    except duckdb.IOException as exc:
+        msg = str(exc)
+        if "lock" in msg.lower():
+            pid = re.search(r"PID (\d+)", msg)
+            who = f" (process {pid.group(1)})" if pid else ""
+            raise StoreLockedError(
+                f"{url} is in use by another cxray process{who}. Stop that process, or, if it "
+                "is `cxray serve`, send the import to its API (POST /api/imports)"
+            ) from exc
+        raise StoreError(f"cannot open {url}: {msg.splitlines()[0]}") from exc
+    except duckdb.Error as exc:
+        raise StoreError(f"cannot open {url}: {str(exc).splitlines()[0]}") from exc
+    except StoreError:
+        raise
+    except Exception as exc:  # an unknown URL scheme or a missing driver
+        raise StoreError(f"cannot connect to {url}: {exc}") from exc
+
+
+# ---------------------------------------------------------------- writers
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+def _log_row(batch: Batch, result: WriteResult, started: dt.datetime) -> dict[str, Any]:
+    from cxray import __version__
+
+    return {
+        "import_id": result.import_id,
+        "table_name": batch.table.name,
+        "source": ",".join(sorted({f.source for f in batch.files})),
+        "files": json.dumps([asdict(f) for f in batch.files]),
+        "rows_in": result.rows_in,
+        "added": result.added,
+        "updated": result.updated,
+        "unchanged": result.unchanged,
+        "started_at": started,
+        "finished_at": _now(),
+        "cxray_version": __version__,
+    }
+
+
+def _widen(stored: str, incoming: str) -> str:
+    """The type that holds both a stored and an incoming attribute type."""
+    if stored == incoming:
+        return stored
+    if stored in _NUMERIC and incoming in _NUMERIC:
+        return "DOUBLE"
+    return "VARCHAR"
+
+
+class _DuckDBWriter:
+    """Upserts through one DuckDB transaction."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection):
+        self.con = con
+
+    def write(self, batches: list[Batch], *, dry_run: bool) -> list[WriteResult]:
+        con = self.con
+        results = []
+        con.execute("BEGIN TRANSACTION")
+        try:
+            next_id = con.execute(f"SELECT coalesce(max(import_id), 0) + 1 FROM {IMPORT_LOG}")
+            import_id = next_id.fetchone()[0]
+            for batch in batches:
+                started = _now()
+                result = self._write_one(batch, import_id, dry_run=dry_run)
+                results.append(result)
+                if not dry_run:
+                    row = _log_row(batch, result, started)
+                    cols = ", ".join(row)
+                    marks = ", ".join("?" for _ in row)
+                    con.execute(
+                        f"INSERT INTO {IMPORT_LOG} ({cols}) VALUES ({marks})", list(row.values())
+                    )
+                    import_id += 1
+            if dry_run:
+                con.execute("ROLLBACK")
+            else:
+                con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+        return results
+
+    def _write_one(self, batch: Batch, import_id: int, *, dry_run: bool) -> WriteResult:
+        con = self.con
+        spec = batch.table
+        name = q(spec.name)
+        key = q(spec.key)
+        stored = {r[0]: r[1] for r in con.execute(f"DESCRIBE {name}").fetchall()}
+        new_attrs = []
+        casts: dict[str, str] = {}
+        for attr, typ in batch.attributes.items():
+            if attr not in stored:
+                con.execute(f"ALTER TABLE {name} ADD COLUMN {q(attr)} {typ}")
+                stored[attr] = typ
+                new_attrs.append(attr)
+            elif stored[attr] != typ:
+                wide = _widen(stored[attr], typ)
+                if wide != stored[attr]:
+                    con.execute(f"ALTER TABLE {name} ALTER COLUMN {q(attr)} TYPE {wide}")
+                    stored[attr] = wide
+                casts[attr] = wide
+        con.register("_cx_batch_arrow", batch.data)
+        try:
+            incoming = set(batch.data.column_names)
+            value_cols = [c for c in stored if c not in SYSTEM_COLUMNS]
+            sel = []
+            for c in value_cols:
+                if c in incoming:
+                    expr = f"CAST({q(c)} AS {casts[c]})" if c in casts else q(c)
+                else:
+                    expr = f"CAST(NULL AS {stored[c]})"
+                sel.append(f"{expr} AS {q(c)}")
+            con.execute(
+                f"CREATE OR REPLACE TEMP TABLE _cx_batch AS "
+                f"SELECT {', '.join(sel)} FROM _cx_batch_arrow"
+            )
+        finally:
+            con.unregister("_cx_batch_arrow")
+        same = " AND ".join(f"b.{q(c)} IS NOT DISTINCT FROM s.{q(c)}" for c in value_cols)
+        matched, unchanged = con.execute(
+            f"""
+            SELECT count(*), count(*) FILTER (WHERE {same})
+            FROM _cx_batch b JOIN {name} s ON b.{key} = s.{key}
+            """
+        ).fetchone()
+        rows_in = batch.num_rows
+        result = WriteResult(
+            table=spec.name,
+            rows_in=rows_in,
+            added=rows_in - matched,
+            updated=matched - unchanged,
+            unchanged=unchanged,
+            import_id=None if dry_run else import_id,
+            dry_run=dry_run,
+            new_attributes=new_attrs,
+        )
+        if dry_run or unchanged == rows_in:
+            con.execute("DROP TABLE _cx_batch")
+            return result
+        if unchanged:
+            con.execute(
+                f"""
+                DELETE FROM _cx_batch b WHERE EXISTS (
+                    SELECT 1 FROM {name} s WHERE b.{key} = s.{key} AND {same})
+                """
+            )
+        if matched > unchanged:
+            con.execute(f"DELETE FROM {name} WHERE {key} IN (SELECT {key} FROM _cx_batch)")
+        cols = ", ".join(q(c) for c in value_cols)
+        con.execute(
+            f"INSERT INTO {name} ({cols}, _import_id) SELECT {cols}, {import_id} FROM _cx_batch"
+        )
+        con.execute("DROP TABLE _cx_batch")
+        return result
+
+
+class _IbisWriter:
+    """Upserts through Ibis on backends other than DuckDB (MERGE where supported)."""
+
+    def __init__(self, backend: ibis.BaseBackend):
+        self.backend = backend
+
+    def write(self, batches: list[Batch], *, dry_run: bool) -> list[WriteResult]:
+        b = self.backend
+        log = b.table(IMPORT_LOG)
+        import_id = (log.import_id.max().to_pyarrow().as_py() or 0) + 1
+        results = []
+        for batch in batches:
+            started = _now()
+            spec = batch.table
+            stored = b.table(spec.name)
+            missing = [a for a in batch.attributes if a not in stored.columns]
+            if missing and not dry_run:
+                raise StoreError(
+                    f"new attribute columns ({', '.join(missing)}) on a {b.name} store must be "
+                    "added by its administrator first"
+                )
+            incoming = ibis.memtable(batch.data)
+            keys = incoming.select(spec.key)
+            matched = stored.semi_join(keys, spec.key).count().to_pyarrow().as_py()
+            rows_in = batch.num_rows
+            result = WriteResult(
+                spec.name,
+                rows_in,
+                rows_in - matched,
+                matched,
+                0,
+                None if dry_run else import_id,
+                dry_run,
+            )
+            if not dry_run:
+                data = batch.data.append_column(
+                    "_import_id", pa.array([import_id] * rows_in, pa.int64())
+                )
+                b.upsert(spec.name, ibis.memtable(data), on=spec.key)
+                b.insert(IMPORT_LOG, ibis.memtable([_log_row(batch, result, started)]))
+                import_id += 1
+            results.append(result)
+        return results
