@@ -55,7 +55,9 @@ class ProgramSection(_Model):
         try:
             ZoneInfo(v)
         except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone {v!r} (use an IANA name such as 'Europe/Berlin')")
+            raise ValueError(
+                f"unknown time zone {v!r} (use an IANA name such as 'Europe/Berlin')"
+            ) from None
         return v
 
 

@@ -517,7 +517,7 @@ def _dedupe(
             f"HAVING count(DISTINCT {row_hash}) > 1)"
         ).fetchone()[0]
         summaries = []
-        for fi, group in itertools.groupby(conflicts, key=lambda r: r[0]):
+        for _fi, group in itertools.groupby(conflicts, key=lambda r: r[0]):
             rows = list(group)
             f, k, first, second = rows[0]
             summaries.append(

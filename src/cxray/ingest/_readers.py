@@ -216,7 +216,8 @@ def stage_arrow(con: duckdb.DuckDBPyConnection, data: pa.Table, target: str) -> 
     con.register(view, data)
     try:
         con.execute(
-            f"CREATE OR REPLACE TEMP TABLE {quote_ident(target)} AS SELECT * FROM {quote_ident(view)}"
+            f"CREATE OR REPLACE TEMP TABLE {quote_ident(target)} AS "
+            f"SELECT * FROM {quote_ident(view)}"
         )
     finally:
         con.unregister(view)

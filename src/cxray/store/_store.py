@@ -8,6 +8,7 @@ whole batches: all rows of an import land in one transaction or none do.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import re
@@ -93,10 +94,8 @@ class Store:
     # ------------------------------------------------------------ lifecycle
 
     def close(self) -> None:
-        try:
+        with contextlib.suppress(Exception):  # closing twice is harmless
             self.backend.disconnect()
-        except Exception:  # pragma: no cover - closing twice is harmless
-            pass
 
     def __enter__(self) -> Store:
         return self
