@@ -3,3 +3,24 @@
 Importing this package registers every vendor source in
 :data:`cxray.ingest.SOURCES`.
 """
+
+from cxray.ingest._registry import register_source
+from cxray.ingest.vendors.qualtrics import QualtricsSource
+from cxray.ingest.vendors.segment import SegmentSource
+from cxray.ingest.vendors.surveymonkey import SurveyMonkeySource
+from cxray.ingest.vendors.typeform import TypeformSource
+from cxray.ingest.vendors.zendesk import ZendeskSource
+
+__all__ = [
+    "QualtricsSource",
+    "SegmentSource",
+    "SurveyMonkeySource",
+    "TypeformSource",
+    "ZendeskSource",
+]
+
+register_source(QualtricsSource())
+register_source(SurveyMonkeySource())
+register_source(TypeformSource())
+register_source(ZendeskSource())
+register_source(SegmentSource())

@@ -1,0 +1,193 @@
+"""Qualtrics responses export (CSV or TSV with three header rows) → ``responses``.
+
+Row 1 holds column IDs (``ResponseId``, ``Q1``, ``Q1_NPS_GROUP``, embedded
+data names), row 2 the question texts and row 3 JSON import IDs such as
+``{"ImportId":"QID1"}``; responses start on row 4. See
+``docs/importers-vendors.md`` for the mapping.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from datetime import datetime
+from itertools import islice
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from cxray.exceptions import SourceError
+from cxray.ingest._source import Source, StageContext
+from cxray.ingest.vendors._common import (
+    UserClaims,
+    choose_defaults,
+    first_filled,
+    head_text,
+    read_csv_rows,
+    stage_rows,
+    unique_names,
+    user_claims,
+)
+
+__all__ = ["QualtricsSource"]
+
+_NPS_SUFFIX = "_NPS_GROUP"
+#: a stand-alone text-entry question (not the "Other - Text" box of a choice question)
+_TEXT_ENTRY = re.compile(r"^QID\d+_TEXT$")
+_QUALTRICS_TIME = "%Y-%m-%d %H:%M:%S"
+
+#: (canonical, Qualtrics column) in order of preference
+_DEFAULTS = (
+    ("response_id", "ResponseId"),
+    ("submitted_at", "RecordedDate"),
+    ("submitted_at", "EndDate"),
+    ("channel", "DistributionChannel"),
+)
+#: customer_id comes from the first of these that the file fills in at all
+_CUSTOMER_COLUMNS = ("ExternalReference", "RecipientEmail")
+
+
+def _delimiter(path: Path) -> str:
+    return "\t" if ".tsv" in path.name.lower() else ","
+
+
+class QualtricsSource(Source):
+    name = "qualtrics"
+    description = "Qualtrics responses export (CSV/TSV, three header rows)"
+    tables = frozenset({"responses"})
+    suffixes = (".csv", ".csv.gz", ".tsv", ".tsv.gz")
+
+    def sniff(self, path: Path, head: bytes) -> bool:
+        reader = csv.reader(io.StringIO(head_text(head)), delimiter=_delimiter(path))
+        try:
+            rows = list(islice(reader, 3))
+        except csv.Error:
+            return False
+        return len(rows) == 3 and bool(rows[2]) and rows[2][0].lstrip().startswith('{"ImportId"')
+
+    def stage(self, path: Path, target: str, ctx: StageContext) -> None:
+        rows = read_csv_rows(path, _delimiter(path))
+        header_rows = [fields for _, fields in islice(rows, 3)]
+        if len(header_rows) < 3:
+            raise SourceError(
+                f"{path.name}: not a Qualtrics export: it needs three header rows (column IDs, "
+                f"question texts, import IDs) and has {len(header_rows)} row(s)"
+            )
+        header, _texts, import_row = header_rows
+        import_ids = [_import_id(cell) for cell in import_row]
+        if not import_ids or import_ids[0] is None:
+            raise SourceError(
+                f"{path.name}, row 3: not a Qualtrics export: row 3 should hold import IDs such "
+                'as {"ImportId":"startDate"}; export the data as CSV from Data & Analysis '
+                "(not the legacy format)"
+            )
+        import_ids += [None] * (len(header) - len(import_ids))
+        names = unique_names(header)
+        zones = _time_zones(path, names, import_ids)
+
+        records: list[dict[str, Any]] = []
+        row_numbers: list[int] = []
+        for row, fields in rows:
+            if not any(f.strip() for f in fields):
+                continue  # a blank line: nothing to import
+            if len(fields) != len(names):
+                raise SourceError(
+                    f"{path.name}, row {row}: has {len(fields)} fields but the header has "
+                    f"{len(names)}; the file is not a complete Qualtrics export"
+                )
+            rec = {}
+            for i, (name, value) in enumerate(zip(names, fields, strict=True)):
+                v = value if value.strip() else None
+                if v is not None and i in zones:
+                    v = _localize(v, zones[i])
+                rec[name] = v
+            records.append(rec)
+            row_numbers.append(row)
+        if not records:
+            raise SourceError(f"{path.name}: the Qualtrics export has no responses")
+
+        claims = user_claims(ctx.mapping)
+        defaults = list(_DEFAULTS)
+        customer = first_filled([c for c in _CUSTOMER_COLUMNS if c in names], records)
+        if customer:
+            defaults.append(("customer_id", customer))
+        nps = _nps_question(path, names, claims)
+        if nps:
+            defaults.append(("nps", nps))
+            comment = _follow_up_text(names, import_ids, nps)
+            if comment:
+                defaults.append(("comment", comment))
+        renames = choose_defaults(names, defaults, claims)
+        stage_rows(ctx.con, target, records, row_numbers, path.name, renames)
+
+
+def _import_id(cell: str) -> dict[str, Any] | None:
+    cell = cell.strip()
+    if not cell.startswith("{"):
+        return None
+    try:
+        value = json.loads(cell)
+    except json.JSONDecodeError:
+        return None
+    return value if isinstance(value, dict) and "ImportId" in value else None
+
+
+def _time_zones(
+    path: Path, names: list[str], import_ids: list[dict[str, Any] | None]
+) -> dict[int, ZoneInfo]:
+    """Columns whose import ID declares the zone their times are written in."""
+    zones = {}
+    for i, meta in enumerate(import_ids[: len(names)]):
+        zone = (meta or {}).get("timeZone")
+        if not zone:
+            continue
+        try:
+            zones[i] = ZoneInfo(str(zone))
+        except (ZoneInfoNotFoundError, ValueError):
+            raise SourceError(
+                f"{path.name}, row 3, column {names[i]!r}: unknown time zone {zone!r}"
+            ) from None
+    return zones
+
+
+def _localize(value: str, zone: ZoneInfo) -> str:
+    """``2025-03-14 10:22:31`` in ``zone`` → ISO 8601 with the zone's offset.
+
+    Values in any other form are left as they are, so that validation can
+    report them with their row.
+    """
+    try:
+        naive = datetime.strptime(value.strip(), _QUALTRICS_TIME)
+    except ValueError:
+        return value
+    return naive.replace(tzinfo=zone).isoformat()
+
+
+def _nps_question(path: Path, names: list[str], claims: UserClaims) -> str | None:
+    """The column ``X`` for which ``X_NPS_GROUP`` exists, if there is exactly one."""
+    present = set(names)
+    found = [n for n in names if n + _NPS_SUFFIX in present]
+    if claims.takes("nps") or not found:
+        return None
+    if len(found) > 1:
+        raise SourceError(
+            f"{path.name}: the export has several NPS questions ({', '.join(found)}); "
+            f"choose one with --map nps={found[0]}"
+        )
+    return found[0]
+
+
+def _follow_up_text(
+    names: list[str], import_ids: list[dict[str, Any] | None], nps: str
+) -> str | None:
+    """The text-entry question right after the NPS question (its "why?"), if any."""
+    try:
+        after = names.index(nps + _NPS_SUFFIX) + 1
+    except ValueError:
+        return None
+    if after >= len(names):
+        return None
+    meta = import_ids[after] or {}
+    return names[after] if _TEXT_ENTRY.match(str(meta.get("ImportId", ""))) else None
