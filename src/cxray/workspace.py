@@ -109,7 +109,13 @@ class Workspace:
     ) -> ImportReport:
         """Validate files and upsert them into ``table``, all or nothing."""
         batch = read_batch(
-            table, paths, config=self.config, source=source, mapping=mapping, progress=progress
+            table,
+            paths,
+            config=self.config,
+            source=source,
+            mapping=mapping,
+            progress=progress,
+            con=self.store.duckdb_connection,
         )
         return self._write(batch, dry_run=dry_run, progress=progress)
 
@@ -123,7 +129,14 @@ class Workspace:
         mapping: dict[str, str] | None = None,
     ) -> ImportReport:
         """Validate an in-memory table (pandas or Arrow) and upsert it into ``table``."""
-        batch = read_frame(table, data, name=name, config=self.config, mapping=mapping)
+        batch = read_frame(
+            table,
+            data,
+            name=name,
+            config=self.config,
+            mapping=mapping,
+            con=self.store.duckdb_connection,
+        )
         return self._write(batch, dry_run=dry_run)
 
     def _write(
@@ -132,7 +145,8 @@ class Workspace:
         steps = 2 * len(batch.files) + 2
         if progress:
             progress("writing" if not dry_run else "comparing", steps - 1, steps)
-        (result,) = self.store.write(batch, dry_run=dry_run)
+        with batch:
+            (result,) = self.store.write(batch, dry_run=dry_run)
         if progress:
             progress("done", steps, steps)
         return ImportReport(batch.table.name, batch.files, result, list(batch.attributes))

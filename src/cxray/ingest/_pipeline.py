@@ -66,20 +66,54 @@ class FileInfo:
 
 @dataclass
 class Batch:
-    """Validated rows for one canonical table, ready to be written."""
+    """Validated rows for one canonical table, ready to be written.
+
+    The rows live in DuckDB as ``relation`` (a temporary table or view of
+    ``con``): contract columns in contract order, then attribute columns. When
+    the caller passes its own connection to :func:`read_batch` (the store does,
+    when it is DuckDB), the rows never leave that database on their way in.
+    ``data`` gives them as an Arrow table. Call :meth:`close` when done.
+    """
 
     table: TableSpec
-    #: contract columns in contract order, then attribute columns
-    data: pa.Table
     files: list[FileInfo]
+    con: duckdb.DuckDBPyConnection
+    relation: str
+    num_rows: int
     #: attribute (non-contract) columns and their DuckDB types
     attributes: dict[str, str] = field(default_factory=dict)
     #: contract columns that the input actually carried
     present: list[str] = field(default_factory=list)
+    _temp: list[tuple[str, str]] = field(default_factory=list, repr=False)
+    _owns_con: bool = field(default=False, repr=False)
+    _data: pa.Table | None = field(default=None, repr=False)
 
     @property
-    def num_rows(self) -> int:
-        return self.data.num_rows
+    def columns(self) -> list[str]:
+        return [*self.table.column_names, *self.attributes]
+
+    @property
+    def data(self) -> pa.Table:
+        """The rows as an Arrow table (computed once)."""
+        if self._data is None:
+            cols = ", ".join(q(c) for c in self.columns)
+            self._data = self.con.sql(f"SELECT {cols} FROM {q(self.relation)}").to_arrow_table()
+        return self._data
+
+    def close(self) -> None:
+        """Drop the batch's temporary objects (and its private connection)."""
+        if self._owns_con:
+            self.con.close()
+        else:
+            for kind, name in reversed(self._temp):
+                self.con.execute(f"DROP {kind} IF EXISTS {q(name)}")
+        self._temp.clear()
+
+    def __enter__(self) -> Batch:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 @dataclass
@@ -102,17 +136,20 @@ def read_batch(
     source: str | None = None,
     mapping: dict[str, str] | None = None,
     progress: ProgressFn | None = None,
+    con: duckdb.DuckDBPyConnection | None = None,
 ) -> Batch:
     """Read, validate and convert files for ``table`` into one :class:`Batch`.
 
     Raises :class:`SourceError` for a file that cannot be read at all and
     :class:`ImportValidationError` listing every broken rule across all files.
+    With ``con``, the work happens in that DuckDB connection (temporary objects
+    only); otherwise in a private in-memory one.
     """
     spec = table_spec(table)
     config = config or ProgramConfig()
     if not paths:
         raise SourceError("no files given")
-    with _connect(config) as con:
+    with _Session(con, config) as s:
         staged: list[tuple[str, Source, Path]] = []
         for i, p in enumerate(paths):
             path = Path(p)
@@ -124,14 +161,16 @@ def read_batch(
                 )
             if progress:
                 progress(f"reading {path.name}", i, 2 * len(paths) + 2)
-            target = f"stage_{i}"
-            src.stage(path, target, StageContext(con=con, table=spec, mapping=dict(mapping or {})))
+            target = s.temp("TABLE", f"stage_{i}")
+            src.stage(
+                path, target, StageContext(con=s.con, table=spec, mapping=dict(mapping or {}))
+            )
             staged.append((target, src, path))
         infos = [
             FileInfo(name=path.name, source=src.name, rows=0, sha256=_sha256(path))
             for _, src, path in staged
         ]
-        return _finish(con, spec, config, staged, infos, mapping or {}, progress)
+        return _finish(s, spec, config, staged, infos, mapping or {}, progress)
 
 
 def read_frame(
@@ -141,26 +180,65 @@ def read_frame(
     name: str = "<frame>",
     config: ProgramConfig | None = None,
     mapping: dict[str, str] | None = None,
+    con: duckdb.DuckDBPyConnection | None = None,
 ) -> Batch:
     """Validate an in-memory table (pyarrow Table or pandas DataFrame) like a file."""
     spec = table_spec(table)
     config = config or ProgramConfig()
-    with _connect(config) as con:
-        stage_arrow(con, data, "stage_0")
+    with _Session(con, config) as s:
+        target = s.temp("TABLE", "stage_0")
+        stage_arrow(s.con, data, target)
         infos = [FileInfo(name=name, source="frame", rows=0)]
-        return _finish(
-            con, spec, config, [("stage_0", None, Path(name))], infos, mapping or {}, None
+        return _finish(s, spec, config, [(target, None, Path(name))], infos, mapping or {}, None)
+
+
+_session_ids = itertools.count(1)
+
+
+class _Session:
+    """The DuckDB connection a batch is built in, and the temporary objects it made.
+
+    On success the objects belong to the returned :class:`Batch`; on failure
+    they are dropped at once, so a failed import leaves nothing behind.
+    """
+
+    def __init__(self, con: duckdb.DuckDBPyConnection | None, config: ProgramConfig):
+        self.owns = con is None
+        self.con = con if con is not None else duckdb.connect(":memory:")
+        self.prefix = f"_cx{next(_session_ids)}_"
+        self.objects: list[tuple[str, str]] = []
+        self.zone = config.program.timezone
+        self.old_zone = (
+            None
+            if self.owns
+            else self.con.execute("SELECT current_setting('TimeZone')").fetchone()[0]
         )
 
+    def temp(self, kind: str, name: str) -> str:
+        full = self.prefix + name
+        self.objects.append((kind, full))
+        return full
 
-def _connect(config: ProgramConfig) -> duckdb.DuckDBPyConnection:
-    con = duckdb.connect(":memory:")
-    con.execute(f"SET TimeZone = '{config.program.timezone}'")
-    return con
+    def batch(self, **kw: Any) -> Batch:
+        return Batch(con=self.con, _temp=self.objects, _owns_con=self.owns, **kw)
+
+    def __enter__(self) -> _Session:
+        self.con.execute(f"SET TimeZone = '{self.zone}'")
+        return self
+
+    def __exit__(self, exc_type: object, *exc: object) -> None:
+        if self.old_zone is not None:
+            self.con.execute(f"SET TimeZone = '{self.old_zone}'")
+        if exc_type is not None:
+            if self.owns:
+                self.con.close()
+            else:
+                for kind, name in reversed(self.objects):
+                    self.con.execute(f"DROP {kind} IF EXISTS {q(name)}")
 
 
 def _finish(
-    con: duckdb.DuckDBPyConnection,
+    s: _Session,
     spec: TableSpec,
     config: ProgramConfig,
     staged: list[tuple[str, Source | None, Path]],
@@ -168,6 +246,7 @@ def _finish(
     mapping: dict[str, str],
     progress: ProgressFn | None,
 ) -> Batch:
+    con = s.con
     problems: list[RuleSummary] = []
     typed: list[tuple[str, dict[str, str]]] = []
     present: dict[str, None] = {}
@@ -176,29 +255,47 @@ def _finish(
             progress(f"checking {path.name}", len(staged) + i, 2 * len(staged) + 2)
         cols = _plan_columns(con, spec, config, target, path.name, mapping)
         present.update({c.name: None for c in cols if c.name in spec and c.present})
-        file_problems = _validate(con, target, path.name, cols)
+        exprs = _output_exprs(spec, cols)
+        attrs = {c.name: c.sql_type for c in cols if c.name not in spec}
+        checks = [(col, pred, raw, rule) for col in cols for pred, raw, rule in col.checks]
+        # One pass converts every cell and evaluates every rule into a flag column.
+        out = s.temp("TABLE", f"typed_{i}")
+        flags = [f"({pred}) AS _chk{k}" for k, (_c, pred, _r, _u) in enumerate(checks)]
+        con.execute(
+            f"CREATE TEMP TABLE {q(out)} AS {_select(spec, target, exprs, attrs, i, extra=flags)}"
+        )
+        file_problems, rows, distinct = _validate(con, target, out, path.name, checks, spec.key)
+        con.execute(f"DROP TABLE {q(target)}")
         problems += file_problems
         if file_problems:
             continue
-        out = f"typed_{i}"
-        _materialize(con, spec, target, out, cols, file_index=i)
-        typed.append((out, {c.name: c.sql_type for c in cols if c.name not in spec}))
-        infos[i] = _with_rows(infos[i], con.execute(f"SELECT count(*) FROM {q(out)}").fetchone()[0])
+        infos[i] = _with_rows(infos[i], rows)
+        if len(staged) == 1 and rows == distinct:
+            # The common case: one file, unique keys; the typed table is the batch.
+            return s.batch(
+                table=spec,
+                files=infos,
+                relation=out,
+                num_rows=rows,
+                attributes=attrs,
+                present=[c for c in spec.column_names if c in present],
+            )
+        typed.append((out, attrs))
     if problems:
         raise ImportValidationError(problems)
     if progress:
         progress("checking keys", 2 * len(staged), 2 * len(staged) + 2)
     attributes = _merge_attributes(typed)
-    union = _union(con, spec, typed, attributes)
+    union = _union(s, spec, typed, attributes)
     repeated = _dedupe(con, spec, union, [path.name for _, _, path in staged])
     for idx, n in repeated.items():
         infos[idx] = FileInfo(**{**infos[idx].__dict__, "repeated": n})
-    out_cols = [*spec.column_names, *attributes]
-    data = con.sql(f"SELECT {', '.join(q(c) for c in out_cols)} FROM {q(union)}").to_arrow_table()
-    return Batch(
+    (rows,) = con.execute(f"SELECT count(*) FROM {q(union)}").fetchone()
+    return s.batch(
         table=spec,
-        data=data,
         files=infos,
+        relation=union,
+        num_rows=rows,
         attributes=attributes,
         present=[c for c in spec.column_names if c in present],
     )
@@ -412,38 +509,39 @@ def _attribute_column(name: str, raw: str, raw_type: str) -> _Column:
 
 
 def _validate(
-    con: duckdb.DuckDBPyConnection, target: str, file: str, cols: list[_Column]
-) -> list[RuleSummary]:
-    checks = [(col, pred, raw, rule) for col in cols for pred, raw, rule in col.checks]
-    if not checks:
-        return []
-    aggs = []
-    for k, (_col, pred, raw, _rule) in enumerate(checks):
-        aggs.append(f"count(*) FILTER (WHERE {pred}) AS n{k}")
-        aggs.append(f"min({ROW_COLUMN}) FILTER (WHERE {pred}) AS r{k}")
-        aggs.append(f"arg_min(CAST({raw} AS VARCHAR), {ROW_COLUMN}) FILTER (WHERE {pred}) AS v{k}")
-    try:
-        row = con.execute(f"SELECT {', '.join(aggs)} FROM {q(target)}").fetchone()
-    except duckdb.Error as exc:  # pragma: no cover - a planning bug, not user input
-        raise SourceError(f"{file}: cannot be checked: {exc}") from exc
-    out = []
-    for k, (col, _pred, _raw, rule) in enumerate(checks):
-        n, r, v = row[3 * k], row[3 * k + 1], row[3 * k + 2]
-        if n:
-            out.append(RuleSummary(RowError(file, r, col.name, v, rule), n))
-    out.sort(key=lambda s: (s.first.row or 0, s.first.column or ""))
-    return out[:_MAX_RULES]
-
-
-def _materialize(
     con: duckdb.DuckDBPyConnection,
-    spec: TableSpec,
     target: str,
-    out: str,
-    cols: list[_Column],
-    *,
-    file_index: int,
-) -> None:
+    typed: str,
+    file: str,
+    checks: list[tuple[_Column, str, str, str]],
+    key: str,
+) -> tuple[list[RuleSummary], int, int]:
+    """Count the rule flags of ``typed``; return the problems, the rows and distinct keys."""
+    aggs = ["count(*)", f"count(DISTINCT {q(key)})"]
+    aggs += [f"count(*) FILTER (WHERE _chk{k})" for k in range(len(checks))]
+    row = con.execute(f"SELECT {', '.join(aggs)} FROM {q(typed)}").fetchone()
+    rows, distinct, counts = row[0], row[1], row[2:]
+    failed = [(k, n) for k, n in enumerate(counts) if n]
+    out = []
+    if failed:
+        # Second pass, only for the rules that failed: the first failing cell of each.
+        firsts = []
+        for k, _n in failed:
+            _col, pred, raw, _rule = checks[k]
+            firsts.append(f"min({ROW_COLUMN}) FILTER (WHERE {pred})")
+            firsts.append(f"arg_min(CAST({raw} AS VARCHAR), {ROW_COLUMN}) FILTER (WHERE {pred})")
+        first = con.execute(f"SELECT {', '.join(firsts)} FROM {q(target)}").fetchone()
+        for j, (k, n) in enumerate(failed):
+            col, _pred, _raw, rule = checks[k]
+            out.append(
+                RuleSummary(RowError(file, first[2 * j], col.name, first[2 * j + 1], rule), n)
+            )
+    out.sort(key=lambda s: (s.first.row or 0, s.first.column or ""))
+    return out[:_MAX_RULES], rows, distinct
+
+
+def _output_exprs(spec: TableSpec, cols: list[_Column]) -> dict[str, str]:
+    """Output column -> converted SQL expression, with the derived key where needed."""
     exprs = {c.name: c.expr for c in cols}
     if spec.derive_key_from:
         parts = []
@@ -454,10 +552,22 @@ def _materialize(
             parts.append(e)
         derived = "substr(md5(" + " || chr(31) || ".join(parts) + "), 1, 20)"
         exprs[spec.key] = f"COALESCE({exprs[spec.key]}, {derived})"
-    select = [f"{e} AS {q(n)}" for n, e in exprs.items()]
-    select += [f"{ROW_COLUMN}", f"{file_index} AS {_FILE_COLUMN}"]
-    con.execute(f"CREATE TEMP TABLE {q(out)} AS SELECT {', '.join(select)} FROM {q(target)}")
-    con.execute(f"DROP TABLE {q(target)}")
+    return exprs
+
+
+def _select(
+    spec: TableSpec,
+    target: str,
+    exprs: dict[str, str],
+    attrs: dict[str, str],
+    file_index: int,
+    extra: Sequence[str] = (),
+) -> str:
+    """SELECT of the converted output columns, the row and file position, and ``extra``."""
+    names = [*spec.column_names, *attrs]
+    select = [f"{exprs[n]} AS {q(n)}" for n in names]
+    select += [f"{ROW_COLUMN}", f"{file_index} AS {_FILE_COLUMN}", *extra]
+    return f"SELECT {', '.join(select)} FROM {q(target)}"
 
 
 def _merge_attributes(typed: list[tuple[str, dict[str, str]]]) -> dict[str, str]:
@@ -472,7 +582,7 @@ def _merge_attributes(typed: list[tuple[str, dict[str, str]]]) -> dict[str, str]
 
 
 def _union(
-    con: duckdb.DuckDBPyConnection,
+    s: _Session,
     spec: TableSpec,
     typed: list[tuple[str, dict[str, str]]],
     attributes: dict[str, str],
@@ -486,8 +596,9 @@ def _union(
             sel.append(f"CAST({q(a) if a in attrs else 'NULL'} AS {typ}) AS {q(a)}")
         sel += [ROW_COLUMN, _FILE_COLUMN]
         parts.append(f"SELECT {', '.join(sel)} FROM {q(name)}")
-    con.execute("CREATE TEMP TABLE batch_union AS " + " UNION ALL ".join(parts))
-    return "batch_union"
+    union = s.temp("TABLE", "union")
+    s.con.execute(f"CREATE TEMP TABLE {q(union)} AS " + " UNION ALL ".join(parts))
+    return union
 
 
 def _dedupe(
@@ -501,7 +612,11 @@ def _dedupe(
     n, distinct = con.execute(f"SELECT count(*), count(DISTINCT {key}) FROM {q(union)}").fetchone()
     if n == distinct:
         return {}
-    value_cols = [c for c in _columns(con, union) if c not in (ROW_COLUMN, _FILE_COLUMN)]
+    value_cols = [
+        c
+        for c in _columns(con, union)
+        if c not in (ROW_COLUMN, _FILE_COLUMN) and not c.startswith("_chk")
+    ]
     row_hash = "hash(" + ", ".join(q(c) for c in value_cols) + ")"
     conflicts = con.execute(
         f"""
@@ -536,9 +651,10 @@ def _dedupe(
     before = dict(
         con.execute(f"SELECT {_FILE_COLUMN}, count(*) FROM {q(union)} GROUP BY ALL").fetchall()
     )
+    final = union + "_final"
     con.execute(
         f"""
-        CREATE OR REPLACE TEMP TABLE batch_final AS
+        CREATE OR REPLACE TEMP TABLE {q(final)} AS
         SELECT * FROM {q(union)}
         QUALIFY row_number() OVER (PARTITION BY {key} ORDER BY {_FILE_COLUMN} DESC,
                                    {ROW_COLUMN} DESC) = 1
@@ -551,7 +667,7 @@ def _dedupe(
         ).fetchall()
     )
     con.execute(f"DROP TABLE {q(union)}")
-    con.execute(f"ALTER TABLE batch_final RENAME TO {q(union)}")
+    con.execute(f"ALTER TABLE {q(final)} RENAME TO {q(union)}")
     return {f: before[f] - after_within.get(f, 0) for f in before if before[f] > after_within[f]}
 
 

@@ -48,13 +48,22 @@ class Migration:
 
 def _v1(backend: ibis.BaseBackend) -> None:
     existing = set(backend.list_tables())
-    for spec in CONTRACT.values():
-        if spec.name in existing:
+    schemas = {
+        spec.name: ibis.schema({c.name: c.ibis_type for c in spec.columns} | SYSTEM_COLUMNS)
+        for spec in CONTRACT.values()
+    }
+    schemas[IMPORT_LOG] = IMPORT_LOG_SCHEMA
+    for name, schema in schemas.items():
+        if name in existing:
             continue
-        schema = {c.name: c.ibis_type for c in spec.columns} | SYSTEM_COLUMNS
-        backend.create_table(spec.name, schema=ibis.schema(schema))
-    if IMPORT_LOG not in existing:
-        backend.create_table(IMPORT_LOG, schema=IMPORT_LOG_SCHEMA)
+        if (
+            backend.name == "duckdb"
+        ):  # plain DDL: an order of magnitude faster than the generic path
+            to_sql = backend.compiler.type_mapper.to_string
+            cols = ", ".join(f'"{c}" {to_sql(t)}' for c, t in schema.items())
+            backend.con.execute(f'CREATE TABLE "{name}" ({cols})')
+        else:
+            backend.create_table(name, schema=schema)
 
 
 MIGRATIONS: list[Migration] = [

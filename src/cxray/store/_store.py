@@ -129,12 +129,29 @@ class Store:
         for m in MIGRATIONS:
             if m.version <= current:
                 continue
-            m.apply(self.backend)
-            self._set_meta("schema_version", str(m.version))
+            # Each migration is one transaction on DuckDB: all of it or none of it.
+            if self.is_duckdb:
+                self.backend.con.execute("BEGIN TRANSACTION")
+            try:
+                m.apply(self.backend)
+                self._set_meta("schema_version", str(m.version))
+            except BaseException:
+                if self.is_duckdb:
+                    self.backend.con.execute("ROLLBACK")
+                raise
+            if self.is_duckdb:
+                self.backend.con.execute("COMMIT")
             applied.append(m.version)
         return applied
 
     def _set_meta(self, key: str, value: str) -> None:
+        if self.is_duckdb:
+            con = self.backend.con
+            con.execute(
+                f"CREATE TABLE IF NOT EXISTS {META} (key VARCHAR PRIMARY KEY, value VARCHAR)"
+            )
+            con.execute(f"INSERT OR REPLACE INTO {META} VALUES (?, ?)", [key, value])
+            return
         if META not in self.backend.list_tables():
             self.backend.create_table(
                 META, schema=ibis.schema({"key": "string", "value": "string"})
@@ -178,6 +195,11 @@ class Store:
         return [ImportRecord(**{**r, "files": json.loads(r["files"])}) for r in rows]
 
     # ------------------------------------------------------------ writing
+
+    @property
+    def duckdb_connection(self) -> duckdb.DuckDBPyConnection | None:
+        """The raw DuckDB connection when the store is DuckDB (ingest stages into it)."""
+        return self.backend.con if self.is_duckdb else None
 
     def write(self, batches: Batch | list[Batch], *, dry_run: bool = False) -> list[WriteResult]:
         """Write batches in one transaction: upsert by primary key, log each import.
@@ -321,31 +343,54 @@ class _DuckDBWriter:
                     con.execute(f"ALTER TABLE {name} ALTER COLUMN {q(attr)} TYPE {wide}")
                     stored[attr] = wide
                 casts[attr] = wide
-        con.register("_cx_batch_arrow", batch.data)
+        incoming = set(batch.columns)
+        value_cols = [c for c in stored if c not in SYSTEM_COLUMNS]
+        sel = []
+        for c in value_cols:
+            if c in incoming:
+                expr = f"CAST({q(c)} AS {casts[c]})" if c in casts else q(c)
+            else:
+                expr = f"CAST(NULL AS {stored[c]})"
+            sel.append(f"{expr} AS {q(c)}")
+        cols = ", ".join(q(c) for c in value_cols)
+        # A batch built in this connection is read in place; any other comes as Arrow.
+        local = batch.con is con
+        src = q(batch.relation) if local else "_cx_batch_arrow"
+        if not local:
+            con.register("_cx_batch_arrow", batch.data)
         try:
-            incoming = set(batch.data.column_names)
-            value_cols = [c for c in stored if c not in SYSTEM_COLUMNS]
-            sel = []
-            for c in value_cols:
-                if c in incoming:
-                    expr = f"CAST({q(c)} AS {casts[c]})" if c in casts else q(c)
-                else:
-                    expr = f"CAST(NULL AS {stored[c]})"
-                sel.append(f"{expr} AS {q(c)}")
-            con.execute(
-                f"CREATE OR REPLACE TEMP TABLE _cx_batch AS "
-                f"SELECT {', '.join(sel)} FROM _cx_batch_arrow"
-            )
+            (matched,) = con.execute(
+                f"SELECT count(*) FROM {src} b JOIN {name} s ON b.{key} = s.{key}"
+            ).fetchone()
+            if matched == 0 and not dry_run:
+                # Nothing to compare or replace: insert straight from the batch.
+                con.execute(
+                    f"INSERT INTO {name} ({cols}, _import_id) "
+                    f"SELECT {', '.join(sel)}, {import_id} FROM {src}"
+                )
+            elif matched:
+                con.execute(
+                    f"CREATE OR REPLACE TEMP TABLE _cx_batch AS SELECT {', '.join(sel)} FROM {src}"
+                )
         finally:
-            con.unregister("_cx_batch_arrow")
-        same = " AND ".join(f"b.{q(c)} IS NOT DISTINCT FROM s.{q(c)}" for c in value_cols)
-        matched, unchanged = con.execute(
-            f"""
-            SELECT count(*), count(*) FILTER (WHERE {same})
-            FROM _cx_batch b JOIN {name} s ON b.{key} = s.{key}
-            """
-        ).fetchone()
+            if not local:
+                con.unregister("_cx_batch_arrow")
         rows_in = batch.num_rows
+        if matched == 0:
+            return WriteResult(
+                spec.name,
+                rows_in,
+                rows_in,
+                0,
+                0,
+                None if dry_run else import_id,
+                dry_run,
+                new_attrs,
+            )
+        same = " AND ".join(f"b.{q(c)} IS NOT DISTINCT FROM s.{q(c)}" for c in value_cols)
+        (unchanged,) = con.execute(
+            f"SELECT count(*) FROM _cx_batch b JOIN {name} s ON b.{key} = s.{key} WHERE {same}"
+        ).fetchone()
         result = WriteResult(
             table=spec.name,
             rows_in=rows_in,
@@ -368,7 +413,6 @@ class _DuckDBWriter:
             )
         if matched > unchanged:
             con.execute(f"DELETE FROM {name} WHERE {key} IN (SELECT {key} FROM _cx_batch)")
-        cols = ", ".join(q(c) for c in value_cols)
         con.execute(
             f"INSERT INTO {name} ({cols}, _import_id) SELECT {cols}, {import_id} FROM _cx_batch"
         )
