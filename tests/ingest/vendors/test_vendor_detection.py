@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import gzip
+
 import pytest
 
-from cxray.ingest import SOURCES, detect_source, get_source
+from cxray.ingest import SOURCES, detect_source, get_source, read_batch
 
 VENDORS = {"qualtrics", "surveymonkey", "typeform", "zendesk", "segment"}
 
@@ -52,3 +54,14 @@ def test_canonical_files_are_not_claimed(tmp_path, name, text, table):
     path = tmp_path / name
     path.write_text(text, encoding="utf-8")
     assert detect_source(path, table).name == "canonical"
+
+
+def test_compressed_exports_are_detected_and_read(fixture_path, tmp_path):
+    for name, table, expected_rows in (
+        ("qualtrics_responses.csv", "responses", 4),
+        ("segment_calls.jsonl", "events", 5),
+    ):
+        path = tmp_path / f"{name}.gz"
+        path.write_bytes(gzip.compress(fixture_path(name).read_bytes()))
+        assert detect_source(path, table).name == name.split("_")[0]
+        assert read_batch(table, [path]).num_rows == expected_rows

@@ -14,6 +14,7 @@ import gzip
 import io
 import json
 import re
+import zlib
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -85,10 +86,10 @@ def open_text(path: Path) -> IO[str]:
 
 def head_text(head: bytes) -> str:
     """Decode the first bytes of a file for sniffing (never raises)."""
-    if head[:2] == b"\x1f\x8b":  # gzip: look inside
+    if head[:2] == b"\x1f\x8b":  # gzip: look inside what has been read so far
         try:
-            head = gzip.GzipFile(fileobj=io.BytesIO(head)).read(65536)
-        except (OSError, EOFError):
+            head = zlib.decompressobj(wbits=31).decompress(head, 65536)
+        except zlib.error:
             return ""
     enc = _encoding(head)
     if enc == "utf-16" and len(head) % 2:
