@@ -12,7 +12,6 @@ import sys
 from pathlib import Path
 from typing import Annotated
 
-import click
 import typer
 
 from cxray.cli._output import err_console
@@ -51,14 +50,14 @@ def main(argv: list[str] | None = None) -> None:
 
     try:
         rv = app(args=argv, prog_name="cxray", standalone_mode=False)
-    except click.exceptions.Abort:
+    except typer.Abort:
         err_console.print("[red]aborted[/red]")
         sys.exit(130)
-    except click.exceptions.Exit as exc:
+    except typer.Exit as exc:
         sys.exit(exc.exit_code)
-    except click.ClickException as exc:
-        exc.show()
-        sys.exit(exc.exit_code)
+    except typer.TyperException as exc:  # usage errors: bad option, missing argument
+        exc.show()  # type: ignore[attr-defined]
+        sys.exit(getattr(exc, "exit_code", 2))
     except CXError as exc:
         _error(str(exc))
         sys.exit(1)

@@ -9,6 +9,7 @@ to the user exactly as it was written.
 
 from __future__ import annotations
 
+import csv
 import json
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -59,24 +60,37 @@ def stage_csv(
 ) -> None:
     """Stage a CSV file (optionally gzip-compressed) with all columns as text.
 
-    ``_row`` is the spreadsheet row number: the header is row 1, so the first
-    data row is row 2 (plus any rows skipped after the header, as in Qualtrics
-    and SurveyMonkey exports with extra header rows).
+    The header is read here, not guessed: its cells name the columns, the
+    delimiter is the one of ``, ; TAB |`` it uses most (unless given), and every
+    data row must have exactly as many cells, or the file is refused with the
+    line that breaks the rule. ``_row`` is the spreadsheet row number: the
+    header is row 1, so the first data row is row 2 (plus any rows skipped
+    after the header, as in exports with extra header rows).
     """
     _check_readable(path)
-    opts = ["header = true", "all_varchar = true", "strict_mode = true", "null_padding = false"]
-    if delimiter is not None:
-        opts.append(f"delim = {_sql_str(delimiter)}")
-    if skip_rows_after_header:
-        # Stage the header separately: read names from line 1, data after the extra rows.
-        names = _csv_header(con, path, delimiter)
-        opts = [o for o in opts if not o.startswith("header")]
-        opts += [
-            "header = false",
-            f"skip = {1 + skip_rows_after_header}",
-            "names = [" + ", ".join(_sql_str(n) for n in names) + "]",
-        ]
-    first_row = 2 + skip_rows_after_header
+    header, delim = _csv_header(path, delimiter)
+    seen: dict[str, int] = {}
+    for i, name in enumerate(header, start=1):
+        if name.strip() == "":
+            raise SourceError(f"{path.name}: column {i} of the header has no name")
+        if name in seen:
+            raise SourceError(
+                f"{path.name}: the header names column {name!r} twice (columns {seen[name]} "
+                f"and {i}); rename one of them"
+            )
+        seen[name] = i
+    columns = "{" + ", ".join(f"{_sql_str(n)}: 'VARCHAR'" for n in header) + "}"
+    opts = [
+        "header = false",
+        f"skip = {1 + skip_rows_after_header}",
+        f"delim = {_sql_str(delim)}",
+        "quote = '\"'",
+        "escape = '\"'",
+        f"columns = {columns}",
+        "strict_mode = true",
+        "null_padding = false",
+        "auto_detect = false",
+    ]
     sql = (
         f"CREATE OR REPLACE TEMP TABLE {quote_ident(target)} AS "
         f"SELECT * FROM read_csv({_sql_str(str(path))}, {', '.join(opts)})"
@@ -85,21 +99,34 @@ def stage_csv(
         con.execute(sql)
     except duckdb.Error as exc:
         raise SourceError(f"{path.name}: cannot be read as CSV: {_duckdb_message(exc)}") from exc
-    _add_row_numbers(con, target, first_row)
+    _add_row_numbers(con, target, 2 + skip_rows_after_header)
 
 
-def _csv_header(con: duckdb.DuckDBPyConnection, path: Path, delimiter: str | None) -> list[str]:
-    delim = f", delim = {_sql_str(delimiter)}" if delimiter else ""
+_DELIMITERS = (",", ";", "\t", "|")
+
+
+def _csv_header(path: Path, delimiter: str | None) -> tuple[list[str], str]:
+    """The header cells of a CSV file and its delimiter."""
+    with _open_text(path) as fh:
+        first = fh.readline()
+    if not first.strip():
+        raise SourceError(f"{path.name}: the first line is empty; expected a header")
+    delim = delimiter or max(_DELIMITERS, key=lambda d: _count_outside_quotes(first, d))
     try:
-        row = con.execute(
-            f"SELECT * FROM read_csv({_sql_str(str(path))}, header = false, all_varchar = true"
-            f"{delim}) LIMIT 1"
-        ).fetchone()
-    except duckdb.Error as exc:
-        raise SourceError(f"{path.name}: cannot be read as CSV: {_duckdb_message(exc)}") from exc
-    if row is None:
-        raise SourceError(f"{path.name}: the file is empty")
-    return [("" if v is None else str(v)) for v in row]
+        header = next(csv.reader([first], delimiter=delim, quotechar='"', strict=True))
+    except (csv.Error, StopIteration) as exc:
+        raise SourceError(f"{path.name}, line 1: the header cannot be read: {exc}") from None
+    return [h.strip() for h in header], delim
+
+
+def _count_outside_quotes(line: str, ch: str) -> int:
+    count, quoted = 0, False
+    for c in line:
+        if c == '"':
+            quoted = not quoted
+        elif c == ch and not quoted:
+            count += 1
+    return count
 
 
 def stage_parquet(con: duckdb.DuckDBPyConnection, path: Path, target: str) -> None:

@@ -1,0 +1,41 @@
+"""Shared fixtures: a fresh workspace per test and a tiny file writer."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from cxray.workspace import Workspace
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = ROOT.parent / "shared"
+
+
+@pytest.fixture
+def ws(tmp_path: Path) -> Iterator[Workspace]:
+    """An empty workspace with its store in a temporary folder."""
+    with Workspace.open(tmp_path / "cx.duckdb", tmp_path / "cxray.toml") as w:
+        yield w
+
+
+@pytest.fixture
+def write(tmp_path: Path) -> Callable[[str, str], Path]:
+    """Write ``text`` to ``tmp_path/name`` and return the path."""
+
+    def _write(name: str, text: str) -> Path:
+        p = tmp_path / name
+        p.write_text(text, encoding="utf-8")
+        return p
+
+    return _write
+
+
+def snapshot(ws: Workspace) -> dict[str, list[dict]]:
+    """Every row of every table and the import log, for before/after comparisons."""
+    out = {}
+    for name in ("customers", "events", "responses", "cases", "orders", "mentions", "_cx_imports"):
+        t = ws.store.backend.table(name)
+        out[name] = sorted(t.to_pyarrow().to_pylist(), key=repr)
+    return out
