@@ -6,7 +6,15 @@ REST API and dashboard are thin shells over :class:`cxray.Workspace`.
 """
 
 from cxray.exceptions import CXError, ImportValidationError, SourceError, StoreError
+from cxray.workspace import Workspace
 
 __version__ = "0.1.0"
 
-__all__ = ["CXError", "ImportValidationError", "SourceError", "StoreError", "__version__"]
+__all__ = [
+    "CXError",
+    "ImportValidationError",
+    "SourceError",
+    "StoreError",
+    "Workspace",
+    "__version__",
+]

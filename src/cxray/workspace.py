@@ -8,6 +8,7 @@ these methods and add nothing but presentation.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,12 +16,15 @@ from typing import Any
 
 import ibis
 
+from cxray import stats
 from cxray.config import ProgramConfig, Settings, load_program_config
 from cxray.exceptions import StoreError
 from cxray.ingest import Batch, FileInfo, ProgressFn, read_batch, read_frame
-from cxray.store import ImportRecord, Store, TableStatus, WriteResult
+from cxray.store import IMPORT_LOG, ImportRecord, Store, TableStatus, WriteResult
 
-__all__ = ["ImportReport", "Workspace", "WorkspaceStatus"]
+__all__ = ["DemoReport", "ImportReport", "Workspace", "WorkspaceStatus"]
+
+DEMO_SOURCE = "demo"
 
 
 @dataclass(frozen=True)
@@ -50,6 +54,22 @@ class ImportReport:
             "attributes": self.attributes,
             "new_attributes": r.new_attributes,
         }
+
+
+@dataclass(frozen=True)
+class DemoReport:
+    """What ``load_demo`` generated and wrote."""
+
+    seed: int
+    customers: int
+    months: int
+    rows: dict[str, int]
+    added: int
+    updated: int
+    unchanged: int
+    effects: list[Any]
+    seconds_generate: float
+    seconds_write: float
 
 
 @dataclass(frozen=True)
@@ -171,3 +191,108 @@ class Workspace:
     def require_rows(self, table: str) -> None:
         if self.store.table(table).count().to_pyarrow().as_py() == 0:
             raise StoreError(f"the {table} table is empty; import data or run `cxray demo`")
+
+    # ------------------------------------------------------------ demo world
+
+    def load_demo(
+        self,
+        *,
+        seed: int = 42,
+        customers: int = 20_000,
+        months: int = 24,
+        chunk_customers: int = 200_000,
+        progress: ProgressFn | None = None,
+    ) -> DemoReport:
+        """Generate the demo company and write it, validated like any import.
+
+        The world is built and written in chunks of customers (one transaction
+        each), so worlds of tens of millions of rows never sit in memory at
+        once. Refuses a store that holds data from real imports.
+        """
+        from cxray.demo import BLOCK_CUSTOMERS, generate_chunks
+
+        self._refuse_real_data()
+        chunks = -(-customers // (-(-chunk_customers // BLOCK_CUSTOMERS) * BLOCK_CUSTOMERS))
+        rows: dict[str, int] = {}
+        added = updated = unchanged = 0
+        effects: list[Any] = []
+        t_gen = t_write = 0.0
+        started = time.perf_counter()
+        for i, world in enumerate(
+            generate_chunks(
+                seed=seed, customers=customers, months=months, chunk_customers=chunk_customers
+            )
+        ):
+            if progress:
+                progress(f"writing chunk {i + 1} of {chunks}", i, chunks)
+            t_gen += time.perf_counter() - started
+            started = time.perf_counter()
+            effects = world.effects
+            batches = []
+            try:
+                for name, table in world.tables().items():
+                    batches.append(
+                        read_frame(
+                            name,
+                            table,
+                            name=f"demo seed={seed} part {i + 1}/{chunks}",
+                            config=self.config,
+                            con=self.store.duckdb_connection,
+                            source=DEMO_SOURCE,
+                        )
+                    )
+                    rows[name] = rows.get(name, 0) + table.num_rows
+                for r in self.store.write(batches):
+                    added, updated, unchanged = (
+                        added + r.added,
+                        updated + r.updated,
+                        unchanged + r.unchanged,
+                    )
+            finally:
+                for b in batches:
+                    b.close()
+            t_write += time.perf_counter() - started
+            started = time.perf_counter()
+        if progress:
+            progress("done", chunks, chunks)
+        return DemoReport(
+            seed, customers, months, rows, added, updated, unchanged, effects, t_gen, t_write
+        )
+
+    def _refuse_real_data(self) -> None:
+        log = self.store.backend.table(IMPORT_LOG)
+        real = log.filter(log.source != DEMO_SOURCE).count().to_pyarrow().as_py()
+        if real:
+            raise StoreError(
+                f"{self.store.url} holds imported data; the demo world goes into a store of "
+                "its own: run `cxray --db demo.duckdb demo`"
+            )
+
+    # ------------------------------------------------------------ headline
+
+    def headline(self) -> dict[str, stats.Estimate]:
+        """NPS, CSAT (top-2-box share) and CES (mean) over all responses, with intervals.
+
+        A first look; ``cxray scorecard`` is the full measurement framework.
+        """
+        r = self.table("responses")
+        csat = self.config.scales.csat
+        agg = (
+            r.aggregate(
+                promoters=(r.nps >= 9).sum(),
+                passives=((r.nps >= 7) & (r.nps <= 8)).sum(),
+                detractors=(r.nps <= 6).sum(),
+                csat_n=r.csat.notnull().sum(),
+                csat_top=(r.csat >= csat.max - 1).sum(),
+                ces_n=r.ces.notnull().sum(),
+                ces_sum=r.ces.sum(),
+                ces_sum2=(r.ces * r.ces).sum(),
+            )
+            .to_pyarrow()
+            .to_pylist()[0]
+        )
+        v = {k: (x or 0) for k, x in agg.items()}
+        out = {"NPS": stats.nps(v["promoters"], v["passives"], v["detractors"])}
+        out["CSAT"] = stats.proportion(v["csat_top"], v["csat_n"], percent=True)
+        out["CES"] = stats.mean(v["ces_n"], float(v["ces_sum"]), float(v["ces_sum2"]))
+        return out

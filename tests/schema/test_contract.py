@@ -89,3 +89,13 @@ def test_unknown_table_is_a_clear_error():
 )
 def test_normalize_column_name(raw, expected):
     assert normalize_column_name(raw) == expected
+
+
+def test_user_docs_list_every_column():
+    from tests.conftest import ROOT
+
+    text = (ROOT / "docs" / "data-model.md").read_text(encoding="utf-8")
+    for spec in CONTRACT.values():
+        section = text.split(f"## {spec.name} —", 1)[1].split("\n## ", 1)[0]
+        for c in spec.columns:
+            assert f"| `{c.name}` | {c.type} |" in section, (spec.name, c.name)

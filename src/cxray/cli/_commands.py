@@ -152,3 +152,69 @@ def status(
         console.print(it)
     else:
         console.print("no imports yet: try `cxray import TABLE FILE` or `cxray demo`")
+
+
+@app.command()
+def demo(
+    ctx: typer.Context,
+    seed: Annotated[int, typer.Option(help="Random seed; the same seed, the same world.")] = 42,
+    customers: Annotated[int, typer.Option(min=1, help="Customers in the world at --size 1.")] = (
+        20_000
+    ),
+    months: Annotated[int, typer.Option(min=1, max=600, help="Months of history.")] = 24,
+    size: Annotated[
+        float,
+        typer.Option(min=0.001, help="Scale factor on customers (e.g. 500 for benchmark worlds)."),
+    ] = 1.0,
+) -> None:
+    """Build the demo company (synthetic, with planted effects) and print a first summary."""
+    n = max(1, round(customers * size))
+    started = time.perf_counter()
+    with _workspace(ctx) as ws:
+        with progress_bar() as progress:
+            report = ws.load_demo(seed=seed, customers=n, months=months, progress=progress)
+        headline = ws.headline()
+        status_ = ws.status(imports=0)
+    seconds = time.perf_counter() - started
+    console.print(
+        f"[bold]Hearthwell[/bold], the demo company: {n:,} customers over {months} months "
+        f"(seed {seed}), written to {status_.store} in {seconds:.1f} s"
+    )
+    t = Table(title_justify="left")
+    for col, justify in (("table", "left"), ("rows", "right"), ("from", "left"), ("to", "left")):
+        t.add_column(col, justify=justify)  # type: ignore[arg-type]
+    for ts in status_.tables:
+        t.add_row(ts.table, fmt_int(ts.rows), fmt_time(ts.first), fmt_time(ts.last))
+    console.print(t)
+    h = Table(title="first summary (95% intervals)", title_justify="left")
+    for col, justify in (
+        ("metric", "left"),
+        ("estimate", "right"),
+        ("interval", "right"),
+        ("n", "right"),
+        ("method", "left"),
+    ):
+        h.add_column(col, justify=justify)  # type: ignore[arg-type]
+    ces = ws.config.scales.ces
+    best = ces.max if ces.direction == "higher_is_better" else ces.min
+    labels = {
+        "NPS": "NPS (points)",
+        "CSAT": "CSAT top-2-box (%)",
+        "CES": f"CES mean ({ces.min}–{ces.max}, {best} easiest)",
+    }
+    for key, est in headline.items():
+        d = est.to_dict()
+        if d["suppressed"]:
+            h.add_row(labels[key], "—", d["reason"] or "", fmt_int(d["n"]), d["method"])
+            continue
+        h.add_row(
+            labels[key],
+            f"{d['estimate']:.1f}",
+            f"[{d['ci_low']:.1f}, {d['ci_high']:.1f}]",
+            fmt_int(d["n"]),
+            d["method"],
+        )
+    console.print(h)
+    console.print("[bold]planted effects to find[/bold] (docs/demo-world.md):")
+    for e in report.effects:
+        console.print(f"  • [bold]{e.name}[/bold]: {e.description}")

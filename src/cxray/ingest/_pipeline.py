@@ -181,6 +181,7 @@ def read_frame(
     config: ProgramConfig | None = None,
     mapping: dict[str, str] | None = None,
     con: duckdb.DuckDBPyConnection | None = None,
+    source: str = "frame",
 ) -> Batch:
     """Validate an in-memory table (pyarrow Table or pandas DataFrame) like a file."""
     spec = table_spec(table)
@@ -188,7 +189,7 @@ def read_frame(
     with _Session(con, config) as s:
         target = s.temp("TABLE", "stage_0")
         stage_arrow(s.con, data, target)
-        infos = [FileInfo(name=name, source="frame", rows=0)]
+        infos = [FileInfo(name=name, source=source, rows=0)]
         return _finish(s, spec, config, [(target, None, Path(name))], infos, mapping or {}, None)
 
 
