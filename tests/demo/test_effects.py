@@ -99,9 +99,10 @@ def fcr_csat_gap(w: World) -> float:
 
 
 def referral_gaps(w: World) -> tuple[float, float]:
-    """(NPS answer difference referral - others, spend-per-month ratio referral / others)."""
+    """(NPS answer difference referral - others, and among consumers the ratio of mean spend
+    per month of tenure, referral / others)."""
     cu = w.customers.select(
-        ["customer_id", "created_at", "churned_at", "acquisition_channel"]
+        ["customer_id", "created_at", "churned_at", "acquisition_channel", "segment"]
     ).to_pandas()
     ref = cu.set_index("customer_id").acquisition_channel == "referral"
     r = w.responses.select(["customer_id", "nps"]).to_pandas().dropna()
@@ -110,12 +111,13 @@ def referral_gaps(w: World) -> tuple[float, float]:
     o = w.orders.select(["customer_id", "amount", "status"]).to_pandas()
     o = o[o.status != "cancelled"]
     spend = o.groupby("customer_id").amount.sum().astype(float)
+    cu = cu[cu.segment == "consumer"]
     start = np.maximum(cu.created_at, pd.Timestamp(w.start))
     stop = cu.churned_at.fillna(pd.Timestamp(w.end) + DAY)
     months = ((stop - start) / (30.44 * DAY)).clip(lower=1.0)
     per_month = cu.customer_id.map(spend).fillna(0.0) / months
     is_ref = cu.acquisition_channel == "referral"
-    return float(nps_gap), float(per_month[is_ref.values].mean() / per_month[~is_ref.values].mean())
+    return float(nps_gap), float(per_month[is_ref].mean() / per_month[~is_ref].mean())
 
 
 def seasonality_ratio(w: World) -> float:

@@ -105,9 +105,9 @@ def planted_effects(fault_month: dt.date, s: Strengths = STRENGTHS) -> list[Plan
                 "(0–10 points)"
             ),
             direction="decrease",
-            expected=-2.1,
+            expected=-2.6,
             at_least=-1.0,
-            details={"window_days": 30, "decay_days": s.late_decay_days, "csat_difference": -0.9},
+            details={"window_days": 30, "decay_days": s.late_decay_days, "csat_difference": -1.2},
         ),
         PlantedEffect(
             name="product_fault_spike",
@@ -130,14 +130,14 @@ def planted_effects(fault_month: dt.date, s: Strengths = STRENGTHS) -> list[Plan
                 "monthly count of the other months"
             ),
             direction="increase",
-            expected=9.0,
+            expected=10.9,
             at_least=3.0,
             details={
                 "month": month,
                 "root_cause": "faulty_battery_batch",
                 "product": "Glow 2 smart thermostat",
                 "product_category": "smart_home",
-                "negative_mentions_ratio": 2.5,
+                "mention_keywords": ("Glow 2", "thermostat"),
             },
         ),
         PlantedEffect(
@@ -161,12 +161,12 @@ def planted_effects(fault_month: dt.date, s: Strengths = STRENGTHS) -> list[Plan
                 "the slowest other channel (web forms)"
             ),
             direction="increase",
-            expected=4.3,
+            expected=4.5,
             at_least=2.5,
             details={
                 "channel": s.slow_channel,
-                "csat_difference": -0.6,
-                "median_first_response_hours": 22.0,
+                "csat_difference": -0.65,
+                "median_first_response_hours": 19.0,
             },
         ),
         PlantedEffect(
@@ -183,7 +183,7 @@ def planted_effects(fault_month: dt.date, s: Strengths = STRENGTHS) -> list[Plan
                 "the same share for promoter responses"
             ),
             direction="increase",
-            expected=4.5,
+            expected=3.8,
             at_least=2.0,
             details={"window_days": 90, "hazard_ratio": s.detractor_hazard / s.promoter_hazard},
         ),
@@ -203,7 +203,7 @@ def planted_effects(fault_month: dt.date, s: Strengths = STRENGTHS) -> list[Plan
             ),
             statistic="mean CSAT of FCR cases minus mean CSAT of the other cases (1–5 points)",
             direction="increase",
-            expected=1.0,
+            expected=1.2,
             at_least=0.5,
             details={"survey": "support_csat"},
         ),
@@ -219,9 +219,9 @@ def planted_effects(fault_month: dt.date, s: Strengths = STRENGTHS) -> list[Plan
                 "mean NPS answer of referral customers minus that of the others (0–10 points)"
             ),
             direction="increase",
-            expected=1.1,
+            expected=0.75,
             at_least=0.5,
-            details={"spend_per_month_ratio": 1.4},
+            details={"consumer_spend_per_month_ratio": 1.3},
         ),
         PlantedEffect(
             name="holiday_seasonality",
@@ -235,7 +235,7 @@ def planted_effects(fault_month: dt.date, s: Strengths = STRENGTHS) -> list[Plan
                 "orders per customer-day in November–December divided by the rest of the year"
             ),
             direction="increase",
-            expected=1.6,
+            expected=1.56,
             at_least=1.25,
         ),
         PlantedEffect(
@@ -251,7 +251,7 @@ def planted_effects(fault_month: dt.date, s: Strengths = STRENGTHS) -> list[Plan
                 "third of the period minus the first third"
             ),
             direction="increase",
-            expected=35.0,
+            expected=51.0,
             at_least=12.0,
             details={"region": s.improving_region},
         ),

@@ -316,7 +316,7 @@ def _customers(
         + np.array([0.0, -0.05, -0.15])[seg]
         + 0.15 * plus
     )
-    monthly = np.array([0.27, 0.9, 2.2])[seg] * rng.lognormal(0, 0.5, n)
+    monthly = np.array([0.21, 0.7, 1.8])[seg] * rng.lognormal(0, 0.5, n)
     rate = monthly * np.where(referral, s.referral_orders, 1.0) * np.where(plus, 1.3, 1.0) / _MONTH
     spend = np.log(np.array([68.0, 320.0, 2100.0]))[seg] + np.where(
         referral, np.log(s.referral_spend), 0.0
@@ -483,10 +483,12 @@ def _cases(rng: np.random.Generator, cal: Calendar, s: Strengths, cu: Cols, od: 
     o = np.flatnonzero(
         od["late"] & (rng.random(len(od["t"])) < np.where(seg[od["cust"]] == 2, 0.5, 0.3))
     )
+    asked = od["promised"][o] + rng.uniform(0.1, 1.5, len(o))
+    arrived = np.nan_to_num(od["delivered"][o], nan=np.inf) - 1 / 24
     add(
         o,
         od["cust"][o],
-        od["promised"][o] + rng.uniform(0.1, 1.5, len(o)),
+        np.maximum(np.minimum(asked, arrived), od["promised"][o] + 0.05),
         _choice(rng, [0.55, 0.30, 0.15], len(o)),
     )
     # damaged in transit
@@ -1284,7 +1286,7 @@ def _mentions(
         NEG,
         social,
     )
-    f = np.flatnonzero(cs["fault"] & (rng.random(len(cs["t"])) < 0.15))
+    f = np.flatnonzero(cs["fault"] & (rng.random(len(cs["t"])) < 0.3))
     add(
         cs["cust"][f],
         cs["t"][f] + rng.exponential(2.0, len(f)),
