@@ -130,7 +130,7 @@ def planted_effects(fault_month: dt.date, s: Strengths = STRENGTHS) -> list[Plan
                 "monthly count of the other months"
             ),
             direction="increase",
-            expected=10.9,
+            expected=13.0,
             at_least=3.0,
             details={
                 "month": month,
@@ -161,11 +161,11 @@ def planted_effects(fault_month: dt.date, s: Strengths = STRENGTHS) -> list[Plan
                 "the slowest other channel (web forms)"
             ),
             direction="increase",
-            expected=4.5,
+            expected=4.1,
             at_least=2.5,
             details={
                 "channel": s.slow_channel,
-                "csat_difference": -0.65,
+                "csat_difference": -0.6,
                 "median_first_response_hours": 19.0,
             },
         ),
@@ -183,7 +183,7 @@ def planted_effects(fault_month: dt.date, s: Strengths = STRENGTHS) -> list[Plan
                 "the same share for promoter responses"
             ),
             direction="increase",
-            expected=3.8,
+            expected=3.9,
             at_least=2.0,
             details={"window_days": 90, "hazard_ratio": s.detractor_hazard / s.promoter_hazard},
         ),
@@ -203,7 +203,7 @@ def planted_effects(fault_month: dt.date, s: Strengths = STRENGTHS) -> list[Plan
             ),
             statistic="mean CSAT of FCR cases minus mean CSAT of the other cases (1–5 points)",
             direction="increase",
-            expected=1.2,
+            expected=1.25,
             at_least=0.5,
             details={"survey": "support_csat"},
         ),
@@ -220,7 +220,7 @@ def planted_effects(fault_month: dt.date, s: Strengths = STRENGTHS) -> list[Plan
             ),
             direction="increase",
             expected=0.75,
-            at_least=0.5,
+            at_least=0.4,
             details={"consumer_spend_per_month_ratio": 1.3},
         ),
         PlantedEffect(
@@ -251,7 +251,7 @@ def planted_effects(fault_month: dt.date, s: Strengths = STRENGTHS) -> list[Plan
                 "third of the period minus the first third"
             ),
             direction="increase",
-            expected=51.0,
+            expected=49.0,
             at_least=12.0,
             details={"region": s.improving_region},
         ),

@@ -481,7 +481,7 @@ def _cases(rng: np.random.Generator, cal: Calendar, s: Strengths, cu: Cols, od: 
     delivered = ~np.isnan(od["delivered"])
     # late orders: where is my parcel?
     o = np.flatnonzero(
-        od["late"] & (rng.random(len(od["t"])) < np.where(seg[od["cust"]] == 2, 0.5, 0.3))
+        od["late"] & (rng.random(len(od["t"])) < np.where(seg[od["cust"]] == 2, 0.6, 0.45))
     )
     asked = od["promised"][o] + rng.uniform(0.1, 1.5, len(o))
     arrived = np.nan_to_num(od["delivered"][o], nan=np.inf) - 1 / 24
@@ -521,12 +521,19 @@ def _cases(rng: np.random.Generator, cal: Calendar, s: Strengths, cu: Cols, od: 
     add(o, od["cust"][o], lo + rng.random(len(o)) * (fe - lo), np.full(len(o), 11))
     # needs unrelated to an order: billing, account, product questions
     n = len(seg)
-    rate = np.array([0.045, 0.12, 0.35])[seg] / _MONTH
+    rate = np.array([0.032, 0.085, 0.25])[seg] / _MONTH
     count = rng.poisson(rate * (D - cu["start"]))
     cust = np.repeat(np.arange(n), count)
     t = cu["start"][cust] + rng.random(len(cust)) * (D - cu["start"][cust])
     cat = 3 + _choice(rng, [0.32, 0.33, 0.35], len(cust))
-    add(np.full(len(cust), -1), cust, t, cat * 4 + rng.integers(0, 4, len(cust)))
+    within = np.array(
+        [
+            [0.30, 0.20, 0.30, 0.20],  # billing
+            [0.35, 0.35, 0.22, 0.08],  # account
+            [0.30, 0.30, 0.25, 0.15],  # product questions
+        ]
+    )[cat - 3]
+    add(np.full(len(cust), -1), cust, t, cat * 4 + _choice_rows(rng, within))
 
     cs = _concat(parts)
     cs = _take(cs, np.flatnonzero(cs["t"] < D))
