@@ -156,8 +156,9 @@ class Store:
             self.backend.create_table(
                 META, schema=ibis.schema({"key": "string", "value": "string"})
             )
-        row = ibis.memtable({"key": [key], "value": [value]})
-        self.backend.upsert(META, row, on="key")
+        b = self.backend
+        b.raw_sql(f"DELETE FROM {_sql_ident(b, META)} WHERE key = {_sql_literal(key)}")
+        b.insert(META, ibis.memtable({"key": [key], "value": [value]}))
 
     # ------------------------------------------------------------ reading
 
@@ -420,11 +421,36 @@ class _DuckDBWriter:
         return result
 
 
+def _sql_ident(backend: ibis.BaseBackend, name: str) -> str:
+    import sqlglot
+
+    return sqlglot.exp.to_identifier(name, quoted=True).sql(dialect=backend.dialect)
+
+
+def _sql_literal(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
 class _IbisWriter:
-    """Upserts through Ibis on backends other than DuckDB (MERGE where supported)."""
+    """Upserts through Ibis on backends other than DuckDB.
+
+    Portable steps: the batch goes to a temporary table; counts come from Ibis
+    joins; replaced rows go by a standard ``DELETE ... WHERE key IN (SELECT ...)``
+    and the batch is inserted. Every row is validated before the first write, so
+    bad input writes nothing on any backend; but Ibis commits its own statements,
+    so unlike on DuckDB the write itself is not one transaction: a connection lost
+    halfway can leave part of a batch written (importing it again completes it).
+    """
 
     def __init__(self, backend: ibis.BaseBackend):
         self.backend = backend
+
+    def _sql(self, sql: str) -> None:
+        b = self.backend
+        result = b.raw_sql(sql)
+        close = getattr(result, "close", None)
+        if close is not None:
+            close()
 
     def write(self, batches: list[Batch], *, dry_run: bool) -> list[WriteResult]:
         b = self.backend
@@ -432,34 +458,64 @@ class _IbisWriter:
         import_id = (log.import_id.max().to_pyarrow().as_py() or 0) + 1
         results = []
         for batch in batches:
-            started = _now()
-            spec = batch.table
-            stored = b.table(spec.name)
-            missing = [a for a in batch.attributes if a not in stored.columns]
-            if missing and not dry_run:
-                raise StoreError(
-                    f"new attribute columns ({', '.join(missing)}) on a {b.name} store must be "
-                    "added by its administrator first"
-                )
-            incoming = ibis.memtable(batch.data)
-            keys = incoming.select(spec.key)
-            matched = stored.semi_join(keys, spec.key).count().to_pyarrow().as_py()
+            results.append(self._write_one(batch, import_id, dry_run=dry_run))
+            import_id += 1
+        return results
+
+    def _write_one(self, batch: Batch, import_id: int, *, dry_run: bool) -> WriteResult:
+        b = self.backend
+        started = _now()
+        spec = batch.table
+        name = _sql_ident(b, spec.name)
+        stored = b.table(spec.name)
+        new_attrs = [a for a in batch.attributes if a not in stored.columns]
+        data = batch.data
+        for attr in [] if dry_run else new_attrs:
+            typ = b.compiler.type_mapper.to_string(ibis.dtype(data.schema.field(attr).type))
+            self._sql(f"ALTER TABLE {name} ADD COLUMN {_sql_ident(b, attr)} {typ}")
+        stored = b.table(spec.name)
+        value_cols = [c for c in stored.columns if c not in SYSTEM_COLUMNS]
+        data = data.append_column("_import_id", pa.array([import_id] * data.num_rows, pa.int64()))
+        tmp = f"_cx_batch_{import_id}"
+        incoming = b.create_table(tmp, data, temp=True, overwrite=True)
+        try:
+            incoming = incoming.select(
+                *[
+                    (incoming[c] if c in data.column_names else ibis.null())
+                    .cast(stored[c].type())
+                    .name(c)
+                    for c in value_cols
+                ],
+                incoming._import_id,
+            )
+            joined = incoming.inner_join(stored, spec.key, rname="{name}_stored")
+            same = ibis.and_(
+                *[
+                    joined[c].identical_to(joined[f"{c}_stored"])
+                    for c in value_cols
+                    if c != spec.key
+                ]
+            )
+            counts = joined.aggregate(matched=joined.count(), unchanged=same.sum()).to_pyarrow()
+            matched = int(counts["matched"][0].as_py() or 0)
+            unchanged = int(counts["unchanged"][0].as_py() or 0)
             rows_in = batch.num_rows
             result = WriteResult(
                 spec.name,
                 rows_in,
                 rows_in - matched,
-                matched,
-                0,
+                matched - unchanged,
+                unchanged,
                 None if dry_run else import_id,
                 dry_run,
+                new_attrs,
             )
-            if not dry_run:
-                data = batch.data.append_column(
-                    "_import_id", pa.array([import_id] * rows_in, pa.int64())
-                )
-                b.upsert(spec.name, ibis.memtable(data), on=spec.key)
-                b.insert(IMPORT_LOG, ibis.memtable([_log_row(batch, result, started)]))
-                import_id += 1
-            results.append(result)
-        return results
+            if dry_run:
+                return result
+            key = _sql_ident(b, spec.key)
+            self._sql(f"DELETE FROM {name} WHERE {key} IN (SELECT {key} FROM {_sql_ident(b, tmp)})")
+            b.insert(spec.name, incoming)
+            b.insert(IMPORT_LOG, ibis.memtable([_log_row(batch, result, started)]))
+            return result
+        finally:
+            b.drop_table(tmp, force=True)
