@@ -138,14 +138,30 @@ def generate_chunks(
     counters = dict.fromkeys(_PREFIX, 0)
     width = max(6, len(str(customers)))
     for b0 in range(0, blocks, per_chunk):
-        parts = []
-        for b in range(b0, min(b0 + per_chunk, blocks)):
-            first = b * BLOCK_CUSTOMERS
-            n = min(BLOCK_CUSTOMERS, customers - first)
-            block = sim.simulate_block(cal, STRENGTHS, seed, b, first, n, customers)
-            parts.append(_assemble(block, cal, seed, b, counters, width))
-        tables = {name: pa.concat_tables([p[name] for p in parts]) for name in TABLES}
-        yield World(**tables, effects=effects, seed=seed, start=cal.start, end=cal.end)
+        # built in a helper so that no block of this chunk stays referenced after the yield
+        yield _chunk(
+            cal, seed, customers, range(b0, min(b0 + per_chunk, blocks)), counters, width, effects
+        )
+
+
+def _chunk(
+    cal: Calendar,
+    seed: int,
+    customers: int,
+    blocks: range,
+    counters: dict[str, int],
+    width: int,
+    effects: list[PlantedEffect],
+) -> World:
+    parts = []
+    for b in blocks:
+        first = b * BLOCK_CUSTOMERS
+        n = min(BLOCK_CUSTOMERS, customers - first)
+        block = sim.simulate_block(cal, STRENGTHS, seed, b, first, n, customers)
+        parts.append(_assemble(block, cal, seed, b, counters, width))
+        del block
+    tables = {name: pa.concat_tables([p[name] for p in parts]) for name in TABLES}
+    return World(**tables, effects=effects, seed=seed, start=cal.start, end=cal.end)
 
 
 def generate(
