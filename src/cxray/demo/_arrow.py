@@ -18,6 +18,7 @@ __all__ = [
     "TIMESTAMP",
     "decimal_amounts",
     "identifiers",
+    "join",
     "labels",
     "optional_take",
     "timestamps",

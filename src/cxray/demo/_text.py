@@ -258,9 +258,9 @@ _CORES: dict[tuple[int, int], list[str]] = {
         "Got an answer, although it took a bit of explaining.",
     ],
     (T["helpful_support"], POS): [
-        "{The agent|The lady on the phone|The chat agent|The guy on the phone} was "
+        "{The agent|The person I spoke to|Your colleague|The support person} was "
         "{incredibly|really|so} helpful.",
-        "Support fixed my problem in {one call|one chat|minutes}.",
+        "Support fixed my problem in {minutes|no time|one go}.",
         "The support team {went above and beyond|was fantastic|was friendly and knew their stuff}.",
         "My issue was resolved {on the first contact|straight away|without any back and forth}.",
         "Quick, friendly and {knowledgeable|competent} support.",
