@@ -1,0 +1,101 @@
+"""Every importer through the store: re-import changes nothing; a bad file changes nothing."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from cxray.exceptions import CXError
+from tests.conftest import snapshot
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "vendors"
+
+GOOD = [
+    ("responses", "qualtrics_responses.csv", "qualtrics"),
+    ("responses", "surveymonkey_responses.csv", "surveymonkey"),
+    ("responses", "typeform_responses.json", "typeform"),
+    ("responses", "typeform_responses.jsonl", "typeform"),
+    ("cases", "zendesk_tickets.json", "zendesk"),
+    ("cases", "zendesk_tickets_pages.jsonl", "zendesk"),
+    ("events", "segment_calls.jsonl", "segment"),
+    ("customers", "segment_calls.jsonl", "segment"),
+]
+BAD = [
+    ("responses", "qualtrics_nps_out_of_range.csv", "qualtrics_nps_out_of_range.csv, row"),
+    ("responses", "surveymonkey_bad_date.csv", "surveymonkey_bad_date.csv"),
+]
+
+
+@pytest.mark.parametrize(("table", "name", "source"), GOOD)
+def test_vendor_import_is_idempotent(ws, table, name, source):
+    path = FIXTURES / name
+    first = ws.import_files(table, [path])  # detected, not named
+    assert {f.source for f in first.files} == {source}
+    assert first.result.added > 0 and first.result.updated == 0
+    rows = ws.table(table).count().to_pyarrow().as_py()
+    assert rows == first.result.added
+    again = ws.import_files(table, [path], source=source)
+    assert (again.result.added, again.result.updated) == (0, 0)
+    assert again.result.unchanged == first.result.rows_in
+    assert ws.table(table).count().to_pyarrow().as_py() == rows
+
+
+@pytest.mark.parametrize(("table", "name", "message"), BAD)
+def test_bad_vendor_file_writes_nothing(ws, write, table, name, message):
+    ws.import_files(
+        "responses", [write("seed.csv", "response_id,submitted_at,nps\nS1,2025-01-01,8\n")]
+    )
+    before = snapshot(ws)
+    with pytest.raises(CXError, match=message):
+        ws.import_files(table, [FIXTURES / name])
+    assert snapshot(ws) == before
+
+
+CANONICAL_BAD = [
+    (
+        "customers",
+        "customer_id,created_at,churned_at\nC1,2025-01-01,soon\n",
+        "row 2, column 'churned_at': value 'soon': not an ISO 8601 timestamp",
+    ),
+    (
+        "events",
+        "customer_id,timestamp,touchpoint\nC1,2025-01-01,\n",
+        "row 2, column 'touchpoint': a value is required",
+    ),
+    (
+        "cases",
+        "case_id,opened_at,contacts\nK1,2025-01-01,0\n",
+        "row 2, column 'contacts': value '0': out of range",
+    ),
+    (
+        "orders",
+        "order_id,customer_id,ordered_at,amount\nO1,C1,2025-01-01,ten\n",
+        "row 2, column 'amount': value 'ten': not a number",
+    ),
+    (
+        "mentions",
+        "mention_id,posted_at,text,rating\nM1,2025-01-01,hi,great\n",
+        "row 2, column 'rating': value 'great': not a number",
+    ),
+]
+
+
+@pytest.mark.parametrize(("table", "text", "message"), CANONICAL_BAD)
+def test_bad_canonical_file_writes_nothing(ws, write, table, text, message):
+    before = snapshot(ws)
+    with pytest.raises(CXError, match=message):
+        ws.import_files(table, [write(f"{table}.csv", text)])
+    assert snapshot(ws) == before
+
+
+def test_jsonl_round_trip_of_every_table(ws, tmp_path):
+    """Rows exported from the store import back unchanged."""
+    ws.load_demo(seed=3, customers=300, months=2)
+    for table in ("customers", "events", "responses", "cases", "orders", "mentions"):
+        rows = ws.table(table).drop("_import_id").to_pyarrow().to_pylist()
+        path = tmp_path / f"{table}.jsonl"
+        path.write_text("\n".join(json.dumps(r, default=str) for r in rows), encoding="utf-8")
+        r = ws.import_files(table, [path]).result
+        assert (r.added, r.updated, r.unchanged) == (0, 0, len(rows)), table
