@@ -256,3 +256,67 @@ def test_missing_file_and_unknown_source(tmp_path):
         read_batch("responses", [tmp_path / "nope.csv"])
     with pytest.raises(SourceError, match="unknown source 'excel'"):
         read_batch("responses", [tmp_path / "nope.csv"], source="excel")
+
+
+def test_row_numbers_hold_in_large_files_read_in_parallel(tmp_path):
+    """DuckDB reads big CSVs in parallel; reported rows must still be the file's rows."""
+    n = 300_000
+    bad = {150_001: "77", n - 1: "-3"}  # 0-based data rows with a bad nps
+    lines = ["response_id,submitted_at,nps,comment"]
+    for i in range(n):
+        nps = bad.get(i, str(i % 11))
+        lines.append(f"R{i},2025-01-01T00:00:00Z,{nps},padding text to make the file larger")
+    p = tmp_path / "big.csv"
+    p.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    assert p.stat().st_size > 16 * 2**20 // 2
+    with pytest.raises(ImportValidationError) as info:
+        read_batch("responses", [p])
+    (summary,) = info.value.errors
+    assert summary.count == 2
+    assert (summary.first.row, summary.first.value) == (150_001 + 2, "77")
+    # the same far-away rows through the key check: a conflicting repeat of R150001 at the end
+    good = p.read_text(encoding="utf-8").replace(",77,", ",7,").replace(",-3,", ",3,")
+    p.write_text(good + "R150001,2025-01-02T00:00:00Z,1,changed\n", encoding="utf-8")
+    with pytest.raises(ImportValidationError) as info:
+        read_batch("responses", [p])
+    (summary,) = info.value.errors
+    assert (summary.first.row, summary.first.value) == (n + 2, "R150001")
+    assert "row 150003 has the same response_id" in summary.first.rule
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "infinity",
+        "20250101",
+        "2025-02-30",
+        "03/14/2025",
+        "2025-13-01",
+        "yesterday",
+        "2025-01-01T25:00",
+    ],
+)
+def test_timestamps_must_be_iso_8601(write, value):
+    p = write("t.csv", f"response_id,submitted_at,nps\nA,{value},5\n")
+    with pytest.raises(ImportValidationError, match="not an ISO 8601 timestamp"):
+        read_batch("responses", [p])
+
+
+@pytest.mark.parametrize(
+    ("value", "utc"),
+    [
+        ("2025-03-01T14:05:00+02:00", dt.datetime(2025, 3, 1, 12, 5)),
+        ("2025-03-01T14:05:00-05:30", dt.datetime(2025, 3, 1, 19, 35)),
+        ("2025-03-01T14:05:00+0200", dt.datetime(2025, 3, 1, 12, 5)),
+        ("2025-03-01T14:05:00Z", dt.datetime(2025, 3, 1, 14, 5)),
+        ("2025-03-01 14:05:00.250", dt.datetime(2025, 3, 1, 14, 5, 0, 250000)),
+        ("2025-03-01", dt.datetime(2025, 3, 1)),
+        ("2024-12-31T23:30:00-01:00", dt.datetime(2025, 1, 1, 0, 30)),
+        ("2025-07-01T09:00Z", dt.datetime(2025, 7, 1, 9, 0)),
+        ("2025-07-01T09:00+02:00", dt.datetime(2025, 7, 1, 7, 0)),
+    ],
+)
+def test_timestamp_forms_convert_to_utc(write, value, utc):
+    p = write("t.csv", f"response_id,submitted_at,nps\nA,{value},5\n")
+    with read_batch("responses", [p]) as b:
+        assert rows(b)[0]["submitted_at"] == utc

@@ -170,3 +170,26 @@ def test_second_writer_gets_a_clear_lock_error(tmp_path):
     finally:
         holder.stdin.close()
         holder.wait(timeout=10)
+
+
+def test_program_zone_applies_through_the_store(tmp_path, write):
+    """Naive times are read in the program's zone whatever the store connection's zone."""
+    import datetime as dt
+
+    cfg = write("cxray.toml", '[program]\ntimezone = "America/New_York"\n')
+    p = write(
+        "r.csv",
+        "response_id,submitted_at,nps\nA,2025-07-01 09:00,9\nB,2025-07-01T09:00Z,9\n"
+        "C,2025-01-15,9\n",
+    )
+    with Workspace.open(tmp_path / "ny.duckdb", cfg) as ws:
+        ws.import_files("responses", [p])
+        got = {
+            r["response_id"]: r["submitted_at"]
+            for r in ws.table("responses").to_pyarrow().to_pylist()
+        }
+    assert got == {
+        "A": dt.datetime(2025, 7, 1, 13, 0),  # EDT = UTC-4
+        "B": dt.datetime(2025, 7, 1, 9, 0),  # Z is an instant
+        "C": dt.datetime(2025, 1, 15, 5, 0),  # EST = UTC-5
+    }

@@ -33,7 +33,7 @@ class CanonicalSource(Source):
         kind = file_kind(path)
         if kind == "csv":
             delim = "\t" if ".tsv" in path.name.lower() else None
-            stage_csv(ctx.con, path, target, delimiter=delim)
+            ctx.row_base = stage_csv(ctx.con, path, target, delimiter=delim, lazy=True)
         elif kind == "parquet":
             stage_parquet(ctx.con, path, target)
         else:

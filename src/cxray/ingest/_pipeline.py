@@ -6,17 +6,21 @@ Steps, the same for every source:
 2. **name**: headers matched case-insensitively after trimming, snake_case;
    columns outside the contract are kept as attributes;
 3. **check columns**: required columns present, at least one answer column;
-4. **convert and validate** every cell in one SQL pass per file: types
-   (ISO 8601 timestamps in the program's zone → UTC, strict integers,
-   decimals, booleans), required values, ranges from the contract and the
-   program config's scales. Each broken rule is reported with its file, row,
-   column, value and count;
+4. **convert and validate** every cell: types (ISO 8601 timestamps in the
+   program's zone → UTC, strict integers, decimals, booleans), required
+   values, ranges from the contract and the program config's scales. One
+   aggregate pass per file counts the failures of every rule; only when a rule
+   fails is a typed table built to find each rule's first failing row, so
+   each broken rule is reported with its file, row, column, value and count;
 5. **keys**: derive missing event keys; collapse rows that repeat exactly;
    a key repeated with different values in one file is an error; across files
    a later file wins, as if imported one after another.
 
 Nothing here writes to the store: the result is a :class:`Batch`, and
-:mod:`cxray.store` writes a batch all at once or not at all.
+:mod:`cxray.store` writes a batch all at once or not at all. A batch may also
+be read *unverified* (``verify=False``): its rules then travel with it as one
+flag column, so that a writer can check and write in a single pass, falling
+back to :meth:`Batch.verify` for the full report when a row fails.
 """
 
 from __future__ import annotations
@@ -33,23 +37,26 @@ import pyarrow as pa
 
 from cxray.config import ProgramConfig
 from cxray.exceptions import ImportValidationError, RowError, RuleSummary, SourceError
+from cxray.ingest._readers import _duckdb_message, stage_arrow
 from cxray.ingest._readers import quote_ident as q
-from cxray.ingest._readers import stage_arrow
 from cxray.ingest._registry import detect_source, get_source
 from cxray.ingest._source import ROW_COLUMN, Source, StageContext
 from cxray.schema import ColumnSpec, TableSpec, normalize_column_name, table_spec
 
-__all__ = ["Batch", "FileInfo", "ProgressFn", "read_batch", "read_frame"]
+__all__ = ["BAD_COLUMN", "Batch", "FileInfo", "ProgressFn", "read_batch", "read_frame"]
 
 #: ``progress(step, done, total)``: called at each step; an import of n files has
 #: 2n + 2 steps (read each, check each, keys, write)
 ProgressFn = Callable[[str, int, int], None]
 
+#: the flag column of an unverified batch: true for a row that breaks a rule
+BAD_COLUMN = "_bad"
 _FILE_COLUMN = "_file"
 _TEXT_TYPES = ("VARCHAR",)
 _NESTED_PREFIXES = ("STRUCT", "MAP", "UNION")
 #: at most this many distinct problems are collected per file before stopping
 _MAX_RULES = 200
+_TIMESTAMP_RULE = "not an ISO 8601 timestamp (e.g. 2025-03-01T14:05:00+02:00)"
 
 
 @dataclass(frozen=True)
@@ -79,14 +86,19 @@ class Batch:
     files: list[FileInfo]
     con: duckdb.DuckDBPyConnection
     relation: str
+    #: -1 for an unverified batch until a writer or :meth:`verify` has counted it
     num_rows: int
     #: attribute (non-contract) columns and their DuckDB types
     attributes: dict[str, str] = field(default_factory=dict)
     #: contract columns that the input actually carried
     present: list[str] = field(default_factory=list)
+    #: False when the rules have not been checked yet (``read_batch(verify=False)``);
+    #: ``relation`` then also has the :data:`BAD_COLUMN` flag
+    verified: bool = True
     _temp: list[tuple[str, str]] = field(default_factory=list, repr=False)
     _owns_con: bool = field(default=False, repr=False)
     _data: pa.Table | None = field(default=None, repr=False)
+    _verify: Callable[[], Batch] | None = field(default=None, repr=False)
 
     @property
     def columns(self) -> list[str]:
@@ -94,11 +106,28 @@ class Batch:
 
     @property
     def data(self) -> pa.Table:
-        """The rows as an Arrow table (computed once)."""
+        """The rows as an Arrow table (computed once; only for a verified batch)."""
+        if not self.verified:
+            raise RuntimeError("verify() the batch before reading its rows")
         if self._data is None:
             cols = ", ".join(q(c) for c in self.columns)
             self._data = self.con.sql(f"SELECT {cols} FROM {q(self.relation)}").to_arrow_table()
         return self._data
+
+    def verify(self) -> Batch:
+        """The batch with every rule checked; raises what an eager read would have raised.
+
+        The verified batch shares this one's temporary objects: closing either closes both.
+        """
+        if self.verified or self._verify is None:
+            return self
+        return self._verify()
+
+    def counted(self, rows: int) -> None:
+        """Record the size of an unverified batch once a writer has counted its rows."""
+        self.num_rows = rows
+        if len(self.files) == 1:
+            self.files[0] = _with_rows(self.files[0], rows)
 
     def close(self) -> None:
         """Drop the batch's temporary objects (and its private connection)."""
@@ -137,6 +166,7 @@ def read_batch(
     mapping: dict[str, str] | None = None,
     progress: ProgressFn | None = None,
     con: duckdb.DuckDBPyConnection | None = None,
+    verify: bool = True,
 ) -> Batch:
     """Read, validate and convert files for ``table`` into one :class:`Batch`.
 
@@ -144,13 +174,18 @@ def read_batch(
     :class:`ImportValidationError` listing every broken rule across all files.
     With ``con``, the work happens in that DuckDB connection (temporary objects
     only); otherwise in a private in-memory one.
+
+    ``verify=False`` defers the checks of a single file: the batch carries them
+    as the :data:`BAD_COLUMN` flag, so a writer can check and write in one pass
+    and call :meth:`Batch.verify` for the full report should any row fail.
     """
     spec = table_spec(table)
     config = config or ProgramConfig()
     if not paths:
         raise SourceError("no files given")
-    with _Session(con, config) as s:
+    with _Session(con) as s:
         staged: list[tuple[str, Source, Path]] = []
+        bases: list[int | None] = []
         for i, p in enumerate(paths):
             path = Path(p)
             src = get_source(source) if source else detect_source(path, spec.name)
@@ -162,15 +197,19 @@ def read_batch(
             if progress:
                 progress(f"reading {path.name}", i, 2 * len(paths) + 2)
             target = s.temp("TABLE", f"stage_{i}")
-            src.stage(
-                path, target, StageContext(con=s.con, table=spec, mapping=dict(mapping or {}))
-            )
+            ctx = StageContext(con=s.con, table=spec, mapping=dict(mapping or {}))
+            src.stage(path, target, ctx)
+            if ctx.row_base is not None:  # the source staged a view (see StageContext)
+                s.objects[-1] = ("VIEW", target)
             staged.append((target, src, path))
+            bases.append(ctx.row_base)
         infos = [
             FileInfo(name=path.name, source=src.name, rows=0, sha256=_sha256(path))
             for _, src, path in staged
         ]
-        return _finish(s, spec, config, staged, infos, mapping or {}, progress)
+        return _finish(
+            s, spec, config, staged, infos, mapping or {}, progress, bases, verify=verify
+        )
 
 
 def read_frame(
@@ -186,7 +225,7 @@ def read_frame(
     """Validate an in-memory table (pyarrow Table or pandas DataFrame) like a file."""
     spec = table_spec(table)
     config = config or ProgramConfig()
-    with _Session(con, config) as s:
+    with _Session(con) as s:
         target = s.temp("TABLE", "stage_0")
         stage_arrow(s.con, data, target)
         infos = [FileInfo(name=name, source=source, rows=0)]
@@ -200,20 +239,18 @@ class _Session:
     """The DuckDB connection a batch is built in, and the temporary objects it made.
 
     On success the objects belong to the returned :class:`Batch`; on failure
-    they are dropped at once, so a failed import leaves nothing behind.
+    they are dropped at once, so a failed import leaves nothing behind. No
+    conversion depends on the connection's time zone: each names its zone.
     """
 
-    def __init__(self, con: duckdb.DuckDBPyConnection | None, config: ProgramConfig):
+    def __init__(self, con: duckdb.DuckDBPyConnection | None):
         self.owns = con is None
-        self.con = con if con is not None else duckdb.connect(":memory:")
+        if con is None:
+            con = duckdb.connect(":memory:")
+            con.execute("SET TimeZone = 'UTC'")
+        self.con = con
         self.prefix = f"_cx{next(_session_ids)}_"
         self.objects: list[tuple[str, str]] = []
-        self.zone = config.program.timezone
-        self.old_zone = (
-            None
-            if self.owns
-            else self.con.execute("SELECT current_setting('TimeZone')").fetchone()[0]
-        )
 
     def temp(self, kind: str, name: str) -> str:
         full = self.prefix + name
@@ -224,18 +261,19 @@ class _Session:
         return Batch(con=self.con, _temp=self.objects, _owns_con=self.owns, **kw)
 
     def __enter__(self) -> _Session:
-        self.con.execute(f"SET TimeZone = '{self.zone}'")
         return self
 
     def __exit__(self, exc_type: object, *exc: object) -> None:
-        if self.old_zone is not None:
-            self.con.execute(f"SET TimeZone = '{self.old_zone}'")
         if exc_type is not None:
-            if self.owns:
-                self.con.close()
-            else:
-                for kind, name in reversed(self.objects):
-                    self.con.execute(f"DROP {kind} IF EXISTS {q(name)}")
+            self.drop()
+
+    def drop(self) -> None:
+        if self.owns:
+            self.con.close()
+        else:
+            for kind, name in reversed(self.objects):
+                self.con.execute(f"DROP {kind} IF EXISTS {q(name)}")
+            self.objects.clear()
 
 
 def _finish(
@@ -246,6 +284,9 @@ def _finish(
     infos: list[FileInfo],
     mapping: dict[str, str],
     progress: ProgressFn | None,
+    bases: list[int | None] | None = None,
+    *,
+    verify: bool = True,
 ) -> Batch:
     con = s.con
     problems: list[RuleSummary] = []
@@ -259,28 +300,64 @@ def _finish(
         exprs = _output_exprs(spec, cols)
         attrs = {c.name: c.sql_type for c in cols if c.name not in spec}
         checks = [(col, pred, raw, rule) for col in cols for pred, raw, rule in col.checks]
-        # One pass converts every cell and evaluates every rule into a flag column.
-        out = s.temp("TABLE", f"typed_{i}")
-        flags = [f"({pred}) AS _chk{k}" for k, (_c, pred, _r, _u) in enumerate(checks)]
-        con.execute(
-            f"CREATE TEMP TABLE {q(out)} AS {_select(spec, target, exprs, attrs, i, extra=flags)}"
-        )
-        file_problems, rows, distinct = _validate(con, target, out, path.name, checks, spec.key)
-        con.execute(f"DROP TABLE {q(target)}")
-        problems += file_problems
-        if file_problems:
-            continue
-        infos[i] = _with_rows(infos[i], rows)
-        if len(staged) == 1 and rows == distinct:
-            # The common case: one file, unique keys; the typed table is the batch.
+        base = bases[i] if bases else None
+        carried = [c for c in spec.column_names if c in present]
+        if not verify and len(staged) == 1:
+            # Deferred checks: the converted values and one flag that ORs every rule.
+            bad = " OR ".join(f"coalesce({pred}, false)" for _c, pred, _r, _u in checks)
+            view = s.temp("VIEW", "batch")
+            flag = f"{bad or 'false'} AS {BAD_COLUMN}"
+            con.execute(
+                f"CREATE TEMP VIEW {q(view)} AS {_select(spec, target, exprs, attrs, flag=flag)}"
+            )
+
+            def verified() -> Batch:
+                return _finish(s, spec, config, staged, infos, mapping, None, bases)
+
             return s.batch(
                 table=spec,
                 files=infos,
-                relation=out,
+                relation=view,
+                num_rows=-1,
+                attributes=attrs,
+                present=carried,
+                verified=False,
+                _verify=verified,
+            )
+        # One aggregate pass counts every rule's failures and the distinct keys.
+        aggs = ["count(*)", f"count(DISTINCT {exprs[spec.key]})"]
+        aggs += [f"count(*) FILTER (WHERE {pred})" for _c, pred, _r, _u in checks]
+        counts = _run(con, f"SELECT {', '.join(aggs)} FROM {q(target)}", path.name).fetchone()
+        rows, distinct, clean = counts[0], counts[1], not any(counts[2:])
+        if clean and len(staged) == 1 and rows == distinct:
+            # The common case: one clean file with unique keys. The batch is a view that
+            # converts as the store reads it, so the rows are written in one more pass.
+            infos[i] = _with_rows(infos[i], rows)
+            view = s.temp("VIEW", "batch")
+            con.execute(f"CREATE TEMP VIEW {q(view)} AS {_select(spec, target, exprs, attrs)}")
+            return s.batch(
+                table=spec,
+                files=infos,
+                relation=view,
                 num_rows=rows,
                 attributes=attrs,
-                present=[c for c in spec.column_names if c in present],
+                present=carried,
             )
+        # Otherwise convert into a table with one flag column per rule: to find the first
+        # failing row of each rule, or to compare keys across rows and files.
+        out = s.temp("TABLE", f"typed_{i}")
+        flags = [f"({pred}) AS _chk{k}" for k, (_c, pred, _r, _u) in enumerate(checks)]
+        select = _select(spec, target, exprs, attrs, i, extra=flags, numbered=base is None)
+        _run(con, f"CREATE TEMP TABLE {q(out)} AS {select}", path.name)
+        if base is not None:
+            # The view was read in file order, so the typed table's rowid is the position.
+            con.execute(f"UPDATE {q(out)} SET {ROW_COLUMN} = rowid + {base}")
+        if not clean:
+            problems += _problems(con, target, out, path.name, checks, base)
+        con.execute(f"DROP {'VIEW' if base is not None else 'TABLE'} IF EXISTS {q(target)}")
+        if not clean:
+            continue
+        infos[i] = _with_rows(infos[i], rows)
         typed.append((out, attrs))
     if problems:
         raise ImportValidationError(problems)
@@ -300,6 +377,15 @@ def _finish(
         attributes=attributes,
         present=[c for c in spec.column_names if c in present],
     )
+
+
+def _run(con: duckdb.DuckDBPyConnection, sql: str, file: str) -> duckdb.DuckDBPyConnection:
+    """Execute SQL that reads a staged file; a file that cannot be parsed is a SourceError."""
+    try:
+        return con.execute(sql)
+    except duckdb.Error as exc:
+        # Only a lazily staged CSV file is parsed here (TRY_CAST never raises).
+        raise SourceError(f"{file}: cannot be read as CSV: {_duckdb_message(exc)}") from exc
 
 
 def _with_rows(info: FileInfo, rows: int) -> FileInfo:
@@ -421,17 +507,18 @@ def _contract_column(
     if c.type == "string":
         col.expr = text
     elif c.type == "timestamp":
-        if raw_type in ("TIMESTAMP WITH TIME ZONE",):
+        zone = config.program.timezone
+        if raw_type == "TIMESTAMP WITH TIME ZONE":
             col.expr = f"timezone('UTC', {ident})"
         elif raw_type.startswith("TIMESTAMP") or raw_type == "DATE":
-            col.expr = f"timezone('UTC', CAST({ident} AS TIMESTAMPTZ))"
+            col.expr = _local_to_utc(f"CAST({ident} AS TIMESTAMP)", zone)
         else:
-            col.expr = f"timezone('UTC', TRY_CAST({text} AS TIMESTAMPTZ))"
+            col.expr = _text_to_utc(text, zone)
         col.checks.append(
             (
-                f"{text} IS NOT NULL AND ({col.expr}) IS NULL",
+                f"{text} IS NOT NULL AND (({col.expr}) IS NULL OR isinf({col.expr}))",
                 text,
-                "not an ISO 8601 timestamp (e.g. 2025-03-01T14:05:00+02:00)",
+                _TIMESTAMP_RULE,
             )
         )
     elif c.type == "integer":
@@ -486,6 +573,43 @@ def _contract_column(
     return col
 
 
+def _local_to_utc(naive: str, zone: str) -> str:
+    """SQL turning a naive TIMESTAMP read in ``zone`` into naive UTC."""
+    if zone == "UTC":
+        return naive
+    return f"timezone('UTC', timezone('{zone}', {naive}))"
+
+
+def _text_to_utc(text: str, zone: str) -> str:
+    """SQL converting ISO 8601 text to naive UTC without relying on the session's zone.
+
+    A naive value is read in the program's zone: in UTC that is the plain
+    TIMESTAMP cast, several times faster than the zone-aware one. A value with an
+    offset (``+02:00``, ``-0530``; ``Z`` too outside UTC), or one the plain cast
+    cannot read, goes through the zone-aware cast. NULL (or infinity) means not a
+    timestamp: the same expression converts and decides validity.
+    """
+    plain = f"TRY_CAST({text} AS TIMESTAMP)"
+    rest = f"substr({text}, 11)"  # after the date, '+' or '-' can only start an offset
+    offset = f"strpos({rest}, '+') > 0 OR strpos({rest}, '-') > 0"
+    if zone != "UTC":
+        offset += f" OR right({text}, 1) IN ('Z', 'z')"
+    # ISO 8601 lets "hh:mm" stand before an offset; DuckDB wants seconds there, so a
+    # value that fails is retried with ":00" added (only such values pay for the regex).
+    padded = (
+        f"regexp_replace({text}, '^(\\d{{4}}-\\d\\d-\\d\\d[T ]\\d\\d:\\d\\d)"
+        f"([Zz]|\\s*[+-].*)$', '\\1:00\\2')"
+    )
+    aware = (
+        f"timezone('UTC', COALESCE(TRY_CAST({text} AS TIMESTAMPTZ), "
+        f"TRY_CAST({padded} AS TIMESTAMPTZ)))"
+    )
+    return (
+        f"CASE WHEN NOT ({offset}) AND {plain} IS NOT NULL "
+        f"THEN {_local_to_utc(plain, zone)} ELSE {aware} END"
+    )
+
+
 def _range_rule(c: ColumnSpec, lo: float | None, hi: float | None) -> str:
     kind = "an integer" if c.type == "integer" else "a number"
     fmt = lambda x: f"{x:g}"  # noqa: E731
@@ -509,36 +633,30 @@ def _attribute_column(name: str, raw: str, raw_type: str) -> _Column:
 # ---------------------------------------------------------------- validation
 
 
-def _validate(
+def _problems(
     con: duckdb.DuckDBPyConnection,
     target: str,
     typed: str,
     file: str,
     checks: list[tuple[_Column, str, str, str]],
-    key: str,
-) -> tuple[list[RuleSummary], int, int]:
-    """Count the rule flags of ``typed``; return the problems, the rows and distinct keys."""
-    aggs = ["count(*)", f"count(DISTINCT {q(key)})"]
-    aggs += [f"count(*) FILTER (WHERE _chk{k})" for k in range(len(checks))]
+    base: int | None,
+) -> list[RuleSummary]:
+    """Each failing rule of ``typed`` with its count, first failing row and raw value."""
+    aggs = [f"count(*) FILTER (WHERE _chk{k})" for k in range(len(checks))]
+    aggs += [f"min({ROW_COLUMN}) FILTER (WHERE _chk{k})" for k in range(len(checks))]
     row = con.execute(f"SELECT {', '.join(aggs)} FROM {q(typed)}").fetchone()
-    rows, distinct, counts = row[0], row[1], row[2:]
-    failed = [(k, n) for k, n in enumerate(counts) if n]
+    counts, firsts = row[: len(checks)], row[len(checks) :]
     out = []
-    if failed:
-        # Second pass, only for the rules that failed: the first failing cell of each.
-        firsts = []
-        for k, _n in failed:
-            _col, pred, raw, _rule = checks[k]
-            firsts.append(f"min({ROW_COLUMN}) FILTER (WHERE {pred})")
-            firsts.append(f"arg_min(CAST({raw} AS VARCHAR), {ROW_COLUMN}) FILTER (WHERE {pred})")
-        first = con.execute(f"SELECT {', '.join(firsts)} FROM {q(target)}").fetchone()
-        for j, (k, n) in enumerate(failed):
-            col, _pred, _raw, rule = checks[k]
-            out.append(
-                RuleSummary(RowError(file, first[2 * j], col.name, first[2 * j + 1], rule), n)
-            )
+    for k, (n, r) in enumerate(zip(counts, firsts, strict=True)):
+        if not n:
+            continue
+        col, _pred, raw, rule = checks[k]
+        # a view in file order has no _row: there the row is found by its position
+        where = f"WHERE {ROW_COLUMN} = {r}" if base is None else f"LIMIT 1 OFFSET {r - base}"
+        (value,) = con.execute(f"SELECT CAST({raw} AS VARCHAR) FROM {q(target)} {where}").fetchone()
+        out.append(RuleSummary(RowError(file, r, col.name, value, rule), n))
     out.sort(key=lambda s: (s.first.row or 0, s.first.column or ""))
-    return out[:_MAX_RULES], rows, distinct
+    return out[:_MAX_RULES]
 
 
 def _output_exprs(spec: TableSpec, cols: list[_Column]) -> dict[str, str]:
@@ -561,13 +679,24 @@ def _select(
     target: str,
     exprs: dict[str, str],
     attrs: dict[str, str],
-    file_index: int,
+    file_index: int | None = None,
     extra: Sequence[str] = (),
+    *,
+    numbered: bool = True,
+    flag: str | None = None,
 ) -> str:
-    """SELECT of the converted output columns, the row and file position, and ``extra``."""
+    """SELECT of the converted output columns (and ``flag``, an unverified batch's check).
+
+    With ``file_index``, also the row and file position and ``extra`` columns;
+    ``numbered=False`` when the source has no ``_row`` yet (a NULL placeholder).
+    """
     names = [*spec.column_names, *attrs]
     select = [f"{exprs[n]} AS {q(n)}" for n in names]
-    select += [f"{ROW_COLUMN}", f"{file_index} AS {_FILE_COLUMN}", *extra]
+    if flag is not None:
+        select.append(flag)
+    if file_index is not None:
+        row = ROW_COLUMN if numbered else f"CAST(NULL AS BIGINT) AS {ROW_COLUMN}"
+        select += [row, f"{file_index} AS {_FILE_COLUMN}", *extra]
     return f"SELECT {', '.join(select)} FROM {q(target)}"
 
 

@@ -57,8 +57,13 @@ def stage_csv(
     *,
     skip_rows_after_header: int = 0,
     delimiter: str | None = None,
-) -> None:
+    lazy: bool = False,
+) -> int:
     """Stage a CSV file (optionally gzip-compressed) with all columns as text.
+
+    Returns the row number of the first data row. With ``lazy``, ``target``
+    is a view over the file in file order, without ``_row`` (see
+    :attr:`StageContext.row_base`); otherwise a temporary table with ``_row``.
 
     The header is read here, not guessed: its cells name the columns, the
     delimiter is the one of ``, ; TAB |`` it uses most (unless given), and every
@@ -91,15 +96,19 @@ def stage_csv(
         "null_padding = false",
         "auto_detect = false",
     ]
+    kind = "VIEW" if lazy else "TABLE"
     sql = (
-        f"CREATE OR REPLACE TEMP TABLE {quote_ident(target)} AS "
+        f"CREATE OR REPLACE TEMP {kind} {quote_ident(target)} AS "
         f"SELECT * FROM read_csv({_sql_str(str(path))}, {', '.join(opts)})"
     )
     try:
         con.execute(sql)
     except duckdb.Error as exc:
         raise SourceError(f"{path.name}: cannot be read as CSV: {_duckdb_message(exc)}") from exc
-    _add_row_numbers(con, target, 2 + skip_rows_after_header)
+    first = 2 + skip_rows_after_header
+    if not lazy:
+        _add_row_numbers(con, target, first)
+    return first
 
 
 _DELIMITERS = (",", ";", "\t", "|")

@@ -6,7 +6,9 @@ file into a DuckDB temporary table whose columns carry the canonical names
 where it knows them (``response_id``, ``nps``, ...) and the source's own names
 for everything else, plus an integer ``_row`` column: the position of the row
 as a user would find it in the file (spreadsheet row for CSV, line for JSON
-Lines, item number for JSON arrays).
+Lines, item number for JSON arrays). A source may instead stage a view in file
+order without ``_row`` and set :attr:`StageContext.row_base` (the canonical
+CSV reader does, to avoid copying the file's text once more).
 
 Everything after staging — user column mapping, name normalization, type
 conversion, validation, key derivation and de-duplication — is common to all
@@ -40,6 +42,9 @@ class StageContext:
     table: TableSpec
     #: user's column mapping, canonical name -> source column name
     mapping: dict[str, str] = field(default_factory=dict)
+    #: set by a source that staged a *view* without ``_row`` (the fast CSV path): the
+    #: row number of the view's first row. The pipeline then numbers rows itself.
+    row_base: int | None = None
 
 
 class Source(ABC):

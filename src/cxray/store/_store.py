@@ -360,9 +360,14 @@ class _DuckDBWriter:
         if not local:
             con.register("_cx_batch_arrow", batch.data)
         try:
-            (matched,) = con.execute(
-                f"SELECT count(*) FROM {src} b JOIN {name} s ON b.{key} = s.{key}"
-            ).fetchone()
+            (empty,) = con.execute(f"SELECT NOT EXISTS (SELECT 1 FROM {name})").fetchone()
+            matched = (
+                0
+                if empty
+                else con.execute(
+                    f"SELECT count(*) FROM {src} b JOIN {name} s ON b.{key} = s.{key}"
+                ).fetchone()[0]
+            )
             if matched == 0 and not dry_run:
                 # Nothing to compare or replace: insert straight from the batch.
                 con.execute(
