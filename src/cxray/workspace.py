@@ -136,6 +136,7 @@ class Workspace:
             mapping=mapping,
             progress=progress,
             con=self.store.duckdb_connection,
+            verify=False,  # the store checks while it writes, or verifies first
         )
         return self._write(batch, dry_run=dry_run, progress=progress)
 

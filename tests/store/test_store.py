@@ -193,3 +193,40 @@ def test_program_zone_applies_through_the_store(tmp_path, write):
         "B": dt.datetime(2025, 7, 1, 9, 0),  # Z is an instant
         "C": dt.datetime(2025, 1, 15, 5, 0),  # EST = UTC-5
     }
+
+
+@pytest.mark.parametrize(
+    ("body", "error", "message"),
+    [
+        (
+            "A,2025-01-01,9,x\nB,2025-01-02,11,y\n",
+            ImportValidationError,
+            "first.csv, row 3, column 'nps': value '11': out of range",
+        ),
+        (
+            "A,2025-01-01,9,x\nA,2025-01-02,3,y\n",
+            ImportValidationError,
+            "first.csv, row 3, column 'response_id': value 'A': duplicate key",
+        ),
+        (
+            "A,2025-01-01,9,x\nB,2025-01-02,3,y,extra\n",
+            SourceError,
+            "first.csv: cannot be read as CSV",
+        ),
+    ],
+)
+def test_first_import_into_empty_table_checks_while_writing(ws, write, body, error, message):
+    """The one-pass path (check and insert together) reports exactly what the eager path does."""
+    before = snapshot(ws)
+    with pytest.raises(error, match=message):
+        ws.import_files("responses", [write("first.csv", HEAD + body)])
+    assert snapshot(ws) == before
+
+
+def test_first_import_collapses_exact_repeats(ws, write):
+    p = write("rep.csv", HEAD + "A,2025-01-01,9,x\nA,2025-01-01,9,x\nB,2025-01-02,3,y\n")
+    report = ws.import_files("responses", [p])
+    assert (report.result.added, report.files[0].rows, report.files[0].repeated) == (2, 2, 1)
+    assert count(ws, "responses") == 2
+    log = ws.status().imports[0]
+    assert (log.rows_in, log.added, log.files[0]["rows"]) == (2, 2, 2)

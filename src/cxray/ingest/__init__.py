@@ -6,7 +6,14 @@
 A :class:`Batch` holds validated, typed rows; :mod:`cxray.store` writes it.
 """
 
-from cxray.ingest._pipeline import Batch, FileInfo, ProgressFn, read_batch, read_frame
+from cxray.ingest._pipeline import (
+    BAD_COLUMN,
+    Batch,
+    FileInfo,
+    ProgressFn,
+    read_batch,
+    read_frame,
+)
 from cxray.ingest._readers import (
     quote_ident,
     stage_arrow,
@@ -19,6 +26,7 @@ from cxray.ingest._registry import SOURCES, detect_source, get_source, register_
 from cxray.ingest._source import ROW_COLUMN, Source, StageContext
 
 __all__ = [
+    "BAD_COLUMN",
     "ROW_COLUMN",
     "SOURCES",
     "Batch",

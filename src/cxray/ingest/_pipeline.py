@@ -253,7 +253,12 @@ class _Session:
         self.objects: list[tuple[str, str]] = []
 
     def temp(self, kind: str, name: str) -> str:
-        full = self.prefix + name
+        """A fresh name for a temporary object, remembered so that it can be dropped."""
+        taken = {n for _, n in self.objects}
+        full, k = self.prefix + name, 1
+        while full in taken:
+            k += 1
+            full = f"{self.prefix}{name}_{k}"
         self.objects.append((kind, full))
         return full
 

@@ -21,7 +21,7 @@ import ibis
 import pyarrow as pa
 
 from cxray.exceptions import SchemaVersionError, StoreError, StoreLockedError
-from cxray.ingest import Batch, quote_ident
+from cxray.ingest import BAD_COLUMN, Batch, quote_ident
 from cxray.schema import CONTRACT, table_spec
 from cxray.store._migrations import IMPORT_LOG, META, MIGRATIONS, SYSTEM_COLUMNS
 
@@ -212,9 +212,15 @@ class Store:
         if self.read_only:
             raise StoreError(f"{self.url} is open read-only")
         batches = [batches] if isinstance(batches, Batch) else list(batches)
-        if self.is_duckdb:
-            return _DuckDBWriter(self.backend.con).write(batches, dry_run=dry_run)
-        return _IbisWriter(self.backend).write(batches, dry_run=dry_run)
+        if not self.is_duckdb:
+            return _IbisWriter(self.backend).write(_verified(batches), dry_run=dry_run)
+        writer = _DuckDBWriter(self.backend.con)
+        if len(batches) == 1 and not batches[0].verified and not dry_run:
+            # One pass: check and insert together; on any failure the transaction is
+            # rolled back and the batch verified, which raises the full report.
+            with contextlib.suppress(_Deferred):
+                return writer.write(batches, dry_run=False)
+        return writer.write(_verified(batches), dry_run=dry_run)
 
 
 # ---------------------------------------------------------------- connecting
@@ -258,6 +264,20 @@ def _connect(url: str, *, read_only: bool, create: bool) -> ibis.BaseBackend:
 
 
 # ---------------------------------------------------------------- writers
+
+
+class _Deferred(Exception):
+    """An unverified batch cannot be written in one pass; verify it and write again."""
+
+
+def _verified(batches: list[Batch]) -> list[Batch]:
+    out = []
+    for b in batches:
+        v = b.verify()
+        if v is not b:
+            b.counted(v.num_rows)
+        out.append(v)
+    return out
 
 
 def _now() -> dt.datetime:
@@ -354,6 +374,11 @@ class _DuckDBWriter:
                 expr = f"CAST(NULL AS {stored[c]})"
             sel.append(f"{expr} AS {q(c)}")
         cols = ", ".join(q(c) for c in value_cols)
+        if not batch.verified:  # always built in this connection (see Store.write)
+            (empty,) = con.execute(f"SELECT NOT EXISTS (SELECT 1 FROM {name})").fetchone()
+            return self._write_unverified(
+                batch, name, key, cols, sel, import_id, new_attrs, empty=empty
+            )
         # A batch built in this connection is read in place; any other comes as Arrow.
         local = batch.con is con
         src = q(batch.relation) if local else "_cx_batch_arrow"
@@ -424,6 +449,45 @@ class _DuckDBWriter:
         )
         con.execute("DROP TABLE _cx_batch")
         return result
+
+    def _write_unverified(
+        self,
+        batch: Batch,
+        name: str,
+        key: str,
+        cols: str,
+        sel: list[str],
+        import_id: int,
+        new_attrs: list[str],
+        *,
+        empty: bool,
+    ) -> WriteResult:
+        """Insert into an empty table, checking every row in the same pass.
+
+        A row whose rule flag is set makes ``error()`` abort the INSERT; repeated
+        keys are counted afterwards in the same transaction. Either way the caller
+        rolls back and verifies the batch for the full report.
+        """
+        if not empty:
+            raise _Deferred  # replacing rows needs the keys compared first
+        con = self.con
+        guard = (
+            f"CASE WHEN {BAD_COLUMN} THEN error('cxray: a row breaks a rule') ELSE {import_id} END"
+        )
+        try:
+            (inserted,) = con.execute(
+                f"INSERT INTO {name} ({cols}, _import_id) "
+                f"SELECT {', '.join(sel)}, {guard} FROM {q(batch.relation)}"
+            ).fetchone()
+            (repeats,) = con.execute(
+                f"SELECT count(*) - count(DISTINCT {key}) FROM {name}"
+            ).fetchone()
+        except duckdb.Error as exc:
+            raise _Deferred from exc
+        if repeats:
+            raise _Deferred
+        batch.counted(inserted)
+        return WriteResult(batch.table.name, inserted, inserted, 0, 0, import_id, False, new_attrs)
 
 
 def _sql_ident(backend: ibis.BaseBackend, name: str) -> str:
