@@ -10,7 +10,9 @@ before the clock starts, so the figures compare the work, not interpreter start-
 - ``pandas``: ``pandas.read_csv`` plus the same validation rules written in pandas,
   then the same table written into DuckDB;
 - ``cxray_cli``: the ``cxray import`` command end to end, interpreter start-up and
-  imports included (what a user waits for at the terminal).
+  imports included (what a user waits for at the terminal);
+- ``cxray_reimport``: importing the same file again into the store that holds it
+  (every row compared, all unchanged): the path of every later, overlapping import.
 Goal (issue 2): cxray within 2× of the floor.
 """
 
@@ -83,6 +85,19 @@ def case_cxray():
     return {"rows": report.result.added}
 
 
+def case_reimport():
+    import time
+
+    src = data_file(_rows())
+    with tempfile.TemporaryDirectory() as d, Workspace.open(Path(d) / "cx.duckdb") as ws:
+        ws.import_files("responses", [src])
+        t0 = time.perf_counter()
+        report = ws.import_files("responses", [src])
+        seconds = time.perf_counter() - t0
+    assert report.result.unchanged == report.result.rows_in
+    return {"rows": report.result.unchanged, "seconds": seconds}
+
+
 def case_pandas():
     src = data_file(_rows())
     df = pd.read_csv(src, dtype=str, keep_default_na=False)
@@ -135,6 +150,7 @@ CASES = {
     "cxray": case_cxray,
     "pandas": case_pandas,
     "cxray_cli": case_cli,
+    "cxray_reimport": case_reimport,
 }
 
 
@@ -150,6 +166,7 @@ def main() -> None:
         Case("cxray", "cxray import (validate + upsert + log)"),
         Case("pandas", "pandas read_csv + same validation + write"),
         Case("cxray_cli", "`cxray import` command, start-up included"),
+        Case("cxray_reimport", "the same file again: every row compared, all unchanged"),
     ]
     os.environ["CXRAY_BENCH_ROWS"] = str(args.rows)
     rows = run_cases("benchmarks.import_responses", cases, repeat=args.repeat)
