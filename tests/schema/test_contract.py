@@ -80,6 +80,9 @@ def test_unknown_table_is_a_clear_error():
     [
         (" Customer ID ", "customer_id"),
         ("submittedAt", "submitted_at"),
+        ("IPAddress", "ip_address"),
+        ("ResponseId", "response_id"),
+        ("HTTPStatusCode", "http_status_code"),
         ("NPS", "nps"),
         ("Q3 - How easy was it?", "q3_how_easy_was_it"),
         ("1st contact", "c_1st_contact"),

@@ -6,7 +6,9 @@ import re
 
 __all__ = ["normalize_column_name"]
 
-_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
+#: a word boundary inside camelCase: before an upper case letter that follows a lower case
+#: letter or digit ("submittedAt"), or that starts a word after an acronym ("IPAddress")
+_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
 _NON_WORD = re.compile(r"[^0-9a-zA-Z]+")
 
 
@@ -14,6 +16,7 @@ def normalize_column_name(name: str) -> str:
     """Turn a source column header into a snake_case identifier.
 
     ``" Customer ID "`` → ``customer_id``; ``"submittedAt"`` → ``submitted_at``;
+    ``"IPAddress"`` → ``ip_address``;
     ``"Q3 - How easy?"`` → ``q3_how_easy``. A header that has no letters or
     digits becomes ``column``; one starting with a digit gets a ``c_`` prefix
     so that it is a valid identifier on every backend.
