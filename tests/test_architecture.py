@@ -24,6 +24,7 @@ RANK = {
     "insight": 5,
     "actions": 5,
     "surveys": 5,
+    "access": 5,
     "workspace": 6,
     "cli": 7,
     "api": 7,

@@ -46,7 +46,7 @@ def _root(
 
 def main(argv: list[str] | None = None) -> None:
     """Run the CLI; never shows a traceback for a user mistake."""
-    from cxray.cli import _commands  # noqa: F401  (registers the commands)
+    _register_commands()
 
     try:
         rv = app(args=argv, prog_name="cxray", standalone_mode=False)
@@ -70,6 +70,18 @@ def main(argv: list[str] | None = None) -> None:
         _error(f"internal error: {type(exc).__name__}: {exc} (set CXRAY_DEBUG=1 for details)")
         sys.exit(70)
     sys.exit(rv if isinstance(rv, int) else 0)
+
+
+def _register_commands() -> None:
+    """Import every command module of this package (``_*.py``); each registers on ``app``."""
+    import importlib
+    import pkgutil
+
+    import cxray.cli as package
+
+    for mod in pkgutil.iter_modules(package.__path__):
+        if mod.name.startswith("_") and mod.name not in ("_app", "_output"):
+            importlib.import_module(f"cxray.cli.{mod.name}")
 
 
 def _error(message: str) -> None:
