@@ -99,3 +99,21 @@ def test_jsonl_round_trip_of_every_table(ws, tmp_path):
         path.write_text("\n".join(json.dumps(r, default=str) for r in rows), encoding="utf-8")
         r = ws.import_files(table, [path]).result
         assert (r.added, r.updated, r.unchanged) == (0, 0, len(rows)), table
+
+
+@pytest.mark.parametrize(
+    ("table", "name", "rows", "skipped"),
+    [
+        ("events", "segment_calls.jsonl", 5, 5),
+        ("customers", "segment_calls.jsonl", 2, 7),
+        ("cases", "zendesk_tickets.json", 3, 1),
+    ],
+)
+def test_records_a_source_leaves_out_are_counted(ws, table, name, rows, skipped):
+    """Calls of another type, superseded ticket versions: counted, logged, never silent."""
+    report = ws.import_files(table, [FIXTURES / name])
+    (info,) = report.files
+    assert (info.rows, info.skipped) == (rows, skipped)
+    assert info.skipped_reason
+    logged = ws.status().imports[0].files[0]
+    assert (logged["skipped"], logged["skipped_reason"]) == (skipped, info.skipped_reason)

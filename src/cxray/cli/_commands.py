@@ -94,6 +94,11 @@ def _print_import(report: ImportReport, seconds: float) -> None:
     if not r.dry_run:
         parts[1:3] = [f"{fmt_int(r.added)} added", f"{fmt_int(r.updated)} updated"]
     console.print("  " + ", ".join(parts))
+    for f in report.files:
+        if f.skipped:
+            console.print(
+                f"  {f.name}: {fmt_int(f.skipped)} record(s) left out: {f.skipped_reason}"
+            )
     repeated = sum(f.repeated for f in report.files)
     if repeated:
         console.print(f"  {fmt_int(repeated)} exact repeat row(s) collapsed")

@@ -69,6 +69,9 @@ class FileInfo:
     sha256: str | None = None
     #: rows dropped because they repeated another row exactly
     repeated: int = 0
+    #: records the source left out on purpose, and why (see ``StageContext.skipped``)
+    skipped: int = 0
+    skipped_reason: str = ""
 
 
 @dataclass
@@ -186,6 +189,7 @@ def read_batch(
     with _Session(con) as s:
         staged: list[tuple[str, Source, Path]] = []
         bases: list[int | None] = []
+        skips: list[tuple[int, str]] = []
         for i, p in enumerate(paths):
             path = Path(p)
             src = get_source(source) if source else detect_source(path, spec.name)
@@ -203,9 +207,17 @@ def read_batch(
                 s.objects[-1] = ("VIEW", target)
             staged.append((target, src, path))
             bases.append(ctx.row_base)
+            skips.append((ctx.skipped, ctx.skipped_reason))
         infos = [
-            FileInfo(name=path.name, source=src.name, rows=0, sha256=_sha256(path))
-            for _, src, path in staged
+            FileInfo(
+                name=path.name,
+                source=src.name,
+                rows=0,
+                sha256=_sha256(path),
+                skipped=n,
+                skipped_reason=why,
+            )
+            for (_, src, path), (n, why) in zip(staged, skips, strict=True)
         ]
         return _finish(
             s, spec, config, staged, infos, mapping or {}, progress, bases, verify=verify

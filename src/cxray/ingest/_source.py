@@ -45,6 +45,10 @@ class StageContext:
     #: set by a source that staged a *view* without ``_row`` (the fast CSV path): the
     #: row number of the view's first row. The pipeline then numbers rows itself.
     row_base: int | None = None
+    #: records of the file the source left out on purpose (e.g. calls of another type,
+    #: superseded versions of a ticket), and why: reported to the user and logged
+    skipped: int = 0
+    skipped_reason: str = ""
 
 
 class Source(ABC):

@@ -101,6 +101,8 @@ class SegmentSource(Source):
                 )
         if skipped:
             log.info("%s: skipped %d call(s) that do not feed %s", path.name, skipped, table)
+            ctx.skipped = skipped
+            ctx.skipped_reason = f"calls that do not feed {table} (other types, or anonymous)"
         stage_rows(ctx.con, target, records, rows, path.name, renames)
 
 

@@ -63,6 +63,8 @@ class ZendeskSource(Source):
         tickets, metrics = _tickets(path)
         latest = _last_versions(tickets)
         if len(latest) < len(tickets):
+            ctx.skipped = len(tickets) - len(latest)
+            ctx.skipped_reason = "earlier versions of tickets that the export holds again later"
             log.info(
                 "%s: %d ticket versions, %d tickets: kept the last version of each",
                 path.name,
