@@ -22,6 +22,7 @@ from cxray.exceptions import SourceError
 from cxray.ingest._source import ROW_COLUMN
 
 __all__ = [
+    "check_readable",
     "quote_ident",
     "stage_arrow",
     "stage_csv",
@@ -72,7 +73,7 @@ def stage_csv(
     header is row 1, so the first data row is row 2 (plus any rows skipped
     after the header, as in exports with extra header rows).
     """
-    _check_readable(path)
+    check_readable(path)
     header, delim = _csv_header(path, delimiter)
     seen: dict[str, int] = {}
     for i, name in enumerate(header, start=1):
@@ -140,7 +141,7 @@ def _count_outside_quotes(line: str, ch: str) -> int:
 
 def stage_parquet(con: duckdb.DuckDBPyConnection, path: Path, target: str) -> None:
     """Stage a Parquet file; its column types are kept (validation converts them)."""
-    _check_readable(path)
+    check_readable(path)
     try:
         con.execute(
             f"CREATE OR REPLACE TEMP TABLE {quote_ident(target)} AS "
@@ -283,7 +284,8 @@ def _add_row_numbers(con: duckdb.DuckDBPyConnection, target: str, first: int) ->
     con.execute(f"UPDATE {t} SET {ROW_COLUMN} = rowid + {first}")
 
 
-def _check_readable(path: Path) -> None:
+def check_readable(path: Path) -> None:
+    """Raise a :class:`SourceError` for a path that is missing, not a file or empty."""
     if not path.exists():
         raise SourceError(f"{path}: no such file")
     if not path.is_file():
@@ -293,7 +295,7 @@ def _check_readable(path: Path) -> None:
 
 
 def _open_text(path: Path):
-    _check_readable(path)
+    check_readable(path)
     if path.suffix.lower() == ".gz":
         import gzip
 

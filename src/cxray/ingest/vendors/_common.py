@@ -24,7 +24,7 @@ from typing import IO, Any
 import duckdb
 
 from cxray.exceptions import SourceError
-from cxray.ingest._readers import stage_records
+from cxray.ingest._readers import check_readable, stage_records
 from cxray.schema import normalize_column_name
 
 __all__ = [
@@ -49,16 +49,6 @@ _NON_WORD = re.compile(r"[^0-9a-z]+")
 # ---------------------------------------------------------------- files
 
 
-def check_file(path: Path) -> None:
-    """Raise a :class:`SourceError` for a path that is missing, not a file or empty."""
-    if not path.exists():
-        raise SourceError(f"{path}: no such file")
-    if not path.is_file():
-        raise SourceError(f"{path}: not a file")
-    if path.stat().st_size == 0:
-        raise SourceError(f"{path.name}: the file is empty")
-
-
 def _raw_bytes(path: Path) -> IO[bytes]:
     if path.name.lower().endswith(".gz"):
         return gzip.open(path, "rb")
@@ -73,7 +63,7 @@ def _encoding(first: bytes) -> str:
 
 def open_text(path: Path) -> IO[str]:
     """Open a (possibly gzip-compressed) text file; UTF-8 or, with its BOM, UTF-16."""
-    check_file(path)
+    check_readable(path)
     raw = _raw_bytes(path)
     try:
         first = raw.read(4)
