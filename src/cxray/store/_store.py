@@ -244,6 +244,8 @@ def _connect(url: str, *, read_only: bool, create: bool) -> ibis.BaseBackend:
                 raise StoreError(f"the folder of {path} does not exist")
         backend = ibis.duckdb.connect(path or ":memory:", read_only=read_only)
         backend.con.execute("SET TimeZone = 'UTC'")
+        # cxray shows its own progress; DuckDB's bar would print into the command's output
+        backend.con.execute("SET enable_progress_bar = false")
         return backend
     except duckdb.IOException as exc:
         msg = str(exc)
