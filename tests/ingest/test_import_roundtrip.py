@@ -117,3 +117,47 @@ def test_records_a_source_leaves_out_are_counted(ws, table, name, rows, skipped)
     assert info.skipped_reason
     logged = ws.status().imports[0].files[0]
     assert (logged["skipped"], logged["skipped_reason"]) == (skipped, info.skipped_reason)
+
+
+def _zendesk_bad_date(tmp_path: Path) -> Path:
+    page = json.loads((FIXTURES / "zendesk_tickets.json").read_text(encoding="utf-8"))
+    page["tickets"][1]["created_at"] = "03/03/2025 14:30"
+    path = tmp_path / "zd_bad.json"
+    path.write_text(json.dumps(page), encoding="utf-8")
+    return path
+
+
+def _segment_bad_time(tmp_path: Path) -> Path:
+    lines = (FIXTURES / "segment_calls.jsonl").read_text(encoding="utf-8").splitlines()
+    calls = [json.loads(x) for x in lines if x.strip()]
+    calls[3]["timestamp"] = "yesterday"
+    path = tmp_path / "seg_bad.jsonl"
+    path.write_text("".join(json.dumps(c) + "\n" for c in calls), encoding="utf-8")
+    return path
+
+
+def _typeform_ces(tmp_path: Path) -> Path:
+    return FIXTURES / "typeform_responses.jsonl"  # 'effort' holds a 9: out of CES 1-7
+
+
+@pytest.mark.parametrize(
+    ("table", "build", "mapping", "message"),
+    [
+        ("cases", _zendesk_bad_date, None, "zd_bad.json, row 2, column 'opened_at'"),
+        ("events", _segment_bad_time, None, "seg_bad.jsonl, row 4, column 'timestamp'"),
+        (
+            "responses",
+            _typeform_ces,
+            {"ces": "effort"},
+            "typeform_responses.jsonl, row 2, column 'ces': value '9'",
+        ),
+    ],
+)
+def test_bad_json_vendor_files_write_nothing(ws, write, tmp_path, table, build, mapping, message):
+    ws.import_files(
+        "responses", [write("seed.csv", "response_id,submitted_at,nps\nS1,2025-01-01,8\n")]
+    )
+    before = snapshot(ws)
+    with pytest.raises(CXError, match=message):
+        ws.import_files(table, [build(tmp_path)], mapping=mapping)
+    assert snapshot(ws) == before
