@@ -9,9 +9,18 @@ mixins keep ``except ValueError`` working for callers that expect it::
     │   ├── SchemaVersionError                   store made by a newer cxray
     │   └── StoreLockedError                     another process holds the store
     ├── UnknownTableError(CXError, KeyError)     a table name outside the contract
+    ├── NotFoundError(CXError, LookupError)      a customer, API key or other record is absent
+    ├── QueryError(CXError, ValueError)          a bad request: unknown column or role, bad value
     ├── SourceError(CXError, ValueError)         a file cannot be read as the named source
-    └── ImportValidationError(CXError, ValueError)
-                                                 rows break the data contract; nothing written
+    ├── MetricError(CXError, ValueError)         a KPI or scorecard request cannot be answered
+    │   ├── UnknownAttributeError                a slice attribute no table has
+    │   └── UnknownMetricError                   a KPI name outside the registry
+    ├── ImportValidationError(CXError, ValueError)
+    │                                            rows break the data contract; nothing written
+    └── AccessError(CXError)                     access control
+        ├── AuthenticationError                  no, unknown, revoked or expired credentials
+        ├── PermissionDeniedError                the caller's role may not do this
+        └── RateLimitedError                     too many failed logins; ``retry_after`` seconds
 
     CXWarning(UserWarning)
     └── StatisticalWarning                       a result is computable but dubious
@@ -25,10 +34,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 __all__ = [
+    "AccessError",
+    "AuthenticationError",
     "CXError",
     "CXWarning",
     "ConfigError",
     "ImportValidationError",
+    "MetricError",
+    "NotFoundError",
+    "PermissionDeniedError",
+    "QueryError",
+    "RateLimitedError",
     "RowError",
     "RuleSummary",
     "SchemaVersionError",
@@ -36,6 +52,8 @@ __all__ = [
     "StatisticalWarning",
     "StoreError",
     "StoreLockedError",
+    "UnknownAttributeError",
+    "UnknownMetricError",
     "UnknownTableError",
 ]
 
@@ -69,6 +87,46 @@ class UnknownTableError(CXError, KeyError):
 
 class SourceError(CXError, ValueError):
     """A file cannot be read as the source format it was given as."""
+
+
+class NotFoundError(CXError, LookupError):
+    """A customer, API key or other record that the caller named does not exist."""
+
+
+class QueryError(CXError, ValueError):
+    """A request is malformed: an unknown sort or filter column or role, a bad value."""
+
+
+class AccessError(CXError):
+    """Root of the access-control errors (API keys, sessions, login)."""
+
+
+class AuthenticationError(AccessError):
+    """No credentials, or a key or session that is unknown, revoked or expired."""
+
+
+class PermissionDeniedError(AccessError):
+    """The caller is known, but their role may not do this (a viewer importing)."""
+
+
+class RateLimitedError(AccessError):
+    """Too many failed logins from one client; try again after ``retry_after`` seconds."""
+
+    def __init__(self, message: str, *, retry_after: int):
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class MetricError(CXError, ValueError):
+    """A KPI or scorecard request cannot be answered (bad date, period, attribute...)."""
+
+
+class UnknownAttributeError(MetricError):
+    """A slice attribute that no table the KPIs read has."""
+
+
+class UnknownMetricError(MetricError):
+    """A KPI name that is not in the registry."""
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ import sys
 import pytest
 
 from cxray.cli import main
+from cxray.store import MIGRATIONS
 
 
 def run(capsys, *args: str) -> tuple[int, str, str]:
@@ -27,7 +28,11 @@ def db(tmp_path, monkeypatch):
 
 def test_init_import_status_json(capsys, db, write):
     code, out, _ = run(capsys, "--db", db, "init")
-    assert code == 0 and "schema version 1" in out and "cxray.toml (created)" in out
+    assert (
+        code == 0
+        and f"schema version {MIGRATIONS[-1].version}" in out
+        and "cxray.toml (created)" in out
+    )
     p = write("r.csv", "response_id,submitted_at,nps\nA,2025-01-01,9\nB,2025-01-02,2\n")
     code, out, _ = run(capsys, "--db", db, "import", "responses", str(p), "--json")
     assert code == 0

@@ -15,7 +15,7 @@ from cxray.exceptions import (
     StoreError,
     StoreLockedError,
 )
-from cxray.store import Store
+from cxray.store import MIGRATIONS, Store
 from cxray.workspace import Workspace
 from tests.conftest import snapshot
 
@@ -121,7 +121,7 @@ def test_events_without_ids_are_idempotent(ws, write):
 def test_migrations_and_versions(tmp_path):
     path = tmp_path / "s.duckdb"
     with Store(path) as s:
-        assert s.schema_version == 1
+        assert s.schema_version == MIGRATIONS[-1].version
         assert {
             "customers",
             "events",

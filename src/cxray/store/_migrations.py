@@ -15,7 +15,16 @@ import ibis
 
 from cxray.schema import CONTRACT
 
-__all__ = ["IMPORT_LOG", "IMPORT_LOG_SCHEMA", "META", "MIGRATIONS", "SYSTEM_COLUMNS", "Migration"]
+__all__ = [
+    "API_KEYS",
+    "API_KEYS_SCHEMA",
+    "IMPORT_LOG",
+    "IMPORT_LOG_SCHEMA",
+    "META",
+    "MIGRATIONS",
+    "SYSTEM_COLUMNS",
+    "Migration",
+]
 
 META = "_cx_meta"
 IMPORT_LOG = "_cx_imports"
@@ -66,6 +75,34 @@ def _v1(backend: ibis.BaseBackend) -> None:
             backend.create_table(name, schema=schema)
 
 
+#: API keys (cxray.access): only the SHA-256 of each key is stored, never the key
+API_KEYS = "_cx_api_keys"
+API_KEYS_SCHEMA = ibis.schema(
+    {
+        "key_id": "int64",
+        "name": "string",
+        "role": "string",  # admin | analyst | viewer
+        "prefix": "string",  # the first characters of the key, to recognise it in lists
+        "key_hash": "string",  # hex SHA-256 of the whole key
+        "created_at": "timestamp",
+        "revoked_at": "timestamp",  # NULL while the key is valid
+    }
+)
+
+
+def _v2(backend: ibis.BaseBackend) -> None:
+    if API_KEYS in set(backend.list_tables()):
+        return
+    if backend.name == "duckdb":
+        to_sql = backend.compiler.type_mapper.to_string
+        cols = ", ".join(f'"{c}" {to_sql(t)}' for c, t in API_KEYS_SCHEMA.items())
+        keys = 'PRIMARY KEY ("key_id"), UNIQUE ("key_hash")'
+        backend.con.execute(f'CREATE TABLE "{API_KEYS}" ({cols}, {keys})')
+    else:
+        backend.create_table(API_KEYS, schema=API_KEYS_SCHEMA)
+
+
 MIGRATIONS: list[Migration] = [
     Migration(1, "the six canonical tables of contract v1 and the import log", _v1),
+    Migration(2, "API keys for access control (hashed)", _v2),
 ]
