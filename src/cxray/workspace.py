@@ -297,3 +297,52 @@ class Workspace:
         out["CSAT"] = stats.proportion(v["csat_top"], v["csat_n"], percent=True)
         out["CES"] = stats.mean(v["ces_n"], float(v["ces_sum"]), float(v["ces_sum2"]))
         return out
+
+    # ------------------------------------------------------------ scorecard (cxray.metrics)
+    # Thin wrappers: every definition and computation lives in cxray.metrics.
+
+    def scorecard(
+        self,
+        by: Sequence[str] = (),
+        period: str | None = None,
+        start: Any = None,
+        end: Any = None,
+        *,
+        metrics: Sequence[str] | None = None,
+    ) -> Any:
+        """Every KPI by attributes and period, with intervals, status and change.
+
+        Returns a :class:`cxray.metrics.Scorecard` (``records()``, ``to_frame()``).
+        """
+        from cxray.metrics import scorecard
+
+        return scorecard(
+            self.table, self.config, by=by, period=period, start=start, end=end, metrics=metrics
+        )
+
+    def mix_shift(
+        self, by: str, before: Sequence[Any], after: Sequence[Any], metric: str = "nps"
+    ) -> stats.MixShift:
+        """NPS (or CSAT) change between two windows split into mix and within-segment parts."""
+        from cxray.metrics import mix_shift
+
+        return mix_shift(
+            self.table,
+            self.config,
+            by=by,
+            before=before,
+            after=after,
+            metric=metric,  # type: ignore[arg-type]
+        )
+
+    def plan_sample_size(self, delta_points: float, metric: str = "nps", **kwargs: Any) -> Any:
+        """Responses per group to detect ``delta_points`` of change, from today's baseline."""
+        from cxray.metrics import plan_sample_size
+
+        return plan_sample_size(
+            self.table,
+            self.config,
+            delta_points=delta_points,
+            metric=metric,
+            **kwargs,  # type: ignore[arg-type]
+        )

@@ -1,11 +1,15 @@
 """The program config: one ``cxray.toml`` that a CX team keeps under version control.
 
-It holds what the team decided (scales, time zone, and, as the measurement
-framework grows, targets, thresholds, journeys and weights); never data.
+It holds what the team decided (scales, time zone, targets and action
+thresholds, journeys, the business calendar, health-score weights, the
+minimum sample size); never data. Every section is a typed model: an unknown
+key is an error with its location, not silently ignored. Definitions of the
+KPIs these settings apply to: ``docs/metrics.md``.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import tomllib
 from pathlib import Path
 from typing import Literal
@@ -15,7 +19,20 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from cxray.exceptions import ConfigError
 
-__all__ = ["DEFAULT_CONFIG_TEXT", "ProgramConfig", "ScaleConfig", "load_program_config"]
+__all__ = [
+    "DEFAULT_CONFIG_TEXT",
+    "KPI_DIRECTIONS",
+    "BusinessHours",
+    "HealthConfig",
+    "JourneyConfig",
+    "MeasurementConfig",
+    "ProgramConfig",
+    "ScaleConfig",
+    "Threshold",
+    "load_program_config",
+]
+
+Direction = Literal["higher_is_better", "lower_is_better"]
 
 
 class _Model(BaseModel):
@@ -29,18 +46,41 @@ class ScaleConfig(_Model):
     max: int = 5
     #: ``higher_is_better`` (CSAT, CES agreement "made it easy") or
     #: ``lower_is_better`` (an effort scale where 1 = very low effort)
-    direction: Literal["higher_is_better", "lower_is_better"] = "higher_is_better"
+    direction: Direction = "higher_is_better"
+    #: how many of the best answers count as the "top box" (CSAT top-2-box: 4 and 5 on 1–5;
+    #: for a lower-is-better scale the best answers are the lowest)
+    top_box: int = 2
 
     @model_validator(mode="after")
     def _ordered(self) -> ScaleConfig:
         if self.min >= self.max:
             raise ValueError(f"scale min ({self.min}) must be below max ({self.max})")
+        points = self.max - self.min + 1
+        if not 1 <= self.top_box < points:
+            raise ValueError(
+                f"top_box ({self.top_box}) must be between 1 and {points - 1} "
+                f"for a {self.min}–{self.max} scale"
+            )
         return self
+
+    @property
+    def best(self) -> int:
+        return self.max if self.direction == "higher_is_better" else self.min
+
+    @property
+    def span(self) -> int:
+        return self.max - self.min
+
+    def top_box_values(self) -> tuple[int, int]:
+        """The inclusive range of answers in the top box."""
+        if self.direction == "higher_is_better":
+            return self.max - self.top_box + 1, self.max
+        return self.min, self.min + self.top_box - 1
 
 
 class Scales(_Model):
-    csat: ScaleConfig = ScaleConfig(min=1, max=5)
-    ces: ScaleConfig = ScaleConfig(min=1, max=7)
+    csat: ScaleConfig = ScaleConfig(min=1, max=5, top_box=2)
+    ces: ScaleConfig = ScaleConfig(min=1, max=7, top_box=3)
 
 
 class ProgramSection(_Model):
@@ -52,13 +92,197 @@ class ProgramSection(_Model):
     @field_validator("timezone")
     @classmethod
     def _known_zone(cls, v: str) -> str:
+        return _check_zone(v)
+
+
+def _check_zone(v: str) -> str:
+    try:
+        ZoneInfo(v)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(
+            f"unknown time zone {v!r} (use an IANA name such as 'Europe/Berlin')"
+        ) from None
+    return v
+
+
+class MeasurementConfig(_Model):
+    """How results are computed and shown."""
+
+    #: below this many responses (cases, customers) a result is suppressed
+    min_n: int = Field(default=30, ge=1)
+    #: confidence level of every interval
+    confidence: float = Field(default=0.95, gt=0.0, lt=1.0)
+    #: false discovery rate for Benjamini–Hochberg across the segments compared
+    fdr: float = Field(default=0.05, gt=0.0, lt=1.0)
+
+
+#: the direction of every KPI that can have a target (its name in ``[targets]``)
+KPI_DIRECTIONS: dict[str, Direction] = {
+    "nps": "higher_is_better",
+    "csat": "higher_is_better",
+    "ces_mean": "higher_is_better",  # replaced by the CES scale's direction
+    "ces_easy": "higher_is_better",
+    "fcr": "higher_is_better",
+    "first_response_mean": "lower_is_better",
+    "first_response_median": "lower_is_better",
+    "resolution_mean": "lower_is_better",
+    "resolution_median": "lower_is_better",
+    "completion": "higher_is_better",
+    "abandonment": "lower_is_better",
+    "churn_rate": "lower_is_better",
+    "referral_rate": "higher_is_better",
+    "health": "higher_is_better",
+    "revenue_per_customer": "higher_is_better",
+    "clv": "higher_is_better",
+}
+
+
+class Threshold(_Model):
+    """A target (the goal) and an action threshold (worse than this needs action).
+
+    Between the two a result is on ``watch``. Either may be left out.
+    """
+
+    target: float | None = None
+    action: float | None = None
+
+
+def _t(target: float | None, action: float | None) -> Threshold:
+    return Threshold(target=target, action=action)
+
+
+class Targets(_Model):
+    """Targets and action thresholds per KPI, in the KPI's unit (points, %, hours, ...).
+
+    Defaults follow common industry benchmarks; the CES defaults depend on the
+    CES scale (see :meth:`ProgramConfig.threshold`).
+    """
+
+    nps: Threshold = _t(50, 0)
+    csat: Threshold = _t(80, 70)
+    ces_mean: Threshold | None = None
+    ces_easy: Threshold = _t(80, 70)
+    fcr: Threshold = _t(70, 65)
+    first_response_mean: Threshold = _t(2, 4)
+    first_response_median: Threshold = _t(2, 4)
+    resolution_mean: Threshold = _t(None, None)
+    resolution_median: Threshold = _t(None, None)
+    completion: Threshold = _t(85, 80)
+    abandonment: Threshold = _t(10, 15)
+    churn_rate: Threshold = _t(None, None)
+    referral_rate: Threshold = _t(None, None)
+    health: Threshold = _t(70, 60)
+    revenue_per_customer: Threshold = _t(None, None)
+    clv: Threshold = _t(None, None)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Targets:
+        for name, direction in KPI_DIRECTIONS.items():
+            th = getattr(self, name)
+            if name == "ces_mean" or th is None or th.target is None or th.action is None:
+                continue
+            if direction == "higher_is_better" and th.action > th.target:
+                raise ValueError(
+                    f"{name}: action ({th.action:g}) must not be above target ({th.target:g}); "
+                    "higher is better"
+                )
+            if direction == "lower_is_better" and th.action < th.target:
+                raise ValueError(
+                    f"{name}: action ({th.action:g}) must not be below target ({th.target:g}); "
+                    "lower is better"
+                )
+        return self
+
+
+_WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+class BusinessHours(_Model):
+    """The business calendar for times counted in business hours."""
+
+    #: opening and closing time, local ``HH:MM``
+    start: str = "09:00"
+    end: str = "17:00"
+    days: tuple[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"], ...] = (
+        "mon",
+        "tue",
+        "wed",
+        "thu",
+        "fri",
+    )
+    #: dates (``YYYY-MM-DD``) on which the business is closed all day
+    holidays: tuple[dt.date, ...] = ()
+    #: zone of the business calendar; default the program's time zone
+    timezone: str | None = None
+
+    @field_validator("start", "end")
+    @classmethod
+    def _clock(cls, v: str) -> str:
         try:
-            ZoneInfo(v)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(
-                f"unknown time zone {v!r} (use an IANA name such as 'Europe/Berlin')"
-            ) from None
+            dt.time.fromisoformat(v)
+        except ValueError:
+            raise ValueError(f"expected a local time HH:MM, got {v!r}") from None
         return v
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, v: str | None) -> str | None:
+        return None if v is None else _check_zone(v)
+
+    @model_validator(mode="after")
+    def _open_before_close(self) -> BusinessHours:
+        if dt.time.fromisoformat(self.start) >= dt.time.fromisoformat(self.end):
+            raise ValueError(f"start ({self.start}) must be before end ({self.end})")
+        if not self.days:
+            raise ValueError("days must name at least one weekday")
+        return self
+
+    @property
+    def weekdays(self) -> tuple[int, ...]:
+        """Open weekdays, Monday = 0."""
+        return tuple(sorted({_WEEKDAYS.index(d) for d in self.days}))
+
+
+class JourneyConfig(_Model):
+    """A funnel: a start touchpoint, and the success touchpoint that must follow in time."""
+
+    start: str
+    success: str
+    #: success must come within this many hours of the start (by the same customer)
+    window_hours: float = Field(default=24.0, gt=0)
+    title: str | None = None
+
+
+class HealthConfig(_Model):
+    """The Customer Health Score: a weighted mean of components scored 0–1, times 100."""
+
+    #: weight per component: survey (latest NPS answer), recency (of orders and events),
+    #: frequency (orders), support (open or repeated cases)
+    weights: dict[Literal["survey", "recency", "frequency", "support"], float] = {
+        "survey": 0.4,
+        "recency": 0.2,
+        "frequency": 0.2,
+        "support": 0.2,
+    }
+    #: look-back in days for recency, frequency and support
+    horizon_days: int = Field(default=90, ge=1)
+    #: this many orders in the horizon give full frequency marks
+    orders_for_full_frequency: int = Field(default=3, ge=1)
+
+    @field_validator("weights")
+    @classmethod
+    def _positive(cls, v: dict[str, float]) -> dict[str, float]:
+        if any(w < 0 for w in v.values()) or sum(v.values()) <= 0:
+            raise ValueError("weights must be non-negative and not all zero")
+        return v
+
+
+def _default_journeys() -> dict[str, JourneyConfig]:
+    return {
+        "checkout": JourneyConfig(
+            start="checkout_started", success="order_placed", window_hours=2, title="Checkout"
+        )
+    }
 
 
 class ProgramConfig(_Model):
@@ -68,15 +292,43 @@ class ProgramConfig(_Model):
 
     program: ProgramSection = ProgramSection()
     scales: Scales = Scales()
+    measurement: MeasurementConfig = MeasurementConfig()
+    targets: Targets = Targets()
+    business_hours: BusinessHours = BusinessHours()
+    journeys: dict[str, JourneyConfig] = Field(default_factory=_default_journeys)
+    health: HealthConfig = HealthConfig()
     #: the file it was read from, if any
     path: Path | None = Field(default=None, exclude=True)
 
     def scale(self, name: str) -> ScaleConfig:
         return getattr(self.scales, name)
 
+    def direction(self, kpi: str) -> Direction:
+        """Whether higher or lower values of a KPI are better."""
+        if kpi == "ces_mean":
+            return self.scales.ces.direction
+        return KPI_DIRECTIONS[kpi]
+
+    def threshold(self, kpi: str) -> Threshold:
+        """The target and action threshold of a KPI (empty when it has none).
+
+        ``ces_mean`` defaults from the CES scale: the target lies a quarter of
+        the scale's span from its best end, the action threshold half-way.
+        On a 1–5 effort scale that is the benchmark "below 2.0" (action above
+        3.0); on the default 1–7 agreement scale, 5.5 (action below 4.0).
+        """
+        base = kpi.split(":", 1)[0]
+        th = getattr(self.targets, base, None) if base in KPI_DIRECTIONS else None
+        if base == "ces_mean" and th is None:
+            s = self.scales.ces
+            sign = -1 if s.direction == "higher_is_better" else 1
+            return Threshold(target=s.best + sign * s.span / 4, action=s.best + sign * s.span / 2)
+        return th or Threshold()
+
 
 DEFAULT_CONFIG_TEXT = """\
 # cxray program config: what your CX team decided. Keep it under version control.
+# Every key is optional; the values below are the defaults. docs/metrics.md defines the KPIs.
 
 [program]
 name = "Customer experience program"
@@ -86,15 +338,64 @@ currency = "USD"
 
 [scales.csat]
 # CSAT answers are integers from min to max; higher is better.
+# CSAT is reported as the share of answers in the top box (top-2-box: 4 or 5).
 min = 1
 max = 5
+top_box = 2
 
 [scales.ces]
-# Default: 1-7 agreement with "the company made it easy" (7 = easiest).
-# For an effort scale where 1 = very low effort, set direction = "lower_is_better".
+# Default: 1-7 agreement with "the company made it easy" (7 = easiest); "% easy" counts
+# the top 3 answers (5-7). For an effort scale where 1 = very low effort, set
+# direction = "lower_is_better" (then the top box is the lowest answers).
 min = 1
 max = 7
 direction = "higher_is_better"
+top_box = 3
+
+[measurement]
+min_n = 30          # fewer responses (cases, customers): the value is suppressed
+confidence = 0.95   # of every interval
+fdr = 0.05          # Benjamini-Hochberg false discovery rate across segments compared
+
+# Targets and action thresholds, in the KPI's unit. Status: on_target when the target is
+# met; action when worse than the action threshold; watch in between.
+[targets]
+nps = { target = 50, action = 0 }                        # points
+csat = { target = 80, action = 70 }                      # % top box
+ces_easy = { target = 80, action = 70 }                  # % of answers in the top box
+# ces_mean defaults from the CES scale: 5.5 (action below 4.0) on 1-7 agreement;
+# on a 1-5 effort scale 2.0 (action above 3.0).
+# ces_mean = { target = 5.5, action = 4.0 }
+fcr = { target = 70, action = 65 }                       # % of resolved cases
+first_response_mean = { target = 2, action = 4 }         # hours
+first_response_median = { target = 2, action = 4 }       # hours
+completion = { target = 85, action = 80 }                # % of journeys started
+abandonment = { target = 10, action = 15 }               # % of journeys started
+health = { target = 70, action = 60 }                    # 0-100
+# resolution_mean, resolution_median, churn_rate, referral_rate, revenue_per_customer,
+# clv: no default targets; add your own, e.g. churn_rate = { target = 2, action = 4 }
+
+[business_hours]
+# For times in business hours: open days, local opening hours, closed dates.
+start = "09:00"
+end = "17:00"
+days = ["mon", "tue", "wed", "thu", "fri"]
+holidays = []       # e.g. ["2026-12-25", "2027-01-01"]
+# timezone = "America/New_York"   # default: [program] timezone
+
+# Journeys (funnels): a start touchpoint, and the success touchpoint the same customer
+# must reach within window_hours. Completion and abandonment are measured per start.
+[journeys.checkout]
+title = "Checkout"
+start = "checkout_started"
+success = "order_placed"
+window_hours = 2
+
+[health]
+# Customer Health Score 0-100: weighted mean of components scored 0-1.
+weights = { survey = 0.4, recency = 0.2, frequency = 0.2, support = 0.2 }
+horizon_days = 90                  # look-back for recency, frequency and support
+orders_for_full_frequency = 3
 """
 
 
@@ -117,4 +418,7 @@ def load_program_config(path: str | Path | None) -> ProgramConfig:
     except ValidationError as exc:
         first = exc.errors()[0]
         loc = ".".join(str(x) for x in first["loc"])
-        raise ConfigError(f"{p}: [{loc}] {first['msg']}") from exc
+        msg = first["msg"].removeprefix("Value error, ")
+        if first["type"] == "extra_forbidden":
+            msg = "unknown key"
+        raise ConfigError(f"{p}: [{loc}] {msg}") from exc

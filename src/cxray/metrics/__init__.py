@@ -1,0 +1,34 @@
+"""Layer 4, metrics: every CX KPI as an Ibis aggregate, turned into honest results.
+
+Each KPI (:func:`kpis` lists them) is a portable Ibis query that computes
+counts, sums and sums of squares per slice in the database; the statistics
+core (:mod:`cxray.stats`) turns them into estimates with intervals, suppressed
+below the configured ``min_n``. :func:`scorecard` cuts every KPI by
+attributes and periods, adds the status against the configured targets, the
+change from the previous period, its test and Benjamini–Hochberg control.
+Definitions and formulas: ``docs/metrics.md``.
+"""
+
+from cxray.metrics._context import NPS_GROUP, PERIODS, Context, TableSource
+from cxray.metrics._engine import health_scores
+from cxray.metrics._planning import mix_shift, plan_sample_size
+from cxray.metrics._registry import KPI, get_kpi, kpis
+from cxray.metrics._scorecard import Score, Scorecard, Status, scorecard, status_of
+
+__all__ = [
+    "KPI",
+    "NPS_GROUP",
+    "PERIODS",
+    "Context",
+    "Score",
+    "Scorecard",
+    "Status",
+    "TableSource",
+    "get_kpi",
+    "health_scores",
+    "kpis",
+    "mix_shift",
+    "plan_sample_size",
+    "scorecard",
+    "status_of",
+]

@@ -1,0 +1,346 @@
+"""The KPI registry: what each KPI is, in words and as rows to aggregate.
+
+A KPI is a row builder (an Ibis table with ``_t``, the local time that places
+a row in a period, and ``_v``, the value to aggregate) plus a *kind* that says
+how the value is summarised: ``nps`` (counts of promoters, passives,
+detractors), ``proportion`` (successes among rows), ``mean`` (n, sum, sum of
+squares), ``median`` (exact order-statistic interval), and two kinds with
+their own queries: ``churn`` (customers at risk at the start of each period)
+and ``health`` (a per-customer composite as of the end of the window).
+Exact definitions and formulas: ``docs/metrics.md``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal
+
+import ibis
+
+from cxray.config import JourneyConfig
+from cxray.exceptions import UnknownMetricError
+from cxray.metrics._context import Context
+
+__all__ = ["KPI", "Kind", "get_kpi", "kpis"]
+
+Kind = Literal["nps", "proportion", "mean", "median", "churn", "health"]
+RowBuilder = Callable[[Context], ibis.Table]
+
+#: orders that are not revenue
+NOT_REVENUE = ("cancelled", "returned")
+
+
+@dataclass(frozen=True)
+class KPI:
+    """One key performance indicator."""
+
+    name: str
+    title: str
+    unit: str
+    definition: str
+    table: str
+    time_column: str
+    kind: Kind
+    rows: RowBuilder | None = None
+    #: ``mean`` of per-customer sums of ``_v`` (revenue per customer)
+    per_customer: bool = False
+    #: can be cut by period (health is an as-of value)
+    periodic: bool = True
+
+    @property
+    def base(self) -> str:
+        """The name targets are configured under (``completion`` for ``completion:checkout``)."""
+        return self.name.split(":", 1)[0]
+
+
+def _t(ctx: Context, t: ibis.Table, col: str) -> ibis.Table:
+    return t.mutate(_t=ctx.local(t[col]))
+
+
+def _hours(a: ibis.Value, b: ibis.Value) -> ibis.Value:
+    return (b.epoch_seconds() - a.epoch_seconds()).cast("float64") / 3600.0
+
+
+# ------------------------------------------------------------------ surveys
+def _nps(ctx: Context) -> ibis.Table:
+    r = ctx.tables("responses")
+    r = r.filter(r.nps.notnull())
+    return _t(ctx, r, "submitted_at").mutate(_v=r.nps)
+
+
+def _csat(ctx: Context) -> ibis.Table:
+    r = ctx.tables("responses")
+    lo, hi = ctx.config.scales.csat.top_box_values()
+    r = r.filter(r.csat.notnull())
+    return _t(ctx, r, "submitted_at").mutate(_v=r.csat.between(lo, hi))
+
+
+def _ces_mean(ctx: Context) -> ibis.Table:
+    r = ctx.tables("responses")
+    r = r.filter(r.ces.notnull())
+    return _t(ctx, r, "submitted_at").mutate(_v=r.ces.cast("float64"))
+
+
+def _ces_easy(ctx: Context) -> ibis.Table:
+    r = ctx.tables("responses")
+    lo, hi = ctx.config.scales.ces.top_box_values()
+    r = r.filter(r.ces.notnull())
+    return _t(ctx, r, "submitted_at").mutate(_v=r.ces.between(lo, hi))
+
+
+# ------------------------------------------------------------------ support
+def _fcr(ctx: Context) -> ibis.Table:
+    c = ctx.tables("cases")
+    c = c.filter(c.resolved_at.notnull())
+    not_reopened = ~c.reopened.fill_null(False)
+    # fallback where contacts is unknown: resolved and not reopened
+    fcr = ibis.ifelse(c.contacts.isnull(), not_reopened, (c.contacts == 1) & not_reopened)
+    return _t(ctx, c, "opened_at").mutate(_v=fcr)
+
+
+def _first_response(ctx: Context) -> ibis.Table:
+    c = ctx.tables("cases")
+    c = c.filter(c.first_response_at.notnull() & (c.first_response_at >= c.opened_at))
+    return _t(ctx, c, "opened_at").mutate(_v=_hours(c.opened_at, c.first_response_at))
+
+
+def _resolution(ctx: Context) -> ibis.Table:
+    c = ctx.tables("cases")
+    c = c.filter(c.resolved_at.notnull() & (c.resolved_at >= c.opened_at))
+    return _t(ctx, c, "opened_at").mutate(_v=_hours(c.opened_at, c.resolved_at))
+
+
+# ------------------------------------------------------------------ journeys
+def _journey(journey: JourneyConfig, success: bool) -> RowBuilder:
+    def rows(ctx: Context) -> ibis.Table:
+        e = ctx.tables("events")
+        starts = e.filter(e.touchpoint == journey.start)
+        done = e.filter(e.touchpoint == journey.success).select(_c=e.customer_id, _ts=e.timestamp)
+        window = ibis.interval(seconds=round(journey.window_hours * 3600))
+        completed = starts.semi_join(
+            done,
+            [
+                starts.customer_id == done._c,
+                done._ts >= starts.timestamp,
+                done._ts <= starts.timestamp + window,
+            ],
+        ).select(_eid=ibis._.event_id)
+        # a start whose window is not over by the last event cannot be judged yet
+        last = e.timestamp.max().as_scalar()
+        starts = starts.filter(starts.timestamp + window <= last)
+        flag = starts.event_id.isin(completed._eid)
+        return _t(ctx, starts, "timestamp").mutate(_v=flag if success else ~flag)
+
+    return rows
+
+
+# ------------------------------------------------------------------ business
+def _revenue_orders(ctx: Context) -> ibis.Table:
+    o = ctx.tables("orders")
+    status = o.status.lower().fill_null("")
+    return o.filter(~status.isin(NOT_REVENUE))
+
+
+def _revenue(ctx: Context) -> ibis.Table:
+    o = _revenue_orders(ctx)
+    return _t(ctx, o, "ordered_at").mutate(_v=o.amount.cast("float64"))
+
+
+def _referral(ctx: Context) -> ibis.Table:
+    c = ctx.tables("customers")
+    c = c.filter(c.acquisition_channel.notnull())
+    return _t(ctx, c, "created_at").mutate(_v=c.acquisition_channel.lower() == "referral")
+
+
+def _clv(ctx: Context) -> ibis.Table:
+    c = ctx.tables("customers")
+    o = _revenue_orders(ctx)
+    spend = o.group_by(_cid=o.customer_id).aggregate(_rev=o.amount.cast("float64").sum())
+    c = c.left_join(spend, c.customer_id == spend._cid).drop("_cid")
+    return _t(ctx, c, "created_at").mutate(_v=c._rev.fill_null(0.0)).drop("_rev")
+
+
+def kpis(config_journeys: dict[str, JourneyConfig] | None = None) -> list[KPI]:
+    """Every KPI, in scorecard order; one completion and abandonment pair per journey."""
+    out = [
+        KPI(
+            "nps",
+            "NPS",
+            "points",
+            "% promoters (9-10) - % detractors (0-6) among NPS answers",
+            "responses",
+            "submitted_at",
+            "nps",
+            _nps,
+        ),
+        KPI(
+            "csat",
+            "CSAT (top box)",
+            "%",
+            "% of CSAT answers in the top box ([scales.csat] top_box best answers)",
+            "responses",
+            "submitted_at",
+            "proportion",
+            _csat,
+        ),
+        KPI(
+            "ces_mean",
+            "CES (mean)",
+            "score",
+            "mean CES answer on the [scales.ces] scale",
+            "responses",
+            "submitted_at",
+            "mean",
+            _ces_mean,
+        ),
+        KPI(
+            "ces_easy",
+            "CES (% easy)",
+            "%",
+            "% of CES answers in the easiest [scales.ces] top_box answers",
+            "responses",
+            "submitted_at",
+            "proportion",
+            _ces_easy,
+        ),
+        KPI(
+            "fcr",
+            "First contact resolution",
+            "%",
+            "% of resolved cases with contacts = 1 and not reopened "
+            "(not reopened alone where contacts is missing)",
+            "cases",
+            "opened_at",
+            "proportion",
+            _fcr,
+        ),
+        KPI(
+            "first_response_mean",
+            "First response time (mean)",
+            "hours",
+            "mean hours from opened_at to first_response_at, cases with a reply",
+            "cases",
+            "opened_at",
+            "mean",
+            _first_response,
+        ),
+        KPI(
+            "first_response_median",
+            "First response time (median)",
+            "hours",
+            "median hours from opened_at to first_response_at, cases with a reply",
+            "cases",
+            "opened_at",
+            "median",
+            _first_response,
+        ),
+        KPI(
+            "resolution_mean",
+            "Time to resolution (mean)",
+            "hours",
+            "mean calendar hours from opened_at to resolved_at, resolved cases",
+            "cases",
+            "opened_at",
+            "mean",
+            _resolution,
+        ),
+        KPI(
+            "resolution_median",
+            "Time to resolution (median)",
+            "hours",
+            "median calendar hours from opened_at to resolved_at, resolved cases",
+            "cases",
+            "opened_at",
+            "median",
+            _resolution,
+        ),
+    ]
+    for name, j in sorted((config_journeys or {}).items()):
+        title = j.title or name
+        what = f"{j.start} followed by {j.success} within {j.window_hours:g} h (same customer)"
+        out.append(
+            KPI(
+                f"completion:{name}",
+                f"{title} completion",
+                "%",
+                f"% of {what}",
+                "events",
+                "timestamp",
+                "proportion",
+                _journey(j, True),
+            )
+        )
+        out.append(
+            KPI(
+                f"abandonment:{name}",
+                f"{title} abandonment",
+                "%",
+                f"% of {j.start} not followed by {j.success} within {j.window_hours:g} h",
+                "events",
+                "timestamp",
+                "proportion",
+                _journey(j, False),
+            )
+        )
+    out += [
+        KPI(
+            "churn_rate",
+            "Churn rate",
+            "%",
+            "% of customers active at the start of the period who churned in it",
+            "customers",
+            "churned_at",
+            "churn",
+        ),
+        KPI(
+            "referral_rate",
+            "Referral rate",
+            "%",
+            "% of new customers (created in the period) with acquisition_channel = referral",
+            "customers",
+            "created_at",
+            "proportion",
+            _referral,
+        ),
+        KPI(
+            "revenue_per_customer",
+            "Revenue per customer",
+            "currency",
+            "mean order revenue (not cancelled or returned) per customer who ordered",
+            "orders",
+            "ordered_at",
+            "mean",
+            _revenue,
+            per_customer=True,
+        ),
+        KPI(
+            "clv",
+            "Historical CLV",
+            "currency",
+            "mean lifetime revenue to date (orders not cancelled or returned) per customer, "
+            "by the period the customer joined",
+            "customers",
+            "created_at",
+            "mean",
+            _clv,
+        ),
+        KPI(
+            "health",
+            "Customer health score",
+            "score",
+            "mean 0-100 health of customers active at the end of the window ([health])",
+            "customers",
+            "created_at",
+            "health",
+            periodic=False,
+        ),
+    ]
+    return out
+
+
+def get_kpi(name: str, config_journeys: dict[str, JourneyConfig] | None = None) -> KPI:
+    table = {k.name: k for k in kpis(config_journeys)}
+    if name not in table:
+        raise UnknownMetricError(f"unknown KPI {name!r}; known: {', '.join(table)}")
+    return table[name]
