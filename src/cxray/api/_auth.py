@@ -1,0 +1,90 @@
+"""Who is calling: a Bearer API key or a session cookie, and what their role allows.
+
+``Authorization: Bearer cx_...`` is checked against the stored hashes on every
+request. A browser logs in once (``POST /api/login``) and then sends the
+session cookie; the key behind a session is checked too, so revoking a key ends
+its sessions at once. A cookie cannot authorize a cross-site write: a request
+that changes something and carries the cookie must come from the server's own
+origin (its ``Origin`` header, when sent, names this host).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+from urllib.parse import urlsplit
+
+from fastapi import Depends, Request
+from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
+
+from cxray.access import role_allows
+from cxray.api._state import ApiContext, context
+from cxray.exceptions import AuthenticationError, PermissionDeniedError
+
+__all__ = ["SESSION_COOKIE", "Principal", "admin", "analyst", "viewer"]
+
+SESSION_COOKIE = "cxray_session"
+_SAFE = {"GET", "HEAD", "OPTIONS"}
+
+_bearer = HTTPBearer(auto_error=False, description="an API key from `cxray keys create`")
+_cookie = APIKeyCookie(
+    name=SESSION_COOKIE, auto_error=False, description="the session from POST /api/login"
+)
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The caller: which key (directly or through a session) and its role."""
+
+    key_id: int
+    role: str
+    via: str  # "key" or "session"
+
+
+def _same_origin(request: Request) -> bool:
+    origin = request.headers.get("origin")
+    if origin is None:
+        return True  # not a browser's cross-site request (browsers send Origin on writes)
+    host = request.headers.get("host", "")
+    return urlsplit(origin).netloc.lower() == host.lower()
+
+
+def authenticate(
+    request: Request,
+    cx: Annotated[ApiContext, Depends(context)],
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    cookie: Annotated[str | None, Depends(_cookie)],
+) -> Principal:
+    if bearer is not None:
+        key = cx.keys.verify(bearer.credentials)
+        return Principal(key.key_id, key.role, "key")
+    if request.headers.get("authorization"):
+        raise AuthenticationError("the Authorization header must be 'Bearer <API key>'")
+    if cookie:
+        session = cx.sessions.verify(cookie)
+        key = cx.keys.get_active(session.key_id)
+        if request.method not in _SAFE and not _same_origin(request):
+            raise PermissionDeniedError("a session cookie cannot authorize a cross-site request")
+        return Principal(key.key_id, key.role, "session")
+    raise AuthenticationError(
+        "authentication required: send 'Authorization: Bearer <API key>' or log in "
+        "(POST /api/login)"
+    )
+
+
+def _require(needed: str, action: str):
+    def check(who: Annotated[Principal, Depends(authenticate)]) -> Principal:
+        if not role_allows(who.role, needed):
+            raise PermissionDeniedError(
+                f"a {who.role} key may not {action}; it needs the {needed} role or higher"
+            )
+        return who
+
+    check.__name__ = f"require_{needed}"
+    return check
+
+
+#: dependencies: the caller, checked to hold at least this role
+viewer = _require("viewer", "read")
+analyst = _require("analyst", "import data")
+admin = _require("admin", "manage API keys")

@@ -1,0 +1,325 @@
+"""Rows behind the figures: filter, sort and page a table; a customer's timeline; exports.
+
+Plain functions over an Ibis backend and the contract, with no web framework in
+them, so that any interface can offer the same drill-down. Filters compare with
+values converted to the column's type; a time range applies to the table's
+time column, from inclusive, to exclusive, naive times read in the program's
+time zone (as imports read them).
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import decimal
+import io
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import ibis
+import ibis.expr.datatypes as dtypes
+import pyarrow as pa
+
+from cxray.exceptions import NotFoundError, QueryError
+from cxray.schema import CONTRACT, TableSpec, table_spec
+from cxray.store import SYSTEM_COLUMNS
+
+__all__ = [
+    "TIMELINE_TABLES",
+    "RowSelection",
+    "csv_chunks",
+    "csv_expr",
+    "customer_timeline",
+    "decode_cursor",
+    "encode_cursor",
+    "export_expr",
+    "page_rows",
+    "parquet_chunks",
+    "parse_time",
+]
+
+#: tables that carry a customer's activity, with the name of one item of each
+TIMELINE_TABLES = {
+    "responses": "response",
+    "cases": "case",
+    "orders": "order",
+    "events": "event",
+    "mentions": "mention",
+}
+
+_TRUE = {"true", "t", "yes", "y", "1"}
+_FALSE = {"false", "f", "no", "n", "0"}
+
+
+def parse_time(value: str, zone: str, what: str = "time") -> dt.datetime:
+    """ISO 8601 text as naive UTC; a value without an offset is read in ``zone``."""
+    try:
+        t = dt.datetime.fromisoformat(value.strip())
+    except ValueError:
+        raise QueryError(
+            f"{what} {value!r}: not an ISO 8601 date or time (e.g. 2025-03-01 or "
+            "2025-03-01T14:05:00Z)"
+        ) from None
+    if t.tzinfo is None:
+        t = t.replace(tzinfo=ZoneInfo(zone))
+    return t.astimezone(dt.UTC).replace(tzinfo=None)
+
+
+def _typed(raw: str, dtype: dtypes.DataType, column: str, zone: str) -> Any:
+    try:
+        if dtype.is_string():
+            return raw
+        if dtype.is_boolean():
+            low = raw.strip().lower()
+            if low in _TRUE | _FALSE:
+                return low in _TRUE
+            raise ValueError
+        if dtype.is_integer():
+            return int(raw)
+        if dtype.is_decimal():
+            d = decimal.Decimal(raw)
+            if not d.is_finite():
+                raise ValueError
+            return d
+        if dtype.is_floating():
+            return float(raw)
+        if dtype.is_timestamp():
+            return parse_time(raw, zone, f"filter on {column}")
+        if dtype.is_date():
+            return dt.date.fromisoformat(raw)
+    except (ValueError, ArithmeticError):
+        raise QueryError(f"filter on {column}: {raw!r} is not a valid {dtype}") from None
+    return raw
+
+
+@dataclass(frozen=True)
+class RowSelection:
+    """Which rows of a table, in which order.
+
+    ``filters``: ``COLUMN:VALUE`` for equality (``COLUMN:`` for missing values);
+    ``sort``: column names, ``-`` before one for descending; ``start``/``end``:
+    ISO 8601 bounds on the time column.
+    """
+
+    table: str
+    filters: list[str] = field(default_factory=list)
+    sort: list[str] = field(default_factory=list)
+    start: str | None = None
+    end: str | None = None
+
+    @property
+    def spec(self) -> TableSpec:
+        return table_spec(self.table)
+
+    def apply(self, t: ibis.Table, zone: str) -> ibis.Table:
+        """``t`` filtered and ordered; every named column checked against the table."""
+        spec = self.spec
+        schema = t.schema()
+        for item in self.filters:
+            column, sep, raw = item.partition(":")
+            column = column.strip()
+            if not sep or not column:
+                raise QueryError(f"filter {item!r}: expected COLUMN:VALUE, e.g. channel:email")
+            self._known(column, schema, "filter")
+            if raw == "":
+                t = t.filter(t[column].isnull())
+            else:
+                t = t.filter(t[column] == ibis.literal(_typed(raw, schema[column], column, zone)))
+        tc = spec.time_column
+        if self.start:
+            t = t.filter(t[tc] >= parse_time(self.start, zone, "from"))
+        if self.end:
+            t = t.filter(t[tc] < parse_time(self.end, zone, "to"))
+        return t.order_by(self.order(schema))
+
+    def order(self, schema: ibis.Schema) -> list[Any]:
+        spec = self.spec
+        items = [s.strip() for part in self.sort for s in part.split(",") if s.strip()]
+        if not items:
+            items = [f"-{spec.time_column}"]  # newest first
+        keys, named = [], set()
+        for item in items:
+            column = item.lstrip("+-")
+            self._known(column, schema, "sort")
+            if column in named:
+                continue
+            named.add(column)
+            keys.append(ibis.desc(column) if item.startswith("-") else ibis.asc(column))
+        if spec.key not in named:  # a total order, so that pages never overlap
+            keys.append(ibis.asc(spec.key))
+        return keys
+
+    def _known(self, column: str, schema: ibis.Schema, what: str) -> None:
+        if column not in schema:
+            raise QueryError(
+                f"unknown column {column!r} in {what}; {self.table} has: {', '.join(schema)}"
+            )
+
+
+def encode_cursor(offset: int) -> str:
+    """An opaque page cursor (today it carries the position; clients must not rely on it)."""
+    return base64.urlsafe_b64encode(json.dumps({"o": offset}).encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> int:
+    try:
+        data = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        offset = int(data["o"])
+    except (ValueError, KeyError, TypeError):
+        raise QueryError(f"cursor {cursor!r} is not one this server gave out") from None
+    if offset < 0:
+        raise QueryError(f"cursor {cursor!r} is not one this server gave out")
+    return offset
+
+
+def page_rows(
+    backend: ibis.BaseBackend, sel: RowSelection, zone: str, *, limit: int, offset: int
+) -> dict[str, Any]:
+    """One page of the selected rows, the total count and the page's bounds."""
+    t = backend.table(sel.spec.name)
+    chosen = sel.apply(t, zone)
+    total = int(backend.to_pyarrow(chosen.count()).as_py())
+    rows = backend.to_pyarrow(chosen.limit(limit, offset=offset)).to_pylist() if limit else []
+    return {
+        "table": sel.spec.name,
+        "columns": [{"name": c, "type": str(d)} for c, d in t.schema().items()],
+        "rows": rows,
+        "total": total,
+        "limit": limit,
+        "offset": offset,
+        "has_more": offset + len(rows) < total,
+    }
+
+
+def customer_timeline(
+    backend: ibis.BaseBackend, customer_id: str, *, limit: int = 1000
+) -> dict[str, Any]:
+    """A customer's profile and their activity across tables, oldest first.
+
+    At most ``limit`` items, the most recent ones; ``counts`` says how many
+    rows each table holds for the customer, so a cut timeline is visible.
+    """
+    customers = backend.table("customers")
+    found = backend.to_pyarrow(customers.filter(customers.customer_id == customer_id))
+    profile = found.to_pylist()[0] if found.num_rows else None
+    items: list[dict[str, Any]] = []
+    counts: dict[str, int] = {}
+    for order, (name, kind) in enumerate(TIMELINE_TABLES.items()):
+        spec = CONTRACT[name]
+        t = backend.table(name)
+        mine = t.filter(t.customer_id == customer_id)
+        counts[name] = int(backend.to_pyarrow(mine.count()).as_py())
+        if not counts[name]:
+            continue
+        latest = mine.order_by([ibis.desc(spec.time_column), ibis.desc(spec.key)]).limit(limit)
+        for row in backend.to_pyarrow(latest).to_pylist():
+            items.append(
+                {
+                    "time": row[spec.time_column],
+                    "table": name,
+                    "kind": kind,
+                    "id": row[spec.key],
+                    "data": row,
+                    "_order": order,
+                }
+            )
+    if profile is None and not items:
+        raise NotFoundError(f"no customer {customer_id!r} in any table")
+    items.sort(key=lambda i: (i["time"], i["_order"], i["id"]))
+    items = items[-limit:] if limit else []
+    for i in items:
+        del i["_order"]
+    return {
+        "customer_id": customer_id,
+        "profile": profile,
+        "counts": counts,
+        "timeline": items,
+        "truncated": sum(counts.values()) > len(items),
+    }
+
+
+# ---------------------------------------------------------------- exports
+
+
+def export_expr(backend: ibis.BaseBackend, sel: RowSelection, zone: str) -> ibis.Table:
+    """The selected rows with every stored column but cxray's own (``_import_id``)."""
+    t = sel.apply(backend.table(sel.spec.name), zone)
+    return t.select(*[c for c in t.columns if c not in SYSTEM_COLUMNS])
+
+
+def csv_expr(expr: ibis.Table) -> ibis.Table:
+    """Times as ISO 8601 UTC with ``Z``, so a re-import reads them the same in any zone."""
+    cols = []
+    for c, d in expr.schema().items():
+        col = expr[c]
+        cols.append(col.strftime("%Y-%m-%dT%H:%M:%S.%fZ").name(c) if d.is_timestamp() else col)
+    return expr.select(*cols)
+
+
+def csv_chunks(batches: Iterable[pa.RecordBatch]) -> Iterator[bytes]:
+    """CSV text, header first, one chunk per record batch."""
+    import pyarrow.csv as pacsv
+
+    header = True
+    for batch in batches:
+        buf = io.BytesIO()
+        pacsv.write_csv(
+            pa.Table.from_batches([batch]), buf, pacsv.WriteOptions(include_header=header)
+        )
+        header = False
+        yield buf.getvalue()
+
+
+class _Sink:
+    """A write-only file that hands out what was written since the last call."""
+
+    def __init__(self) -> None:
+        self._chunks: list[bytes] = []
+        self._pos = 0
+        self.closed = False
+
+    def write(self, data: Any) -> int:
+        b = bytes(data)
+        self._chunks.append(b)
+        self._pos += len(b)
+        return len(b)
+
+    def tell(self) -> int:
+        return self._pos
+
+    def flush(self) -> None:
+        pass
+
+    def close(self) -> None:
+        self.closed = True
+
+    def take(self) -> bytes:
+        out = b"".join(self._chunks)
+        self._chunks.clear()
+        return out
+
+
+def _utc_schema(schema: pa.Schema) -> pa.Schema:
+    fields = []
+    for f in schema:
+        if pa.types.is_timestamp(f.type) and f.type.tz is None:
+            f = f.with_type(pa.timestamp(f.type.unit, tz="UTC"))
+        fields.append(f)
+    return pa.schema(fields)
+
+
+def parquet_chunks(schema: pa.Schema, batches: Iterable[pa.RecordBatch]) -> Iterator[bytes]:
+    """A Parquet file, one row group per record batch, times marked as UTC."""
+    import pyarrow.parquet as pq
+
+    target = _utc_schema(schema)
+    sink = _Sink()
+    with pq.ParquetWriter(sink, target, compression="zstd") as writer:
+        for batch in batches:
+            writer.write_table(pa.Table.from_batches([batch]).cast(target))
+            if chunk := sink.take():
+                yield chunk
+    yield sink.take()

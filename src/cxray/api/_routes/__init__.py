@@ -1,0 +1,13 @@
+"""The API's routers, one module per area; ``cxray.api._app`` mounts them under ``/api``.
+
+| module | endpoints |
+|---|---|
+| ``system`` | ``GET /health`` (public), ``GET /status`` |
+| ``session`` | ``POST /login`` (public, rate-limited), ``POST /logout``, ``GET /me`` |
+| ``keys`` | ``GET/POST /keys``, ``DELETE /keys/{id}`` (admin) |
+| ``tables`` | ``GET /tables/{table}/rows``, ``GET /tables/{table}/export`` |
+| ``customers`` | ``GET /customers/{customer_id}`` |
+| ``imports`` | ``POST /imports/{table}`` (analyst) |
+| ``scorecard`` | ``GET /scorecard`` over ``Workspace.scorecard`` (to come: issue 3's measurement
+  framework; the module holds the router it will live on) |
+"""

@@ -1,0 +1,36 @@
+"""One customer's profile and story across every table ("one profile")."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query
+
+from cxray.api._auth import Principal, viewer
+from cxray.api._errors import ERROR_RESPONSES, ErrorEnvelope
+from cxray.api._json import CXJSONResponse
+from cxray.api._query import customer_timeline
+from cxray.api._state import ApiContext, context
+
+router = APIRouter(tags=["customers"])
+
+
+@router.get(
+    "/customers/{customer_id}",
+    summary="A customer's profile and timeline: responses, cases, orders, events, mentions",
+    response_class=CXJSONResponse,
+    responses={
+        **ERROR_RESPONSES,
+        404: {"model": ErrorEnvelope, "description": "the customer is in no table"},
+    },
+)
+def customer(
+    customer_id: str,
+    cx: Annotated[ApiContext, Depends(context)],
+    _: Annotated[Principal, Depends(viewer)],
+    limit: Annotated[
+        int, Query(ge=1, le=10_000, description="at most this many items, the latest")
+    ] = 1000,
+) -> CXJSONResponse:
+    with cx.reading() as backend:
+        return CXJSONResponse(customer_timeline(backend, customer_id, limit=limit))

@@ -1,0 +1,87 @@
+"""Imports over HTTP: the same validation, all-or-nothing and idempotence as `cxray import`.
+
+The uploaded files are saved to a temporary folder under their own names (so
+errors name them as the user knows them) and handed to ``Workspace.import_files``.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, File, Form, UploadFile
+
+from cxray.api._auth import Principal, analyst
+from cxray.api._errors import ERROR_RESPONSES, ErrorEnvelope
+from cxray.api._json import CXJSONResponse
+from cxray.api._state import ApiContext, context
+from cxray.exceptions import SourceError
+from cxray.schema import table_spec
+
+router = APIRouter(tags=["imports"])
+
+
+def parse_map(items: list[str]) -> dict[str, str]:
+    """``CANONICAL=SOURCE_COLUMN`` pairs, as the CLI's ``--map`` takes them."""
+    out = {}
+    for item in items:
+        canonical, sep, source = item.partition("=")
+        if not sep or not canonical.strip() or not source.strip():
+            raise SourceError(f"map {item!r}: expected CANONICAL=SOURCE_COLUMN, e.g. nps=Q1")
+        out[canonical.strip()] = source.strip()
+    return out
+
+
+def _safe_name(name: str | None, index: int) -> str:
+    base = Path((name or "").replace("\\", "/")).name.strip()
+    return base if base not in ("", ".", "..") else f"upload-{index + 1}"
+
+
+@router.post(
+    "/imports/{table}",
+    status_code=201,
+    summary="Import uploaded files into a table: validated, all or nothing, idempotent",
+    response_class=CXJSONResponse,
+    responses={
+        **ERROR_RESPONSES,
+        200: {"description": "a dry run: what would change; nothing written"},
+        404: {"model": ErrorEnvelope, "description": "unknown table"},
+        413: {"model": ErrorEnvelope, "description": "body over CXRAY_MAX_UPLOAD_MB"},
+        422: {
+            "model": ErrorEnvelope,
+            "description": "rows break the contract (details: file, row, column, value, rule, "
+            "count) or a file cannot be read; nothing written",
+        },
+    },
+)
+def import_files(
+    table: str,
+    files: Annotated[
+        list[UploadFile], File(description="CSV, Parquet, JSON Lines or vendor files")
+    ],
+    cx: Annotated[ApiContext, Depends(context)],
+    _: Annotated[Principal, Depends(analyst)],
+    source: Annotated[str | None, Form(description="default: detected from the files")] = None,
+    map_: Annotated[
+        list[str], Form(alias="map", description="CANONICAL=SOURCE_COLUMN, repeatable")
+    ] = [],  # noqa: B006 (FastAPI reads the default)
+    dry_run: Annotated[bool, Form(description="report what would change; write nothing")] = False,
+) -> CXJSONResponse:
+    name = table_spec(table).name  # an unknown table is a 404 before the files are saved
+    mapping = parse_map(map_)
+    with tempfile.TemporaryDirectory(prefix="cxray-upload-") as tmp:
+        paths = []
+        for i, upload in enumerate(files):
+            folder = Path(tmp, str(i))  # one folder each: two files may share a name
+            folder.mkdir()
+            path = folder / _safe_name(upload.filename, i)
+            with path.open("wb") as out:
+                shutil.copyfileobj(upload.file, out, 1 << 20)
+            paths.append(path)
+        with cx.lock:
+            report = cx.ws.import_files(
+                name, paths, source=source or None, mapping=mapping, dry_run=dry_run
+            )
+    return CXJSONResponse(report.to_dict(), status_code=200 if dry_run else 201)
