@@ -583,10 +583,21 @@ class _IbisWriter:
             )
             if dry_run:
                 return result
+            # Rows equal to the stored ones stay as they are (and keep their _import_id);
+            # the others replace their key's row or are added.
+            if unchanged:
+                same_keys = joined.filter(same).select(spec.key)
+                incoming = incoming.anti_join(same_keys, spec.key)
+            changed = b.create_table(f"{tmp}_w", incoming, temp=True, overwrite=True)
             key = _sql_ident(b, spec.key)
-            self._sql(f"DELETE FROM {name} WHERE {key} IN (SELECT {key} FROM {_sql_ident(b, tmp)})")
-            b.insert(spec.name, incoming)
+            if matched > unchanged:
+                self._sql(
+                    f"DELETE FROM {name} WHERE {key} IN "
+                    f"(SELECT {key} FROM {_sql_ident(b, f'{tmp}_w')})"
+                )
+            b.insert(spec.name, changed)
             b.insert(IMPORT_LOG, ibis.memtable([_log_row(batch, result, started)]))
             return result
         finally:
+            b.drop_table(f"{tmp}_w", force=True)
             b.drop_table(tmp, force=True)
