@@ -39,18 +39,17 @@ def test_reloading_the_same_world_changes_nothing(demo_ws):
     assert again.unchanged == sum(again.rows.values())
 
 
-def test_headline_equals_a_direct_computation(demo_ws):
+def test_first_summary_equals_a_direct_computation(demo_ws):
     ws, _ = demo_ws
     r = generate(**SMALL).responses.to_pandas()
     nps = r["nps"].dropna()
-    expected_nps = 100 * ((nps >= 9).mean() - (nps <= 6).mean())
-    csat = r["csat"].dropna()
-    h = ws.headline()
-    assert h["NPS"].n == len(nps)
-    assert h["NPS"].estimate == pytest.approx(expected_nps)
-    assert h["NPS"].ci_low < h["NPS"].estimate < h["NPS"].ci_high
-    assert h["CSAT"].estimate == pytest.approx(100 * (csat >= 4).mean())
-    assert h["CES"].estimate == pytest.approx(r["ces"].dropna().mean())
+    card = ws.scorecard(metrics=["nps", "csat", "ces_mean"])
+    got = {s.metric: s.result for s in card.scores}
+    assert got["nps"].n == len(nps)
+    assert got["nps"].estimate == pytest.approx(100 * ((nps >= 9).mean() - (nps <= 6).mean()))
+    assert got["nps"].ci_low < got["nps"].estimate < got["nps"].ci_high
+    assert got["csat"].estimate == pytest.approx(100 * (r["csat"].dropna() >= 4).mean())
+    assert got["ces_mean"].estimate == pytest.approx(r["ces"].dropna().mean())
 
 
 def test_demo_refuses_a_store_with_real_imports(tmp_path, write):

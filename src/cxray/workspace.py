@@ -269,35 +269,6 @@ class Workspace:
                 "its own: run `cxray --db demo.duckdb demo`"
             )
 
-    # ------------------------------------------------------------ headline
-
-    def headline(self) -> dict[str, stats.Estimate]:
-        """NPS, CSAT (top-2-box share) and CES (mean) over all responses, with intervals.
-
-        A first look; ``cxray scorecard`` is the full measurement framework.
-        """
-        r = self.table("responses")
-        csat = self.config.scales.csat
-        agg = (
-            r.aggregate(
-                promoters=(r.nps >= 9).sum(),
-                passives=((r.nps >= 7) & (r.nps <= 8)).sum(),
-                detractors=(r.nps <= 6).sum(),
-                csat_n=r.csat.notnull().sum(),
-                csat_top=(r.csat >= csat.max - 1).sum(),
-                ces_n=r.ces.notnull().sum(),
-                ces_sum=r.ces.sum(),
-                ces_sum2=(r.ces * r.ces).sum(),
-            )
-            .to_pyarrow()
-            .to_pylist()[0]
-        )
-        v = {k: (x or 0) for k, x in agg.items()}
-        out = {"NPS": stats.nps(v["promoters"], v["passives"], v["detractors"])}
-        out["CSAT"] = stats.proportion(v["csat_top"], v["csat_n"], percent=True)
-        out["CES"] = stats.mean(v["ces_n"], float(v["ces_sum"]), float(v["ces_sum2"]))
-        return out
-
     # ------------------------------------------------------------ scorecard (cxray.metrics)
     # Thin wrappers: every definition and computation lives in cxray.metrics.
 

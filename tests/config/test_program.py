@@ -69,3 +69,10 @@ def test_journeys_and_calendar(write):
     assert set(c.journeys) == {"onboarding"}
     assert c.business_hours.weekdays == (0,)
     assert str(c.business_hours.holidays[0]) == "2026-12-25"
+
+
+def test_a_misspelled_section_is_an_error(tmp_path):
+    p = tmp_path / "cxray.toml"
+    p.write_text("[target]\nnps = 50\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"unknown section\(s\) or key\(s\): target \(known: "):
+        load_program_config(p)

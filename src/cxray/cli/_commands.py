@@ -11,6 +11,7 @@ from rich.table import Table
 
 from cxray.cli._app import app
 from cxray.cli._output import console, fmt_int, fmt_time, print_json, progress_bar
+from cxray.cli._scorecard import _print_table as _print_scorecard
 from cxray.config import DEFAULT_CONFIG_TEXT
 from cxray.exceptions import SourceError
 from cxray.schema import CONTRACT
@@ -178,7 +179,7 @@ def demo(
     with _workspace(ctx) as ws:
         with progress_bar() as progress:
             report = ws.load_demo(seed=seed, customers=n, months=months, progress=progress)
-        headline = ws.headline()
+        card = ws.scorecard()
         status_ = ws.status(imports=0)
     seconds = time.perf_counter() - started
     console.print(
@@ -191,35 +192,7 @@ def demo(
     for ts in status_.tables:
         t.add_row(ts.table, fmt_int(ts.rows), fmt_time(ts.first), fmt_time(ts.last))
     console.print(t)
-    h = Table(title="first summary (95% intervals)", title_justify="left")
-    for col, justify in (
-        ("metric", "left"),
-        ("estimate", "right"),
-        ("interval", "right"),
-        ("n", "right"),
-        ("method", "left"),
-    ):
-        h.add_column(col, justify=justify)  # type: ignore[arg-type]
-    ces = ws.config.scales.ces
-    best = ces.max if ces.direction == "higher_is_better" else ces.min
-    labels = {
-        "NPS": "NPS (points)",
-        "CSAT": "CSAT top-2-box (%)",
-        "CES": f"CES mean ({ces.min}–{ces.max}, {best} easiest)",
-    }
-    for key, est in headline.items():
-        d = est.to_dict()
-        if d["suppressed"]:
-            h.add_row(labels[key], "—", d["reason"] or "", fmt_int(d["n"]), d["method"])
-            continue
-        h.add_row(
-            labels[key],
-            f"{d['estimate']:.1f}",
-            f"[{d['ci_low']:.1f}, {d['ci_high']:.1f}]",
-            fmt_int(d["n"]),
-            d["method"],
-        )
-    console.print(h)
+    _print_scorecard(card)
     console.print("[bold]planted effects to find[/bold] (docs/demo-world.md):")
     for e in report.effects:
         console.print(f"  • [bold]{e.name}[/bold]: {e.description}")

@@ -288,7 +288,7 @@ def _default_journeys() -> dict[str, JourneyConfig]:
 class ProgramConfig(_Model):
     """The typed contents of ``cxray.toml``. Unknown keys are an error, not ignored."""
 
-    model_config = ConfigDict(extra="allow", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
     program: ProgramSection = ProgramSection()
     scales: Scales = Scales()
@@ -411,8 +411,11 @@ def load_program_config(path: str | Path | None) -> ProgramConfig:
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{p}: not valid TOML: {exc}") from exc
     known = set(ProgramConfig.model_fields) - {"path"}
-    if unknown := [k for k in data if k not in known and not isinstance(data[k], dict)]:
-        raise ConfigError(f"{p}: unknown top-level key(s): {', '.join(unknown)}")
+    if unknown := [k for k in data if k not in known]:
+        raise ConfigError(
+            f"{p}: unknown section(s) or key(s): {', '.join(unknown)} "
+            f"(known: {', '.join(sorted(known))})"
+        )
     try:
         return ProgramConfig(**data, path=p)
     except ValidationError as exc:

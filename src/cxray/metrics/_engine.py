@@ -21,7 +21,6 @@ import pandas as pd
 from cxray import stats
 from cxray.metrics._context import PERIODS, Context
 from cxray.metrics._registry import KPI
-from cxray.stats._intervals import order_statistic_ranks
 
 __all__ = ["Cell", "compare", "compute", "period_starts"]
 
@@ -67,16 +66,22 @@ def compute(kpi: KPI, ctx: Context) -> list[Cell]:
     return _finish_all(kpi, ctx, t, keys)
 
 
+def _ones(flag: ibis.BooleanValue) -> ibis.IntegerValue:
+    """1 where ``flag`` is true, else 0: sums of it count rows on every backend
+    (PostgreSQL cannot cast a boolean to BIGINT)."""
+    return ibis.ifelse(flag, 1, 0)
+
+
 def _aggregate(kind: str, t: ibis.Table, keys: list[str]) -> ibis.Table:
     v = t._v
     if kind == "nps":
         metrics = {
-            "_p": (v >= 9).cast("int64").sum(),
-            "_q": ((v >= 7) & (v <= 8)).cast("int64").sum(),
-            "_d": (v <= 6).cast("int64").sum(),
+            "_p": _ones(v >= 9).sum(),
+            "_q": _ones((v >= 7) & (v <= 8)).sum(),
+            "_d": _ones(v <= 6).sum(),
         }
     elif kind == "proportion":
-        metrics = {"_x": v.cast("int64").sum(), "_n": v.count()}
+        metrics = {"_x": _ones(v).sum(), "_n": v.count()}
     elif kind == "mean":
         x = v.cast("float64")
         metrics = {"_n": x.count(), "_s": x.sum(), "_s2": (x * x).sum()}
@@ -180,7 +185,7 @@ def _order_statistics(
         h = (n - 1) * 0.5
         ranks = {math.floor(h) + 1, math.ceil(h) + 1}
         if n >= 2:
-            lo, hi, _ = order_statistic_ranks(n, 0.5, level)
+            lo, hi, _ = stats.order_statistic_ranks(n, 0.5, level)
             ranks |= {lo, hi}
         sizes[k] = n
         ranks_of[k] = sorted(ranks)
@@ -278,7 +283,7 @@ def _churn(kpi: KPI, ctx: Context) -> list[Cell]:
         ps, pe = ibis.timestamp(start), ibis.timestamp(end)
     at_risk = (c._created < ps) & (c._churned.isnull() | (c._churned >= ps))
     churned = at_risk & c._churned.notnull() & (c._churned < pe)
-    c = c.mutate(_r=at_risk.cast("int64"), _c=churned.cast("int64"))
+    c = c.mutate(_r=_ones(at_risk), _c=_ones(churned))
     metrics = {"_x": c._c.sum(), "_n": c._r.sum()}
     agg = c.group_by(keys).aggregate(**metrics) if keys else c.aggregate(**metrics)
     cells = []
@@ -316,7 +321,7 @@ def health_scores(ctx: Context, as_of: dt.datetime) -> ibis.Table:
     o = o.filter(o._ts <= t_end)
     orders = o.group_by(_c2=o.customer_id).aggregate(
         _last_order=o._ts.max(),
-        _recent_orders=(o._ts > t_start).cast("int64").sum(),
+        _recent_orders=_ones(o._ts > t_start).sum(),
     )
     e = ctx.tables("events")
     e = e.mutate(_ts=ctx.local(e.timestamp))
@@ -332,7 +337,7 @@ def health_scores(ctx: Context, as_of: dt.datetime) -> ibis.Table:
         | (k.contacts.fill_null(1) > 1)
         | k.reopened.fill_null(False)
     )
-    cases = k.group_by(_c4=k.customer_id).aggregate(_bad=bad.cast("int64").sum())
+    cases = k.group_by(_c4=k.customer_id).aggregate(_bad=_ones(bad).sum())
 
     j = c.left_join(survey, c.customer_id == survey._c1).drop("_c1")
     j = j.left_join(orders, j.customer_id == orders._c2).drop("_c2")

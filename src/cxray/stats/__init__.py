@@ -28,6 +28,7 @@ from cxray.stats._intervals import (
     mean_of,
     median,
     nps,
+    order_statistic_ranks,
     proportion,
     quantile,
 )
@@ -63,6 +64,7 @@ __all__ = [
     "nps_detectable_difference",
     "nps_diff",
     "nps_sample_size",
+    "order_statistic_ranks",
     "proportion",
     "proportion_detectable_difference",
     "proportion_diff",
