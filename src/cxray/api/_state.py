@@ -35,6 +35,7 @@ class ApiContext:
     limiter: LoginLimiter
     lock: threading.RLock = field(default_factory=threading.RLock)
     _local: threading.local = field(default_factory=threading.local)
+    _cursors: list[Any] = field(default_factory=list)
 
     @classmethod
     def open(cls, ws: Workspace, settings: ApiSettings) -> ApiContext:
@@ -63,8 +64,9 @@ class ApiContext:
             return
         backend = getattr(self._local, "backend", None)
         if backend is None:
-            cursor = con.cursor()
-            cursor.execute("SET TimeZone = 'UTC'")
+            cursor = self.raw_cursor()
+            with self.lock:
+                self._cursors.append(cursor)  # closed with the app
             backend = ibis.duckdb.from_connection(cursor)
             self._local.backend = backend
         yield backend
@@ -79,6 +81,10 @@ class ApiContext:
         return cursor
 
     def close(self) -> None:
+        for cursor in self._cursors:
+            with contextlib.suppress(Exception):
+                cursor.close()
+        self._cursors.clear()
         self.ws.close()
 
 
