@@ -230,3 +230,34 @@ def test_first_import_collapses_exact_repeats(ws, write):
     assert count(ws, "responses") == 2
     log = ws.status().imports[0]
     assert (log.rows_in, log.added, log.files[0]["rows"]) == (2, 2, 2)
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "message"),
+    [
+        ("h.csv", b"response_id,submitted_at,nps,comm\xe8nt\nA,2025-01-01,9,x\n", "h.csv, line 1"),
+        (
+            "d.csv",
+            b"response_id,submitted_at,nps,comment\nA,2025-01-01,9,ok\nB,2025-01-01,8,Tr\xe8s\n",
+            "d.csv, line 3",
+        ),
+        (
+            "j.jsonl",
+            b'{"response_id":"A","submitted_at":"2025-01-01","nps":9}\n'
+            b'{"response_id":"B","submitted_at":"2025-01-01","comment":"Tr\xe8s"}\n',
+            "j.jsonl, line 2",
+        ),
+    ],
+)
+@pytest.mark.parametrize("empty", [True, False])
+def test_text_that_is_not_utf8_is_refused_with_its_line(
+    ws, write, tmp_path, name, data, message, empty
+):
+    if not empty:
+        ws.import_files("responses", [write("seed.csv", HEAD + "S,2025-01-01,8,seed\n")])
+    before = snapshot(ws)
+    path = tmp_path / name
+    path.write_bytes(data)
+    with pytest.raises(SourceError, match=f"{message}: not UTF-8 text"):
+        ws.import_files("responses", [path])
+    assert snapshot(ws) == before

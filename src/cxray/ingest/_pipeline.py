@@ -37,7 +37,7 @@ import pyarrow as pa
 
 from cxray.config import ProgramConfig
 from cxray.exceptions import ImportValidationError, RowError, RuleSummary, SourceError
-from cxray.ingest._readers import _duckdb_message, stage_arrow
+from cxray.ingest._readers import csv_error, stage_arrow
 from cxray.ingest._readers import quote_ident as q
 from cxray.ingest._registry import detect_source, get_source
 from cxray.ingest._source import ROW_COLUMN, Source, StageContext
@@ -344,8 +344,12 @@ def _finish(
         # One aggregate pass counts every rule's failures and the distinct keys.
         aggs = ["count(*)", f"count(DISTINCT {exprs[spec.key]})"]
         aggs += [f"count(*) FILTER (WHERE {pred})" for _c, pred, _r, _u in checks]
+        # Touch every column too, so that a file that cannot be read (say, a byte that is
+        # not UTF-8 in a column no rule looks at) fails here and not halfway through a write.
+        aggs += [f"count({exprs[c.name]})" for c in cols if c.present and not c.checks]
         counts = _run(con, f"SELECT {', '.join(aggs)} FROM {q(target)}", path.name).fetchone()
-        rows, distinct, clean = counts[0], counts[1], not any(counts[2:])
+        rows, distinct = counts[0], counts[1]
+        clean = not any(counts[2 : 2 + len(checks)])
         if clean and len(staged) == 1 and rows == distinct:
             # The common case: one clean file with unique keys. The batch is a view that
             # converts as the store reads it, so the rows are written in one more pass.
@@ -402,7 +406,7 @@ def _run(con: duckdb.DuckDBPyConnection, sql: str, file: str) -> duckdb.DuckDBPy
         return con.execute(sql)
     except duckdb.Error as exc:
         # Only a lazily staged CSV file is parsed here (TRY_CAST never raises).
-        raise SourceError(f"{file}: cannot be read as CSV: {_duckdb_message(exc)}") from exc
+        raise csv_error(file, exc) from exc
 
 
 def _with_rows(info: FileInfo, rows: int) -> FileInfo:

@@ -10,7 +10,9 @@ to the user exactly as it was written.
 from __future__ import annotations
 
 import csv
+import gzip
 import json
+import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -49,6 +51,18 @@ def _duckdb_message(exc: Exception) -> str:
     for prefix in ("Invalid Input Error: ", "Conversion Error: ", "IO Error: ", "Parser Error: "):
         msg = msg.removeprefix(prefix)
     return " ".join(msg.split())
+
+
+def csv_error(file: str, exc: Exception) -> SourceError:
+    """A DuckDB CSV reading error as one clear line naming the file (and line)."""
+    msg = str(exc)
+    line = re.search(r"CSV Error on Line: (\d+)", msg)
+    where = f"{file}, line {line.group(1)}" if line else file
+    if "Invalid unicode" in msg:
+        return SourceError(
+            f"{where}: not UTF-8 text; save the file as UTF-8 (in a spreadsheet: 'CSV UTF-8')"
+        )
+    return SourceError(f"{file}: cannot be read as CSV: {_duckdb_message(exc)}")
 
 
 def stage_csv(
@@ -105,7 +119,7 @@ def stage_csv(
     try:
         con.execute(sql)
     except duckdb.Error as exc:
-        raise SourceError(f"{path.name}: cannot be read as CSV: {_duckdb_message(exc)}") from exc
+        raise csv_error(path.name, exc) from exc
     first = 2 + skip_rows_after_header
     if not lazy:
         _add_row_numbers(con, target, first)
@@ -117,8 +131,13 @@ _DELIMITERS = (",", ";", "\t", "|")
 
 def _csv_header(path: Path, delimiter: str | None) -> tuple[list[str], str]:
     """The header cells of a CSV file and its delimiter."""
-    with _open_text(path) as fh:
-        first = fh.readline()
+    opener = gzip.open if path.name.lower().endswith(".gz") else open
+    with opener(path, "rb") as fh:
+        raw = fh.readline()
+    try:
+        first = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise _not_utf8(path, 1, exc) from None
     if not first.strip():
         raise SourceError(f"{path.name}: the first line is empty; expected a header")
     delim = delimiter or max(_DELIMITERS, key=lambda d: _count_outside_quotes(first, d))
@@ -127,6 +146,14 @@ def _csv_header(path: Path, delimiter: str | None) -> tuple[list[str], str]:
     except (csv.Error, StopIteration) as exc:
         raise SourceError(f"{path.name}, line 1: the header cannot be read: {exc}") from None
     return [h.strip() for h in header], delim
+
+
+def _not_utf8(path: Path, line: int, exc: UnicodeDecodeError) -> SourceError:
+    bad = exc.object[exc.start : exc.start + 1].hex()
+    return SourceError(
+        f"{path.name}, line {line}: not UTF-8 text (byte 0x{bad}); save the file as UTF-8 "
+        "(in a spreadsheet: 'CSV UTF-8')"
+    )
 
 
 def _count_outside_quotes(line: str, ch: str) -> int:
@@ -163,8 +190,14 @@ def stage_json_lines(con: duckdb.DuckDBPyConnection, path: Path, target: str) ->
     """
     records = []
     lines = []
-    with _open_text(path) as fh:
-        for lineno, line in enumerate(fh, start=1):
+    check_readable(path)
+    opener = gzip.open if path.name.lower().endswith(".gz") else open
+    with opener(path, "rb") as fh:
+        for lineno, raw in enumerate(fh, start=1):
+            try:
+                line = raw.decode("utf-8-sig" if lineno == 1 else "utf-8")
+            except UnicodeDecodeError as exc:
+                raise _not_utf8(path, lineno, exc) from None
             if not line.strip():
                 continue
             try:
