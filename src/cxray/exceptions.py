@@ -12,6 +12,7 @@ mixins keep ``except ValueError`` working for callers that expect it::
     ├── NotFoundError(CXError, LookupError)      a customer, API key or other record is absent
     ├── QueryError(CXError, ValueError)          a bad request: unknown column or role, bad value
     ├── SourceError(CXError, ValueError)         a file cannot be read as the named source
+    ├── ModelError(CXError, ValueError)          a text model cannot be trained, read or used
     ├── MetricError(CXError, ValueError)         a KPI or scorecard request cannot be answered
     │   ├── UnknownAttributeError                a slice attribute no table has
     │   └── UnknownMetricError                   a KPI name outside the registry
@@ -41,6 +42,7 @@ __all__ = [
     "ConfigError",
     "ImportValidationError",
     "MetricError",
+    "ModelError",
     "NotFoundError",
     "PermissionDeniedError",
     "QueryError",
@@ -127,6 +129,10 @@ class UnknownAttributeError(MetricError):
 
 class UnknownMetricError(MetricError):
     """A KPI name that is not in the registry."""
+
+
+class ModelError(CXError, ValueError):
+    """A text model cannot be trained (too little or one-sided data), read or applied."""
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,61 @@
+"""Layer 4, text analytics: sentiment (out of the box and learned), personal-data redaction.
+
+* :class:`LexiconSentiment` scores any text with the VADER lexicon and rules,
+  vectorized over whole batches; it needs no training.
+* :class:`DomainSentiment` learns negative / neutral / positive from a team's
+  own comments and the scores beside them (NPS, CSAT, star ratings);
+  :func:`evaluate_sentiment` says how much better it is on held-out texts.
+* :func:`enrich_sentiment` keeps the ``text_sentiment`` table of the store up
+  to date; :func:`train_store_model` learns the domain model from the store.
+* :func:`read_text_file` / :func:`score_rows` / :func:`write_scored` score a
+  CSV or JSON Lines file without importing it.
+* :func:`redact` masks e-mail addresses, phone numbers and card numbers.
+"""
+
+from cxray.text._domain import DomainSentiment
+from cxray.text._enrich import (
+    DEFAULT_MODEL_ID,
+    MODELS_TABLE,
+    SENTIMENT_TABLE,
+    TEXT_FIELDS,
+    EnrichReport,
+    TrainReport,
+    enrich_sentiment,
+    labelled_texts,
+    load_store_model,
+    resolve_model,
+    train_store_model,
+)
+from cxray.text._evaluate import SentimentEvaluation, evaluate_sentiment, holdout_split
+from cxray.text._files import read_text_file, score_rows, write_scored
+from cxray.text._labels import LABELS, label_scores, labels_from_nps, labels_from_scale
+from cxray.text._lexicon import LexiconSentiment
+from cxray.text._redact import luhn_valid, redact
+
+__all__ = [
+    "DEFAULT_MODEL_ID",
+    "LABELS",
+    "MODELS_TABLE",
+    "SENTIMENT_TABLE",
+    "TEXT_FIELDS",
+    "DomainSentiment",
+    "EnrichReport",
+    "LexiconSentiment",
+    "SentimentEvaluation",
+    "TrainReport",
+    "enrich_sentiment",
+    "evaluate_sentiment",
+    "holdout_split",
+    "label_scores",
+    "labelled_texts",
+    "labels_from_nps",
+    "labels_from_scale",
+    "load_store_model",
+    "luhn_valid",
+    "read_text_file",
+    "redact",
+    "resolve_model",
+    "score_rows",
+    "train_store_model",
+    "write_scored",
+]

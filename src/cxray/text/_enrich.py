@@ -1,0 +1,404 @@
+"""Sentiment in the store: learning the domain model from it, and scoring every text field.
+
+Scores live in a table of their own, ``text_sentiment``, one row per
+(table_name, row_key, field), rather than as columns of the canonical tables:
+
+* the canonical tables hold what the team imported, nothing else, so an import
+  compares and replaces rows exactly as written and never overwrites or drops
+  a derived value;
+* one row per text field (``responses.comment``, ``cases.subject``,
+  ``cases.description``, ``mentions.text``) with the same columns everywhere,
+  which other analyses (themes, trends, the dashboard) join by key;
+* each score records the model that made it and the MD5 of the text it scored,
+  so ``enrich`` re-scores only rows that are new, whose text changed, or that
+  an older model scored, and is idempotent: a second run writes nothing.
+
+The learned domain model is kept in the store too (``_cx_text_models``), as the
+bytes of its ``.npz`` file, so it travels with the data it was learned from and
+works for every backend; it is read without unpickling.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import ibis
+import numpy as np
+import pyarrow as pa
+
+from cxray.config import ProgramConfig
+from cxray.exceptions import ModelError
+from cxray.store import Store
+from cxray.text._domain import DomainSentiment
+from cxray.text._evaluate import SentimentEvaluation, evaluate_sentiment
+from cxray.text._labels import LABELS, labels_from_nps, labels_from_scale
+from cxray.text._lexicon import LexiconSentiment
+
+__all__ = [
+    "DEFAULT_MODEL_ID",
+    "MODELS_TABLE",
+    "SENTIMENT_TABLE",
+    "TEXT_FIELDS",
+    "EnrichReport",
+    "TrainReport",
+    "enrich_sentiment",
+    "labelled_texts",
+    "load_store_model",
+    "resolve_model",
+    "train_store_model",
+]
+
+ProgressFn = Callable[[str, int, int], None]
+
+#: every free-text field of the contract: table -> (primary key, text columns)
+TEXT_FIELDS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "responses": ("response_id", ("comment",)),
+    "cases": ("case_id", ("subject", "description")),
+    "mentions": ("mention_id", ("text",)),
+}
+SENTIMENT_TABLE = "text_sentiment"
+MODELS_TABLE = "_cx_text_models"
+DEFAULT_MODEL_ID = "lexicon-v1"
+_MODEL_NAME = "sentiment"
+
+SENTIMENT_SCHEMA = ibis.schema(
+    {
+        "table_name": "string",
+        "row_key": "string",
+        "field": "string",
+        "text_hash": "string",
+        "sentiment_score": "float64",
+        "sentiment_label": "string",
+        "model": "string",
+        "scored_at": "timestamp",
+    }
+)
+MODELS_SCHEMA = ibis.schema(
+    {
+        "name": "string",
+        "model_id": "string",
+        "created_at": "timestamp",
+        "n_train": "int64",
+        "evaluation": "string",
+        "model": "binary",
+    }
+)
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+# ---------------------------------------------------------------- learning
+
+
+def labelled_texts(store: Store, config: ProgramConfig) -> tuple[list[str], list[str], dict]:
+    """Texts that come with a score, labelled in three classes, and where they came from.
+
+    Responses: ``comment`` with ``nps`` (0-6 / 7-8 / 9-10), else with ``csat``
+    (cut at the middle of the configured scale). Mentions: ``text`` with a
+    star ``rating`` (1-5: 1-2 / 3 / 4-5).
+    """
+    texts: list[str] = []
+    labels: list[str] = []
+    sources: dict[str, int] = {}
+    r = store.table("responses")
+    rows = (
+        r.filter(r.comment.notnull() & (r.nps.notnull() | r.csat.notnull()))
+        .select("comment", "nps", "csat")
+        .to_pyarrow()
+    )
+    if rows.num_rows:
+        comment = rows["comment"].to_pylist()
+        by_nps = labels_from_nps(rows["nps"].to_pylist())
+        scale = config.scales.csat
+        by_csat = labels_from_scale(rows["csat"].to_pylist(), low=scale.min, high=scale.max)
+        if scale.direction != "higher_is_better":
+            flip = {LABELS[0]: LABELS[2], LABELS[2]: LABELS[0]}
+            by_csat = np.array([flip.get(x, x) for x in by_csat], dtype=object)
+        for text, a, b in zip(comment, by_nps, by_csat, strict=True):
+            label = a if a is not None else b
+            if label is not None and text.strip():
+                texts.append(text)
+                labels.append(label)
+        sources["responses"] = len(texts)
+    m = store.table("mentions")
+    rows = m.filter(m.text.notnull() & m.rating.notnull()).select("text", "rating").to_pyarrow()
+    if rows.num_rows:
+        before = len(texts)
+        by_rating = labels_from_scale(rows["rating"].to_pylist(), low=1, high=5)
+        for text, label in zip(rows["text"].to_pylist(), by_rating, strict=True):
+            if label is not None and text.strip():
+                texts.append(text)
+                labels.append(label)
+        sources["mentions"] = len(texts) - before
+    return texts, labels, sources
+
+
+@dataclass(frozen=True)
+class TrainReport:
+    """What ``train_store_model`` learned from and how much better it is on held-out texts."""
+
+    evaluation: SentimentEvaluation
+    sources: dict[str, int]
+    model_id: str
+    saved: bool
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**self.evaluation.to_dict(), "sources": self.sources, "model_id": self.model_id}
+
+
+def train_store_model(
+    store: Store,
+    config: ProgramConfig,
+    *,
+    test_size: float = 0.2,
+    random_state: int = 42,
+    save: bool = True,
+) -> TrainReport:
+    """Learn the domain model from the store's labelled texts; keep it in the store.
+
+    The before/after figures come from a seeded held-out split (the model
+    scored on it never saw it); the model kept is then learned from every
+    labelled text.
+    """
+    texts, labels, sources = labelled_texts(store, config)
+    evaluation = evaluate_sentiment(texts, labels, test_size=test_size, random_state=random_state)
+    model = DomainSentiment(random_state=random_state).fit(texts, labels)
+    blob = model.to_bytes()
+    model_id = _model_id(blob)
+    if save:
+        _save_model(store, blob, model_id, len(texts), evaluation)
+    return TrainReport(evaluation, sources, model_id, save)
+
+
+def _model_id(blob: bytes) -> str:
+    return "domain-" + hashlib.sha256(blob).hexdigest()[:12]
+
+
+def _save_model(
+    store: Store, blob: bytes, model_id: str, n: int, evaluation: SentimentEvaluation
+) -> None:
+    b = store.backend
+    if MODELS_TABLE not in b.list_tables():
+        b.create_table(MODELS_TABLE, schema=MODELS_SCHEMA)
+    row = pa.table(
+        {
+            "name": [_MODEL_NAME],
+            "model_id": [model_id],
+            "created_at": pa.array([_now()], pa.timestamp("us")),
+            "n_train": [n],
+            "evaluation": [json.dumps(evaluation.to_dict())],
+            "model": pa.array([blob], pa.binary()),
+        }
+    )
+    b.raw_sql(f"DELETE FROM {MODELS_TABLE} WHERE name = '{_MODEL_NAME}'")
+    b.insert(MODELS_TABLE, row)
+
+
+def load_store_model(store: Store) -> tuple[DomainSentiment, str] | None:
+    """The domain model kept in the store and its id, or ``None`` when none was learned."""
+    b = store.backend
+    if MODELS_TABLE not in b.list_tables():
+        return None
+    t = b.table(MODELS_TABLE)
+    rows = t.filter(t.name == _MODEL_NAME).select("model_id", "model").to_pyarrow()
+    if not rows.num_rows:
+        return None
+    blob = rows["model"][0].as_py()
+    model = DomainSentiment.from_bytes(blob, name=f"{store.url} ({MODELS_TABLE})")
+    return model, rows["model_id"][0].as_py()
+
+
+# ---------------------------------------------------------------- enriching
+
+
+@dataclass(frozen=True)
+class FieldCounts:
+    table: str
+    field: str
+    texts: int  # non-empty texts in the field
+    scored: int  # new or changed, scored by this run
+    removed: int  # scores of rows that no longer have this text
+
+
+@dataclass(frozen=True)
+class EnrichReport:
+    model: str
+    fields: list[FieldCounts] = field(default_factory=list)
+
+    @property
+    def scored(self) -> int:
+        return sum(f.scored for f in self.fields)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "model": self.model,
+            "scored": self.scored,
+            "fields": [f.__dict__ for f in self.fields],
+        }
+
+
+def enrich_sentiment(
+    store: Store,
+    model: LexiconSentiment | DomainSentiment | None = None,
+    model_id: str = DEFAULT_MODEL_ID,
+    *,
+    batch_size: int = 50_000,
+    progress: ProgressFn | None = None,
+) -> EnrichReport:
+    """Score every text field of the store into ``text_sentiment``; only what changed.
+
+    A row is (re-)scored when it has no score yet, its text changed since it
+    was scored, or it was scored by another model than ``model_id``. Scores of
+    rows whose text is gone are removed.
+    """
+    if store.read_only:
+        raise ModelError(f"{store.url} is open read-only; enrichment writes scores to it")
+    model = model if model is not None else LexiconSentiment()
+    b = store.backend
+    if SENTIMENT_TABLE not in b.list_tables():
+        b.create_table(SENTIMENT_TABLE, schema=SENTIMENT_SCHEMA)
+    stage = f"_cx_{SENTIMENT_TABLE}_stage"
+    plan = []
+    total = 0
+    for table, (key, fields) in TEXT_FIELDS.items():
+        t = store.table(table)
+        for name in fields:
+            todo = _pending(store, table, key, name, model_id)
+            n = todo.count().to_pyarrow().as_py()
+            plan.append((table, key, name, todo, n))
+            total += n
+    done = 0
+    counts = []
+    if progress:
+        progress("scoring texts", 0, total)
+    for table, key, name, todo, n in plan:
+        b.create_table(stage, schema=SENTIMENT_SCHEMA, overwrite=True)
+        try:
+            if n:
+                for batch in todo.to_pyarrow_batches(chunk_size=batch_size):
+                    texts = batch.column("text").to_pylist()
+                    labels, scores = model.score_texts(texts)
+                    b.insert(
+                        stage,
+                        pa.table(
+                            {
+                                "table_name": pa.array([table] * len(texts), pa.string()),
+                                "row_key": batch.column("row_key"),
+                                "field": pa.array([name] * len(texts), pa.string()),
+                                "text_hash": batch.column("text_hash"),
+                                "sentiment_score": pa.array(scores, pa.float64()),
+                                "sentiment_label": pa.array(labels.tolist(), pa.string()),
+                                "model": pa.array([model_id] * len(texts), pa.string()),
+                                "scored_at": pa.array([_now()] * len(texts), pa.timestamp("us")),
+                            }
+                        ),
+                    )
+                    done += len(texts)
+                    if progress:
+                        progress(f"scoring {table}.{name}", done, total)
+            removed = _merge(store, stage, table, key, name)
+        finally:
+            b.drop_table(stage, force=True)
+        t = store.table(table)
+        texts_n = t.filter(_has_text(t[name])).count().to_pyarrow().as_py()
+        counts.append(FieldCounts(table, name, texts_n, n, removed))
+    if progress:
+        progress("done", total, total)
+    return EnrichReport(model_id, counts)
+
+
+def _has_text(col: ibis.Value) -> ibis.Value:
+    return col.notnull() & (col.strip().length() > 0)
+
+
+def _pending(store: Store, table: str, key: str, name: str, model_id: str) -> ibis.Table:
+    """Rows of ``table`` whose ``name`` text has no current score from ``model_id``."""
+    t = store.table(table)
+    cur = t.filter(_has_text(t[name])).select(
+        row_key=t[key], text=t[name], text_hash=t[name].hexdigest("md5")
+    )
+    s = store.backend.table(SENTIMENT_TABLE)
+    s = s.filter((s.table_name == table) & (s.field == name)).select(
+        s_key=s.row_key, s_hash=s.text_hash, s_model=s.model
+    )
+    j = cur.left_join(s, cur.row_key == s.s_key)
+    stale = j.s_key.isnull() | (j.s_hash != j.text_hash) | (j.s_model != model_id)
+    return j.filter(stale).select("row_key", "text", "text_hash").order_by("row_key")
+
+
+def _merge(store: Store, stage: str, table: str, key: str, name: str) -> int:
+    """Replace the scores of staged rows; drop scores whose text is gone. Returns drops."""
+    b = store.backend
+    s = store.backend.table(SENTIMENT_TABLE)
+    t = store.table(table)
+    live = t.filter(_has_text(t[name])).select(k=t[key])
+    mine = s.filter((s.table_name == table) & (s.field == name))
+    removed = mine.filter(~mine.row_key.isin(live.k)).count().to_pyarrow().as_py()
+    tn, fn = _lit(table), _lit(name)
+    statements = [
+        f"DELETE FROM {SENTIMENT_TABLE} WHERE table_name = {tn} AND field = {fn} AND "
+        f"row_key IN (SELECT row_key FROM {stage})",
+        f"INSERT INTO {SENTIMENT_TABLE} SELECT * FROM {stage}",
+    ]
+    if removed:
+        statements.append(
+            f"DELETE FROM {SENTIMENT_TABLE} WHERE table_name = {tn} AND field = {fn} AND "
+            f"row_key NOT IN (SELECT {key} FROM {table} WHERE {name} IS NOT NULL "
+            f"AND length(trim({name})) > 0)"
+        )
+    _in_transaction(b, statements)
+    return int(removed)
+
+
+def _lit(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _in_transaction(b: Any, statements: list[str]) -> None:
+    b.raw_sql("BEGIN TRANSACTION")
+    try:
+        for sql in statements:
+            b.raw_sql(sql)
+    except Exception:
+        b.raw_sql("ROLLBACK")
+        raise
+    b.raw_sql("COMMIT")
+
+
+# ---------------------------------------------------------------- choosing a model
+
+
+def resolve_model(
+    spec: str | None, store: Store | None
+) -> tuple[LexiconSentiment | DomainSentiment, str]:
+    """The scorer named by ``spec`` and its id.
+
+    ``None`` or ``"auto"``: the store's domain model when one was learned, else
+    the out-of-the-box scorer; ``"default"``: the out-of-the-box scorer;
+    ``"domain"``: the store's domain model (an error when there is none);
+    anything else: the path of a model file written by ``DomainSentiment.save``.
+    """
+    from pathlib import Path
+
+    if spec in (None, "", "auto", "domain"):
+        found = load_store_model(store) if store is not None else None
+        if found is not None:
+            return found
+        if spec == "domain":
+            where = store.url if store is not None else "the store"
+            raise ModelError(
+                f"no domain model in {where}; run `cxray text train` first, or use --model default"
+            )
+        return LexiconSentiment(), DEFAULT_MODEL_ID
+    if spec == "default":
+        return LexiconSentiment(), DEFAULT_MODEL_ID
+    path = Path(spec)
+    model = DomainSentiment.load(path)
+    return model, _model_id(path.read_bytes())

@@ -1,0 +1,155 @@
+"""Sentiment: the out-of-the-box scorer, the domain model, their evaluation."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from cxray.exceptions import ModelError
+from cxray.text import (
+    LABELS,
+    DomainSentiment,
+    LexiconSentiment,
+    evaluate_sentiment,
+    holdout_split,
+    labels_from_nps,
+    labels_from_scale,
+)
+
+CLEAR = {
+    "I love this dress, it is beautiful and fits perfectly!": "positive",
+    "Great quality, excellent service, very happy.": "positive",
+    "Terrible quality. The fabric ripped and I hate it.": "negative",
+    "This is not good at all, awful fit and horrible color.": "negative",
+    "The package arrived on Tuesday.": "neutral",
+    "It is a blue shirt with buttons.": "neutral",
+}
+
+
+def test_lexicon_labels_clear_examples():
+    got = LexiconSentiment().predict(list(CLEAR))
+    assert list(got) == list(CLEAR.values())
+
+
+def test_lexicon_rules_negation_booster_but_caps():
+    s = LexiconSentiment().predict_score
+    good, not_good, very_good = s(["it is good", "it is not good", "it is very good"])
+    assert not_good < 0 < good < very_good
+    assert s(["it is GOOD sadly"])[0] > s(["it is good sadly"])[0]
+    before, after = s(["good but bad", "bad but good"])
+    assert before < 0 < after
+    assert s(["I didn't like it"])[0] < 0 < s(["I like it"])[0]
+    assert s(["good!!!"])[0] > s(["good"])[0]
+
+
+def test_lexicon_scores_in_range_and_empty_inputs():
+    texts = ["", None, "   ", "!!!", "GREAT GREAT GREAT AMAZING BEST LOVE " * 20, ":)", "bad " * 50]
+    scores = LexiconSentiment().predict_score(texts)
+    assert scores.shape == (len(texts),)
+    assert np.all((scores >= -1) & (scores <= 1))
+    assert list(scores[:4]) == [0.0, 0.0, 0.0, 0.0]
+    assert LexiconSentiment().predict_score([]).shape == (0,)
+    proba = LexiconSentiment().predict_proba(texts)
+    assert np.allclose(proba.sum(axis=1), 1) and (proba >= 0).all()
+
+
+def test_lexicon_batches_agree_with_one_pass():
+    texts = [
+        f"item {i} is {'good' if i % 3 else 'not bad'} but {'slow' * (i % 2)}" for i in range(50)
+    ]
+    one = LexiconSentiment().predict_score(texts)
+    many = LexiconSentiment(batch_size=7).predict_score(texts)
+    assert np.array_equal(one, many)
+
+
+def test_lexicon_follows_vader_closely():
+    from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+
+    texts = [*CLEAR, "Not the best, but okay.", "I am SO disappointed :(", "Fine. Just fine."]
+    vader = [SentimentIntensityAnalyzer().polarity_scores(t)["compound"] for t in texts]
+    ours = LexiconSentiment().predict_score(texts)
+    assert np.corrcoef(vader, ours)[0, 1] > 0.9
+
+
+def test_label_mappings():
+    assert list(labels_from_nps([0, 6, 7, 8, 9, 10, None])) == [
+        "negative", "negative", "neutral", "neutral", "positive", "positive", None
+    ]  # fmt: skip
+    assert list(labels_from_scale([1, 2, 3, 4, 5], low=1, high=5)) == [
+        "negative", "negative", "neutral", "positive", "positive"
+    ]  # fmt: skip
+    assert list(labels_from_scale([1, 3, 4, 5, 7], low=1, high=7)) == [
+        "negative", "negative", "neutral", "positive", "positive"
+    ]  # fmt: skip
+
+
+def _toy(n: int = 300, seed: int = 0) -> tuple[list[str], list[str]]:
+    rng = np.random.default_rng(seed)
+    words = {
+        "negative": ["broken", "late", "refund", "rude", "never again", "ripped"],
+        "neutral": ["okay", "average", "fine I guess", "runs small", "as expected"],
+        "positive": ["lovely", "perfect fit", "fast delivery", "great", "will buy again"],
+    }
+    filler = ["the", "dress", "order", "it", "was", "and", "shipping", "color"]
+    texts, labels = [], []
+    for i in range(n):
+        label = LABELS[i % 3]
+        parts = list(rng.choice(filler, 4)) + list(rng.choice(words[label], 2))
+        rng.shuffle(parts)
+        texts.append(" ".join(parts))
+        labels.append(label)
+    return texts, labels
+
+
+def test_domain_model_learns_and_is_deterministic():
+    texts, labels = _toy()
+    a = DomainSentiment(random_state=3).fit(texts, labels)
+    b = DomainSentiment(random_state=3).fit(texts, labels)
+    assert a.score(texts, labels) > 0.9
+    assert np.array_equal(a.predict_proba(texts), b.predict_proba(texts))
+    assert list(a.classes_) == list(LABELS)
+    proba = a.predict_proba(texts[:5])
+    assert proba.shape == (5, 3) and np.allclose(proba.sum(axis=1), 1)
+    scores = a.predict_score(texts)
+    assert ((scores >= -1) & (scores <= 1)).all()
+    assert a.predict(["it was broken and ripped"])[0] == "negative"
+
+
+def test_domain_model_save_load_round_trip(tmp_path):
+    texts, labels = _toy()
+    m = DomainSentiment(random_state=1, n_features=2**12).fit(texts, labels)
+    path = m.save(tmp_path / "model.npz")
+    back = DomainSentiment.load(path)
+    assert back.get_params() == m.get_params()
+    assert np.array_equal(back.predict_proba(texts), m.predict_proba(texts))
+    # the file is arrays only: it loads with pickling disabled
+    with np.load(path, allow_pickle=False) as z:
+        assert set(z.files) == {"header", "idf", "coef", "intercept"}
+
+
+def test_domain_model_bad_inputs(tmp_path):
+    with pytest.raises(ModelError, match="not fitted"):
+        DomainSentiment().predict(["x"])
+    with pytest.raises(ModelError, match="at least two classes"):
+        DomainSentiment().fit(["a", "b"], ["positive", "positive"])
+    with pytest.raises(ModelError, match="labels must be"):
+        DomainSentiment().fit(["a", "b"], ["good", "bad"])
+    bad = tmp_path / "bad.npz"
+    bad.write_bytes(b"not a model")
+    with pytest.raises(ModelError, match="not a cxray sentiment model"):
+        DomainSentiment.load(bad)
+    with pytest.raises(ModelError, match="no model file"):
+        DomainSentiment.load(tmp_path / "missing.npz")
+
+
+def test_evaluation_uses_a_fixed_split():
+    texts, labels = _toy(600)
+    tr1, te1 = holdout_split(labels, random_state=5)
+    _tr2, te2 = holdout_split(labels, random_state=5)
+    assert np.array_equal(te1, te2) and not set(tr1) & set(te1)
+    ev = evaluate_sentiment(texts, labels, random_state=5)
+    assert ev.n_test == len(te1) and ev.n_train == len(tr1)
+    assert ev.f1_domain > ev.f1_default
+    assert ev.to_dict()["gain"] == pytest.approx(ev.gain, abs=1e-4)
+    with pytest.raises(ModelError, match="too little labelled text"):
+        evaluate_sentiment(texts[:10], labels[:10])
