@@ -25,6 +25,7 @@ RANK = {
     "actions": 5,
     "surveys": 5,
     "access": 5,
+    "explore": 4,
     "workspace": 6,
     "cli": 7,
     "api": 7,

@@ -59,3 +59,19 @@ def test_demo_refuses_a_store_with_real_imports(tmp_path, write):
         )
         with pytest.raises(StoreError, match="demo world goes into a store of its own"):
             ws.load_demo(customers=100, months=2)
+
+
+def test_rows_behind_a_figure_and_a_customer_story(demo_ws):
+    ws, _ = demo_ws
+    r = ws.table("responses").to_pandas()
+    email = r[r["channel"] == "email"]
+    page = ws.rows("responses", filters=["channel:email"], sort=["-submitted_at"], limit=5)
+    assert page["total"] == len(email)
+    got = [row["response_id"] for row in page["rows"]]
+    expected = email.sort_values(["submitted_at", "response_id"], ascending=[False, True])
+    assert got == list(expected["response_id"][:5])
+    who = r["customer_id"].dropna().value_counts().index[0]
+    story = ws.customer(who)
+    assert story["counts"]["responses"] == int((r["customer_id"] == who).sum())
+    times = [item["time"] for item in story["timeline"]]
+    assert times == sorted(times)

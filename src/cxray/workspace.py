@@ -269,6 +269,33 @@ class Workspace:
                 "its own: run `cxray --db demo.duckdb demo`"
             )
 
+    # ------------------------------------------------------------ explore (cxray.explore)
+
+    def rows(
+        self,
+        table: str,
+        *,
+        filters: Sequence[str] = (),
+        sort: Sequence[str] = (),
+        start: str | None = None,
+        end: str | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> dict[str, Any]:
+        """One page of the rows behind a figure: ``filters`` as ``COLUMN:VALUE``, ``sort``
+        as column names (``-`` first for descending), ``start``/``end`` on the time column."""
+        from cxray.explore import RowSelection, page_rows
+
+        sel = RowSelection(table, list(filters), list(sort), start, end)
+        zone = self.config.program.timezone
+        return page_rows(self.store.backend, sel, zone, limit=limit, offset=offset)
+
+    def customer(self, customer_id: str, *, limit: int = 1000) -> dict[str, Any]:
+        """A customer's profile and timeline across responses, cases, orders, events, mentions."""
+        from cxray.explore import customer_timeline
+
+        return customer_timeline(self.store.backend, customer_id, limit=limit)
+
     # ------------------------------------------------------------ scorecard (cxray.metrics)
     # Thin wrappers: every definition and computation lives in cxray.metrics.
 

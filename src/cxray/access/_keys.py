@@ -21,8 +21,7 @@ from typing import Any, Literal
 import ibis
 
 from cxray.exceptions import AuthenticationError, NotFoundError, QueryError
-from cxray.store import Store
-from cxray.store._migrations import API_KEYS
+from cxray.store import API_KEYS, Store
 
 __all__ = [
     "KEY_PREFIX",

@@ -13,7 +13,7 @@ from cxray.cli._app import app
 from cxray.cli._output import console, fmt_int, fmt_time, print_json, progress_bar
 from cxray.cli._scorecard import _print_table as _print_scorecard
 from cxray.config import DEFAULT_CONFIG_TEXT
-from cxray.exceptions import SourceError
+from cxray.ingest import parse_mapping
 from cxray.schema import CONTRACT
 from cxray.workspace import ImportReport, Workspace
 
@@ -38,16 +38,6 @@ def init(ctx: typer.Context) -> None:
     console.print(f"config [bold]{cfg}[/bold] " + ("(created)" if wrote_cfg else "(kept)"))
 
 
-def _parse_map(items: list[str]) -> dict[str, str]:
-    out = {}
-    for item in items:
-        canonical, sep, source = item.partition("=")
-        if not sep or not canonical.strip() or not source.strip():
-            raise SourceError(f"--map {item!r}: expected CANONICAL=SOURCE_COLUMN, e.g. nps=Q1")
-        out[canonical.strip()] = source.strip()
-    return out
-
-
 @app.command("import")
 def import_(
     ctx: typer.Context,
@@ -68,7 +58,7 @@ def import_(
     json_: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
 ) -> None:
     """Import files into a table: validated, all or nothing, idempotent."""
-    mapping = _parse_map(map_)
+    mapping = parse_mapping(map_)
     started = time.perf_counter()
     with _workspace(ctx) as ws, progress_bar(not json_) as progress:
         report = ws.import_files(

@@ -6,6 +6,7 @@
 A :class:`Batch` holds validated, typed rows; :mod:`cxray.store` writes it.
 """
 
+from cxray.ingest._mapping import parse_mapping
 from cxray.ingest._pipeline import (
     BAD_COLUMN,
     Batch,
@@ -36,6 +37,7 @@ __all__ = [
     "StageContext",
     "detect_source",
     "get_source",
+    "parse_mapping",
     "quote_ident",
     "read_batch",
     "read_frame",

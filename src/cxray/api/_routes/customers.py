@@ -9,8 +9,8 @@ from fastapi import APIRouter, Depends, Query
 from cxray.api._auth import Principal, viewer
 from cxray.api._errors import ERROR_RESPONSES, ErrorEnvelope
 from cxray.api._json import CXJSONResponse
-from cxray.api._query import customer_timeline
 from cxray.api._state import ApiContext, context
+from cxray.explore import customer_timeline
 
 router = APIRouter(tags=["customers"])
 

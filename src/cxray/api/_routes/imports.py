@@ -17,21 +17,10 @@ from cxray.api._auth import Principal, analyst
 from cxray.api._errors import ERROR_RESPONSES, ErrorEnvelope
 from cxray.api._json import CXJSONResponse
 from cxray.api._state import ApiContext, context
-from cxray.exceptions import SourceError
+from cxray.ingest import parse_mapping
 from cxray.schema import table_spec
 
 router = APIRouter(tags=["imports"])
-
-
-def parse_map(items: list[str]) -> dict[str, str]:
-    """``CANONICAL=SOURCE_COLUMN`` pairs, as the CLI's ``--map`` takes them."""
-    out = {}
-    for item in items:
-        canonical, sep, source = item.partition("=")
-        if not sep or not canonical.strip() or not source.strip():
-            raise SourceError(f"map {item!r}: expected CANONICAL=SOURCE_COLUMN, e.g. nps=Q1")
-        out[canonical.strip()] = source.strip()
-    return out
 
 
 def _safe_name(name: str | None, index: int) -> str:
@@ -70,7 +59,7 @@ def import_files(
     dry_run: Annotated[bool, Form(description="report what would change; write nothing")] = False,
 ) -> CXJSONResponse:
     name = table_spec(table).name  # an unknown table is a 404 before the files are saved
-    mapping = parse_map(map_)
+    mapping = parse_mapping(map_, option="map")
     with tempfile.TemporaryDirectory(prefix="cxray-upload-") as tmp:
         paths = []
         for i, upload in enumerate(files):

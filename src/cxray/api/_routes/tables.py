@@ -12,7 +12,9 @@ from pydantic import BaseModel
 from cxray.api._auth import Principal, viewer
 from cxray.api._errors import ERROR_RESPONSES, ErrorEnvelope
 from cxray.api._json import CXJSONResponse
-from cxray.api._query import (
+from cxray.api._state import ApiContext, context
+from cxray.exceptions import QueryError
+from cxray.explore import (
     RowSelection,
     csv_chunks,
     csv_expr,
@@ -22,8 +24,6 @@ from cxray.api._query import (
     page_rows,
     parquet_chunks,
 )
-from cxray.api._state import ApiContext, context
-from cxray.exceptions import QueryError
 
 router = APIRouter(
     tags=["tables"],
