@@ -282,7 +282,7 @@ def enrich_sentiment(
         b.create_table(stage, schema=SENTIMENT_SCHEMA, overwrite=True)
         try:
             if n:
-                for batch in todo.to_pyarrow_batches(chunk_size=batch_size):
+                for batch in _batches(todo, batch_size):
                     texts = batch.column("text").to_pylist()
                     labels, scores = model.score_texts(texts)
                     b.insert(
@@ -312,6 +312,22 @@ def enrich_sentiment(
     if progress:
         progress("done", total, total)
     return EnrichReport(model_id, counts)
+
+
+def _batches(expr: ibis.Table, size: int) -> Any:
+    import warnings
+
+    with warnings.catch_warnings():  # Ibis 12 calls a DuckDB method DuckDB 1.5 deprecates
+        warnings.simplefilter("ignore", DeprecationWarning)
+        reader = expr.to_pyarrow_batches(chunk_size=size)
+    while True:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            try:
+                batch = reader.read_next_batch()
+            except StopIteration:
+                return
+        yield batch
 
 
 def _has_text(col: ibis.Value) -> ibis.Value:
