@@ -21,3 +21,7 @@ def frames(demo):
         name: demo.table(name).to_pandas()
         for name in ("customers", "responses", "cases", "orders", "events")
     }
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "spark: runs on Apache Spark (PySpark, local mode)")

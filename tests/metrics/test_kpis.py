@@ -140,7 +140,7 @@ def test_period_bucketing(demo, frames):
     got = {s.slices["period"]: s.result.n for s in card if s.metric == "nps"}
     assert got == counts.to_dict()
     weeks = demo.scorecard(period="week", metrics=["nps"])
-    mondays = r.submitted_at.dt.normalize() - pd.to_timedelta(r.submitted_at.dt.weekday, "D")
+    mondays = r.submitted_at.dt.normalize() - pd.to_timedelta(r.submitted_at.dt.day_of_week, "D")
     assert {s.slices["period"]: s.result.n for s in weeks} == (
         r.groupby(mondays.dt.strftime("%Y-%m-%d")).size().to_dict()
     )
