@@ -9,9 +9,11 @@
   to date; :func:`train_store_model` learns the domain model from the store.
 * :func:`read_text_file` / :func:`score_rows` / :func:`write_scored` score a
   CSV or JSON Lines file without importing it.
+* :class:`CaseCategorizer` learns a team's case categories from labelled cases.
 * :func:`redact` masks e-mail addresses, phone numbers and card numbers.
 """
 
+from cxray.text._categorize import CaseCategorizer
 from cxray.text._domain import DomainSentiment
 from cxray.text._enrich import (
     DEFAULT_MODEL_ID,
@@ -38,6 +40,7 @@ __all__ = [
     "MODELS_TABLE",
     "SENTIMENT_TABLE",
     "TEXT_FIELDS",
+    "CaseCategorizer",
     "DomainSentiment",
     "EnrichReport",
     "LexiconSentiment",
