@@ -127,6 +127,8 @@ KPI_DIRECTIONS: dict[str, Direction] = {
     "first_response_median": "lower_is_better",
     "resolution_mean": "lower_is_better",
     "resolution_median": "lower_is_better",
+    "resolution_business_mean": "lower_is_better",
+    "resolution_business_median": "lower_is_better",
     "completion": "higher_is_better",
     "abandonment": "lower_is_better",
     "churn_rate": "lower_is_better",
@@ -167,6 +169,8 @@ class Targets(_Model):
     first_response_median: Threshold = _t(2, 4)
     resolution_mean: Threshold = _t(None, None)
     resolution_median: Threshold = _t(None, None)
+    resolution_business_mean: Threshold = _t(None, None)
+    resolution_business_median: Threshold = _t(None, None)
     completion: Threshold = _t(85, 80)
     abandonment: Threshold = _t(10, 15)
     churn_rate: Threshold = _t(None, None)
@@ -372,11 +376,13 @@ first_response_median = { target = 2, action = 4 }       # hours
 completion = { target = 85, action = 80 }                # % of journeys started
 abandonment = { target = 10, action = 15 }               # % of journeys started
 health = { target = 70, action = 60 }                    # 0-100
-# resolution_mean, resolution_median, churn_rate, referral_rate, revenue_per_customer,
-# clv: no default targets; add your own, e.g. churn_rate = { target = 2, action = 4 }
+# resolution_mean, resolution_median, resolution_business_mean, resolution_business_median,
+# churn_rate, referral_rate, revenue_per_customer, clv: no default targets; add your own,
+# e.g. churn_rate = { target = 2, action = 4 }
 
 [business_hours]
-# For times in business hours: open days, local opening hours, closed dates.
+# For times in business hours (resolution_business_*): open days, local opening hours,
+# closed dates.
 start = "09:00"
 end = "17:00"
 days = ["mon", "tue", "wed", "thu", "fri"]

@@ -12,7 +12,7 @@ Definitions and formulas: ``docs/metrics.md``.
 from cxray.metrics._context import NPS_GROUP, PERIODS, Context, TableSource
 from cxray.metrics._engine import health_scores
 from cxray.metrics._planning import mix_shift, plan_sample_size
-from cxray.metrics._registry import KPI, get_kpi, kpis
+from cxray.metrics._registry import KPI, business_hours, get_kpi, kpis
 from cxray.metrics._scorecard import Score, Scorecard, Status, scorecard, status_of
 
 __all__ = [
@@ -24,6 +24,7 @@ __all__ = [
     "Scorecard",
     "Status",
     "TableSource",
+    "business_hours",
     "get_kpi",
     "health_scores",
     "kpis",

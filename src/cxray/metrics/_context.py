@@ -182,12 +182,13 @@ class Context:
             return None
         return min(lo), max(hi)
 
-    def local(self, ts: ir.TimestampValue) -> ir.TimestampValue:
-        """A stored (UTC) timestamp in the program's time zone, as a naive local time."""
-        if self.zone in ("UTC", "Etc/UTC"):
+    def local(self, ts: ir.TimestampValue, zone: str | None = None) -> ir.TimestampValue:
+        """A stored (UTC) timestamp in ``zone`` (default: the program's), as a naive local time."""
+        zone = zone or self.zone
+        if zone in ("UTC", "Etc/UTC"):
             return ts
         first, last = self.years
-        changes = utc_offsets(self.zone, first, last)
+        changes = utc_offsets(zone, first, last)
         expr = ts + ibis.interval(seconds=changes[-1][1])
         for since, off in reversed(changes[:-1]):
             nxt = changes[changes.index((since, off)) + 1][0]

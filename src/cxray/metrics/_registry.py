@@ -12,6 +12,7 @@ Exact definitions and formulas: ``docs/metrics.md``.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
@@ -22,7 +23,7 @@ from cxray.config import JourneyConfig
 from cxray.exceptions import UnknownMetricError
 from cxray.metrics._context import Context
 
-__all__ = ["KPI", "Kind", "get_kpi", "kpis"]
+__all__ = ["KPI", "Kind", "business_hours", "get_kpi", "kpis"]
 
 Kind = Literal["nps", "proportion", "mean", "median", "churn", "health"]
 RowBuilder = Callable[[Context], ibis.Table]
@@ -109,6 +110,62 @@ def _resolution(ctx: Context) -> ibis.Table:
     c = ctx.tables("cases")
     c = c.filter(c.resolved_at.notnull() & (c.resolved_at >= c.opened_at))
     return _t(ctx, c, "opened_at").mutate(_v=_hours(c.opened_at, c.resolved_at))
+
+
+#: 1970-01-01, day 0 of ``epoch_seconds // 86400``, was a Thursday (Monday = 0)
+_EPOCH_WEEKDAY = 3
+
+
+def business_hours(ctx: Context, a: ibis.Value, b: ibis.Value) -> ibis.Value:
+    """Business hours from stored (UTC) times ``a`` to ``b`` (``a <= b``), per ``[business_hours]``.
+
+    Both are taken to the calendar's local time; with ``H`` the hours a day is
+    open and ``t`` the time of day clamped to the opening hours (measured from
+    opening), the result is ``H * W(da, db) - open(da) * t(a) + open(db) * t(b)``,
+    where ``W`` counts the open days in ``[da, db)`` and ``open(d)`` is 1 on an
+    open day. ``W`` is a difference of a closed-form count of open weekdays since
+    a Monday and of the holidays (on open weekdays) before each date. Integer
+    arithmetic on seconds since the epoch, ``CASE`` and ``IN``: portable SQL.
+    """
+    cal = ctx.config.business_hours
+    zone = cal.timezone or ctx.zone
+    opens = dt.time.fromisoformat(cal.start)
+    closes = dt.time.fromisoformat(cal.end)
+    s0 = opens.hour * 3600 + opens.minute * 60 + opens.second
+    s1 = closes.hour * 3600 + closes.minute * 60 + closes.second
+    weekdays = set(cal.weekdays)
+    # open weekdays before weekday i of a week (Monday = 0)
+    before = [sum(1 for w in range(i) if w in weekdays) for i in range(7)]
+    holidays = sorted(
+        (h - dt.date(1970, 1, 1)).days for h in set(cal.holidays) if h.weekday() in weekdays
+    )
+
+    def parts(ts: ibis.Value) -> tuple[ibis.Value, ibis.Value, ibis.Value]:
+        secs = ctx.local(ts, zone).epoch_seconds().cast("int64")
+        day = secs // 86400
+        clock = ibis.least(ibis.greatest(secs - day * 86400, s0), s1) - s0
+        shifted = day + _EPOCH_WEEKDAY  # days since the Monday before the epoch
+        weekday = shifted % 7
+        count = (shifted // 7) * len(weekdays) + ibis.cases(
+            *((weekday == i, before[i]) for i in range(1, 7)), else_=0
+        )
+        is_open = weekday.isin(sorted(weekdays))
+        for h in holidays:
+            count = count - ibis.ifelse(day > h, 1, 0)
+        if holidays:
+            is_open = is_open & ~day.isin(holidays)
+        return count, ibis.ifelse(is_open, 1, 0), clock
+
+    ca, oa, ta = parts(a)
+    cb, ob, tb = parts(b)
+    seconds = (cb - ca) * (s1 - s0) - oa * ta + ob * tb
+    return seconds.cast("float64") / 3600.0
+
+
+def _resolution_business(ctx: Context) -> ibis.Table:
+    c = ctx.tables("cases")
+    c = c.filter(c.resolved_at.notnull() & (c.resolved_at >= c.opened_at))
+    return _t(ctx, c, "opened_at").mutate(_v=business_hours(ctx, c.opened_at, c.resolved_at))
 
 
 # ------------------------------------------------------------------ journeys
@@ -254,6 +311,27 @@ def kpis(config_journeys: dict[str, JourneyConfig] | None = None) -> list[KPI]:
             "opened_at",
             "median",
             _resolution,
+        ),
+        KPI(
+            "resolution_business_mean",
+            "Time to resolution, business hours (mean)",
+            "hours",
+            "mean business hours ([business_hours]) from opened_at to resolved_at, resolved cases",
+            "cases",
+            "opened_at",
+            "mean",
+            _resolution_business,
+        ),
+        KPI(
+            "resolution_business_median",
+            "Time to resolution, business hours (median)",
+            "hours",
+            "median business hours ([business_hours]) from opened_at to resolved_at, "
+            "resolved cases",
+            "cases",
+            "opened_at",
+            "median",
+            _resolution_business,
         ),
     ]
     for name, j in sorted((config_journeys or {}).items()):
