@@ -10,6 +10,7 @@ KPIs these settings apply to: ``docs/metrics.md``.
 from __future__ import annotations
 
 import datetime as dt
+import re
 import tomllib
 from pathlib import Path
 from typing import Literal
@@ -21,6 +22,7 @@ from cxray.exceptions import ConfigError
 
 __all__ = [
     "DEFAULT_CONFIG_TEXT",
+    "DEFAULT_THEMES",
     "KPI_DIRECTIONS",
     "BusinessHours",
     "HealthConfig",
@@ -28,6 +30,7 @@ __all__ = [
     "MeasurementConfig",
     "ProgramConfig",
     "ScaleConfig",
+    "ThemeConfig",
     "Threshold",
     "load_program_config",
 ]
@@ -289,6 +292,96 @@ def _default_journeys() -> dict[str, JourneyConfig]:
     }
 
 
+_THEME_ID = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+
+
+class ThemeConfig(_Model):
+    """A theme of the taxonomy: what customers talk about, found by keywords.
+
+    A keyword is a word or a phrase, matched on word boundaries after light
+    stemming ("charge" matches "charged", "charges", "charging"); a keyword
+    ending in ``*`` matches words that start with it ("deliver*": "delivery",
+    "delivered"). Matching ignores case. ``examples`` are texts the theme must
+    match: ``cxray text themes`` reports those its keywords miss.
+    """
+
+    label: str
+    keywords: tuple[str, ...]
+    examples: tuple[str, ...] = ()
+
+    @field_validator("keywords")
+    @classmethod
+    def _some_keywords(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        if not v or any(not k.strip(" *") for k in v):
+            raise ValueError("keywords must list at least one non-empty word or phrase")
+        return v
+
+
+def _theme(label: str, keywords: str) -> ThemeConfig:
+    return ThemeConfig(label=label, keywords=tuple(k.strip() for k in keywords.split(",")))
+
+
+#: the default CX taxonomy: id -> (label, comma-separated keywords)
+DEFAULT_THEMES: dict[str, tuple[str, str]] = {
+    "delivery": (
+        "Delivery",
+        "deliver*, shipping, shipment*, shipped, parcel*, package*, courier*, carrier*, late, "
+        "arrive*, arrival, tracking, dispatch*, transit, where is my order, wrong address, lost, "
+        "order stuck",
+    ),
+    "price_billing": (
+        "Price & billing",
+        "price*, pricing, expensive, overpriced, cheap, cost*, charg*, overcharg*, bill, billed, "
+        "billing, invoice*, payment*, paid, fee*, discount*, promo*, coupon*, deal, deals, "
+        "value for money, subscription",
+    ),
+    "product_quality": (
+        "Product quality",
+        "quality, broken, broke, break*, defect*, faulty, fault, faults, battery, batteries, "
+        "stopped working, doesn't work, does not work, malfunction*, flimsy, poorly made, "
+        "cheaply made, fell apart, damaged, overheat*, swollen, sturdy, well made, flaw*, "
+        "missing part*, missing from the box, firmware, disconnect*, freez*",
+    ),
+    "support": (
+        "Support & staff",
+        "support, service, agent*, staff, colleague*, helpful, unhelpful, rude, answer*, "
+        "friendly, reply, replied, respon*, on hold, ticket*, representative*, contact*, chase*, "
+        "chasing, call back, email*, waiting, waited",
+    ),
+    "digital": (
+        "Website & app",
+        "app, apps, website*, site, online, checkout, search, page*, crash*, bug*, glitch*, "
+        "browser*, clunky, navigat*, order history",
+    ),
+    "account": (
+        "Account & login",
+        "account*, login, log in, logged in, sign in, password*, verification code, locked out, "
+        "personal data, my data, update my address, change my address",
+    ),
+    "returns_refunds": (
+        "Returns & refunds",
+        "return, returns, returned, returning, refund*, exchange*, send it back, sent it back, "
+        "return label, send back, sent back, replacement*, wrong item, wrong size, "
+        "wrong colo*, didn't order",
+    ),
+    "range_stock": (
+        "Range & availability",
+        "range, selection, choice, stock, out of stock, in stock, availab*, sold out, "
+        "back in stock",
+    ),
+    "product_help": (
+        "Product questions & setup",
+        "warranty, set up, setup, setting up, assembl*, instruction*, manual, compatib*, "
+        "install*, work with, how do i",
+    ),
+}
+
+
+def _default_themes() -> dict[str, ThemeConfig]:
+    """The default taxonomy; any ``[themes.*]`` section in cxray.toml replaces it whole."""
+    return {key: _theme(label, words) for key, (label, words) in DEFAULT_THEMES.items()}
+
+
 class ProgramConfig(_Model):
     """The typed contents of ``cxray.toml``. Unknown keys are an error, not ignored."""
 
@@ -301,8 +394,18 @@ class ProgramConfig(_Model):
     business_hours: BusinessHours = BusinessHours()
     journeys: dict[str, JourneyConfig] = Field(default_factory=_default_journeys)
     health: HealthConfig = HealthConfig()
+    #: the text taxonomy: theme id -> label, keywords, examples (defaults: ``_default_themes``)
+    themes: dict[str, ThemeConfig] = Field(default_factory=_default_themes)
     #: the file it was read from, if any
     path: Path | None = Field(default=None, exclude=True)
+
+    @field_validator("themes")
+    @classmethod
+    def _theme_ids(cls, v: dict[str, ThemeConfig]) -> dict[str, ThemeConfig]:
+        for key in v:
+            if not _THEME_ID.match(key):
+                raise ValueError(f"theme id {key!r}: use lower-case letters, digits, '_' and '-'")
+        return v
 
     def scale(self, name: str) -> ScaleConfig:
         return getattr(self.scales, name)
@@ -402,6 +505,17 @@ window_hours = 2
 weights = { survey = 0.4, recency = 0.2, frequency = 0.2, support = 0.2 }
 horizon_days = 90                  # look-back for recency, frequency and support
 orders_for_full_frequency = 3
+
+# Text themes (`cxray text themes`): a built-in CX taxonomy (delivery, price & billing,
+# product quality, support & staff, website & app, account & login, returns & refunds,
+# range & availability, product questions & setup) is used until you define your own;
+# any [themes.*] section replaces it whole. Keywords are words or phrases (light stemming:
+# "charge" matches "charged"); "deliver*" matches words starting with "deliver".
+# docs/text-analytics.md lists the defaults.
+# [themes.delivery]
+# label = "Delivery"
+# keywords = ["deliver*", "parcel*", "courier*", "late", "where is my order"]
+# examples = ["My parcel arrived a week late"]
 """
 
 

@@ -10,6 +10,7 @@
 * :func:`read_text_file` / :func:`score_rows` / :func:`write_scored` score a
   CSV or JSON Lines file without importing it.
 * :class:`CaseCategorizer` learns a team's case categories from labelled cases.
+* :class:`Taxonomy` assigns texts to the keyword themes of ``[themes.*]``.
 * :func:`redact` masks e-mail addresses, phone numbers and card numbers.
 """
 
@@ -33,6 +34,7 @@ from cxray.text._files import read_text_file, score_rows, write_scored
 from cxray.text._labels import LABELS, label_scores, labels_from_nps, labels_from_scale
 from cxray.text._lexicon import LexiconSentiment
 from cxray.text._redact import luhn_valid, redact
+from cxray.text._taxonomy import Taxonomy, TaxonomyTheme, stem, words
 
 __all__ = [
     "DEFAULT_MODEL_ID",
@@ -45,6 +47,8 @@ __all__ = [
     "EnrichReport",
     "LexiconSentiment",
     "SentimentEvaluation",
+    "Taxonomy",
+    "TaxonomyTheme",
     "TrainReport",
     "enrich_sentiment",
     "evaluate_sentiment",
@@ -59,6 +63,8 @@ __all__ = [
     "redact",
     "resolve_model",
     "score_rows",
+    "stem",
     "train_store_model",
+    "words",
     "write_scored",
 ]

@@ -1,0 +1,192 @@
+"""Taxonomy themes: every text to the themes whose keywords it contains. Deterministic.
+
+A taxonomy is the ``[themes.*]`` section of ``cxray.toml`` (or the built-in
+default): a theme id, a label and keywords. Matching rules, in full:
+
+* a text is split into words: runs of letters, digits and apostrophes, lower-cased
+  (``’`` counts as ``'``);
+* every word and every keyword word is reduced by the same light stemmer
+  (:func:`stem`: plural ``-s``/``-es``/``-ies``, ``-ing``, ``-ed``, a final ``-e``,
+  a doubled final consonant), so "charge", "charges", "charged" and
+  "charging" are one word;
+* a keyword of one word matches that word anywhere in the text; a phrase matches
+  its words consecutively; a keyword ending in ``*`` matches any word that
+  starts with it (before stemming: "deliver*" matches "delivery", "delivered");
+* a text belongs to every theme with at least one matching keyword (multi-label),
+  listed in taxonomy order.
+
+Nothing depends on the order of the texts or on earlier calls: the same text
+and taxonomy always give the same themes.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+from cxray.config import ProgramConfig
+from cxray.exceptions import ModelError
+
+__all__ = ["Taxonomy", "TaxonomyTheme", "stem", "words"]
+
+_WORD = re.compile(r"[^\W_]+(?:'[^\W_]+)*")
+_KEEP_DOUBLE = frozenset("lsz")
+
+
+def words(text: str | None) -> list[str]:
+    """The lower-cased words of a text (letters and digits; inner apostrophes kept)."""
+    if not text:
+        return []
+    return _WORD.findall(text.lower().replace("\u2019", "'"))
+
+
+def stem(word: str) -> str:
+    """A light, deterministic English stemmer (the same on texts and keywords)."""
+    w = word
+    if len(w) > 4 and w.endswith("ies"):
+        w = w[:-3] + "y"
+    elif len(w) > 3 and w.endswith("s") and not w.endswith(("ss", "us", "is", "'s")):
+        w = w[:-1]
+    elif w.endswith("'s"):
+        w = w[:-2]
+    for suffix in ("ing", "ed"):
+        if len(w) > len(suffix) + 2 and w.endswith(suffix):
+            w = w[: -len(suffix)]
+            if len(w) > 2 and w[-1] == w[-2] and w[-1] not in _KEEP_DOUBLE and w[-1].isalpha():
+                w = w[:-1]
+            break
+    if len(w) > 3 and w.endswith("e"):
+        w = w[:-1]
+    return w
+
+
+@dataclass(frozen=True)
+class TaxonomyTheme:
+    id: str
+    label: str
+    keywords: tuple[str, ...]
+    examples: tuple[str, ...] = ()
+
+
+class Taxonomy:
+    """Keyword themes that assign texts deterministically (see the module docstring).
+
+    >>> tx = Taxonomy.from_config(ProgramConfig())        # doctest: +SKIP
+    >>> tx.assign(["My parcel arrived late and the app crashed"])  # doctest: +SKIP
+    [('delivery', 'digital')]
+    """
+
+    def __init__(self, themes: Sequence[TaxonomyTheme]):
+        if not themes:
+            raise ModelError("a taxonomy needs at least one theme")
+        ids = [t.id for t in themes]
+        if len(set(ids)) != len(ids):
+            raise ModelError(f"theme ids repeat: {ids}")
+        self.themes = tuple(themes)
+        self.ids = tuple(ids)
+        # one-word keywords: stem -> theme indexes; prefixes: (prefix, theme index)
+        self._exact: dict[str, set[int]] = {}
+        self._prefix: list[tuple[str, int]] = []
+        phrases: dict[int, list[str]] = {}
+        for i, theme in enumerate(self.themes):
+            for kw in theme.keywords:
+                prefix = kw.strip().endswith("*")
+                toks = words(kw.strip().rstrip("*"))
+                if not toks:
+                    raise ModelError(f"theme {theme.id!r}: keyword {kw!r} has no words")
+                if prefix and len(toks) == 1:
+                    self._prefix.append((toks[0], i))
+                elif len(toks) == 1:
+                    self._exact.setdefault(stem(toks[0]), set()).add(i)
+                else:
+                    body = " ".join(stem(t) for t in toks[:-1])
+                    last = toks[-1] if prefix else stem(toks[-1])
+                    pattern = re.escape(f" {body} {last}") + (r"\S*" if prefix else "") + " "
+                    phrases.setdefault(i, []).append(pattern)
+        self._phrases = {
+            i: re.compile("|".join(f"(?:{p})" for p in pats)) for i, pats in phrases.items()
+        }
+        self._cache: dict[str, frozenset[int]] = {}
+        self._stems: dict[str, str] = {}
+
+    @classmethod
+    def from_config(cls, config: ProgramConfig) -> Taxonomy:
+        return cls.from_mapping(config.themes)
+
+    @classmethod
+    def from_mapping(cls, themes: Mapping[str, object]) -> Taxonomy:
+        """From ``{id: ThemeConfig}`` or ``{id: {"label": ..., "keywords": [...]}}``."""
+        out = []
+        for key, value in themes.items():
+            get = (
+                value.get
+                if isinstance(value, Mapping)
+                else lambda k, d=None, v=value: getattr(v, k, d)
+            )
+            out.append(
+                TaxonomyTheme(
+                    key,
+                    str(get("label", key)),
+                    tuple(get("keywords", ())),
+                    tuple(get("examples", ()) or ()),
+                )
+            )
+        return cls(out)
+
+    # ---------------------------------------------------------------- matching
+
+    def _word_themes(self, word: str) -> frozenset[int]:
+        hit = self._cache.get(word)
+        if hit is None:
+            s = self._stem(word)
+            found = set(self._exact.get(s, ()))
+            for prefix, i in self._prefix:
+                if word.startswith(prefix):
+                    found.add(i)
+            hit = self._cache[word] = frozenset(found)
+        return hit
+
+    def _stem(self, word: str) -> str:
+        s = self._stems.get(word)
+        if s is None:
+            s = self._stems[word] = stem(word)
+        return s
+
+    def _indexes(self, text: str | None) -> set[int]:
+        toks = words(text)
+        found: set[int] = set()
+        for w in toks:
+            found |= self._word_themes(w)
+        if self._phrases and len(toks) > 1:
+            joined = " " + " ".join(self._stem(w) for w in toks) + " "
+            for i, pattern in self._phrases.items():
+                if i not in found and pattern.search(joined):
+                    found.add(i)
+        return found
+
+    def assign(self, texts: Iterable[str | None]) -> list[tuple[str, ...]]:
+        """The theme ids of every text, in taxonomy order (empty tuple: no theme)."""
+        ids = self.ids
+        return [tuple(ids[i] for i in sorted(self._indexes(t))) for t in texts]
+
+    def matches(self, text: str | None) -> dict[str, list[str]]:
+        """Which keywords of which themes a text matches (to explain an assignment)."""
+        out: dict[str, list[str]] = {}
+        for theme in self.themes:
+            for kw in theme.keywords:
+                if Taxonomy([TaxonomyTheme(theme.id, theme.label, (kw,))])._indexes(text):
+                    out.setdefault(theme.id, []).append(kw)
+        return out
+
+    def unmatched_examples(self) -> dict[str, list[str]]:
+        """Examples of each theme that its own keywords do not match."""
+        out: dict[str, list[str]] = {}
+        for i, theme in enumerate(self.themes):
+            missed = [e for e in theme.examples if i not in self._indexes(e)]
+            if missed:
+                out[theme.id] = missed
+        return out
+
+    def label(self, theme_id: str) -> str:
+        return self.themes[self.ids.index(theme_id)].label
