@@ -16,7 +16,7 @@ from cxray.workspace import Workspace
 
 text_app = typer.Typer(
     name="text",
-    help="Text analytics: sentiment of comments, cases and mentions.",
+    help="Text analytics: sentiment, themes and case trends of comments, cases and mentions.",
     no_args_is_help=True,
 )
 app.add_typer(text_app, name="text")
@@ -134,3 +134,134 @@ def _print_enrich(report: Any) -> None:
     console.print(t)
     if report.scored == 0:
         console.print("everything was up to date")
+
+
+def _est(e: Any, fmt: str = "{:.1f}", scale: float = 1.0) -> str:
+    if e is None:
+        return "-"
+    if e.suppressed or e.estimate is None:
+        return "[dim]n/a[/dim]"
+    lo, hi = e.ci_low * scale, e.ci_high * scale
+    return f"{fmt.format(e.estimate * scale)} [dim]({fmt.format(lo)}, {fmt.format(hi)})[/dim]"
+
+
+@text_app.command("themes")
+def themes(
+    ctx: typer.Context,
+    source: Annotated[
+        Literal["taxonomy", "discover"],
+        typer.Option(help="taxonomy ([themes.*] of cxray.toml) or discover (found in the texts)."),
+    ] = "taxonomy",
+    table: Annotated[
+        Literal["responses", "cases", "mentions"], typer.Option(help="Whose texts.")
+    ] = "responses",
+    format_: Annotated[
+        Literal["table", "json"], typer.Option("--format", help="table or json.")
+    ] = "table",
+    n_themes: Annotated[int, typer.Option("--themes", min=2, help="Themes to discover.")] = 8,
+    seed: Annotated[int, typer.Option(help="Seed of discovery and of the bootstrap.")] = 0,
+) -> None:
+    """Themes of the texts: volume, share, sentiment, trend and NPS/CSAT impact, with quotes."""
+    from cxray import text
+
+    with _open(ctx, read_only=True, create=False) as ws, progress_bar(format_ == "table") as pb:
+        report = text.theme_report(
+            ws.store,
+            ws.config,
+            source=source,
+            table=table,
+            n_themes=n_themes,
+            seed=seed,
+            progress=pb,
+        )
+    if format_ == "json":
+        print_json(report.to_dict())
+        return
+    t = Table(
+        title=f"{report.table}: themes ({report.source}), {fmt_int(report.n_texts)} texts, "
+        f"{fmt_int(report.unthemed)} without a theme",
+        title_justify="left",
+    )
+    for name in ("theme", "texts", "share %", "sentiment", "last month", "NPS impact"):
+        t.add_column(name, justify="left" if name == "theme" else "right", no_wrap=name != "theme")
+    t.add_column("quote", no_wrap=True, overflow="ellipsis", max_width=50)
+    for th in report.themes:
+        change = "-"
+        if th.change is not None and not th.change.suppressed:
+            star = (
+                "*" if th.change_q is not None and th.change_q <= ws.config.measurement.fdr else ""
+            )
+            change = f"{th.change.estimate * 100:+.1f} pts{star}"
+        t.add_row(
+            f"{th.label} [dim]{th.id}[/dim]",
+            fmt_int(th.volume),
+            _est(th.share, scale=100.0),
+            _est(th.sentiment, "{:+.2f}"),
+            change,
+            _est(th.impact_nps, "{:+.1f}"),
+            (th.quotes[0][:70] if th.quotes else ""),
+        )
+    console.print(t)
+    console.print(
+        "[dim]share and sentiment: 95% intervals; last month: change of share (* significant "
+        "after Benjamini-Hochberg); NPS impact: points gained without the theme's negative "
+        "detractor comments[/dim]"
+    )
+    for tid, missed in report.unmatched_examples.items():
+        err_console.print(f"theme {tid}: its keywords miss example(s): {'; '.join(missed)}")
+
+
+@text_app.command("trends")
+def trends(
+    ctx: typer.Context,
+    period: Annotated[Literal["week", "month"], typer.Option(help="week or month.")] = "week",
+    baseline: Annotated[
+        int, typer.Option(min=1, help="Trailing periods an emerging issue is compared with.")
+    ] = 8,
+    format_: Annotated[
+        Literal["table", "json"], typer.Option("--format", help="table or json.")
+    ] = "table",
+) -> None:
+    """Support cases by category over time, and emerging issues (spikes) with example cases."""
+    from cxray import text
+
+    with _open(ctx, read_only=True, create=False) as ws, progress_bar(format_ == "table") as pb:
+        report = text.case_trends(
+            ws.store, ws.config, period=period, baseline=baseline, progress=pb
+        )
+    if format_ == "json":
+        print_json(report.to_dict())
+        return
+    t = Table(
+        title=f"cases by category ({report.source}), {fmt_int(report.n_cases)} cases",
+        title_justify="left",
+    )
+    last = report.periods[-4:]
+    for name in ("category", "cases", "share %", *last):
+        t.add_column(name, justify="left" if name == "category" else "right")
+    for c in report.categories:
+        share = c["share"]
+        pct = "-" if share["estimate"] is None else f"{share['estimate'] * 100:.1f}"
+        t.add_row(c["category"], fmt_int(c["cases"]), pct, *map(str, c["per_period"][-4:]))
+    console.print(t)
+    if not report.emerging:
+        console.print(f"no emerging issues ({fmt_int(report.tests)} {period}-category tests)")
+        return
+    e = Table(
+        title=f"emerging issues ({fmt_int(report.tests)} tests, Benjamini-Hochberg)",
+        title_justify="left",
+    )
+    for name in ("period", "category", "cases", "share %", "baseline %", "q"):
+        e.add_column(name, justify="left" if name in ("period", "category") else "right")
+    e.add_column("example", no_wrap=True, overflow="ellipsis", max_width=60)
+    for x in report.emerging:
+        e.add_row(
+            x.period,
+            x.category,
+            fmt_int(x.cases),
+            f"{x.share * 100:.1f}",
+            f"{x.baseline_share * 100:.1f}",
+            f"{x.q_value:.3g}",
+            x.examples[0]["text"][:70] if x.examples else "",
+        )
+    console.print(e)

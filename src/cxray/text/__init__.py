@@ -10,11 +10,15 @@
 * :func:`read_text_file` / :func:`score_rows` / :func:`write_scored` score a
   CSV or JSON Lines file without importing it.
 * :class:`CaseCategorizer` learns a team's case categories from labelled cases.
-* :class:`Taxonomy` assigns texts to the keyword themes of ``[themes.*]``.
+* :class:`Taxonomy` assigns texts to the keyword themes of ``[themes.*]``;
+  :func:`discover_themes` finds themes without one (stable ids);
+  :func:`theme_report` measures them (share, sentiment, trend, NPS/CSAT impact).
+* :func:`case_trends`: cases by category over time and emerging issues.
 * :func:`redact` masks e-mail addresses, phone numbers and card numbers.
 """
 
 from cxray.text._categorize import CaseCategorizer
+from cxray.text._discover import DiscoveredTheme, discover_themes, theme_id
 from cxray.text._domain import DomainSentiment
 from cxray.text._enrich import (
     DEFAULT_MODEL_ID,
@@ -35,6 +39,16 @@ from cxray.text._labels import LABELS, label_scores, labels_from_nps, labels_fro
 from cxray.text._lexicon import LexiconSentiment
 from cxray.text._redact import luhn_valid, redact
 from cxray.text._taxonomy import Taxonomy, TaxonomyTheme, stem, words
+from cxray.text._themes import (
+    Documents,
+    ThemesReport,
+    ThemeStats,
+    csat_impact,
+    load_documents,
+    nps_impact,
+    theme_report,
+)
+from cxray.text._trends import EmergingIssue, TrendsReport, case_categories, case_trends
 
 __all__ = [
     "DEFAULT_MODEL_ID",
@@ -43,13 +57,23 @@ __all__ = [
     "SENTIMENT_TABLE",
     "TEXT_FIELDS",
     "CaseCategorizer",
+    "DiscoveredTheme",
+    "Documents",
     "DomainSentiment",
+    "EmergingIssue",
     "EnrichReport",
     "LexiconSentiment",
     "SentimentEvaluation",
     "Taxonomy",
     "TaxonomyTheme",
+    "ThemeStats",
+    "ThemesReport",
     "TrainReport",
+    "TrendsReport",
+    "case_categories",
+    "case_trends",
+    "csat_impact",
+    "discover_themes",
     "enrich_sentiment",
     "evaluate_sentiment",
     "holdout_split",
@@ -57,13 +81,17 @@ __all__ = [
     "labelled_texts",
     "labels_from_nps",
     "labels_from_scale",
+    "load_documents",
     "load_store_model",
     "luhn_valid",
+    "nps_impact",
     "read_text_file",
     "redact",
     "resolve_model",
     "score_rows",
     "stem",
+    "theme_id",
+    "theme_report",
     "train_store_model",
     "words",
     "write_scored",

@@ -1,0 +1,479 @@
+"""Themes in the store: what each table's texts talk about, and what it costs.
+
+One *document* per row of a table: ``responses.comment``, ``mentions.text``,
+``cases.subject`` + ``". "`` + ``cases.description``. Its themes come from the
+taxonomy (:class:`~cxray.text.Taxonomy`, multi-label) or from discovery
+(:func:`~cxray.text.discover_themes`, one theme per text). Per theme:
+
+* **volume**: documents with the theme; **share**: volume / documents with text,
+  with a Wilson interval;
+* **sentiment**: mean sentiment score (−1..1) of its documents with a Student t
+  interval, and the share of them that are negative;
+* **trend**: volume and share per month (in the program's time zone), and the
+  change of share from the month before the last to the last month with texts
+  (two-proportion z test, Benjamini–Hochberg across themes);
+* **impact** (responses only): how far NPS (and CSAT) would move without the
+  theme's negative mentions (see :func:`nps_impact`).
+
+Sentiment comes from the ``text_sentiment`` table where ``cxray text enrich``
+scored the current text (a case's score is the mean of its subject and
+description); any document not scored yet is scored on the fly with the same
+model choice as ``enrich``. Labels: the stored label for one-field documents;
+for cases the label of the mean score (≥ 0.05 positive, ≤ −0.05 negative).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from cxray import stats
+from cxray.config import ProgramConfig
+from cxray.exceptions import ModelError
+from cxray.store import Store
+from cxray.text._discover import discover_themes
+from cxray.text._enrich import SENTIMENT_TABLE, TEXT_FIELDS, resolve_model
+from cxray.text._redact import redact
+from cxray.text._taxonomy import Taxonomy
+
+__all__ = [
+    "TIME_COLUMNS",
+    "Documents",
+    "ThemeStats",
+    "ThemesReport",
+    "csat_impact",
+    "load_documents",
+    "nps_impact",
+    "theme_report",
+]
+
+ProgressFn = Callable[[str, int, int], None]
+Source = Literal["taxonomy", "discover"]
+
+#: when each text was written
+TIME_COLUMNS = {"responses": "submitted_at", "cases": "opened_at", "mentions": "posted_at"}
+_EXTRA = {"responses": ("nps", "csat"), "cases": ("category",), "mentions": ("rating",)}
+
+
+@dataclass
+class Documents:
+    """The texts of one table, one per row that has any, with what analyses need."""
+
+    table: str
+    keys: list[str]
+    texts: list[str]
+    local_time: pd.Series  # tz-aware, in the program's time zone
+    score: np.ndarray  # sentiment score, -1..1
+    label: np.ndarray  # negative / neutral / positive
+    extra: pd.DataFrame  # nps, csat (responses); category (cases); rating (mentions)
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    @property
+    def month(self) -> np.ndarray:
+        return self.local_time.dt.strftime("%Y-%m").to_numpy()
+
+
+def _columns(store: Store, table: str) -> set[str]:
+    return set(store.table(table).columns)
+
+
+def load_documents(store: Store, config: ProgramConfig, table: str) -> Documents:
+    """Every non-empty text of ``table`` with its time, sentiment and scores."""
+    if table not in TEXT_FIELDS:
+        raise ModelError(f"no texts in {table!r}; choose one of {', '.join(TEXT_FIELDS)}")
+    key, fields = TEXT_FIELDS[table]
+    t = store.table(table)
+    have = _columns(store, table)
+    extra = [c for c in _EXTRA[table] if c in have]
+    df = t.select(key, TIME_COLUMNS[table], *fields, *extra).to_pandas()
+    parts = [df[f].fillna("").astype(str).str.strip() for f in fields]
+    text = parts[0]
+    for p in parts[1:]:
+        text = text.str.cat(p, sep=". ").str.strip(". ")
+    keep = text.str.len() > 0
+    df, text = df[keep].reset_index(drop=True), text[keep].reset_index(drop=True)
+    order = np.lexsort((df[key].astype(str).to_numpy(),))
+    df, text = df.iloc[order].reset_index(drop=True), text.iloc[order].reset_index(drop=True)
+    keys = df[key].astype(str).tolist()
+    when = pd.to_datetime(df[TIME_COLUMNS[table]])
+    if when.dt.tz is None:
+        when = when.dt.tz_localize("UTC")
+    when = when.dt.tz_convert(config.program.timezone)
+    score, label = _sentiment(store, table, key, fields, keys, text.tolist())
+    return Documents(
+        table, keys, text.tolist(), when, score, label, df[extra].reset_index(drop=True)
+    )
+
+
+def _sentiment(
+    store: Store, table: str, key: str, fields: tuple[str, ...], keys: list[str], texts: list[str]
+) -> tuple[np.ndarray, np.ndarray]:
+    n = len(keys)
+    score = np.full(n, np.nan)
+    label = np.empty(n, dtype=object)
+    b = store.backend
+    if n and SENTIMENT_TABLE in b.list_tables():
+        t = store.table(table)
+        s = b.table(SENTIMENT_TABLE)
+        frames = []
+        for name in fields:
+            cur = t.filter(t[name].notnull()).select(
+                k=t[key].cast("string"), h=t[name].hexdigest("md5")
+            )
+            mine = s.filter((s.table_name == table) & (s.field == name))
+            j = cur.join(mine, (cur.k == mine.row_key) & (cur.h == mine.text_hash))
+            frames.append(j.select("k", "sentiment_score", "sentiment_label").to_pandas())
+        got = pd.concat(frames)
+        if len(got):
+            pos = pd.Series(np.arange(n), index=keys)
+            agg = got.groupby("k").agg(
+                s=("sentiment_score", "mean"),
+                n=("sentiment_score", "size"),
+                lab=("sentiment_label", "first"),
+            )
+            agg = agg[agg.index.isin(pos.index)]
+            idx = pos[agg.index].to_numpy()
+            score[idx] = agg["s"].to_numpy()
+            label[idx] = np.where(
+                len(fields) == 1, agg["lab"].to_numpy(), _label_of(agg["s"].to_numpy())
+            )
+            # a case needs both fields scored to count as scored (when both have text)
+    todo = np.flatnonzero(np.isnan(score))
+    if todo.size:
+        model, _ = resolve_model(None, store)
+        labs, scs = model.score_texts([texts[i] for i in todo])
+        score[todo] = scs
+        label[todo] = labs if len(fields) == 1 else _label_of(np.asarray(scs))
+    return score, label
+
+
+def _label_of(score: np.ndarray) -> np.ndarray:
+    return np.where(score >= 0.05, "positive", np.where(score <= -0.05, "negative", "neutral"))
+
+
+# ---------------------------------------------------------------- impact
+
+
+def _nps_impact_stat(x: np.ndarray, axis: int = -1) -> Any:
+    n = x.shape[axis]
+    pro = (x == 0).sum(axis)
+    det = (x == 2).sum(axis)
+    flag = (x == 3).sum(axis)
+    base = (pro - det - flag) / n
+    rest = np.maximum(n - flag, 1)
+    return 100.0 * ((pro - det) / rest - base)
+
+
+def _csat_impact_stat(x: np.ndarray, axis: int = -1) -> Any:
+    n = x.shape[axis]
+    top = (x == 0).sum(axis)
+    flag = (x == 2).sum(axis)
+    return 100.0 * (top / np.maximum(n - flag, 1) - top / n)
+
+
+def nps_impact(
+    nps: np.ndarray,
+    negative_mention: np.ndarray,
+    *,
+    confidence: float = 0.95,
+    min_n: int = 30,
+    n_resamples: int = 1000,
+    random_state: int = 0,
+) -> stats.Estimate:
+    """NPS points gained if detractors who mention the theme negatively had not answered.
+
+    Over the responses with an NPS answer: ``NPS_without − NPS``, where ``NPS``
+    counts every response and ``NPS_without`` drops the detractors (0–6) whose
+    comment has the theme *and* a negative sentiment label. Zero when there
+    are none; never negative. Percentile bootstrap interval over responses
+    (:func:`cxray.stats.bootstrap`, seeded).
+    """
+    nps = np.asarray(nps, dtype=float)
+    flag = np.asarray(negative_mention, dtype=bool)
+    ok = ~np.isnan(nps)
+    nps, flag = nps[ok], flag[ok]
+    codes = np.where(nps >= 9, 0, np.where(nps >= 7, 1, np.where(flag, 3, 2))).astype(float)
+    est = stats.bootstrap(
+        codes,
+        _nps_impact_stat,
+        n_resamples=n_resamples,
+        confidence=confidence,
+        random_state=random_state,
+        vectorized=True,
+        min_n=min_n,
+        metric="NPS impact",
+    )
+    return _with(est, unit="points", definition=nps_impact.__doc__.split("\n")[0])
+
+
+def csat_impact(
+    csat: np.ndarray,
+    negative_mention: np.ndarray,
+    *,
+    top_box: tuple[int, int],
+    confidence: float = 0.95,
+    min_n: int = 30,
+    n_resamples: int = 1000,
+    random_state: int = 0,
+) -> stats.Estimate:
+    """CSAT (% top box) points gained without the theme's negative, not-top-box answers.
+
+    Like :func:`nps_impact`: drops the answers outside the top box whose
+    comment has the theme with a negative label, and recomputes the top-box %.
+    """
+    csat = np.asarray(csat, dtype=float)
+    flag = np.asarray(negative_mention, dtype=bool)
+    ok = ~np.isnan(csat)
+    csat, flag = csat[ok], flag[ok]
+    top = (csat >= top_box[0]) & (csat <= top_box[1])
+    codes = np.where(top, 0, np.where(flag, 2, 1)).astype(float)
+    est = stats.bootstrap(
+        codes,
+        _csat_impact_stat,
+        n_resamples=n_resamples,
+        confidence=confidence,
+        random_state=random_state,
+        vectorized=True,
+        min_n=min_n,
+        metric="CSAT impact",
+    )
+    return _with(est, unit="points", definition=csat_impact.__doc__.split("\n")[0])
+
+
+def _with(est: stats.Estimate, **labels: Any) -> stats.Estimate:
+    from dataclasses import replace
+
+    return replace(est, **labels)
+
+
+# ---------------------------------------------------------------- the report
+
+
+@dataclass
+class ThemeStats:
+    id: str
+    label: str
+    terms: tuple[str, ...]
+    volume: int
+    share: stats.Estimate
+    sentiment: stats.Estimate
+    negative: stats.Estimate
+    months: list[dict[str, Any]]
+    change: stats.Comparison | None
+    change_q: float | None
+    impact_nps: stats.Estimate | None
+    impact_csat: stats.Estimate | None
+    quotes: list[str]
+
+    def to_dict(self) -> dict[str, Any]:
+        def est(e: stats.Estimate | None) -> dict[str, Any] | None:
+            return None if e is None else e.to_dict()
+
+        return {
+            "id": self.id,
+            "label": self.label,
+            "terms": list(self.terms),
+            "volume": self.volume,
+            "share": est(self.share),
+            "sentiment": est(self.sentiment),
+            "negative_share": est(self.negative),
+            "trend": {
+                "months": self.months,
+                "change": est(self.change),
+                "q_value": self.change_q,
+            },
+            "impact": {"nps": est(self.impact_nps), "csat": est(self.impact_csat)},
+            "quotes": self.quotes,
+        }
+
+
+@dataclass
+class ThemesReport:
+    source: str
+    table: str
+    n_texts: int
+    unthemed: int
+    themes: list[ThemeStats] = field(default_factory=list)
+    unmatched_examples: dict[str, list[str]] = field(default_factory=dict)
+    seed: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "source": self.source,
+            "table": self.table,
+            "n_texts": self.n_texts,
+            "unthemed": self.unthemed,
+            "seed": self.seed,
+            "unmatched_examples": self.unmatched_examples,
+            "themes": [t.to_dict() for t in self.themes],
+        }
+
+
+def theme_report(
+    store: Store,
+    config: ProgramConfig,
+    *,
+    source: Source = "taxonomy",
+    table: str = "responses",
+    n_themes: int = 8,
+    seed: int = 0,
+    n_quotes: int = 3,
+    progress: ProgressFn | None = None,
+) -> ThemesReport:
+    """Themes of one table's texts, each with volume, share, sentiment, trend and impact."""
+    step = _stepper(progress, 4)
+    step("reading texts")
+    docs = load_documents(store, config, table)
+    step("assigning themes")
+    unmatched: dict[str, list[str]] = {}
+    if source == "taxonomy":
+        tx = Taxonomy.from_config(config)
+        assigned = tx.assign(docs.texts)
+        meta = [(t.id, t.label, t.keywords, None) for t in tx.themes]
+        unmatched = tx.unmatched_examples()
+    elif source == "discover":
+        found, assigned = discover_themes(docs.texts, n_themes=n_themes, random_state=seed)
+        meta = [(t.id, t.label, t.terms, t.exemplars) for t in found]
+    else:
+        raise ModelError(f"unknown theme source {source!r}; use taxonomy or discover")
+    step("measuring themes")
+    out = _measure(docs, config, assigned, meta, seed=seed, n_quotes=n_quotes)
+    step("done")
+    return ThemesReport(
+        source,
+        table,
+        len(docs),
+        sum(1 for a in assigned if not a),
+        out,
+        unmatched,
+        seed if source == "discover" else None,
+    )
+
+
+def _stepper(progress: ProgressFn | None, total: int) -> Callable[[str], None]:
+    done = [0]
+
+    def step(what: str) -> None:
+        if progress:
+            progress(what, done[0], total)
+        done[0] = min(done[0] + 1, total)
+
+    return step
+
+
+def _measure(
+    docs: Documents,
+    config: ProgramConfig,
+    assigned: list[tuple[str, ...]],
+    meta: list[tuple[str, str, tuple[str, ...], tuple[int, ...] | None]],
+    *,
+    seed: int,
+    n_quotes: int,
+) -> list[ThemeStats]:
+    m = config.measurement
+    opts = {"confidence": m.confidence, "min_n": m.min_n}
+    n = len(docs)
+    months = docs.month if n else np.array([], dtype=object)
+    all_months = sorted(set(months.tolist()))
+    per_month_n = pd.Series(months).value_counts() if n else pd.Series(dtype=int)
+    negative = docs.label == "negative"
+    results: list[ThemeStats] = []
+    p_values: list[float] = []
+    for tid, label, terms, exemplars in meta:
+        has = np.fromiter((tid in a for a in assigned), dtype=bool, count=n)
+        k = int(has.sum())
+        share = stats.proportion(k, n, **opts)
+        sc = docs.score[has]
+        senti = stats.mean(k, float(sc.sum()), float((sc * sc).sum()), **opts)
+        neg = stats.proportion(int((negative & has).sum()), k, **opts)
+        mine = pd.Series(months[has]).value_counts()
+        series = [
+            {
+                "month": mo,
+                "volume": int(mine.get(mo, 0)),
+                "texts": int(per_month_n.get(mo, 0)),
+                "share": (mine.get(mo, 0) / per_month_n[mo]) if per_month_n.get(mo, 0) else None,
+            }
+            for mo in all_months
+        ]
+        change = None
+        if len(all_months) >= 2:
+            a, b = series[-1], series[-2]
+            change = stats.proportion_diff(
+                (a["volume"], a["texts"]), (b["volume"], b["texts"]), **opts
+            )
+            if change.p_value is not None and np.isfinite(change.p_value):
+                p_values.append(change.p_value)
+        impact_nps = impact_csat = None
+        if docs.table == "responses":
+            flag = has & negative
+            if "nps" in docs.extra:
+                impact_nps = nps_impact(
+                    docs.extra["nps"].to_numpy(dtype=float), flag, random_state=seed, **opts
+                )
+            if "csat" in docs.extra:
+                impact_csat = csat_impact(
+                    docs.extra["csat"].to_numpy(dtype=float),
+                    flag,
+                    top_box=config.scales.csat.top_box_values(),
+                    random_state=seed,
+                    **opts,
+                )
+        quotes = _quotes(docs, has, assigned, exemplars, n_quotes)
+        results.append(
+            ThemeStats(
+                tid,
+                label,
+                tuple(terms),
+                k,
+                share,
+                senti,
+                neg,
+                series,
+                change,
+                None,
+                impact_nps,
+                impact_csat,
+                quotes,
+            )
+        )
+    # BH across the themes whose change could be tested
+    tested = [r for r in results if r.change is not None and np.isfinite(r.change.p_value)]
+    if tested:
+        fdr = stats.benjamini_hochberg([r.change.p_value for r in tested], alpha=m.fdr)
+        for r, q in zip(tested, fdr.q_values, strict=True):
+            r.change_q = float(q)
+    results.sort(key=lambda r: (-r.volume, r.id))
+    return results
+
+
+def _quotes(
+    docs: Documents,
+    has: np.ndarray,
+    assigned: list[tuple[str, ...]],
+    exemplars: tuple[int, ...] | None,
+    n_quotes: int,
+) -> list[str]:
+    """Representative texts, redacted: NMF's exemplars, else single-theme texts, most negative
+    first (ties by key), without repeats."""
+    if exemplars is not None:
+        picks = list(exemplars)
+    else:
+        idx = np.flatnonzero(has)
+        single = np.array([len(assigned[i]) == 1 for i in idx], dtype=bool)
+        order = np.lexsort((idx, docs.score[idx], ~single))
+        picks = idx[order].tolist()
+    out: list[str] = []
+    for i in picks:
+        q = redact(docs.texts[i])
+        if q not in out:
+            out.append(q)
+        if len(out) >= n_quotes:
+            break
+    return out

@@ -1,0 +1,137 @@
+"""Themes and case trends: impact definition, stable discovered ids, the demo fault spike, CLI."""
+
+from __future__ import annotations
+
+import json
+import random
+
+import numpy as np
+import pytest
+
+from cxray.cli import main
+from cxray.text import case_trends, csat_impact, discover_themes, nps_impact, theme_id
+from cxray.workspace import Workspace
+
+
+def test_nps_impact_hand_computed():
+    # 5 promoters, 2 passives, 3 detractors of whom 2 mention the theme negatively:
+    # NPS = (5 - 3) / 10 = +20; without the 2: (5 - 1) / 8 = +50; impact +30 points
+    nps = np.array([10, 9, 9, 10, 9, 7, 8, 3, 0, 6], dtype=float)
+    flag = np.array([0, 1, 0, 0, 0, 1, 0, 1, 1, 0], dtype=bool)  # promoter/passive flags ignored
+    est = nps_impact(nps, flag, min_n=1)
+    assert est.estimate == pytest.approx(30.0)
+    assert est.ci_low <= 30.0 <= est.ci_high and est.unit == "points"
+    assert nps_impact(nps, np.zeros(10, bool), min_n=1).estimate == 0.0
+    # CSAT 1-5, top box 4-5: 6 of 10 in the top box; 2 flagged below it -> 6 / 8 = 75 %
+    csat = np.array([5, 5, 4, 4, 5, 4, 3, 2, 1, 1], dtype=float)
+    flag = np.array([1, 0, 0, 0, 0, 0, 1, 0, 1, 0], dtype=bool)
+    est = csat_impact(csat, flag, top_box=(4, 5), min_n=1)
+    assert est.estimate == pytest.approx(15.0)
+
+
+def _texts() -> list[str]:
+    rng = random.Random(3)
+    topics = {
+        "parcel arrived late delivery courier": "late",
+        "refund charged twice invoice billing": "bill",
+        "app crashed login website checkout": "app",
+        "agent helpful friendly support reply": "support",
+    }
+    out = []
+    for words in topics:
+        w = words.split()
+        for _ in range(40):
+            out.append(" ".join(rng.sample(w, 3)) + " " + rng.choice(["today", "again", "now"]))
+    return out
+
+
+def test_discovered_theme_ids_are_stable():
+    texts = _texts()
+    a, assigned = discover_themes(texts, n_themes=4, random_state=0)
+    shuffled = texts[:]
+    random.Random(9).shuffle(shuffled)
+    b, _ = discover_themes(shuffled, n_themes=4, random_state=0)
+    assert sorted(t.id for t in a) == sorted(t.id for t in b)
+    assert {t.id: t.label for t in a} == {t.id: t.label for t in b}
+    for t in a:
+        assert t.id == theme_id(t.terms) and t.id.startswith("t-") and len(t.id) == 10
+        assert all(texts[i] for i in t.exemplars)
+    assert len(assigned) == len(texts) and all(len(x) == 1 for x in assigned)
+    # the id is made of the top terms, whatever their order
+    assert theme_id(["b", "a", "c"]) == theme_id(["a", "b", "c", "z"][:3])
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    db = str(tmp_path_factory.mktemp("demo") / "demo.duckdb")
+    with Workspace.open(db, None) as ws:
+        report = ws.load_demo(customers=2_000, months=12)
+        month = next(e for e in report.effects if e.name == "product_fault_spike").details["month"]
+    return db, month
+
+
+def test_demo_fault_spike_is_the_emerging_issue(demo):
+    db, month = demo
+    with Workspace.open(db, None, read_only=True) as ws:
+        weekly = case_trends(ws.store, ws.config, period="week")
+        monthly = case_trends(ws.store, ws.config, period="month")
+    assert weekly.source == "labelled" and weekly.tests > 100
+    assert weekly.emerging, "the product fault must be detected"
+    defect = [e for e in weekly.emerging if e.category == "product_defect"]
+    assert defect and len(weekly.emerging) - len(defect) <= 1  # nothing much else fires
+    for e in defect:  # weeks starting in the fault month (or the days before it)
+        assert e.period[:7] == month or e.period[:7] < month <= e.period[:7] + "-31"
+        assert e.ratio >= 1.5 and e.q_value <= 0.05 and e.examples
+    assert any("battery" in x["text"].lower() for e in defect for x in e.examples)
+    assert [(e.period, e.category) for e in monthly.emerging] == [(month, "product_defect")]
+
+
+def _run(capsys, *args: str) -> tuple[int, str, str]:
+    with pytest.raises(SystemExit) as exc:
+        main(list(args))
+    out, err = capsys.readouterr()
+    return exc.value.code, out, err
+
+
+def test_cli_json_shapes(capsys, demo):
+    db, month = demo
+    code, out, err = _run(capsys, "--db", db, "text", "themes", "--format", "json")
+    assert code == 0, err
+    d = json.loads(out)
+    assert d["source"] == "taxonomy" and d["table"] == "responses" and d["n_texts"] > 500
+    th = {t["id"]: t for t in d["themes"]}
+    assert {"delivery", "support", "product_quality"} <= set(th)
+    t = th["delivery"]
+    assert set(t) >= {"id", "label", "volume", "share", "sentiment", "trend", "impact", "quotes"}
+    assert t["share"]["ci_low"] <= t["share"]["estimate"] <= t["share"]["ci_high"]
+    assert t["impact"]["nps"]["estimate"] > 0 and t["trend"]["months"][0]["month"] < month
+    assert all("@" not in q for x in d["themes"] for q in x["quotes"])
+    code, out, err = _run(
+        capsys,
+        "--db",
+        db,
+        "text",
+        "themes",
+        "--source",
+        "discover",
+        "--table",
+        "mentions",
+        "--themes",
+        "4",
+        "--format",
+        "json",
+    )
+    assert code == 0, err
+    d = json.loads(out)
+    assert d["table"] == "mentions" and len(d["themes"]) == 4
+    assert all(x["impact"]["nps"] is None for x in d["themes"])
+    code, out, err = _run(capsys, "--db", db, "text", "trends", "--format", "json")
+    assert code == 0, err
+    d = json.loads(out)
+    assert d["period"] == "week" and d["source"] == "labelled"
+    assert {c["category"] for c in d["categories"]} >= {"delivery", "product_defect"}
+    assert len(d["categories"][0]["per_period"]) == len(d["periods"])
+    assert d["emerging"][0]["category"] == "product_defect"
+    assert set(d["emerging"][0]) >= {"period", "cases", "q_value", "examples", "change"}
+    code, out, err = _run(capsys, "--db", db, "text", "trends", "--period", "month")
+    assert code == 0 and "emerging issues" in out and "product_defect" in out
