@@ -2,6 +2,7 @@
 
 from cxray.config._program import (
     DEFAULT_CONFIG_TEXT,
+    DEFAULT_THEMES,
     KPI_DIRECTIONS,
     BusinessHours,
     HealthConfig,
@@ -9,6 +10,7 @@ from cxray.config._program import (
     MeasurementConfig,
     ProgramConfig,
     ScaleConfig,
+    ThemeConfig,
     Threshold,
     load_program_config,
 )
@@ -16,6 +18,7 @@ from cxray.config._settings import Settings
 
 __all__ = [
     "DEFAULT_CONFIG_TEXT",
+    "DEFAULT_THEMES",
     "KPI_DIRECTIONS",
     "BusinessHours",
     "HealthConfig",
@@ -24,6 +27,7 @@ __all__ = [
     "ProgramConfig",
     "ScaleConfig",
     "Settings",
+    "ThemeConfig",
     "Threshold",
     "load_program_config",
 ]
