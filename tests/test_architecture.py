@@ -30,6 +30,7 @@ RANK = {
     "cli": 7,
     "api": 7,
     "web": 7,
+    "app": 8,
 }
 INTERFACES = {"cli", "api", "web"}
 

@@ -1,7 +1,8 @@
-"""``cxray serve``: the REST API (and, as it lands, the dashboard) over the store.
+"""``cxray serve``: the REST API and the dashboard over the store.
 
-The CLI never imports the API (interfaces never import one another): uvicorn
-is handed the import string of the app factory, and the store and config
+The CLI never imports the API or the web (interfaces never import one another):
+uvicorn is handed the import string of the app factory (``cxray.app``, which
+composes both), and the store and config
 paths travel through ``CXRAY_DB`` / ``CXRAY_CONFIG``.
 """
 
@@ -18,7 +19,7 @@ from cxray.cli._app import app
 from cxray.cli._output import console, err_console
 from cxray.workspace import Workspace
 
-APP_FACTORY = "cxray.api:create_app"
+APP_FACTORY = "cxray.app:create_app"
 
 
 def _is_loopback(host: str) -> bool:
@@ -37,7 +38,7 @@ def serve(
     port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")] = 8000,
     log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "info",
 ) -> None:
-    """Serve the REST API at http://HOST:PORT/api (docs at /api/docs)."""
+    """Serve the dashboard at http://HOST:PORT/ and the REST API at /api (docs: /api/docs)."""
     import uvicorn
 
     obj = ctx.obj or {}
@@ -49,7 +50,9 @@ def serve(
         os.environ["CXRAY_DB"] = str(obj["db"])
     if obj.get("config") is not None:
         os.environ["CXRAY_CONFIG"] = str(obj["config"])
-    console.print(f"serving {store} at http://{host}:{port}/api (docs: /api/docs)")
+    console.print(
+        f"serving {store}: dashboard at http://{host}:{port}/, API at /api (docs: /api/docs)"
+    )
     if not active:
         err_console.print(
             "[yellow]no API keys yet:[/yellow] every call but /api/health will answer 401; "

@@ -1,0 +1,18 @@
+"""Interfaces: the dashboard, server-rendered pages over :class:`cxray.Workspace`.
+
+Overview, trends, segments, drill-down to rows and a customer's timeline, as
+HTML from Jinja2 templates with Plotly charts (its JavaScript served from the
+installed ``plotly`` package, so the dashboard works offline). The web never
+imports the REST API: an app that serves both (``cxray.app``) hands the web the
+server's state with :func:`mount`.
+
+>>> from cxray.web import mount
+>>> mount(app, state)                     # doctest: +SKIP
+
+``docs/dashboard.md`` describes the pages.
+"""
+
+from cxray.web._context import SESSION_COOKIE, ServerState
+from cxray.web._pages import LoginRequired, create_web_router, mount
+
+__all__ = ["SESSION_COOKIE", "LoginRequired", "ServerState", "create_web_router", "mount"]

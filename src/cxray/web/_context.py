@@ -1,0 +1,165 @@
+"""What the dashboard needs from the server, and the view a URL describes.
+
+The web does not import the REST API (interfaces never import one another);
+the app that mounts it hands over an object with the server's state: the
+workspace, its write lock, keys, sessions and the login limiter
+(:class:`ServerState`, which ``cxray.api``'s context satisfies).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+from urllib.parse import urlencode
+
+from cxray.access import ApiKeys, LoginLimiter, SessionSigner
+from cxray.exceptions import QueryError
+from cxray.workspace import Workspace
+
+__all__ = ["SESSION_COOKIE", "ScorecardCache", "ServerState", "View", "period_window"]
+
+#: the session cookie the API's ``POST /api/login`` sets too: one login serves both
+SESSION_COOKIE = "cxray_session"
+
+PERIODS = ("day", "week", "month", "quarter")
+
+
+class ServerState(Protocol):
+    """The server's state, as ``cxray.api``'s ``ApiContext`` holds it."""
+
+    ws: Workspace
+    keys: ApiKeys
+    sessions: SessionSigner
+    limiter: LoginLimiter
+    lock: threading.RLock
+
+    def reading(self) -> contextlib.AbstractContextManager[Any]: ...
+
+
+@dataclass(frozen=True)
+class View:
+    """The filters of a page, read from and written to its URL's query string.
+
+    ``period`` cuts time (day, week, month, quarter); ``start`` and ``end`` are
+    inclusive dates; ``filters`` are ``(attribute, value)`` pairs (``filter=region:West``),
+    an empty value selecting the missing ones.
+    """
+
+    period: str | None = None
+    start: str | None = None
+    end: str | None = None
+    filters: tuple[tuple[str, str], ...] = ()
+
+    @classmethod
+    def from_query(cls, query: Any, *, default_period: str | None = None) -> View:
+        period = query.get("period") or default_period
+        if period is not None and period not in PERIODS:
+            raise QueryError(f"unknown period {period!r}; use one of {', '.join(PERIODS)}")
+        start = query.get("from") or None
+        end = query.get("to") or None
+        for name, value in (("from", start), ("to", end)):
+            if value is not None:
+                try:
+                    dt.date.fromisoformat(value)
+                except ValueError:
+                    raise QueryError(f"{name}={value!r} is not a date (YYYY-MM-DD)") from None
+        filters = []
+        for raw in query.getlist("filter"):
+            attr, sep, value = raw.partition(":")
+            if not sep or not attr.strip():
+                raise QueryError(f"filter={raw!r} must be ATTRIBUTE:VALUE, e.g. region:West")
+            filters.append((attr.strip(), value))
+        return cls(period, start, end, tuple(filters))
+
+    def params(self, *, period: bool = True, **extra: Any) -> list[tuple[str, str]]:
+        """The query string pairs of this view (and ``extra``, lists repeated)."""
+        out: list[tuple[str, str]] = []
+        if period and self.period:
+            out.append(("period", self.period))
+        if self.start:
+            out.append(("from", self.start))
+        if self.end:
+            out.append(("to", self.end))
+        out += [("filter", f"{a}:{v}") for a, v in self.filters]
+        for key, value in extra.items():
+            for v in value if isinstance(value, list | tuple) else [value]:
+                if v is not None and v != "":
+                    out.append((key, str(v)))
+        return out
+
+    def url(self, path: str, *, period: bool = True, **extra: Any) -> str:
+        query = urlencode(self.params(period=period, **extra))
+        return f"{path}?{query}" if query else path
+
+    def without(self, index: int) -> View:
+        """This view without its ``index``-th filter."""
+        rest = self.filters[:index] + self.filters[index + 1 :]
+        return View(self.period, self.start, self.end, rest)
+
+    def matches(self, record: dict[str, Any]) -> bool:
+        return all(_text(record.get(a)) == v for a, v in self.filters)
+
+
+def _text(value: Any) -> str:
+    return "" if value is None else str(value)
+
+
+def period_window(label: str, period: str) -> tuple[dt.date, dt.date]:
+    """The first day of a scorecard period label and the first day after it."""
+    if period == "quarter":
+        year, q = label.split("-Q")
+        first = dt.date(int(year), 3 * int(q) - 2, 1)
+        return first, _add_months(first, 3)
+    if period == "month":
+        first = dt.date.fromisoformat(label + "-01")
+        return first, _add_months(first, 1)
+    first = dt.date.fromisoformat(label)
+    return first, first + dt.timedelta(days=7 if period == "week" else 1)
+
+
+def _add_months(d: dt.date, months: int) -> dt.date:
+    m = d.month - 1 + months
+    return dt.date(d.year + m // 12, m % 12 + 1, 1)
+
+
+@dataclass
+class ScorecardCache:
+    """Scorecard records of the latest data, kept until an import changes it.
+
+    A scorecard reads every table; pages ask for the same few again and again
+    (an overview every morning), so records are kept per set of options and
+    dropped as soon as the store's latest import differs.
+    """
+
+    size: int = 64
+    _items: OrderedDict[tuple[Any, ...], list[dict[str, Any]]] = field(default_factory=OrderedDict)
+
+    def records(
+        self,
+        state: ServerState,
+        *,
+        by: tuple[str, ...] = (),
+        period: str | None = None,
+        start: str | None = None,
+        end: str | None = None,
+        metrics: tuple[str, ...] | None = None,
+    ) -> list[dict[str, Any]]:
+        with state.lock:  # the scorecard reads through the workspace's own connection
+            latest = state.ws.store.imports(1)
+            version = latest[0].import_id if latest else 0
+            key = (version, by, period, start, end, metrics)
+            if key in self._items:
+                self._items.move_to_end(key)
+                return self._items[key]
+            card = state.ws.scorecard(
+                by=list(by), period=period, start=start, end=end, metrics=metrics
+            )
+            records = card.records()
+            self._items[key] = records
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+            return records

@@ -1,0 +1,66 @@
+"""How numbers, intervals and times read on a page."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+__all__ = ["STATUS_TEXT", "fmt_cell", "fmt_change", "fmt_interval", "fmt_number", "metric_table"]
+
+_SUFFIX = {"%": " %", "hours": " h", "points": "", "score": "", "currency": ""}
+
+STATUS_TEXT = {"on_target": "on target", "watch": "watch", "action": "action", None: "no target"}
+
+#: the table whose rows each KPI rests on (the drill-down behind its number)
+_TABLES = {
+    "nps": "responses",
+    "csat": "responses",
+    "ces_mean": "responses",
+    "ces_easy": "responses",
+    "fcr": "cases",
+    "revenue_per_customer": "orders",
+    "churn_rate": "customers",
+    "referral_rate": "customers",
+    "clv": "customers",
+    "health": "customers",
+}
+
+
+def metric_table(metric: str) -> str:
+    if metric in _TABLES:
+        return _TABLES[metric]
+    if metric.startswith(("first_response", "resolution")):
+        return "cases"
+    if metric.startswith(("completion:", "abandonment:")):
+        return "events"
+    return "responses"
+
+
+def fmt_number(value: float | None, unit: str | None = None) -> str:
+    if value is None:
+        return "—"
+    return f"{value:,.1f}{_SUFFIX.get(unit or '', '')}"
+
+
+def fmt_interval(low: float | None, high: float | None) -> str:
+    if low is None or high is None:
+        return ""
+    return f"[{low:,.1f}, {high:,.1f}]"
+
+
+def fmt_change(value: float | None) -> str:
+    return "" if value is None else f"{value:+,.1f}"
+
+
+def fmt_cell(value: Any) -> str:
+    """A value of a row as a table cell shows it (times in UTC, as stored)."""
+    if value is None:
+        return ""
+    if isinstance(value, dt.datetime):
+        return value.strftime("%Y-%m-%d %H:%M") + " UTC"
+    if isinstance(value, float):
+        return f"{value:,.2f}"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    text = str(value)
+    return text if len(text) <= 120 else text[:119] + "…"

@@ -1,0 +1,431 @@
+"""The dashboard's routes: login, overview, trends, segments, rows, customer.
+
+Every page is a thin shell: it reads its filters from the URL (:class:`View`),
+asks the workspace (scorecards, mix shift, rows, a customer's timeline) and
+renders a template. Pages need a login: the session cookie that
+``POST /login`` here (or ``POST /api/login``) sets; without one they redirect
+to the login page, and come back after it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib.resources
+import time
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import urlencode, urlsplit
+
+import plotly
+from fastapi import APIRouter, FastAPI, Form, Request
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+from jinja2 import Environment, PackageLoader, select_autoescape
+
+from cxray.exceptions import (
+    AuthenticationError,
+    CXError,
+    NotFoundError,
+    RateLimitedError,
+    UnknownTableError,
+)
+from cxray.explore import TIMELINE_TABLES, RowSelection, customer_timeline, page_rows
+from cxray.web import _charts
+from cxray.web._context import (
+    PERIODS,
+    SESSION_COOKIE,
+    ScorecardCache,
+    ServerState,
+    View,
+    period_window,
+)
+from cxray.web._format import (
+    STATUS_TEXT,
+    fmt_cell,
+    fmt_change,
+    fmt_interval,
+    fmt_number,
+    metric_table,
+)
+
+__all__ = ["LoginRequired", "create_web_router", "mount"]
+
+PLOTLY_JS = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
+_STATIC = importlib.resources.files("cxray.web") / "static"
+_CACHE_HEADERS = {"Cache-Control": "public, max-age=86400"}
+ROWS_PER_PAGE = 50
+#: columns that make poor segments: keys, names and free text
+_NOT_SEGMENTS = {"email", "name", "comment", "subject", "description", "currency", "session_id"}
+_SUMMARY = {
+    "response": ("survey", "touchpoint", "nps", "csat", "ces", "comment"),
+    "case": ("subject", "category", "status", "priority", "contacts", "reopened"),
+    "order": ("amount", "currency", "status", "channel"),
+    "event": ("touchpoint", "channel", "journey"),
+}
+
+
+class LoginRequired(Exception):
+    """A page was asked for without a valid session; the app redirects to the login page."""
+
+    def __init__(self, next_url: str):
+        super().__init__(next_url)
+        self.next_url = next_url
+
+
+def _env() -> Environment:
+    env = Environment(
+        loader=PackageLoader("cxray.web", "templates"),
+        autoescape=select_autoescape(["html"]),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters.update(number=fmt_number, interval=fmt_interval, change=fmt_change, cell=fmt_cell)
+    env.globals.update(STATUS_TEXT=STATUS_TEXT, PERIODS=PERIODS)
+    return env
+
+
+def _safe_next(value: str | None) -> str:
+    """Only a path on this site (never ``//elsewhere`` or a full URL)."""
+    if not value or not value.startswith("/") or value.startswith("//") or "\\" in value:
+        return "/"
+    return value
+
+
+def _same_origin(request: Request) -> bool:
+    origin = request.headers.get("origin")
+    if origin is None:
+        return True
+    return urlsplit(origin).netloc.lower() == request.headers.get("host", "").lower()
+
+
+def create_web_router(state: ServerState, *, cookie: str = SESSION_COOKIE) -> APIRouter:
+    """The dashboard's routes over ``state`` (see :class:`cxray.web.ServerState`)."""
+    env = _env()
+    cache = ScorecardCache()
+    router = APIRouter(include_in_schema=False)
+
+    # ------------------------------------------------------------ plumbing
+
+    def who(request: Request) -> Any:
+        token = request.cookies.get(cookie)
+        here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        if not token:
+            raise LoginRequired(here)
+        try:
+            session = state.sessions.verify(token)
+            return state.keys.get_active(session.key_id)
+        except CXError:
+            raise LoginRequired(here) from None
+
+    def render(request: Request, template: str, status: int = 200, **ctx: Any) -> HTMLResponse:
+        started = time.perf_counter()
+        html = env.get_template(template).render(request=request, path=request.url.path, **ctx)
+        headers = {"Server-Timing": f"render;dur={(time.perf_counter() - started) * 1000:.1f}"}
+        return HTMLResponse(html, status_code=status, headers=headers)
+
+    def failed(request: Request, user: Any, exc: CXError, view: View | None = None) -> Response:
+        status = 404 if isinstance(exc, NotFoundError | UnknownTableError) else 400
+        return render(
+            request, "error.html", status, user=user, view=view or View(), message=str(exc)
+        )
+
+    def choices() -> dict[str, Any]:
+        """The KPIs and the attributes to cut by, for the pages' selects."""
+        overall = cache.records(state)
+        metrics = list(dict.fromkeys((r["metric"], r["title"]) for r in overall))
+        attrs: list[str] = ["nps_group"]
+        with state.lock:
+            for table in ("customers", "responses", "cases", "orders", "events"):
+                for name, kind in state.ws.store.columns(table).items():
+                    if (
+                        kind.lower().startswith("string")
+                        and not name.endswith("_id")
+                        and not name.startswith("_")
+                        and name not in _NOT_SEGMENTS
+                        and name not in attrs
+                    ):
+                        attrs.append(name)
+        return {"metrics": metrics, "attributes": attrs}
+
+    def scored(view: View, *, by: tuple[str, ...] = (), **kw: Any) -> list[dict[str, Any]]:
+        """Scorecard records under the view's filters (each filter is a slice, then kept)."""
+        slices = tuple(dict.fromkeys([*by, *(a for a, _ in view.filters)]))
+        records = cache.records(state, by=slices, start=view.start, end=view.end, **kw)
+        return [r for r in records if view.matches(r)]
+
+    def rows_link(record: dict[str, Any], view: View, period: str | None = None) -> str:
+        """The drill-down behind one number: its table, window and slice."""
+        metric = record["metric"]
+        filters = list(view.filters)
+        for key, value in record.items():
+            if key in ("period", "metric") or key not in _slice_keys(record):
+                continue
+            pair = (key, "" if value is None else str(value))
+            if pair not in filters:
+                filters.append(pair)
+        params: list[tuple[str, str]] = [("metric", metric)]
+        if metric not in ("churn_rate", "health"):  # customers active, not created, in a window
+            start, end = view.start, view.end
+            if period and record.get("period"):
+                first, after = period_window(record["period"], period)
+                start, end = first.isoformat(), (after - dt.timedelta(days=1)).isoformat()
+            if start:
+                params.append(("from", start))
+            if end:
+                after_end = dt.date.fromisoformat(end) + dt.timedelta(days=1)
+                params.append(("to", after_end.isoformat()))
+        params += [("filter", f"{a}:{v}") for a, v in filters]
+        return f"/rows/{metric_table(metric)}?{urlencode(params)}"
+
+    # ------------------------------------------------------------ login
+
+    @router.get("/login", response_class=HTMLResponse)
+    def login_page(request: Request, next: str | None = None) -> HTMLResponse:
+        return render(request, "login.html", user=None, view=View(), next=_safe_next(next))
+
+    @router.post("/login", response_class=HTMLResponse)
+    def login(
+        request: Request,
+        key: Annotated[str, Form(max_length=200)] = "",
+        next: Annotated[str, Form(max_length=2000)] = "/",
+    ) -> Response:
+        target = _safe_next(next)
+        if not _same_origin(request):
+            return render(
+                request, "login.html", 403, user=None, view=View(), next=target,
+                error="a login must come from this site's own login page",
+            )  # fmt: skip
+        client = request.client.host if request.client else "unknown"
+        try:
+            state.limiter.check(client)
+            try:
+                api_key = state.keys.verify(key.strip())
+            except AuthenticationError:
+                state.limiter.failure(client)
+                raise AuthenticationError("unknown or revoked API key") from None
+        except RateLimitedError as exc:
+            page = render(
+                request, "login.html", 429, user=None, view=View(), next=target, error=str(exc)
+            )
+            page.headers["Retry-After"] = str(exc.retry_after)
+            return page
+        except AuthenticationError as exc:
+            return render(
+                request, "login.html", 401, user=None, view=View(), next=target, error=str(exc)
+            )
+        state.limiter.success(client)
+        token, _ = state.sessions.issue(api_key)
+        response = RedirectResponse(target, status_code=303)
+        response.set_cookie(
+            cookie,
+            token,
+            max_age=state.sessions.ttl,
+            httponly=True,
+            samesite="lax",
+            secure=request.url.scheme == "https",
+            path="/",
+        )
+        return response
+
+    @router.post("/logout")
+    def logout(request: Request) -> Response:
+        response = RedirectResponse("/login", status_code=303)
+        if _same_origin(request):
+            response.delete_cookie(cookie, path="/")
+        return response
+
+    # ------------------------------------------------------------ static files
+
+    @router.get("/static/plotly.min.js")
+    def plotly_js() -> FileResponse:
+        return FileResponse(PLOTLY_JS, media_type="text/javascript", headers=_CACHE_HEADERS)
+
+    @router.get("/static/cxray.css")
+    def css() -> Response:
+        text = (_STATIC / "cxray.css").read_text(encoding="utf-8")
+        return Response(text, media_type="text/css", headers=_CACHE_HEADERS)
+
+    # ------------------------------------------------------------ pages
+
+    @router.get("/", response_class=HTMLResponse)
+    def overview(request: Request) -> Response:
+        user = who(request)
+        try:
+            view = View.from_query(request.query_params)
+            records = scored(view)
+            monthly = scored(view, period="month")
+        except CXError as exc:
+            return failed(request, user, exc)
+        tiles = []
+        for r in records:
+            series = [m for m in monthly if m["metric"] == r["metric"]]
+            tiles.append(
+                {
+                    "r": r,
+                    "drill": rows_link(r, view),
+                    "trend": view.url("/trends", metric=r["metric"]),
+                    "spark": _charts.sparkline([m["estimate"] for m in series]),
+                    "months": len(series),
+                }
+            )
+        return render(request, "overview.html", user=user, view=view, tiles=tiles)
+
+    @router.get("/trends", response_class=HTMLResponse)
+    def trends(request: Request, metric: str = "nps") -> Response:
+        user = who(request)
+        try:
+            view = View.from_query(request.query_params, default_period="month")
+            records = scored(view, period=view.period, metrics=(metric,))
+            opts = choices()
+        except CXError as exc:
+            return failed(request, user, exc)
+        title = records[0]["title"] if records else metric
+        rows = [{"r": r, "drill": rows_link(r, view, view.period)} for r in records]
+        chart = _charts.trend_chart(records, title) if records else None
+        return render(
+            request, "trends.html", user=user, view=view, metric=metric, title=title,
+            rows=rows, chart=chart, **opts,
+        )  # fmt: skip
+
+    @router.get("/segments", response_class=HTMLResponse)
+    def segments(request: Request, metric: str = "nps", by: str = "region") -> Response:
+        user = who(request)
+        try:
+            view = View.from_query(request.query_params)
+            records = scored(view, by=(by,), metrics=(metric,))
+            opts = choices()
+            shift, shift_note = _mix_shift(view, metric, by)
+        except CXError as exc:
+            return failed(request, user, exc)
+        shown = sorted((r for r in records if not r["suppressed"]), key=lambda r: -r["estimate"])
+        hidden = [r for r in records if r["suppressed"]]
+        title = records[0]["title"] if records else metric
+        rows = [{"r": r, "drill": rows_link(r, view)} for r in shown + hidden]
+        chart = _charts.segments_chart(shown, by, title) if shown else None
+        return render(
+            request, "segments.html", user=user, view=view, metric=metric, by=by, title=title,
+            rows=rows, chart=chart, shift=shift, shift_note=shift_note, **opts,
+        )  # fmt: skip
+
+    def _mix_shift(view: View, metric: str, by: str) -> tuple[Any, str | None]:
+        if metric not in ("nps", "csat"):
+            return None, "The mix-shift split is computed for NPS and CSAT."
+        period = view.period or "month"
+        labels = sorted({r["period"] for r in scored(view, period=period, metrics=(metric,))})
+        if len(labels) < 2:
+            return None, f"Mix shift needs two {period}s with {metric} answers."
+        windows = []
+        for label in labels[-2:]:
+            first, after = period_window(label, period)
+            windows.append((first.isoformat(), (after - dt.timedelta(days=1)).isoformat()))
+        with state.lock:
+            shift = state.ws.mix_shift(by, windows[0], windows[1], metric=metric)
+        note = None
+        if view.filters:
+            note = "The mix shift is over all customers: the filters above do not apply to it."
+        return {"labels": labels[-2:], **shift.to_dict()}, note
+
+    @router.get("/rows/{table}", response_class=HTMLResponse)
+    def rows(request: Request, table: str, offset: int = 0, metric: str | None = None) -> Response:
+        user = who(request)
+        q = request.query_params
+        sort = [s for v in q.getlist("sort") for s in v.split(",") if s]
+        start, end = q.get("from") or None, q.get("to") or None
+        offset = max(0, offset)
+        try:
+            with state.lock:
+                columns = (
+                    set(state.ws.store.columns(table))
+                    if table in TIMELINE_TABLES or (table == "customers")
+                    else None
+                )
+            if columns is None:
+                raise UnknownTableError(f"unknown table {table!r}")
+            applied, ignored = [], []
+            for raw in q.getlist("filter"):
+                attr = raw.partition(":")[0]
+                (applied if attr in columns else ignored).append(raw)
+            sel = RowSelection(table, applied, sort, start, end)
+            zone = state.ws.config.program.timezone
+            with state.reading() as backend:
+                page = page_rows(backend, sel, zone, limit=ROWS_PER_PAGE, offset=offset)
+        except CXError as exc:
+            return failed(request, user, exc)
+        base: list[tuple[str, str]] = [("filter", f) for f in applied]
+        if start:
+            base.append(("from", start))
+        if end:
+            base.append(("to", end))
+        keep = base + [("filter", f) for f in ignored] + ([("metric", metric)] if metric else [])
+
+        def link(**extra: Any) -> str:
+            pairs = list(keep)
+            for k, v in extra.items():
+                pairs += [(k, str(x)) for x in (v if isinstance(v, list) else [v])]
+            return f"/rows/{table}?{urlencode(pairs)}"
+
+        current = sort[0] if sort else None
+        headers = []
+        for col in page["columns"]:
+            name = col["name"]
+            if name == "_import_id":
+                continue
+            direction = "asc" if current == name else "desc" if current == f"-{name}" else None
+            flip = f"-{name}" if current == name else name
+            headers.append({"name": name, "sort": direction, "href": link(sort=flip)})
+        names = [h["name"] for h in headers]
+        nav = {
+            "prev": link(sort=sort, offset=max(0, offset - ROWS_PER_PAGE)) if offset else None,
+            "next": link(sort=sort, offset=offset + ROWS_PER_PAGE) if page["has_more"] else None,
+        }
+        export = urlencode(base + [("sort", s) for s in sort])
+        return render(
+            request, "rows.html", user=user, view=View(), table=table, page=page, names=names,
+            headers=headers, nav=nav, ignored=ignored, applied=applied, start=start, end=end,
+            metric=metric, export_csv=f"/api/tables/{table}/export?format=csv&{export}",
+            export_parquet=f"/api/tables/{table}/export?format=parquet&{export}",
+        )  # fmt: skip
+
+    @router.get("/customers", response_class=HTMLResponse)
+    def find_customer(request: Request, id: str | None = None) -> Response:
+        user = who(request)
+        if id and id.strip():
+            return RedirectResponse(f"/customers/{id.strip()}", status_code=303)
+        return render(request, "customer.html", user=user, view=View(), customer=None)
+
+    @router.get("/customers/{customer_id}", response_class=HTMLResponse)
+    def customer(request: Request, customer_id: str) -> Response:
+        user = who(request)
+        try:
+            with state.reading() as backend:
+                story = customer_timeline(backend, customer_id, limit=500)
+        except CXError as exc:
+            return failed(request, user, exc)
+        items = []
+        for item in reversed(story["timeline"]):  # newest first
+            fields = (
+                _SUMMARY.get(item["kind"])
+                or [k for k in item["data"] if not k.endswith("_id") and not k.startswith("_")][:5]
+            )
+            summary = [(k, item["data"].get(k)) for k in fields if item["data"].get(k) is not None]
+            items.append({**item, "summary": summary})
+        return render(request, "customer.html", user=user, view=View(), customer=story, items=items)
+
+    return router
+
+
+def _slice_keys(record: dict[str, Any]) -> set[str]:
+    """The slice keys of a scorecard record: what sits between its title and estimate."""
+    keys = list(record)
+    return set(keys[keys.index("title") + 1 : keys.index("estimate")])
+
+
+def mount(app: FastAPI, state: ServerState, *, cookie: str = SESSION_COOKIE) -> None:
+    """Serve the dashboard at ``/`` of ``app`` over the server's ``state``."""
+    app.include_router(create_web_router(state, cookie=cookie))
+
+    async def to_login(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, LoginRequired)
+        query = urlencode({"next": exc.next_url}) if exc.next_url != "/" else ""
+        return RedirectResponse("/login" + (f"?{query}" if query else ""), status_code=303)
+
+    app.add_exception_handler(LoginRequired, to_login)
