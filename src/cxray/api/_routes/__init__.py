@@ -8,6 +8,6 @@
 | ``tables`` | ``GET /tables/{table}/rows``, ``GET /tables/{table}/export`` |
 | ``customers`` | ``GET /customers/{customer_id}`` |
 | ``imports`` | ``POST /imports/{table}`` (analyst) |
-| ``scorecard`` | ``GET /scorecard`` over ``Workspace.scorecard`` (to come: issue 3's measurement
-  framework; the module holds the router it will live on) |
+| ``scorecard`` | ``GET /scorecard`` over ``Workspace.scorecard`` (the records of
+  ``cxray scorecard --format json``) |
 """
