@@ -1,0 +1,185 @@
+"""The dashboard in a real headless Chromium against a real ``cxray serve`` on loopback.
+
+Logs in, opens every page, checks that the numbers a person sees equal the API's,
+follows a drill-down from a number to its rows, opens a customer, and checks that a
+viewer cannot import. Needs Debian's ``chromium`` (``.ci/run`` installs it): without it
+the module is skipped, except under CI, where a missing browser is a failure.
+
+``CXRAY_SCREENSHOTS=DIR`` saves a 1280×800 screenshot of each page into DIR (the
+ones in ``docs/screenshots/`` were made this way).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from cxray.workspace import Workspace
+
+CHROMIUM = Path("/usr/bin/chromium")
+if not CHROMIUM.exists() and os.environ.get("CI"):
+    pytest.fail("/usr/bin/chromium is missing under CI (.ci/run installs it)", pytrace=False)
+pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="no /usr/bin/chromium")
+
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+SHOTS = os.environ.get("CXRAY_SCREENSHOTS")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _key(db: Path, role: str) -> str:
+    out = subprocess.run(
+        [sys.executable, "-m", "cxray", "--db", str(db), "keys", "create", "--role", role],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    return out.stdout.strip().splitlines()[-1]  # the key alone on the last line
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory) -> Iterator[dict]:
+    folder = tmp_path_factory.mktemp("browser")
+    db = folder / "demo.duckdb"
+    with Workspace.open(db, folder / "cxray.toml") as ws:
+        ws.load_demo(seed=11, customers=1500, months=6)
+    viewer, admin = _key(db, "viewer"), _key(db, "admin")
+    port = _free_port()
+    env = {**os.environ, "CXRAY_CONFIG": str(folder / "cxray.toml")}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "cxray", "--db", str(db), "serve", "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        env=env,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"{base}/api/health", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"cxray serve did not start: {proc.stderr.read()!r}")
+            time.sleep(0.3)
+        yield {"base": base, "viewer": viewer, "admin": admin}
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+
+
+@pytest.fixture(scope="module")
+def page(server) -> Iterator:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        context = browser.new_context(viewport={"width": 1280, "height": 800})
+        pg = context.new_page()
+        pg.goto(f"{server['base']}/")
+        assert "/login" in pg.url  # not logged in: sent to the login page
+        pg.fill("input[name=key]", server["viewer"])
+        pg.click("button[type=submit]")
+        pg.wait_for_url(f"{server['base']}/")
+        yield pg
+        browser.close()
+
+
+def _api(server, path: str, **params) -> list[dict]:
+    headers = {"Authorization": f"Bearer {server['viewer']}"}
+    r = httpx.get(f"{server['base']}/api{path}", params=params, headers=headers, timeout=60)
+    r.raise_for_status()
+    return r.json()
+
+
+def _shown(page, scope: str) -> dict[str, float]:
+    """``{data-metric or row label: the number shown}`` read from the page's links."""
+    return page.eval_on_selector_all(
+        f"{scope} [data-value]",
+        "els => els.map(e => [e.closest('[data-metric], tr').dataset.metric"
+        " || e.closest('tr').cells[0].innerText.trim(), parseFloat(e.dataset.value)])",
+    )
+
+
+def _shot(page, name: str) -> None:
+    if SHOTS:
+        Path(SHOTS).mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(Path(SHOTS) / f"{name}.png"))
+
+
+def test_overview_shows_the_api_numbers(server, page):
+    page.goto(f"{server['base']}/")
+    shown = dict(_shown(page, ".tiles"))
+    api = {r["metric"]: r["estimate"] for r in _api(server, "/scorecard") if not r["suppressed"]}
+    assert shown and set(shown) <= set(api)
+    for metric, value in shown.items():
+        assert value == pytest.approx(api[metric], rel=1e-9), metric
+    _shot(page, "overview")
+
+
+def test_trends_and_segments_show_the_api_numbers(server, page):
+    page.goto(f"{server['base']}/trends?metric=nps&period=month")
+    page.wait_for_selector(".js-plotly-plot")  # the chart drew, with plotly served locally
+    monthly = _api(server, "/scorecard", metric="nps", period="month")
+    expected = sorted(r["estimate"] for r in monthly if not r["suppressed"])
+    shown = sorted(v for _, v in _shown(page, "table"))
+    assert shown == pytest.approx(expected, rel=1e-9)
+    _shot(page, "trends")
+    page.goto(f"{server['base']}/segments?metric=nps&by=region")
+    by_region = _api(server, "/scorecard", metric="nps", by="region")
+    expected = sorted(r["estimate"] for r in by_region if not r["suppressed"])
+    shown = sorted(v for _, v in _shown(page, "table"))
+    assert shown == pytest.approx(expected, rel=1e-9)
+    _shot(page, "segments")
+
+
+def test_a_number_leads_to_its_rows_and_a_customer(server, page):
+    page.goto(f"{server['base']}/")
+    page.click(".tile[data-metric=nps] [data-value]")
+    page.wait_for_url("**/rows/**")
+    assert page.locator("table tbody tr").count() > 0
+    _shot(page, "rows")
+    link = page.locator("a[href*='/customers/']").first
+    customer = link.get_attribute("href").rsplit("/", 1)[-1]
+    link.click()
+    page.wait_for_url(f"**/customers/{customer}")
+    story = httpx.get(
+        f"{server['base']}/api/customers/{customer}",
+        headers={"Authorization": f"Bearer {server['viewer']}"},
+        timeout=60,
+    ).json()
+    assert customer in page.inner_text("h1")
+    assert page.locator("text=" + story["timeline"][0]["table"][:-1]).count() > 0
+    _shot(page, "customer")
+
+
+def test_a_viewer_cannot_import_but_an_admin_can(server, tmp_path):
+    csv = b"response_id,submitted_at,nps\nB1,2026-01-01,9\n"
+    files = {"files": ("r.csv", csv, "text/csv")}
+    url = f"{server['base']}/api/imports/responses"
+    r = httpx.post(url, files=files, headers={"Authorization": f"Bearer {server['viewer']}"})
+    assert r.status_code == 403 and r.json()["error"]["code"]
+    r = httpx.post(url, files=files, headers={"Authorization": f"Bearer {server['admin']}"})
+    assert r.status_code == 201 and r.json()["added"] == 1
