@@ -20,9 +20,9 @@ import pandas as pd
 
 from cxray import stats
 from cxray.metrics._context import PERIODS, Context
-from cxray.metrics._registry import KPI
+from cxray.metrics._registry import KPI, Rows
 
-__all__ = ["Cell", "compare", "compute", "period_starts"]
+__all__ = ["Cell", "compare", "compute", "compute_all", "period_starts"]
 
 
 @dataclass(frozen=True)
@@ -33,6 +33,73 @@ class Cell:
     period: dt.date | None
     agg: dict[str, Any]
     estimate: stats.Estimate
+
+
+def _fusable(kpi: KPI, ctx: Context) -> bool:
+    return (
+        isinstance(kpi.rows, Rows)
+        and kpi.kind in ("nps", "proportion", "mean", "median")
+        and not kpi.per_customer
+        and kpi.table != "customers"
+        and (ctx.period is None or kpi.periodic)
+    )
+
+
+def compute_all(registry: list[KPI], ctx: Context) -> dict[str, list[Cell]]:
+    """Every KPI of ``registry``; those whose rows share a base in one query (see ``Rows``)."""
+    groups: dict[Any, list[KPI]] = {}
+    out: dict[str, list[Cell]] = {}
+    for kpi in registry:
+        if _fusable(kpi, ctx):
+            assert isinstance(kpi.rows, Rows)
+            groups.setdefault(kpi.rows.base, []).append(kpi)
+    for members in groups.values():
+        if len(members) > 1:
+            out.update(_compute_together(members, ctx))
+    for kpi in registry:
+        if kpi.name not in out:
+            out[kpi.name] = compute(kpi, ctx)
+    return {kpi.name: out[kpi.name] for kpi in registry}
+
+
+def _compute_together(members: list[KPI], ctx: Context) -> dict[str, list[Cell]]:
+    """KPIs over the same base rows: one grouped aggregate, each KPI's part filtered."""
+    first = members[0].rows
+    assert isinstance(first, Rows)
+    t = first.base(ctx)
+    window = ctx.in_window(t._t)
+    if window is not None:
+        t = t.filter(window)
+    got = ctx.slices(t)
+    if got is None:
+        return {kpi.name: [] for kpi in members}
+    t, keys = got
+    if ctx.period is not None:
+        t = t.mutate(_period=ctx.bucket(t._t))
+        keys = [*keys, "_period"]
+    metrics: dict[str, Any] = {}
+    parts = []
+    for i, kpi in enumerate(members):
+        rows = kpi.rows
+        assert isinstance(rows, Rows)
+        where = rows.where(ctx, t) if rows.where is not None else None
+        value = rows.value(ctx, t)
+        mine = _metrics(kpi.kind, value, where)
+        metrics.update({f"{name}_{i}": expr for name, expr in mine.items()})
+        parts.append((kpi, list(mine), where, value))
+    grouped = _grouped(t, keys, metrics)
+    out = {}
+    for i, (kpi, names, where, value) in enumerate(parts):
+        rows_i = []
+        for row in grouped:
+            r = {k: row[k] for k in keys}
+            r.update({name: row[f"{name}_{i}"] or 0 for name in names})
+            n = r["_p"] + r["_q"] + r["_d"] if kpi.kind == "nps" else r["_n"]
+            if n:
+                rows_i.append(r)
+        own = t.filter(where) if where is not None else t
+        out[kpi.name] = _cells(kpi, ctx, own.mutate(_v=value), keys, rows_i)
+    return out
 
 
 def compute(kpi: KPI, ctx: Context) -> list[Cell]:
@@ -72,32 +139,44 @@ def _ones(flag: ibis.BooleanValue) -> ibis.IntegerValue:
     return ibis.ifelse(flag, 1, 0)
 
 
-def _aggregate(kind: str, t: ibis.Table, keys: list[str]) -> ibis.Table:
-    v = t._v
+def _metrics(kind: str, v: ibis.Value, where: ibis.BooleanValue | None) -> dict[str, Any]:
+    """The aggregates a KPI of ``kind`` rests on, over the rows where ``where`` holds."""
     if kind == "nps":
-        metrics = {
-            "_p": _ones(v >= 9).sum(),
-            "_q": _ones((v >= 7) & (v <= 8)).sum(),
-            "_d": _ones(v <= 6).sum(),
+        return {
+            "_p": _ones(v >= 9).sum(where=where),
+            "_q": _ones((v >= 7) & (v <= 8)).sum(where=where),
+            "_d": _ones(v <= 6).sum(where=where),
         }
-    elif kind == "proportion":
-        metrics = {"_x": _ones(v).sum(), "_n": v.count()}
-    elif kind == "mean":
+    if kind == "proportion":
+        return {"_x": _ones(v).sum(where=where), "_n": v.count(where=where)}
+    if kind == "mean":
         x = v.cast("float64")
-        metrics = {"_n": x.count(), "_s": x.sum(), "_s2": (x * x).sum()}
-    elif kind == "median":
-        metrics = {"_n": v.count()}
-    else:  # pragma: no cover
-        raise AssertionError(kind)
-    if keys:
-        return t.group_by(keys).aggregate(**metrics)
-    return t.aggregate(**metrics)
+        return {
+            "_n": x.count(where=where),
+            "_s": x.sum(where=where),
+            "_s2": (x * x).sum(where=where),
+        }
+    if kind == "median":
+        return {"_n": v.count(where=where)}
+    raise AssertionError(kind)  # pragma: no cover
+
+
+def _grouped(t: ibis.Table, keys: list[str], metrics: dict[str, Any]) -> list[dict[str, Any]]:
+    agg = t.group_by(keys).aggregate(**metrics) if keys else t.aggregate(**metrics)
+    return agg.to_pyarrow().to_pylist()
 
 
 def _finish_all(kpi: KPI, ctx: Context, t: ibis.Table, keys: list[str]) -> list[Cell]:
-    rows = _aggregate(kpi.kind, t, keys).to_pyarrow().to_pylist()
+    rows = _grouped(t, keys, _metrics(kpi.kind, t._v, None))
     if not keys and rows and all(not v for v in rows[0].values()):
         rows = []  # no data at all
+    return _cells(kpi, ctx, t, keys, rows)
+
+
+def _cells(
+    kpi: KPI, ctx: Context, t: ibis.Table, keys: list[str], rows: list[dict[str, Any]]
+) -> list[Cell]:
+    """Cells from the aggregate rows of one KPI (``t``: its rows, for order statistics)."""
     samples: dict[tuple[Any, ...], np.ndarray] = {}
     if kpi.kind == "median":
         samples = _order_statistics(ctx, t, keys, rows)
@@ -276,15 +355,20 @@ def _churn(kpi: KPI, ctx: Context) -> list[Cell]:
             }
         )
         p = ibis.memtable(frame, schema={"_period": "date", "_ps": "timestamp", "_pe": "timestamp"})
+        # Period bounds are period starts, so comparing a time with them is comparing its
+        # period's start: count customers per (slice, joined period, churned period) first,
+        # then cross the few counts, not every customer, with the periods.
+        unit = PERIODS[ctx.period]
+        c = c.mutate(_created=c._created.truncate(unit), _churned=c._churned.truncate(unit))
+        c = c.group_by([*keys, "_created", "_churned"]).aggregate(_k=ibis._.count())
         c = c.cross_join(p)
         keys = [*keys, "_period"]
-        ps, pe = c._ps, c._pe
+        ps, pe, weight = c._ps, c._pe, c._k
     else:
-        ps, pe = ibis.timestamp(start), ibis.timestamp(end)
+        ps, pe, weight = ibis.timestamp(start), ibis.timestamp(end), ibis.literal(1)
     at_risk = (c._created < ps) & (c._churned.isnull() | (c._churned >= ps))
     churned = at_risk & c._churned.notnull() & (c._churned < pe)
-    c = c.mutate(_r=_ones(at_risk), _c=_ones(churned))
-    metrics = {"_x": c._c.sum(), "_n": c._r.sum()}
+    metrics = {"_x": (_ones(churned) * weight).sum(), "_n": (_ones(at_risk) * weight).sum()}
     agg = c.group_by(keys).aggregate(**metrics) if keys else c.aggregate(**metrics)
     cells = []
     for row in agg.to_pyarrow().to_pylist():

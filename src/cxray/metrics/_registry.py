@@ -23,13 +23,34 @@ from cxray.config import JourneyConfig
 from cxray.exceptions import UnknownMetricError
 from cxray.metrics._context import Context
 
-__all__ = ["KPI", "Kind", "business_hours", "get_kpi", "kpis"]
+__all__ = ["KPI", "Kind", "Rows", "business_hours", "get_kpi", "kpis"]
 
 Kind = Literal["nps", "proportion", "mean", "median", "churn", "health"]
 RowBuilder = Callable[[Context], ibis.Table]
 
 #: orders that are not revenue
 NOT_REVENUE = ("cancelled", "returned")
+
+
+@dataclass(frozen=True)
+class Rows:
+    """A row builder in parts: the rows of ``base`` where ``where`` holds, valued ``value``.
+
+    KPIs whose rows share a ``base`` (the same function) are computed together,
+    in one aggregate query over it (each KPI's aggregates filtered by its own
+    ``where``): the four survey KPIs read the responses once, the support KPIs
+    the cases once, a journey's completion and abandonment its starts once.
+    """
+
+    base: RowBuilder
+    value: Callable[[Context, ibis.Table], ibis.Value]
+    where: Callable[[Context, ibis.Table], ibis.BooleanValue] | None = None
+
+    def __call__(self, ctx: Context) -> ibis.Table:
+        t = self.base(ctx)
+        if self.where is not None:
+            t = t.filter(self.where(ctx, t))
+        return t.mutate(_v=self.value(ctx, t))
 
 
 @dataclass(frozen=True)
@@ -64,52 +85,46 @@ def _hours(a: ibis.Value, b: ibis.Value) -> ibis.Value:
 
 
 # ------------------------------------------------------------------ surveys
-def _nps(ctx: Context) -> ibis.Table:
-    r = ctx.tables("responses")
-    r = r.filter(r.nps.notnull())
-    return _t(ctx, r, "submitted_at").mutate(_v=r.nps)
+def _responses(ctx: Context) -> ibis.Table:
+    return _t(ctx, ctx.tables("responses"), "submitted_at")
 
 
-def _csat(ctx: Context) -> ibis.Table:
-    r = ctx.tables("responses")
-    lo, hi = ctx.config.scales.csat.top_box_values()
-    r = r.filter(r.csat.notnull())
-    return _t(ctx, r, "submitted_at").mutate(_v=r.csat.between(lo, hi))
+def _top_box(scale: str) -> Callable[[Context, ibis.Table], ibis.Value]:
+    def value(ctx: Context, t: ibis.Table) -> ibis.Value:
+        lo, hi = ctx.config.scale(scale).top_box_values()
+        return t[scale].between(lo, hi)
+
+    return value
 
 
-def _ces_mean(ctx: Context) -> ibis.Table:
-    r = ctx.tables("responses")
-    r = r.filter(r.ces.notnull())
-    return _t(ctx, r, "submitted_at").mutate(_v=r.ces.cast("float64"))
-
-
-def _ces_easy(ctx: Context) -> ibis.Table:
-    r = ctx.tables("responses")
-    lo, hi = ctx.config.scales.ces.top_box_values()
-    r = r.filter(r.ces.notnull())
-    return _t(ctx, r, "submitted_at").mutate(_v=r.ces.between(lo, hi))
+_nps = Rows(_responses, lambda ctx, t: t.nps, lambda ctx, t: t.nps.notnull())
+_csat = Rows(_responses, _top_box("csat"), lambda ctx, t: t.csat.notnull())
+_ces_mean = Rows(_responses, lambda ctx, t: t.ces.cast("float64"), lambda ctx, t: t.ces.notnull())
+_ces_easy = Rows(_responses, _top_box("ces"), lambda ctx, t: t.ces.notnull())
 
 
 # ------------------------------------------------------------------ support
-def _fcr(ctx: Context) -> ibis.Table:
-    c = ctx.tables("cases")
-    c = c.filter(c.resolved_at.notnull())
+def _cases(ctx: Context) -> ibis.Table:
+    return _t(ctx, ctx.tables("cases"), "opened_at")
+
+
+def _fcr_value(ctx: Context, c: ibis.Table) -> ibis.Value:
     not_reopened = ~c.reopened.fill_null(False)
     # fallback where contacts is unknown: resolved and not reopened
-    fcr = ibis.ifelse(c.contacts.isnull(), not_reopened, (c.contacts == 1) & not_reopened)
-    return _t(ctx, c, "opened_at").mutate(_v=fcr)
+    return ibis.ifelse(c.contacts.isnull(), not_reopened, (c.contacts == 1) & not_reopened)
 
 
-def _first_response(ctx: Context) -> ibis.Table:
-    c = ctx.tables("cases")
-    c = c.filter(c.first_response_at.notnull() & (c.first_response_at >= c.opened_at))
-    return _t(ctx, c, "opened_at").mutate(_v=_hours(c.opened_at, c.first_response_at))
+def _resolved(ctx: Context, c: ibis.Table) -> ibis.BooleanValue:
+    return c.resolved_at.notnull() & (c.resolved_at >= c.opened_at)
 
 
-def _resolution(ctx: Context) -> ibis.Table:
-    c = ctx.tables("cases")
-    c = c.filter(c.resolved_at.notnull() & (c.resolved_at >= c.opened_at))
-    return _t(ctx, c, "opened_at").mutate(_v=_hours(c.opened_at, c.resolved_at))
+_fcr = Rows(_cases, _fcr_value, lambda ctx, c: c.resolved_at.notnull())
+_first_response = Rows(
+    _cases,
+    lambda ctx, c: _hours(c.opened_at, c.first_response_at),
+    lambda ctx, c: c.first_response_at.notnull() & (c.first_response_at >= c.opened_at),
+)
+_resolution = Rows(_cases, lambda ctx, c: _hours(c.opened_at, c.resolved_at), _resolved)
 
 
 #: 1970-01-01, day 0 of ``epoch_seconds // 86400``, was a Thursday (Monday = 0)
@@ -162,14 +177,15 @@ def business_hours(ctx: Context, a: ibis.Value, b: ibis.Value) -> ibis.Value:
     return seconds.cast("float64") / 3600.0
 
 
-def _resolution_business(ctx: Context) -> ibis.Table:
-    c = ctx.tables("cases")
-    c = c.filter(c.resolved_at.notnull() & (c.resolved_at >= c.opened_at))
-    return _t(ctx, c, "opened_at").mutate(_v=business_hours(ctx, c.opened_at, c.resolved_at))
+_resolution_business = Rows(
+    _cases, lambda ctx, c: business_hours(ctx, c.opened_at, c.resolved_at), _resolved
+)
 
 
 # ------------------------------------------------------------------ journeys
-def _journey(journey: JourneyConfig, success: bool) -> RowBuilder:
+def _journey_starts(journey: JourneyConfig) -> RowBuilder:
+    """The journey's starts whose window is over, each with ``_done``: completed in time."""
+
     def rows(ctx: Context) -> ibis.Table:
         e = ctx.tables("events")
         starts = e.filter(e.touchpoint == journey.start)
@@ -186,8 +202,8 @@ def _journey(journey: JourneyConfig, success: bool) -> RowBuilder:
         # a start whose window is not over by the last event cannot be judged yet
         last = e.timestamp.max().as_scalar()
         starts = starts.filter(starts.timestamp + window <= last)
-        flag = starts.event_id.isin(completed._eid)
-        return _t(ctx, starts, "timestamp").mutate(_v=flag if success else ~flag)
+        starts = starts.mutate(_done=starts.event_id.isin(completed._eid))
+        return _t(ctx, starts, "timestamp")
 
     return rows
 
@@ -336,6 +352,7 @@ def kpis(config_journeys: dict[str, JourneyConfig] | None = None) -> list[KPI]:
     ]
     for name, j in sorted((config_journeys or {}).items()):
         title = j.title or name
+        starts = _journey_starts(j)
         what = f"{j.start} followed by {j.success} within {j.window_hours:g} h (same customer)"
         out.append(
             KPI(
@@ -346,7 +363,7 @@ def kpis(config_journeys: dict[str, JourneyConfig] | None = None) -> list[KPI]:
                 "events",
                 "timestamp",
                 "proportion",
-                _journey(j, True),
+                Rows(starts, lambda ctx, t: t._done),
             )
         )
         out.append(
@@ -358,7 +375,7 @@ def kpis(config_journeys: dict[str, JourneyConfig] | None = None) -> list[KPI]:
                 "events",
                 "timestamp",
                 "proportion",
-                _journey(j, False),
+                Rows(starts, lambda ctx, t: ~t._done),
             )
         )
     out += [

@@ -15,7 +15,7 @@ from cxray import stats
 from cxray.config import ProgramConfig, Threshold
 from cxray.exceptions import UnknownMetricError
 from cxray.metrics._context import Context, TableSource, as_keys, parse_when, period_label
-from cxray.metrics._engine import Cell, compare, compute
+from cxray.metrics._engine import Cell, compare, compute_all
 from cxray.metrics._registry import KPI, kpis
 
 __all__ = ["Score", "Scorecard", "Status", "scorecard", "status_of"]
@@ -186,8 +186,9 @@ def scorecard(
             )
         registry = [k for k in registry if k.name in metrics]
     scores: list[Score] = []
+    cells = compute_all(registry, ctx)
     for kpi in registry:
-        scores.extend(_scores(kpi, ctx, compute(kpi, ctx)))
+        scores.extend(_scores(kpi, ctx, cells[kpi.name]))
     return Scorecard(scores, tuple(by), period, s, e, config.measurement.fdr)
 
 
