@@ -5,7 +5,7 @@ The demo world's tables grow together (per 1,000 customers: ~2,100 responses,
 benchmark's mix of 10M responses, 1M cases, 1M orders and 20M events. The
 builder walks :func:`cxray.demo.generate_chunks` and keeps each table's rows,
 chunk by chunk in generation order, until that table reaches its quota; every
-customer generated is kept. At ``--size 1`` that is about 4.8 million
+customer generated is kept. At ``--size 1`` that is about 4.5 million
 customers, all with their responses, and the cases, orders and events of the
 first customers. The file is cached under ``benchmarks/_data/`` and reused.
 """

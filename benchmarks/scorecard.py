@@ -4,7 +4,7 @@
 
 The world (``benchmarks/_scorecard_data.py``): the demo company with, at
 ``--size 1``, 10M responses, 1M cases, 1M orders and 20M events (issue 3) and
-about 4.8M customers, built once with ``cxray.demo.generate_chunks`` into
+about 4.5M customers, built once with ``cxray.demo.generate_chunks`` into
 ``benchmarks/_data/scorecard_<size>.duckdb`` and reused (``--size 0.05`` is a
 quick run). Cases, each in a fresh process, libraries imported before the clock:
 
