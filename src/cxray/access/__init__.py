@@ -19,6 +19,7 @@ from cxray.access._keys import (
     role_allows,
 )
 from cxray.access._limiter import LoginLimiter
+from cxray.access._login import log_in
 from cxray.access._sessions import Session, SessionSigner
 
 __all__ = [
@@ -32,5 +33,6 @@ __all__ = [
     "SessionSigner",
     "check_role",
     "hash_key",
+    "log_in",
     "role_allows",
 ]

@@ -21,6 +21,7 @@ from fastapi import APIRouter, FastAPI, Form, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, PackageLoader, select_autoescape
 
+from cxray.access import log_in
 from cxray.exceptions import (
     AuthenticationError,
     CXError,
@@ -196,12 +197,13 @@ def create_web_router(state: ServerState, *, cookie: str = SESSION_COOKIE) -> AP
             )  # fmt: skip
         client = request.client.host if request.client else "unknown"
         try:
-            state.limiter.check(client)
-            try:
-                api_key = state.keys.verify(key.strip())
-            except AuthenticationError:
-                state.limiter.failure(client)
-                raise AuthenticationError("unknown or revoked API key") from None
+            _, token, _ = log_in(
+                key.strip(),
+                client=client,
+                keys=state.keys,
+                sessions=state.sessions,
+                limiter=state.limiter,
+            )
         except RateLimitedError as exc:
             page = render(
                 request, "login.html", 429, user=None, view=View(), next=target, error=str(exc)
@@ -212,8 +214,6 @@ def create_web_router(state: ServerState, *, cookie: str = SESSION_COOKIE) -> AP
             return render(
                 request, "login.html", 401, user=None, view=View(), next=target, error=str(exc)
             )
-        state.limiter.success(client)
-        token, _ = state.sessions.issue(api_key)
         response = RedirectResponse(target, status_code=303)
         response.set_cookie(
             cookie,

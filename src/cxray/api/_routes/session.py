@@ -7,10 +7,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, Field
 
+from cxray.access import log_in
 from cxray.api._auth import SESSION_COOKIE, Principal, viewer
 from cxray.api._errors import ERROR_RESPONSES, ErrorEnvelope
 from cxray.api._state import ApiContext, context
-from cxray.exceptions import AuthenticationError
 
 router = APIRouter(tags=["session"])
 
@@ -37,15 +37,9 @@ def login(
     response: Response,
     cx: Annotated[ApiContext, Depends(context)],
 ) -> dict[str, Any]:
-    client = _client(request)
-    cx.limiter.check(client)
-    try:
-        key = cx.keys.verify(body.key)
-    except AuthenticationError:
-        cx.limiter.failure(client)
-        raise AuthenticationError("login failed: unknown or revoked API key") from None
-    cx.limiter.success(client)
-    token, session = cx.sessions.issue(key)
+    key, token, session = log_in(
+        body.key, client=_client(request), keys=cx.keys, sessions=cx.sessions, limiter=cx.limiter
+    )
     response.set_cookie(
         SESSION_COOKIE,
         token,
