@@ -15,7 +15,7 @@ import io
 import json
 import re
 import zlib
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -37,6 +37,7 @@ __all__ = [
     "load_json",
     "parse_iso",
     "read_csv_rows",
+    "rows_to_records",
     "snake",
     "stage_rows",
     "unique_names",
@@ -302,3 +303,42 @@ def stage_rows(
     if renames:
         records = [{renames.get(k, k): v for k, v in r.items()} for r in records]
     stage_records(con, records, target, rows=rows, file=file)
+
+
+def rows_to_records(
+    path: Path,
+    rows: Iterable[tuple[int, list[str]]],
+    names: Sequence[str],
+    vendor: str,
+    *,
+    convert: Callable[[int, str, str, int], Any] | None = None,
+    strip: bool = False,
+) -> tuple[list[dict[str, Any]], list[int]]:
+    """CSV rows of a survey export as records (one dict per response) and their row numbers.
+
+    Blank lines are skipped; a row whose field count differs from the header is an error
+    naming the row. Empty values become None (``strip`` also trims the others), and
+    ``convert(index, name, value, row)`` turns each non-empty value as the vendor needs.
+    A file with no responses is an error.
+    """
+    records: list[dict[str, Any]] = []
+    row_numbers: list[int] = []
+    for row, fields in rows:
+        if not any(f.strip() for f in fields):
+            continue  # a blank line: nothing to import
+        if len(fields) != len(names):
+            raise SourceError(
+                f"{path.name}, row {row}: has {len(fields)} fields but the header has "
+                f"{len(names)}; the file is not a complete {vendor} export"
+            )
+        rec = {}
+        for i, (name, value) in enumerate(zip(names, fields, strict=True)):
+            v: Any = (value.strip() or None) if strip else (value if value.strip() else None)
+            if v is not None and convert is not None:
+                v = convert(i, name, v, row)
+            rec[name] = v
+        records.append(rec)
+        row_numbers.append(row)
+    if not records:
+        raise SourceError(f"{path.name}: the {vendor} export has no responses")
+    return records, row_numbers

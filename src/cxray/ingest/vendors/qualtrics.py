@@ -26,6 +26,7 @@ from cxray.ingest.vendors._common import (
     first_filled,
     head_text,
     read_csv_rows,
+    rows_to_records,
     stage_rows,
     unique_names,
     user_claims,
@@ -87,26 +88,13 @@ class QualtricsSource(Source):
         names = unique_names(header)
         zones = _time_zones(path, names, import_ids)
 
-        records: list[dict[str, Any]] = []
-        row_numbers: list[int] = []
-        for row, fields in rows:
-            if not any(f.strip() for f in fields):
-                continue  # a blank line: nothing to import
-            if len(fields) != len(names):
-                raise SourceError(
-                    f"{path.name}, row {row}: has {len(fields)} fields but the header has "
-                    f"{len(names)}; the file is not a complete Qualtrics export"
-                )
-            rec = {}
-            for i, (name, value) in enumerate(zip(names, fields, strict=True)):
-                v = value if value.strip() else None
-                if v is not None and i in zones:
-                    v = _localize(v, zones[i])
-                rec[name] = v
-            records.append(rec)
-            row_numbers.append(row)
-        if not records:
-            raise SourceError(f"{path.name}: the Qualtrics export has no responses")
+        records, row_numbers = rows_to_records(
+            path,
+            rows,
+            names,
+            "Qualtrics",
+            convert=lambda i, _name, v, _row: _localize(v, zones[i]) if i in zones else v,
+        )
 
         claims = user_claims(ctx.mapping)
         defaults = list(_DEFAULTS)

@@ -25,6 +25,7 @@ from cxray.ingest.vendors._common import (
     first_filled,
     head_text,
     read_csv_rows,
+    rows_to_records,
     stage_rows,
     unique_names,
     user_claims,
@@ -116,26 +117,14 @@ class SurveyMonkeySource(Source):
         names = combine_headers(*header_rows)
         dates = {i for i, n in enumerate(names) if n in _DATE_COLUMNS}
 
-        records: list[dict[str, Any]] = []
-        row_numbers: list[int] = []
-        for row, fields in rows:
-            if not any(f.strip() for f in fields):
-                continue
-            if len(fields) != len(names):
-                raise SourceError(
-                    f"{path.name}, row {row}: has {len(fields)} fields but the header has "
-                    f"{len(names)}; the file is not a complete SurveyMonkey export"
-                )
-            rec = {}
-            for i, (name, value) in enumerate(zip(names, fields, strict=True)):
-                v = value.strip() or None
-                if v is not None and i in dates:
-                    v = _iso_date(v, path, row, name)
-                rec[name] = v
-            records.append(rec)
-            row_numbers.append(row)
-        if not records:
-            raise SourceError(f"{path.name}: the SurveyMonkey export has no responses")
+        records, row_numbers = rows_to_records(
+            path,
+            rows,
+            names,
+            "SurveyMonkey",
+            convert=lambda i, name, v, row: _iso_date(v, path, row, name) if i in dates else v,
+            strip=True,
+        )
 
         claims = user_claims(ctx.mapping)
         defaults = list(_DEFAULTS)
