@@ -59,7 +59,11 @@ function init(args)
     plen, blen = tonumber(plen), tonumber(blen)
     local path = plen > 0 and f:read(plen) or "/"
     local body = nil
-    if blen > 0 then body = f:read(blen) elseif method ~= "GET" and method ~= "HEAD" then body = "" end
+    if blen > 0 then
+      body = f:read(blen)
+    elseif method ~= "GET" and method ~= "HEAD" then
+      body = ""
+    end
     table.insert(requests, wrk.format(method, path, nil, body))
   end
   f:close()
