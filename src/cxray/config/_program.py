@@ -30,6 +30,7 @@ __all__ = [
     "MeasurementConfig",
     "ProgramConfig",
     "ScaleConfig",
+    "TextConfig",
     "ThemeConfig",
     "Threshold",
     "load_program_config",
@@ -382,6 +383,14 @@ def _default_themes() -> dict[str, ThemeConfig]:
     return {key: _theme(label, words) for key, (label, words) in DEFAULT_THEMES.items()}
 
 
+class TextConfig(_Model):
+    """Text analytics: when sentiment is scored."""
+
+    #: score the new and changed texts of every import right after it commits
+    #: (``cxray text enrich`` does the same for the whole store)
+    enrich_on_import: bool = True
+
+
 class ProgramConfig(_Model):
     """The typed contents of ``cxray.toml``. Unknown keys are an error, not ignored."""
 
@@ -396,6 +405,7 @@ class ProgramConfig(_Model):
     health: HealthConfig = HealthConfig()
     #: the text taxonomy: theme id -> label, keywords, examples (defaults: ``_default_themes``)
     themes: dict[str, ThemeConfig] = Field(default_factory=_default_themes)
+    text: TextConfig = TextConfig()
     #: the file it was read from, if any
     path: Path | None = Field(default=None, exclude=True)
 
@@ -516,6 +526,11 @@ orders_for_full_frequency = 3
 # label = "Delivery"
 # keywords = ["deliver*", "parcel*", "courier*", "late", "where is my order"]
 # examples = ["My parcel arrived a week late"]
+
+[text]
+# Score the sentiment of new and changed comments, case texts and mentions on every import
+# (right after it commits). Off: only `cxray text enrich` scores them.
+enrich_on_import = true
 """
 
 
