@@ -391,6 +391,14 @@ class TextConfig(_Model):
     enrich_on_import: bool = True
 
 
+class PrivacyConfig(_Model):
+    """Personal data in what people read: the dashboard, API rows, exports."""
+
+    #: mask e-mail addresses, phone numbers and card numbers inside free-text columns
+    #: (comments, subjects, descriptions, texts) wherever rows leave the store
+    redact: bool = True
+
+
 class ProgramConfig(_Model):
     """The typed contents of ``cxray.toml``. Unknown keys are an error, not ignored."""
 
@@ -406,6 +414,7 @@ class ProgramConfig(_Model):
     #: the text taxonomy: theme id -> label, keywords, examples (defaults: ``_default_themes``)
     themes: dict[str, ThemeConfig] = Field(default_factory=_default_themes)
     text: TextConfig = TextConfig()
+    privacy: PrivacyConfig = PrivacyConfig()
     #: the file it was read from, if any
     path: Path | None = Field(default=None, exclude=True)
 
@@ -531,6 +540,11 @@ orders_for_full_frequency = 3
 # Score the sentiment of new and changed comments, case texts and mentions on every import
 # (right after it commits). Off: only `cxray text enrich` scores them.
 enrich_on_import = true
+
+[privacy]
+# Mask e-mail addresses, phone numbers and card numbers inside free text (comments, case
+# subjects and descriptions, mentions) in the dashboard, API rows and CSV/Parquet exports.
+redact = true
 """
 
 
