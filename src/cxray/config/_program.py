@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from cxray.config._surveys import SurveysConfig
 from cxray.exceptions import ConfigError
 
 __all__ = [
@@ -415,6 +416,8 @@ class ProgramConfig(_Model):
     themes: dict[str, ThemeConfig] = Field(default_factory=_default_themes)
     text: TextConfig = TextConfig()
     privacy: PrivacyConfig = PrivacyConfig()
+    #: survey definitions (``[surveys.NAME]``) and the fatigue rule (``docs/surveys.md``)
+    surveys: SurveysConfig = SurveysConfig()
     #: the file it was read from, if any
     path: Path | None = Field(default=None, exclude=True)
 
@@ -569,7 +572,7 @@ def load_program_config(path: str | Path | None) -> ProgramConfig:
         return ProgramConfig(**data, path=p)
     except ValidationError as exc:
         first = exc.errors()[0]
-        loc = ".".join(str(x) for x in first["loc"])
+        loc = ".".join(str(x) for x in first["loc"]).replace("surveys.define.", "surveys.")
         msg = first["msg"].removeprefix("Value error, ")
         if first["type"] == "extra_forbidden":
             msg = "unknown key"
