@@ -18,10 +18,17 @@ mixins keep ``except ValueError`` working for callers that expect it::
     │   └── UnknownMetricError                   a KPI name outside the registry
     ├── ImportValidationError(CXError, ValueError)
     │                                            rows break the data contract; nothing written
-    └── AccessError(CXError)                     access control
-        ├── AuthenticationError                  no, unknown, revoked or expired credentials
-        ├── PermissionDeniedError                the caller's role may not do this
-        └── RateLimitedError                     too many failed logins; ``retry_after`` seconds
+    ├── AccessError(CXError)                     access control
+    │   ├── AuthenticationError                  no, unknown, revoked or expired credentials
+    │   ├── PermissionDeniedError                the caller's role may not do this
+    │   └── RateLimitedError                     too many failed logins; ``retry_after`` seconds
+    └── SurveyError(CXError)                     survey collection
+        ├── SubmissionError(SurveyError, ValueError)
+        │                                        answers break the survey's rules; ``details``
+        ├── InvalidTokenError                    a forged or malformed invitation token
+        ├── ExpiredTokenError                    an invitation past its expiry
+        └── AlreadySubmittedError                a used invitation or a completed response
+                                                 submitted again with other answers
 
     CXWarning(UserWarning)
     └── StatisticalWarning                       a result is computable but dubious
@@ -36,11 +43,14 @@ from dataclasses import dataclass
 
 __all__ = [
     "AccessError",
+    "AlreadySubmittedError",
     "AuthenticationError",
     "CXError",
     "CXWarning",
     "ConfigError",
+    "ExpiredTokenError",
     "ImportValidationError",
+    "InvalidTokenError",
     "MetricError",
     "ModelError",
     "NotFoundError",
@@ -54,6 +64,8 @@ __all__ = [
     "StatisticalWarning",
     "StoreError",
     "StoreLockedError",
+    "SubmissionError",
+    "SurveyError",
     "UnknownAttributeError",
     "UnknownMetricError",
     "UnknownTableError",
@@ -133,6 +145,30 @@ class UnknownMetricError(MetricError):
 
 class ModelError(CXError, ValueError):
     """A text model cannot be trained (too little or one-sided data), read or applied."""
+
+
+class SurveyError(CXError):
+    """Root of the errors of survey collection."""
+
+
+class SubmissionError(SurveyError, ValueError):
+    """Answers that break the survey's rules; ``details`` lists each (question, value, rule)."""
+
+    def __init__(self, message: str, details: list[dict[str, object]] | None = None):
+        super().__init__(message)
+        self.details = details or []
+
+
+class InvalidTokenError(SurveyError):
+    """An invitation token that was not issued by this store (forged, altered, malformed)."""
+
+
+class ExpiredTokenError(SurveyError):
+    """An invitation token past its expiry."""
+
+
+class AlreadySubmittedError(SurveyError):
+    """An invitation already answered, or a completed response sent again with other answers."""
 
 
 @dataclass(frozen=True)
