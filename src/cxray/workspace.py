@@ -35,6 +35,8 @@ class ImportReport:
     files: list[FileInfo]
     result: WriteResult
     attributes: list[str]
+    #: sentiment scored right after the import (``cxray.text.EnrichReport.to_dict()``), if any
+    sentiment: dict[str, Any] | None = None
 
     @property
     def dry_run(self) -> bool:
@@ -53,6 +55,7 @@ class ImportReport:
             "dry_run": r.dry_run,
             "attributes": self.attributes,
             "new_attributes": r.new_attributes,
+            "sentiment": self.sentiment,
         }
 
 
@@ -168,9 +171,16 @@ class Workspace:
             progress("writing" if not dry_run else "comparing", steps - 1, steps)
         with batch:
             (result,) = self.store.write(batch, dry_run=dry_run)
+        sentiment = None
+        if not dry_run and self.config.text.enrich_on_import:
+            from cxray.text import enrich_imported
+
+            sentiment = enrich_imported(self.store, result)
         if progress:
             progress("done", steps, steps)
-        return ImportReport(batch.table.name, batch.files, result, list(batch.attributes))
+        return ImportReport(
+            batch.table.name, batch.files, result, list(batch.attributes), sentiment
+        )
 
     # ------------------------------------------------------------ looking
 

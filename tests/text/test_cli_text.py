@@ -103,12 +103,14 @@ def test_train_enrich_and_score_with_domain_model(capsys, db, write):
     code, out, _ = run(capsys, "--db", db, "text", "enrich", "--json")
     assert json.loads(out)["scored"] == 0  # idempotent
     with Workspace.open(db) as ws:
-        ws.import_frame(
+        changed = ws.import_frame(
             "responses",
             pd_frame([{"response_id": "R1", "submitted_at": "2025-01-01", "comment": "now great"}]),
         )
+    # the import scored the changed row itself, with the store's domain model
+    assert changed.sentiment["scored"] == 1 and changed.sentiment["model"] == report["model_id"]
     code, out, _ = run(capsys, "--db", db, "text", "enrich", "--json")
-    assert json.loads(out)["scored"] == 1  # only the changed row
+    assert json.loads(out)["scored"] == 0  # nothing left to do
     code, out, _ = run(capsys, "--db", db, "text", "enrich", "--model", "default", "--json")
     assert json.loads(out)["scored"] == 90 and json.loads(out)["model"] == "lexicon-v1"
     with Workspace.open(db, read_only=True) as ws:

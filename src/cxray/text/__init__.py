@@ -6,7 +6,8 @@
   own comments and the scores beside them (NPS, CSAT, star ratings);
   :func:`evaluate_sentiment` says how much better it is on held-out texts.
 * :func:`enrich_sentiment` keeps the ``text_sentiment`` table of the store up
-  to date; :func:`train_store_model` learns the domain model from the store.
+  to date (:func:`enrich_imported`: the texts one import added or changed, run
+  by every import); :func:`train_store_model` learns the domain model from the store.
 * :func:`read_text_file` / :func:`score_rows` / :func:`write_scored` score a
   CSV or JSON Lines file without importing it.
 * :class:`CaseCategorizer` learns a team's case categories from labelled cases.
@@ -27,6 +28,7 @@ from cxray.text._enrich import (
     TEXT_FIELDS,
     EnrichReport,
     TrainReport,
+    enrich_imported,
     enrich_sentiment,
     labelled_texts,
     load_store_model,
@@ -74,6 +76,7 @@ __all__ = [
     "case_trends",
     "csat_impact",
     "discover_themes",
+    "enrich_imported",
     "enrich_sentiment",
     "evaluate_sentiment",
     "holdout_split",

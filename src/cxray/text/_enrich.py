@@ -23,7 +23,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,7 +32,7 @@ import numpy as np
 import pyarrow as pa
 
 from cxray.config import ProgramConfig
-from cxray.exceptions import ModelError
+from cxray.exceptions import CXError, ModelError
 from cxray.store import Store
 from cxray.text._domain import DomainSentiment
 from cxray.text._evaluate import SentimentEvaluation, evaluate_sentiment
@@ -46,6 +46,7 @@ __all__ = [
     "TEXT_FIELDS",
     "EnrichReport",
     "TrainReport",
+    "enrich_imported",
     "enrich_sentiment",
     "labelled_texts",
     "load_store_model",
@@ -249,6 +250,8 @@ def enrich_sentiment(
     model: LexiconSentiment | DomainSentiment | None = None,
     model_id: str = DEFAULT_MODEL_ID,
     *,
+    tables: Sequence[str] | None = None,
+    import_ids: Sequence[int] | None = None,
     batch_size: int = 50_000,
     progress: ProgressFn | None = None,
 ) -> EnrichReport:
@@ -257,20 +260,33 @@ def enrich_sentiment(
     A row is (re-)scored when it has no score yet, its text changed since it
     was scored, or it was scored by another model than ``model_id``. Scores of
     rows whose text is gone are removed.
+
+    ``tables`` limits the work to those tables; ``import_ids`` to the rows that
+    those imports added or changed (an import stamps its id on exactly those
+    rows; unchanged rows keep theirs), which is what an import runs right after
+    it commits. Each text is scored once per batch however often it repeats.
     """
     if store.read_only:
         raise ModelError(f"{store.url} is open read-only; enrichment writes scores to it")
+    unknown = [t for t in tables or () if t not in TEXT_FIELDS]
+    if unknown:
+        raise ModelError(
+            f"no text fields in {', '.join(map(repr, unknown))}; "
+            f"tables with texts: {', '.join(TEXT_FIELDS)}"
+        )
     model = model if model is not None else LexiconSentiment()
     b = store.backend
     if SENTIMENT_TABLE not in b.list_tables():
         b.create_table(SENTIMENT_TABLE, schema=SENTIMENT_SCHEMA)
     stage = f"_cx_{SENTIMENT_TABLE}_stage"
+    scope = None if import_ids is None else sorted({int(i) for i in import_ids})
     plan = []
     total = 0
     for table, (key, fields) in TEXT_FIELDS.items():
-        t = store.table(table)
+        if tables is not None and table not in tables:
+            continue
         for name in fields:
-            todo = _pending(store, table, key, name, model_id)
+            todo = _pending(store, table, key, name, model_id, scope)
             n = todo.count().to_pyarrow().as_py()
             plan.append((table, key, name, todo, n))
             total += n
@@ -283,8 +299,8 @@ def enrich_sentiment(
         try:
             if n:
                 for batch in _batches(todo, batch_size):
-                    texts = batch.column("text").to_pylist()
-                    labels, scores = model.score_texts(texts)
+                    labels, scores = _score_distinct(model, batch.column("text"))
+                    texts = batch.column("text")
                     b.insert(
                         stage,
                         pa.table(
@@ -294,7 +310,7 @@ def enrich_sentiment(
                                 "field": pa.array([name] * len(texts), pa.string()),
                                 "text_hash": batch.column("text_hash"),
                                 "sentiment_score": pa.array(scores, pa.float64()),
-                                "sentiment_label": pa.array(labels.tolist(), pa.string()),
+                                "sentiment_label": pa.array(labels, pa.string()),
                                 "model": pa.array([model_id] * len(texts), pa.string()),
                                 "scored_at": pa.array([_now()] * len(texts), pa.timestamp("us")),
                             }
@@ -303,10 +319,12 @@ def enrich_sentiment(
                     done += len(texts)
                     if progress:
                         progress(f"scoring {table}.{name}", done, total)
-            removed = _merge(store, stage, table, key, name)
+            removed = _merge(store, stage, table, key, name, scope)
         finally:
             b.drop_table(stage, force=True)
         t = store.table(table)
+        if scope is not None:
+            t = t.filter(t._import_id.isin(scope))
         texts_n = t.filter(_has_text(t[name])).count().to_pyarrow().as_py()
         counts.append(FieldCounts(table, name, texts_n, n, removed))
     if progress:
@@ -330,13 +348,68 @@ def _batches(expr: ibis.Table, size: int) -> Any:
         yield batch
 
 
+def enrich_imported(store: Store, result: Any) -> dict[str, Any] | None:
+    """Score the texts an import just added or changed (``Workspace`` calls it after commit).
+
+    ``result`` is the import's :class:`cxray.store.WriteResult`. Nothing to do
+    (a table without texts, a dry run, every row unchanged) gives ``None``.
+    The scorer is the one ``cxray text enrich`` uses by default: the store's
+    domain model when one was learned, else the out-of-the-box lexicon. The
+    import has committed already; if scoring fails, ``cxray text enrich``
+    catches up later (it scores whatever has no current score), and the error
+    is reported here rather than raised, so the import is not mistaken for a
+    failed one.
+    """
+    if (
+        result.table not in TEXT_FIELDS
+        or result.import_id is None
+        or result.dry_run
+        or result.added + result.updated == 0
+        or store.read_only
+    ):
+        return None
+    try:
+        model, model_id = resolve_model(None, store)
+        report = enrich_sentiment(
+            store, model, model_id, tables=[result.table], import_ids=[result.import_id]
+        )
+    except CXError as exc:
+        return {"error": f"sentiment not scored ({exc}); run `cxray text enrich`"}
+    return report.to_dict()
+
+
+def _score_distinct(
+    model: LexiconSentiment | DomainSentiment, texts: pa.ChunkedArray | pa.Array
+) -> tuple[pa.Array, np.ndarray]:
+    """Labels and scores of ``texts``, each distinct text scored once."""
+    import pyarrow.compute as pc
+
+    distinct = pc.unique(texts)
+    if len(distinct) == len(texts):
+        labels, scores = model.score_texts(texts.to_pylist())
+        return pa.array(np.asarray(labels, dtype=object), pa.string()), np.asarray(scores)
+    labels, scores = model.score_texts(distinct.to_pylist())
+    where = pc.index_in(texts, value_set=distinct).to_numpy(zero_copy_only=False)
+    labels = np.asarray(labels, dtype=object)[where]
+    return pa.array(labels, pa.string()), np.asarray(scores)[where]
+
+
 def _has_text(col: ibis.Value) -> ibis.Value:
     return col.notnull() & (col.strip().length() > 0)
 
 
-def _pending(store: Store, table: str, key: str, name: str, model_id: str) -> ibis.Table:
+def _pending(
+    store: Store,
+    table: str,
+    key: str,
+    name: str,
+    model_id: str,
+    scope: list[int] | None = None,
+) -> ibis.Table:
     """Rows of ``table`` whose ``name`` text has no current score from ``model_id``."""
     t = store.table(table)
+    if scope is not None:
+        t = t.filter(t._import_id.isin(scope))
     cur = t.filter(_has_text(t[name])).select(
         row_key=t[key], text=t[name], text_hash=t[name].hexdigest("md5")
     )
@@ -349,20 +422,39 @@ def _pending(store: Store, table: str, key: str, name: str, model_id: str) -> ib
     return j.filter(stale).select("row_key", "text", "text_hash").order_by("row_key")
 
 
-def _merge(store: Store, stage: str, table: str, key: str, name: str) -> int:
-    """Replace the scores of staged rows; drop scores whose text is gone. Returns drops."""
+def _merge(
+    store: Store, stage: str, table: str, key: str, name: str, scope: list[int] | None = None
+) -> int:
+    """Replace the scores of staged rows; drop scores whose text is gone. Returns drops.
+
+    With ``scope`` (import ids) only rows of those imports can lose their score:
+    imports add and replace rows, they never delete any.
+    """
     b = store.backend
     s = store.backend.table(SENTIMENT_TABLE)
     t = store.table(table)
-    live = t.filter(_has_text(t[name])).select(k=t[key])
-    mine = s.filter((s.table_name == table) & (s.field == name))
-    removed = mine.filter(~mine.row_key.isin(live.k)).count().to_pyarrow().as_py()
     tn, fn = _lit(table), _lit(name)
     statements = [
         f"DELETE FROM {SENTIMENT_TABLE} WHERE table_name = {tn} AND field = {fn} AND "
         f"row_key IN (SELECT row_key FROM {stage})",
         f"INSERT INTO {SENTIMENT_TABLE} SELECT * FROM {stage}",
     ]
+    if scope is not None:
+        gone = t.filter(t._import_id.isin(scope) & ~_has_text(t[name])).select(k=t[key])
+        mine = s.filter((s.table_name == table) & (s.field == name))
+        removed = mine.filter(mine.row_key.isin(gone.k)).count().to_pyarrow().as_py()
+        if removed:
+            ids = ", ".join(str(i) for i in scope)
+            statements.append(
+                f"DELETE FROM {SENTIMENT_TABLE} WHERE table_name = {tn} AND field = {fn} AND "
+                f"row_key IN (SELECT {key} FROM {table} WHERE _import_id IN ({ids}) AND "
+                f"({name} IS NULL OR length(trim({name})) = 0))"
+            )
+        _in_transaction(b, statements)
+        return int(removed)
+    live = t.filter(_has_text(t[name])).select(k=t[key])
+    mine = s.filter((s.table_name == table) & (s.field == name))
+    removed = mine.filter(~mine.row_key.isin(live.k)).count().to_pyarrow().as_py()
     if removed:
         statements.append(
             f"DELETE FROM {SENTIMENT_TABLE} WHERE table_name = {tn} AND field = {fn} AND "

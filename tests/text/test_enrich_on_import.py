@@ -1,0 +1,141 @@
+"""Sentiment kept up to date by imports: new and changed texts scored as they arrive."""
+
+from __future__ import annotations
+
+import hashlib
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from cxray.text import SENTIMENT_TABLE, LexiconSentiment, enrich_sentiment
+from cxray.text._enrich import _score_distinct
+from cxray.workspace import Workspace
+
+RESPONSES = """response_id,submitted_at,nps,comment
+R1,2026-01-05,10,"I love it, great service!"
+R2,2026-01-05,2,Terrible. The parcel never arrived and support was rude.
+R3,2026-01-06,8,
+R4,2026-01-06,7,It is a blue shirt.
+R5,2026-01-07,9,"I love it, great service!"
+"""
+
+
+def scores(ws: Workspace, table: str = "responses") -> dict[tuple[str, str], dict]:
+    t = ws.store.backend.table(SENTIMENT_TABLE)
+    rows = t.filter(t.table_name == table).to_pyarrow().to_pylist()
+    return {(r["row_key"], r["field"]): r for r in rows}
+
+
+def md5(text: str) -> str:
+    return hashlib.md5(text.encode("utf-8")).hexdigest()
+
+
+def test_import_scores_its_comments(ws, write):
+    report = ws.import_files("responses", [write("r.csv", RESPONSES)])
+    assert report.sentiment["scored"] == 4 and report.sentiment["model"] == "lexicon-v1"
+    assert report.to_dict()["sentiment"] == report.sentiment
+    got = scores(ws)
+    assert set(got) == {("R1", "comment"), ("R2", "comment"), ("R4", "comment"), ("R5", "comment")}
+    texts = {
+        "R1": "I love it, great service!",
+        "R2": "Terrible. The parcel never arrived and support was rude.",
+        "R4": "It is a blue shirt.",
+        "R5": "I love it, great service!",
+    }
+    labels, expected = LexiconSentiment().score_texts(list(texts.values()))
+    for (key, text), label, score in zip(texts.items(), labels, expected, strict=True):
+        row = got[(key, "comment")]
+        assert row["sentiment_score"] == pytest.approx(score, abs=1e-12)
+        assert row["sentiment_label"] == label
+        assert row["text_hash"] == md5(text)
+    assert [got[(k, "comment")]["sentiment_label"] for k in ("R1", "R2", "R4")] == [
+        "positive",
+        "negative",
+        "neutral",
+    ]
+    # nothing left for `cxray text enrich`
+    assert enrich_sentiment(ws.store).scored == 0
+
+
+def test_reimport_rescores_exactly_the_changed_texts(ws, write):
+    ws.import_files("responses", [write("r.csv", RESPONSES)])
+    before = scores(ws)
+    changed = (
+        RESPONSES.replace("R4,2026-01-06,7,It is a blue shirt.", "R4,2026-01-06,7,Awful shirt.")
+        .replace("R3,2026-01-06,8,", "R3,2026-01-06,8,Lovely!")
+        .replace('R5,2026-01-07,9,"I love it, great service!"', "R5,2026-01-07,9,")
+        + "R6,2026-01-08,6,Slow delivery\n"
+    )
+    report = ws.import_files("responses", [write("r2.csv", changed)])
+    r = report.result
+    assert (r.added, r.updated, r.unchanged) == (1, 3, 2)
+    (f,) = report.sentiment["fields"]
+    # R3 (now has text), R4 (changed), R6 (new); R5's text is gone, so is its score
+    assert (f["scored"], f["removed"], f["texts"]) == (3, 1, 3)
+    after = scores(ws)
+    assert set(after) == {(k, "comment") for k in ("R1", "R2", "R3", "R4", "R6")}
+    for key in ("R1", "R2"):  # untouched rows keep their scores, not re-written
+        assert after[(key, "comment")] == before[(key, "comment")]
+    assert after[("R4", "comment")]["sentiment_label"] == "negative"
+    assert after[("R4", "comment")]["text_hash"] == md5("Awful shirt.")
+    assert after[("R3", "comment")]["sentiment_label"] == "positive"
+    # an identical re-import changes nothing and scores nothing
+    again = ws.import_files("responses", [write("r3.csv", changed)])
+    assert again.result.unchanged == 6 and again.sentiment is None
+    assert scores(ws) == after
+    assert enrich_sentiment(ws.store).scored == 0
+
+
+def test_cases_score_subject_and_description_and_frames_too(ws):
+    frame = pd.DataFrame(
+        {
+            "case_id": ["C1", "C2"],
+            "opened_at": ["2026-02-01", "2026-02-02"],
+            "subject": ["Broken charger", "Thanks!"],
+            "description": ["It stopped working, awful.", None],
+        }
+    )
+    report = ws.import_frame("cases", frame)
+    assert {(f["field"], f["scored"]) for f in report.sentiment["fields"]} == {
+        ("subject", 2),
+        ("description", 1),
+    }
+    assert set(scores(ws, "cases")) == {
+        ("C1", "subject"),
+        ("C2", "subject"),
+        ("C1", "description"),
+    }
+
+
+def test_dry_runs_tables_without_text_and_the_switch_score_nothing(tmp_path, write):
+    path = write("r.csv", RESPONSES)
+    with Workspace.open(tmp_path / "a.duckdb", tmp_path / "none.toml") as ws:
+        assert ws.import_files("responses", [path], dry_run=True).sentiment is None
+        customers = write("c.csv", "customer_id,created_at\nC1,2026-01-01\n")
+        assert ws.import_files("customers", [customers]).sentiment is None
+        assert SENTIMENT_TABLE not in ws.store.backend.list_tables()
+    toml = write("cxray.toml", "[text]\nenrich_on_import = false\n")
+    with Workspace.open(tmp_path / "b.duckdb", toml) as ws:
+        report = ws.import_files("responses", [path])
+        assert report.result.added == 5 and report.sentiment is None
+        assert SENTIMENT_TABLE not in ws.store.backend.list_tables()
+        assert enrich_sentiment(ws.store).scored == 4  # `cxray text enrich` still does it
+
+
+def test_each_distinct_text_scored_once_with_the_same_result():
+    import pyarrow as pa
+
+    texts = pa.chunked_array([["good", "bad", "good", "meh", "bad", "good"]])
+    calls = []
+
+    class Counting(LexiconSentiment):
+        def score_texts(self, batch):
+            calls.append(list(batch))
+            return super().score_texts(batch)
+
+    labels, got = _score_distinct(Counting(), texts)
+    assert calls == [["good", "bad", "meh"]]
+    want_labels, want = LexiconSentiment().score_texts(texts.to_pylist())
+    np.testing.assert_array_equal(got, want)
+    assert labels.to_pylist() == list(want_labels)
