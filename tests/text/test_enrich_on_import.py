@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 
 import numpy as np
 import pandas as pd
@@ -139,3 +140,29 @@ def test_each_distinct_text_scored_once_with_the_same_result():
     want_labels, want = LexiconSentiment().score_texts(texts.to_pylist())
     np.testing.assert_array_equal(got, want)
     assert labels.to_pylist() == list(want_labels)
+
+
+PG_URL = os.environ.get("CXRAY_TEST_POSTGRES_URL")
+
+
+@pytest.mark.skipif(
+    not PG_URL and not os.environ.get("CI"), reason="no PostgreSQL (set CXRAY_TEST_POSTGRES_URL)"
+)
+def test_import_scores_on_postgres_too(tmp_path, write):
+    import ibis
+
+    assert PG_URL, "CXRAY_TEST_POSTGRES_URL is not set under CI (.ci/run starts PostgreSQL)"
+    con = ibis.connect(PG_URL)
+    con.raw_sql("DROP OWNED BY CURRENT_USER").close()
+    con.raw_sql("CREATE SCHEMA IF NOT EXISTS public").close()
+    con.disconnect()
+    with Workspace.open(PG_URL, tmp_path / "cxray.toml") as ws:
+        first = ws.import_files("responses", [write("r.csv", RESPONSES)])
+        assert first.sentiment["scored"] == 4
+        changed = RESPONSES.replace("It is a blue shirt.", "Awful shirt.")
+        second = ws.import_files("responses", [write("r2.csv", changed)])
+        assert second.sentiment["scored"] == 1
+        got = scores(ws)
+        assert got[("R4", "comment")]["text_hash"] == md5("Awful shirt.")
+        assert got[("R4", "comment")]["sentiment_label"] == "negative"
+        assert enrich_sentiment(ws.store).scored == 0

@@ -373,8 +373,9 @@ def enrich_imported(store: Store, result: Any) -> dict[str, Any] | None:
         report = enrich_sentiment(
             store, model, model_id, tables=[result.table], import_ids=[result.import_id]
         )
-    except CXError as exc:
-        return {"error": f"sentiment not scored ({exc}); run `cxray text enrich`"}
+    except Exception as exc:  # the import stands; `cxray text enrich` catches up
+        reason = str(exc).splitlines()[0] if isinstance(exc, CXError) else type(exc).__name__
+        return {"error": f"sentiment not scored ({reason}); run `cxray text enrich`"}
     return report.to_dict()
 
 
@@ -394,6 +395,16 @@ def _score_distinct(
     return pa.array(labels, pa.string()), np.asarray(scores)[where]
 
 
+@ibis.udf.scalar.builtin(name="md5")
+def _md5_builtin(text: str) -> str:  # DuckDB, PostgreSQL and Spark all have md5()
+    ...
+
+
+def text_md5(col: ibis.Value) -> ibis.Value:
+    """The MD5 hex digest of a text column, in the store (portable, unlike Ibis hexdigest)."""
+    return _md5_builtin(col)
+
+
 def _has_text(col: ibis.Value) -> ibis.Value:
     return col.notnull() & (col.strip().length() > 0)
 
@@ -411,7 +422,7 @@ def _pending(
     if scope is not None:
         t = t.filter(t._import_id.isin(scope))
     cur = t.filter(_has_text(t[name])).select(
-        row_key=t[key], text=t[name], text_hash=t[name].hexdigest("md5")
+        row_key=t[key], text=t[name], text_hash=text_md5(t[name])
     )
     s = store.backend.table(SENTIMENT_TABLE)
     s = s.filter((s.table_name == table) & (s.field == name)).select(

@@ -36,7 +36,7 @@ from cxray.config import ProgramConfig
 from cxray.exceptions import ModelError
 from cxray.store import Store
 from cxray.text._discover import discover_themes
-from cxray.text._enrich import SENTIMENT_TABLE, TEXT_FIELDS, resolve_model
+from cxray.text._enrich import SENTIMENT_TABLE, TEXT_FIELDS, resolve_model, text_md5
 from cxray.text._redact import redact
 from cxray.text._taxonomy import Taxonomy
 
@@ -124,7 +124,7 @@ def _sentiment(
         frames = []
         for name in fields:
             cur = t.filter(t[name].notnull()).select(
-                k=t[key].cast("string"), h=t[name].hexdigest("md5")
+                k=t[key].cast("string"), h=text_md5(t[name])
             )
             mine = s.filter((s.table_name == table) & (s.field == name))
             j = cur.join(mine, (cur.k == mine.row_key) & (cur.h == mine.text_hash))
