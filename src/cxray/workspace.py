@@ -291,12 +291,14 @@ class Workspace:
         end: str | None = None,
         limit: int = 100,
         offset: int = 0,
+        present: Sequence[str] = (),
     ) -> dict[str, Any]:
-        """One page of the rows behind a figure: ``filters`` as ``COLUMN:VALUE``, ``sort``
-        as column names (``-`` first for descending), ``start``/``end`` on the time column."""
+        """One page of the rows behind a figure: ``filters`` as ``COLUMN:VALUE`` (a
+        customer attribute too), ``sort`` as column names (``-`` first for descending),
+        ``start``/``end`` on the time column, ``present``: columns that must hold a value."""
         from cxray.explore import RowSelection, page_rows
 
-        sel = RowSelection(table, list(filters), list(sort), start, end)
+        sel = RowSelection(table, list(filters), list(sort), start, end, list(present))
         zone = self.config.program.timezone
         return page_rows(self.store.backend, sel, zone, limit=limit, offset=offset)
 
