@@ -74,9 +74,11 @@ class Condition(_Model):
             return False
         if isinstance(answer, list | tuple):
             return any(self.holds(a) for a in answer)
-        if self.any_of is not None and answer not in self.any_of and str(answer) not in {
-            str(v) for v in self.any_of
-        }:
+        if (
+            self.any_of is not None
+            and answer not in self.any_of
+            and str(answer) not in {str(v) for v in self.any_of}
+        ):
             return False
         if self.min is not None or self.max is not None:
             if isinstance(answer, bool) or not isinstance(answer, int | float):
@@ -176,9 +178,7 @@ class SurveyDefinition(_Model):
     def _touchpoint(cls, v: str) -> str:
         known = ("case_resolved", "order_delivered", "order_placed", "relationship")
         if v not in known and not (v.startswith("event:") and len(v) > len("event:")):
-            raise ValueError(
-                f"touchpoint {v!r}: use one of {', '.join(known)} or event:TOUCHPOINT"
-            )
+            raise ValueError(f"touchpoint {v!r}: use one of {', '.join(known)} or event:TOUCHPOINT")
         return v
 
     @model_validator(mode="after")
@@ -216,9 +216,7 @@ class SurveyDefinition(_Model):
             return ANSWER_COLUMNS[question.type]
         if question.type == "text":
             explicit = [q for q in self.questions if q.column == "comment"]
-            first = explicit[0] if explicit else next(
-                q for q in self.questions if q.type == "text"
-            )
+            first = explicit[0] if explicit else next(q for q in self.questions if q.type == "text")
             if question.id == first.id:
                 return "comment"
         return question.id

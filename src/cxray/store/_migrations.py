@@ -20,8 +20,14 @@ __all__ = [
     "API_KEYS_SCHEMA",
     "IMPORT_LOG",
     "IMPORT_LOG_SCHEMA",
+    "INVITATIONS",
+    "INVITATIONS_SCHEMA",
     "META",
     "MIGRATIONS",
+    "SUBMISSIONS",
+    "SUBMISSIONS_SCHEMA",
+    "SURVEYS",
+    "SURVEYS_SCHEMA",
     "SYSTEM_COLUMNS",
     "Migration",
 ]
@@ -102,7 +108,68 @@ def _v2(backend: ibis.BaseBackend) -> None:
         backend.create_table(API_KEYS, schema=API_KEYS_SCHEMA)
 
 
+#: survey definitions created through the API (those in cxray.toml are not copied here)
+SURVEYS = "_cx_surveys"
+SURVEYS_SCHEMA = ibis.schema(
+    {
+        "name": "string",
+        "definition": "string",  # JSON of cxray.config.SurveyDefinition
+        "created_at": "timestamp",
+        "updated_at": "timestamp",
+    }
+)
+#: invitations to a survey: one per customer and send; the token's signature is not stored
+INVITATIONS = "_cx_invitations"
+INVITATIONS_SCHEMA = ibis.schema(
+    {
+        "invitation_id": "string",
+        "survey": "string",
+        "customer_id": "string",
+        "email": "string",
+        "context": "string",  # what it follows, e.g. "case:C123" or "order:O9"
+        "language": "string",
+        "created_at": "timestamp",
+        "expires_at": "timestamp",
+        "sent_at": "timestamp",  # NULL until the e-mail went out
+        "responded_at": "timestamp",  # NULL until a response completed it
+        "response_id": "string",
+    }
+)
+#: every collected response's answers as submitted, to merge steps and recognise repeats
+SUBMISSIONS = "_cx_submissions"
+SUBMISSIONS_SCHEMA = ibis.schema(
+    {
+        "response_id": "string",
+        "survey": "string",
+        "invitation_id": "string",
+        "customer_id": "string",
+        "language": "string",
+        "channel": "string",
+        "answers": "string",  # JSON object: question id -> answer
+        "completed": "boolean",
+        "first_at": "timestamp",
+        "last_at": "timestamp",
+    }
+)
+_KEYS = {SURVEYS: "name", INVITATIONS: "invitation_id", SUBMISSIONS: "response_id"}
+
+
+def _v3(backend: ibis.BaseBackend) -> None:
+    existing = set(backend.list_tables())
+    for name, schema in ((SURVEYS, SURVEYS_SCHEMA), (INVITATIONS, INVITATIONS_SCHEMA),
+                         (SUBMISSIONS, SUBMISSIONS_SCHEMA)):  # fmt: skip
+        if name in existing:
+            continue
+        if backend.name == "duckdb":
+            to_sql = backend.compiler.type_mapper.to_string
+            cols = ", ".join(f'"{c}" {to_sql(t)}' for c, t in schema.items())
+            backend.con.execute(f'CREATE TABLE "{name}" ({cols}, PRIMARY KEY ("{_KEYS[name]}"))')
+        else:
+            backend.create_table(name, schema=schema)
+
+
 MIGRATIONS: list[Migration] = [
     Migration(1, "the six canonical tables of contract v1 and the import log", _v1),
     Migration(2, "API keys for access control (hashed)", _v2),
+    Migration(3, "surveys: definitions, invitations and collected submissions", _v3),
 ]

@@ -12,6 +12,7 @@ import contextlib
 import datetime as dt
 import json
 import re
+import secrets
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -159,6 +160,26 @@ class Store:
         b = self.backend
         b.raw_sql(f"DELETE FROM {_sql_ident(b, META)} WHERE key = {_sql_literal(key)}")
         b.insert(META, ibis.memtable({"key": [key], "value": [value]}))
+
+    def meta(self, key: str) -> str | None:
+        """A value kept in the store's metadata table, or None."""
+        rows = self.backend.table(META).filter(ibis._.key == key).to_pyarrow()
+        return rows["value"][0].as_py() if rows.num_rows else None
+
+    def secret(self, name: str) -> bytes:
+        """A random 256-bit secret of this store, made on first use (e.g. invitation signing).
+
+        It lives in the store, so every server over the same store verifies
+        what another signed, and a copy of the store carries its secrets.
+        """
+        key = f"secret:{name}"
+        value = self.meta(key)
+        if value is None:
+            if self.read_only:
+                raise StoreError(f"{self.url} is open read-only and has no {name} secret yet")
+            self._set_meta(key, secrets.token_hex(32))
+            value = self.meta(key)
+        return bytes.fromhex(value)
 
     # ------------------------------------------------------------ reading
 

@@ -1,0 +1,213 @@
+"""Surveys of one workspace: definitions, submissions, invitations, e-mails.
+
+This is what the interfaces call: ``prepare`` turns what a caller sent (answers,
+maybe an invitation token, a submission id) into a checked
+:class:`Submission` in the request's own thread, so bad input is refused
+before it reaches the writer; ``collector.submit`` stores it durably;
+``invite`` draws an invitation list and ``send`` mails it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import secrets
+import threading
+from typing import Any
+
+from cxray.config import ProgramConfig, SurveyDefinition
+from cxray.exceptions import InvalidTokenError, SubmissionError
+from cxray.store import INVITATIONS, Store
+from cxray.surveys import _invitations, _mail
+from cxray.surveys._answers import check_answers
+from cxray.surveys._collector import Collector, Submission
+from cxray.surveys._invitations import IssuedInvitation
+from cxray.surveys._registry import SurveyRegistry
+from cxray.surveys._tokens import Invitation, InvitationSigner
+
+__all__ = ["CHANNELS", "Surveys", "response_id_for"]
+
+CHANNELS = ("link", "email", "embed", "api", "app", "sms", "web")
+MAX_ID = 200
+
+
+def response_id_for(survey: str, *, invitation_id: str | None, submission_id: str | None) -> str:
+    """The response id: one per invitation, one per client submission id, else a new one."""
+    if invitation_id is not None:
+        return f"inv_{invitation_id}"
+    if submission_id is not None:
+        digest = hashlib.sha256(f"{survey}\x00{submission_id}".encode()).hexdigest()[:24]
+        return f"sub_{digest}"
+    return f"rsp_{secrets.token_hex(12)}"
+
+
+class Surveys:
+    """The surveys of a store and config (``Workspace.surveys``)."""
+
+    def __init__(self, store: Store, config: ProgramConfig, *, lock: threading.RLock | None = None):
+        self.store = store
+        self.config = config
+        self.lock = lock or threading.RLock()
+        self.registry = SurveyRegistry(store, config)
+        self._signer: InvitationSigner | None = None
+        self._collector: Collector | None = None
+
+    # ------------------------------------------------------------ parts
+
+    @property
+    def signer(self) -> InvitationSigner:
+        if self._signer is None:
+            with self.lock:
+                self._signer = InvitationSigner(self.store.secret("invitations"))
+        return self._signer
+
+    @property
+    def collector(self) -> Collector:
+        if self._collector is None:
+            with self.lock:
+                if self._collector is None:
+                    self._collector = Collector(
+                        self.store, self.registry, self.config, lock=self.lock
+                    )
+        return self._collector
+
+    def close(self) -> None:
+        if self._collector is not None:
+            self._collector.close()
+
+    def names(self) -> list[str]:
+        return self.registry.names()
+
+    def get(self, name: str) -> SurveyDefinition:
+        return self.registry.get(name)
+
+    # ------------------------------------------------------------ collecting
+
+    def verify_token(self, name: str, token: str) -> Invitation:
+        return self.signer.verify(token, survey=name)
+
+    def prepare(
+        self,
+        name: str,
+        answers: Any,
+        *,
+        token: str | None = None,
+        submission_id: str | None = None,
+        customer_id: str | None = None,
+        trusted: bool = False,
+        complete: bool = True,
+        language: str | None = None,
+        channel: str | None = None,
+    ) -> Submission:
+        """A checked submission, or the error that says what is wrong with it.
+
+        ``trusted`` callers (an API key) may name the customer and answer a
+        survey that is not public; anyone else needs the survey to be public
+        or an invitation token, which names the customer itself.
+        """
+        survey = self.registry.get(name)
+        invitation = None
+        if token is not None:
+            invitation = self.signer.verify(token, survey=name)
+            if customer_id is not None and customer_id != invitation.customer_id:
+                raise SubmissionError("customer_id differs from the invitation's customer")
+            customer_id = invitation.customer_id
+        elif customer_id is not None and not trusted:
+            raise SubmissionError(
+                "customer_id may be sent only with an API key; a customer answers through "
+                "their invitation token"
+            )
+        elif not survey.public and not trusted:
+            raise InvalidTokenError(f"survey {name!r} is answered by invitation only")
+        if submission_id is not None and (
+            not isinstance(submission_id, str) or not 0 < len(submission_id) <= MAX_ID
+        ):
+            raise SubmissionError(f"submission_id must be a string of 1 to {MAX_ID} characters")
+        if customer_id is not None and (
+            not isinstance(customer_id, str) or not 0 < len(customer_id) <= MAX_ID
+        ):
+            raise SubmissionError(f"customer_id must be a string of 1 to {MAX_ID} characters")
+        if language is not None and language not in survey.languages:
+            raise SubmissionError(
+                f"survey {name!r} is not offered in {language!r} "
+                f"(languages: {', '.join(survey.languages)})"
+            )
+        if channel is not None and channel not in CHANNELS:
+            raise SubmissionError(f"channel must be one of {', '.join(CHANNELS)}")
+        if not isinstance(complete, bool):
+            raise SubmissionError("complete must be true or false")
+        checked = check_answers(survey, answers, self.config, survey_name=name)
+        inv_id = invitation.invitation_id if invitation else None
+        return Submission(
+            survey=name,
+            response_id=response_id_for(name, invitation_id=inv_id, submission_id=submission_id),
+            answers=checked,
+            complete=complete,
+            customer_id=customer_id,
+            invitation_id=inv_id,
+            language=language or survey.languages[0],
+            channel=channel or ("email" if invitation else None),
+        )
+
+    def submission(self, response_id: str) -> dict[str, Any] | None:
+        """What the ledger holds for a response (answers so far, completed), or None."""
+        from cxray.store import SUBMISSIONS
+
+        t = self.store.backend.table(SUBMISSIONS)
+        rows = t.filter(t.response_id == response_id).to_pyarrow().to_pylist()
+        return rows[0] if rows else None
+
+    # ------------------------------------------------------------ inviting
+
+    def invite(
+        self,
+        name: str,
+        *,
+        since: dt.datetime,
+        until: dt.datetime,
+        limit: int | None = None,
+        language: str | None = None,
+        require_email: bool = False,
+        dry_run: bool = False,
+        now: dt.datetime | None = None,
+    ) -> list[IssuedInvitation] | list[_invitations.Invitee]:
+        """Invite the survey's touchpoint customers of a window (fatigue rule applied).
+
+        With ``dry_run`` the list is returned and nothing is stored.
+        """
+        survey = self.registry.get(name)
+        with self.lock:
+            who = _invitations.audience(
+                self.store, self.config, survey, since=since, until=until, now=now,
+                limit=limit, require_email=require_email,
+            )  # fmt: skip
+            if dry_run:
+                return who
+            return _invitations.issue(
+                self.store, self.signer, self.config, name, survey, who,
+                language=language, now=now,
+            )  # fmt: skip
+
+    def send(
+        self, invitations: list[IssuedInvitation], settings: _mail.MailSettings
+    ) -> _mail.SendReport:
+        """E-mail invitations over SMTP and record which went out."""
+        surveys = {i.survey: self.registry.get(i.survey) for i in invitations}
+        report = _mail.send(invitations, surveys, settings)
+        with self.lock:
+            _invitations.mark_sent(self.store, report.sent)
+        return report
+
+    def invitation_counts(self, name: str) -> dict[str, int]:
+        t = self.store.backend.table(INVITATIONS)
+        t = t.filter(t.survey == name)
+        row = (
+            t.aggregate(
+                invited=t.count(),
+                sent=t.sent_at.count(),
+                responded=t.responded_at.count(),
+            )
+            .to_pyarrow()
+            .to_pylist()[0]
+        )
+        return {k: int(v or 0) for k, v in row.items()}

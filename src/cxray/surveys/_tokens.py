@@ -1,0 +1,106 @@
+"""Signed invitation tokens: who was invited to which survey, until when.
+
+A token is ``v1.PAYLOAD.SIGNATURE``: the payload is URL-safe base64 of a small
+JSON object (invitation id, survey, customer, expiry as Unix seconds) and the
+signature is HMAC-SHA256 of ``v1.PAYLOAD`` under the store's invitation secret
+(:meth:`cxray.store.Store.secret`). A token can be checked without a database
+read; whether it was already used is the store's business (one response per
+invitation). Signatures are compared in constant time.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+import hashlib
+import hmac
+import json
+from dataclasses import dataclass
+
+from cxray.exceptions import ExpiredTokenError, InvalidTokenError
+
+__all__ = ["Invitation", "InvitationSigner"]
+
+_VERSION = "v1"
+MAX_TOKEN_LENGTH = 1024
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+@dataclass(frozen=True)
+class Invitation:
+    """What a valid token says."""
+
+    invitation_id: str
+    survey: str
+    customer_id: str | None
+    expires_at: dt.datetime
+
+
+class InvitationSigner:
+    """Makes and checks invitation tokens with one secret."""
+
+    def __init__(self, secret: bytes):
+        if len(secret) < 16:
+            raise ValueError("the signing secret must have at least 128 bits")
+        self._secret = secret
+
+    def _sign(self, message: str) -> str:
+        return _b64(hmac.new(self._secret, message.encode("ascii"), hashlib.sha256).digest())
+
+    def sign(self, invitation: Invitation) -> str:
+        payload = {
+            "i": invitation.invitation_id,
+            "s": invitation.survey,
+            "c": invitation.customer_id,
+            "e": int(invitation.expires_at.timestamp()),
+        }
+        body = _b64(json.dumps(payload, separators=(",", ":")).encode("utf-8"))
+        message = f"{_VERSION}.{body}"
+        return f"{message}.{self._sign(message)}"
+
+    def verify(
+        self, token: str, *, survey: str | None = None, now: dt.datetime | None = None
+    ) -> Invitation:
+        """The invitation a token names; raises on a forged, altered or expired one."""
+        if not isinstance(token, str) or not token or len(token) > MAX_TOKEN_LENGTH:
+            raise InvalidTokenError("the invitation token is missing or malformed")
+        parts = token.split(".")
+        if len(parts) != 3 or parts[0] != _VERSION:
+            raise InvalidTokenError("the invitation token is malformed")
+        message = f"{parts[0]}.{parts[1]}"
+        try:
+            expected = self._sign(message)
+        except UnicodeEncodeError:
+            raise InvalidTokenError("the invitation token is malformed") from None
+        if not hmac.compare_digest(expected, parts[2]):
+            raise InvalidTokenError(
+                "the invitation token's signature is not valid (forged or altered)"
+            )
+        try:
+            data = json.loads(_unb64(parts[1]))
+            inv = Invitation(
+                invitation_id=str(data["i"]),
+                survey=str(data["s"]),
+                customer_id=None if data["c"] is None else str(data["c"]),
+                expires_at=dt.datetime.fromtimestamp(int(data["e"]), dt.UTC),
+            )
+        except (ValueError, KeyError, TypeError, binascii.Error):  # signed by us, so never
+            raise InvalidTokenError("the invitation token is malformed") from None
+        if survey is not None and inv.survey != survey:
+            raise InvalidTokenError(
+                f"the invitation token is for survey {inv.survey!r}, not {survey!r}"
+            )
+        now = now or dt.datetime.now(dt.UTC)
+        if inv.expires_at <= now:
+            raise ExpiredTokenError(
+                f"the invitation expired on {inv.expires_at:%Y-%m-%d %H:%M} UTC"
+            )
+        return inv
