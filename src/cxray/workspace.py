@@ -8,6 +8,7 @@ these methods and add nothing but presentation.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -21,6 +22,7 @@ from cxray.config import ProgramConfig, Settings, load_program_config
 from cxray.exceptions import StoreError
 from cxray.ingest import Batch, FileInfo, ProgressFn, read_batch, read_frame
 from cxray.store import IMPORT_LOG, ImportRecord, Store, TableStatus, WriteResult
+from cxray.surveys import Surveys
 
 __all__ = ["DemoReport", "ImportReport", "Workspace", "WorkspaceStatus"]
 
@@ -93,6 +95,10 @@ class Workspace:
     def __init__(self, store: Store, config: ProgramConfig):
         self.store = store
         self.config = config
+        self._surveys: Surveys | None = None
+        #: held by every writer of the store in this process (imports, survey collection);
+        #: a server shares it with its routes
+        self.write_lock = threading.RLock()
 
     @classmethod
     def open(
@@ -110,7 +116,16 @@ class Workspace:
         return cls(store, program)
 
     def close(self) -> None:
+        if self._surveys is not None:
+            self._surveys.close()  # writes what is queued first
         self.store.close()
+
+    @property
+    def surveys(self) -> Surveys:
+        """Survey definitions, collection and invitations (``docs/surveys.md``)."""
+        if self._surveys is None:
+            self._surveys = Surveys(self.store, self.config, lock=self.write_lock)
+        return self._surveys
 
     def __enter__(self) -> Workspace:
         return self
