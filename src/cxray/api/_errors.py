@@ -23,10 +23,13 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from cxray.api._json import CXJSONResponse
 from cxray.exceptions import (
     AccessError,
+    AlreadySubmittedError,
     AuthenticationError,
     ConfigError,
     CXError,
+    ExpiredTokenError,
     ImportValidationError,
+    InvalidTokenError,
     NotFoundError,
     PermissionDeniedError,
     QueryError,
@@ -35,6 +38,7 @@ from cxray.exceptions import (
     SourceError,
     StoreError,
     StoreLockedError,
+    SubmissionError,
     UnknownTableError,
 )
 
@@ -45,6 +49,10 @@ log = logging.getLogger("cxray.api")
 #: CXError class -> (HTTP status, error code); looked up along the class's MRO
 CX_ERRORS: dict[type[CXError], tuple[int, str]] = {
     ImportValidationError: (422, "import_validation"),
+    SubmissionError: (422, "invalid_submission"),
+    InvalidTokenError: (403, "invalid_token"),
+    ExpiredTokenError: (410, "token_expired"),
+    AlreadySubmittedError: (409, "already_submitted"),
     SourceError: (422, "source_error"),
     QueryError: (422, "invalid_request"),
     UnknownTableError: (404, "unknown_table"),
@@ -132,6 +140,8 @@ def _details(exc: CXError) -> list[dict[str, Any]]:
             }
             for e in exc.errors
         ]
+    if isinstance(exc, SubmissionError):
+        return list(exc.details)
     return []
 
 
