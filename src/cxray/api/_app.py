@@ -11,7 +11,16 @@ from fastapi import FastAPI
 from cxray import __version__
 from cxray.api import _errors
 from cxray.api._limits import BodyLimit
-from cxray.api._routes import customers, imports, keys, scorecard, session, system, tables
+from cxray.api._routes import (
+    customers,
+    imports,
+    keys,
+    scorecard,
+    session,
+    surveys,
+    system,
+    tables,
+)
 from cxray.api._settings import ApiSettings
 from cxray.api._state import ApiContext
 from cxray.workspace import Workspace
@@ -57,7 +66,7 @@ def create_app(
     )
     app.state.cx = cx
     _errors.install(app)
-    for module in (system, session, keys, tables, customers, imports, scorecard):
+    for module in (system, session, keys, tables, customers, imports, scorecard, surveys):
         app.include_router(module.router, prefix="/api")
     app.add_middleware(BodyLimit, max_bytes=settings.max_upload_bytes)
     return app

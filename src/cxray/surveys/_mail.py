@@ -10,14 +10,15 @@ the server refuses is reported, and the others still go.
 
 from __future__ import annotations
 
+import os
 import smtplib
 import string
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import make_msgid
 
-from cxray.config import SurveyDefinition
-from cxray.exceptions import CXError
+from cxray.config import ProgramConfig, SurveyDefinition
+from cxray.exceptions import ConfigError, CXError
 from cxray.surveys._i18n import text_in
 from cxray.surveys._invitations import IssuedInvitation
 
@@ -50,6 +51,23 @@ class MailSettings:
     password: str | None = None
     starttls: bool = False
     timeout: float = 30.0
+
+    @classmethod
+    def from_env(cls, config: ProgramConfig | None = None) -> MailSettings:
+        """``CXRAY_SMTP_HOST``, ``_PORT``, ``_USER``, ``_PASSWORD``, ``_STARTTLS``; the sender
+        from ``[surveys] sender``."""
+        env = os.environ
+        port = env.get("CXRAY_SMTP_PORT", "25")
+        if not port.isdigit():
+            raise ConfigError(f"CXRAY_SMTP_PORT={port!r} is not a port number")
+        return cls(
+            host=env.get("CXRAY_SMTP_HOST", "localhost"),
+            port=int(port),
+            sender=config.surveys.sender if config else cls.sender,
+            username=env.get("CXRAY_SMTP_USER") or None,
+            password=env.get("CXRAY_SMTP_PASSWORD") or None,
+            starttls=env.get("CXRAY_SMTP_STARTTLS", "").lower() in ("1", "true", "yes"),
+        )
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,266 @@
+"""Surveys over HTTP: definitions, the JSON submission endpoint for apps, invitations.
+
+``POST /api/surveys/{name}/responses`` is open to the public for a public
+survey and to invitees (their signed ``token``); an API key may also name the
+customer. It answers only once the response is durably stored: 201 with the
+``response_id`` for a new response, 200 when the same submission (same
+``submission_id`` or invitation) came again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Depends, Request
+from pydantic import BaseModel, Field
+
+from cxray.api._auth import Principal, admin, analyst, viewer
+from cxray.api._errors import ERROR_RESPONSES, ErrorEnvelope, error_response
+from cxray.api._json import CXJSONResponse
+from cxray.api._state import ApiContext, context
+from cxray.exceptions import AuthenticationError, QueryError, SubmissionError
+from cxray.surveys import MailSettings, Surveys
+
+router = APIRouter(tags=["surveys"])
+
+#: the largest submission body accepted (answers of a long survey fit many times over)
+MAX_SUBMISSION_BYTES = 64 * 1024
+
+
+class PayloadTooLarge(Exception):
+    pass
+
+
+def _surveys(cx: ApiContext) -> Surveys:
+    return cx.ws.surveys
+
+
+class SubmissionIn(BaseModel):
+    """A submission (documentation of the body; it is read and checked by cxray itself)."""
+
+    answers: dict[str, Any] = Field(
+        description="question id -> answer: integers for nps/csat/ces/rating, a choice value "
+        "for single, a list of choice values for multiple, a string for text",
+        examples=[{"nps": 9, "improve": "Faster delivery"}],
+    )
+    token: str | None = Field(None, description="the signed invitation token, where there is one")
+    submission_id: str | None = Field(
+        None, description="a client-chosen id that makes repeats idempotent (steps share it)"
+    )
+    complete: bool = Field(True, description="false for a partial response (more steps follow)")
+    language: str | None = None
+    channel: str | None = Field(None, description="link, email, embed, api, app, sms or web")
+    customer_id: str | None = Field(None, description="only with an API key")
+
+
+class ReceiptOut(BaseModel):
+    response_id: str
+    status: str = Field(description="created, updated (a partial response continued) or unchanged")
+    completed: bool
+    answers: dict[str, Any]
+
+
+async def _read_body(request: Request) -> bytes:
+    length = request.headers.get("content-length")
+    if length is not None and length.isdigit() and int(length) > MAX_SUBMISSION_BYTES:
+        raise PayloadTooLarge
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_SUBMISSION_BYTES:
+            raise PayloadTooLarge
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _trusted(request: Request, cx: ApiContext) -> bool:
+    header = request.headers.get("authorization")
+    if not header:
+        return False
+    scheme, _, key = header.partition(" ")
+    if scheme.lower() != "bearer" or not key.strip():
+        raise AuthenticationError("the Authorization header must be 'Bearer <API key>'")
+    cx.keys.verify(key.strip())  # any role may submit on a customer's behalf
+    return True
+
+
+@router.post(
+    "/surveys/{name}/responses",
+    status_code=201,
+    summary="Submit answers to a survey; acknowledged once durably stored",
+    response_model=ReceiptOut,
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": SubmissionIn.model_json_schema()}},
+        }
+    },
+    responses={
+        200: {"description": "the same submission again (idempotent), or a partial one continued"},
+        403: {"model": ErrorEnvelope, "description": "forged token, or invitation-only survey"},
+        404: {"model": ErrorEnvelope, "description": "no such survey"},
+        409: {"model": ErrorEnvelope, "description": "invitation or response already completed"},
+        410: {"model": ErrorEnvelope, "description": "the invitation has expired"},
+        413: {"model": ErrorEnvelope, "description": "body over 64 KiB"},
+        415: {"model": ErrorEnvelope, "description": "not a JSON body"},
+        422: {"model": ErrorEnvelope, "description": "answers break the survey's rules"},
+    },
+)
+async def submit(
+    name: str, request: Request, cx: Annotated[ApiContext, Depends(context)]
+) -> CXJSONResponse:
+    try:
+        raw = await _read_body(request)
+    except PayloadTooLarge:
+        return error_response(
+            413, "payload_too_large", f"a submission may be at most {MAX_SUBMISSION_BYTES} bytes"
+        )
+    ctype = request.headers.get("content-type", "application/json").split(";")[0].strip()
+    if ctype not in ("application/json", ""):
+        return error_response(415, "unsupported_media_type", "send the answers as JSON")
+    try:
+        body = json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise SubmissionError(f"the body is not valid JSON: {exc}") from None
+    if not isinstance(body, dict):
+        raise SubmissionError("the body must be a JSON object with an 'answers' object")
+    unknown = set(body) - set(SubmissionIn.model_fields)
+    if unknown:
+        raise SubmissionError(
+            f"unknown field(s) {', '.join(sorted(unknown))}; "
+            f"fields: {', '.join(SubmissionIn.model_fields)}"
+        )
+    if "answers" not in body:
+        raise SubmissionError("the body needs an 'answers' object")
+    for key in ("token", "submission_id", "language", "channel", "customer_id"):
+        if body.get(key) is not None and not isinstance(body[key], str):
+            raise SubmissionError(f"{key} must be a string")
+    sub = _surveys(cx).prepare(
+        name,
+        body["answers"],
+        token=body.get("token"),
+        submission_id=body.get("submission_id") or request.headers.get("idempotency-key"),
+        customer_id=body.get("customer_id"),
+        trusted=_trusted(request, cx),
+        complete=body.get("complete", True),
+        language=body.get("language"),
+        channel=body.get("channel") or "api",
+    )
+    receipt = await asyncio.wrap_future(_surveys(cx).collector.submit(sub))
+    status = 201 if receipt.status == "created" else 200
+    return CXJSONResponse(receipt.to_dict(), status_code=status)
+
+
+@router.get(
+    "/surveys",
+    summary="The surveys: from cxray.toml and created through the API",
+    response_class=CXJSONResponse,
+    responses=ERROR_RESPONSES,
+)
+def list_surveys(
+    cx: Annotated[ApiContext, Depends(context)], _: Annotated[Principal, Depends(viewer)]
+) -> CXJSONResponse:
+    sv = _surveys(cx)
+    out = []
+    for name in sv.names():
+        d = sv.registry.describe(name)
+        defn = d["definition"]
+        out.append(
+            {
+                "name": name,
+                "source": d["source"],
+                "title": defn["title"],
+                "touchpoint": defn["touchpoint"],
+                "public": defn["public"],
+                "languages": defn["languages"],
+                "questions": len(defn["questions"]),
+                "link": f"/s/{name}",
+                **sv.invitation_counts(name),
+            }
+        )
+    return CXJSONResponse({"surveys": out})
+
+
+@router.get(
+    "/surveys/{name}",
+    summary="One survey's definition",
+    response_class=CXJSONResponse,
+    responses={**ERROR_RESPONSES, 404: {"model": ErrorEnvelope, "description": "no such survey"}},
+)
+def get_survey(
+    name: str,
+    cx: Annotated[ApiContext, Depends(context)],
+    _: Annotated[Principal, Depends(viewer)],
+) -> CXJSONResponse:
+    return CXJSONResponse(_surveys(cx).registry.describe(name))
+
+
+@router.put(
+    "/surveys/{name}",
+    summary="Create or replace a survey (admin); those in cxray.toml are changed there",
+    response_class=CXJSONResponse,
+    responses=ERROR_RESPONSES,
+)
+def put_survey(
+    name: str,
+    definition: Annotated[dict[str, Any], Body(description="a definition (docs/surveys.md)")],
+    cx: Annotated[ApiContext, Depends(context)],
+    _: Annotated[Principal, Depends(admin)],
+) -> CXJSONResponse:
+    sv = _surveys(cx)
+    try:
+        existed = sv.registry.source(name) == "api"
+    except Exception:
+        existed = False
+    with cx.lock:
+        sv.registry.save(name, definition)
+    return CXJSONResponse(sv.registry.describe(name), status_code=200 if existed else 201)
+
+
+class InviteIn(BaseModel):
+    since: dt.datetime = Field(description="start of the touchpoint window (inclusive)")
+    until: dt.datetime = Field(description="end of the touchpoint window (exclusive)")
+    limit: int | None = Field(None, ge=1, le=1_000_000)
+    language: str | None = None
+    require_email: bool = False
+    send: bool = Field(False, description="e-mail them now over SMTP (CXRAY_SMTP_* settings)")
+    dry_run: bool = Field(False, description="list whom it would invite; store nothing")
+
+
+@router.post(
+    "/surveys/{name}/invitations",
+    summary="Invite the survey touchpoint's customers of a window (fatigue rule applied)",
+    response_class=CXJSONResponse,
+    responses=ERROR_RESPONSES,
+)
+def invite(
+    name: str,
+    body: InviteIn,
+    cx: Annotated[ApiContext, Depends(context)],
+    _: Annotated[Principal, Depends(analyst)],
+) -> CXJSONResponse:
+    sv = _surveys(cx)
+    if body.send and body.dry_run:
+        raise QueryError("send and dry_run exclude each other")
+    result = sv.invite(
+        name,
+        since=body.since,
+        until=body.until,
+        limit=body.limit,
+        language=body.language,
+        require_email=body.require_email or body.send,
+        dry_run=body.dry_run,
+    )
+    if body.dry_run:
+        return CXJSONResponse(
+            {"dry_run": True, "invitees": [i.__dict__ for i in result], "count": len(result)}
+        )
+    out: dict[str, Any] = {"invitations": [i.to_dict() for i in result], "count": len(result)}
+    if body.send:
+        report = sv.send(result, MailSettings.from_env(cx.ws.config))  # type: ignore[arg-type]
+        out["sent"] = len(report.sent)
+        out["not_sent"] = [{"invitation_id": i, "why": why} for i, why in report.skipped]
+    return CXJSONResponse(out, status_code=201)
