@@ -107,7 +107,18 @@ class Taxonomy:
         self._phrases = {
             i: re.compile("|".join(f"(?:{p})" for p in pats)) for i, pats in phrases.items()
         }
-        self._cache: dict[str, frozenset[int]] = {}
+        # a phrase can only match a text holding the stem of its first word
+        self._phrase_starts = {
+            i: frozenset(
+                stem(words(kw.strip().rstrip("*"))[0])
+                for kw in self.themes[i].keywords
+                if len(words(kw.strip().rstrip("*"))) > 1
+            )
+            for i in phrases
+        }
+        self._all_starts = frozenset().union(*self._phrase_starts.values())
+        self._cache: dict[str, int] = {}  # word -> bit mask of its themes
+        self._info: dict[str, tuple[int, str]] = {}  # word -> (bit mask, stem)
         self._stems: dict[str, str] = {}
 
     @classmethod
@@ -136,15 +147,17 @@ class Taxonomy:
 
     # ---------------------------------------------------------------- matching
 
-    def _word_themes(self, word: str) -> frozenset[int]:
+    def _word_themes(self, word: str) -> int:
         hit = self._cache.get(word)
         if hit is None:
             s = self._stem(word)
-            found = set(self._exact.get(s, ()))
+            mask = 0
+            for i in self._exact.get(s, ()):
+                mask |= 1 << i
             for prefix, i in self._prefix:
                 if word.startswith(prefix):
-                    found.add(i)
-            hit = self._cache[word] = frozenset(found)
+                    mask |= 1 << i
+            hit = self._cache[word] = mask
         return hit
 
     def _stem(self, word: str) -> str:
@@ -153,22 +166,50 @@ class Taxonomy:
             s = self._stems[word] = stem(word)
         return s
 
-    def _indexes(self, text: str | None) -> set[int]:
+    def _mask(self, text: str | None) -> int:
+        """The themes of a text as a bit mask (bit i: theme i)."""
         toks = words(text)
-        found: set[int] = set()
-        for w in toks:
-            found |= self._word_themes(w)
+        info = self._info
+        try:
+            entries = [info[w] for w in toks]
+        except KeyError:
+            for w in toks:
+                if w not in info:
+                    info[w] = (self._word_themes(w), self._stem(w))
+            entries = [info[w] for w in toks]
+        mask = 0
+        for m, _ in entries:
+            mask |= m
         if self._phrases and len(toks) > 1:
-            joined = " " + " ".join(self._stem(w) for w in toks) + " "
+            present = {st for _, st in entries}
+            if present.isdisjoint(self._all_starts):
+                return mask
+            joined = None
             for i, pattern in self._phrases.items():
-                if i not in found and pattern.search(joined):
-                    found.add(i)
-        return found
+                if mask >> i & 1 or present.isdisjoint(self._phrase_starts[i]):
+                    continue
+                if joined is None:
+                    joined = " " + " ".join([st for _, st in entries]) + " "
+                if pattern.search(joined):
+                    mask |= 1 << i
+        return mask
+
+    def _indexes(self, text: str | None) -> set[int]:
+        mask = self._mask(text)
+        return {i for i in range(len(self.themes)) if mask >> i & 1}
 
     def assign(self, texts: Iterable[str | None]) -> list[tuple[str, ...]]:
         """The theme ids of every text, in taxonomy order (empty tuple: no theme)."""
         ids = self.ids
-        return [tuple(ids[i] for i in sorted(self._indexes(t))) for t in texts]
+        seen: dict[int, tuple[str, ...]] = {}
+        out = []
+        for t in texts:
+            mask = self._mask(t)
+            got = seen.get(mask)
+            if got is None:
+                got = seen[mask] = tuple(ids[i] for i in range(len(ids)) if mask >> i & 1)
+            out.append(got)
+        return out
 
     def matches(self, text: str | None) -> dict[str, list[str]]:
         """Which keywords of which themes a text matches (to explain an assignment)."""
