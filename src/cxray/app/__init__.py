@@ -1,7 +1,8 @@
 """Layer 8: the one app ``cxray serve`` runs, the REST API and the dashboard together.
 
 The interfaces never import one another, so they are composed here, one level
-up: the API's app (``/api``) with the dashboard mounted at ``/`` over the same
+up: the API's app (``/api``) with the dashboard mounted at ``/`` (and the public
+survey pages at ``/s/``) over the same
 server state (one workspace, its write lock, keys, sessions, login limiter).
 One login serves both: the session cookie is the same.
 
@@ -29,4 +30,5 @@ def create_app(
     """The API at ``/api`` and the dashboard at ``/`` over the store at ``db``."""
     app = api.create_app(db, config, settings=settings)
     web.mount(app, app.state.cx, cookie=web.SESSION_COOKIE)
+    app.include_router(web.create_survey_router(app.state.cx))  # public survey pages at /s/
     return app

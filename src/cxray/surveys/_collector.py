@@ -32,7 +32,6 @@ from typing import Any, Literal
 import ibis
 import pyarrow as pa
 
-from cxray import __version__
 from cxray.config import ProgramConfig
 from cxray.exceptions import (
     AlreadySubmittedError,
@@ -364,6 +363,8 @@ class Collector:
         """This process's entry in the import log, made on the first write."""
         if self._import_id is not None:
             return self._import_id
+        from cxray import __version__  # the package's, set after its modules load
+
         b = self.store.backend
         t = b.table(IMPORT_LOG)
         next_id = int((t.import_id.max().fill_null(0) + 1).to_pyarrow().as_py())

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 import secrets
 import threading
 from typing import Any
 
 from cxray.config import ProgramConfig, SurveyDefinition
 from cxray.exceptions import InvalidTokenError, SubmissionError
-from cxray.store import INVITATIONS, Store
+from cxray.store import INVITATIONS, SUBMISSIONS, Store
 from cxray.surveys import _invitations, _mail
 from cxray.surveys._answers import check_answers
 from cxray.surveys._collector import Collector, Submission
@@ -149,13 +150,23 @@ class Surveys:
             channel=channel or ("email" if invitation else None),
         )
 
-    def submission(self, response_id: str) -> dict[str, Any] | None:
-        """What the ledger holds for a response (answers so far, completed), or None."""
-        from cxray.store import SUBMISSIONS
+    def response_id_for(
+        self, name: str, invitation: Invitation | None, submission_id: str | None
+    ) -> str:
+        """The response id a submission to ``name`` gets (see :func:`response_id_for`)."""
+        return response_id_for(
+            name,
+            invitation_id=invitation.invitation_id if invitation else None,
+            submission_id=submission_id,
+        )
 
+    def submission(self, response_id: str) -> dict[str, Any] | None:
+        """What the ledger holds for a response (``answers`` so far, ``completed``), or None."""
         t = self.store.backend.table(SUBMISSIONS)
         rows = t.filter(t.response_id == response_id).to_pyarrow().to_pylist()
-        return rows[0] if rows else None
+        if not rows:
+            return None
+        return {**rows[0], "answers": json.loads(rows[0]["answers"])}
 
     # ------------------------------------------------------------ inviting
 

@@ -14,5 +14,14 @@ server's state with :func:`mount`.
 
 from cxray.web._context import SESSION_COOKIE, ServerState
 from cxray.web._pages import LoginRequired, create_web_router, mount
+from cxray.web._surveys import create_survey_router, survey_environment
 
-__all__ = ["SESSION_COOKIE", "LoginRequired", "ServerState", "create_web_router", "mount"]
+__all__ = [
+    "SESSION_COOKIE",
+    "LoginRequired",
+    "ServerState",
+    "create_survey_router",
+    "create_web_router",
+    "mount",
+    "survey_environment",
+]
