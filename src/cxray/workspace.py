@@ -190,7 +190,7 @@ class Workspace:
         if not dry_run and self.config.text.enrich_on_import:
             from cxray.text import enrich_imported
 
-            sentiment = enrich_imported(self.store, result)
+            sentiment = enrich_imported(self.store, result, self.config)
         if progress:
             progress("done", steps, steps)
         return ImportReport(

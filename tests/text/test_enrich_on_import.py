@@ -166,3 +166,58 @@ def test_import_scores_on_postgres_too(tmp_path, write):
         assert got[("R4", "comment")]["text_hash"] == md5("Awful shirt.")
         assert got[("R4", "comment")]["sentiment_label"] == "negative"
         assert enrich_sentiment(ws.store).scored == 0
+
+
+def stored(ws: Workspace, table: str = "responses") -> dict[str, str]:
+    from cxray.text import THEMES_TABLE
+
+    t = ws.store.backend.table(THEMES_TABLE)
+    rows = t.filter(t.table_name == table).to_pyarrow().to_pylist()
+    return {r["row_key"]: r["themes"] for r in rows}
+
+
+def test_import_stores_taxonomy_themes_and_reports_use_them(ws, write):
+    from cxray.text import Taxonomy, assign_store_themes, theme_report
+
+    report = ws.import_files("responses", [write("r.csv", RESPONSES)])
+    assert report.sentiment["themes"] == {"matched": 4, "removed": 0}
+    tx = Taxonomy.from_config(ws.config)
+    assert stored(ws) == {
+        "R1": "|support|",
+        "R2": "|delivery|support|",
+        "R4": "||",
+        "R5": "|support|",
+    }
+    assert tx.assign(["Terrible. The parcel never arrived and support was rude."]) == [
+        ("delivery", "support")
+    ]
+    fresh = theme_report(ws.store, ws.config).to_dict()
+    changed = RESPONSES.replace("It is a blue shirt.", "The app crashed at checkout")
+    again = ws.import_files("responses", [write("r2.csv", changed)])
+    assert again.sentiment["themes"] == {"matched": 1, "removed": 0}
+    assert stored(ws)["R4"] == "|digital|"
+    after = theme_report(ws.store, ws.config).to_dict()
+    volumes = {t["id"]: t["volume"] for t in after["themes"]}
+    assert volumes["digital"] == 1 and volumes["support"] == 3 and after["unthemed"] == 0
+    assert {t["id"]: t["volume"] for t in fresh["themes"]}["digital"] == 0
+    # stored or matched on the fly: the same report
+    from cxray.text import THEMES_TABLE
+
+    ws.store.backend.drop_table(THEMES_TABLE)
+    assert theme_report(ws.store, ws.config).to_dict() == after
+    assert assign_store_themes(ws.store, ws.config)["responses"] == {"matched": 4, "removed": 0}
+    assert assign_store_themes(ws.store, ws.config)["responses"] == {"matched": 0, "removed": 0}
+
+
+def test_an_edited_taxonomy_is_matched_anew(tmp_path, write):
+    from cxray.config import load_program_config
+    from cxray.text import assign_store_themes, theme_report
+
+    with Workspace.open(tmp_path / "a.duckdb", tmp_path / "none.toml") as ws:
+        ws.import_files("responses", [write("r.csv", RESPONSES)])
+    toml = write("cxray.toml", '[themes.shirts]\nlabel = "Shirts"\nkeywords = ["shirt"]\n')
+    with Workspace.open(tmp_path / "a.duckdb", toml) as ws:
+        report = theme_report(ws.store, ws.config).to_dict()
+        assert [(t["id"], t["volume"]) for t in report["themes"]] == [("shirts", 1)]
+        assert assign_store_themes(ws.store, load_program_config(toml))["responses"]["matched"] == 4
+        assert stored(ws)["R4"] == "|shirts|" and stored(ws)["R1"] == "||"

@@ -113,16 +113,20 @@ def enrich(
     model: Annotated[str | None, typer.Option("--model", help=_MODEL_HELP)] = None,
     json_: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
 ) -> None:
-    """Score every text field of the store into the text_sentiment table (only what changed)."""
+    """Score every text field into text_sentiment and match its themes (only what changed)."""
     from cxray import text
 
     with _open(ctx) as ws, progress_bar(not json_) as progress:
         scorer, model_id = text.resolve_model(model, ws.store)
         report = text.enrich_sentiment(ws.store, scorer, model_id, progress=progress)
+        themes = text.assign_store_themes(ws.store, ws.config, progress=progress)
     if json_:
-        print_json(report.to_dict())
+        print_json({**report.to_dict(), "themes": themes})
         return
     _print_enrich(report)
+    matched = sum(t["matched"] for t in themes.values())
+    if matched:
+        console.print(f"taxonomy themes matched for {fmt_int(matched)} texts")
 
 
 def _print_enrich(report: Any) -> None:

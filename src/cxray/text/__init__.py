@@ -12,6 +12,7 @@
   CSV or JSON Lines file without importing it.
 * :class:`CaseCategorizer` learns a team's case categories from labelled cases.
 * :class:`Taxonomy` assigns texts to the keyword themes of ``[themes.*]``;
+  :func:`assign_store_themes` keeps each row's themes in the ``text_themes`` table;
   :func:`discover_themes` finds themes without one (stable ids);
   :func:`theme_report` measures them (share, sentiment, trend, NPS/CSAT impact).
 * :func:`case_trends`: cases by category over time and emerging issues.
@@ -40,6 +41,7 @@ from cxray.text._files import read_text_file, score_rows, write_scored
 from cxray.text._labels import LABELS, label_scores, labels_from_nps, labels_from_scale
 from cxray.text._lexicon import LexiconSentiment
 from cxray.text._redact import luhn_valid, redact
+from cxray.text._stored import THEMES_TABLE, assign_store_themes, taxonomy_scheme
 from cxray.text._taxonomy import Taxonomy, TaxonomyTheme, stem, words
 from cxray.text._themes import (
     Documents,
@@ -58,6 +60,7 @@ __all__ = [
     "MODELS_TABLE",
     "SENTIMENT_TABLE",
     "TEXT_FIELDS",
+    "THEMES_TABLE",
     "CaseCategorizer",
     "DiscoveredTheme",
     "Documents",
@@ -72,6 +75,7 @@ __all__ = [
     "ThemesReport",
     "TrainReport",
     "TrendsReport",
+    "assign_store_themes",
     "case_categories",
     "case_trends",
     "csat_impact",
@@ -93,6 +97,7 @@ __all__ = [
     "resolve_model",
     "score_rows",
     "stem",
+    "taxonomy_scheme",
     "theme_id",
     "theme_report",
     "train_store_model",

@@ -348,8 +348,13 @@ def _batches(expr: ibis.Table, size: int) -> Any:
         yield batch
 
 
-def enrich_imported(store: Store, result: Any) -> dict[str, Any] | None:
+def enrich_imported(
+    store: Store, result: Any, config: ProgramConfig | None = None
+) -> dict[str, Any] | None:
     """Score the texts an import just added or changed (``Workspace`` calls it after commit).
+
+    With ``config``, their taxonomy themes are matched and stored too
+    (:func:`cxray.text.assign_store_themes`; counts under ``"themes"``).
 
     ``result`` is the import's :class:`cxray.store.WriteResult`. Nothing to do
     (a table without texts, a dry run, every row unchanged) gives ``None``.
@@ -372,11 +377,18 @@ def enrich_imported(store: Store, result: Any) -> dict[str, Any] | None:
         model, model_id = resolve_model(None, store)
         report = enrich_sentiment(
             store, model, model_id, tables=[result.table], import_ids=[result.import_id]
-        )
+        ).to_dict()
+        if config is not None:
+            from cxray.text._stored import assign_store_themes
+
+            themes = assign_store_themes(
+                store, config, tables=[result.table], import_ids=[result.import_id]
+            )
+            report["themes"] = themes[result.table]
     except Exception as exc:  # the import stands; `cxray text enrich` catches up
         reason = str(exc).splitlines()[0] if isinstance(exc, CXError) else type(exc).__name__
-        return {"error": f"sentiment not scored ({reason}); run `cxray text enrich`"}
-    return report.to_dict()
+        return {"error": f"texts not scored ({reason}); run `cxray text enrich`"}
+    return report
 
 
 def _score_distinct(

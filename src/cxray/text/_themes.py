@@ -38,6 +38,7 @@ from cxray.store import Store
 from cxray.text._discover import discover_themes
 from cxray.text._enrich import SENTIMENT_TABLE, TEXT_FIELDS, resolve_model, text_md5
 from cxray.text._redact import redact
+from cxray.text._stored import stored_themes, themes_matrix
 from cxray.text._taxonomy import Taxonomy
 
 __all__ = [
@@ -123,9 +124,7 @@ def _sentiment(
         s = b.table(SENTIMENT_TABLE)
         frames = []
         for name in fields:
-            cur = t.filter(t[name].notnull()).select(
-                k=t[key].cast("string"), h=text_md5(t[name])
-            )
+            cur = t.filter(t[name].notnull()).select(k=t[key].cast("string"), h=text_md5(t[name]))
             mine = s.filter((s.table_name == table) & (s.field == name))
             j = cur.join(mine, (cur.k == mine.row_key) & (cur.h == mine.text_hash))
             frames.append(j.select("k", "sentiment_score", "sentiment_label").to_pandas())
@@ -160,21 +159,63 @@ def _label_of(score: np.ndarray) -> np.ndarray:
 # ---------------------------------------------------------------- impact
 
 
-def _nps_impact_stat(x: np.ndarray, axis: int = -1) -> Any:
-    n = x.shape[axis]
-    pro = (x == 0).sum(axis)
-    det = (x == 2).sum(axis)
-    flag = (x == 3).sum(axis)
+def _nps_impact_stat(counts: np.ndarray) -> Any:
+    """From counts of (promoters, passives, detractors, flagged detractors), last axis."""
+    pro, det, flag = counts[..., 0], counts[..., 2], counts[..., 3]
+    n = counts.sum(-1)
     base = (pro - det - flag) / n
     rest = np.maximum(n - flag, 1)
     return 100.0 * ((pro - det) / rest - base)
 
 
-def _csat_impact_stat(x: np.ndarray, axis: int = -1) -> Any:
-    n = x.shape[axis]
-    top = (x == 0).sum(axis)
-    flag = (x == 2).sum(axis)
+def _csat_impact_stat(counts: np.ndarray) -> Any:
+    """From counts of (top box, other, flagged other), last axis."""
+    top, flag = counts[..., 0], counts[..., 2]
+    n = counts.sum(-1)
     return 100.0 * (top / np.maximum(n - flag, 1) - top / n)
+
+
+def _count_bootstrap(
+    codes: np.ndarray,
+    k: int,
+    statistic: Callable[[np.ndarray], Any],
+    *,
+    n_resamples: int,
+    confidence: float,
+    random_state: int,
+    min_n: int,
+    metric: str,
+) -> stats.Estimate:
+    """Percentile bootstrap of a statistic of category counts.
+
+    Resampling n values with replacement from values in ``k`` categories is
+    drawing their counts from a multinomial(n, observed shares), so each
+    resample costs O(k) rather than O(n): the same bootstrap distribution as
+    :func:`cxray.stats.bootstrap`, fast on a million responses.
+    """
+    n = int(codes.size)
+    if n == 0:
+        return stats.bootstrap(codes, n_resamples=n_resamples, min_n=min_n, metric=metric)
+    counts = np.bincount(codes.astype(np.int64), minlength=k).astype(float)
+    rng = np.random.default_rng(random_state)
+    draws = rng.multinomial(n, counts / n, size=n_resamples).astype(float)
+    replicates = statistic(draws)
+    tail = (1.0 - confidence) / 2.0
+    low, high = np.quantile(replicates, [tail, 1.0 - tail])
+    reason = "no responses" if n == 0 else (f"n={n} < {min_n}" if n < min_n else None)
+    if reason is not None and n < min_n:
+        reason += "; widen the period or merge segments"
+    return stats.Estimate(
+        float(statistic(counts)),
+        float(low),
+        float(high),
+        n,
+        f"percentile bootstrap of category counts ({n_resamples} resamples)",
+        confidence,
+        metric=metric,
+        suppressed=reason is not None,
+        reason=reason,
+    )
 
 
 def nps_impact(
@@ -192,20 +233,20 @@ def nps_impact(
     counts every response and ``NPS_without`` drops the detractors (0–6) whose
     comment has the theme *and* a negative sentiment label. Zero when there
     are none; never negative. Percentile bootstrap interval over responses
-    (:func:`cxray.stats.bootstrap`, seeded).
+    (seeded; resampled as category counts, see :func:`_count_bootstrap`).
     """
     nps = np.asarray(nps, dtype=float)
     flag = np.asarray(negative_mention, dtype=bool)
     ok = ~np.isnan(nps)
     nps, flag = nps[ok], flag[ok]
-    codes = np.where(nps >= 9, 0, np.where(nps >= 7, 1, np.where(flag, 3, 2))).astype(float)
-    est = stats.bootstrap(
+    codes = np.where(nps >= 9, 0, np.where(nps >= 7, 1, np.where(flag, 3, 2)))
+    est = _count_bootstrap(
         codes,
+        4,
         _nps_impact_stat,
         n_resamples=n_resamples,
         confidence=confidence,
         random_state=random_state,
-        vectorized=True,
         min_n=min_n,
         metric="NPS impact",
     )
@@ -232,14 +273,14 @@ def csat_impact(
     ok = ~np.isnan(csat)
     csat, flag = csat[ok], flag[ok]
     top = (csat >= top_box[0]) & (csat <= top_box[1])
-    codes = np.where(top, 0, np.where(flag, 2, 1)).astype(float)
-    est = stats.bootstrap(
+    codes = np.where(top, 0, np.where(flag, 2, 1))
+    est = _count_bootstrap(
         codes,
+        3,
         _csat_impact_stat,
         n_resamples=n_resamples,
         confidence=confidence,
         random_state=random_state,
-        vectorized=True,
         min_n=min_n,
         metric="CSAT impact",
     )
@@ -334,26 +375,47 @@ def theme_report(
     unmatched: dict[str, list[str]] = {}
     if source == "taxonomy":
         tx = Taxonomy.from_config(config)
-        assigned = tx.assign(docs.texts)
+        assigned = _taxonomy_assigned(store, config, docs, tx)
         meta = [(t.id, t.label, t.keywords, None) for t in tx.themes]
         unmatched = tx.unmatched_examples()
     elif source == "discover":
-        found, assigned = discover_themes(docs.texts, n_themes=n_themes, random_state=seed)
+        found, tuples = discover_themes(docs.texts, n_themes=n_themes, random_state=seed)
+        assigned = ["|" + "|".join(a) + "|" if a else "||" for a in tuples]
         meta = [(t.id, t.label, t.terms, t.exemplars) for t in found]
     else:
         raise ModelError(f"unknown theme source {source!r}; use taxonomy or discover")
     step("measuring themes")
-    out = _measure(docs, config, assigned, meta, seed=seed, n_quotes=n_quotes)
+    matrix = themes_matrix(assigned, [m[0] for m in meta])
+    out = _measure(docs, config, matrix, meta, seed=seed, n_quotes=n_quotes)
     step("done")
     return ThemesReport(
         source,
         table,
         len(docs),
-        sum(1 for a in assigned if not a),
+        int((~matrix.any(axis=1)).sum()) if len(docs) else 0,
         out,
         unmatched,
         seed if source == "discover" else None,
     )
+
+
+def _taxonomy_assigned(
+    store: Store, config: ProgramConfig, docs: Documents, tx: Taxonomy
+) -> list[str]:
+    """``|id|...|`` per document: stored assignments where current, the rest matched now."""
+    got = pd.Series([None] * len(docs), index=docs.keys, dtype=object)
+    stored = stored_themes(store, config, docs.table) if len(docs) else None
+    if stored is not None and len(stored):
+        found = pd.Series(stored["themes"].to_numpy(), index=stored["k"].to_numpy())
+        found = found[~found.index.duplicated()]
+        got = found.reindex(docs.keys)
+    values = got.to_numpy(dtype=object).copy()
+    todo = [i for i, v in enumerate(values) if not isinstance(v, str)]
+    if todo:
+        fresh = tx.assign([docs.texts[i] for i in todo])
+        for i, ids in zip(todo, fresh, strict=True):
+            values[i] = "|" + "|".join(ids) + "|" if ids else "||"
+    return values.tolist()
 
 
 def _stepper(progress: ProgressFn | None, total: int) -> Callable[[str], None]:
@@ -370,7 +432,7 @@ def _stepper(progress: ProgressFn | None, total: int) -> Callable[[str], None]:
 def _measure(
     docs: Documents,
     config: ProgramConfig,
-    assigned: list[tuple[str, ...]],
+    matrix: np.ndarray,
     meta: list[tuple[str, str, tuple[str, ...], tuple[int, ...] | None]],
     *,
     seed: int,
@@ -385,8 +447,9 @@ def _measure(
     negative = docs.label == "negative"
     results: list[ThemeStats] = []
     p_values: list[float] = []
-    for tid, label, terms, exemplars in meta:
-        has = np.fromiter((tid in a for a in assigned), dtype=bool, count=n)
+    n_themes_of = matrix.sum(axis=1)
+    for j, (tid, label, terms, exemplars) in enumerate(meta):
+        has = matrix[:, j]
         k = int(has.sum())
         share = stats.proportion(k, n, **opts)
         sc = docs.score[has]
@@ -425,7 +488,7 @@ def _measure(
                     random_state=seed,
                     **opts,
                 )
-        quotes = _quotes(docs, has, assigned, exemplars, n_quotes)
+        quotes = _quotes(docs, has, n_themes_of, exemplars, n_quotes)
         results.append(
             ThemeStats(
                 tid,
@@ -456,7 +519,7 @@ def _measure(
 def _quotes(
     docs: Documents,
     has: np.ndarray,
-    assigned: list[tuple[str, ...]],
+    n_themes_of: np.ndarray,
     exemplars: tuple[int, ...] | None,
     n_quotes: int,
 ) -> list[str]:
@@ -466,7 +529,7 @@ def _quotes(
         picks = list(exemplars)
     else:
         idx = np.flatnonzero(has)
-        single = np.array([len(assigned[i]) == 1 for i in idx], dtype=bool)
+        single = n_themes_of[idx] == 1
         order = np.lexsort((idx, docs.score[idx], ~single))
         picks = idx[order].tolist()
     out: list[str] = []
