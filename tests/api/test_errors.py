@@ -33,19 +33,19 @@ def test_http_errors(api):
     ],
 )
 def test_cx_errors_are_mapped_once(api, monkeypatch, exc, status, code):
-    def fail(**kw):
+    def fail(self, **kw):
         raise exc
 
-    monkeypatch.setattr(api.ws, "status", fail)
+    monkeypatch.setattr(type(api.ws), "status", fail)  # the route reads through a reader
     err = assert_envelope(api.get("/api/status"), status, code)
     assert err["message"] == str(exc)
 
 
 def test_unexpected_errors_are_500_without_internals(api, monkeypatch):
-    def fail(**kw):
+    def fail(self, **kw):
         raise RuntimeError("secret internals")
 
-    monkeypatch.setattr(api.ws, "status", fail)
+    monkeypatch.setattr(type(api.ws), "status", fail)
     err = assert_envelope(api.get("/api/status"), 500, "internal_error")
     assert "secret" not in err["message"]
 

@@ -139,13 +139,20 @@ def test_a_number_leads_to_its_rows(site):
     assert rows.status_code == 200
     total = int(re.search(r'class="total">([\d,]+)<', rows.text)[1].replace(",", ""))
     q = dict(re.findall(r"(from|to)=([\d-]+)", link))
-    want = site.ws.rows("responses", start=q["from"], end=q["to"], limit=0)["total"]
-    assert total == want > 0
+    assert "has=nps" in link  # only the responses an NPS counts: those with an answer
+    want = site.ws.rows("responses", start=q["from"], end=q["to"], limit=0, present=["nps"])
+    everything = site.ws.rows("responses", start=q["from"], end=q["to"], limit=0)["total"]
+    assert total == want["total"] > 0 and everything > total
+    month = [
+        r for r in site.scorecard(period="month", metrics=["nps"]) if r["period"] == q["from"][:7]
+    ]
+    assert [r["n"] for r in month] == [total]  # the rows behind the number are the ones it counted
     assert "format=csv" in rows.text and "format=parquet" in rows.text
     # sortable and paged
     sorted_page = site.client.get(link + "&sort=nps")
     assert 'aria-sort="ascending"' in sorted_page.text
-    assert 'rel="next"' in rows.text
+    every_response = site.client.get(link.replace("&has=nps", ""))
+    assert 'rel="next"' in every_response.text
 
 
 def test_customer_timeline(site):

@@ -2,9 +2,11 @@
 
 Plain functions over an Ibis backend and the contract, with no web framework in
 them, so that any interface can offer the same drill-down. Filters compare with
-values converted to the column's type; a time range applies to the table's
-time column, from inclusive, to exclusive, naive times read in the program's
-time zone (as imports read them).
+values converted to the column's type; a filter on a customer attribute (a
+column of ``customers`` the table lacks, e.g. ``region`` on responses) keeps
+the rows of the customers that have it, as the scorecard slices them; a time
+range applies to the table's time column, from inclusive, to exclusive, naive
+times read in the program's time zone (as imports read them).
 """
 
 from __future__ import annotations
@@ -99,9 +101,11 @@ def _typed(raw: str, dtype: dtypes.DataType, column: str, zone: str) -> Any:
 class RowSelection:
     """Which rows of a table, in which order.
 
-    ``filters``: ``COLUMN:VALUE`` for equality (``COLUMN:`` for missing values);
+    ``filters``: ``COLUMN:VALUE`` for equality (``COLUMN:`` for missing values),
+    on the table's own columns or, through ``customer_id``, on the customer's;
     ``sort``: column names, ``-`` before one for descending; ``start``/``end``:
-    ISO 8601 bounds on the time column.
+    ISO 8601 bounds on the time column; ``present``: columns that must hold a
+    value (``nps`` keeps the responses with an NPS answer, as the NPS counts).
     """
 
     table: str
@@ -109,25 +113,38 @@ class RowSelection:
     sort: list[str] = field(default_factory=list)
     start: str | None = None
     end: str | None = None
+    present: list[str] = field(default_factory=list)
 
     @property
     def spec(self) -> TableSpec:
         return table_spec(self.table)
 
-    def apply(self, t: ibis.Table, zone: str) -> ibis.Table:
-        """``t`` filtered and ordered; every named column checked against the table."""
+    def apply(self, t: ibis.Table, zone: str, customers: ibis.Table | None = None) -> ibis.Table:
+        """``t`` filtered and ordered; every named column checked against the table.
+
+        ``customers`` (the customers table) lets filters name customer attributes.
+        """
         spec = self.spec
         schema = t.schema()
+        by_customer = customers is not None and "customer_id" in schema
         for item in self.filters:
             column, sep, raw = item.partition(":")
             column = column.strip()
             if not sep or not column:
                 raise QueryError(f"filter {item!r}: expected COLUMN:VALUE, e.g. channel:email")
-            self._known(column, schema, "filter")
+            if column not in schema and by_customer and column in customers.columns:
+                t = t.filter(_customer_filter(t, customers, column, raw, zone))
+                continue
+            self._known(
+                column, schema, "filter", " (or a column of customers)" if by_customer else ""
+            )
             if raw == "":
                 t = t.filter(t[column].isnull())
             else:
                 t = t.filter(t[column] == ibis.literal(_typed(raw, schema[column], column, zone)))
+        for column in self.present:
+            self._known(column, schema, "present")
+            t = t.filter(t[column].notnull())
         tc = spec.time_column
         if self.start:
             t = t.filter(t[tc] >= parse_time(self.start, zone, "from"))
@@ -152,11 +169,28 @@ class RowSelection:
             keys.append(ibis.asc(spec.key))
         return keys
 
-    def _known(self, column: str, schema: ibis.Schema, what: str) -> None:
+    def _known(self, column: str, schema: ibis.Schema, what: str, also: str = "") -> None:
         if column not in schema:
             raise QueryError(
-                f"unknown column {column!r} in {what}; {self.table} has: {', '.join(schema)}"
+                f"unknown column {column!r} in {what}; {self.table} has: {', '.join(schema)}{also}"
             )
+
+
+def _customer_filter(
+    t: ibis.Table, customers: ibis.Table, column: str, raw: str, zone: str
+) -> ibis.BooleanValue:
+    """Rows of ``t`` whose customer has ``column`` = ``raw`` (missing: no value, or no
+    customer record), as the scorecard labels a row it slices by a customer attribute."""
+    c = customers
+    if raw == "":
+        known = c.filter(c[column].notnull()).customer_id
+        return t.customer_id.isnull() | ~t.customer_id.isin(known)
+    value = ibis.literal(_typed(raw, c.schema()[column], column, zone))
+    return t.customer_id.isin(c.filter(c[column] == value).customer_id)
+
+
+def _customers(backend: ibis.BaseBackend, sel: RowSelection) -> ibis.Table | None:
+    return None if sel.spec.name == "customers" else backend.table("customers")
 
 
 def encode_cursor(offset: int) -> str:
@@ -180,7 +214,7 @@ def page_rows(
 ) -> dict[str, Any]:
     """One page of the selected rows, the total count and the page's bounds."""
     t = backend.table(sel.spec.name)
-    chosen = sel.apply(t, zone)
+    chosen = sel.apply(t, zone, _customers(backend, sel))
     total = int(backend.to_pyarrow(chosen.count()).as_py())
     rows = backend.to_pyarrow(chosen.limit(limit, offset=offset)).to_pylist() if limit else []
     return {
@@ -246,7 +280,7 @@ def customer_timeline(
 
 def export_expr(backend: ibis.BaseBackend, sel: RowSelection, zone: str) -> ibis.Table:
     """The selected rows with every stored column but cxray's own (``_import_id``)."""
-    t = sel.apply(backend.table(sel.spec.name), zone)
+    t = sel.apply(backend.table(sel.spec.name), zone, _customers(backend, sel))
     return t.select(*[c for c in t.columns if c not in SYSTEM_COLUMNS])
 
 

@@ -2,8 +2,9 @@
 
 The web does not import the REST API (interfaces never import one another);
 the app that mounts it hands over an object with the server's state: the
-workspace, its write lock, keys, sessions and the login limiter
-(:class:`ServerState`, which ``cxray.api``'s context satisfies).
+workspace, its write lock, keys, sessions, the login limiter, snapshot reads
+and the results kept until the next import (:class:`ServerState`, which
+``cxray.api``'s context satisfies).
 """
 
 from __future__ import annotations
@@ -11,16 +12,18 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import threading
-from collections import OrderedDict
-from dataclasses import dataclass, field
-from typing import Any, Protocol
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass
+from typing import Any, Protocol, TypeVar
 from urllib.parse import urlencode
 
 from cxray.access import ApiKeys, LoginLimiter, SessionSigner
 from cxray.exceptions import QueryError
 from cxray.workspace import Workspace
 
-__all__ = ["SESSION_COOKIE", "ScorecardCache", "ServerState", "View", "period_window"]
+__all__ = ["SESSION_COOKIE", "ServerState", "View", "period_window", "scorecard_records"]
+
+T = TypeVar("T")
 
 #: the session cookie the API's ``POST /api/login`` sets too: one login serves both
 SESSION_COOKIE = "cxray_session"
@@ -37,7 +40,17 @@ class ServerState(Protocol):
     limiter: LoginLimiter
     lock: threading.RLock
 
-    def reading(self) -> contextlib.AbstractContextManager[Any]: ...
+    def reading(self) -> contextlib.AbstractContextManager[Any]:
+        """An Ibis backend over one committed snapshot of the store."""
+        ...
+
+    def reader(self) -> contextlib.AbstractContextManager[Workspace]:
+        """The workspace, reading through :meth:`reading` (never waits for an import)."""
+        ...
+
+    def cached(self, key: Hashable, compute: Callable[[Workspace], T]) -> T:
+        """``compute(reader)``, kept until the next import commits."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -126,40 +139,24 @@ def _add_months(d: dt.date, months: int) -> dt.date:
     return dt.date(d.year + m // 12, m % 12 + 1, 1)
 
 
-@dataclass
-class ScorecardCache:
+def scorecard_records(
+    state: ServerState,
+    *,
+    by: tuple[str, ...] = (),
+    period: str | None = None,
+    start: str | None = None,
+    end: str | None = None,
+    metrics: tuple[str, ...] | None = None,
+) -> list[dict[str, Any]]:
     """Scorecard records of the latest data, kept until an import changes it.
 
     A scorecard reads every table; pages ask for the same few again and again
-    (an overview every morning), so records are kept per set of options and
-    dropped as soon as the store's latest import differs.
+    (an overview every morning), so the server keeps them per set of options
+    (the REST API's ``/api/scorecard`` shares them). Shared: do not change them.
     """
-
-    size: int = 64
-    _items: OrderedDict[tuple[Any, ...], list[dict[str, Any]]] = field(default_factory=OrderedDict)
-
-    def records(
-        self,
-        state: ServerState,
-        *,
-        by: tuple[str, ...] = (),
-        period: str | None = None,
-        start: str | None = None,
-        end: str | None = None,
-        metrics: tuple[str, ...] | None = None,
-    ) -> list[dict[str, Any]]:
-        with state.lock:  # the scorecard reads through the workspace's own connection
-            latest = state.ws.store.imports(1)
-            version = latest[0].import_id if latest else 0
-            key = (version, by, period, start, end, metrics)
-            if key in self._items:
-                self._items.move_to_end(key)
-                return self._items[key]
-            card = state.ws.scorecard(
-                by=list(by), period=period, start=start, end=end, metrics=metrics
-            )
-            records = card.records()
-            self._items[key] = records
-            while len(self._items) > self.size:
-                self._items.popitem(last=False)
-            return records
+    return state.cached(
+        ("scorecard", by, period, start, end, metrics),
+        lambda ws: ws.scorecard(
+            by=list(by), period=period, start=start, end=end, metrics=metrics
+        ).records(),
+    )

@@ -5,7 +5,15 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-__all__ = ["STATUS_TEXT", "fmt_cell", "fmt_change", "fmt_interval", "fmt_number", "metric_table"]
+__all__ = [
+    "STATUS_TEXT",
+    "fmt_cell",
+    "fmt_change",
+    "fmt_interval",
+    "fmt_number",
+    "metric_present",
+    "metric_table",
+]
 
 _SUFFIX = {"%": " %", "hours": " h", "points": "", "score": "", "currency": ""}
 
@@ -24,6 +32,27 @@ _TABLES = {
     "clv": "customers",
     "health": "customers",
 }
+
+
+#: the column a row needs a value in to count towards each KPI (``has=`` of its drill-down)
+_PRESENT = {
+    "nps": "nps",
+    "csat": "csat",
+    "ces_mean": "ces",
+    "ces_easy": "ces",
+    "fcr": "resolved_at",
+    "first_response_mean": "first_response_at",
+    "first_response_median": "first_response_at",
+    "resolution_mean": "resolved_at",
+    "resolution_median": "resolved_at",
+    "resolution_business_mean": "resolved_at",
+    "resolution_business_median": "resolved_at",
+}
+
+
+def metric_present(metric: str) -> str | None:
+    """The column a row of the KPI's table must fill to be counted (None: every row)."""
+    return _PRESENT.get(metric)
 
 
 def metric_table(metric: str) -> str:

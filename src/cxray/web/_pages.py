@@ -34,10 +34,10 @@ from cxray.web import _charts
 from cxray.web._context import (
     PERIODS,
     SESSION_COOKIE,
-    ScorecardCache,
     ServerState,
     View,
     period_window,
+    scorecard_records,
 )
 from cxray.web._format import (
     STATUS_TEXT,
@@ -45,6 +45,7 @@ from cxray.web._format import (
     fmt_change,
     fmt_interval,
     fmt_number,
+    metric_present,
     metric_table,
 )
 
@@ -101,7 +102,6 @@ def _same_origin(request: Request) -> bool:
 def create_web_router(state: ServerState, *, cookie: str = SESSION_COOKIE) -> APIRouter:
     """The dashboard's routes over ``state`` (see :class:`cxray.web.ServerState`)."""
     env = _env()
-    cache = ScorecardCache()
     router = APIRouter(include_in_schema=False)
 
     # ------------------------------------------------------------ plumbing
@@ -131,26 +131,29 @@ def create_web_router(state: ServerState, *, cookie: str = SESSION_COOKIE) -> AP
 
     def choices() -> dict[str, Any]:
         """The KPIs and the attributes to cut by, for the pages' selects."""
-        overall = cache.records(state)
+        overall = scorecard_records(state)
         metrics = list(dict.fromkeys((r["metric"], r["title"]) for r in overall))
         attrs: list[str] = ["nps_group"]
-        with state.lock:
-            for table in ("customers", "responses", "cases", "orders", "events"):
-                for name, kind in state.ws.store.columns(table).items():
-                    if (
-                        kind.lower().startswith("string")
-                        and not name.endswith("_id")
-                        and not name.startswith("_")
-                        and name not in _NOT_SEGMENTS
-                        and name not in attrs
-                    ):
-                        attrs.append(name)
+        for table in ("customers", "responses", "cases", "orders", "events"):
+            for name, kind in columns(table).items():
+                if (
+                    kind.lower().startswith("string")
+                    and not name.endswith("_id")
+                    and not name.startswith("_")
+                    and name not in _NOT_SEGMENTS
+                    and name not in attrs
+                ):
+                    attrs.append(name)
         return {"metrics": metrics, "attributes": attrs}
+
+    def columns(table: str) -> dict[str, str]:
+        """A table's columns and types (imports may add attributes)."""
+        return state.cached(("columns", table), lambda ws: ws.store.columns(table))
 
     def scored(view: View, *, by: tuple[str, ...] = (), **kw: Any) -> list[dict[str, Any]]:
         """Scorecard records under the view's filters (each filter is a slice, then kept)."""
         slices = tuple(dict.fromkeys([*by, *(a for a, _ in view.filters)]))
-        records = cache.records(state, by=slices, start=view.start, end=view.end, **kw)
+        records = scorecard_records(state, by=slices, start=view.start, end=view.end, **kw)
         return [r for r in records if view.matches(r)]
 
     def rows_link(record: dict[str, Any], view: View, period: str | None = None) -> str:
@@ -164,6 +167,8 @@ def create_web_router(state: ServerState, *, cookie: str = SESSION_COOKIE) -> AP
             if pair not in filters:
                 filters.append(pair)
         params: list[tuple[str, str]] = [("metric", metric)]
+        if present := metric_present(metric):
+            params.append(("has", present))
         if metric not in ("churn_rate", "health"):  # customers active, not created, in a window
             start, end = view.start, view.end
             if period and record.get("period"):
@@ -317,8 +322,10 @@ def create_web_router(state: ServerState, *, cookie: str = SESSION_COOKIE) -> AP
         for label in labels[-2:]:
             first, after = period_window(label, period)
             windows.append((first.isoformat(), (after - dt.timedelta(days=1)).isoformat()))
-        with state.lock:
-            shift = state.ws.mix_shift(by, windows[0], windows[1], metric=metric)
+        shift = state.cached(
+            ("mix_shift", by, tuple(windows[0]), tuple(windows[1]), metric),
+            lambda ws: ws.mix_shift(by, windows[0], windows[1], metric=metric),
+        )
         note = None
         if view.filters:
             note = "The mix shift is over all customers: the filters above do not apply to it."
@@ -332,25 +339,24 @@ def create_web_router(state: ServerState, *, cookie: str = SESSION_COOKIE) -> AP
         start, end = q.get("from") or None, q.get("to") or None
         offset = max(0, offset)
         try:
-            with state.lock:
-                columns = (
-                    set(state.ws.store.columns(table))
-                    if table in TIMELINE_TABLES or (table == "customers")
-                    else None
-                )
-            if columns is None:
+            if table not in TIMELINE_TABLES and table != "customers":
                 raise UnknownTableError(f"unknown table {table!r}")
+            known = set(columns(table))
+            if "customer_id" in known and table != "customers":
+                known |= set(columns("customers"))  # customer attributes, joined
             applied, ignored = [], []
             for raw in q.getlist("filter"):
                 attr = raw.partition(":")[0]
-                (applied if attr in columns else ignored).append(raw)
-            sel = RowSelection(table, applied, sort, start, end)
+                (applied if attr in known else ignored).append(raw)
+            present = [c for c in q.getlist("has") if c]
+            sel = RowSelection(table, applied, sort, start, end, present)
             zone = state.ws.config.program.timezone
             with state.reading() as backend:
                 page = page_rows(backend, sel, zone, limit=ROWS_PER_PAGE, offset=offset)
         except CXError as exc:
             return failed(request, user, exc)
         base: list[tuple[str, str]] = [("filter", f) for f in applied]
+        base += [("has", c) for c in present]
         if start:
             base.append(("from", start))
         if end:
@@ -380,7 +386,8 @@ def create_web_router(state: ServerState, *, cookie: str = SESSION_COOKIE) -> AP
         export = urlencode(base + [("sort", s) for s in sort])
         return render(
             request, "rows.html", user=user, view=View(), table=table, page=page, names=names,
-            headers=headers, nav=nav, ignored=ignored, applied=applied, start=start, end=end,
+            headers=headers, nav=nav, ignored=ignored, applied=applied, present=present,
+            start=start, end=end,
             metric=metric, export_csv=f"/api/tables/{table}/export?format=csv&{export}",
             export_parquet=f"/api/tables/{table}/export?format=parquet&{export}",
         )  # fmt: skip

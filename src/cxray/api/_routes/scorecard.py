@@ -48,10 +48,11 @@ def scorecard(
     ] = None,
     metric: Annotated[list[str], Query(description="only this KPI (repeatable), e.g. nps")] = [],  # noqa: B006
 ) -> CXJSONResponse:
-    metrics = _split(metric)
-    with cx.lock:  # the scorecard reads through the workspace's own connection
-        card = cx.ws.scorecard(
-            by=_split(by), period=period, start=start, end=end, metrics=metrics or None
-        )
-        records = card.records()
+    slices, metrics = tuple(_split(by)), tuple(_split(metric)) or None
+    records = cx.cached(
+        ("scorecard", slices, period, start, end, metrics),
+        lambda ws: ws.scorecard(
+            by=list(slices), period=period, start=start, end=end, metrics=metrics
+        ).records(),
+    )
     return CXJSONResponse(records)

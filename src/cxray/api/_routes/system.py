@@ -29,8 +29,8 @@ def status(
     _: Annotated[Principal, Depends(viewer)],
     imports: int = 5,
 ) -> dict[str, Any]:
-    with cx.lock:
-        st = cx.ws.status(imports=max(0, min(imports, 100)))
+    with cx.reader() as ws:
+        st = ws.status(imports=max(0, min(imports, 100)))
     return {
         "store": cx.store_name,
         "schema_version": st.schema_version,

@@ -41,7 +41,8 @@ def selection(
         Query(
             alias="filter",
             description="COLUMN:VALUE, equality on any column, attributes included "
-            "(COLUMN: for missing values); repeatable, all must hold",
+            "(COLUMN: for missing values), or on a column of the row's customer "
+            "(e.g. region:West on responses); repeatable, all must hold",
         ),
     ] = [],  # noqa: B006 (FastAPI reads the default)
     sort: Annotated[
@@ -53,8 +54,16 @@ def selection(
         Query(alias="from", description="ISO 8601; rows at or after, on the table's time column"),
     ] = None,
     end: Annotated[str | None, Query(alias="to", description="ISO 8601; rows before")] = None,
+    present: Annotated[
+        list[str],
+        Query(
+            alias="has",
+            description="only rows with a value in this column (repeatable), e.g. has=nps: "
+            "the responses an NPS figure counts",
+        ),
+    ] = [],  # noqa: B006
 ) -> RowSelection:
-    sel = RowSelection(table, list(filters), list(sort), start, end)
+    sel = RowSelection(table, list(filters), list(sort), start, end, list(present))
     sel.spec  # noqa: B018 (an unknown table is a 404 before anything else)
     return sel
 
