@@ -221,3 +221,26 @@ def test_an_edited_taxonomy_is_matched_anew(tmp_path, write):
         assert [(t["id"], t["volume"]) for t in report["themes"]] == [("shirts", 1)]
         assert assign_store_themes(ws.store, load_program_config(toml))["responses"]["matched"] == 4
         assert stored(ws)["R4"] == "|shirts|" and stored(ws)["R1"] == "||"
+
+
+def test_many_batches_all_scored_and_matched(ws):
+    from cxray.text import assign_store_themes
+
+    n = 2_500
+    frame = pd.DataFrame(
+        {
+            "response_id": [f"R{i:05d}" for i in range(n)],
+            "submitted_at": ["2026-01-05"] * n,
+            "comment": [f"late parcel number {i}, awful" for i in range(n)],
+        }
+    )
+    from cxray.config import ProgramConfig
+
+    quiet = Workspace(ws.store, ProgramConfig(text={"enrich_on_import": False}))
+    quiet.import_frame("responses", frame)
+    report = enrich_sentiment(ws.store, batch_size=1_000)
+    assert report.scored == n
+    assert ws.store.backend.table(SENTIMENT_TABLE).count().to_pyarrow().as_py() == n
+    assert enrich_sentiment(ws.store, batch_size=1_000).scored == 0
+    assert assign_store_themes(ws.store, ws.config, batch_size=1_000)["responses"]["matched"] == n
+    assert set(stored(ws).values()) == {"|delivery|"} and len(stored(ws)) == n

@@ -298,7 +298,9 @@ def enrich_sentiment(
         b.create_table(stage, schema=SENTIMENT_SCHEMA, overwrite=True)
         try:
             if n:
-                for batch in _batches(todo, batch_size):
+                # read every pending row before writing: a write on the same connection
+                # ends a result still being streamed (DuckDB), which would drop batches
+                for batch in list(_batches(todo, batch_size)):
                     labels, scores = _score_distinct(model, batch.column("text"))
                     texts = batch.column("text")
                     b.insert(

@@ -143,7 +143,8 @@ def assign_store_themes(
         matched = 0
         b.create_table(stage, schema=THEMES_SCHEMA, overwrite=True)
         try:
-            for batch in _batches(todo, batch_size):
+            # read before writing: a write on the same connection ends a streamed result
+            for batch in list(_batches(todo, batch_size)) if n else []:
                 docs = documents_text([batch.column(f).to_pylist() for f in fields])
                 assigned = _assign_distinct(tx, docs)
                 size = len(docs)
