@@ -90,8 +90,8 @@ class ApiContext:
             cursor = self.raw_cursor()
             with self.lock:
                 self._cursors.append(cursor)  # closed with the app
-            backend = ibis.duckdb.from_connection(cursor)
-            local.backend, local.cursor, local.depth = backend, cursor, 0
+            backend = _KeptTables(ibis.duckdb.from_connection(cursor))
+            local.backend, local.cursor, local.depth, local.version = backend, cursor, 0, -1
         if local.depth:
             local.depth += 1
             try:
@@ -102,6 +102,12 @@ class ApiContext:
         local.cursor.execute("BEGIN TRANSACTION")
         local.depth = 1
         try:
+            (version,) = local.cursor.execute(
+                f"SELECT coalesce(max(import_id), 0) FROM {IMPORT_LOG}"
+            ).fetchone()
+            if version != local.version:  # an import may have added columns
+                backend.forget()
+                local.version = int(version)
             yield backend
         finally:
             local.depth = 0
@@ -129,6 +135,8 @@ class ApiContext:
     def version(self) -> int:
         """The store's latest import id as this thread's snapshot sees it (0: none)."""
         with self.reading() as backend:
+            if isinstance(backend, _KeptTables):
+                return self._local.version
             log = backend.table(IMPORT_LOG)
             latest = backend.to_pyarrow(log.import_id.max()).as_py()
         return int(latest or 0)
@@ -178,6 +186,32 @@ class ApiContext:
                 cursor.close()
         self._cursors.clear()
         self.ws.close()
+
+
+class _KeptTables:
+    """An Ibis backend that keeps its table expressions (one per thread, per import).
+
+    Looking a table up asks the catalog for its schema, a cost worth paying once
+    per import rather than once per query; everything else is the backend's own.
+    """
+
+    def __init__(self, backend: ibis.BaseBackend):
+        self._backend = backend
+        self._tables: dict[str, ibis.Table] = {}
+
+    def table(self, name: str, /, database: Any = None) -> ibis.Table:
+        if database is not None:
+            return self._backend.table(name, database=database)
+        t = self._tables.get(name)
+        if t is None:
+            t = self._tables[name] = self._backend.table(name)
+        return t
+
+    def forget(self) -> None:
+        self._tables.clear()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._backend, name)
 
 
 def context(request: Request) -> ApiContext:

@@ -119,8 +119,16 @@ class RowSelection:
     def spec(self) -> TableSpec:
         return table_spec(self.table)
 
-    def apply(self, t: ibis.Table, zone: str, customers: ibis.Table | None = None) -> ibis.Table:
-        """``t`` filtered and ordered; every named column checked against the table.
+    def apply(
+        self,
+        t: ibis.Table,
+        zone: str,
+        customers: ibis.Table | None = None,
+        *,
+        ordered: bool = True,
+    ) -> ibis.Table:
+        """``t`` filtered and (unless not ``ordered``) ordered; every named column
+        checked against the table.
 
         ``customers`` (the customers table) lets filters name customer attributes.
         """
@@ -150,7 +158,8 @@ class RowSelection:
             t = t.filter(t[tc] >= parse_time(self.start, zone, "from"))
         if self.end:
             t = t.filter(t[tc] < parse_time(self.end, zone, "to"))
-        return t.order_by(self.order(schema))
+        order = self.order(schema)  # checks the sort columns either way
+        return t.order_by(order) if ordered else t
 
     def order(self, schema: ibis.Schema) -> list[Any]:
         spec = self.spec
@@ -214,9 +223,13 @@ def page_rows(
 ) -> dict[str, Any]:
     """One page of the selected rows, the total count and the page's bounds."""
     t = backend.table(sel.spec.name)
-    chosen = sel.apply(t, zone, _customers(backend, sel))
-    total = int(backend.to_pyarrow(chosen.count()).as_py())
-    rows = backend.to_pyarrow(chosen.limit(limit, offset=offset)).to_pylist() if limit else []
+    customers = _customers(backend, sel)
+    chosen = sel.apply(t, zone, customers)
+    # counted without the order (a sort of every row just to count them is waste)
+    total = int(backend.to_pyarrow(sel.apply(t, zone, customers, ordered=False).count()).as_py())
+    rows = []
+    if limit and offset < total:
+        rows = backend.to_pyarrow(chosen.limit(limit, offset=offset)).to_pylist()
     return {
         "table": sel.spec.name,
         "columns": [{"name": c, "type": str(d)} for c, d in t.schema().items()],
@@ -245,11 +258,14 @@ def customer_timeline(
         spec = CONTRACT[name]
         t = backend.table(name)
         mine = t.filter(t.customer_id == customer_id)
-        counts[name] = int(backend.to_pyarrow(mine.count()).as_py())
-        if not counts[name]:
-            continue
-        latest = mine.order_by([ibis.desc(spec.time_column), ibis.desc(spec.key)]).limit(limit)
-        for row in backend.to_pyarrow(latest).to_pylist():
+        latest = mine.order_by([ibis.desc(spec.time_column), ibis.desc(spec.key)])
+        found_rows = backend.to_pyarrow(latest.limit(limit)).to_pylist() if limit else []
+        # counted apart only when the limit cut the rows short
+        if limit and len(found_rows) < limit:
+            counts[name] = len(found_rows)
+        else:
+            counts[name] = int(backend.to_pyarrow(mine.count()).as_py())
+        for row in found_rows:
             items.append(
                 {
                     "time": row[spec.time_column],

@@ -254,38 +254,44 @@ def create_web_router(state: ServerState, *, cookie: str = SESSION_COOKIE) -> AP
     @router.get("/", response_class=HTMLResponse)
     def overview(request: Request) -> Response:
         user = who(request)
-        try:
-            view = View.from_query(request.query_params)
-            records = scored(view)
-            monthly = scored(view, period="month")
-        except CXError as exc:
-            return failed(request, user, exc)
-        tiles = []
-        for r in records:
-            series = [m for m in monthly if m["metric"] == r["metric"]]
-            tiles.append(
-                {
-                    "r": r,
-                    "drill": rows_link(r, view),
-                    "trend": view.url("/trends", metric=r["metric"]),
-                    "spark": _charts.sparkline([m["estimate"] for m in series]),
-                    "months": len(series),
-                }
-            )
+        with state.reading():  # one snapshot for the whole page
+            try:
+                view = View.from_query(request.query_params)
+                records = scored(view)
+                monthly = scored(view, period="month")
+            except CXError as exc:
+                return failed(request, user, exc)
+            tiles = []
+            for r in records:
+                series = [m for m in monthly if m["metric"] == r["metric"]]
+                tiles.append(
+                    {
+                        "r": r,
+                        "drill": rows_link(r, view),
+                        "trend": view.url("/trends", metric=r["metric"]),
+                        "spark": _charts.sparkline([m["estimate"] for m in series]),
+                        "months": len(series),
+                    }
+                )
         return render(request, "overview.html", user=user, view=view, tiles=tiles)
 
     @router.get("/trends", response_class=HTMLResponse)
     def trends(request: Request, metric: str = "nps") -> Response:
         user = who(request)
-        try:
-            view = View.from_query(request.query_params, default_period="month")
-            records = scored(view, period=view.period, metrics=(metric,))
-            opts = choices()
-        except CXError as exc:
-            return failed(request, user, exc)
-        title = records[0]["title"] if records else metric
-        rows = [{"r": r, "drill": rows_link(r, view, view.period)} for r in records]
-        chart = _charts.trend_chart(records, title) if records else None
+        with state.reading():  # one snapshot for the whole page
+            try:
+                view = View.from_query(request.query_params, default_period="month")
+                records = scored(view, period=view.period, metrics=(metric,))
+                opts = choices()
+            except CXError as exc:
+                return failed(request, user, exc)
+            title = records[0]["title"] if records else metric
+            rows = [{"r": r, "drill": rows_link(r, view, view.period)} for r in records]
+            chart = None
+            if records:  # a figure costs more than the page around it: kept with its records
+                chart = state.cached(
+                    ("trend_chart", metric, view), lambda ws: _charts.trend_chart(records, title)
+                )
         return render(
             request, "trends.html", user=user, view=view, metric=metric, title=title,
             rows=rows, chart=chart, **opts,
@@ -294,18 +300,27 @@ def create_web_router(state: ServerState, *, cookie: str = SESSION_COOKIE) -> AP
     @router.get("/segments", response_class=HTMLResponse)
     def segments(request: Request, metric: str = "nps", by: str = "region") -> Response:
         user = who(request)
-        try:
-            view = View.from_query(request.query_params)
-            records = scored(view, by=(by,), metrics=(metric,))
-            opts = choices()
-            shift, shift_note = _mix_shift(view, metric, by)
-        except CXError as exc:
-            return failed(request, user, exc)
-        shown = sorted((r for r in records if not r["suppressed"]), key=lambda r: -r["estimate"])
-        hidden = [r for r in records if r["suppressed"]]
-        title = records[0]["title"] if records else metric
-        rows = [{"r": r, "drill": rows_link(r, view)} for r in shown + hidden]
-        chart = _charts.segments_chart(shown, by, title) if shown else None
+        with state.reading():  # one snapshot for the whole page
+            try:
+                # the table covers the whole range; the period is the mix shift's
+                view = View.from_query(request.query_params, default_period="month")
+                records = scored(view, by=(by,), metrics=(metric,))
+                opts = choices()
+                shift, shift_note = _mix_shift(view, metric, by)
+            except CXError as exc:
+                return failed(request, user, exc)
+            shown = sorted(
+                (r for r in records if not r["suppressed"]), key=lambda r: -r["estimate"]
+            )
+            hidden = [r for r in records if r["suppressed"]]
+            title = records[0]["title"] if records else metric
+            rows = [{"r": r, "drill": rows_link(r, view)} for r in shown + hidden]
+            chart = None
+            if shown:
+                chart = state.cached(
+                    ("segments_chart", metric, by, view),
+                    lambda ws: _charts.segments_chart(shown, by, title),
+                )
         return render(
             request, "segments.html", user=user, view=view, metric=metric, by=by, title=title,
             rows=rows, chart=chart, shift=shift, shift_note=shift_note, **opts,

@@ -29,8 +29,8 @@ def status(
     _: Annotated[Principal, Depends(viewer)],
     imports: int = 5,
 ) -> dict[str, Any]:
-    with cx.reader() as ws:
-        st = ws.status(imports=max(0, min(imports, 100)))
+    n = max(0, min(imports, 100))
+    st = cx.cached(("status", n), lambda ws: ws.status(imports=n))  # changes with imports
     return {
         "store": cx.store_name,
         "schema_version": st.schema_version,
