@@ -20,6 +20,7 @@ from cxray.api._routes import (
     surveys,
     system,
     tables,
+    text,
 )
 from cxray.api._settings import ApiSettings
 from cxray.api._state import ApiContext
@@ -66,7 +67,7 @@ def create_app(
     )
     app.state.cx = cx
     _errors.install(app)
-    for module in (system, session, keys, tables, customers, imports, scorecard, surveys):
+    for module in (system, session, keys, tables, customers, imports, scorecard, surveys, text):
         app.include_router(module.router, prefix="/api")
     app.add_middleware(BodyLimit, max_bytes=settings.max_upload_bytes)
     return app

@@ -16,7 +16,11 @@
   :func:`discover_themes` finds themes without one (stable ids);
   :func:`theme_report` measures them (share, sentiment, trend, NPS/CSAT impact).
 * :func:`case_trends`: cases by category over time and emerging issues.
-* :func:`redact` masks e-mail addresses, phone numbers and card numbers.
+* :func:`redact` masks e-mail addresses, phone numbers and card numbers
+  (:func:`redactor`: unless ``[privacy] redact = false``).
+* :data:`REPORTS` (:class:`TextReports`) keeps theme reports, their rows and case
+  trends per state of the data for the API and the dashboard; :func:`score_texts`
+  scores texts handed over directly.
 """
 
 from cxray.text._categorize import CaseCategorizer
@@ -40,7 +44,8 @@ from cxray.text._evaluate import SentimentEvaluation, evaluate_sentiment, holdou
 from cxray.text._files import read_text_file, score_rows, write_scored
 from cxray.text._labels import LABELS, label_scores, labels_from_nps, labels_from_scale
 from cxray.text._lexicon import LexiconSentiment
-from cxray.text._redact import luhn_valid, redact
+from cxray.text._redact import luhn_valid, redact, redactor
+from cxray.text._reports import MAX_TEXTS, REPORTS, TextReports, score_texts
 from cxray.text._stored import THEMES_TABLE, assign_store_themes, taxonomy_scheme
 from cxray.text._taxonomy import Taxonomy, TaxonomyTheme, stem, words
 from cxray.text._themes import (
@@ -57,7 +62,9 @@ from cxray.text._trends import EmergingIssue, TrendsReport, case_categories, cas
 __all__ = [
     "DEFAULT_MODEL_ID",
     "LABELS",
+    "MAX_TEXTS",
     "MODELS_TABLE",
+    "REPORTS",
     "SENTIMENT_TABLE",
     "TEXT_FIELDS",
     "THEMES_TABLE",
@@ -71,6 +78,7 @@ __all__ = [
     "SentimentEvaluation",
     "Taxonomy",
     "TaxonomyTheme",
+    "TextReports",
     "ThemeStats",
     "ThemesReport",
     "TrainReport",
@@ -94,8 +102,10 @@ __all__ = [
     "nps_impact",
     "read_text_file",
     "redact",
+    "redactor",
     "resolve_model",
     "score_rows",
+    "score_texts",
     "stem",
     "taxonomy_scheme",
     "theme_id",

@@ -11,8 +11,9 @@ masked as phones; that is the intended side to err on.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
-__all__ = ["luhn_valid", "redact"]
+__all__ = ["luhn_valid", "redact", "redactor"]
 
 _EMAIL = re.compile(r"(?<![\w.+-])[\w.+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}\b")
 _CARD = re.compile(r"(?<![\d-])\d(?:[ -]?\d){12,18}(?![\d-])")
@@ -77,4 +78,20 @@ def redact(
             return phone_mask
 
         text = _PHONE.sub(phone, text)
+    return text
+
+
+def redactor(config: object) -> Callable[[str | None], str | None]:
+    """:func:`redact`, or no change when the program config turns redaction off.
+
+    ``[privacy] redact = false`` in ``cxray.toml`` shows texts as stored; the
+    default (and any config without the switch) masks personal data.
+    """
+    privacy = getattr(config, "privacy", None)
+    if privacy is not None and getattr(privacy, "redact", True) is False:
+        return _as_is
+    return redact
+
+
+def _as_is(text: str | None) -> str | None:
     return text

@@ -37,7 +37,7 @@ from cxray.exceptions import ModelError
 from cxray.store import Store
 from cxray.text._discover import discover_themes
 from cxray.text._enrich import SENTIMENT_TABLE, TEXT_FIELDS, resolve_model, text_md5
-from cxray.text._redact import redact
+from cxray.text._redact import redactor
 from cxray.text._stored import stored_themes, themes_matrix
 from cxray.text._taxonomy import Taxonomy
 
@@ -50,6 +50,7 @@ __all__ = [
     "load_documents",
     "nps_impact",
     "theme_report",
+    "themes_with_documents",
 ]
 
 ProgressFn = Callable[[str, int, int], None]
@@ -343,6 +344,8 @@ class ThemesReport:
     themes: list[ThemeStats] = field(default_factory=list)
     unmatched_examples: dict[str, list[str]] = field(default_factory=dict)
     seed: int | None = None
+    #: theme ids in the order of the columns of the document x theme matrix
+    theme_order: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -368,6 +371,32 @@ def theme_report(
     progress: ProgressFn | None = None,
 ) -> ThemesReport:
     """Themes of one table's texts, each with volume, share, sentiment, trend and impact."""
+    report, _, _ = themes_with_documents(
+        store,
+        config,
+        source=source,
+        table=table,
+        n_themes=n_themes,
+        seed=seed,
+        n_quotes=n_quotes,
+        progress=progress,
+    )
+    return report
+
+
+def themes_with_documents(
+    store: Store,
+    config: ProgramConfig,
+    *,
+    source: Source = "taxonomy",
+    table: str = "responses",
+    n_themes: int = 8,
+    seed: int = 0,
+    n_quotes: int = 3,
+    progress: ProgressFn | None = None,
+) -> tuple[ThemesReport, Documents, np.ndarray]:
+    """:func:`theme_report`, plus its documents and their themes (document x theme, in the
+    order of ``meta``/``report.themes`` before sorting: see ``report.theme_order``)."""
     step = _stepper(progress, 4)
     step("reading texts")
     docs = load_documents(store, config, table)
@@ -388,7 +417,7 @@ def theme_report(
     matrix = themes_matrix(assigned, [m[0] for m in meta])
     out = _measure(docs, config, matrix, meta, seed=seed, n_quotes=n_quotes)
     step("done")
-    return ThemesReport(
+    report = ThemesReport(
         source,
         table,
         len(docs),
@@ -397,6 +426,8 @@ def theme_report(
         unmatched,
         seed if source == "discover" else None,
     )
+    report.theme_order = [m[0] for m in meta]
+    return report, docs, matrix
 
 
 def _taxonomy_assigned(
@@ -488,7 +519,7 @@ def _measure(
                     random_state=seed,
                     **opts,
                 )
-        quotes = _quotes(docs, has, n_themes_of, exemplars, n_quotes)
+        quotes = _quotes(docs, has, n_themes_of, exemplars, n_quotes, redactor(config))
         results.append(
             ThemeStats(
                 tid,
@@ -522,9 +553,10 @@ def _quotes(
     n_themes_of: np.ndarray,
     exemplars: tuple[int, ...] | None,
     n_quotes: int,
+    redact: Callable[[str | None], str | None],
 ) -> list[str]:
-    """Representative texts, redacted: NMF's exemplars, else single-theme texts, most negative
-    first (ties by key), without repeats."""
+    """Representative texts (redacted unless configured off): NMF's exemplars, else
+    single-theme texts, most negative first (ties by key), without repeats."""
     if exemplars is not None:
         picks = list(exemplars)
     else:

@@ -34,7 +34,7 @@ from cxray import stats
 from cxray.config import ProgramConfig
 from cxray.store import Store
 from cxray.text._categorize import CaseCategorizer
-from cxray.text._redact import redact
+from cxray.text._redact import redactor
 from cxray.text._taxonomy import Taxonomy
 from cxray.text._themes import load_documents
 
@@ -235,6 +235,7 @@ def case_trends(
     report.tests = len(tests)
     when = start.to_numpy()
     cat_arr = np.asarray(cats, dtype=object)
+    redact = redactor(config)
     for (i, j, x, n, base_x, base_n, cmp, ratio, p), q in hits:
         c = cols[j]
         rows = np.flatnonzero((when == grid[i].to_datetime64()) & (cat_arr == c))[:n_examples]

@@ -1,0 +1,164 @@
+"""Text analytics over HTTP: themes, their rows, case trends, scoring texts, enrichment.
+
+Reports come from :data:`cxray.text.REPORTS`, computed once per state of the
+data and shared with the dashboard (the Text page shows the same numbers).
+Every text returned (quotes, rows, examples) is redacted unless ``[privacy]
+redact = false``. Anyone with a key may read and score; running the
+enrichment writes to the store, so it needs an analyst or admin key.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Query
+from pydantic import BaseModel, Field
+
+from cxray import text
+from cxray.api._auth import Principal, _require, viewer
+from cxray.api._errors import ERROR_RESPONSES, ErrorEnvelope
+from cxray.api._json import CXJSONResponse
+from cxray.api._state import ApiContext, context
+
+router = APIRouter(prefix="/text", tags=["text"])
+enricher = _require("analyst", "run the text enrichment")
+
+Table = Literal["responses", "cases", "mentions"]
+Source = Literal["taxonomy", "discover"]
+
+
+class ScoreRequest(BaseModel):
+    texts: list[str | None] = Field(
+        description=f"the texts to score, at most {text.MAX_TEXTS:,} (nothing is stored)",
+        examples=[["Great service, thank you!", "The parcel never arrived"]],
+    )
+    model: Literal["auto", "default", "domain"] = Field(
+        "auto",
+        description="auto: the store's domain model if one was learned, else default; "
+        "default: the out-of-the-box scorer; domain: the learned model (an error without one)",
+    )
+
+
+class EnrichRequest(BaseModel):
+    model: Literal["auto", "default", "domain"] = "auto"
+
+
+@router.get(
+    "/themes",
+    summary="Themes with volume, share, sentiment, trend and NPS/CSAT impact (with intervals) "
+    "and quotes",
+    response_class=CXJSONResponse,
+    responses=ERROR_RESPONSES,
+)
+def themes(
+    cx: Annotated[ApiContext, Depends(context)],
+    _: Annotated[Principal, Depends(viewer)],
+    source: Annotated[
+        Source, Query(description="taxonomy ([themes.*] of cxray.toml) or discover")
+    ] = "taxonomy",
+    table: Annotated[Table, Query(description="whose texts")] = "responses",
+    n_themes: Annotated[
+        int, Query(alias="themes", ge=2, le=50, description="themes to discover")
+    ] = 8,
+    seed: Annotated[int, Query(ge=0, description="seed of discovery and bootstrap")] = 0,
+) -> CXJSONResponse:
+    with cx.lock:  # reads through the workspace's own connection
+        report = text.REPORTS.themes(
+            cx.ws.store, cx.ws.config, source=source, table=table, n_themes=n_themes, seed=seed
+        )
+    return CXJSONResponse(report)
+
+
+@router.get(
+    "/themes/{theme_id}/rows",
+    summary="The rows behind a theme (drill-down): most negative first, texts redacted",
+    response_class=CXJSONResponse,
+    responses={
+        **ERROR_RESPONSES,
+        404: {"model": ErrorEnvelope, "description": "no such theme"},
+    },
+)
+def theme_rows(
+    theme_id: str,
+    cx: Annotated[ApiContext, Depends(context)],
+    _: Annotated[Principal, Depends(viewer)],
+    source: Annotated[Source, Query()] = "taxonomy",
+    table: Annotated[Table, Query()] = "responses",
+    n_themes: Annotated[int, Query(alias="themes", ge=2, le=50)] = 8,
+    seed: Annotated[int, Query(ge=0)] = 0,
+    sentiment: Annotated[
+        Literal["negative", "neutral", "positive"] | None,
+        Query(description="only rows with this sentiment label"),
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> CXJSONResponse:
+    with cx.lock:
+        page = text.REPORTS.theme_rows(
+            cx.ws.store,
+            cx.ws.config,
+            theme_id,
+            source=source,
+            table=table,
+            n_themes=n_themes,
+            seed=seed,
+            sentiment=sentiment,
+            limit=limit,
+            offset=offset,
+        )
+    return CXJSONResponse(page)
+
+
+@router.get(
+    "/trends",
+    summary="Support cases by category over time and emerging issues (spikes), with examples",
+    response_class=CXJSONResponse,
+    responses=ERROR_RESPONSES,
+)
+def trends(
+    cx: Annotated[ApiContext, Depends(context)],
+    _: Annotated[Principal, Depends(viewer)],
+    period: Annotated[Literal["week", "month"], Query()] = "week",
+    baseline: Annotated[
+        int, Query(ge=1, le=52, description="trailing periods a spike is compared with")
+    ] = 8,
+) -> CXJSONResponse:
+    with cx.lock:
+        report = text.REPORTS.trends(cx.ws.store, cx.ws.config, period=period, baseline=baseline)
+    return CXJSONResponse(report)
+
+
+@router.post(
+    "/score",
+    summary="Sentiment of texts posted as JSON (label and score each); nothing is stored",
+    response_class=CXJSONResponse,
+    responses=ERROR_RESPONSES,
+)
+def score(
+    body: ScoreRequest,
+    cx: Annotated[ApiContext, Depends(context)],
+    _: Annotated[Principal, Depends(viewer)],
+) -> CXJSONResponse:
+    if body.model == "default":
+        return CXJSONResponse(text.score_texts(body.texts, None, "default"))
+    with cx.lock:  # the domain model is read from the store
+        return CXJSONResponse(text.score_texts(body.texts, cx.ws.store, body.model))
+
+
+@router.post(
+    "/enrich",
+    summary="Score every new or changed text and match its themes (analyst or admin)",
+    response_class=CXJSONResponse,
+    responses=ERROR_RESPONSES,
+)
+def enrich(
+    cx: Annotated[ApiContext, Depends(context)],
+    _: Annotated[Principal, Depends(enricher)],
+    body: EnrichRequest | None = None,
+) -> CXJSONResponse:
+    model = body.model if body is not None else "auto"
+    with cx.lock:
+        scorer, model_id = text.resolve_model(model, cx.ws.store)
+        report = text.enrich_sentiment(cx.ws.store, scorer, model_id)
+        themes = text.assign_store_themes(cx.ws.store, cx.ws.config)
+    return CXJSONResponse({**report.to_dict(), "themes": themes})

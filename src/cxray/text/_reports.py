@@ -1,0 +1,277 @@
+"""Text reports for interfaces: computed once per state of the data, then served from memory.
+
+A theme report over a million comments reads every text, its sentiment and its
+stored themes and measures each theme (a few seconds); a dashboard page or an
+API call should not pay that on every view. :class:`TextReports` keeps the
+latest reports (and, for theme drill-downs, the documents behind them) keyed by
+everything they depend on:
+
+* the store and the program config (taxonomy, measurement, time zone, privacy);
+* the options (source, table, number of themes, seed; period and baseline);
+* the **data version**: the last import id, and the count and latest time of the
+  table's rows in ``text_sentiment`` and ``text_themes``, so an import, ``cxray
+  text enrich`` or a new domain model (which re-scores) makes a fresh report.
+
+One process-wide instance, :data:`REPORTS`, serves the REST API and the
+dashboard, so a page and the API answer the same numbers from one computation.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from cxray.config import ProgramConfig
+from cxray.exceptions import NotFoundError, QueryError
+from cxray.store import IMPORT_LOG, Store
+from cxray.text._enrich import SENTIMENT_TABLE, TEXT_FIELDS, resolve_model
+from cxray.text._redact import redactor
+from cxray.text._stored import THEMES_TABLE
+from cxray.text._themes import TIME_COLUMNS, Documents, themes_with_documents
+from cxray.text._trends import case_trends
+
+__all__ = ["REPORTS", "TextReports", "score_texts"]
+
+#: at most this many texts in one call of :func:`score_texts`
+MAX_TEXTS = 10_000
+
+
+@dataclass
+class _Themes:
+    report: dict[str, Any]
+    docs: Documents
+    matrix: np.ndarray
+    order: list[str]
+
+
+class TextReports:
+    """Theme reports, theme drill-downs and case trends, kept until the data changes."""
+
+    def __init__(self, size: int = 8):
+        self.size = size
+        self._items: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
+        self._lock = threading.Lock()
+
+    # ------------------------------------------------------------ keys
+
+    @staticmethod
+    def data_version(store: Store, table: str) -> tuple[Any, ...]:
+        b = store.backend
+        names = set(b.list_tables())
+        log = b.table(IMPORT_LOG)
+        out: list[Any] = [log.import_id.max().to_pyarrow().as_py()]
+        for name, stamp in ((SENTIMENT_TABLE, "scored_at"), (THEMES_TABLE, None)):
+            if name not in names:
+                out.append(None)
+                continue
+            t = b.table(name)
+            t = t.filter(t.table_name == table)
+            agg = [t.count().name("n")]
+            if stamp:
+                agg.append(t[stamp].max().name("last"))
+            out.append(tuple(t.aggregate(agg).to_pyarrow().to_pylist()[0].values()))
+        return tuple(out)
+
+    @staticmethod
+    def _config_key(config: ProgramConfig) -> str:
+        return hashlib.sha1(config.model_dump_json().encode("utf-8")).hexdigest()
+
+    def _get(self, key: tuple[Any, ...], make: Any) -> Any:
+        with self._lock:
+            if key in self._items:
+                self._items.move_to_end(key)
+                return self._items[key]
+        value = make()
+        with self._lock:
+            self._items[key] = value
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+        return value
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+
+    # ------------------------------------------------------------ themes
+
+    def _themes(
+        self,
+        store: Store,
+        config: ProgramConfig,
+        *,
+        source: str,
+        table: str,
+        n_themes: int,
+        seed: int,
+    ) -> _Themes:
+        if table not in TEXT_FIELDS:
+            raise QueryError(f"no texts in {table!r}; choose one of {', '.join(TEXT_FIELDS)}")
+        key = (
+            "themes",
+            store.url,
+            self._config_key(config),
+            self.data_version(store, table),
+            source,
+            table,
+            n_themes if source == "discover" else None,
+            seed,
+        )
+
+        def make() -> _Themes:
+            report, docs, matrix = themes_with_documents(
+                store, config, source=source, table=table, n_themes=n_themes, seed=seed
+            )  # type: ignore[arg-type]
+            return _Themes(report.to_dict(), docs, matrix, list(report.theme_order))
+
+        return self._get(key, make)
+
+    def themes(
+        self,
+        store: Store,
+        config: ProgramConfig,
+        *,
+        source: str = "taxonomy",
+        table: str = "responses",
+        n_themes: int = 8,
+        seed: int = 0,
+    ) -> dict[str, Any]:
+        """:func:`cxray.text.theme_report` as a dict (quotes redacted unless configured off)."""
+        return self._themes(
+            store, config, source=source, table=table, n_themes=n_themes, seed=seed
+        ).report
+
+    def theme_rows(
+        self,
+        store: Store,
+        config: ProgramConfig,
+        theme_id: str,
+        *,
+        source: str = "taxonomy",
+        table: str = "responses",
+        n_themes: int = 8,
+        seed: int = 0,
+        sentiment: str | None = None,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> dict[str, Any]:
+        """The rows behind one theme of the report: most negative first (ties: newest, key).
+
+        ``sentiment`` keeps only rows with that label. Texts are redacted unless
+        ``[privacy] redact = false``.
+        """
+        got = self._themes(store, config, source=source, table=table, n_themes=n_themes, seed=seed)
+        if theme_id not in got.order:
+            raise NotFoundError(
+                f"no theme {theme_id!r} in the {source} themes of {table}; "
+                f"themes: {', '.join(got.order)}"
+            )
+        if sentiment is not None and sentiment not in ("negative", "neutral", "positive"):
+            raise QueryError(f"sentiment={sentiment!r}: use negative, neutral or positive")
+        docs = got.docs
+        has = got.matrix[:, got.order.index(theme_id)]
+        if sentiment is not None:
+            has = has & (docs.label == sentiment)
+        idx = np.flatnonzero(has)
+        when = docs.local_time.to_numpy()[idx] if len(idx) else np.array([])
+        keys = np.asarray(docs.keys, dtype=object)[idx]
+        order = np.lexsort((keys, -when.astype("datetime64[ns]").astype(np.int64), docs.score[idx]))
+        picked = idx[order][offset : offset + limit]
+        redact = redactor(config)
+        key_name = TEXT_FIELDS[table][0]
+        extra_cols = list(docs.extra.columns)
+        rows = []
+        for i in picked:
+            row: dict[str, Any] = {
+                key_name: docs.keys[i],
+                TIME_COLUMNS[table]: docs.local_time.iloc[i].isoformat(),
+                "text": redact(docs.texts[i]),
+                "sentiment_score": float(docs.score[i]),
+                "sentiment_label": str(docs.label[i]),
+            }
+            for c in extra_cols:
+                v = docs.extra[c].iloc[i]
+                row[c] = None if v is None or (isinstance(v, float) and np.isnan(v)) else v
+            rows.append(_plain(row))
+        theme = next(t for t in got.report["themes"] if t["id"] == theme_id)
+        return {
+            "table": table,
+            "source": source,
+            "theme": {"id": theme_id, "label": theme["label"], "volume": theme["volume"]},
+            "sentiment": sentiment,
+            "total": int(idx.size),
+            "offset": offset,
+            "limit": limit,
+            "has_more": offset + limit < idx.size,
+            "rows": rows,
+        }
+
+    # ------------------------------------------------------------ case trends
+
+    def trends(
+        self,
+        store: Store,
+        config: ProgramConfig,
+        *,
+        period: str = "week",
+        baseline: int = 8,
+    ) -> dict[str, Any]:
+        """:func:`cxray.text.case_trends` as a dict (examples redacted unless configured off)."""
+        if period not in ("week", "month"):
+            raise QueryError(f"period={period!r}: use week or month")
+        key = (
+            "trends",
+            store.url,
+            self._config_key(config),
+            self.data_version(store, "cases"),
+            period,
+            baseline,
+        )
+        return self._get(
+            key,
+            lambda: case_trends(store, config, period=period, baseline=baseline).to_dict(),  # type: ignore[arg-type]
+        )
+
+
+def _plain(row: dict[str, Any]) -> dict[str, Any]:
+    out = {}
+    for k, v in row.items():
+        if isinstance(v, np.generic):
+            v = v.item()
+        out[k] = v
+    return out
+
+
+def score_texts(
+    texts: list[str | None], store: Store | None = None, model: str | None = None
+) -> dict[str, Any]:
+    """Sentiment of texts handed over directly (nothing stored): label and score of each.
+
+    ``model`` as for ``cxray text score``: ``None``/``auto`` (the store's domain
+    model if one was learned, else the out-of-the-box scorer), ``default`` or
+    ``domain``. Model files by path are for the command line only.
+    """
+    if model not in (None, "", "auto", "default", "domain"):
+        raise QueryError(f"model={model!r}: use auto, default or domain")
+    if len(texts) > MAX_TEXTS:
+        raise QueryError(f"{len(texts):,} texts in one call; send at most {MAX_TEXTS:,}")
+    for i, t in enumerate(texts):
+        if t is not None and not isinstance(t, str):
+            raise QueryError(f"texts[{i}] is {type(t).__name__}, not a string")
+    scorer, model_id = resolve_model(model or None, store)
+    labels, scores = scorer.score_texts(texts)
+    return {
+        "model": model_id,
+        "results": [
+            {"sentiment_label": str(lab), "sentiment_score": float(sc)}
+            for lab, sc in zip(labels, scores, strict=True)
+        ],
+    }
+
+
+#: the process's reports: the REST API and the dashboard share it
+REPORTS = TextReports()
