@@ -177,9 +177,9 @@ class TextReports:
         if sentiment is not None:
             has = has & (docs.label == sentiment)
         idx = np.flatnonzero(has)
-        when = docs.local_time.to_numpy()[idx] if len(idx) else np.array([])
+        when = docs.local_time.array.asi8[idx]  # ns since the epoch
         keys = np.asarray(docs.keys, dtype=object)[idx]
-        order = np.lexsort((keys, -when.astype("datetime64[ns]").astype(np.int64), docs.score[idx]))
+        order = np.lexsort((keys, -when, docs.score[idx]))
         picked = idx[order][offset : offset + limit]
         redact = redactor(config)
         key_name = TEXT_FIELDS[table][0]
