@@ -15,9 +15,11 @@ fresh process on a fresh copy of the store:
 * ``enrich``: ``cxray.text.enrich_sentiment`` on a store with no scores: read, score, write the
   ``text_sentiment`` table;
 * ``enrich_again``: the same once more: every text already scored, nothing to do;
+* ``themes``: ``cxray.text.assign_store_themes``: the default taxonomy matched against every
+  comment and stored in ``text_themes`` (the other half of ``cxray text enrich``);
 * ``import_plain`` / ``import_enrich``: importing the 1M-row CSV into an empty store with
-  ``[text] enrich_on_import`` off and on (the second scores every comment as part of the
-  import); ``import_changed``: re-importing the file with 1% of the comments changed (on),
+  ``[text] enrich_on_import`` off and on (the second scores and matches every comment as part
+  of the import); ``import_changed``: re-importing the file with 1% of the comments changed (on),
   which re-scores exactly those.
 """
 
@@ -176,6 +178,23 @@ def _enrich(twice: bool) -> dict:
     return {"seconds": seconds, "scored": report.scored}
 
 
+def case_themes() -> dict:
+    from cxray.config import load_program_config
+    from cxray.store import Store
+    from cxray.text import assign_store_themes
+
+    db = _fresh_store("themes")
+    store = Store(db)
+    try:
+        t0 = time.perf_counter()
+        got = assign_store_themes(store, load_program_config(_paths(_rows())["off"]))
+        seconds = time.perf_counter() - t0
+    finally:
+        store.close()
+        db.unlink()
+    return {"seconds": seconds, **got["responses"]}
+
+
 def case_enrich() -> dict:
     return _enrich(twice=False)
 
@@ -220,6 +239,7 @@ CASES = {
     "read_only": case_read_only,
     "enrich": case_enrich,
     "enrich_again": case_enrich_again,
+    "themes": case_themes,
     "import_plain": case_import_plain,
     "import_enrich": case_import_enrich,
     "import_changed": case_import_changed,
@@ -241,9 +261,10 @@ def main() -> None:
         Case("read_only", "read comments, keys and MD5 out of DuckDB; nothing scored"),
         Case("enrich", "`enrich_sentiment`: read, score, write text_sentiment"),
         Case("enrich_again", "the same again: everything scored already"),
+        Case("themes", "`assign_store_themes`: match the taxonomy, write text_themes"),
         Case("import_plain", "import the CSV, [text] enrich_on_import = false"),
-        Case("import_enrich", "import the CSV, enrich_on_import = true (scores every comment)"),
-        Case("import_changed", "re-import with 1% of comments changed (re-scores those)"),
+        Case("import_enrich", "the same, enrich_on_import = true (scores, matches every comment)"),
+        Case("import_changed", "re-import, 1% of comments changed (scores, matches those)"),
     ]
     rows = run_cases("benchmarks.text_enrich", cases, repeat=args.repeat)
     print(markdown(rows, f"Sentiment enrichment of {args.rows:,} comments"))
