@@ -48,6 +48,7 @@ from cxray.web._format import (
     metric_present,
     metric_table,
 )
+from cxray.web._text import add_text_routes
 
 __all__ = ["LoginRequired", "create_web_router", "mount"]
 
@@ -432,6 +433,7 @@ def create_web_router(state: ServerState, *, cookie: str = SESSION_COOKIE) -> AP
             items.append({**item, "summary": summary})
         return render(request, "customer.html", user=user, view=View(), customer=story, items=items)
 
+    add_text_routes(router, state, who=who, render=render, failed=failed)
     return router
 
 

@@ -1,0 +1,181 @@
+"""The Text page: themes by volume, sentiment and NPS impact; a theme's quotes; emerging issues.
+
+Its numbers come from :data:`cxray.text.REPORTS`, the same reports (computed
+once per state of the data) that ``/api/text`` answers, so the page and the
+API agree. Quotes and examples are redacted unless ``[privacy] redact = false``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import urlencode
+
+import plotly.graph_objects as go
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, Response
+from markupsafe import Markup
+
+from cxray import text
+from cxray.exceptions import CXError, QueryError
+from cxray.web._charts import _html
+from cxray.web._context import ServerState, View
+
+__all__ = ["add_text_routes", "themes_chart"]
+
+TABLES = ("responses", "cases", "mentions")
+SOURCES = ("taxonomy", "discover")
+QUOTES_PER_PAGE = 20
+_KEYS = {"responses": "response_id", "cases": "case_id", "mentions": "mention_id"}
+
+
+def _est(e: dict[str, Any] | None) -> float | None:
+    if not e or e.get("suppressed") or e.get("estimate") is None:
+        return None
+    return float(e["estimate"])
+
+
+def themes_chart(report: dict[str, Any]) -> Markup | None:
+    """Bubbles: mean sentiment (x) against NPS impact (y, responses) or negative share
+    (y, other tables), area by volume; a click opens the theme's quotes."""
+    impact = report["table"] == "responses"
+    xs, ys, sizes, labels, links, hover = [], [], [], [], [], []
+    for t in report["themes"]:
+        x = _est(t["sentiment"])
+        y = _est(t["impact"]["nps"]) if impact else _est(t["negative_share"])
+        if x is None or y is None or not t["volume"]:
+            continue
+        xs.append(x)
+        ys.append(y if impact else 100 * y)
+        sizes.append(t["volume"])
+        labels.append(t["label"])
+        links.append(_theme_link(report, t["id"]))
+        hover.append(f"{t['label']}<br>{t['volume']:,} texts")
+    if not xs:
+        return None
+    top = max(sizes)
+    fig = go.Figure(
+        go.Scatter(
+            x=xs,
+            y=ys,
+            mode="markers+text",
+            text=labels,
+            textposition="top center",
+            customdata=links,
+            hovertext=hover,
+            hoverinfo="text",
+            marker={
+                "size": sizes,
+                "sizemode": "area",
+                "sizeref": 2.0 * top / 60.0**2,
+                "sizemin": 6,
+                "color": xs,
+                "colorscale": "RdBu",
+                "cmin": -1,
+                "cmax": 1,
+                "line": {"width": 1, "color": "#1f2328"},
+            },
+            name="themes",
+            showlegend=False,
+        )
+    )
+    fig.update_xaxes(title="mean sentiment (−1 … 1)")
+    fig.update_yaxes(title="NPS points lost to its negative comments" if impact else "% negative")
+    html = _html(fig, "themes-chart")
+    script = Markup(
+        "<script>(function(){var d=document.getElementById('themes-chart');"
+        "if(d&&d.on){d.on('plotly_click',function(e){var p=e.points&&e.points[0];"
+        "if(p&&p.customdata){window.location=p.customdata;}});}})();</script>"
+    )
+    return Markup(html) + script
+
+
+def _theme_link(report: dict[str, Any], theme_id: str, **extra: Any) -> str:
+    params = {"table": report["table"], "source": report["source"], "theme": theme_id, **extra}
+    return "/text?" + urlencode({k: v for k, v in params.items() if v is not None}) + "#quotes"
+
+
+def _row_link(table: str, column: str, value: Any) -> str:
+    """The drill-down page of one row (the dashboard's rows page, filtered to its key)."""
+    return f"/rows/{table}?" + urlencode({"filter": f"{column}:{value}"})
+
+
+def add_text_routes(
+    router: APIRouter,
+    state: ServerState,
+    *,
+    who: Callable[[Request], Any],
+    render: Callable[..., HTMLResponse],
+    failed: Callable[..., Response],
+) -> None:
+    """Add ``GET /text`` to the dashboard's router (its login, rendering and errors)."""
+
+    @router.get("/text", response_class=HTMLResponse)
+    def text_page(
+        request: Request,
+        table: str = "responses",
+        source: str = "taxonomy",
+        theme: str | None = None,
+        sentiment: str | None = None,
+        offset: int = 0,
+    ) -> Response:
+        user = who(request)
+        try:
+            if table not in TABLES:
+                raise QueryError(f"table={table!r}: use one of {', '.join(TABLES)}")
+            if source not in SOURCES:
+                raise QueryError(f"source={source!r}: use taxonomy or discover")
+            with state.lock:  # reports read through the workspace's own connection
+                ws = state.ws
+                report = text.REPORTS.themes(ws.store, ws.config, source=source, table=table)
+                quotes = None
+                if theme:
+                    quotes = text.REPORTS.theme_rows(
+                        ws.store,
+                        ws.config,
+                        theme,
+                        source=source,
+                        table=table,
+                        sentiment=sentiment or None,
+                        limit=QUOTES_PER_PAGE,
+                        offset=max(0, offset),
+                    )
+                trends = text.REPORTS.trends(ws.store, ws.config, period="week")
+                fdr = ws.config.measurement.fdr
+        except CXError as exc:
+            return failed(request, user, exc)
+        rows = []
+        for t in report["themes"]:
+            rows.append({"t": t, "link": _theme_link(report, t["id"])})
+        nav = None
+        if quotes is not None:
+            here = {"sentiment": sentiment or None}
+            nav = {
+                "prev": _theme_link(report, theme, **here, offset=max(0, offset - QUOTES_PER_PAGE))
+                if offset > 0
+                else None,
+                "next": _theme_link(report, theme, **here, offset=offset + QUOTES_PER_PAGE)
+                if quotes["has_more"]
+                else None,
+                "filters": {
+                    s: _theme_link(report, theme, sentiment=s)
+                    for s in (None, "negative", "neutral", "positive")
+                },
+            }
+        return render(
+            request,
+            "text.html",
+            user=user,
+            view=View(),
+            report=report,
+            rows=rows,
+            chart=themes_chart(report),
+            quotes=quotes,
+            nav=nav,
+            key=_KEYS[table],
+            trends=trends,
+            fdr=fdr,
+            tables=TABLES,
+            sources=SOURCES,
+            row_link=_row_link,
+        )
