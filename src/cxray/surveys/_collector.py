@@ -46,6 +46,8 @@ from cxray.surveys._registry import SurveyRegistry
 __all__ = ["Collector", "Receipt", "Submission"]
 
 SOURCE = "surveys"
+#: how often the collection's entry in the import log is brought up to date
+LOG_EVERY = dt.timedelta(seconds=1)
 
 
 @dataclass(frozen=True)
@@ -134,6 +136,10 @@ class Collector:
         self._queue: queue.Queue[Any] = queue.Queue()
         self._thread: threading.Thread | None = None
         self._import_id: int | None = None
+        self._prepared: set[str] = set()
+        self._unlogged = (0, 0, 0)  # rows_in, added, updated not yet in the import log
+        self._logged_at = dt.datetime.min
+        self._types: dict[str, str] | None = None  # column types of responses
         self._started = threading.Lock()
         #: commits made, and submissions in them (for tests and the benchmark)
         self.commits = 0
@@ -157,6 +163,9 @@ class Collector:
         self._queue.put(_STOP)
         self._thread.join(timeout)
         self._thread = None
+        if self._unlogged[0]:
+            with self.lock:
+                self._flush_log(_utcnow())
 
     # ------------------------------------------------------------ submitting
 
@@ -194,12 +203,16 @@ class Collector:
     def _process(self, batch: list[_Item]) -> None:
         pending: list[_Item] = []
         for item in batch:  # a survey's columns are added outside the transaction
-            try:
-                with self.lock:
-                    self.registry.prepared(item.sub.survey)
-                pending.append(item)
-            except CXError as exc:
-                item.future.set_exception(exc)
+            if item.sub.survey not in self._prepared:
+                try:
+                    with self.lock:
+                        self.registry.prepared(item.sub.survey)
+                except CXError as exc:
+                    item.future.set_exception(exc)
+                    continue
+                self._prepared.add(item.sub.survey)
+                self._types = None  # it may have added columns
+            pending.append(item)
         if not pending:
             return
         try:
@@ -440,8 +453,9 @@ class Collector:
 
     def _write_duckdb(self, rows, replaced, ledger, answered, now, import_id, added) -> None:
         con = self.store.backend.con
-        types = self.store.columns("responses")
-        data = _arrow_rows(rows, types)
+        if self._types is None:
+            self._types = self.store.columns("responses")
+        data = _arrow_rows(rows, self._types)
         if replaced:
             con.execute(
                 "DELETE FROM responses WHERE response_id IN (SELECT unnest($1::VARCHAR[]))",
@@ -451,7 +465,13 @@ class Collector:
         con.register("_cx_ledger", ledger)
         try:
             con.execute("INSERT INTO responses BY NAME SELECT * FROM _cx_collected")
-            con.execute(f"INSERT OR REPLACE INTO {SUBMISSIONS} BY NAME SELECT * FROM _cx_ledger")
+            if replaced:  # a plain insert keeps the ledger's key index cheap to maintain
+                con.execute(
+                    f"DELETE FROM {SUBMISSIONS} WHERE response_id IN "
+                    "(SELECT unnest($1::VARCHAR[]))",
+                    [replaced],
+                )
+            con.execute(f"INSERT INTO {SUBMISSIONS} BY NAME SELECT * FROM _cx_ledger")
         finally:
             con.unregister("_cx_collected")
             con.unregister("_cx_ledger")
@@ -461,11 +481,34 @@ class Collector:
                 "WHERE invitation_id = $3",
                 [now, rid, inv_id],
             )
-        con.execute(
-            f"UPDATE {IMPORT_LOG} SET rows_in = rows_in + $1, added = added + $2, "
-            "updated = updated + $3, finished_at = $4 WHERE import_id = $5",
-            [len(rows), added, len(replaced), now, import_id],
+        self._unlogged = (
+            self._unlogged[0] + len(rows), self._unlogged[1] + added,
+            self._unlogged[2] + len(replaced),
+        )  # fmt: skip
+        if now - self._logged_at >= LOG_EVERY:
+            self._flush_log(now)
+
+    def _flush_log(self, now: dt.datetime) -> None:
+        """Add the counts written since the last flush to this process's import-log entry.
+
+        Done at most once a second (and when the collector closes), in the
+        transaction of a write: the counts are bookkeeping, the rows themselves
+        are committed with every batch.
+        """
+        rows, added, updated = self._unlogged
+        if self._import_id is None or rows == 0:
+            return
+        sql = (
+            f"UPDATE {IMPORT_LOG} SET rows_in = rows_in + {rows}, added = added + {added}, "
+            f"updated = updated + {updated}, finished_at = '{now.isoformat(sep=' ')}' "
+            f"WHERE import_id = {self._import_id}"
         )
+        if self.store.is_duckdb:
+            self.store.backend.con.execute(sql)
+        else:
+            self.store.backend.raw_sql(sql)
+        self._unlogged = (0, 0, 0)
+        self._logged_at = now
 
     def _write_ibis(self, rows, replaced, ledger, answered, now, import_id, added) -> None:
         b = self.store.backend
@@ -486,11 +529,11 @@ class Collector:
                 f"UPDATE {INVITATIONS} SET responded_at = '{now.isoformat(sep=' ')}', "
                 f"response_id = {quoted([rid])} WHERE invitation_id = {quoted([inv_id])}"
             )
-        b.raw_sql(
-            f"UPDATE {IMPORT_LOG} SET rows_in = rows_in + {len(rows)}, added = added + {added}, "
-            f"updated = updated + {len(replaced)}, finished_at = '{now.isoformat(sep=' ')}' "
-            f"WHERE import_id = {import_id}"
-        )
+        self._unlogged = (
+            self._unlogged[0] + len(rows), self._unlogged[1] + added,
+            self._unlogged[2] + len(replaced),
+        )  # fmt: skip
+        self._flush_log(now)
 
 
 _ARROW = {
