@@ -183,3 +183,24 @@ def test_a_viewer_cannot_import_but_an_admin_can(server, tmp_path):
     assert r.status_code == 403 and r.json()["error"]["code"]
     r = httpx.post(url, files=files, headers={"Authorization": f"Bearer {server['admin']}"})
     assert r.status_code == 201 and r.json()["added"] == 1
+
+
+def test_text_page_themes_quotes_and_the_api(server, page):
+    page.goto(f"{server['base']}/text")
+    page.wait_for_selector("#themes-chart.js-plotly-plot")  # the bubble chart drew
+    report = _api(server, "/text/themes")
+    shown = page.eval_on_selector_all(
+        "table.themes tr[data-theme]",
+        "rows => rows.map(r => [r.dataset.theme, parseFloat(r.querySelector('[data-value]')"
+        ".dataset.value)])",
+    )
+    assert dict(shown) == {t["id"]: t["volume"] for t in report["themes"]}
+    _shot(page, "text")
+    first = report["themes"][0]
+    page.click(f"tr[data-theme={first['id']}] th a")
+    page.wait_for_selector("#quotes table.quotes")
+    rows = _api(server, f"/text/themes/{first['id']}/rows", limit=20)["rows"]
+    texts = page.eval_on_selector_all(
+        "table.quotes tbody tr td:last-child", "els => els.map(e => e.innerText.trim())"
+    )
+    assert texts == [r["text"].strip() for r in rows]
