@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import socket
 import tomllib
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -288,3 +289,19 @@ def test_commands_need_an_existing_store(capsys, tmp_path, monkeypatch):
     code, _, err = run(capsys, "--db", str(tmp_path / "none.duckdb"), "surveys", "list")
     assert code == 1 and "no cxray store at" in err
     assert not (tmp_path / "none.duckdb").exists()
+
+
+def test_the_example_in_the_docs_is_a_valid_config(capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "surveys.md").read_text("utf-8")
+    example = doc.split("```toml\n", 1)[1].split("```", 1)[0]
+    cfg = tmp_path / "cxray.toml"
+    cfg.write_text(example, encoding="utf-8")
+    survey = load_program_config(cfg).surveys.define["post_case"]
+    assert [q.id for q in survey.questions] == ["nps", "improve", "topics"]
+    assert survey.steps == 2 and not survey.public
+    with Workspace.open(tmp_path / "cx.duckdb", cfg):
+        pass
+    code, out, _ = run(capsys, "--db", str(tmp_path / "cx.duckdb"), "--config", str(cfg),
+                       "surveys", "link", "post_case")  # fmt: skip
+    assert code == 0 and "https://cx.hearthwell.example/s/post_case/embed.js" in out
