@@ -9,7 +9,9 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from fastapi.testclient import TestClient
 
+from cxray.app import create_app
 from cxray.cli import main
 from cxray.config import SurveysConfig, load_program_config
 from cxray.store import INVITATIONS
@@ -305,3 +307,19 @@ def test_the_example_in_the_docs_is_a_valid_config(capsys, tmp_path, monkeypatch
     code, out, _ = run(capsys, "--db", str(tmp_path / "cx.duckdb"), "--config", str(cfg),
                        "surveys", "link", "post_case")  # fmt: skip
     assert code == 0 and "https://cx.hearthwell.example/s/post_case/embed.js" in out
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="/s/NAME/embed.js builds the iframe's address from the request (request.base_url), "
+    "not from [surveys] base_url: behind a TLS-terminating proxy the iframe gets http://... "
+    "(blocked as mixed content on an https page) or an internal host name",
+)
+def test_the_embed_snippet_frames_the_survey_at_the_base_url(capsys, store):
+    code, out, _ = cx(capsys, store, "link", "site")
+    assert code == 0
+    script = out.split('src="', 1)[1].split('"', 1)[0]
+    assert script == "https://cx.example.com/s/site/embed.js"
+    with TestClient(create_app(*store), raise_server_exceptions=False) as client:
+        js = client.get(script.removeprefix("https://cx.example.com")).text
+    assert '"https://cx.example.com/s/site?embed=1"' in js
