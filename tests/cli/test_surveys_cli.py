@@ -200,7 +200,7 @@ def test_invite_dry_run_lists_and_stores_nothing(capsys, store):
     ]
     code, out, _ = cx(capsys, store, "invite", "post_case", "--since", "2026-03-10",
                       "--until", "2026-03-11", "--dry-run", "--limit", "1")  # fmt: skip
-    assert code == 0 and "would invite 1 customers" in out and "C2\tbo@example.com\tcase:K2" in out
+    assert code == 0 and "would invite 1 customer\n" in out and "C2\tbo@example.com\tcase:K2" in out
     assert invitations(store) == []
 
 

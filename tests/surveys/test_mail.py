@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import email
 import email.policy
+import json
 import re
 import socket
 from collections.abc import Iterator
@@ -354,10 +355,38 @@ def test_cli_invite_send_mails_everyone_with_an_address(paths, smtp, capsys, mon
         main(args)
     out, err = capsys.readouterr()
     assert exc.value.code == 0, err
-    assert out.splitlines() == ["invited 2 customers to 'post_case'", "sent 2 e-mails, 0 not sent"]
+    assert out.splitlines() == [
+        "invited 2 customers to 'post_case'",
+        "e-mails sent: 2, not sent: 0",
+    ]
     assert sorted(rcpt[0] for _, rcpt, _ in box.messages) == [EMAILS["C1"], EMAILS["C2"]]
     assert box.to(EMAILS["C1"])["From"] == "Hearthwell <surveys@hearthwell.example>"
     with Workspace.open(*paths) as ws:
         stored = _invitations(ws)
     assert sorted(stored) == ["C1", "C2"]  # C3 has no address: not invited when sending
     assert all(r["sent_at"] is not None for r in stored.values())
+
+
+def test_cli_reports_a_refused_recipient_and_flags_win_over_the_environment(
+    paths, smtp, capsys, monkeypatch
+):
+    box, settings = smtp
+    box.refuse.add(EMAILS["C2"])
+    monkeypatch.setenv("CXRAY_SMTP_HOST", "smtp.invalid")  # the flags below win
+    monkeypatch.setenv("CXRAY_SMTP_PORT", "1")
+    args = ["--db", str(paths[0]), "--config", str(paths[1]), "surveys", "invite", "post_case",
+            "--since", "2026-03-10", "--until", "2026-03-11", "--send", "--json",
+            "--smtp-host", "127.0.0.1", "--smtp-port", str(settings.port)]  # fmt: skip
+    with pytest.raises(SystemExit) as exc:
+        main(args)
+    out, err = capsys.readouterr()
+    assert exc.value.code == 0, err
+    report = json.loads(out)
+    ids = {i["customer_id"]: i["invitation_id"] for i in report["invitations"]}
+    assert (report["count"], report["sent"]) == (2, 1)
+    (refused,) = report["not_sent"]
+    assert refused["invitation_id"] == ids["C2"] and "refused by the server" in refused["why"]
+    assert [rcpt for _, rcpt, _ in box.messages] == [[EMAILS["C1"]]]
+    with Workspace.open(*paths) as ws:
+        stored = _invitations(ws)
+    assert (stored["C1"]["sent_at"] is not None, stored["C2"]["sent_at"]) == (True, None)

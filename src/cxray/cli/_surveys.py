@@ -189,6 +189,10 @@ def link(
 # ---------------------------------------------------------------- invite
 
 
+def _count(n: int, noun: str) -> str:
+    return f"{fmt_int(n)} {noun}{'' if n == 1 else 's'}"
+
+
 def _when(option: str, value: str) -> dt.datetime:
     try:
         ts = dt.datetime.fromisoformat(value.strip())
@@ -301,7 +305,7 @@ def invite(
         if json_:
             print_json({"dry_run": True, "count": len(invitees), "invitees": invitees})
             return
-        console.print(f"dry run, nothing stored: would invite {fmt_int(len(invitees))} customers")
+        console.print(f"dry run, nothing stored: would invite {_count(len(invitees), 'customer')}")
         for i in invitees:
             print("\t".join([i["customer_id"], i["email"] or "(no e-mail)", i["context"] or ""]))
         return
@@ -317,9 +321,9 @@ def invite(
     if not issued:
         console.print(f"nobody to invite to {name!r} in that window (after the fatigue rule)")
         return
-    console.print(f"invited {fmt_int(len(issued))} customers to {name!r}")
+    console.print(f"invited {_count(len(issued), 'customer')} to {name!r}")
     if send:
-        console.print(f"sent {fmt_int(out['sent'])} e-mails, {len(out['not_sent'])} not sent")
+        console.print(f"e-mails sent: {fmt_int(out['sent'])}, not sent: {len(out['not_sent'])}")
         for row in out["not_sent"]:
             print(f"not sent\t{row['invitation_id']}\t{row['why']}")
         return
