@@ -164,6 +164,13 @@ def themes(
     ] = "table",
     n_themes: Annotated[int, typer.Option("--themes", min=2, help="Themes to discover.")] = 8,
     seed: Annotated[int, typer.Option(help="Seed of discovery and of the bootstrap.")] = 0,
+    method: Annotated[
+        Literal["nmf", "embeddings"],
+        typer.Option(
+            help="How to discover: nmf (TF-IDF topics) or embeddings (sentence embeddings, "
+            "needs pip install 'cxray[text]')."
+        ),
+    ] = "nmf",
 ) -> None:
     """Themes of the texts: volume, share, sentiment, trend and NPS/CSAT impact, with quotes."""
     from cxray import text
@@ -176,6 +183,7 @@ def themes(
             table=table,
             n_themes=n_themes,
             seed=seed,
+            method=method,
             progress=pb,
         )
     if format_ == "json":

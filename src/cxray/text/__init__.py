@@ -14,6 +14,7 @@
 * :class:`Taxonomy` assigns texts to the keyword themes of ``[themes.*]``;
   :func:`assign_store_themes` keeps each row's themes in the ``text_themes`` table;
   :func:`discover_themes` finds themes without one (stable ids);
+  :func:`discover_embedded_themes` clusters sentence embeddings instead (``cxray[text]``);
   :func:`theme_report` measures them (share, sentiment, trend, NPS/CSAT impact).
 * :func:`case_trends`: cases by category over time and emerging issues.
 * :func:`redact` masks e-mail addresses, phone numbers and card numbers
@@ -26,6 +27,7 @@
 from cxray.text._categorize import CaseCategorizer
 from cxray.text._discover import DiscoveredTheme, discover_themes, theme_id
 from cxray.text._domain import DomainSentiment
+from cxray.text._embed import discover_embedded_themes, embeddings_available
 from cxray.text._enrich import (
     DEFAULT_MODEL_ID,
     MODELS_TABLE,
@@ -87,7 +89,9 @@ __all__ = [
     "case_categories",
     "case_trends",
     "csat_impact",
+    "discover_embedded_themes",
     "discover_themes",
+    "embeddings_available",
     "enrich_imported",
     "enrich_sentiment",
     "evaluate_sentiment",

@@ -93,20 +93,28 @@ def load_documents(store: Store, config: ProgramConfig, table: str) -> Documents
     t = store.table(table)
     have = _columns(store, table)
     extra = [c for c in _EXTRA[table] if c in have]
-    df = t.select(key, TIME_COLUMNS[table], *fields, *extra).to_pandas()
-    parts = [df[f].fillna("").astype(str).str.strip() for f in fields]
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    # strings are combined, filtered and sorted in Arrow (pandas string methods on a
+    # million texts cost seconds)
+    data = t.select(key, TIME_COLUMNS[table], *fields, *extra).to_pyarrow()
+    parts = [pc.utf8_trim_whitespace(pc.fill_null(data[f].cast(pa.string()), "")) for f in fields]
     text = parts[0]
-    for p in parts[1:]:
-        text = text.str.cat(p, sep=". ").str.strip(". ")
-    keep = text.str.len() > 0
-    df, text = df[keep].reset_index(drop=True), text[keep].reset_index(drop=True)
-    order = np.lexsort((df[key].astype(str).to_numpy(),))
-    df, text = df.iloc[order].reset_index(drop=True), text.iloc[order].reset_index(drop=True)
-    keys = df[key].astype(str).tolist()
+    if len(parts) > 1:
+        text = pc.utf8_trim(pc.binary_join_element_wise(*parts, ". "), characters=". ")
+    keep = pc.greater(pc.utf8_length(text), 0)
+    data, text = data.filter(keep), text.filter(keep)
+    keys_arr = data[key].cast(pa.string())
+    order = pc.sort_indices(keys_arr)
+    data, text, keys_arr = data.take(order), text.take(order), keys_arr.take(order)
+    keys = keys_arr.to_pylist()
+    df = data.select([TIME_COLUMNS[table], *extra]).to_pandas()
     when = pd.to_datetime(df[TIME_COLUMNS[table]])
     if when.dt.tz is None:
         when = when.dt.tz_localize("UTC")
     when = when.dt.tz_convert(config.program.timezone)
+    text = pd.Series(text.to_pylist(), dtype=object)
     score, label = _sentiment(store, table, key, fields, keys, text.tolist())
     return Documents(
         table, keys, text.tolist(), when, score, label, df[extra].reset_index(drop=True)
@@ -131,14 +139,15 @@ def _sentiment(
             frames.append(j.select("k", "sentiment_score", "sentiment_label").to_pandas())
         got = pd.concat(frames)
         if len(got):
-            pos = pd.Series(np.arange(n), index=keys)
             agg = got.groupby("k").agg(
                 s=("sentiment_score", "mean"),
                 n=("sentiment_score", "size"),
                 lab=("sentiment_label", "first"),
             )
-            agg = agg[agg.index.isin(pos.index)]
-            idx = pos[agg.index].to_numpy()
+            # positions by hashing plain Python strings (pandas' Arrow-string isin is slow)
+            found = pd.Index(keys, dtype=object).get_indexer(agg.index.astype(object))
+            agg = agg[found >= 0]
+            idx = found[found >= 0]
             score[idx] = agg["s"].to_numpy()
             label[idx] = np.where(
                 len(fields) == 1, agg["lab"].to_numpy(), _label_of(agg["s"].to_numpy())
@@ -368,6 +377,7 @@ def theme_report(
     n_themes: int = 8,
     seed: int = 0,
     n_quotes: int = 3,
+    method: str = "nmf",
     progress: ProgressFn | None = None,
 ) -> ThemesReport:
     """Themes of one table's texts, each with volume, share, sentiment, trend and impact."""
@@ -379,6 +389,7 @@ def theme_report(
         n_themes=n_themes,
         seed=seed,
         n_quotes=n_quotes,
+        method=method,
         progress=progress,
     )
     return report
@@ -393,6 +404,7 @@ def themes_with_documents(
     n_themes: int = 8,
     seed: int = 0,
     n_quotes: int = 3,
+    method: str = "nmf",
     progress: ProgressFn | None = None,
 ) -> tuple[ThemesReport, Documents, np.ndarray]:
     """:func:`theme_report`, plus its documents and their themes (document x theme, in the
@@ -408,7 +420,16 @@ def themes_with_documents(
         meta = [(t.id, t.label, t.keywords, None) for t in tx.themes]
         unmatched = tx.unmatched_examples()
     elif source == "discover":
-        found, tuples = discover_themes(docs.texts, n_themes=n_themes, random_state=seed)
+        if method == "embeddings":  # the cxray[text] extra
+            from cxray.text._embed import discover_embedded_themes
+
+            found, tuples = discover_embedded_themes(
+                docs.texts, n_themes=n_themes, random_state=seed
+            )
+        elif method == "nmf":
+            found, tuples = discover_themes(docs.texts, n_themes=n_themes, random_state=seed)
+        else:
+            raise ModelError(f"unknown discovery method {method!r}; use nmf or embeddings")
         assigned = ["|" + "|".join(a) + "|" if a else "||" for a in tuples]
         meta = [(t.id, t.label, t.terms, t.exemplars) for t in found]
     else:
