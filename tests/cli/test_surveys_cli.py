@@ -10,9 +10,12 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from cxray.app import create_app
 from cxray.cli import main
+from cxray.cli._surveys import to_toml
 from cxray.config import SurveysConfig, load_program_config
 from cxray.store import INVITATIONS
 from cxray.workspace import Workspace
@@ -323,3 +326,39 @@ def test_the_embed_snippet_frames_the_survey_at_the_base_url(capsys, store):
     with TestClient(create_app(*store), raise_server_exceptions=False) as client:
         js = client.get(script.removeprefix("https://cx.example.com")).text
     assert '"https://cx.example.com/s/site?embed=1"' in js
+
+
+_texts = st.text(max_size=30) | st.dictionaries(
+    st.sampled_from(["en", "de", "pt-BR"]), st.text(max_size=20), min_size=1, max_size=3
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    title=_texts,
+    intro=st.none() | _texts,
+    choices=st.lists(st.text(min_size=1, max_size=12), min_size=1, max_size=4, unique=True),
+    labels=st.booleans(),
+    low=st.none() | _texts,
+    bound=st.integers(-5, 5),
+)
+def test_any_definition_prints_as_toml_that_reads_back_the_same(
+    title, intro, choices, labels, low, bound
+):
+    choice_spec = {c: f"{c}!" for c in choices} if labels else choices
+    survey = {
+        "title": title,
+        "intro": intro,
+        "languages": ["en", "de"],
+        "questions": [
+            {"id": "nps", "type": "nps", "text": title, "required": True, "low_label": low},
+            {"id": "pick", "type": "multiple", "text": "x", "choices": choice_spec,
+             "show_if": {"question": "nps", "max": 6}},
+            {"id": "stars", "type": "rating", "text": "y", "min": bound, "max": bound + 3},
+            {"id": "why", "type": "single", "text": "z", "choices": choices,
+             "show_if": {"question": "pick", "any_of": choices[:1]}},
+        ],
+    }  # fmt: skip
+    original = SurveysConfig.model_validate({"s-1": survey}).define["s-1"]
+    text = to_toml("s-1", original.model_dump(mode="json", exclude_defaults=True))
+    assert SurveysConfig.model_validate(tomllib.loads(text)["surveys"]).define["s-1"] == original
