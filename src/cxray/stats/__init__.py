@@ -12,7 +12,8 @@ Methods, formulas and references: ``docs/statistics.md``.
 
 * one sample: :func:`nps`, :func:`proportion`, :func:`mean`, :func:`mean_of`,
   :func:`quantile`, :func:`median`, :func:`bootstrap`
-* two samples: :func:`nps_diff`, :func:`proportion_diff`, :func:`mean_diff`
+* two samples: :func:`nps_diff`, :func:`proportion_diff` (:func:`proportion_exact`:
+  Fisher's exact test), :func:`mean_diff`
 * many comparisons: :func:`benjamini_hochberg`
 * planning: :func:`nps_sample_size`, :func:`nps_detectable_difference`,
   :func:`proportion_sample_size`, :func:`proportion_detectable_difference`
@@ -41,7 +42,7 @@ from cxray.stats._planning import (
     proportion_detectable_difference,
     proportion_sample_size,
 )
-from cxray.stats._tests import mean_diff, nps_diff, proportion_diff
+from cxray.stats._tests import mean_diff, nps_diff, proportion_diff, proportion_exact
 from cxray.stats._validate import DEFAULT_MIN_N
 
 __all__ = [
@@ -68,6 +69,7 @@ __all__ = [
     "proportion",
     "proportion_detectable_difference",
     "proportion_diff",
+    "proportion_exact",
     "proportion_sample_size",
     "quantile",
     "to_frame",

@@ -13,8 +13,8 @@ program's time zone).
 
 **Emerging issues.** For every period with ``baseline`` full periods before it,
 and every category: this period's share of cases against its share over the
-trailing ``baseline`` periods, by the two-proportion z test
-(:func:`cxray.stats.proportion_diff`), one-sided (a rise). The p-values of all
+trailing ``baseline`` periods, by Fisher's exact test
+(:func:`cxray.stats.proportion_exact`), one-sided (a rise). The p-values of all
 (period, category) pairs are adjusted together by Benjamini–Hochberg at the
 configured false discovery rate. A pair is *emerging* when it is rejected, has
 at least ``min_cases`` cases and at least ``min_ratio`` times the baseline
@@ -142,8 +142,6 @@ def _spike_tests(
     confidence: float,
 ) -> list[tuple[Any, ...]]:
     """(period, category, x, n, base_x, base_n, comparison, ratio, one-sided p) per pair."""
-    from scipy.stats import fisher_exact
-
     out = []
     for i in range(baseline, len(totals)):
         n = int(totals[i])
@@ -157,9 +155,10 @@ def _spike_tests(
             if base_n == 0:
                 continue
             x, base_x = int(values[i, j]), int(values[before, j].sum())
-            cmp = stats.proportion_diff((x, n), (base_x, base_n), confidence=confidence, min_n=1)
-            table = [[x, n - x], [base_x, base_n - base_x]]
-            p = float(fisher_exact(table, alternative="greater").pvalue)
+            cmp = stats.proportion_exact(
+                (x, n), (base_x, base_n), alternative="greater", confidence=confidence, min_n=1
+            )
+            p = float(cmp.p_value)
             base_share = base_x / base_n
             ratio = (x / n) / base_share if base_share > 0 else float("inf")
             out.append((i, j, x, n, base_x, base_n, cmp, ratio, p))
