@@ -95,3 +95,36 @@ def test_config_section_replaces_the_default(write):
     bad = write("bad2.toml", '[themes."Big Theme"]\nlabel = "X"\nkeywords = ["a"]\n')
     with pytest.raises(ConfigError, match="theme id"):
         load_program_config(bad)
+
+
+def test_batch_matching_equals_text_by_text():
+    import csv
+    import random
+
+    from cxray.config import ProgramConfig
+    from cxray.text import Taxonomy
+    from tests.conftest import SHARED
+
+    texts = [
+        "where is my order??",
+        "",
+        None,
+        "Wrong COLOUR sent",
+        "wrong colors",
+        "Order stuck\x00 in transit",
+        "log in failed",
+        "LOG\nIN",
+        "it’s on hold",
+        "how do I set up",
+        "sent it back",
+        "set_up under_scores",
+    ]
+    reviews = SHARED / "data/womens_clothing_reviews/Womens Clothing E-Commerce Reviews.csv"
+    if reviews.exists():
+        with reviews.open(encoding="utf-8", newline="") as f:
+            texts += [r["Review Text"] or None for r in csv.DictReader(f)][:5000]
+    random.Random(0).shuffle(texts)
+    tx = Taxonomy.from_config(ProgramConfig())
+    fast = [int(m) for m in tx.masks(texts, batch=700)]
+    assert fast == [tx._mask(t) for t in texts]
+    assert any(fast)

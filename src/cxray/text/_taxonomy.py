@@ -25,12 +25,15 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
+import numpy as np
+
 from cxray.config import ProgramConfig
 from cxray.exceptions import ModelError
 
 __all__ = ["Taxonomy", "TaxonomyTheme", "stem", "words"]
 
 _WORD = re.compile(r"[^\W_]+(?:'[^\W_]+)*")
+_WORD_OR_SEP = re.compile(r"[^\W_]+(?:'[^\W_]+)*|\x00")
 _KEEP_DOUBLE = frozenset("lsz")
 
 
@@ -89,6 +92,8 @@ class Taxonomy:
         self._exact: dict[str, set[int]] = {}
         self._prefix: list[tuple[str, int]] = []
         phrases: dict[int, list[str]] = {}
+        # (theme index, stems of a phrase's first words, its last word, last is a prefix)
+        self._phrase_specs: list[tuple[int, tuple[str, ...], str, bool]] = []
         for i, theme in enumerate(self.themes):
             for kw in theme.keywords:
                 prefix = kw.strip().endswith("*")
@@ -104,6 +109,7 @@ class Taxonomy:
                     last = toks[-1] if prefix else stem(toks[-1])
                     pattern = re.escape(f" {body} {last}") + (r"\S*" if prefix else "") + " "
                     phrases.setdefault(i, []).append(pattern)
+                    self._phrase_specs.append((i, tuple(stem(t) for t in toks[:-1]), last, prefix))
         self._phrases = {
             i: re.compile("|".join(f"(?:{p})" for p in pats)) for i, pats in phrases.items()
         }
@@ -203,12 +209,81 @@ class Taxonomy:
         ids = self.ids
         seen: dict[int, tuple[str, ...]] = {}
         out = []
-        for t in texts:
-            mask = self._mask(t)
+        for mask in self.masks(list(texts)):
+            mask = int(mask)
             got = seen.get(mask)
             if got is None:
                 got = seen[mask] = tuple(ids[i] for i in range(len(ids)) if mask >> i & 1)
             out.append(got)
+        return out
+
+    def masks(self, texts: Sequence[str | None], *, batch: int = 20_000) -> Sequence[int]:
+        """Each text's themes as a bit mask (bit i: theme i), for many texts at once.
+
+        The same matching as text by text, done over all words of a batch: one
+        regular-expression pass over the batch's texts joined by a separator,
+        each distinct word looked up once, every keyword and phrase checked
+        as array operations over the words.
+        """
+        if len(self.themes) > 62:  # beyond an int64: text by text, Python integers
+            return [self._mask(t) for t in texts]
+        out = np.zeros(len(texts), dtype=np.int64)
+        for start in range(0, len(texts), batch):
+            out[start : start + batch] = self._masks(texts[start : start + batch])
+        return out
+
+    def _masks(self, texts: Sequence[str | None]) -> np.ndarray:
+        import pandas as pd
+
+        n = len(texts)
+        out = np.zeros(n, dtype=np.int64)
+        clean = (t.replace("\x00", " ") if isinstance(t, str) else "" for t in texts)
+        big = "\x00".join(clean).lower().replace("\u2019", "'")
+        toks = _WORD_OR_SEP.findall(big)
+        if not toks:
+            return out
+        codes, uniques = pd.factorize(np.array(toks, dtype=object))
+        is_sep = np.array([u == "\x00" for u in uniques], dtype=bool)[codes]
+        doc = np.cumsum(is_sep)[~is_sep]  # the text each word belongs to
+        codes = codes[~is_sep]
+        if not codes.size:
+            return out
+        umask = np.fromiter(
+            (0 if u == "\x00" else self._word_themes(u) for u in uniques),
+            dtype=np.int64,
+            count=len(uniques),
+        )
+        tmask = umask[codes]
+        starts = np.flatnonzero(np.r_[True, doc[1:] != doc[:-1]])
+        out[doc[starts]] = np.bitwise_or.reduceat(tmask, starts)
+        if self._phrase_specs:
+            ustems = ["" if u == "\x00" else self._stem(u) for u in uniques]
+            ids: dict[str, int] = {}
+            ustem_id = np.fromiter(
+                (ids.setdefault(st, len(ids)) for st in ustems), dtype=np.int64, count=len(ustems)
+            )
+            tstem = ustem_id[codes]
+            m = tstem.size
+            for i, body, last, prefix in self._phrase_specs:
+                bit = np.int64(1) << np.int64(i)
+                if any(b not in ids for b in body):
+                    continue
+                pos = np.flatnonzero(tstem == ids[body[0]])
+                for k, b in enumerate(body[1:], start=1):
+                    j = pos + k
+                    pos = pos[(j < m)]
+                    j = pos + k
+                    pos = pos[(doc[j] == doc[pos]) & (tstem[j] == ids[b])]
+                j = pos + len(body)
+                pos = pos[j < m]
+                j = pos + len(body)
+                if prefix:
+                    ok_u = np.array([st.startswith(last) for st in ustems], dtype=bool)
+                    last_ok = ok_u[codes[j]]
+                else:
+                    last_ok = tstem[j] == ids.get(last, -1)
+                pos = pos[(doc[j] == doc[pos]) & last_ok]
+                out[np.unique(doc[pos])] |= bit
         return out
 
     def matches(self, text: str | None) -> dict[str, list[str]]:
