@@ -191,3 +191,41 @@ def test_one_login_serves_the_api_too_and_logout_ends_it(site):
     assert site.client.get("/", follow_redirects=False).status_code == 303
     site.client.post("/login", data={"key": site.key})  # for the tests after this one
     assert site.client.get("/").status_code == 200
+
+
+def _rows_total(site, link: str) -> int:
+    page = site.client.get(html.unescape(link))
+    assert page.status_code == 200, page.text
+    return int(re.search(r'class="total">([\d,]+)<', page.text)[1].replace(",", ""))
+
+
+def test_drill_down_by_a_customer_attribute_is_what_the_scorecard_counted(site):
+    """region lives on customers: the rows behind a region's NPS are joined through
+    customer_id, and there are exactly as many as the scorecard's n."""
+    assert "region" not in site.ws.store.columns("responses")
+    records = {r["region"]: r for r in site.scorecard(by=["region"], metrics=["nps"])}
+    page = site.client.get("/segments?metric=nps&by=region").text
+    links = dict(re.findall(r'<tr data-segment="([^"]*)">.*?<a href="([^"]+)"', page, re.S))
+    assert set(links) == {"" if k is None else k for k in records} and len(links) >= 3
+    for segment, link in links.items():
+        record = records[segment or None]
+        assert "region%3A" in link and "not a column" not in site.client.get(link).text
+        assert _rows_total(site, link) == record["n"] > 0, segment
+    # the API's rows agree, and a filter on a customer attribute of cases works too
+    west = next(k for k in records if k)
+    api = site.client.get(f"/api/tables/responses/rows?filter=region:{west}&has=nps&limit=0")
+    assert api.json()["total"] == records[west]["n"]
+    fcr = {r["region"]: r for r in site.scorecard(by=["region"], metrics=["fcr"])}
+    cases = site.client.get(f"/api/tables/cases/rows?filter=region:{west}&has=resolved_at")
+    assert cases.json()["total"] == fcr[west]["n"] > 0
+
+
+def test_segments_default_to_a_monthly_mix_shift(site):
+    page = site.client.get("/segments?metric=nps&by=region").text
+    assert '<option value="month" selected>' in page
+    assert '<option value="day" selected>' not in page
+    labels = re.search(r"Mix shift: (\S+) → (\S+)</h2>", page)
+    assert labels and all(re.fullmatch(r"\d{4}-\d{2}", x) for x in labels.groups())
+    # the segment table covers the whole range, whatever the period
+    by_day = site.client.get("/segments?metric=nps&by=region&period=week").text
+    assert values(page, "segment") == values(by_day, "segment")

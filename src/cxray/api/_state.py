@@ -88,7 +88,7 @@ class ApiContext:
         backend = getattr(local, "backend", None)
         if backend is None:
             cursor = self.raw_cursor()
-            with self.lock:
+            with self._cache_lock:  # not the write lock: an import may hold that
                 self._cursors.append(cursor)  # closed with the app
             backend = _KeptTables(ibis.duckdb.from_connection(cursor))
             local.backend, local.cursor, local.depth, local.version = backend, cursor, 0, -1

@@ -6,6 +6,7 @@ them, so that every interface (the REST API, the dashboard, notebooks through
 """
 
 from cxray.explore._query import (
+    FREE_TEXT,
     TIMELINE_TABLES,
     RowSelection,
     csv_chunks,
@@ -17,9 +18,12 @@ from cxray.explore._query import (
     page_rows,
     parquet_chunks,
     parse_time,
+    redact_batches,
+    redact_rows,
 )
 
 __all__ = [
+    "FREE_TEXT",
     "TIMELINE_TABLES",
     "RowSelection",
     "csv_chunks",
@@ -31,4 +35,6 @@ __all__ = [
     "page_rows",
     "parquet_chunks",
     "parse_time",
+    "redact_batches",
+    "redact_rows",
 ]

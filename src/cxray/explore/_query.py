@@ -16,7 +16,8 @@ import datetime as dt
 import decimal
 import io
 import json
-from collections.abc import Iterable, Iterator
+import re
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -28,8 +29,10 @@ import pyarrow as pa
 from cxray.exceptions import NotFoundError, QueryError
 from cxray.schema import CONTRACT, TableSpec, table_spec
 from cxray.store import SYSTEM_COLUMNS
+from cxray.text import redact
 
 __all__ = [
+    "FREE_TEXT",
     "TIMELINE_TABLES",
     "RowSelection",
     "csv_chunks",
@@ -41,6 +44,8 @@ __all__ = [
     "page_rows",
     "parquet_chunks",
     "parse_time",
+    "redact_batches",
+    "redact_rows",
 ]
 
 #: tables that carry a customer's activity, with the name of one item of each
@@ -51,6 +56,15 @@ TIMELINE_TABLES = {
     "events": "event",
     "mentions": "mention",
 }
+
+#: free-text columns, where customers write what they like (e-mail addresses, phone and
+#: card numbers too): masked wherever rows leave for people to read, when asked to
+FREE_TEXT = {
+    "responses": ("comment",),
+    "cases": ("subject", "description"),
+    "mentions": ("text",),
+}
+_MAYBE_PERSONAL = re.compile(r"[@\d]")  # every mask needs an '@' or a digit
 
 _TRUE = {"true", "t", "yes", "y", "1"}
 _FALSE = {"false", "f", "no", "n", "0"}
@@ -123,14 +137,15 @@ class RowSelection:
         self,
         t: ibis.Table,
         zone: str,
-        customers: ibis.Table | None = None,
+        customers: ibis.Table | Callable[[], ibis.Table] | None = None,
         *,
         ordered: bool = True,
     ) -> ibis.Table:
         """``t`` filtered and (unless not ``ordered``) ordered; every named column
         checked against the table.
 
-        ``customers`` (the customers table) lets filters name customer attributes.
+        ``customers`` (the customers table, or a function that gets it when a filter
+        needs it) lets filters name customer attributes.
         """
         spec = self.spec
         schema = t.schema()
@@ -140,9 +155,12 @@ class RowSelection:
             column = column.strip()
             if not sep or not column:
                 raise QueryError(f"filter {item!r}: expected COLUMN:VALUE, e.g. channel:email")
-            if column not in schema and by_customer and column in customers.columns:
-                t = t.filter(_customer_filter(t, customers, column, raw, zone))
-                continue
+            if column not in schema and by_customer:
+                if callable(customers):
+                    customers = customers()
+                if column in customers.columns:
+                    t = t.filter(_customer_filter(t, customers, column, raw, zone))
+                    continue
             self._known(
                 column, schema, "filter", " (or a column of customers)" if by_customer else ""
             )
@@ -162,20 +180,25 @@ class RowSelection:
         return t.order_by(order) if ordered else t
 
     def order(self, schema: ibis.Schema) -> list[Any]:
+        return [ibis.desc(c) if desc else ibis.asc(c) for c, desc in self.sort_keys(schema)]
+
+    def sort_keys(self, schema: ibis.Schema) -> list[tuple[str, bool]]:
+        """``(column, descending)`` pairs, ending with the key (a total order)."""
         spec = self.spec
         items = [s.strip() for part in self.sort for s in part.split(",") if s.strip()]
         if not items:
             items = [f"-{spec.time_column}"]  # newest first
-        keys, named = [], set()
+        keys: list[tuple[str, bool]] = []
+        named: set[str] = set()
         for item in items:
             column = item.lstrip("+-")
             self._known(column, schema, "sort")
             if column in named:
                 continue
             named.add(column)
-            keys.append(ibis.desc(column) if item.startswith("-") else ibis.asc(column))
+            keys.append((column, item.startswith("-")))
         if spec.key not in named:  # a total order, so that pages never overlap
-            keys.append(ibis.asc(spec.key))
+            keys.append((spec.key, False))
         return keys
 
     def _known(self, column: str, schema: ibis.Schema, what: str, also: str = "") -> None:
@@ -198,8 +221,8 @@ def _customer_filter(
     return t.customer_id.isin(c.filter(c[column] == value).customer_id)
 
 
-def _customers(backend: ibis.BaseBackend, sel: RowSelection) -> ibis.Table | None:
-    return None if sel.spec.name == "customers" else backend.table("customers")
+def _customers(backend: ibis.BaseBackend, sel: RowSelection) -> Callable[[], ibis.Table] | None:
+    return None if sel.spec.name == "customers" else lambda: backend.table("customers")
 
 
 def encode_cursor(offset: int) -> str:
@@ -218,18 +241,60 @@ def decode_cursor(cursor: str) -> int:
     return offset
 
 
+def _masked(value: Any) -> Any:
+    if isinstance(value, str) and _MAYBE_PERSONAL.search(value):
+        return redact(value)
+    return value
+
+
+def redact_rows(table: str, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``rows`` of ``table`` with e-mail addresses, phone and card numbers masked in
+    their free text (:data:`FREE_TEXT`); changed in place and returned."""
+    columns = FREE_TEXT.get(table_spec(table).name, ())
+    for row in rows:
+        for c in columns:
+            if c in row:
+                row[c] = _masked(row[c])
+    return rows
+
+
+def redact_batches(table: str, batches: Iterable[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+    """Record batches of ``table`` with the free text masked (see :func:`redact_rows`)."""
+    columns = FREE_TEXT.get(table_spec(table).name, ())
+    for batch in batches:
+        for c in columns:
+            i = batch.schema.get_field_index(c)
+            if i < 0 or not pa.types.is_string(batch.schema.field(i).type):
+                continue
+            masked = pa.array([_masked(v) for v in batch.column(i).to_pylist()], pa.string())
+            batch = batch.set_column(i, batch.schema.field(i), masked)
+        yield batch
+
+
 def page_rows(
-    backend: ibis.BaseBackend, sel: RowSelection, zone: str, *, limit: int, offset: int
+    backend: ibis.BaseBackend,
+    sel: RowSelection,
+    zone: str,
+    *,
+    limit: int,
+    offset: int,
+    redacted: bool = False,
 ) -> dict[str, Any]:
-    """One page of the selected rows, the total count and the page's bounds."""
+    """One page of the selected rows, the total count and the page's bounds; with
+    ``redacted``, personal data in free text masked."""
     t = backend.table(sel.spec.name)
-    customers = _customers(backend, sel)
-    chosen = sel.apply(t, zone, customers)
+    filtered = sel.apply(t, zone, _customers(backend, sel), ordered=False)
     # counted without the order (a sort of every row just to count them is waste)
-    total = int(backend.to_pyarrow(sel.apply(t, zone, customers, ordered=False).count()).as_py())
+    total = int(backend.to_pyarrow(filtered.count()).as_py())
     rows = []
     if limit and offset < total:
-        rows = backend.to_pyarrow(chosen.limit(limit, offset=offset)).to_pylist()
+        keys = sel.sort_keys(t.schema())
+        if offset + limit < total:
+            filtered = _bounded(backend, filtered, keys[0], offset + limit)
+        page = filtered.order_by(sel.order(t.schema())).limit(limit, offset=offset)
+        rows = backend.to_pyarrow(page).to_pylist()
+        if redacted:
+            redact_rows(sel.spec.name, rows)
     return {
         "table": sel.spec.name,
         "columns": [{"name": c, "type": str(d)} for c, d in t.schema().items()],
@@ -241,13 +306,34 @@ def page_rows(
     }
 
 
+def _bounded(
+    backend: ibis.BaseBackend, t: ibis.Table, first: tuple[str, bool], upto: int
+) -> ibis.Table:
+    """``t`` without the rows that cannot be among the first ``upto`` in ``first``'s order.
+
+    A page deep in a large table sorts every row by every key, with every column
+    in tow; the first key alone, non-missing values only, finds the value at the
+    page's last position cheaply, and rows beyond it (missing values sort last)
+    are dropped before the full sort. Nothing changes when fewer values are known.
+    """
+    column, desc = first
+    known = t.select(column).filter(t[column].notnull())
+    edge = known.order_by(ibis.desc(column) if desc else ibis.asc(column)).limit(1, offset=upto - 1)
+    found = backend.to_pyarrow(edge)
+    if found.num_rows == 0:  # the page reaches the missing values: keep every row
+        return t
+    value = found.column(0)[0].as_py()
+    return t.filter(t[column] >= value if desc else t[column] <= value)
+
+
 def customer_timeline(
-    backend: ibis.BaseBackend, customer_id: str, *, limit: int = 1000
+    backend: ibis.BaseBackend, customer_id: str, *, limit: int = 1000, redacted: bool = False
 ) -> dict[str, Any]:
     """A customer's profile and their activity across tables, oldest first.
 
     At most ``limit`` items, the most recent ones; ``counts`` says how many
     rows each table holds for the customer, so a cut timeline is visible.
+    With ``redacted``, personal data in free text is masked.
     """
     customers = backend.table("customers")
     found = backend.to_pyarrow(customers.filter(customers.customer_id == customer_id))
@@ -265,6 +351,8 @@ def customer_timeline(
             counts[name] = len(found_rows)
         else:
             counts[name] = int(backend.to_pyarrow(mine.count()).as_py())
+        if redacted:
+            redact_rows(name, found_rows)
         for row in found_rows:
             items.append(
                 {

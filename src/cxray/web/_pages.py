@@ -367,8 +367,11 @@ def create_web_router(state: ServerState, *, cookie: str = SESSION_COOKIE) -> AP
             present = [c for c in q.getlist("has") if c]
             sel = RowSelection(table, applied, sort, start, end, present)
             zone = state.ws.config.program.timezone
+            redacted = state.ws.config.privacy.redact
             with state.reading() as backend:
-                page = page_rows(backend, sel, zone, limit=ROWS_PER_PAGE, offset=offset)
+                page = page_rows(
+                    backend, sel, zone, limit=ROWS_PER_PAGE, offset=offset, redacted=redacted
+                )
         except CXError as exc:
             return failed(request, user, exc)
         base: list[tuple[str, str]] = [("filter", f) for f in applied]
@@ -420,7 +423,9 @@ def create_web_router(state: ServerState, *, cookie: str = SESSION_COOKIE) -> AP
         user = who(request)
         try:
             with state.reading() as backend:
-                story = customer_timeline(backend, customer_id, limit=500)
+                story = customer_timeline(
+                    backend, customer_id, limit=500, redacted=state.ws.config.privacy.redact
+                )
         except CXError as exc:
             return failed(request, user, exc)
         items = []

@@ -32,5 +32,7 @@ def customer(
         int, Query(ge=1, le=10_000, description="at most this many items, the latest")
     ] = 1000,
 ) -> CXJSONResponse:
+    redacted = cx.ws.config.privacy.redact  # personal data in free text ([privacy] redact)
     with cx.reading() as backend:
-        return CXJSONResponse(customer_timeline(backend, customer_id, limit=limit))
+        story = customer_timeline(backend, customer_id, limit=limit, redacted=redacted)
+    return CXJSONResponse(story)

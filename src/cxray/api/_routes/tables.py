@@ -23,6 +23,7 @@ from cxray.explore import (
     export_expr,
     page_rows,
     parquet_chunks,
+    redact_batches,
 )
 
 router = APIRouter(
@@ -106,8 +107,16 @@ def rows(
         if offset:
             raise QueryError("give either offset or cursor, not both")
         offset = decode_cursor(cursor)
+    config = cx.ws.config
     with cx.reading() as backend:
-        page = page_rows(backend, sel, cx.ws.config.program.timezone, limit=limit, offset=offset)
+        page = page_rows(
+            backend,
+            sel,
+            config.program.timezone,
+            limit=limit,
+            offset=offset,
+            redacted=config.privacy.redact,
+        )
     following = offset + limit
     if page["has_more"]:
         url = request.url.remove_query_params("cursor").include_query_params(offset=following)
@@ -150,6 +159,8 @@ def export(
                 cursor.close()
                 raise
             batches = _closing(reader, cursor)
+    if cx.ws.config.privacy.redact:  # personal data in free text ([privacy] redact)
+        batches = redact_batches(sel.spec.name, batches)
     chunks = csv_chunks(batches) if format == "csv" else parquet_chunks(schema, batches)
     filename = f"{sel.spec.name}.{format}"
     return StreamingResponse(
