@@ -244,3 +244,23 @@ def test_many_batches_all_scored_and_matched(ws):
     assert enrich_sentiment(ws.store, batch_size=1_000).scored == 0
     assert assign_store_themes(ws.store, ws.config, batch_size=1_000)["responses"]["matched"] == n
     assert set(stored(ws).values()) == {"|delivery|"} and len(stored(ws)) == n
+
+
+def test_a_bulk_load_over_the_limit_is_left_to_enrich(tmp_path, write):
+    toml = write("cxray.toml", "[text]\nenrich_on_import_max_rows = 4\n")
+    with Workspace.open(tmp_path / "a.duckdb", toml) as ws:
+        report = ws.import_files("responses", [write("r.csv", RESPONSES)])
+        assert report.result.added == 5
+        assert "enrich_on_import_max_rows = 4" in report.sentiment["skipped"]
+        assert "cxray text enrich" in report.sentiment["skipped"]
+        assert SENTIMENT_TABLE not in ws.store.backend.list_tables()
+        assert enrich_sentiment(ws.store).scored == 4
+        # a small import after it is scored as usual
+        small = ws.import_files("responses", [write("s.csv", RESPONSES.replace("shirt", "hat"))])
+        assert small.sentiment["scored"] == 1
+    bad = write("bad.toml", "[text]\nenrich_on_import_max_rows = -1\n")
+    from cxray.config import load_program_config
+    from cxray.exceptions import ConfigError
+
+    with pytest.raises(ConfigError, match="enrich_on_import_max_rows"):
+        load_program_config(bad)

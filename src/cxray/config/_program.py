@@ -387,9 +387,12 @@ def _default_themes() -> dict[str, ThemeConfig]:
 class TextConfig(_Model):
     """Text analytics: when sentiment is scored."""
 
-    #: score the new and changed texts of every import right after it commits
-    #: (``cxray text enrich`` does the same for the whole store)
+    #: score the new and changed texts of every import right after it commits, and match
+    #: their taxonomy themes (``cxray text enrich`` does the same for the whole store)
     enrich_on_import: bool = True
+    #: ... for imports that add or change at most this many rows (0: any number); a bulk
+    #: load above it is left to ``cxray text enrich``, which its report says
+    enrich_on_import_max_rows: int = Field(default=200_000, ge=0)
 
 
 class PrivacyConfig(_Model):
@@ -541,8 +544,11 @@ orders_for_full_frequency = 3
 
 [text]
 # Score the sentiment of new and changed comments, case texts and mentions on every import
-# (right after it commits). Off: only `cxray text enrich` scores them.
+# (right after it commits) and match their themes. Off: only `cxray text enrich` does.
 enrich_on_import = true
+# A bulk load that adds or changes more rows than this is left to `cxray text enrich`
+# (scoring a million new comments takes about a minute on two cores); 0: no limit.
+enrich_on_import_max_rows = 200000
 
 [privacy]
 # Mask e-mail addresses, phone numbers and card numbers inside free text (comments, case

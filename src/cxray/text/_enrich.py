@@ -356,7 +356,9 @@ def enrich_imported(
     """Score the texts an import just added or changed (``Workspace`` calls it after commit).
 
     With ``config``, their taxonomy themes are matched and stored too
-    (:func:`cxray.text.assign_store_themes`; counts under ``"themes"``).
+    (:func:`cxray.text.assign_store_themes`; counts under ``"themes"``), and an
+    import of more rows than ``[text] enrich_on_import_max_rows`` is left to
+    ``cxray text enrich`` (``{"skipped": why}``).
 
     ``result`` is the import's :class:`cxray.store.WriteResult`. Nothing to do
     (a table without texts, a dry run, every row unchanged) gives ``None``.
@@ -375,6 +377,13 @@ def enrich_imported(
         or store.read_only
     ):
         return None
+    limit = config.text.enrich_on_import_max_rows if config is not None else 0
+    rows = result.added + result.updated
+    if limit and rows > limit:
+        return {
+            "skipped": f"{rows:,} rows added or changed, over [text] enrich_on_import_max_rows "
+            f"= {limit:,}; run `cxray text enrich` to score them"
+        }
     try:
         model, model_id = resolve_model(None, store)
         report = enrich_sentiment(
