@@ -74,9 +74,7 @@ def main() -> None:
         ("NMF (default)", lambda: discover_themes(texts, n_themes=8, random_state=0)),
         (
             f"embeddings + k-means (fit on {args.fit:,})",
-            lambda: discover_embedded_themes(
-                texts, n_themes=8, random_state=0, max_fit=args.fit
-            ),
+            lambda: discover_embedded_themes(texts, n_themes=8, random_state=0, max_fit=args.fit),
         ),
     ):
         t0 = time.perf_counter()

@@ -18,9 +18,11 @@ fresh process on a fresh copy of the store:
 * ``themes``: ``cxray.text.assign_store_themes``: the default taxonomy matched against every
   comment and stored in ``text_themes`` (the other half of ``cxray text enrich``);
 * ``import_plain`` / ``import_enrich``: importing the 1M-row CSV into an empty store with
-  ``[text] enrich_on_import`` off and on (the second scores and matches every comment as part
-  of the import); ``import_changed``: re-importing the file with 1% of the comments changed (on),
-  which re-scores exactly those.
+  ``[text] enrich_on_import`` off, and on without a row limit (it scores and matches every
+  comment as part of the import); ``import_default``: with the default config, whose
+  ``enrich_on_import_max_rows = 200000`` leaves this bulk load to ``cxray text enrich``;
+  ``import_changed`` / ``import_changed_plain``: re-importing the file with 1% of the comments
+  changed, with scoring on (it scores and matches exactly those) and off.
 """
 
 from __future__ import annotations
@@ -57,6 +59,7 @@ def _paths(rows: int) -> dict[str, Path]:
         "store": HERE / f"text_store_{rows}.duckdb",
         "off": HERE / "enrich_off.toml",
         "on": HERE / "enrich_on.toml",
+        "default": HERE / "enrich_default.toml",
     }
 
 
@@ -78,11 +81,17 @@ def build(rows: int) -> dict[str, Path]:
     from cxray.workspace import Workspace
 
     p = _paths(rows)
-    if p["store"].exists() and p["changed"].exists():
+    if p["store"].exists() and p["changed"].exists() and p["default"].exists():
+        p["on"].write_text(
+            "[text]\nenrich_on_import = true\nenrich_on_import_max_rows = 0\n", encoding="utf-8"
+        )
         return p
     HERE.mkdir(parents=True, exist_ok=True)
     p["off"].write_text("[text]\nenrich_on_import = false\n", encoding="utf-8")
-    p["on"].write_text("[text]\nenrich_on_import = true\n", encoding="utf-8")
+    p["on"].write_text(
+        "[text]\nenrich_on_import = true\nenrich_on_import_max_rows = 0\n", encoding="utf-8"
+    )
+    p["default"].write_text("", encoding="utf-8")
     sentences = np.array(_sentences(), dtype=object)
     rng = np.random.default_rng(SEED)
     k = rng.integers(1, 4, size=rows)
@@ -230,8 +239,16 @@ def case_import_enrich() -> dict:
     return _import("on")
 
 
+def case_import_default() -> dict:
+    return _import("default")
+
+
 def case_import_changed() -> dict:
     return _import("on", changed=True)
+
+
+def case_import_changed_plain() -> dict:
+    return _import("off", changed=True)
 
 
 CASES = {
@@ -242,7 +259,9 @@ CASES = {
     "themes": case_themes,
     "import_plain": case_import_plain,
     "import_enrich": case_import_enrich,
+    "import_default": case_import_default,
     "import_changed": case_import_changed,
+    "import_changed_plain": case_import_changed_plain,
 }
 
 
@@ -263,8 +282,10 @@ def main() -> None:
         Case("enrich_again", "the same again: everything scored already"),
         Case("themes", "`assign_store_themes`: match the taxonomy, write text_themes"),
         Case("import_plain", "import the CSV, [text] enrich_on_import = false"),
-        Case("import_enrich", "the same, enrich_on_import = true (scores, matches every comment)"),
+        Case("import_enrich", "the same, enrich_on_import, no row limit (scores, matches all)"),
+        Case("import_default", "the same, default config: over the 200,000-row limit, left"),
         Case("import_changed", "re-import, 1% of comments changed (scores, matches those)"),
+        Case("import_changed_plain", "the same re-import, enrich_on_import = false"),
     ]
     rows = run_cases("benchmarks.text_enrich", cases, repeat=args.repeat)
     print(markdown(rows, f"Sentiment enrichment of {args.rows:,} comments"))
