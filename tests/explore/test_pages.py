@@ -36,7 +36,11 @@ def backend():
     return con
 
 
-@pytest.mark.parametrize("sort", [[], ["nps"], ["-nps"], ["comment", "-submitted_at"], ["channel"]])
+@pytest.mark.parametrize(
+    "sort",
+    [[], ["nps"], ["-nps"], ["comment", "-submitted_at"], ["channel"], ["nps,-response_id"],
+     ["response_id", "nps"], ["-submitted_at"]],
+)  # fmt: skip
 @pytest.mark.parametrize("offset", [0, 40, 480, 900, 990])
 @pytest.mark.parametrize("filters", [[], ["channel:app"]])
 def test_pages_equal_a_plain_sorted_query(backend, sort, offset, filters):

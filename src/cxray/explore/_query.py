@@ -290,7 +290,7 @@ def page_rows(
     if limit and offset < total:
         keys = sel.sort_keys(t.schema())
         if offset + limit < total:
-            filtered = _bounded(backend, filtered, keys[0], offset + limit)
+            filtered = _bounded(backend, filtered, keys, sel.spec.key, offset + limit)
         page = filtered.order_by(sel.order(t.schema())).limit(limit, offset=offset)
         rows = backend.to_pyarrow(page).to_pylist()
         if redacted:
@@ -307,23 +307,66 @@ def page_rows(
 
 
 def _bounded(
-    backend: ibis.BaseBackend, t: ibis.Table, first: tuple[str, bool], upto: int
+    backend: ibis.BaseBackend, t: ibis.Table, keys: list[tuple[str, bool]], key: str, upto: int
 ) -> ibis.Table:
-    """``t`` without the rows that cannot be among the first ``upto`` in ``first``'s order.
+    """``t`` without the rows that cannot be among the first ``upto`` in ``keys``' order.
 
     A page deep in a large table sorts every row by every key, with every column
-    in tow; the first key alone, non-missing values only, finds the value at the
-    page's last position cheaply, and rows beyond it (missing values sort last)
-    are dropped before the full sort. Nothing changes when fewer values are known.
+    in tow. The sort keys alone, over the rows with a first key (missing values sort
+    last), find the row at the page's last position cheaply; rows beyond it are dropped
+    before the full sort. With one sort column and the table's key after it (the usual
+    case) exactly ``upto`` rows remain. Nothing changes when fewer first keys are known.
     """
-    column, desc = first
-    known = t.select(column).filter(t[column].notnull())
-    edge = known.order_by(ibis.desc(column) if desc else ibis.asc(column)).limit(1, offset=upto - 1)
-    found = backend.to_pyarrow(edge)
-    if found.num_rows == 0:  # the page reaches the missing values: keep every row
+    column, desc = keys[0]
+    known = t.filter(t[column].notnull())
+    order = [ibis.desc(c) if d else ibis.asc(c) for c, d in keys]
+    edge = known.select(*[c for c, _ in keys]).order_by(order).limit(1, offset=upto - 1)
+    found = backend.to_pyarrow(edge).to_pylist()
+    if not found:  # the page reaches the missing values: keep every row
         return t
-    value = found.column(0)[0].as_py()
-    return t.filter(t[column] >= value if desc else t[column] <= value)
+    value = found[0][column]
+    before = t[column] > value if desc else t[column] < value
+    tied = t[column] == value
+    if len(keys) == 2 and keys[1][0] == key:  # the table's key: never missing, never tied
+        edge_key = found[0][key]
+        tied = tied & (t[key] >= edge_key if keys[1][1] else t[key] <= edge_key)
+    return t.filter(before | tied)
+
+
+_PLACEHOLDER = "cxray-customer-id-placeholder-5b0c"
+_SQL: dict[tuple[str, int | None], str] = {}
+
+
+def _of_customer(
+    backend: ibis.BaseBackend, table: str, customer_id: str, limit: int | None
+) -> list[dict[str, Any]]:
+    """A customer's rows of ``table``, newest first (at most ``limit``).
+
+    On DuckDB the query is compiled once per table and limit and run with the id
+    as a bound parameter: compiling the expression costs several times the lookup.
+    """
+    spec = CONTRACT[table]
+    duckdb = getattr(backend, "name", None) == "duckdb" and getattr(backend, "con", None)
+
+    def expr(value: str) -> ibis.Table:
+        t = backend.table(table)
+        mine = t.filter(t.customer_id == value)
+        if limit is None:
+            return mine
+        return mine.order_by([ibis.desc(spec.time_column), ibis.desc(spec.key)]).limit(limit)
+
+    if not duckdb:
+        return backend.to_pyarrow(expr(customer_id)).to_pylist()
+    sql = _SQL.get((table, limit))
+    if sql is None:
+        compiled = str(backend.compile(expr(_PLACEHOLDER)))
+        quoted = f"'{_PLACEHOLDER}'"
+        if compiled.count(quoted) != 1:  # not the SQL expected: no shortcut
+            return backend.to_pyarrow(expr(customer_id)).to_pylist()
+        if len(_SQL) > 256:  # limits are the caller's: keep the cache small
+            _SQL.clear()
+        sql = _SQL[(table, limit)] = compiled.replace(quoted, "?")
+    return backend.con.execute(sql, [customer_id]).to_arrow_table().to_pylist()
 
 
 def customer_timeline(
@@ -335,21 +378,19 @@ def customer_timeline(
     rows each table holds for the customer, so a cut timeline is visible.
     With ``redacted``, personal data in free text is masked.
     """
-    customers = backend.table("customers")
-    found = backend.to_pyarrow(customers.filter(customers.customer_id == customer_id))
-    profile = found.to_pylist()[0] if found.num_rows else None
+    profiles = _of_customer(backend, "customers", customer_id, None)
+    profile = profiles[0] if profiles else None
     items: list[dict[str, Any]] = []
     counts: dict[str, int] = {}
     for order, (name, kind) in enumerate(TIMELINE_TABLES.items()):
         spec = CONTRACT[name]
-        t = backend.table(name)
-        mine = t.filter(t.customer_id == customer_id)
-        latest = mine.order_by([ibis.desc(spec.time_column), ibis.desc(spec.key)])
-        found_rows = backend.to_pyarrow(latest.limit(limit)).to_pylist() if limit else []
+        found_rows = _of_customer(backend, name, customer_id, limit) if limit else []
         # counted apart only when the limit cut the rows short
         if limit and len(found_rows) < limit:
             counts[name] = len(found_rows)
         else:
+            t = backend.table(name)
+            mine = t.filter(t.customer_id == customer_id)
             counts[name] = int(backend.to_pyarrow(mine.count()).as_py())
         if redacted:
             redact_rows(name, found_rows)
