@@ -325,12 +325,14 @@ def _bounded(
     if not found:  # the page reaches the missing values: keep every row
         return t
     value = found[0][column]
-    before = t[column] > value if desc else t[column] < value
-    tied = t[column] == value
+    # a plain comparison, which the engine applies while it scans (other columns are then
+    # read only for the rows that pass), and the exact edge among the ties
+    t = t.filter(t[column] >= value if desc else t[column] <= value)
     if len(keys) == 2 and keys[1][0] == key:  # the table's key: never missing, never tied
         edge_key = found[0][key]
-        tied = tied & (t[key] >= edge_key if keys[1][1] else t[key] <= edge_key)
-    return t.filter(before | tied)
+        tied = (t[column] == value) & (t[key] >= edge_key if keys[1][1] else t[key] <= edge_key)
+        t = t.filter((t[column] != value) | tied)
+    return t
 
 
 _PLACEHOLDER = "cxray-customer-id-placeholder-5b0c"
