@@ -226,9 +226,15 @@ def _import(config: str, *, changed: bool = False) -> dict:
             seconds = time.perf_counter() - t0
     finally:
         db.unlink(missing_ok=True)
-    scored = report.sentiment["scored"] if report.sentiment else 0
+    sentiment = report.sentiment or {}
     r = report.result
-    return {"seconds": seconds, "added": r.added, "updated": r.updated, "scored": scored}
+    return {
+        "seconds": seconds,
+        "added": r.added,
+        "updated": r.updated,
+        "scored": sentiment.get("scored", 0),
+        "left to enrich": "skipped" in sentiment,
+    }
 
 
 def case_import_plain() -> dict:
