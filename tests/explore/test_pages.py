@@ -8,6 +8,8 @@ import pytest
 
 from cxray.explore import RowSelection, page_rows
 
+HINTS: dict = {}  # shared by every case: hints of one selection must not leak to another
+
 
 @pytest.fixture(scope="module")
 def backend():
@@ -49,6 +51,9 @@ def test_pages_equal_a_plain_sorted_query(backend, sort, offset, filters):
     plain = sel.apply(backend.table("responses"), "UTC")
     want = backend.to_pyarrow(plain.limit(50, offset=offset)).to_pylist()
     assert got["rows"] == want
+    # remembered counts and page ends (kept by a server until an import) change nothing
+    for _ in range(2):
+        assert page_rows(backend, sel, "UTC", limit=50, offset=offset, hints=HINTS) == got
     assert got["total"] == backend.to_pyarrow(plain.count()).as_py()
     assert got["has_more"] == (offset + len(want) < got["total"])
 

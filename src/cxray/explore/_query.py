@@ -17,7 +17,7 @@ import decimal
 import io
 import json
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, MutableMapping
 from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -279,18 +279,35 @@ def page_rows(
     limit: int,
     offset: int,
     redacted: bool = False,
+    hints: MutableMapping[Any, Any] | None = None,
 ) -> dict[str, Any]:
     """One page of the selected rows, the total count and the page's bounds; with
-    ``redacted``, personal data in free text masked."""
+    ``redacted``, personal data in free text masked.
+
+    ``hints``, a mapping the caller keeps while the data stays the same (a server:
+    until the next import), remembers each selection's count and where its pages
+    end, so that paging through it again skips those queries.
+    """
     t = backend.table(sel.spec.name)
     filtered = sel.apply(t, zone, _customers(backend, sel), ordered=False)
-    # counted without the order (a sort of every row just to count them is waste)
-    total = int(backend.to_pyarrow(filtered.count()).as_py())
+    hints = {} if hints is None else hints
+    if len(hints) > 4096:  # a bound on what a long-lived server keeps
+        hints.clear()
+    which = (sel.spec.name, tuple(sel.filters), tuple(sel.present), sel.start, sel.end, zone)
+    total = hints.get(("total", which))
+    if total is None:
+        # counted without the order (a sort of every row just to count them is waste)
+        total = hints[("total", which)] = int(backend.to_pyarrow(filtered.count()).as_py())
     rows = []
     if limit and offset < total:
         keys = sel.sort_keys(t.schema())
         if offset + limit < total:
-            filtered = _bounded(backend, filtered, keys, sel.spec.key, offset + limit)
+            upto = offset + limit
+            edge_key = ("edge", which, tuple(keys), upto)
+            edge = hints.get(edge_key)
+            if edge is None:
+                edge = hints[edge_key] = _edge(backend, filtered, keys, upto)
+            filtered = _bounded(filtered, keys, sel.spec.key, edge)
         page = filtered.order_by(sel.order(t.schema())).limit(limit, offset=offset)
         rows = backend.to_pyarrow(page).to_pylist()
         if redacted:
@@ -306,31 +323,39 @@ def page_rows(
     }
 
 
-def _bounded(
-    backend: ibis.BaseBackend, t: ibis.Table, keys: list[tuple[str, bool]], key: str, upto: int
-) -> ibis.Table:
-    """``t`` without the rows that cannot be among the first ``upto`` in ``keys``' order.
-
-    A page deep in a large table sorts every row by every key, with every column
-    in tow. The sort keys alone, over the rows with a first key (missing values sort
-    last), find the row at the page's last position cheaply; rows beyond it are dropped
-    before the full sort. With one sort column and the table's key after it (the usual
-    case) exactly ``upto`` rows remain. Nothing changes when fewer first keys are known.
-    """
-    column, desc = keys[0]
+def _edge(
+    backend: ibis.BaseBackend, t: ibis.Table, keys: list[tuple[str, bool]], upto: int
+) -> dict[str, Any] | bool:
+    """The sort keys of the row at position ``upto`` among the rows with a first key
+    (missing values sort last); False when there are not that many."""
+    column, _ = keys[0]
     known = t.filter(t[column].notnull())
     order = [ibis.desc(c) if d else ibis.asc(c) for c, d in keys]
     edge = known.select(*[c for c, _ in keys]).order_by(order).limit(1, offset=upto - 1)
     found = backend.to_pyarrow(edge).to_pylist()
-    if not found:  # the page reaches the missing values: keep every row
+    return found[0] if found else False
+
+
+def _bounded(
+    t: ibis.Table, keys: list[tuple[str, bool]], key: str, edge: dict[str, Any] | bool
+) -> ibis.Table:
+    """``t`` without the rows that sort after ``edge`` (see :func:`_edge`).
+
+    A page deep in a large table sorts every row by every key, with every column
+    in tow. The sort keys alone find the row at the page's last position cheaply,
+    and rows beyond it are dropped before the full sort. With one sort column and
+    the table's key after it (the usual case) exactly the rows up to the page's end
+    remain. Nothing changes when the page reaches the missing values (``edge`` False).
+    """
+    if edge is False:
         return t
-    value = found[0][column]
+    column, desc = keys[0]
+    value = edge[column]
     # a plain comparison, which the engine applies while it scans (other columns are then
     # read only for the rows that pass), and the exact edge among the ties
     t = t.filter(t[column] >= value if desc else t[column] <= value)
     if len(keys) == 2 and keys[1][0] == key:  # the table's key: never missing, never tied
-        edge_key = found[0][key]
-        tied = (t[column] == value) & (t[key] >= edge_key if keys[1][1] else t[key] <= edge_key)
+        tied = (t[column] == value) & (t[key] >= edge[key] if keys[1][1] else t[key] <= edge[key])
         t = t.filter((t[column] != value) | tied)
     return t
 

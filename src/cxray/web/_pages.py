@@ -370,8 +370,9 @@ def create_web_router(state: ServerState, *, cookie: str = SESSION_COOKIE) -> AP
             redacted = state.ws.config.privacy.redact
             with state.reading() as backend:
                 page = page_rows(
-                    backend, sel, zone, limit=ROWS_PER_PAGE, offset=offset, redacted=redacted
-                )
+                    backend, sel, zone, limit=ROWS_PER_PAGE, offset=offset, redacted=redacted,
+                    hints=state.cached(("row hints",), lambda ws: {}),  # until an import
+                )  # fmt: skip
         except CXError as exc:
             return failed(request, user, exc)
         base: list[tuple[str, str]] = [("filter", f) for f in applied]

@@ -116,6 +116,7 @@ def rows(
             limit=limit,
             offset=offset,
             redacted=config.privacy.redact,
+            hints=cx.cached(("row hints",), lambda ws: {}),  # counts, page ends: per import
         )
     following = offset + limit
     if page["has_more"]:
