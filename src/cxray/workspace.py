@@ -120,6 +120,10 @@ class Workspace:
             self._surveys.close()  # writes what is queued first
         self.store.close()
 
+    def collected_commits(self) -> int:
+        """How many commits of survey responses this workspace has made (a data version)."""
+        return 0 if self._surveys is None else self._surveys.commits
+
     @property
     def surveys(self) -> Surveys:
         """Survey definitions, collection and invitations (``docs/surveys.md``)."""

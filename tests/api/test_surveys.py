@@ -22,6 +22,18 @@ def _submit(api, body, **kw):
     return api.client.post("/api/surveys/pulse/responses", json=body, **kw)
 
 
+def _nps_n(api) -> int:
+    card = api.get("/api/scorecard?metric=nps").json()
+    return next((r["n"] for r in card if r["metric"] == "nps"), 0)  # none before any response
+
+
+def test_a_response_counts_in_the_scorecard_at_once(sapi):
+    assert _nps_n(sapi) == 0  # computed, and kept until the data changes
+    for i in range(3):
+        assert _submit(sapi, {"answers": {"nps": 9}, "submission_id": f"c{i}"}).status_code == 201
+        assert _nps_n(sapi) == i + 1
+
+
 def test_submit_answers_201_with_the_stored_response_id(sapi):
     r = _submit(sapi, {"answers": {"nps": 3, "improve": "Call me back"}, "submission_id": "a"})
     assert r.status_code == 201

@@ -216,11 +216,6 @@ def _closed_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="POST /invitations with send=true stores the invitations before it finds the SMTP "
-    "server unreachable: nobody was mailed, yet all of them are now held back by the fatigue rule",
-)
 def test_api_invite_with_an_unreachable_smtp_server_stores_nothing(paths, monkeypatch):
     monkeypatch.setenv("CXRAY_SMTP_HOST", "127.0.0.1")
     monkeypatch.setenv("CXRAY_SMTP_PORT", str(_closed_port()))
@@ -237,11 +232,6 @@ def test_api_invite_with_an_unreachable_smtp_server_stores_nothing(paths, monkey
         assert _stored(client.app.state.cx.ws) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="an invitation's link carries no language: a German invitation opens in the "
-    "survey's first language unless the browser happens to ask for German",
-)
 def test_an_invitation_opens_in_its_language(paths):
     with Workspace.open(*paths) as ws:
         (inv,) = ws.surveys.invite(

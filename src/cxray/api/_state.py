@@ -62,6 +62,7 @@ class ApiContext:
                 settings.session_secret, ttl=max(1, int(settings.session_hours * 3600))
             ),
             limiter=LoginLimiter(settings.login_max_failures, settings.login_window_s),
+            lock=ws.write_lock,  # the one lock of every writer: imports, keys, survey commits
         )
 
     @property
@@ -99,15 +100,18 @@ class ApiContext:
             finally:
                 local.depth -= 1
             return
+        # survey commits counted before the snapshot starts: it holds at least these
+        collected = self.ws.collected_commits()
         local.cursor.execute("BEGIN TRANSACTION")
         local.depth = 1
         try:
-            (version,) = local.cursor.execute(
+            (latest,) = local.cursor.execute(
                 f"SELECT coalesce(max(import_id), 0) FROM {IMPORT_LOG}"
             ).fetchone()
+            version = (int(latest), collected)
             if version != local.version:  # an import may have added columns
                 backend.forget()
-                local.version = int(version)
+                local.version = version
             yield backend
         finally:
             local.depth = 0
@@ -132,14 +136,15 @@ class ApiContext:
                 ws = self._local.reader = Workspace(store, self.ws.config)
             yield ws
 
-    def version(self) -> int:
-        """The store's latest import id as this thread's snapshot sees it (0: none)."""
+    def version(self) -> tuple[int, int]:
+        """The data this thread's snapshot sees: the latest import id (0: none) and the
+        survey commits this server had made when it began."""
         with self.reading() as backend:
             if isinstance(backend, _KeptTables):
                 return self._local.version
             log = backend.table(IMPORT_LOG)
             latest = backend.to_pyarrow(log.import_id.max()).as_py()
-        return int(latest or 0)
+        return int(latest or 0), self.ws.collected_commits()
 
     def cached(self, key: Hashable, compute: Callable[[Workspace], T]) -> T:
         """``compute(reader)`` for the latest data, kept until the next import commits.

@@ -101,6 +101,9 @@ _nps = Rows(_responses, lambda ctx, t: t.nps, lambda ctx, t: t.nps.notnull())
 _csat = Rows(_responses, _top_box("csat"), lambda ctx, t: t.csat.notnull())
 _ces_mean = Rows(_responses, lambda ctx, t: t.ces.cast("float64"), lambda ctx, t: t.ces.notnull())
 _ces_easy = Rows(_responses, _top_box("ces"), lambda ctx, t: t.ces.notnull())
+#: responses cxray's surveys collected: ``completed`` is false while only some steps are in
+_collected = Rows(_responses, lambda ctx, t: t.completed, lambda ctx, t: t.completed.notnull())
+_left = Rows(_responses, lambda ctx, t: ~t.completed, lambda ctx, t: t.completed.notnull())
 
 
 # ------------------------------------------------------------------ support
@@ -234,8 +237,14 @@ def _clv(ctx: Context) -> ibis.Table:
     return _t(ctx, c, "created_at").mutate(_v=c._rev.fill_null(0.0)).drop("_rev")
 
 
-def kpis(config_journeys: dict[str, JourneyConfig] | None = None) -> list[KPI]:
-    """Every KPI, in scorecard order; one completion and abandonment pair per journey."""
+def kpis(
+    config_journeys: dict[str, JourneyConfig] | None = None, *, surveys: bool = False
+) -> list[KPI]:
+    """Every KPI, in scorecard order; one completion and abandonment pair per journey.
+
+    ``surveys``: include the completion and abandonment of surveys collected by cxray
+    (scorecards do when the responses have the ``completed`` column surveys add).
+    """
     out = [
         KPI(
             "nps",
@@ -378,6 +387,30 @@ def kpis(config_journeys: dict[str, JourneyConfig] | None = None) -> list[KPI]:
                 Rows(starts, lambda ctx, t: ~t._done),
             )
         )
+    if surveys:
+        out += [
+            KPI(
+                "completion:surveys",
+                "Survey completion",
+                "%",
+                "% of responses to cxray's surveys that were completed (partial ones count "
+                "as started)",
+                "responses",
+                "submitted_at",
+                "proportion",
+                _collected,
+            ),
+            KPI(
+                "abandonment:surveys",
+                "Survey abandonment",
+                "%",
+                "% of responses to cxray's surveys left partial (some steps answered, not all)",
+                "responses",
+                "submitted_at",
+                "proportion",
+                _left,
+            ),
+        ]
     out += [
         KPI(
             "churn_rate",
@@ -435,7 +468,7 @@ def kpis(config_journeys: dict[str, JourneyConfig] | None = None) -> list[KPI]:
 
 
 def get_kpi(name: str, config_journeys: dict[str, JourneyConfig] | None = None) -> KPI:
-    table = {k.name: k for k in kpis(config_journeys)}
+    table = {k.name: k for k in kpis(config_journeys, surveys=True)}
     if name not in table:
         raise UnknownMetricError(f"unknown KPI {name!r}; known: {', '.join(table)}")
     return table[name]

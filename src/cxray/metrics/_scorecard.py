@@ -176,7 +176,7 @@ def scorecard(
         e = e + dt.timedelta(days=1)
     ctx = Context(tables, config, start=s, end=e, period=period, by=tuple(by))
     ctx.check_attributes()
-    registry = kpis(config.journeys)
+    registry = kpis(config.journeys, surveys="completed" in ctx.columns("responses"))
     if metrics is not None:
         names = {k.name for k in registry}
         unknown = [m for m in metrics if m not in names]

@@ -10,6 +10,7 @@ the server refuses is reported, and the others still go.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import smtplib
 import string
@@ -22,7 +23,7 @@ from cxray.exceptions import ConfigError, CXError
 from cxray.surveys._i18n import text_in
 from cxray.surveys._invitations import IssuedInvitation
 
-__all__ = ["MailSettings", "SendReport", "compose", "send"]
+__all__ = ["MailSettings", "SendReport", "check_reachable", "compose", "send"]
 
 DEFAULT_SUBJECT = {
     "en": "$survey: tell us how we did",
@@ -89,12 +90,23 @@ def compose(inv: IssuedInvitation, survey: SurveyDefinition, sender: str) -> Ema
     msg["To"] = inv.email or ""
     msg["Subject"] = string.Template(subject).safe_substitute(values).replace("\n", " ")
     msg["Message-ID"] = make_msgid(idstring=inv.invitation_id)
-    msg["Content-Language"] = lang
     text = string.Template(body).safe_substitute(values)
     if "$link" not in body:
         text += f"\n\n{inv.link}\n"
     msg.set_content(text)
+    msg["Content-Language"] = lang  # after set_content, which replaces the Content-* headers
     return msg
+
+
+def check_reachable(settings: MailSettings) -> None:
+    """Raise a clear error unless the SMTP server answers (before anything is stored)."""
+    try:
+        with smtplib.SMTP(settings.host, settings.port, timeout=settings.timeout) as smtp:
+            smtp.noop()
+    except (OSError, smtplib.SMTPException) as exc:
+        raise CXError(
+            f"cannot reach the SMTP server {settings.host}:{settings.port}: {exc}"
+        ) from None
 
 
 def send(
@@ -124,12 +136,23 @@ def send(
             smtp.starttls()
         if settings.username:
             smtp.login(settings.username, settings.password or "")
-        for inv in todo:
+        for i, inv in enumerate(todo):
             msg = compose(inv, surveys[inv.survey], settings.sender)
             try:
                 smtp.send_message(msg)
             except smtplib.SMTPRecipientsRefused as exc:
                 skipped.append((inv.invitation_id, f"refused by the server: {exc.recipients}"))
+                continue
+            except smtplib.SMTPServerDisconnected as exc:  # the rest cannot go this time
+                skipped += [(x.invitation_id, f"not sent: the server hung up ({exc})")
+                            for x in todo[i:]]  # fmt: skip
+                break
+            except smtplib.SMTPResponseException as exc:  # refused at DATA or after
+                why = exc.smtp_error.decode("utf-8", "replace") if isinstance(
+                    exc.smtp_error, bytes) else str(exc.smtp_error)  # fmt: skip
+                skipped.append((inv.invitation_id, f"refused by the server: {exc.smtp_code} {why}"))
+                with contextlib.suppress(smtplib.SMTPException):
+                    smtp.rset()
                 continue
             sent.append(inv.invitation_id)
     return SendReport(sent, skipped)

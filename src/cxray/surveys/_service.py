@@ -72,6 +72,11 @@ class Surveys:
                     )
         return self._collector
 
+    @property
+    def commits(self) -> int:
+        """Commits of collected responses so far in this process (0 before the first)."""
+        return 0 if self._collector is None else self._collector.commits
+
     def close(self) -> None:
         if self._collector is not None:
             self._collector.close()

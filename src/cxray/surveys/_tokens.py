@@ -1,7 +1,8 @@
 """Signed invitation tokens: who was invited to which survey, until when.
 
 A token is ``v1.PAYLOAD.SIGNATURE``: the payload is URL-safe base64 of a small
-JSON object (invitation id, survey, customer, expiry as Unix seconds) and the
+JSON object (invitation id, survey, customer, expiry as Unix seconds, the
+language invited in) and the
 signature is HMAC-SHA256 of ``v1.PAYLOAD`` under the store's invitation secret
 (:meth:`cxray.store.Store.secret`). A token can be checked without a database
 read; whether it was already used is the store's business (one response per
@@ -42,6 +43,8 @@ class Invitation:
     survey: str
     customer_id: str | None
     expires_at: dt.datetime
+    #: the language the customer was invited in (the page opens in it)
+    language: str | None = None
 
 
 class InvitationSigner:
@@ -62,6 +65,8 @@ class InvitationSigner:
             "c": invitation.customer_id,
             "e": int(invitation.expires_at.timestamp()),
         }
+        if invitation.language:
+            payload["l"] = invitation.language
         body = _b64(json.dumps(payload, separators=(",", ":")).encode("utf-8"))
         message = f"{_VERSION}.{body}"
         return f"{message}.{self._sign(message)}"
@@ -91,6 +96,7 @@ class InvitationSigner:
                 survey=str(data["s"]),
                 customer_id=None if data["c"] is None else str(data["c"]),
                 expires_at=dt.datetime.fromtimestamp(int(data["e"]), dt.UTC),
+                language=str(data["l"]) if data.get("l") else None,
             )
         except (ValueError, KeyError, TypeError, binascii.Error):  # signed by us, so never
             raise InvalidTokenError("the invitation token is malformed") from None

@@ -169,8 +169,9 @@ def create_survey_router(state: ServerState, env: Environment | None = None) -> 
         request: Request, name: str, token: str | None, lang_asked: str | None
     ) -> tuple[SurveyDefinition, str, Any]:
         survey = surveys().get(name)
-        lang = pick_language(survey, lang_asked, request.headers.get("accept-language"))
         invitation = surveys().verify_token(name, token) if token else None
+        asked = lang_asked or (invitation.language if invitation else None)
+        lang = pick_language(survey, asked, request.headers.get("accept-language"))
         if invitation is None and not survey.public:
             raise InvalidTokenError(f"survey {name!r} is answered by invitation only")
         return survey, lang, invitation
@@ -272,6 +273,12 @@ def create_survey_router(state: ServerState, env: Environment | None = None) -> 
                 complete=not more, language=lang, channel=channel,
             )  # fmt: skip
             await asyncio.wrap_future(sv.collector.submit(sub))
+        except SubmissionError:
+            # the earlier steps' answers are missing (an old or shared step link): start over
+            return page(
+                request, name, survey, lang=lang, step=0, token=token, sid=sid,
+                answers=before, embed=embed,
+            )  # fmt: skip
         except CXError as exc:
             return _fail(request, name, lang, exc)
         params: dict[str, str] = {"lang": lang}
@@ -305,7 +312,10 @@ def create_survey_router(state: ServerState, env: Environment | None = None) -> 
     @router.get("/s/{name}/embed.js")
     def embed_js(request: Request, name: str) -> Response:
         surveys().get(name)  # 404 for an unknown survey
-        base = str(request.base_url).rstrip("/")
+        cfg = state.ws.config.surveys
+        # the public address when the config names one (behind a proxy the request's differs)
+        base = cfg.base_url if "base_url" in cfg.model_fields_set else str(request.base_url)
+        base = base.rstrip("/")
         js = env.get_template("survey_embed.js").render(base=base, name=name)
         return Response(
             js,

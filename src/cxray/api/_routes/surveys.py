@@ -23,6 +23,7 @@ from cxray.api._json import CXJSONResponse
 from cxray.api._state import ApiContext, context
 from cxray.exceptions import AuthenticationError, QueryError, SubmissionError
 from cxray.surveys import MailSettings, Surveys
+from cxray.surveys._mail import check_reachable
 
 router = APIRouter(tags=["surveys"])
 
@@ -245,6 +246,9 @@ def invite(
     sv = _surveys(cx)
     if body.send and body.dry_run:
         raise QueryError("send and dry_run exclude each other")
+    mail = MailSettings.from_env(cx.ws.config) if body.send else None
+    if mail is not None:
+        check_reachable(mail)  # before any invitation is stored (and counts for fatigue)
     result = sv.invite(
         name,
         since=body.since,
@@ -260,7 +264,7 @@ def invite(
         )
     out: dict[str, Any] = {"invitations": [i.to_dict() for i in result], "count": len(result)}
     if body.send:
-        report = sv.send(result, MailSettings.from_env(cx.ws.config))  # type: ignore[arg-type]
+        report = sv.send(result, mail)  # type: ignore[arg-type]
         out["sent"] = len(report.sent)
         out["not_sent"] = [{"invitation_id": i, "why": why} for i, why in report.skipped]
     return CXJSONResponse(out, status_code=201)
