@@ -130,6 +130,27 @@ def test_tokens_expired_reused_and_for_another_survey(sapi):
     assert con.sql("SELECT count(*) FROM responses").fetchall() == [(1,)]
 
 
+def test_response_rate_with_its_interval(sapi):
+    con = sapi.ws.store.backend.con
+    for i in range(40):  # 40 invitations e-mailed, 10 answered
+        con.execute(
+            "INSERT INTO _cx_invitations (invitation_id, survey, customer_id, created_at, "
+            "expires_at, sent_at) VALUES (?, 'pulse', ?, now(), now() + INTERVAL 3 DAY, now())",
+            [f"r{i}", f"C{i}"],
+        )
+    soon = dt.datetime.now(dt.UTC) + dt.timedelta(days=3)
+    for i in range(10):
+        token = sapi.ws.surveys.signer.sign(Invitation(f"r{i}", "pulse", f"C{i}", soon))
+        assert _submit(sapi, {"answers": {"nps": 9}, "token": token}).status_code == 201
+    (listed,) = sapi.get("/api/surveys").json()["surveys"]
+    assert (listed["invited"], listed["sent"], listed["responded"]) == (40, 40, 10)
+    rate = listed["response_rate"]
+    assert (rate["estimate"], rate["n"], rate["unit"]) == (25.0, 40, "%")
+    # Wilson 95% interval for 10 of 40, by hand: centre 0.2719, half-width 0.1300
+    assert rate["ci_low"] == pytest.approx(14.19, abs=0.01)
+    assert rate["ci_high"] == pytest.approx(40.19, abs=0.01)
+
+
 def test_api_keys_may_name_the_customer(sapi):
     r = _submit(sapi, {"answers": {"nps": 8}, "customer_id": "C5"}, headers=sapi.auth("viewer"))
     assert r.status_code == 201

@@ -16,6 +16,7 @@ import secrets
 import threading
 from typing import Any
 
+from cxray import stats
 from cxray.config import ProgramConfig, SurveyDefinition
 from cxray.exceptions import InvalidTokenError, SubmissionError
 from cxray.store import INVITATIONS, SUBMISSIONS, Store
@@ -227,3 +228,29 @@ class Surveys:
             .to_pylist()[0]
         )
         return {k: int(v or 0) for k, v in row.items()}
+
+    def response_rate(self, name: str) -> stats.Estimate:
+        """Completed responses per invitation, in percent, with its Wilson interval.
+
+        Invitations that were e-mailed count when any were (those never sent
+        are links handed out some other way); otherwise every invitation does.
+        """
+        t = self.store.backend.table(INVITATIONS)
+        t = t.filter(t.survey == name)
+        answered = t.responded_at.notnull()
+        row = (
+            t.aggregate(
+                invited=t.count(),
+                sent=t.sent_at.count(),
+                responded=answered.sum(),
+                sent_responded=(t.sent_at.notnull() & answered).sum(),
+            )
+            .to_pyarrow()
+            .to_pylist()[0]
+        )
+        if row["sent"]:
+            k, n = int(row["sent_responded"] or 0), int(row["sent"])
+        else:
+            k, n = int(row["responded"] or 0), int(row["invited"] or 0)
+        cfg = self.config.measurement
+        return stats.proportion(k, n, confidence=cfg.confidence, min_n=cfg.min_n, percent=True)

@@ -180,6 +180,7 @@ def list_surveys(
                 "questions": len(defn["questions"]),
                 "link": f"/s/{name}",
                 **sv.invitation_counts(name),
+                "response_rate": sv.response_rate(name).to_dict(),
             }
         )
     return CXJSONResponse({"surveys": out})
