@@ -427,19 +427,21 @@ class Collector:
                 }
             )
         replaced = [rid for rid, s in dirty.items() if s.stored]
+        states = list(dirty.values())
         ledger = pa.table(
             {
                 "response_id": list(dirty),
-                "survey": [s.survey for s in dirty.values()],
-                "invitation_id": [s.invitation_id for s in dirty.values()],
-                "customer_id": [s.customer_id for s in dirty.values()],
-                "language": [s.language for s in dirty.values()],
-                "channel": [s.channel for s in dirty.values()],
-                "answers": [json.dumps(s.answers, separators=(",", ":")) for s in dirty.values()],
-                "completed": [s.completed for s in dirty.values()],
-                "first_at": pa.array([s.first_at for s in dirty.values()], pa.timestamp("us")),
-                "last_at": pa.array([now] * len(dirty), pa.timestamp("us")),
-            }
+                "survey": [s.survey for s in states],
+                "invitation_id": [s.invitation_id for s in states],
+                "customer_id": [s.customer_id for s in states],
+                "language": [s.language for s in states],
+                "channel": [s.channel for s in states],
+                "answers": [json.dumps(s.answers, separators=(",", ":")) for s in states],
+                "completed": [s.completed for s in states],
+                "first_at": [s.first_at for s in states],
+                "last_at": [now] * len(states),
+            },
+            schema=_LEDGER,  # typed even where a column is all null
         )
         answered = [
             (s.invitation_id, rid) for rid, s in dirty.items() if s.invitation_id and s.completed
@@ -536,6 +538,12 @@ class Collector:
         self._flush_log(now)
 
 
+_LEDGER = pa.schema(
+    [(c, pa.string()) for c in ("response_id", "survey", "invitation_id", "customer_id",
+                                "language", "channel", "answers")]
+    + [("completed", pa.bool_()), ("first_at", pa.timestamp("us")),
+       ("last_at", pa.timestamp("us"))]
+)  # fmt: skip
 _ARROW = {
     "int64": pa.int64(), "bigint": pa.int64(), "string": pa.string(), "varchar": pa.string(),
     "boolean": pa.bool_(), "float64": pa.float64(), "double": pa.float64(),
