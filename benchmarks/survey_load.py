@@ -1,6 +1,6 @@
 """Survey submissions under sustained load, side by side with a FastAPI hello-world endpoint.
 
-    python -m benchmarks.survey_load [--seconds 20] [--connections 16] [--world N]
+    python -m benchmarks.survey_load [--seconds 20] [--connections 64] [--world N]
 
 Both servers run the same way (uvicorn, one process, on loopback) and are
 driven by the same load tool (``wrk`` through ``benchmarks/_load.py``) with
@@ -118,7 +118,7 @@ def _serve(cmd: list[str], base: str, probe: str, log: Path, env: dict | None = 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seconds", type=float, default=20)
-    ap.add_argument("--connections", type=int, default=16)
+    ap.add_argument("--connections", type=int, default=64)
     ap.add_argument("--threads", type=int, default=2, help="wrk threads")
     ap.add_argument("--world", type=int, default=0, help="demo customers in the store first")
     args = ap.parse_args()
@@ -176,6 +176,11 @@ def main() -> None:
                 name="cxray POST /api/surveys/pulse/responses (stored, then 201)",
             )  # fmt: skip
             results.append(r)
+            page = run_load(
+                base + "/s/pulse", duration_s=min(args.seconds, 10),
+                connections=args.connections, threads=args.threads,
+                name="cxray GET /s/pulse (the survey page, no JavaScript)",
+            )  # fmt: skip
             cx_rss = _peak_rss_mib(server.pid)
         finally:
             server.terminate()
@@ -193,7 +198,7 @@ def main() -> None:
           f"{os.cpu_count()} cores\n")  # fmt: skip
     print("| server | requests/s | p50 ms | p95 ms | p99 ms | errors | peak RSS MiB |")
     print("|---|---:|---:|---:|---:|---:|---:|")
-    for r, rss in ((hello_r, hello_rss), (cx_r, cx_rss)):
+    for r, rss in ((hello_r, hello_rss), (cx_r, cx_rss), (page, cx_rss)):
         print(f"| {r.name} | {r.rps:,.0f} | {r.p50_ms:.1f} | {r.p95_ms:.1f} | {r.p99_ms:.1f} | "
               f"{r.errors} | {rss:,.0f} |")  # fmt: skip
     print(
