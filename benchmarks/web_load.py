@@ -354,6 +354,8 @@ def report(args, db: Path, results, first_ms, started_rss: float, peak: float) -
     lines += [
         "",
         f"Server peak RSS: {peak:,.0f} MiB ({started_rss:,.0f} MiB after start-up). "
+        f"Machine: {os.cpu_count()} cores, load average {os.getloadavg()[1]:.1f} over the "
+        "last 5 minutes (other work included). "
         f"Goal (warm p95 < {GOAL_P95_MS:g} ms, no errors, every endpoint): "
         f"{'met' if met else '**not met**'}.",
     ]
