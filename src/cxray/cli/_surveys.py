@@ -6,7 +6,6 @@ import dataclasses
 import datetime as dt
 import json
 import re
-import smtplib
 from typing import Annotated, Any
 
 import typer
@@ -17,6 +16,7 @@ from cxray.cli._app import app
 from cxray.cli._output import console, fmt_int, print_json
 from cxray.exceptions import CXError, QueryError
 from cxray.surveys import MailSettings
+from cxray.surveys._mail import check_reachable  # not re-exported by cxray.surveys yet
 from cxray.workspace import Workspace
 
 __all__ = ["surveys_app", "to_toml"]
@@ -228,12 +228,10 @@ def _mail_settings(ws: Workspace, host: str | None, port: int | None) -> MailSet
 def _reachable(settings: MailSettings) -> None:
     """Refuse to invite anyone when the SMTP server does not answer (nothing is written)."""
     try:
-        with smtplib.SMTP(settings.host, settings.port, timeout=min(settings.timeout, 10)) as s:
-            s.noop()
-    except (OSError, smtplib.SMTPException) as exc:
+        check_reachable(settings)
+    except CXError as exc:
         raise CXError(
-            f"cannot reach the SMTP server {settings.host}:{settings.port}: {exc}; "
-            "nobody was invited (set --smtp-host/--smtp-port or CXRAY_SMTP_HOST/PORT)"
+            f"{exc}; nobody was invited (set --smtp-host/--smtp-port or CXRAY_SMTP_HOST/PORT)"
         ) from None
 
 
