@@ -116,6 +116,8 @@ def test_list_shows_every_survey_with_counts(capsys, store):
     assert code == 0
     rows = {r["name"]: r for r in json.loads(out)}
     assert list(rows) == ["post_case", "site"]
+    rate = rows["post_case"].pop("response_rate")
+    assert (rate["n"], rate["estimate"], rate["reason"]) == (0, None, "no responses")
     assert rows["post_case"] == {
         "name": "post_case", "source": "config", "touchpoint": "case_resolved", "public": False,
         "languages": ["en", "de"], "questions": 3, "invited": 0, "sent": 0, "responded": 0,
@@ -129,6 +131,9 @@ def test_list_shows_every_survey_with_counts(capsys, store):
     line = next((x for x in out.splitlines() if "post_case" in x), out)
     assert line.split()[:4] == ["post_case", "config", "case_resolved", "no"] and "en, de" in line
     assert line.split()[-3:] == ["3", "0", "0"]  # invited, sent, responded
+    code, out, _ = cx(capsys, store, "list", "--json")
+    rate = json.loads(out)[0]["response_rate"]
+    assert (rate["n"], rate["unit"], rate["suppressed"]) == (3, "%", True)  # 3 < min_n
 
 
 def test_list_shows_surveys_defined_through_the_api(capsys, store):

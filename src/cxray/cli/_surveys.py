@@ -42,7 +42,8 @@ def _open(ctx: typer.Context) -> Workspace:
 
 @surveys_app.command("list")
 def list_(ctx: typer.Context, json_: Annotated[bool, _JSON] = False) -> None:
-    """Every survey: where it is defined, its touchpoint, languages and invitation counts."""
+    """Every survey: where it is defined, its touchpoint, languages and invitation counts
+    (--json adds each one's response rate with its interval)."""
     with _open(ctx) as ws:
         sv = ws.surveys
         rows = []
@@ -57,6 +58,7 @@ def list_(ctx: typer.Context, json_: Annotated[bool, _JSON] = False) -> None:
                     "languages": list(survey.languages),
                     "questions": len(survey.questions),
                     **sv.invitation_counts(name),
+                    "response_rate": sv.response_rate(name).to_dict(),
                 }
             )
     if json_:
