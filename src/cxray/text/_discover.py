@@ -50,6 +50,64 @@ class DiscoveredTheme:
     exemplars: tuple[int, ...] = field(default=())
 
 
+def distinct_texts(texts: Sequence[str | None], n_themes: int) -> tuple[list[str], list[str]]:
+    """The texts stripped (``""`` for none) and their distinct non-empty values, sorted."""
+    clean = [t.strip() if isinstance(t, str) else "" for t in texts]
+    distinct = sorted({t for t in clean if t})
+    if len(distinct) < max(2 * n_themes, 10):
+        raise ModelError(
+            f"{len(distinct)} distinct texts are too few to discover {n_themes} themes; "
+            "use the taxonomy (--source taxonomy)"
+        )
+    return clean, distinct
+
+
+def fit_sample(n: int, max_fit: int, random_state: int) -> np.ndarray:
+    """Indices (sorted) of the distinct texts a model is fitted on: all, or a seeded sample."""
+    if n <= max_fit:
+        return np.arange(n)
+    rng = np.random.default_rng(random_state)
+    return np.sort(rng.choice(n, size=max_fit, replace=False))
+
+
+def themes_and_rows(
+    clean: list[str],
+    distinct: list[str],
+    found: list[tuple[tuple[str, ...], np.ndarray]],
+    best: np.ndarray,
+) -> tuple[list[DiscoveredTheme], list[tuple[str, ...]]]:
+    """Themes from ``(terms, exemplar indices into distinct)`` and each row's theme.
+
+    ``best[i]`` is the theme index of ``distinct[i]`` (negative: none). Ids come
+    from the terms (:func:`theme_id`); two themes with the same top terms are
+    kept apart by an ``x`` suffix.
+    """
+    ids, seen = [], set()
+    for terms, _ in found:
+        tid = theme_id(terms) if terms else theme_id((f"theme {len(ids)}",))
+        while tid in seen:
+            tid += "x"
+        seen.add(tid)
+        ids.append(tid)
+    index = {t: i for i, t in enumerate(distinct)}
+    per_distinct = [(ids[b],) if b >= 0 else () for b in best]
+    assigned = [per_distinct[index[t]] if t else () for t in clean]
+    first_row: dict[str, int] = {}
+    for i, t in enumerate(clean):
+        if t and t not in first_row:
+            first_row[t] = i
+    out = [
+        DiscoveredTheme(
+            tid,
+            " / ".join(terms[:3]) if terms else tid,
+            terms,
+            tuple(first_row[distinct[i]] for i in top),
+        )
+        for tid, (terms, top) in zip(ids, found, strict=True)
+    ]
+    return out, assigned
+
+
 def discover_themes(
     texts: Sequence[str | None],
     *,
@@ -63,18 +121,8 @@ def discover_themes(
     from sklearn.decomposition import NMF
     from sklearn.feature_extraction.text import TfidfVectorizer
 
-    clean = [t.strip() if isinstance(t, str) else "" for t in texts]
-    distinct = sorted({t for t in clean if t})
-    if len(distinct) < max(2 * n_themes, 10):
-        raise ModelError(
-            f"{len(distinct)} distinct texts are too few to discover {n_themes} themes; "
-            "use the taxonomy (--source taxonomy)"
-        )
-    rng = np.random.default_rng(random_state)
-    fit_on = distinct
-    if len(distinct) > max_fit:
-        pick = np.sort(rng.choice(len(distinct), size=max_fit, replace=False))
-        fit_on = [distinct[i] for i in pick]
+    clean, distinct = distinct_texts(texts, n_themes)
+    fit_on = [distinct[i] for i in fit_sample(len(distinct), max_fit, random_state)]
     vec = TfidfVectorizer(
         token_pattern=_TOKENS,
         stop_words="english",
@@ -92,35 +140,12 @@ def discover_themes(
     nmf.fit(x_fit)
     vocab = vec.get_feature_names_out()
     # every distinct text once, then mapped back to the caller's rows
-    index = {t: i for i, t in enumerate(distinct)}
     w = nmf.transform(vec.transform(distinct))
-    best = w.argmax(axis=1)
-    strength = w.max(axis=1)
-    themes, seen = [], set()
+    best = np.where(w.max(axis=1) > 0, w.argmax(axis=1), -1)
+    found = []
     for j, comp in enumerate(nmf.components_):
         order = np.lexsort((vocab, -comp))  # heaviest first, ties by term
         terms = tuple(str(vocab[i]) for i in order[:10] if comp[i] > 0)
-        tid = theme_id(terms)
-        while tid in seen:  # two topics with the same top terms: keep both, apart
-            tid += "x"
-        seen.add(tid)
-        mine = np.flatnonzero((best == j) & (strength > 0))
-        top = mine[np.lexsort((mine, -w[mine, j]))][:n_exemplars]
-        themes.append((tid, terms, top))
-    ids = [t[0] for t in themes]
-    per_distinct = [(ids[b],) if s > 0 else () for b, s in zip(best, strength, strict=True)]
-    assigned = [per_distinct[index[t]] if t else () for t in clean]
-    first_row: dict[str, int] = {}
-    for i, t in enumerate(clean):
-        if t and t not in first_row:
-            first_row[t] = i
-    out = [
-        DiscoveredTheme(
-            tid,
-            " / ".join(terms[:3]),
-            terms,
-            tuple(first_row[distinct[i]] for i in top),
-        )
-        for tid, terms, top in themes
-    ]
-    return out, assigned
+        mine = np.flatnonzero(best == j)
+        found.append((terms, mine[np.lexsort((mine, -w[mine, j]))][:n_exemplars]))
+    return themes_and_rows(clean, distinct, found, best)

@@ -31,7 +31,13 @@ from typing import Any
 import numpy as np
 
 from cxray.exceptions import ModelError
-from cxray.text._discover import _TOKENS, DiscoveredTheme, theme_id
+from cxray.text._discover import (
+    _TOKENS,
+    DiscoveredTheme,
+    distinct_texts,
+    fit_sample,
+    themes_and_rows,
+)
 
 __all__ = ["discover_embedded_themes", "embed", "embeddings_available"]
 
@@ -92,17 +98,8 @@ def discover_embedded_themes(
     from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
     from sklearn.linear_model import SGDClassifier
 
-    clean = [t.strip() if isinstance(t, str) else "" for t in texts]
-    distinct = sorted({t for t in clean if t})
-    if len(distinct) < max(2 * n_themes, 10):
-        raise ModelError(
-            f"{len(distinct)} distinct texts are too few to discover {n_themes} themes; "
-            "use the taxonomy (--source taxonomy)"
-        )
-    rng = np.random.default_rng(random_state)
-    pick = np.arange(len(distinct))
-    if len(distinct) > max_fit:
-        pick = np.sort(rng.choice(len(distinct), size=max_fit, replace=False))
+    clean, distinct = distinct_texts(texts, n_themes)
+    pick = fit_sample(len(distinct), max_fit, random_state)
     sample = [distinct[i] for i in pick]
     vectors = embed(sample)
     km = KMeans(n_clusters=n_themes, n_init=4, random_state=random_state).fit(vectors)
@@ -127,31 +124,10 @@ def discover_embedded_themes(
         clf.fit(tfidf.fit_transform(sample), cluster)
         best[rest] = clf.predict(tfidf.transform([distinct[i] for i in rest]))
     distance = np.linalg.norm(vectors - km.cluster_centers_[cluster], axis=1)
-    themes, seen = [], set()
+    found = []
     for j in range(n_themes):
         order = np.lexsort((vocab, -weight[j]))
         terms = tuple(str(vocab[i]) for i in order[:10] if weight[j, i] > 0)
-        tid = theme_id(terms or (f"cluster {j}",))
-        while tid in seen:
-            tid += "x"
-        seen.add(tid)
         mine = np.flatnonzero(cluster == j)
-        top = pick[mine[np.lexsort((mine, distance[mine]))][:n_exemplars]]
-        themes.append((tid, terms, top))
-    ids = [t[0] for t in themes]
-    index = {t: i for i, t in enumerate(distinct)}
-    assigned = [(ids[best[index[t]]],) if t else () for t in clean]
-    first_row: dict[str, int] = {}
-    for i, t in enumerate(clean):
-        if t and t not in first_row:
-            first_row[t] = i
-    out = [
-        DiscoveredTheme(
-            tid,
-            " / ".join(terms[:3]) if terms else tid,
-            terms,
-            tuple(first_row[distinct[i]] for i in top),
-        )
-        for tid, terms, top in themes
-    ]
-    return out, assigned
+        found.append((terms, pick[mine[np.lexsort((mine, distance[mine]))][:n_exemplars]]))
+    return themes_and_rows(clean, distinct, found, best)
