@@ -81,14 +81,21 @@ class TextReports:
     def _config_key(config: ProgramConfig) -> str:
         return hashlib.sha1(config.model_dump_json().encode("utf-8")).hexdigest()
 
-    def _get(self, key: tuple[Any, ...], make: Any) -> Any:
+    def _get(self, key: tuple[Any, ...], version: tuple[Any, ...], make: Any) -> Any:
+        """The value kept for ``key`` at this data ``version``, else ``make()``'s.
+
+        One value per key: a newer version replaces the older one at once, so a
+        report over a million texts is never held twice.
+        """
         with self._lock:
-            if key in self._items:
+            held = self._items.get(key)
+            if held is not None and held[0] == version:
                 self._items.move_to_end(key)
-                return self._items[key]
+                return held[1]
         value = make()
         with self._lock:
-            self._items[key] = value
+            self._items[key] = (version, value)
+            self._items.move_to_end(key)
             while len(self._items) > self.size:
                 self._items.popitem(last=False)
         return value
@@ -115,7 +122,6 @@ class TextReports:
             "themes",
             store.url,
             self._config_key(config),
-            self.data_version(store, table),
             source,
             table,
             n_themes if source == "discover" else None,
@@ -128,7 +134,7 @@ class TextReports:
             )  # type: ignore[arg-type]
             return _Themes(report.to_dict(), docs, matrix, list(report.theme_order))
 
-        return self._get(key, make)
+        return self._get(key, self.data_version(store, table), make)
 
     def themes(
         self,
@@ -223,16 +229,10 @@ class TextReports:
         """:func:`cxray.text.case_trends` as a dict (examples redacted unless configured off)."""
         if period not in ("week", "month"):
             raise QueryError(f"period={period!r}: use week or month")
-        key = (
-            "trends",
-            store.url,
-            self._config_key(config),
-            self.data_version(store, "cases"),
-            period,
-            baseline,
-        )
+        key = ("trends", store.url, self._config_key(config), period, baseline)
         return self._get(
             key,
+            self.data_version(store, "cases"),
             lambda: case_trends(store, config, period=period, baseline=baseline).to_dict(),  # type: ignore[arg-type]
         )
 
