@@ -429,12 +429,6 @@ def test_a_login_is_sent_when_a_user_is_set(paths, smtp_with_login, capsys, monk
     assert sorted(rcpt[0] for _, rcpt, _ in box.messages) == [EMAILS["C1"], EMAILS["C2"]]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a refused SMTP login (SMTPAuthenticationError in send(), after the invitations are "
-    "stored) is not a CXError: the CLI exits 70 with 'internal error', the API answers 500, and "
-    "the unsent invitations hold their customers back under the fatigue rule",
-)
 def test_a_refused_login_is_a_clear_error_and_invites_nobody(
     paths, smtp_with_login, capsys, monkeypatch
 ):

@@ -15,8 +15,7 @@ from rich.table import Table
 from cxray.cli._app import app
 from cxray.cli._output import console, fmt_int, print_json
 from cxray.exceptions import CXError, QueryError
-from cxray.surveys import MailSettings
-from cxray.surveys._mail import check_reachable  # not re-exported by cxray.surveys yet
+from cxray.surveys import MailSettings, check_reachable
 from cxray.workspace import Workspace
 
 __all__ = ["surveys_app", "to_toml"]

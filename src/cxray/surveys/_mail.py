@@ -98,15 +98,36 @@ def compose(inv: IssuedInvitation, survey: SurveyDefinition, sender: str) -> Ema
     return msg
 
 
-def check_reachable(settings: MailSettings) -> None:
-    """Raise a clear error unless the SMTP server answers (before anything is stored)."""
+def _open(settings: MailSettings) -> smtplib.SMTP:
+    """A connection, with STARTTLS and login done; a clear error for each way it fails."""
+    where = f"{settings.host}:{settings.port}"
     try:
-        with smtplib.SMTP(settings.host, settings.port, timeout=settings.timeout) as smtp:
-            smtp.noop()
+        smtp = smtplib.SMTP(settings.host, settings.port, timeout=settings.timeout)
     except (OSError, smtplib.SMTPException) as exc:
+        raise CXError(f"cannot reach the SMTP server {where}: {exc}") from None
+    try:
+        if settings.starttls:
+            smtp.starttls()
+        if settings.username:
+            smtp.login(settings.username, settings.password or "")
+    except smtplib.SMTPAuthenticationError as exc:
+        smtp.close()
         raise CXError(
-            f"cannot reach the SMTP server {settings.host}:{settings.port}: {exc}"
+            f"the SMTP server {where} refused the login of {settings.username!r} "
+            f"({exc.smtp_code}); check CXRAY_SMTP_USER and CXRAY_SMTP_PASSWORD"
         ) from None
+    except (OSError, smtplib.SMTPException) as exc:
+        smtp.close()
+        raise CXError(f"the SMTP server {where} refused the session: {exc}") from None
+    return smtp
+
+
+def check_reachable(settings: MailSettings) -> None:
+    """Raise a clear error unless the SMTP server answers and accepts the login (before
+    anything is stored)."""
+    smtp = _open(settings)
+    with contextlib.suppress(OSError, smtplib.SMTPException):
+        smtp.quit()
 
 
 def send(
@@ -125,17 +146,8 @@ def send(
             todo.append(inv)
     if not todo:
         return SendReport(sent, skipped)
-    try:
-        smtp = smtplib.SMTP(settings.host, settings.port, timeout=settings.timeout)
-    except OSError as exc:
-        raise CXError(
-            f"cannot reach the SMTP server {settings.host}:{settings.port}: {exc}"
-        ) from None
+    smtp = _open(settings)
     with smtp:
-        if settings.starttls:
-            smtp.starttls()
-        if settings.username:
-            smtp.login(settings.username, settings.password or "")
         for i, inv in enumerate(todo):
             msg = compose(inv, surveys[inv.survey], settings.sender)
             try:

@@ -22,8 +22,7 @@ from cxray.api._errors import ERROR_RESPONSES, ErrorEnvelope, error_response
 from cxray.api._json import CXJSONResponse
 from cxray.api._state import ApiContext, context
 from cxray.exceptions import AuthenticationError, QueryError, SubmissionError
-from cxray.surveys import MailSettings, Surveys
-from cxray.surveys._mail import check_reachable
+from cxray.surveys import MailSettings, Surveys, check_reachable
 
 router = APIRouter(tags=["surveys"])
 
