@@ -126,3 +126,12 @@ def test_quotes_on_the_page_are_redacted(make_site):
     site = make_site(lambda ws: ws.import_frame("responses", rows))
     page = site.client.get("/text", params={"theme": "delivery"}).text
     assert "[phone]" in page and "7946" not in page
+
+
+def test_an_empty_store_shows_an_empty_page(make_site):
+    site = make_site(lambda ws: None)
+    for table in ("responses", "cases", "mentions"):
+        r = site.client.get("/text", params={"table": table})
+        assert r.status_code == 200, r.text
+        assert 'class="total" data-value="0"' in r.text
+        assert "No emerging issues" in r.text
