@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 from typing import Annotated
 
+import rich.markup
 import typer
 
 from cxray.cli._output import err_console
@@ -86,6 +87,9 @@ def _register_commands() -> None:
 
 def _error(message: str) -> None:
     first, *rest = message.splitlines()
-    err_console.print(f"[bold red]error:[/bold red] {first}", highlight=False, markup=True)
+    # the message is text, not markup: "install cxray[text]" must show its brackets
+    err_console.print(
+        f"[bold red]error:[/bold red] {rich.markup.escape(first)}", highlight=False, markup=True
+    )
     for line in rest:
         err_console.print(line, highlight=False, markup=False)
