@@ -67,7 +67,10 @@ function init(args)
     table.insert(requests, wrk.format(method, path, nil, body))
   end
   f:close()
-  next_i = (id * 7919) % #requests + 1
+  -- each thread starts its own equal share of the requests, so distinct bodies stay
+  -- distinct for as long as there are enough of them
+  local nthreads = tonumber(args[3]) or 1
+  next_i = math.floor(id * #requests / nthreads) % #requests + 1
 end
 
 function request()
@@ -216,7 +219,7 @@ def run_load(
         ]
         for k, v in hdrs.items():
             cmd += ["-H", f"{k}: {v}"]
-        cmd += [url, "--", str(spec), method]
+        cmd += [url, "--", str(spec), method, str(threads)]
         out = subprocess.run(
             cmd, capture_output=True, text=True, check=False, timeout=seconds + timeout_s + 30
         )

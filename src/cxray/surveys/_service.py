@@ -9,6 +9,7 @@ before it reaches the writer; ``collector.submit`` stores it durably;
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import json
@@ -53,6 +54,8 @@ class Surveys:
         self.registry = SurveyRegistry(store, config)
         self._signer: InvitationSigner | None = None
         self._collector: Collector | None = None
+        self._local = threading.local()  # per-thread read cursors
+        self._cursors: list[Any] = []
 
     # ------------------------------------------------------------ parts
 
@@ -79,6 +82,10 @@ class Surveys:
         return 0 if self._collector is None else self._collector.commits
 
     def close(self) -> None:
+        for cursor in self._cursors:
+            with contextlib.suppress(Exception):
+                cursor.close()
+        self._cursors.clear()
         if self._collector is not None:
             self._collector.close()
 
@@ -167,12 +174,37 @@ class Surveys:
         )
 
     def submission(self, response_id: str) -> dict[str, Any] | None:
-        """What the ledger holds for a response (``answers`` so far, ``completed``), or None."""
-        t = self.store.backend.table(SUBMISSIONS)
-        rows = t.filter(t.response_id == response_id).to_pyarrow().to_pylist()
+        """What the ledger holds for a response (``answers`` so far, ``completed``), or None.
+
+        Safe from any thread: on DuckDB each thread reads through a cursor of its
+        own (committed data, a key lookup); other backends read under the lock.
+        """
+        cols = ("response_id", "survey", "answers", "completed")
+        con = self.store.duckdb_connection
+        if con is None:
+            with self.lock:
+                t = self.store.backend.table(SUBMISSIONS)
+                rows = [
+                    tuple(r.values())
+                    for r in t.filter(t.response_id == response_id)
+                    .select(*cols)
+                    .to_pyarrow()
+                    .to_pylist()
+                ]
+        else:
+            cursor = getattr(self._local, "cursor", None)
+            if cursor is None:
+                with self.lock:
+                    cursor = self._local.cursor = con.cursor()
+                    self._cursors.append(cursor)
+            rows = cursor.execute(
+                f"SELECT {', '.join(cols)} FROM {SUBMISSIONS} WHERE response_id = ?",
+                [response_id],
+            ).fetchall()
         if not rows:
             return None
-        return {**rows[0], "answers": json.loads(rows[0]["answers"])}
+        out = dict(zip(cols, rows[0], strict=True))
+        return {**out, "answers": json.loads(out["answers"])}
 
     # ------------------------------------------------------------ inviting
 

@@ -199,9 +199,11 @@ def create_survey_router(state: ServerState, env: Environment | None = None) -> 
             survey, lang, invitation = _open(request, name, token, q.get("lang"))
         except CXError as exc:
             return _fail(request, name, q.get("lang"), exc)
-        sid = q.get("sid") or secrets.token_urlsafe(16)
+        sid = q.get("sid")
+        fresh = sid is None and invitation is None  # a new visitor: nothing stored yet
+        sid = sid or secrets.token_urlsafe(16)
         rid = surveys().response_id_for(name, invitation, sid)
-        stored = surveys().submission(rid)
+        stored = None if fresh else surveys().submission(rid)
         if stored is not None and stored["completed"]:
             return message(request, survey, lang, "already", 200)
         answers = stored["answers"] if stored else {}
