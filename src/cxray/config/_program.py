@@ -141,6 +141,7 @@ KPI_DIRECTIONS: dict[str, Direction] = {
     "health": "higher_is_better",
     "revenue_per_customer": "higher_is_better",
     "clv": "higher_is_better",
+    "response_rate": "higher_is_better",
 }
 
 
@@ -183,6 +184,7 @@ class Targets(_Model):
     health: Threshold = _t(70, 60)
     revenue_per_customer: Threshold = _t(None, None)
     clv: Threshold = _t(None, None)
+    response_rate: Threshold = _t(None, None)
 
     @model_validator(mode="after")
     def _consistent(self) -> Targets:

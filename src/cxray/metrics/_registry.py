@@ -106,6 +106,16 @@ _collected = Rows(_responses, lambda ctx, t: t.completed, lambda ctx, t: t.compl
 _left = Rows(_responses, lambda ctx, t: ~t.completed, lambda ctx, t: t.completed.notnull())
 
 
+def _invitations(ctx: Context) -> ibis.Table:
+    """Survey invitations that were e-mailed, placed in time by when they were sent."""
+    return _t(ctx, ctx.tables("_cx_invitations"), "sent_at")
+
+
+_answered = Rows(
+    _invitations, lambda ctx, t: t.responded_at.notnull(), lambda ctx, t: t.sent_at.notnull()
+)
+
+
 # ------------------------------------------------------------------ support
 def _cases(ctx: Context) -> ibis.Table:
     return _t(ctx, ctx.tables("cases"), "opened_at")
@@ -409,6 +419,16 @@ def kpis(
                 "submitted_at",
                 "proportion",
                 _left,
+            ),
+            KPI(
+                "response_rate",
+                "Survey response rate",
+                "%",
+                "% of e-mailed survey invitations answered to the end, by when they were sent",
+                "responses",
+                "sent_at",
+                "proportion",
+                _answered,
             ),
         ]
     out += [

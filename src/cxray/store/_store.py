@@ -24,7 +24,7 @@ import pyarrow as pa
 from cxray.exceptions import SchemaVersionError, StoreError, StoreLockedError
 from cxray.ingest import BAD_COLUMN, Batch, quote_ident
 from cxray.schema import CONTRACT, table_spec
-from cxray.store._migrations import IMPORT_LOG, META, MIGRATIONS, SYSTEM_COLUMNS
+from cxray.store._migrations import IMPORT_LOG, INVITATIONS, META, MIGRATIONS, SYSTEM_COLUMNS
 
 __all__ = ["ImportRecord", "Store", "TableStatus", "WriteResult"]
 
@@ -184,7 +184,10 @@ class Store:
     # ------------------------------------------------------------ reading
 
     def table(self, name: str) -> ibis.Table:
-        """The Ibis table expression of a canonical table."""
+        """The Ibis table expression of a canonical table (or of the survey invitations,
+        which the response-rate KPI reads)."""
+        if name == INVITATIONS:
+            return self.backend.table(INVITATIONS)
         return self.backend.table(table_spec(name).name)
 
     def columns(self, name: str) -> dict[str, str]:
