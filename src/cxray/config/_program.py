@@ -507,8 +507,8 @@ completion = { target = 85, action = 80 }                # % of journeys started
 abandonment = { target = 10, action = 15 }               # % of journeys started
 health = { target = 70, action = 60 }                    # 0-100
 # resolution_mean, resolution_median, resolution_business_mean, resolution_business_median,
-# churn_rate, referral_rate, revenue_per_customer, clv: no default targets; add your own,
-# e.g. churn_rate = { target = 2, action = 4 }
+# churn_rate, referral_rate, revenue_per_customer, clv, response_rate: no default targets;
+# add your own, e.g. churn_rate = { target = 2, action = 4 }
 
 [business_hours]
 # For times in business hours (resolution_business_*): open days, local opening hours,
