@@ -11,17 +11,15 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
-import subprocess
 import sys
 import threading
 import time
-from pathlib import Path
 
 import httpx
 import pytest
 
 from cxray.workspace import Workspace
+from tests._serve import start_server
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="needs SIGKILL")
 
@@ -40,40 +38,13 @@ text = "Why?"
 """
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _start(db: Path, config: Path) -> tuple[subprocess.Popen, str]:
-    port = _free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "cxray", "--db", str(db), "--config", str(config), "serve",
-         "--port", str(port), "--log-level", "warning"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            if httpx.get(f"{base}/api/health", timeout=2).status_code == 200:
-                return proc, base
-        except httpx.HTTPError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            raise RuntimeError(f"cxray serve did not start: {proc.stderr.read()!r}")
-        time.sleep(0.2)
-
-
 @pytest.mark.slow
 def test_sigkill_under_load_loses_no_acknowledged_response(tmp_path):
     db, config = tmp_path / "d.duckdb", tmp_path / "cxray.toml"
     config.write_text(CONFIG, encoding="utf-8")
     with Workspace.open(db, config):
         pass  # create the store before the server opens it
-    proc, base = _start(db, config)
+    proc, base = start_server(db, config)
     acked: dict[str, int] = {}
     lock = threading.Lock()
     stop = threading.Event()
@@ -121,7 +92,7 @@ def test_sigkill_under_load_loses_no_acknowledged_response(tmp_path):
         ledger = ws.store.backend.con.sql("SELECT count(*) FROM _cx_submissions").fetchone()[0]
         assert ledger == len(stored)  # the ledger and the responses were committed together
     # a new server over the same store starts and takes more
-    proc, base = _start(db, config)
+    proc, base = start_server(db, config)
     try:
         r = httpx.post(f"{base}/api/surveys/pulse/responses", json={"answers": {"nps": 10}})
         assert r.status_code == 201

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import socket
 from pathlib import Path
 
 import pandas as pd
@@ -17,6 +16,7 @@ from cxray.app import create_app as create_site
 from cxray.exceptions import QueryError
 from cxray.store import INVITATIONS
 from cxray.workspace import Workspace
+from tests._serve import free_port
 
 QUESTIONS = """
 [[surveys.{name}.questions]]
@@ -210,15 +210,9 @@ def test_bad_requests_store_nothing(ws, kwargs, message):
     assert _stored(ws) == []
 
 
-def _closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def test_api_invite_with_an_unreachable_smtp_server_stores_nothing(paths, monkeypatch):
     monkeypatch.setenv("CXRAY_SMTP_HOST", "127.0.0.1")
-    monkeypatch.setenv("CXRAY_SMTP_PORT", str(_closed_port()))
+    monkeypatch.setenv("CXRAY_SMTP_PORT", str(free_port()))  # nothing listens there
     with Workspace.open(*paths) as ws:
         key = ApiKeys(ws.store).create("analyst")[1]
     app = create_app(paths[0], paths[1], settings=ApiSettings())

@@ -12,7 +12,6 @@ import email
 import email.policy
 import json
 import re
-import socket
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +26,7 @@ from cxray.exceptions import ConfigError, CXError
 from cxray.store import INVITATIONS
 from cxray.surveys import MailSettings
 from cxray.workspace import Workspace
+from tests._serve import free_port
 
 aiosmtpd = pytest.importorskip("aiosmtpd.controller", reason="aiosmtpd is in the test extra")
 
@@ -98,16 +98,10 @@ class Mailbox:
         return found[0]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 def smtp() -> Iterator[tuple[Mailbox, MailSettings]]:
     box = Mailbox()
-    controller = aiosmtpd.Controller(box, hostname="127.0.0.1", port=_free_port())
+    controller = aiosmtpd.Controller(box, hostname="127.0.0.1", port=free_port())
     controller.start()
     try:
         yield (
@@ -314,7 +308,7 @@ def test_a_message_refused_after_others_went_out_is_reported(paths, smtp):
 
 
 def test_an_unreachable_server_is_a_clear_error(paths):
-    port = _free_port()  # nothing listens there
+    port = free_port()  # nothing listens there
     with Workspace.open(*paths) as ws:
         invs = ws.surveys.invite("post_case", **WINDOW)
         with pytest.raises(CXError, match=f"cannot reach the SMTP server 127.0.0.1:{port}"):
@@ -398,7 +392,7 @@ def smtp_with_login() -> Iterator[tuple[Mailbox, int]]:
     controller = aiosmtpd.Controller(
         box,
         hostname="127.0.0.1",
-        port=_free_port(),
+        port=free_port(),
         authenticator=authenticator,
         auth_require_tls=False,
     )

@@ -12,10 +12,6 @@ ones in ``docs/screenshots/`` were made this way).
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -23,38 +19,13 @@ import httpx
 import pytest
 
 from cxray.workspace import Workspace
+from tests._serve import CHROMIUM, CHROMIUM_ARGS, create_key, served
 
-CHROMIUM = Path("/usr/bin/chromium")
 if not CHROMIUM.exists() and os.environ.get("CI"):
     pytest.fail("/usr/bin/chromium is missing under CI (.ci/run installs it)", pytrace=False)
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="no /usr/bin/chromium")
 
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 SHOTS = os.environ.get("CXRAY_SCREENSHOTS")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _key(db: Path, role: str) -> str:
-    out = subprocess.run(
-        [sys.executable, "-m", "cxray", "--db", str(db), "keys", "create", "--role", role],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=60,
-    )
-    return out.stdout.strip().splitlines()[-1]  # the key alone on the last line
 
 
 @pytest.fixture(scope="module")
@@ -63,31 +34,9 @@ def server(tmp_path_factory) -> Iterator[dict]:
     db = folder / "demo.duckdb"
     with Workspace.open(db, folder / "cxray.toml") as ws:
         ws.load_demo(seed=11, customers=1500, months=6)
-    viewer, admin = _key(db, "viewer"), _key(db, "admin")
-    port = _free_port()
-    env = {**os.environ, "CXRAY_CONFIG": str(folder / "cxray.toml")}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "cxray", "--db", str(db), "serve", "--port", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        env=env,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{base}/api/health", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"cxray serve did not start: {proc.stderr.read()!r}")
-            time.sleep(0.3)
+    viewer, admin = create_key(db, "viewer"), create_key(db, "admin")
+    with served(db, folder / "cxray.toml") as base:
         yield {"base": base, "viewer": viewer, "admin": admin}
-    finally:
-        proc.terminate()
-        proc.wait(timeout=20)
 
 
 @pytest.fixture(scope="module")
@@ -95,7 +44,7 @@ def page(server) -> Iterator:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         context = browser.new_context(viewport={"width": 1280, "height": 800})
         pg = context.new_page()
         pg.goto(f"{server['base']}/")

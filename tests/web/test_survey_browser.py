@@ -15,10 +15,6 @@ error summary, and the survey works with JavaScript disabled. Needs Debian's
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -26,20 +22,12 @@ import httpx
 import pytest
 
 from cxray.workspace import Workspace
+from tests._serve import CHROMIUM, CHROMIUM_ARGS, create_key, free_port, served
 
-CHROMIUM = Path("/usr/bin/chromium")
 if not CHROMIUM.exists() and os.environ.get("CI"):
     pytest.fail("/usr/bin/chromium is missing under CI (.ci/run installs it)", pytrace=False)
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="no /usr/bin/chromium")
 
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 SHOTS = os.environ.get("CXRAY_SCREENSHOTS")
 PHONE = {"width": 390, "height": 844}
 
@@ -74,55 +62,18 @@ show_if = {{ question = "nps", max = 6 }}
 COMMENT = "The parcel came a week late and nobody called back."
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _key(db: Path, role: str) -> str:
-    out = subprocess.run(
-        [sys.executable, "-m", "cxray", "--db", str(db), "keys", "create", "--role", role],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=60,
-    )
-    return out.stdout.strip().splitlines()[-1]  # the key alone on the last line
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory) -> Iterator[dict]:
     folder = tmp_path_factory.mktemp("survey_browser")
     db, cfg = folder / "demo.duckdb", folder / "cxray.toml"
-    port = _free_port()
+    port = free_port()
     base = f"http://127.0.0.1:{port}"
     cfg.write_text(SURVEY.format(base=base), encoding="utf-8")
     with Workspace.open(db, cfg) as ws:
         ws.load_demo(seed=5, customers=600, months=4)
-    viewer = _key(db, "viewer")
-    env = {**os.environ, "CXRAY_CONFIG": str(cfg)}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "cxray", "--db", str(db), "serve", "--port", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        env=env,
-    )
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{base}/api/health", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"cxray serve did not start: {proc.stderr.read()!r}")
-            time.sleep(0.3)
+    viewer = create_key(db, "viewer")
+    with served(db, cfg, port=port):
         yield {"base": base, "viewer": viewer}
-    finally:
-        proc.terminate()
-        proc.wait(timeout=20)
 
 
 @pytest.fixture(scope="module")
@@ -130,7 +81,7 @@ def browser(server) -> Iterator:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         yield b
         b.close()
 

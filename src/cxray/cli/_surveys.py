@@ -56,8 +56,7 @@ def list_(ctx: typer.Context, json_: Annotated[bool, _JSON] = False) -> None:
                     "public": survey.public,
                     "languages": list(survey.languages),
                     "questions": len(survey.questions),
-                    **sv.invitation_counts(name),
-                    "response_rate": sv.response_rate(name).to_dict(),
+                    **sv.invitation_summary(name),
                 }
             )
     if json_:

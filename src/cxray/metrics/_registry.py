@@ -22,6 +22,7 @@ import ibis
 from cxray.config import JourneyConfig
 from cxray.exceptions import UnknownMetricError
 from cxray.metrics._context import Context
+from cxray.store import INVITATIONS
 
 __all__ = ["KPI", "Kind", "Rows", "business_hours", "get_kpi", "kpis"]
 
@@ -108,7 +109,7 @@ _left = Rows(_responses, lambda ctx, t: ~t.completed, lambda ctx, t: t.completed
 
 def _invitations(ctx: Context) -> ibis.Table:
     """Survey invitations that were e-mailed, placed in time by when they were sent."""
-    return _t(ctx, ctx.tables("_cx_invitations"), "sent_at")
+    return _t(ctx, ctx.tables(INVITATIONS), "sent_at")
 
 
 _answered = Rows(

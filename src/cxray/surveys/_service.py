@@ -247,26 +247,7 @@ class Surveys:
             _invitations.mark_sent(self.store, report.sent)
         return report
 
-    def invitation_counts(self, name: str) -> dict[str, int]:
-        t = self.store.backend.table(INVITATIONS)
-        t = t.filter(t.survey == name)
-        row = (
-            t.aggregate(
-                invited=t.count(),
-                sent=t.sent_at.count(),
-                responded=t.responded_at.count(),
-            )
-            .to_pyarrow()
-            .to_pylist()[0]
-        )
-        return {k: int(v or 0) for k, v in row.items()}
-
-    def response_rate(self, name: str) -> stats.Estimate:
-        """Completed responses per invitation, in percent, with its Wilson interval.
-
-        Invitations that were e-mailed count when any were (those never sent
-        are links handed out some other way); otherwise every invitation does.
-        """
+    def _counts(self, name: str) -> dict[str, int]:
         t = self.store.backend.table(INVITATIONS)
         t = t.filter(t.survey == name)
         answered = t.responded_at.notnull()
@@ -280,9 +261,30 @@ class Surveys:
             .to_pyarrow()
             .to_pylist()[0]
         )
-        if row["sent"]:
-            k, n = int(row["sent_responded"] or 0), int(row["sent"])
-        else:
-            k, n = int(row["responded"] or 0), int(row["invited"] or 0)
+        return {k: int(v or 0) for k, v in row.items()}
+
+    def invitation_counts(self, name: str) -> dict[str, int]:
+        """Invitations made, e-mailed and answered to the end."""
+        c = self._counts(name)
+        return {k: c[k] for k in ("invited", "sent", "responded")}
+
+    def invitation_summary(self, name: str) -> dict[str, Any]:
+        """The invitation counts and the response rate, from one query."""
+        c = self._counts(name)
+        return {
+            **{k: c[k] for k in ("invited", "sent", "responded")},
+            "response_rate": self._rate(c).to_dict(),
+        }
+
+    def response_rate(self, name: str) -> stats.Estimate:
+        """Completed responses per invitation, in percent, with its Wilson interval.
+
+        Invitations that were e-mailed count when any were (those never sent
+        are links handed out some other way); otherwise every invitation does.
+        """
+        return self._rate(self._counts(name))
+
+    def _rate(self, c: dict[str, int]) -> stats.Estimate:
+        k, n = (c["sent_responded"], c["sent"]) if c["sent"] else (c["responded"], c["invited"])
         cfg = self.config.measurement
         return stats.proportion(k, n, confidence=cfg.confidence, min_n=cfg.min_n, percent=True)

@@ -90,6 +90,14 @@ def _question_view(
     return view
 
 
+def _step(raw: object, survey: SurveyDefinition) -> int:
+    """The step a request names, clamped to the survey's steps (0 when it names none)."""
+    try:
+        return max(0, min(int(str(raw or "0")), survey.steps - 1))
+    except ValueError:
+        return 0
+
+
 def survey_environment() -> Environment:
     """The templates of the survey pages (HTML escaped; the embed snippet is JavaScript)."""
     return Environment(
@@ -207,10 +215,7 @@ def create_survey_router(state: ServerState, env: Environment | None = None) -> 
         if stored is not None and stored["completed"]:
             return message(request, survey, lang, "already", 200)
         answers = stored["answers"] if stored else {}
-        try:
-            step = max(0, min(int(q.get("step", "0")), survey.steps - 1))
-        except ValueError:
-            step = 0
+        step = _step(q.get("step"), survey)
         return page(
             request, name, survey, lang=lang, step=step, token=token, sid=sid,
             answers=answers, embed=q.get("embed") == "1",
@@ -232,10 +237,7 @@ def create_survey_router(state: ServerState, env: Environment | None = None) -> 
         sid = form.get("sid") if isinstance(form.get("sid"), str) else ""
         sid = sid or secrets.token_urlsafe(16)
         embed = form.get("embed") == "1"
-        try:
-            step = max(0, min(int(str(form.get("step", "0"))), survey.steps - 1))
-        except ValueError:
-            step = 0
+        step = _step(form.get("step"), survey)
         sv = surveys()
         rid = sv.response_id_for(name, invitation, sid)
         stored = sv.submission(rid)

@@ -178,8 +178,7 @@ def list_surveys(
                 "languages": defn["languages"],
                 "questions": len(defn["questions"]),
                 "link": f"/s/{name}",
-                **sv.invitation_counts(name),
-                "response_rate": sv.response_rate(name).to_dict(),
+                **sv.invitation_summary(name),
             }
         )
     return CXJSONResponse({"surveys": out})
