@@ -125,6 +125,30 @@ class Workspace:
         return 0 if self._surveys is None else self._surveys.commits
 
     @property
+    def features(self) -> Any:
+        """The feature layer: per-response and per-customer features as Ibis tables
+        (:class:`cxray.features.Features`, ``docs/drivers.md``)."""
+        from cxray.features import Features
+
+        return Features(self.table, self.config)
+
+    @property
+    def drivers(self) -> Any:
+        """Key drivers and moments of truth (:class:`cxray.drivers.Drivers`); call it
+        (``ws.drivers(outcome="nps")``) for a driver analysis (``docs/drivers.md``)."""
+        from cxray.drivers import Drivers
+
+        return Drivers(self.table, self.config)
+
+    @property
+    def journeys(self) -> Any:
+        """Journey analytics over events: funnels, paths, the directly-follows graph
+        (:class:`cxray.journeys.Journeys`, ``docs/journeys.md``)."""
+        from cxray.journeys import Journeys
+
+        return Journeys(self.table, self.config)
+
+    @property
     def surveys(self) -> Surveys:
         """Survey definitions, collection and invitations (``docs/surveys.md``)."""
         if self._surveys is None:
