@@ -16,6 +16,9 @@ mixins keep ``except ValueError`` working for callers that expect it::
     ├── MetricError(CXError, ValueError)         a KPI or scorecard request cannot be answered
     │   ├── UnknownAttributeError                a slice attribute no table has
     │   └── UnknownMetricError                   a KPI name outside the registry
+    ├── AnalysisError(CXError, ValueError)       an analysis cannot be answered as asked: an
+    │                                            outcome or driver that does not exist or does
+    │                                            not vary, too few rows (drivers, journeys)
     ├── ImportValidationError(CXError, ValueError)
     │                                            rows break the data contract; nothing written
     ├── AccessError(CXError)                     access control
@@ -44,6 +47,7 @@ from dataclasses import dataclass
 __all__ = [
     "AccessError",
     "AlreadySubmittedError",
+    "AnalysisError",
     "AuthenticationError",
     "CXError",
     "CXWarning",
@@ -109,6 +113,10 @@ class NotFoundError(CXError, LookupError):
 
 class QueryError(CXError, ValueError):
     """A request is malformed: an unknown sort or filter column or role, a bad value."""
+
+
+class AnalysisError(CXError, ValueError):
+    """An analysis (key drivers, moments of truth, journeys) cannot be answered as asked."""
 
 
 class AccessError(CXError):
