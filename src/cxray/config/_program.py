@@ -26,6 +26,7 @@ __all__ = [
     "DEFAULT_THEMES",
     "KPI_DIRECTIONS",
     "BusinessHours",
+    "FeaturesConfig",
     "HealthConfig",
     "JourneyConfig",
     "MeasurementConfig",
@@ -397,6 +398,19 @@ class TextConfig(_Model):
     enrich_on_import_max_rows: int = Field(default=200_000, ge=0)
 
 
+class FeaturesConfig(_Model):
+    """The feature layer (``docs/drivers.md``): what happened to a customer, and when."""
+
+    #: a response's features count what happened to its customer in this many days before it
+    window_days: float = Field(default=30, gt=0)
+    #: a customer's features count what happened in this many days before the as-of date
+    lookback_days: float = Field(default=90, gt=0)
+    #: the churn outcome: the customer churned within this many days after the as-of date
+    churn_horizon_days: float = Field(default=90, gt=0)
+    #: a case waited "too long" for its first response beyond this many hours
+    slow_first_response_hours: float = Field(default=24, gt=0)
+
+
 class PrivacyConfig(_Model):
     """Personal data in what people read: the dashboard, API rows, exports."""
 
@@ -421,6 +435,7 @@ class ProgramConfig(_Model):
     themes: dict[str, ThemeConfig] = Field(default_factory=_default_themes)
     text: TextConfig = TextConfig()
     privacy: PrivacyConfig = PrivacyConfig()
+    features: FeaturesConfig = FeaturesConfig()
     #: survey definitions (``[surveys.NAME]``) and the fatigue rule (``docs/surveys.md``)
     surveys: SurveysConfig = SurveysConfig()
     #: the file it was read from, if any
@@ -551,6 +566,16 @@ enrich_on_import = true
 # A bulk load that adds or changes more rows than this is left to `cxray text enrich`
 # (scoring a million new comments takes about a minute on two cores); 0: no limit.
 enrich_on_import_max_rows = 200000
+
+[features]
+# What happened to a customer before an answer, for key drivers and moments of truth
+# (`cxray drivers`): a response's features count the customer's orders, deliveries, cases and
+# journeys in the window_days before it; a customer's, those in the lookback_days before the
+# as-of date, and churn is leaving within churn_horizon_days after it.
+window_days = 30
+lookback_days = 90
+churn_horizon_days = 90
+slow_first_response_hours = 24     # a first response later than this is "slow"
 
 [privacy]
 # Mask e-mail addresses, phone numbers and card numbers inside free text (comments, case

@@ -9,7 +9,7 @@ change from the previous period, its test and Benjamini–Hochberg control.
 Definitions and formulas: ``docs/metrics.md``.
 """
 
-from cxray.metrics._context import NPS_GROUP, PERIODS, Context, TableSource
+from cxray.metrics._context import NPS_GROUP, PERIODS, Context, TableSource, parse_when
 from cxray.metrics._engine import health_scores
 from cxray.metrics._planning import mix_shift, plan_sample_size
 from cxray.metrics._registry import KPI, business_hours, get_kpi, kpis
@@ -29,6 +29,7 @@ __all__ = [
     "health_scores",
     "kpis",
     "mix_shift",
+    "parse_when",
     "plan_sample_size",
     "scorecard",
     "status_of",

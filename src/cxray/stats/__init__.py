@@ -18,6 +18,9 @@ Methods, formulas and references: ``docs/statistics.md``.
 * planning: :func:`nps_sample_size`, :func:`nps_detectable_difference`,
   :func:`proportion_sample_size`, :func:`proportion_detectable_difference`
 * explaining a change: :func:`mix_shift`
+* relative importance of correlated drivers: :func:`relative_weights` (Johnson),
+  :func:`lmg` (Shapley/LMG), :func:`logistic_weights_from_fit`, from
+  :class:`CrossMoments` summed in the store
 """
 
 from cxray.stats._estimate import Comparison, Estimate, to_frame, warn_if_suppressed
@@ -42,20 +45,35 @@ from cxray.stats._planning import (
     proportion_detectable_difference,
     proportion_sample_size,
 )
+from cxray.stats._relweights import (
+    CrossMoments,
+    RelativeWeights,
+    correlation_from_moments,
+    lmg,
+    logistic_weights_from_fit,
+    r_squared_subsets,
+    relative_weights,
+    sqrtm_psd,
+)
 from cxray.stats._tests import mean_diff, nps_diff, proportion_diff, proportion_exact
 from cxray.stats._validate import DEFAULT_MIN_N
 
 __all__ = [
     "DEFAULT_MIN_N",
     "Comparison",
+    "CrossMoments",
     "Estimate",
     "FDRResult",
     "MixShift",
     "Moments",
     "NPSCounts",
     "PowerPlan",
+    "RelativeWeights",
     "benjamini_hochberg",
     "bootstrap",
+    "correlation_from_moments",
+    "lmg",
+    "logistic_weights_from_fit",
     "mean",
     "mean_diff",
     "mean_of",
@@ -72,6 +90,9 @@ __all__ = [
     "proportion_exact",
     "proportion_sample_size",
     "quantile",
+    "r_squared_subsets",
+    "relative_weights",
+    "sqrtm_psd",
     "to_frame",
     "warn_if_suppressed",
 ]

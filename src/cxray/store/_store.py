@@ -21,7 +21,7 @@ import duckdb
 import ibis
 import pyarrow as pa
 
-from cxray.exceptions import SchemaVersionError, StoreError, StoreLockedError
+from cxray.exceptions import SchemaVersionError, StoreError, StoreLockedError, UnknownTableError
 from cxray.ingest import BAD_COLUMN, Batch, quote_ident
 from cxray.schema import CONTRACT, table_spec
 from cxray.store._migrations import IMPORT_LOG, INVITATIONS, META, MIGRATIONS, SYSTEM_COLUMNS
@@ -29,6 +29,9 @@ from cxray.store._migrations import IMPORT_LOG, INVITATIONS, META, MIGRATIONS, S
 __all__ = ["ImportRecord", "Store", "TableStatus", "WriteResult"]
 
 q = quote_ident
+
+#: tables text analytics derives from the canonical ones (sentiment and themes per row)
+DERIVED_TABLES = ("text_sentiment", "text_themes")
 
 _NUMERIC = {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "FLOAT", "DOUBLE"}
 
@@ -185,9 +188,15 @@ class Store:
 
     def table(self, name: str) -> ibis.Table:
         """The Ibis table expression of a canonical table (or of the survey invitations,
-        which the response-rate KPI reads)."""
+        which the response-rate KPI reads, or of a table text analytics derives: sentiment
+        and themes per row, which the feature layer reads; those raise
+        :class:`~cxray.exceptions.UnknownTableError` until text enrichment made them)."""
         if name == INVITATIONS:
             return self.backend.table(INVITATIONS)
+        if name in DERIVED_TABLES:
+            if name not in self.backend.list_tables():
+                raise UnknownTableError(f"no {name} table yet: run `cxray text enrich`")
+            return self.backend.table(name)
         return self.backend.table(table_spec(name).name)
 
     def columns(self, name: str) -> dict[str, str]:
