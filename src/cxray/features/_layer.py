@@ -150,6 +150,12 @@ class Features:
             Feature("latest_nps", "Latest NPS answer", "the customer's latest NPS answer "
                     "before the as-of date (empty without one)", "rating", "higher",
                     "responses", auto=False),
+            Feature("latest_detractor", "Latest answer a detractor", "1 when the customer's "
+                    "latest NPS answer before the as-of date was 0-6", "flag", "lower",
+                    "responses"),
+            Feature("latest_promoter", "Latest answer a promoter", "1 when the customer's "
+                    "latest NPS answer before the as-of date was 9-10", "flag", "higher",
+                    "responses"),
             Feature("responses", "Survey responses", "responses in the look-back", "count",
                     None, "responses", auto=False),
             *out,
@@ -311,6 +317,8 @@ class Features:
             orders_total=base.orders_total.fill_null(0),
             amount_total=base.amount_total.fill_null(0.0),
             responses=base.responses.fill_null(0),
+            latest_detractor=ibis.ifelse(base.latest_nps.notnull() & (base.latest_nps <= 6), 1, 0),
+            latest_promoter=ibis.ifelse(base.latest_nps.notnull() & (base.latest_nps >= 9), 1, 0),
             recency_days=_days(base._last.coalesce(base._created), at),
         ).drop("_last", "_created")
         anchors = base.mutate(_key=base.customer_id, _cid=base.customer_id, _at=at)
