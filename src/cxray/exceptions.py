@@ -16,6 +16,9 @@ mixins keep ``except ValueError`` working for callers that expect it::
     ├── MetricError(CXError, ValueError)         a KPI or scorecard request cannot be answered
     │   ├── UnknownAttributeError                a slice attribute no table has
     │   └── UnknownMetricError                   a KPI name outside the registry
+    ├── JourneyError(CXError, ValueError)        a funnel, path or graph request cannot be
+    │                                            answered (a step that never occurs, one step,
+    │                                            a bad window or case)
     ├── AnalysisError(CXError, ValueError)       an analysis cannot be answered as asked: an
     │                                            outcome or driver that does not exist or does
     │                                            not vary, too few rows (drivers, journeys)
@@ -55,6 +58,7 @@ __all__ = [
     "ExpiredTokenError",
     "ImportValidationError",
     "InvalidTokenError",
+    "JourneyError",
     "MetricError",
     "ModelError",
     "NotFoundError",
@@ -149,6 +153,11 @@ class UnknownAttributeError(MetricError):
 
 class UnknownMetricError(MetricError):
     """A KPI name that is not in the registry."""
+
+
+class JourneyError(CXError, ValueError):
+    """A funnel, path or graph request cannot be answered: a step that never occurs, a
+    funnel of one step, a bad ``within`` window, an unknown case column."""
 
 
 class ModelError(CXError, ValueError):
