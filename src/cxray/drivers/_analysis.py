@@ -137,7 +137,8 @@ def _choose(
     t: ibis.Table,
     named: Sequence[str],
 ) -> tuple[list[Feature], list[dict[str, str]], dict[str, dict[str, float]]]:
-    """The drivers to fit, those skipped (and why), and the outcome's own profile."""
+    """The drivers to fit, those skipped (and why), and the profile (n, lowest and highest
+    value) of the outcome and every candidate."""
     candidates = _candidates(features, outcome, t)
     if named:
         unknown = [d for d in named if d not in candidates]
@@ -189,13 +190,22 @@ def _choose(
             f"no driver of {outcome.name!r} varies in the selection"
             + (": " + "; ".join(f"{s['driver']} {s['reason']}" for s in skipped) if skipped else "")
         )
-    return chosen, skipped, out_p
+    return chosen, skipped, prof
 
 
 def _is_binary(gm: GroupedMoments) -> bool:
+    """Whether the outcome (the last variable) holds only 0 and 1: then ``x² = x``, so
+    the sum of squares of the shifted values is ``Σx (1 - 2c) + n c²``."""
     m = gm.total
     k = len(gm.variables) - 1
-    return gm.minimum[k] == 0 and gm.maximum[k] == 1 and math.isclose(m.ss[k, k], m.s[k])
+    c = gm.shift[k]
+    ones = m.s[k] + m.n * c
+    expected = ones * (1 - 2 * c) + m.n * c * c
+    return (
+        gm.minimum[k] == 0
+        and gm.maximum[k] == 1
+        and math.isclose(m.ss[k, k], expected, rel_tol=1e-9, abs_tol=1e-6)
+    )
 
 
 def _performance(f: Feature, gm: GroupedMoments, j: int) -> tuple[float | None, str]:
@@ -216,7 +226,7 @@ def _performance(f: Feature, gm: GroupedMoments, j: int) -> tuple[float | None, 
             return without, "% of rows without it"
         return 100.0 - without, "% of rows with it"
     lo, hi = gm.minimum[j], gm.maximum[j]
-    pos = 100.0 * (gm.total.mean[j] - lo) / (hi - lo)
+    pos = 100.0 * (gm.mean[j] - lo) / (hi - lo)
     if f.better == "lower":
         return 100.0 - pos, "position of the mean between the highest and lowest value"
     return pos, "position of the mean between the lowest and highest value"
@@ -269,7 +279,7 @@ def analyse(
         )
     opts = {"start": start, "end": end, "window_days": window_days, "as_of": as_of}
     t = _table(features, out, opts)
-    chosen, skipped, _ = _choose(features, out, t, list(drivers))
+    chosen, skipped, profile = _choose(features, out, t, list(drivers))
     names = [f.name for f in chosen]
     rows = t.filter(t[out.column].notnull())
     for n in names:
@@ -286,7 +296,9 @@ def analyse(
         rows, slice_col = got
     total = t.filter(t[out.column].notnull()).count().to_pyarrow().as_py()
     level = config.measurement.confidence
-    sliced = grouped_moments(rows, [*names, out.column], key=_key(out), slice_column=slice_col)
+    variables = [*names, out.column]
+    centre = [(profile[v]["lo"] + profile[v]["hi"]) / 2 for v in variables]
+    sliced = grouped_moments(rows, variables, key=_key(out), slice_column=slice_col, shift=centre)
     basis = (
         f"what happened in the {window_days or config.features.window_days:g} days before "
         "each response"
@@ -441,7 +453,7 @@ def _analyse_slice(
                 performance=perf[j][0],
                 performance_basis=perf[j][1],
                 priority=priority[j],
-                mean=float(gm.total.mean[j]),
+                mean=float(gm.mean[j]),
                 vif=float(fit.vif[j]),
                 n=n,
                 method=how,

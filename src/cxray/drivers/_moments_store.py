@@ -42,10 +42,18 @@ class GroupedMoments:
     minimum: np.ndarray  # (p,)
     maximum: np.ndarray  # (p,)
     zeros: np.ndarray  # (p,)
+    #: what was subtracted from each variable before summing (``s`` and ``ss`` are of the
+    #: shifted values, which keeps the sums of squares well conditioned)
+    shift: np.ndarray  # (p,)
 
     @property
     def total(self) -> CrossMoments:
         return CrossMoments(float(self.n.sum()), self.s.sum(axis=0), self.ss.sum(axis=0))
+
+    @property
+    def mean(self) -> np.ndarray:
+        """The mean of each variable, in its own units."""
+        return self.total.mean + self.shift
 
     @property
     def rows(self) -> int:
@@ -59,11 +67,14 @@ def grouped_moments(
     key: str,
     slice_column: str | None = None,
     groups: int = GROUPS,
+    shift: Sequence[float] | None = None,
 ) -> dict[str | None, GroupedMoments]:
     """Sums of ``variables`` (numeric columns of ``t`` without missing values) per group,
-    for each value of ``slice_column`` (``None`` when not sliced)."""
+    for each value of ``slice_column`` (``None`` when not sliced). ``shift``: a value near
+    the centre of each variable (such as the middle of its range), subtracted first."""
     cols = list(variables)
     p = len(cols)
+    centre = np.zeros(p) if shift is None else np.asarray(shift, float)
     x = t.select(
         *(
             [t[slice_column].cast("string").name("_slice")]
@@ -71,7 +82,7 @@ def grouped_moments(
             else [ibis.literal("").name("_slice")]
         ),
         _k=t[key],
-        **{f"_v{i}": t[c].cast("float64") for i, c in enumerate(cols)},
+        **{f"_v{i}": t[c].cast("float64") - float(centre[i]) for i, c in enumerate(cols)},
     )
     rank = ibis.row_number().over(ibis.window(group_by=x._slice, order_by=x._k))
     x = x.mutate(_g=rank % groups)
@@ -81,7 +92,7 @@ def grouped_moments(
         aggs[f"_s{i}"] = v.sum()
         aggs[f"_lo{i}"] = v.min()
         aggs[f"_hi{i}"] = v.max()
-        aggs[f"_z{i}"] = ibis.ifelse(v == 0, 1, 0).sum()
+        aggs[f"_z{i}"] = ibis.ifelse(v == -float(centre[i]), 1, 0).sum()
         for j in range(i, p):
             aggs[f"_p{i}_{j}"] = (v * x[f"_v{j}"]).sum()
     table: pa.Table = x.group_by(["_slice", "_g"]).aggregate(**aggs).to_pyarrow()
@@ -94,10 +105,12 @@ def grouped_moments(
         for i in range(p):
             for j in range(i, p):
                 ss[:, i, j] = ss[:, j, i] = part[f"_p{i}_{j}"].to_numpy(float)
-        lo = np.array([part[f"_lo{i}"].min() for i in range(p)], float)
-        hi = np.array([part[f"_hi{i}"].max() for i in range(p)], float)
+        lo = np.array([part[f"_lo{i}"].min() for i in range(p)], float) + centre
+        hi = np.array([part[f"_hi{i}"].max() for i in range(p)], float) + centre
         zeros = np.array([part[f"_z{i}"].sum() for i in range(p)], float)
-        out[value if slice_column else None] = GroupedMoments(tuple(cols), n, s, ss, lo, hi, zeros)
+        out[value if slice_column else None] = GroupedMoments(
+            tuple(cols), n, s, ss, lo, hi, zeros, centre
+        )
     return out
 
 
