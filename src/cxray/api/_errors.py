@@ -24,6 +24,7 @@ from cxray.api._json import CXJSONResponse
 from cxray.exceptions import (
     AccessError,
     AlreadySubmittedError,
+    AnalysisError,
     AuthenticationError,
     ConfigError,
     CXError,
@@ -55,6 +56,7 @@ CX_ERRORS: dict[type[CXError], tuple[int, str]] = {
     AlreadySubmittedError: (409, "already_submitted"),
     SourceError: (422, "source_error"),
     QueryError: (422, "invalid_request"),
+    AnalysisError: (422, "analysis_error"),
     UnknownTableError: (404, "unknown_table"),
     NotFoundError: (404, "not_found"),
     AuthenticationError: (401, "unauthenticated"),
