@@ -13,6 +13,7 @@ from cxray.api import _errors
 from cxray.api._limits import BodyLimit
 from cxray.api._routes import (
     customers,
+    drivers,
     imports,
     keys,
     scorecard,
@@ -67,7 +68,18 @@ def create_app(
     )
     app.state.cx = cx
     _errors.install(app)
-    for module in (system, session, keys, tables, customers, imports, scorecard, surveys, text):
+    for module in (
+        system,
+        session,
+        keys,
+        tables,
+        customers,
+        imports,
+        scorecard,
+        surveys,
+        text,
+        drivers,
+    ):
         app.include_router(module.router, prefix="/api")
     app.add_middleware(BodyLimit, max_bytes=settings.max_upload_bytes)
     return app

@@ -117,6 +117,8 @@ def drivers(
         for a in result.analyses:
             for note in a.warnings:
                 err_console.print(f"[yellow]note:[/yellow] {note}", markup=True)
+        for s in result.left_out:
+            err_console.print(f"[yellow]left out:[/yellow] {s['reason']}", markup=True)
 
 
 def _emit(records: list[dict[str, Any]], format_: str, table: Any) -> None:
@@ -162,11 +164,11 @@ def _print_drivers(report: Any) -> None:
             f"n={fmt_int(a.n)} {a.unit}",
             title_justify="left",
         )
-        t.add_column("driver", overflow="fold")
-        t.add_column("share of R² % [95% CI]", justify="right", no_wrap=True)
+        t.add_column("driver", overflow="fold", min_width=14)
+        t.add_column("share of R² % [95% CI]", justify="right")
         if lmg:
             t.add_column("LMG %", justify="right", no_wrap=True)
-        t.add_column("effect [95% CI]", justify="right", no_wrap=True)
+        t.add_column("effect [95% CI]", justify="right")
         t.add_column("perf.", justify="right", no_wrap=True)
         t.add_column("priority", no_wrap=True)
         for d in a.drivers:
@@ -196,6 +198,8 @@ def _print_drivers(report: Any) -> None:
             console.print(f"[dim]skipped {s['driver']}: {s['reason']}[/dim]")
         for note in a.warnings:
             console.print(f"[yellow]note:[/yellow] {note}")
+    for s in report.left_out:
+        console.print(f"[yellow]left out:[/yellow] {s['reason']}")
 
 
 _OUTCOME_UNITS = {
@@ -211,13 +215,13 @@ def _print_moments(report: Any) -> None:
         title=f"moments of truth, most costly first on {report.rank_by}",
         title_justify="left",
     )
-    t.add_column("moment", overflow="fold")
-    t.add_column("outcome", no_wrap=True)
-    t.add_column("with vs without", justify="right", no_wrap=True)
-    t.add_column("effect [95% CI]", justify="right", no_wrap=True)
+    t.add_column("moment", overflow="fold", min_width=12)
+    t.add_column("outcome")
+    t.add_column("with vs without", justify="right")
+    t.add_column("effect [95% CI]", justify="right")
     t.add_column("q", justify="right", no_wrap=True)
-    t.add_column("n with/without", justify="right", no_wrap=True)
-    t.add_column("costs overall", justify="right", no_wrap=True)
+    t.add_column("n with/without", justify="right")
+    t.add_column("costs overall", justify="right")
     last = None
     for m in report.moments:
         first = m.moment != last

@@ -307,24 +307,32 @@ def analyse(
         f"{window_days or config.features.lookback_days:g} days before it"
     )
     analyses = []
+    left_out: list[dict[str, Any]] = []
     for value, gm in sliced.items():
         key = {by: value} if by else {}
         model = out.model
         if model == "auto":
             model = "logistic" if _is_binary(gm) else "linear"
-        analyses.append(
-            _analyse_slice(
-                out, chosen, gm, rows, slice_col, value, model,
-                bootstrap=bootstrap, seed=seed, level=level, min_n=config.measurement.min_n,
-                skipped=skipped, slice_keys=key, basis=basis,
-                missing=(total - gm.rows) if not by else 0,
-            )
-        )  # fmt: skip
+        try:
+            analyses.append(
+                _analyse_slice(
+                    out, chosen, gm, rows, slice_col, value, model,
+                    bootstrap=bootstrap, seed=seed, level=level, min_n=config.measurement.min_n,
+                    skipped=skipped, slice_keys=key, basis=basis,
+                    missing=(total - gm.rows) if not by else 0,
+                )
+            )  # fmt: skip
+        except AnalysisError as exc:
+            if not by:
+                raise
+            left_out.append({**key, "n": gm.rows, "reason": str(exc)})
     if not analyses:
+        why = "; ".join(s["reason"] for s in left_out)
         raise AnalysisError(
             f"no {out.unit} have {out.name!r} and every driver ({', '.join(names)}) known"
+            + (f": {why}" if why else "")
         )
-    return DriverReport(analyses, by)
+    return DriverReport(analyses, by, left_out)
 
 
 def _analyse_slice(
@@ -386,7 +394,13 @@ def _analyse_slice(
         if len(y) < n:
             how += f"; fitted on a deterministic sample of {len(y):,} of {n:,} rows"
     if fit is None:
-        raise AnalysisError(f"the drivers of {out.name!r} cannot be fitted{_where(slice_keys)}")
+        flat = [chosen[j].name for j in range(k) if gm.minimum[j] == gm.maximum[j]]
+        if gm.minimum[k] == gm.maximum[k]:
+            flat.append(out.name)
+        what = f": {', '.join(flat)} does not vary" if flat else ""
+        raise AnalysisError(
+            f"the drivers of {out.name!r} cannot be fitted{_where(slice_keys)}{what}"
+        )
     if fit.r2 <= 0:
         notes.append("the drivers explain none of the outcome (R² = 0): shares are undefined")
     collinear = [chosen[j].name for j in range(k) if fit.vif[j] > 10]

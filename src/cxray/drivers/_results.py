@@ -146,6 +146,8 @@ class DriverReport:
 
     analyses: list[DriverAnalysis]
     by: str | None = None
+    #: slices that could not be analysed, each with its value, n and the reason
+    left_out: list[dict[str, Any]] = field(default_factory=list)
 
     def records(self) -> list[dict[str, Any]]:
         return [r for a in self.analyses for r in a.records()]
@@ -157,6 +159,7 @@ class DriverReport:
         return {
             "by": self.by,
             "analyses": [{**a.summary(), "drivers": a.records()} for a in self.analyses],
+            "left_out": self.left_out,
         }
 
     def _repr_html_(self) -> str:

@@ -10,4 +10,6 @@
 | ``imports`` | ``POST /imports/{table}`` (analyst) |
 | ``scorecard`` | ``GET /scorecard`` over ``Workspace.scorecard`` (the records of
   ``cxray scorecard --format json``) |
+| ``drivers`` | ``GET /drivers``, ``GET /drivers/moments``, ``GET /drivers/features`` over
+  ``Workspace.drivers`` (key drivers, moments of truth, the feature catalogue) |
 """
