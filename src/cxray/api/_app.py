@@ -15,6 +15,7 @@ from cxray.api._routes import (
     customers,
     drivers,
     imports,
+    journeys,
     keys,
     scorecard,
     session,
@@ -79,6 +80,7 @@ def create_app(
         surveys,
         text,
         drivers,
+        journeys,
     ):
         app.include_router(module.router, prefix="/api")
     app.add_middleware(BodyLimit, max_bytes=settings.max_upload_bytes)

@@ -12,4 +12,6 @@
   ``cxray scorecard --format json``) |
 | ``drivers`` | ``GET /drivers``, ``GET /drivers/moments``, ``GET /drivers/features`` over
   ``Workspace.drivers`` (key drivers, moments of truth, the feature catalogue) |
+| ``journeys`` | ``GET /journeys/funnel``, ``/journeys/paths``, ``/journeys/graph``,
+  ``/journeys/outcomes``, ``/journeys/touchpoints`` over ``Workspace.journeys`` |
 """
