@@ -41,10 +41,10 @@ def parse_steps(steps: Sequence[str] | str) -> list[str]:
         parts = [p for s in steps for p in str(s).split(",")] if steps else []
     out = [p.strip() for p in parts]
     if any(not p for p in out):
-        raise JourneyError(f"--steps {','.join(out)!r} has an empty step; name every step")
+        raise JourneyError(f"steps {','.join(out)!r} has an empty step; name every step")
     if len(out) < 2:
         shown = f" (got {out[0]!r})" if out else ""
-        raise JourneyError(f"a funnel needs at least two steps{shown}: --steps A,B[,C...]")
+        raise JourneyError(f"a funnel needs at least two steps{shown}, e.g. steps A,B,C")
     if len(out) > MAX_STEPS:
         raise JourneyError(f"a funnel has at most {MAX_STEPS} steps, got {len(out)}")
     return out

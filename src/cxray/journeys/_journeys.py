@@ -107,7 +107,7 @@ class Journeys:
         if group not in GROUPS:
             from cxray.exceptions import JourneyError
 
-            raise JourneyError(f"--group {group!r}: use one of {', '.join(GROUPS)}")
+            raise JourneyError(f"group {group!r}: use one of {', '.join(GROUPS)}")
         stream = self._stream(case=case, start=start, end=end, journey=journey, include=include)
         return compute_outcomes(
             stream, group=group, max_steps=max_steps, top=top, collapse=collapse

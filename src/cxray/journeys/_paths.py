@@ -36,9 +36,9 @@ MAX_TOP = 500
 
 def _check(max_steps: int, top: int) -> None:
     if not isinstance(max_steps, int) or not 1 <= max_steps <= MAX_STEPS:
-        raise JourneyError(f"--max-steps must be a whole number from 1 to {MAX_STEPS}")
+        raise JourneyError(f"max_steps must be a whole number from 1 to {MAX_STEPS}")
     if not isinstance(top, int) or not 1 <= top <= MAX_TOP:
-        raise JourneyError(f"--top must be a whole number from 1 to {MAX_TOP}")
+        raise JourneyError(f"top must be a whole number from 1 to {MAX_TOP}")
 
 
 def case_paths(stream: Stream, *, max_steps: int, collapse: bool) -> ibis.Table:

@@ -68,9 +68,9 @@ def check_hours(value: Any, what: str = "within") -> float | None:
     try:
         hours = float(value)
     except (TypeError, ValueError):
-        raise JourneyError(f"--{what} must be a number of hours, got {value!r}") from None
+        raise JourneyError(f"{what} must be a number of hours, got {value!r}") from None
     if not math.isfinite(hours) or hours <= 0:
-        raise JourneyError(f"--{what} must be a positive number of hours, got {value!r}")
+        raise JourneyError(f"{what} must be a positive number of hours, got {value!r}")
     return hours
 
 
@@ -107,11 +107,11 @@ class Scope:
         bad = [p for p in parts if p not in INCLUDE]
         if bad:
             raise JourneyError(
-                f"--include {bad[0]!r}: use one or more of {', '.join(INCLUDE)} (comma-separated)"
+                f"include {bad[0]!r}: use one or more of {', '.join(INCLUDE)} (comma-separated)"
             )
         case = (case or "customer").strip()
         if not case:
-            raise JourneyError("--case must name customer, session or a column of events")
+            raise JourneyError("case must name customer, session or a column of events")
         return cls(case, start or None, end or None, (journey or "").strip() or None, parts)
 
 
@@ -167,7 +167,7 @@ def build_stream(
     except Exception as exc:  # the window's own checks (start before end)
         raise JourneyError(str(exc)) from None
     if len(set(ctx.by)) != len(ctx.by):
-        raise JourneyError("each --by attribute may be given once")
+        raise JourneyError("each by attribute may be given once")
     events_cols = [c for c in ctx.columns("events") if not c.startswith("_")]
     case_col = CASES.get(scope.case, scope.case)
     if case_col not in events_cols:

@@ -48,6 +48,7 @@ from cxray.web._format import (
     metric_present,
     metric_table,
 )
+from cxray.web._journeys import add_journey_routes, journey_link
 from cxray.web._text import add_text_routes
 
 __all__ = ["LoginRequired", "create_web_router", "mount"]
@@ -272,6 +273,7 @@ def create_web_router(state: ServerState, *, cookie: str = SESSION_COOKIE) -> AP
                         "trend": view.url("/trends", metric=r["metric"]),
                         "spark": _charts.sparkline([m["estimate"] for m in series]),
                         "months": len(series),
+                        "journey": journey_link(state.ws.config, r["metric"], view),
                     }
                 )
         return render(request, "overview.html", user=user, view=view, tiles=tiles)
@@ -440,6 +442,7 @@ def create_web_router(state: ServerState, *, cookie: str = SESSION_COOKIE) -> AP
         return render(request, "customer.html", user=user, view=View(), customer=story, items=items)
 
     add_text_routes(router, state, who=who, render=render, failed=failed)
+    add_journey_routes(router, state, who=who, render=render, failed=failed)
     return router
 
 
