@@ -75,6 +75,14 @@ def _hours(h: float | None) -> str:
     return f"{h:,.1f} h" if h < 48 else f"{h / 24:,.1f} d"
 
 
+def _column(t: Table, name: str, *, text: bool) -> None:
+    """A name column folds long names onto more lines (never cut); numbers stay whole."""
+    if text:
+        t.add_column(name, justify="left", overflow="fold", min_width=18)
+    else:
+        t.add_column(name, justify="right", overflow="fold")
+
+
 def _notes(notes: list[str]) -> None:
     for note in notes:
         console.print(f"[dim]note: {note}[/dim]")
@@ -123,7 +131,7 @@ def funnel(
     for key in result.by:
         t.add_column(key)
     for col in ("step", "cases", "conversion", "of first", "median (p90) time"):
-        t.add_column(col, justify="left" if col == "step" else "right")
+        _column(t, col, text=col == "step")
     for r in result.rows:
         d = r.to_dict()
         if r.index == 1:
@@ -181,29 +189,23 @@ def paths(
     if touchpoints:
         t = Table(title=f"touchpoints of {result.cases:,} cases by {result.case}: where they "
                   "leave and loop (95% intervals)", title_justify="left")  # fmt: skip
-        for col in ("touchpoint", "cases", "starts", "leave here", "interval", "come back",
-                    "interval", "self-loops"):  # fmt: skip
-            t.add_column(col, justify="left" if col == "touchpoint" else "right")
+        for col in ("touchpoint", "cases", "starts", "leave here", "come back", "self-loops"):
+            _column(t, col, text=col == "touchpoint")
         for f in result.touchpoints:
             d = f.to_dict()
-            exits = f"{f.exits:,} ({_pct(d['exit_share'])})"
-            repeats = f"{f.repeats:,} ({_pct(d['repeat_share'])})"
-            t.add_row(
-                f.touchpoint, f"{f.cases:,}", f"{f.starts:,}", exits,
-                _ci(d["exit_ci_low"], d["exit_ci_high"]), repeats,
-                _ci(d["repeat_ci_low"], d["repeat_ci_high"]), f"{f.self_loops:,}",
-            )  # fmt: skip
+            exits = f"{_pct(d['exit_share'])} {_ci(d['exit_ci_low'], d['exit_ci_high'])}"
+            repeats = f"{_pct(d['repeat_share'])} {_ci(d['repeat_ci_low'], d['repeat_ci_high'])}"
+            t.add_row(f.touchpoint, f"{f.cases:,}", f"{f.starts:,}", exits, repeats,
+                      f"{f.self_loops:,}")  # fmt: skip
     else:
         t = Table(title=f"top {len(result.variants)} of {result.distinct_variants:,} paths of "
                   f"{result.cases:,} cases by {result.case}", title_justify="left")  # fmt: skip
-        for col in ("#", "cases", "share", "interval", "median span", "path"):
-            t.add_column(col, justify="left" if col == "path" else "right")
+        for col in ("cases", "share", "median span", "path"):
+            _column(t, col, text=col == "path")
         for v in result.variants:
             d = v.to_dict()
-            t.add_row(
-                str(v.rank), f"{v.cases:,}", _pct(d["share"]),
-                _ci(d["share_ci_low"], d["share_ci_high"]), _hours(v.median_hours), v.path,
-            )  # fmt: skip
+            share = f"{_pct(d['share'])} {_ci(d['share_ci_low'], d['share_ci_high'])}"
+            t.add_row(f"{v.cases:,}", share, _hours(v.median_hours), v.path)
     console.print(t)
     _notes(result.notes)
 
@@ -241,13 +243,13 @@ def graph(
     t = Table(title="directly-follows edges (median time: over every arc; no interval)",
               title_justify="left")  # fmt: skip
     for col in ("from", "to", "arcs", "median time"):
-        t.add_column(col, justify="right" if col in ("arcs", "median time") else "left")
+        _column(t, col, text=col in ("from", "to"))
     for e in edges:
         t.add_row(e.source, e.target, f"{e.count:,}", _hours(e.median_hours))
     console.print(t)
     ends = Table(title="start and end activities", title_justify="left")
     for col in ("touchpoint", "touchpoints", "starts", "ends"):
-        ends.add_column(col, justify="left" if col == "touchpoint" else "right")
+        _column(ends, col, text=col == "touchpoint")
     for a in result.activities:
         ends.add_row(a.name, f"{a.events:,}", f"{a.starts:,}", f"{a.ends:,}")
     console.print(ends)
@@ -290,7 +292,7 @@ def outcomes(
     t = Table(title=f"outcomes by {group} ({result.case}s; 95% intervals; * differs from the "
               "other cases, BH)", title_justify="left")  # fmt: skip
     for col in ("cases", "NPS", "CSAT top box", "churn", group):
-        t.add_column(col, justify="left" if col == group else "right")
+        _column(t, col, text=col == group)
 
     def cell(d: dict[str, Any], name: str, unit: str) -> str:
         if d[name] is None:

@@ -371,7 +371,18 @@ def _check_occurs(stream: Stream, steps: Sequence[str]) -> None:
         return
     where = _where(stream)
     if not known:
-        raise JourneyError(f"no touchpoints{where}: import events or widen the window")
+        scope = stream.scope
+        if scope.journey:
+            e = stream.ctx.tables("events")
+            tags = e.filter(e.journey.notnull()).select("journey").distinct().order_by("journey")
+            names = [r["journey"] for r in tags.to_pyarrow().to_pylist()]
+            raise JourneyError(
+                f"no events of journey {scope.journey!r}; journeys in events: "
+                f"{', '.join(names) or '(none)'}"
+            )
+        if stream.ctx.start or stream.ctx.end:
+            raise JourneyError("no touchpoints in the window: widen it (--from, --to)")
+        raise JourneyError("no touchpoints in the data: import events or run `cxray demo`")
     shown = ", ".join(known[:25]) + (f", ... ({len(known)} in all)" if len(known) > 25 else "")
     names = ", ".join(repr(s) for s in missing)
     raise JourneyError(f"step {names} never occurs{where}; touchpoints that do: {shown}")
