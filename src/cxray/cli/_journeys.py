@@ -75,12 +75,12 @@ def _hours(h: float | None) -> str:
     return f"{h:,.1f} h" if h < 48 else f"{h / 24:,.1f} d"
 
 
-def _column(t: Table, name: str, *, text: bool) -> None:
-    """A name column folds long names onto more lines (never cut); numbers stay whole."""
+def _column(t: Table, name: str, *, text: bool, min_width: int = 12) -> None:
+    """A name column folds long names onto more lines (never cuts them)."""
     if text:
-        t.add_column(name, justify="left", overflow="fold", min_width=18)
+        t.add_column(name, justify="left", overflow="fold", min_width=min_width)
     else:
-        t.add_column(name, justify="right", overflow="fold")
+        t.add_column(name, justify="right")
 
 
 def _notes(notes: list[str]) -> None:
