@@ -39,6 +39,7 @@ from cxray.web._context import (
     period_window,
     scorecard_records,
 )
+from cxray.web._drivers import add_drivers_routes, drivers_link
 from cxray.web._format import (
     STATUS_TEXT,
     fmt_cell,
@@ -273,6 +274,7 @@ def create_web_router(state: ServerState, *, cookie: str = SESSION_COOKIE) -> AP
                         "trend": view.url("/trends", metric=r["metric"]),
                         "spark": _charts.sparkline([m["estimate"] for m in series]),
                         "months": len(series),
+                        "drivers": drivers_link(r["metric"], view),
                         "journey": journey_link(state.ws.config, r["metric"], view),
                     }
                 )
@@ -442,6 +444,7 @@ def create_web_router(state: ServerState, *, cookie: str = SESSION_COOKIE) -> AP
         return render(request, "customer.html", user=user, view=View(), customer=story, items=items)
 
     add_text_routes(router, state, who=who, render=render, failed=failed)
+    add_drivers_routes(router, state, who=who, render=render, failed=failed)
     add_journey_routes(router, state, who=who, render=render, failed=failed)
     return router
 
