@@ -158,7 +158,7 @@ def funnel_chart(funnel: dict[str, Any]) -> Markup | None:
                 hovertemplate="%{y}: %{x:,} cases<br>%{text}<extra>" + name + "</extra>",
             )
         )
-    fig.update_layout(height=max(300, 70 + 56 * len(funnel["steps"])), showlegend=by is not None)
+    fig.update_layout(height=340, showlegend=by is not None)
     fig.update_yaxes(automargin=True)
     return _html(fig, "funnel-chart")
 
@@ -194,7 +194,7 @@ def conversion_chart(funnel: dict[str, Any]) -> Markup | None:
                 "(%{customdata[1]:,} left)<extra>" + name + "</extra>",
             )
         )
-    fig.update_yaxes(title="% of the previous step (95% interval)", rangemode="tozero")
+    fig.update_yaxes(title="% of the previous step (95% interval)")
     fig.update_xaxes(type="category")
     fig.update_layout(height=340, showlegend=by is not None)
     return _html(fig, "conversion-chart")
