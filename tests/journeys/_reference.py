@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter, defaultdict
 from collections.abc import Sequence
+from itertools import pairwise
 from typing import Any
 
 import ibis
@@ -80,7 +81,7 @@ def dfg(rows: Sequence[dict[str, Any]], case: str = "customer_id"):
         tps = [e["touchpoint"] for e in evs]
         starts[tps[0]] += 1
         ends[tps[-1]] += 1
-        arcs.update(zip(tps, tps[1:], strict=False))
+        arcs.update(pairwise(tps))
     return dict(arcs), dict(starts), dict(ends)
 
 

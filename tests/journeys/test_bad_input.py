@@ -61,7 +61,11 @@ def test_stated_empty_results(demo):
     with pytest.raises(JourneyError, match="no touchpoints in the window"):
         demo.journeys.funnel(SHOP, start="2001-01-01", end="2001-01-31")
     g = demo.journeys.graph(start="2001-01-01", end="2001-01-31")
-    assert (g.cases, g.edges, g.notes) == (0, [], ["no touchpoints in the window: the graph is empty"])
+    assert (g.cases, g.edges, g.notes) == (
+        0,
+        [],
+        ["no touchpoints in the window: the graph is empty"],
+    )
     p = demo.journeys.paths(start="2001-01-01", end="2001-01-31")
     assert (p.cases, p.variants) == (0, []) and "no touchpoints" in p.notes[0]
     o = demo.journeys.outcomes(start="2001-01-01", end="2001-01-31")

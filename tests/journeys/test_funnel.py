@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -117,10 +119,7 @@ def test_paths_and_graph_agree(demo):
     }
     collapsed = J.paths(case="session", top=500, max_steps=50, collapse=True)
     assert collapsed.distinct_variants < p.distinct_variants
-    assert all(
-        all(a != b for a, b in zip(v.steps, v.steps[1:], strict=False))
-        for v in collapsed.variants
-    )
+    assert all(all(a != b for a, b in pairwise(v.steps)) for v in collapsed.variants)
 
 
 def test_outcomes_by_touchpoint_against_pandas(demo):

@@ -30,9 +30,7 @@ events = st.lists(
     min_size=1,
     max_size=60,
 )
-SETTINGS = settings(
-    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow]
-)
+SETTINGS = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 def frame(rows) -> pd.DataFrame:
