@@ -294,7 +294,7 @@ def analyse(
                 "or of the customers"
             )
         rows, slice_col = got
-    total = t.filter(t[out.column].notnull()).count().to_pyarrow().as_py()
+    total = int(profile[out.column]["n"])
     level = config.measurement.confidence
     variables = [*names, out.column]
     centre = [(profile[v]["lo"] + profile[v]["hi"]) / 2 for v in variables]
@@ -532,7 +532,8 @@ def _rows(
         step = math.ceil(n / LOGISTIC_MAX_ROWS)
         t = t.mutate(_r=ibis.row_number().over(ibis.window(order_by=t[key])))
         t = t.filter(t._r % step == 0)
-    frame = t.select(*names, outcome).to_pandas()
+    # in key order, so that the bootstrap draws the same rows on every backend
+    frame = t.order_by(key).select(*names, outcome).to_pandas()
     x = frame[names].to_numpy(dtype=float)
     y = frame[outcome].to_numpy(dtype=float)
     return x, y

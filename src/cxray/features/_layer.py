@@ -63,6 +63,11 @@ def _numeric(t: ibis.Table, skip: set[str]) -> list[str]:
     return out
 
 
+def _as_int(flag: ir.BooleanValue) -> ir.IntegerValue:
+    """A true/false column as 1/0 (missing stays missing); PostgreSQL casts no boolean."""
+    return ibis.ifelse(flag.isnull(), ibis.null("int64"), ibis.ifelse(flag, 1, 0))
+
+
 def _days(a: ir.TimestampValue, b: ir.TimestampValue) -> ir.FloatingValue:
     return (b.epoch_seconds() - a.epoch_seconds()).cast("float64") / _DAY
 
@@ -203,7 +208,7 @@ class Features:
             top_box=ibis.ifelse(r.csat.isnull(), None, ibis.ifelse(r.csat.between(lo, hi), 1, 0)),
         )
         base = base.mutate(
-            **{c: base[c].cast("int64") for c in self.ratings if base[c].type().is_boolean()}
+            **{c: _as_int(base[c]) for c in self.ratings if base[c].type().is_boolean()}
         )
         if self.has_sentiment:
             s = self.tables("text_sentiment")
@@ -231,17 +236,15 @@ class Features:
     # ------------------------------------------------------------ per customer
     def data_end(self) -> dt.datetime | None:
         """The latest moment in the data (stored time): the end of what is known."""
-        latest: list[dt.datetime] = []
-        for table, col in _ACTIVITY.items():
-            t = self.tables(table)
-            value = t[col].max().to_pyarrow().as_py()
-            if value is not None:
-                latest.append(value.replace(tzinfo=None))
+        parts = [
+            self.tables(table).select(_t=ibis._[col].cast("timestamp"))
+            for table, col in _ACTIVITY.items()
+        ]
         c = self.tables("customers")
-        churned = c.churned_at.max().to_pyarrow().as_py()
-        if churned is not None:
-            latest.append(churned.replace(tzinfo=None))
-        return max(latest) if latest else None
+        parts.append(c.select(_t=c.churned_at.cast("timestamp")))
+        every = ibis.union(*parts)
+        value = every._t.max().to_pyarrow().as_py()
+        return None if value is None else value.replace(tzinfo=None)
 
     def default_as_of(self) -> dt.datetime:
         """The latest as-of date whose churn horizon the data covers."""
@@ -280,7 +283,7 @@ class Features:
         )
         base = base.mutate(
             **{
-                col: base[col].cast("int64")
+                col: _as_int(base[col])
                 for col in self.customer_attributes
                 if base[col].type().is_boolean()
             }

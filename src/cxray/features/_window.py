@@ -45,10 +45,6 @@ def _count(cond: ir.BooleanValue) -> ir.IntegerValue:
     return ibis.ifelse(cond, 1, 0).sum()
 
 
-def _has_rows(t: ibis.Table) -> bool:
-    return bool(t.limit(1).count().to_pyarrow().as_py())
-
-
 @dataclass(frozen=True)
 class WindowPlan:
     """Which window features a store supports, decided once from its data."""
@@ -62,32 +58,36 @@ class WindowPlan:
 
     @classmethod
     def of(cls, tables: TableSource, config: ProgramConfig) -> WindowPlan:
+        """What the store holds, in three small queries (one per table)."""
         o = tables("orders")
         c = tables("cases")
         e = tables("events")
-        has_orders = _has_rows(o)
-        has_deliveries = has_orders and _has_rows(
-            o.filter(o.promised_at.notnull() | o.delivered_at.notnull())
+        dated = o.promised_at.notnull() | o.delivered_at.notnull()
+        row = o.aggregate(n=o.count(), dated=_count(dated)).to_pyarrow().to_pylist()[0]
+        has_orders, has_deliveries = bool(row["n"]), bool(row["dated"])
+        counts = (
+            c.group_by(ch=c.channel.lower())
+            .aggregate(n=c.count())
+            .order_by([ibis.desc("n"), "ch"])
+            .to_pyarrow()
+            .to_pylist()
         )
-        has_cases = _has_rows(c)
-        channels: tuple[str, ...] = ()
-        if has_cases:
-            named = c.filter(c.channel.notnull())
-            counts = (
-                named.group_by(ch=named.channel.lower())
-                .aggregate(n=named.count())
-                .order_by([ibis.desc("n"), "ch"])
-                .limit(MAX_CHANNELS)
+        has_cases = bool(counts)
+        named = [r["ch"] for r in counts if r["ch"] is not None]
+        # one channel for every case says nothing
+        channels = tuple(named[:MAX_CHANNELS]) if len(named) > 1 else ()
+        journeys: list[tuple[str, JourneyConfig]] = []
+        starts = sorted({j.start for j in config.journeys.values()})
+        if starts:
+            wanted = e.filter(e.touchpoint.isin(starts))
+            found = {
+                r["tp"]
+                for r in wanted.group_by(tp=wanted.touchpoint)
+                .aggregate(n=wanted.count())
                 .to_pyarrow()
                 .to_pylist()
-            )
-            if len(counts) > 1:  # one channel for every case says nothing
-                channels = tuple(r["ch"] for r in counts)
-        journeys: list[tuple[str, JourneyConfig]] = []
-        if _has_rows(e):
-            for name, j in sorted(config.journeys.items()):
-                if _has_rows(e.filter(e.touchpoint == j.start)):
-                    journeys.append((name, j))
+            }
+            journeys = [(n, j) for n, j in sorted(config.journeys.items()) if j.start in found]
         return cls(
             orders=has_orders,
             deliveries=has_deliveries,
