@@ -144,27 +144,31 @@ def relative_weights(rxx: np.ndarray, rxy: np.ndarray) -> RelativeWeights:
     return RelativeWeights(raw=raw, r2=r2, beta=beta, vif=np.asarray(vif), condition=condition)
 
 
-def r_squared_subsets(rxx: np.ndarray, rxy: np.ndarray) -> dict[int, float]:
-    """R² of the regression on every subset of the predictors, keyed by bit mask.
+def _subset_r2(rxx: np.ndarray, rxy: np.ndarray) -> np.ndarray:
+    """R² of every subset of the predictors, indexed by bit mask (bit ``i``: predictor ``i``).
 
     Sub-models of the same size are solved together (one batched solve per
     size); a singular sub-model uses the pseudo-inverse.
     """
     k = len(rxy)
-    out = {0: 0.0}
+    out = np.zeros(1 << k)
     for size in range(1, k + 1):
-        combos = list(itertools.combinations(range(k), size))
-        idx = np.array(combos)
+        idx = np.array(list(itertools.combinations(range(k), size)))
         sub = rxx[idx[:, :, None], idx[:, None, :]]
         rhs = rxy[idx]
         try:
             coef = np.linalg.solve(sub, rhs[..., None])[..., 0]
         except np.linalg.LinAlgError:
             coef = np.einsum("bij,bj->bi", np.linalg.pinv(sub), rhs)
-        r2 = np.einsum("bi,bi->b", rhs, coef)
-        for combo, value in zip(combos, r2, strict=True):
-            out[sum(1 << i for i in combo)] = float(value)
+        masks = (1 << idx).sum(axis=1)
+        out[masks] = np.einsum("bi,bi->b", rhs, coef)
     return out
+
+
+def r_squared_subsets(rxx: np.ndarray, rxy: np.ndarray) -> dict[int, float]:
+    """R² of the regression on every subset of the predictors, keyed by bit mask."""
+    r2 = _subset_r2(np.asarray(rxx, float), np.asarray(rxy, float))
+    return {mask: float(v) for mask, v in enumerate(r2)}
 
 
 def lmg(rxx: np.ndarray, rxy: np.ndarray, *, max_predictors: int = 12) -> np.ndarray:
@@ -178,15 +182,17 @@ def lmg(rxx: np.ndarray, rxy: np.ndarray, *, max_predictors: int = 12) -> np.nda
     k = len(rxy)
     if k > max_predictors:
         raise ValueError(f"LMG needs 2^k sub-models; {k} predictors > {max_predictors}")
-    r2 = r_squared_subsets(rxx, rxy)
-    weight = [math.factorial(s) * math.factorial(k - s - 1) / math.factorial(k) for s in range(k)]
+    r2 = _subset_r2(rxx, rxy)
+    masks = np.arange(1 << k)
+    sizes = np.array([int(m).bit_count() for m in masks])
+    weight = np.array(
+        [math.factorial(s) * math.factorial(k - s - 1) / math.factorial(k) for s in range(k)]
+    )
     shares = np.zeros(k)
-    for mask, value in r2.items():
-        size = mask.bit_count()
-        for j in range(k):
-            if mask >> j & 1:
-                continue
-            shares[j] += weight[size] * (r2[mask | 1 << j] - value)
+    for j in range(k):
+        without = masks[(masks >> j) & 1 == 0]
+        gains = r2[without | (1 << j)] - r2[without]
+        shares[j] = weight[sizes[without]] @ gains
     return shares
 
 
