@@ -13,6 +13,7 @@ changes.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -38,6 +39,8 @@ __all__ = [
     "moments_chart",
     "priority_matrix",
 ]
+
+log = logging.getLogger("cxray.web")
 
 #: bootstrap replicates and seed of the page's analyses (those of ``/api/drivers`` by default)
 BOOTSTRAP = 200
@@ -94,10 +97,12 @@ _PLOT_HEIGHT_PX = 400.0
 
 def drivers_link(metric: str, view: View) -> str | None:
     """The Drivers page of a KPI of the overview (None for a KPI it does not explain),
-    over the view's dates."""
+    over the view's dates (churn is explained as of a date, so without them)."""
     outcome = KPI_OUTCOMES.get(metric)
     if outcome is None:
         return None
+    if outcome == "churn":
+        return View().url("/drivers", outcome=outcome)
     return View(start=view.start, end=view.end).url("/drivers", outcome=outcome)
 
 
@@ -614,8 +619,8 @@ def add_drivers_routes(
             report, report_error = None, None
             try:
                 report = analysis(outcome, opts)
-            except CXError as exc:
-                report_error = str(exc)
+            except Exception as exc:  # the page stays up; the section says what failed
+                report_error = _why(exc, "the key drivers", request)
             a = report["analyses"][0] if report and report["analyses"] else None
             unit = a["unit"] if a else ("customers" if outcome == "churn" else "responses")
             rank_by = _RANK_BY.get(outcome, "csat")
@@ -627,8 +632,8 @@ def add_drivers_routes(
                     ("moments", order, tuple(sorted(m_opts.items()))),
                     lambda ws: ws.drivers.moments(order, **m_opts).to_dict(),
                 )
-            except CXError as exc:
-                moments_error = str(exc)
+            except Exception as exc:
+                moments_error = _why(exc, "the moments of truth", request)
             try:
                 features = state.cached(
                     ("driver-features", unit),
@@ -715,6 +720,18 @@ def add_drivers_routes(
             lmg=any(r["d"]["lmg_share"] is not None for r in rows),
             analysed=links.analysed(outcome, unit) if a else None,
         )  # fmt: skip
+
+
+def _why(exc: Exception, what: str, request: Request) -> str:
+    """What a section of the page says when its analysis fails: an analysis that cannot
+    be answered says why; anything else is an internal error, logged in full."""
+    if isinstance(exc, CXError):
+        return str(exc)
+    log.exception("%s failed on %s", what, request.url)
+    return (
+        f"cxray could not compute {what} ({type(exc).__name__}: {exc}); this is an error "
+        "in cxray, and the server's log has the details"
+    )
 
 
 def _table_of(moment: dict[str, Any], defs: list[dict[str, str]]) -> str:
