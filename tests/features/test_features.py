@@ -166,3 +166,34 @@ def test_catalogue_describes_every_column(world):
 def test_default_as_of_leaves_room_for_the_churn_horizon(world):
     # the latest moment in the data is the response of 2026-06-01
     assert world.features.as_of().date().isoformat() == "2026-03-03"
+
+
+def test_numbers_and_yes_no_answers_from_a_csv_file_are_drivers(tmp_path, write):
+    """A CSV export brings its extra columns in as text; the layer reads numbers and yes/no
+    answers as numbers, and leaves other text (and names it computes itself) alone."""
+    responses = write(
+        "r.csv",
+        "response_id,submitted_at,customer_id,nps,q_speed,recommend,tier,orders\n"
+        "A,2026-01-02,C1,9, 4,Yes,gold,7\n"
+        "B,2026-01-03,C1,3,,no,silver,7\n"
+        "C,2026-01-04,C2,7,2.5,TRUE,gold,7\n",
+    )
+    customers = write(
+        "c.csv",
+        "customer_id,created_at,churned_at,senior,monthly_fee,churned\n"
+        "C1,2025-01-01,,0,70.5,no\nC2,2025-01-01,2026-03-01,1, 20 ,yes\n",
+    )
+    with Workspace.open(tmp_path / "cx.duckdb") as ws:
+        ws.import_files("responses", [responses])
+        ws.import_files("customers", [customers])
+        f = ws.features
+        assert f.ratings == ["q_speed", "recommend"]  # not tier (text), not orders (computed)
+        rows = _by_id(f.responses().to_pandas(), "response_id")
+        assert rows["A"]["q_speed"] == 4.0 and math.isnan(rows["B"]["q_speed"])
+        assert [rows[k]["recommend"] for k in "ABC"] == [1, 0, 1]
+        assert set(f.customer_attributes) == {"senior", "monthly_fee"}
+        c = _by_id(f.customers(as_of="2026-01-10").to_pandas(), "customer_id")
+        assert (c["C1"]["senior"], c["C2"]["monthly_fee"]) == (0, 20.0)
+        assert (c["C1"]["churned"], c["C2"]["churned"]) == (0, 1)  # the layer's own outcome
+        with pytest.raises(AnalysisError, match="2 responses with every driver known: too few"):
+            ws.drivers("nps", ["q_speed", "recommend"], bootstrap=0)  # B has no q_speed

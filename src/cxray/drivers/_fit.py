@@ -25,6 +25,7 @@ from cxray.stats import (
     logistic_weights_from_fit,
     relative_weights,
     sqrtm_psd,
+    vif,
 )
 
 __all__ = ["Fit", "fit_linear", "fit_logistic", "percentile_interval"]
@@ -113,10 +114,8 @@ def fit_logistic(x: np.ndarray, y: np.ndarray, w: np.ndarray | None = None) -> F
         [np.corrcoef(x[:, j], y)[0, 1] if w is None else _wcorr(x[:, j], y, w)
          for j in range(x.shape[1])]
     )  # fmt: skip
-    pinv = (vecs[:, ok] / vals[ok]) @ vecs[:, ok].T
     condition = math.inf if not ok.all() else float(vals.max() / vals.min())
-    vif = np.diag(pinv) if ok.all() else np.full(x.shape[1], np.inf)
-    return Fit(raw, r2, coef, corr, vif, condition)
+    return Fit(raw, r2, coef, corr, vif(r), condition)
 
 
 def logistic_mle(

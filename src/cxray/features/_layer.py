@@ -31,8 +31,15 @@ import ibis.expr.types as ir
 from cxray.config import ProgramConfig
 from cxray.exceptions import AnalysisError, CXError
 from cxray.features._catalogue import Feature, Moment, slug
-from cxray.features._window import NOT_REVENUE, WindowPlan, window_features
+from cxray.features._window import (
+    NOT_REVENUE,
+    WINDOW_NAMES,
+    WINDOW_PREFIXES,
+    WindowPlan,
+    window_features,
+)
 from cxray.metrics import Context, parse_when
+from cxray.schema import table_spec
 
 __all__ = ["ANSWERS", "Features"]
 
@@ -40,6 +47,13 @@ TableSource = Callable[[str], ibis.Table]
 
 #: the survey answers of the contract: outcomes, never drivers unless named
 ANSWERS = ("nps", "csat", "ces")
+#: what the layer computes per customer (besides the window features)
+_CUSTOMER_FEATURES = {
+    "tenure_days", "recency_days", "orders_total", "amount_total", "latest_nps",
+    "latest_detractor", "latest_promoter", "responses", "frequency", "monetary",
+}  # fmt: skip
+#: prefixes of the columns the layer makes per channel, journey and theme
+_MADE_PREFIXES = (*WINDOW_PREFIXES, "theme_")
 #: response columns that are bookkeeping, not ratings
 _NOT_RATINGS = {"completed", "invitation_id", "_import_id"}
 _DAY = 86400.0
@@ -53,14 +67,63 @@ _ACTIVITY = {
 }
 
 
-def _numeric(t: ibis.Table, skip: set[str]) -> list[str]:
-    out = []
+#: a number as text: what CSV exports carry (" 4", "-1.5", "2e3"); blanks are missing
+_NUMBER = r"^\s*[-+]?([0-9]+[.]?[0-9]*|[.][0-9]+)([eE][-+]?[0-9]+)?\s*$"
+#: yes/no answers as text, read as 1/0
+_YES = ("yes", "y", "true", "t")
+_NO = ("no", "n", "false", "f")
+
+
+def _numeric(t: ibis.Table, table: str, skip: set[str]) -> dict[str, str]:
+    """The numeric attribute columns of ``t``: name -> how to read it.
+
+    ``number`` (a numeric column), ``boolean`` (true/false, read as 1/0), and for
+    columns a text file brought in as text: ``text_number`` (every value a number)
+    and ``text_flag`` (every value yes/no or true/false). Contract columns, keys and
+    bookkeeping columns are not attributes. One aggregate query decides the text ones.
+    """
+    contract = set(table_spec(table).column_names)
+    out: dict[str, str] = {}
+    text: list[str] = []
     for name, typ in t.schema().items():
-        if name in skip or name.startswith("_") or name.endswith("_id"):
+        if name in skip or name in contract or name.startswith("_") or name.endswith("_id"):
             continue
-        if typ.is_numeric() or typ.is_boolean():
-            out.append(name)
+        if typ.is_numeric():
+            out[name] = "number"
+        elif typ.is_boolean():
+            out[name] = "boolean"
+        elif typ.is_string():
+            text.append(name)
+    if text:
+        aggs: dict[str, ibis.Value] = {}
+        for i, name in enumerate(text):
+            v = t[name].strip()
+            known = v.notnull() & (v.length() > 0)
+            aggs[f"n{i}"] = ibis.ifelse(known, 1, 0).sum()
+            aggs[f"num{i}"] = ibis.ifelse(known & v.re_search(_NUMBER), 1, 0).sum()
+            aggs[f"yn{i}"] = ibis.ifelse(known & v.lower().isin(_YES + _NO), 1, 0).sum()
+        row = t.aggregate(**aggs).to_pyarrow().to_pylist()[0]
+        for i, name in enumerate(text):
+            n = row[f"n{i}"] or 0
+            if n and row[f"num{i}"] == n:
+                out[name] = "text_number"
+            elif n and row[f"yn{i}"] == n:
+                out[name] = "text_flag"
     return out
+
+
+def _read(t: ibis.Table, name: str, kind: str) -> ir.NumericValue:
+    """Column ``name`` of ``t`` as a number, by ``kind`` (see :func:`_numeric`)."""
+    col = t[name]
+    if kind == "boolean":
+        return _as_int(col)
+    if kind == "text_number":
+        v = col.strip()
+        return ibis.ifelse(v.length() > 0, v, ibis.null("string")).cast("float64")
+    if kind == "text_flag":
+        v = col.strip().lower()
+        return ibis.ifelse(v.isin(_YES), 1, ibis.ifelse(v.isin(_NO), 0, ibis.null("int64")))
+    return col
 
 
 def _as_int(flag: ir.BooleanValue) -> ir.IntegerValue:
@@ -94,16 +157,33 @@ class Features:
         except (CXError, KeyError, LookupError):
             return None
 
-    @cached_property
-    def ratings(self) -> list[str]:
-        """Numeric question columns of the responses beyond NPS, CSAT and CES."""
-        r = self.tables("responses")
-        return _numeric(r, set(ANSWERS) | _NOT_RATINGS)
+    def _reserved(self) -> set[str]:
+        """Names the layer computes itself: an attribute of the same name is left out."""
+        return WINDOW_NAMES | _CUSTOMER_FEATURES | {"promoter", "detractor", "top_box", "churned",
+                                            "comment_sentiment"}  # fmt: skip
 
     @cached_property
+    def _rating_kinds(self) -> dict[str, str]:
+        skip = set(ANSWERS) | _NOT_RATINGS | self._reserved()
+        kinds = _numeric(self.tables("responses"), "responses", skip)
+        return {k: v for k, v in kinds.items() if not k.startswith(_MADE_PREFIXES)}
+
+    @cached_property
+    def _attribute_kinds(self) -> dict[str, str]:
+        kinds = _numeric(self.tables("customers"), "customers", self._reserved())
+        return {k: v for k, v in kinds.items() if not k.startswith(_MADE_PREFIXES)}
+
+    @property
+    def ratings(self) -> list[str]:
+        """Numeric question columns of the responses beyond NPS, CSAT and CES (numbers and
+        yes/no answers, also when a CSV file brought them in as text)."""
+        return list(self._rating_kinds)
+
+    @property
     def customer_attributes(self) -> list[str]:
-        """Numeric attribute columns of the customers (e.g. a monthly charge)."""
-        return _numeric(self.tables("customers"), set())
+        """Numeric attribute columns of the customers (e.g. a monthly charge, yes/no
+        flags), also when a CSV file brought them in as text."""
+        return list(self._attribute_kinds)
 
     @cached_property
     def themes(self) -> list[str]:
@@ -202,13 +282,10 @@ class Features:
             "touchpoint",
             "channel",
             *ANSWERS,
-            *self.ratings,
+            **{c: _read(r, c, kind) for c, kind in self._rating_kinds.items()},
             promoter=ibis.ifelse(r.nps.isnull(), None, ibis.ifelse(r.nps >= 9, 1, 0)),
             detractor=ibis.ifelse(r.nps.isnull(), None, ibis.ifelse(r.nps <= 6, 1, 0)),
             top_box=ibis.ifelse(r.csat.isnull(), None, ibis.ifelse(r.csat.between(lo, hi), 1, 0)),
-        )
-        base = base.mutate(
-            **{c: _as_int(base[c]) for c in self.ratings if base[c].type().is_boolean()}
         )
         if self.has_sentiment:
             s = self.tables("text_sentiment")
@@ -276,17 +353,10 @@ class Features:
         until = at + ibis.interval(seconds=round(horizon * _DAY))
         base = active.select(
             "customer_id",
-            *self.customer_attributes,
+            **{c: _read(active, c, kind) for c, kind in self._attribute_kinds.items()},
             tenure_days=_days(active.created_at, at),
-            churned=ibis.ifelse(active.churned_at.notnull() & (active.churned_at < until), 1, 0),
+            churned=ibis.ifelse(active.churned_at.notnull() & (active.churned_at <= until), 1, 0),
             _created=active.created_at,
-        )
-        base = base.mutate(
-            **{
-                col: _as_int(base[col])
-                for col in self.customer_attributes
-                if base[col].type().is_boolean()
-            }
         )
         # to date: orders, revenue, the latest order (recency)
         o = self.tables("orders")

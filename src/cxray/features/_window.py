@@ -25,12 +25,20 @@ import ibis.expr.types as ir
 from cxray.config import JourneyConfig, ProgramConfig
 from cxray.features._catalogue import Feature, Moment, slug
 
-__all__ = ["NOT_REVENUE", "WindowPlan", "window_features"]
+__all__ = ["NOT_REVENUE", "WINDOW_NAMES", "WINDOW_PREFIXES", "WindowPlan", "window_features"]
 
 TableSource = Callable[[str], ibis.Table]
 
 #: order statuses that are not revenue (as in the revenue KPIs)
 NOT_REVENUE = ("cancelled", "canceled", "returned")
+#: every name a window feature can have (and the prefixes of the ones made per channel or
+#: journey): an attribute column of the same name is not read as a rating
+WINDOW_NAMES = frozenset({
+    "orders", "amount", "deliveries", "late_deliveries", "days_late", "cases",
+    "cases_reopened", "cases_unresolved", "cases_fcr", "cases_not_fcr", "cases_slow_response",
+    "contacts", "first_response_hours", "resolution_hours",
+})  # fmt: skip
+WINDOW_PREFIXES = ("cases_via_", "journey_started_", "journey_abandoned_")
 #: at most this many case channels get a count of their own (the most frequent ones)
 MAX_CHANNELS = 8
 _DAY = 86400.0

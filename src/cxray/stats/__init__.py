@@ -54,6 +54,7 @@ from cxray.stats._relweights import (
     r_squared_subsets,
     relative_weights,
     sqrtm_psd,
+    vif,
 )
 from cxray.stats._tests import mean_diff, nps_diff, proportion_diff, proportion_exact
 from cxray.stats._validate import DEFAULT_MIN_N
@@ -94,5 +95,6 @@ __all__ = [
     "relative_weights",
     "sqrtm_psd",
     "to_frame",
+    "vif",
     "warn_if_suppressed",
 ]

@@ -46,6 +46,7 @@ __all__ = [
     "r_squared_subsets",
     "relative_weights",
     "sqrtm_psd",
+    "vif",
 ]
 
 #: eigenvalues below this (relative to the largest) make the predictors collinear
@@ -139,9 +140,24 @@ def relative_weights(rxx: np.ndarray, rxy: np.ndarray) -> RelativeWeights:
     beta = pinv @ rxy
     r2 = float(rxy @ beta)
     condition = math.inf if not keep.all() else float(top / vals.min())
-    with np.errstate(divide="ignore"):
-        vif = np.where(keep.all(), np.diag(pinv), np.inf)
-    return RelativeWeights(raw=raw, r2=r2, beta=beta, vif=np.asarray(vif), condition=condition)
+    return RelativeWeights(raw=raw, r2=r2, beta=beta, vif=vif(rxx), condition=condition)
+
+
+def vif(rxx: np.ndarray) -> np.ndarray:
+    """Variance inflation factors: ``1 / (1 - R²_j)``, with ``R²_j`` the share of predictor
+    ``j`` the others explain. Infinite only for predictors the others determine exactly."""
+    rxx = np.asarray(rxx, dtype=float)
+    k = len(rxx)
+    out = np.ones(k)
+    for j in range(k):
+        others = [i for i in range(k) if i != j]
+        if not others:
+            continue
+        r = rxx[j, others]
+        explained = float(r @ np.linalg.pinv(rxx[np.ix_(others, others)], hermitian=True) @ r)
+        left = 1.0 - explained
+        out[j] = math.inf if left <= 1e-10 else 1.0 / left
+    return out
 
 
 def _subset_r2(rxx: np.ndarray, rxy: np.ndarray) -> np.ndarray:
