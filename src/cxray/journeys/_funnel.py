@@ -242,89 +242,80 @@ def compute_funnel(
         wide = first.group_by(["_case", *slices]).aggregate(
             _t0=first._ts.min(), customer_id=first.customer_id.min()
         )
+    # One chain of left joins, each step's table built from the one before it and used once
+    # (so no engine computes a step twice): every entry with its time at each step reached
+    # (null once it stops) and the hours from the step before.
     span = None
-    late = None
     if within is not None:
         span = ibis.interval(seconds=round(within * 3600))
         last = s._ts.max().as_scalar()
-        judged = wide._t0 + span <= last
-        late = wide.filter(~judged)
-        wide = wide.filter(judged)
-    # one table per step, each built from the one before it (referenced once: the SQL stays
-    # linear in the steps): the cases that reached it, when, and the hours it took
-    carry = ["customer_id", *slices]
-    reached = wide.select("_case", *carry, "_t0", _t=wide._t0)
-    parts = [reached.select(*slices, _k=ibis.literal(0, type="int64"), _cid=reached.customer_id,
-                            _v=ibis.literal(None, type="float64"))]  # fmt: skip
+        wide = wide.mutate(_late=ibis.ifelse(wide._t0 + span > last, 1, 0))  # not judged yet
+    else:
+        wide = wide.mutate(_late=ibis.literal(0, type="int64"))
+    carry = ["_case", "customer_id", *slices, "_late", "_t0"]
+    cur = wide.mutate(_t=ibis.ifelse(wide._late == 1, ibis.null("timestamp"), wide._t0))
+    hours: list[str] = []
     for k in range(1, len(steps)):
         ek = e.filter(e._tp == steps[k]).select(_c=e._case, _tk=e._ts)
-        after = ek._tk > reached._t if steps[k] in steps[:k] else ek._tk >= reached._t
-        conds = [reached._case == ek._c, after]
+        after = ek._tk > cur._t if steps[k] in steps[:k] else ek._tk >= cur._t
+        conds = [cur._case == ek._c, after]
         if span is not None:
-            conds.append(ek._tk <= reached._t0 + span)
-        j = reached.join(ek, conds)
-        nxt = j.group_by(["_case", *carry, "_t0", "_t"]).aggregate(_next=j._tk.min())
-        hours = (nxt._next.epoch_seconds() - nxt._t.epoch_seconds()).cast("float64") / 3600.0
-        reached = nxt.select("_case", *carry, "_t0", _t=nxt._next, _v=hours)
-        parts.append(
-            reached.select(*slices, _k=ibis.literal(k, type="int64"), _cid=reached.customer_id,
-                           _v=reached._v)
-        )  # fmt: skip
-        reached = reached.drop("_v")
-    d = ibis.union(*parts, distinct=False)
-    keys = ["_k", *slices]
-    agg = d.group_by(keys).aggregate(
-        _n=d.count(),
-        _cust=d._cid.nunique() if not stream.per_customer else d.count(),
-    )
-    agg = agg.select(
-        *keys,
-        _kind=ibis.literal(0, type="int64"),
-        _n=agg._n.cast("int64"),
-        _cust=agg._cust.cast("int64"),
-        _rank=ibis.literal(None, type="int64"),
-        _v=ibis.literal(None, type="float64"),
-    )
-    timed = d.filter(d._k > 0)
-    group = [timed[c] for c in keys]
-    ranked = timed.mutate(
-        _rank=ibis.row_number().over(ibis.window(group_by=group, order_by=timed._v)) + 1,
-        _m=timed._k.count().over(ibis.window(group_by=group)),
-    )
-    ranked = ranked.filter(band_filter(ranked._rank, ranked._m, level, QUANTILES))
-    ranked = ranked.select(
-        *keys,
-        _kind=ibis.literal(1, type="int64"),
-        _n=ranked._m.cast("int64"),
-        _cust=ibis.literal(None, type="int64"),
-        _rank=ranked._rank.cast("int64"),
-        _v=ranked._v,
-    )
-    pieces = [agg, ranked]
-    if late is not None:  # entries left out, counted in the same query
-        pieces.append(
-            late.aggregate(_n=late.count()).select(
-                _k=ibis.literal(-1, type="int64"),
-                **{c: ibis.literal(None, type="string") for c in slices},
-                _kind=ibis.literal(2, type="int64"),
-                _n=ibis._._n.cast("int64"),
-                _cust=ibis.literal(None, type="int64"),
-                _rank=ibis.literal(None, type="int64"),
-                _v=ibis.literal(None, type="float64"),
-            )
+            conds.append(ek._tk <= cur._t0 + span)
+        j = cur.left_join(ek, conds)
+        nxt = j.group_by("_case").aggregate(
+            _next=j._tk.min(),
+            **{c: j[c].min() for c in [*carry[1:], *hours, "_t"]},  # one value per case
         )
-    rows = ibis.union(*pieces, distinct=False).to_pyarrow().to_pylist()
+        v = (nxt._next.epoch_seconds() - nxt._t.epoch_seconds()).cast("float64") / 3600.0
+        cur = nxt.select(*carry, *hours, **{f"_v{k}": v}, _t=nxt._next)
+        hours.append(f"_v{k}")
+    # one row per case and step reached (step -1: the entries left out), by a join with the
+    # step numbers rather than a union, so the chain is read once
+    ks = ibis.memtable({"_k": list(range(-1, len(steps)))}, schema={"_k": "int64"})
+    long = cur.cross_join(ks)
+    value = ibis.cases(
+        (long._k == -1, ibis.ifelse(long._late == 1, 0.0, ibis.null("float64"))),
+        (long._k == 0, ibis.ifelse(long._late == 1, ibis.null("float64"), 0.0)),
+        *((long._k == k, long[f"_v{k}"]) for k in range(1, len(steps))),
+        else_=ibis.null("float64"),
+    )
+    long = long.select("_k", *slices, _cid=long.customer_id, _v=value)
+    long = long.filter(long._v.notnull())
+    group = [long._k, *(long[c] for c in slices)]
+    whole = ibis.window(group_by=group)
+    cols = {
+        "_rank": ibis.row_number().over(ibis.window(group_by=group, order_by=long._v)) + 1,
+        "_m": long._k.count().over(whole),
+    }
+    if not stream.per_customer:  # distinct customers: the top dense rank, less a null
+        cols["_dr"] = ibis.dense_rank().over(ibis.window(group_by=group, order_by=long._cid))
+        cols["_nul"] = ibis.ifelse(long._cid.isnull(), 1, 0).max().over(whole)
+    long = long.mutate(**cols)
+    if not stream.per_customer:
+        g2 = [long._k, *(long[c] for c in slices)]
+        long = long.mutate(_cust=(long._dr.max().over(ibis.window(group_by=g2)) + 1 - long._nul))
+    else:
+        long = long.mutate(_cust=long._m)
+    band = band_filter(long._rank, long._m, level, QUANTILES)
+    long = long.filter(((long._k <= 0) & (long._rank == 1)) | ((long._k > 0) & band))
+    got = long.select(
+        "_k", *slices, _n=long._m.cast("int64"), _cust=long._cust.cast("int64"),
+        _rank=long._rank.cast("int64"), _v=long._v,
+    )  # fmt: skip
     censored = 0
     counts: dict[tuple[Any, ...], dict[int, tuple[int, int]]] = {}
     values: dict[tuple[Any, ...], dict[int, dict[int, float]]] = {}
-    for r in rows:
+    for r in got.to_pyarrow().to_pylist():
         key = tuple(r[c] for c in slices)
-        if r["_kind"] == 2:
-            censored = int(r["_n"] or 0)
-        elif r["_kind"] == 0:
-            counts.setdefault(key, {})[r["_k"]] = (r["_n"], r["_cust"])
-        else:
-            values.setdefault(key, {}).setdefault(r["_k"], {})[r["_rank"]] = r["_v"]
+        k = r["_k"]
+        if k == -1:
+            if r["_rank"] == 1:
+                censored += int(r["_n"])
+            continue
+        if r["_rank"] == 1:
+            counts.setdefault(key, {})[k] = (int(r["_n"]), int(r["_cust"]))
+        if k > 0:
+            values.setdefault(key, {}).setdefault(k, {})[r["_rank"]] = r["_v"]
     if not counts:
         _check_occurs(stream, steps)
     else:

@@ -6,8 +6,9 @@ the graph's *edges* are the distinct (a, b) pairs with their arc counts (a case 
 n touchpoints gives n − 1 arcs), and the median hours from a to b over those arcs.
 Start and end activities count the first and last touchpoint of each case.
 
-One query: a window (``lead``) over the cases, then one grouped aggregate per part
-(arcs, starts, ends, touchpoints) in a ``UNION ALL``, so the window is computed once.
+One query: a window (``lead``) over the cases, then one grouped aggregate by
+(touchpoint, next touchpoint): its groups are the edges, those without a next
+touchpoint count the ends, and the sums per touchpoint give its events and starts.
 """
 
 from __future__ import annotations
@@ -145,27 +146,24 @@ def compute_graph(stream: Stream) -> Graph:
         _next=s._tp.lead().over(w),
         _hours=(s._ts.lead().over(w).epoch_seconds() - s._ts.epoch_seconds()).cast("float64")
         / 3600.0,
-        _first=ibis.row_number().over(w) == 0,
+        _first=ibis.ifelse(ibis.row_number().over(w) == 0, 1, 0),
     )
-    arcs = t.filter(t._next.notnull())
-    arcs = arcs.group_by(["_tp", "_next"]).aggregate(_n=arcs.count(), _med=arcs._hours.median())
-    arcs = arcs.select(_kind=ibis.literal("arc"), _a="_tp", _b="_next", _n="_n", _med="_med")
-    parts = [arcs]
-    for kind, rows in (("start", t.filter(t._first)), ("end", t.filter(t._next.isnull()))):
-        g = rows.group_by("_tp").aggregate(_n=rows.count())
-        parts.append(_part(g, kind))
-    g = t.group_by("_tp").aggregate(_n=t.count())
-    parts.append(_part(g, "node"))
-    result = ibis.union(*parts, distinct=False).to_pyarrow().to_pylist()
+    # one grouped pass: (a, b) groups are the edges; (a, null) counts the cases ending at a
+    g = t.group_by(["_tp", "_next"]).aggregate(
+        _n=t.count(), _starts=t._first.sum(), _med=t._hours.median()
+    )
     edges: list[Edge] = []
     nodes: dict[str, dict[str, int]] = {}
-    for r in result:
-        kind = r["_kind"]
-        if kind == "arc":
-            med = r["_med"]
-            edges.append(Edge(r["_a"], r["_b"], int(r["_n"]), None if med is None else float(med)))
+    for r in g.to_pyarrow().to_pylist():
+        node = nodes.setdefault(r["_tp"], {"node": 0, "start": 0, "end": 0})
+        n = int(r["_n"])
+        node["node"] += n
+        node["start"] += int(r["_starts"] or 0)
+        if r["_next"] is None:
+            node["end"] += n
         else:
-            nodes.setdefault(r["_a"], {"node": 0, "start": 0, "end": 0})[kind] = int(r["_n"])
+            med = r["_med"]
+            edges.append(Edge(r["_tp"], r["_next"], n, None if med is None else float(med)))
     edges.sort(key=lambda e: (-e.count, e.source, e.target))
     activities = sorted(
         (Activity(name, c["node"], c["start"], c["end"]) for name, c in nodes.items()),
@@ -188,14 +186,4 @@ def compute_graph(stream: Stream) -> Graph:
         stream.ctx.start,
         stream.ctx.end,
         notes,
-    )
-
-
-def _part(g: ibis.Table, kind: str) -> ibis.Table:
-    return g.select(
-        _kind=ibis.literal(kind),
-        _a="_tp",
-        _b=ibis.literal(None, type="string"),
-        _n="_n",
-        _med=ibis.literal(None, type="float64"),
     )
