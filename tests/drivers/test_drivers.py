@@ -3,6 +3,7 @@ rows give, honest bootstrap intervals, binary outcomes, slices, and clear errors
 
 from __future__ import annotations
 
+import ibis
 import numpy as np
 import pandas as pd
 import pytest
@@ -93,6 +94,25 @@ def test_grouped_bootstrap_matches_the_row_bootstrap(demo):
     for j, name in enumerate(cols[:3]):
         width = got[name].ci_high - got[name].ci_low
         assert width == pytest.approx(hi[j] - lo[j], rel=0.35), name
+
+
+def test_digest_groups_give_about_the_same_intervals(demo, monkeypatch):
+    """Large tables are grouped by a digest of the key (no sort): even groups, the same
+    estimate, and intervals about as wide as the ranked groups give."""
+    from cxray.drivers import _moments_store
+
+    names = ["late_deliveries", "cases_not_fcr", "orders"]
+    ranked = demo.drivers("csat", names, seed=5).analyses[0]
+    monkeypatch.setattr(_moments_store, "RANKED_ROWS", 0)
+    digest = demo.drivers("csat", names, seed=5).analyses[0]
+    keys = ibis.memtable({"k": [f"R{i:07d}" for i in range(100_000)]})
+    g = keys.mutate(_g=_moments_store._digest_group(keys.k, 1024))
+    groups = demo.store.backend.execute(g.group_by("_g").aggregate(n=g.count()))
+    assert groups._g.between(0, 1023).all() and len(groups) == 1024
+    assert groups.n.max() < 1.5 * groups.n.mean()  # spread evenly (about 98 keys each)
+    for a, b in zip(ranked.drivers, digest.drivers, strict=True):
+        assert (a.driver, a.share) == (b.driver, pytest.approx(b.share, rel=1e-9))
+        assert b.ci_high - b.ci_low == pytest.approx(a.ci_high - a.ci_low, rel=0.35)
 
 
 def test_lmg_through_the_store_equals_lmg_of_the_rows(demo):

@@ -298,7 +298,9 @@ def analyse(
     level = config.measurement.confidence
     variables = [*names, out.column]
     centre = [(profile[v]["lo"] + profile[v]["hi"]) / 2 for v in variables]
-    sliced = grouped_moments(rows, variables, key=_key(out), slice_column=slice_col, shift=centre)
+    sliced = grouped_moments(
+        rows, variables, key=_key(out), slice_column=slice_col, shift=centre, rows=total
+    )
     basis = (
         f"what happened in the {window_days or config.features.window_days:g} days before "
         "each response"

@@ -1,7 +1,11 @@
 """One pass over the rows in the store: the sums that correlations and bootstraps need.
 
-The rows an analysis reads are cut into ``groups`` random-like groups (the
-row's rank by its key, modulo ``groups``: a deterministic, portable split).
+The rows an analysis reads are cut into ``groups`` random-like groups: up to
+``RANKED_ROWS`` rows by the row's rank on its key modulo ``groups`` (so with
+fewer rows than groups each row is a group of its own), beyond that by the
+MD5 digest of the key (its first three hex digits, modulo 1,024), which needs
+no sort and so no memory that grows with the rows. Both are deterministic and
+give the same groups on DuckDB, PostgreSQL and Spark.
 For every group (and slice) the store returns the row count, the sum of
 every variable, the sum of every pair's product, each variable's minimum,
 maximum and count of zeros: a few hundred numbers per group, however many
@@ -27,8 +31,26 @@ from cxray.stats import CrossMoments
 
 __all__ = ["GroupedMoments", "bootstrap_moments", "grouped_moments"]
 
-#: groups of rows a bootstrap resamples
-GROUPS = 1000
+#: groups of rows a bootstrap resamples (16³ = 4 × 1,024: three hex digits of a digest
+#: spread evenly over them)
+GROUPS = 1024
+#: up to this many rows, groups follow the rows' rank on their key; beyond, a digest
+RANKED_ROWS = 200_000
+_HEX = "0123456789abcdef"
+
+
+@ibis.udf.scalar.builtin(name="md5")
+def _md5(text: str) -> str:  # DuckDB, PostgreSQL and Spark all have md5(), in lower-case hex
+    ...
+
+
+def _digest_group(key: ibis.Value, groups: int) -> ibis.IntegerValue:
+    """A group from the first three hex digits of the key's MD5 digest."""
+    digest = _md5(key.cast("string"))
+    value: ibis.IntegerValue = ibis.literal(0)
+    for i in range(3):
+        value = value * 16 + ibis.literal(_HEX).find(digest.substr(i, 1))
+    return value % groups
 
 
 @dataclass(frozen=True)
@@ -68,10 +90,12 @@ def grouped_moments(
     slice_column: str | None = None,
     groups: int = GROUPS,
     shift: Sequence[float] | None = None,
+    rows: int | None = None,
 ) -> dict[str | None, GroupedMoments]:
     """Sums of ``variables`` (numeric columns of ``t`` without missing values) per group,
     for each value of ``slice_column`` (``None`` when not sliced). ``shift``: a value near
-    the centre of each variable (such as the middle of its range), subtracted first."""
+    the centre of each variable (such as the middle of its range), subtracted first.
+    ``rows``: about how many rows there are (more than ``RANKED_ROWS``: digest groups)."""
     cols = list(variables)
     p = len(cols)
     centre = np.zeros(p) if shift is None else np.asarray(shift, float)
@@ -84,8 +108,11 @@ def grouped_moments(
         _k=t[key],
         **{f"_v{i}": t[c].cast("float64") - float(centre[i]) for i, c in enumerate(cols)},
     )
-    rank = ibis.row_number().over(ibis.window(group_by=x._slice, order_by=x._k))
-    x = x.mutate(_g=rank % groups)
+    if rows is not None and rows > RANKED_ROWS:
+        x = x.mutate(_g=_digest_group(x._k, groups))
+    else:
+        rank = ibis.row_number().over(ibis.window(group_by=x._slice, order_by=x._k))
+        x = x.mutate(_g=rank % groups)
     aggs: dict[str, ibis.Value] = {"_n": x.count()}
     for i in range(p):
         v = x[f"_v{i}"]
