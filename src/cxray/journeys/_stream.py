@@ -27,8 +27,7 @@ import ibis
 
 from cxray.config import ProgramConfig
 from cxray.exceptions import JourneyError, UnknownAttributeError
-from cxray.metrics import NPS_GROUP, Context, TableSource
-from cxray.metrics._context import NULL_LABEL, parse_when
+from cxray.metrics import NPS_GROUP, NULL_LABEL, Context, TableSource, parse_when
 
 __all__ = ["CASES", "INCLUDE", "Scope", "Stream", "build_stream", "check_hours", "unlabel"]
 

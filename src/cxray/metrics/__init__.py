@@ -9,7 +9,7 @@ change from the previous period, its test and Benjamini–Hochberg control.
 Definitions and formulas: ``docs/metrics.md``.
 """
 
-from cxray.metrics._context import NPS_GROUP, PERIODS, Context, TableSource, parse_when
+from cxray.metrics._context import NPS_GROUP, NULL_LABEL, PERIODS, Context, TableSource, parse_when
 from cxray.metrics._engine import health_scores
 from cxray.metrics._planning import mix_shift, plan_sample_size
 from cxray.metrics._registry import KPI, business_hours, get_kpi, kpis
@@ -18,6 +18,7 @@ from cxray.metrics._scorecard import Score, Scorecard, Status, scorecard, status
 __all__ = [
     "KPI",
     "NPS_GROUP",
+    "NULL_LABEL",
     "PERIODS",
     "Context",
     "Score",
