@@ -197,3 +197,28 @@ def test_numbers_and_yes_no_answers_from_a_csv_file_are_drivers(tmp_path, write)
         assert (c["C1"]["churned"], c["C2"]["churned"]) == (0, 1)  # the layer's own outcome
         with pytest.raises(AnalysisError, match="2 responses with every driver known: too few"):
             ws.drivers("nps", ["q_speed", "recommend"], bootstrap=0)  # B has no q_speed
+
+
+def test_comment_sentiment_and_themes_once_enriched(tmp_path):
+    from cxray import text
+
+    with Workspace.open(tmp_path / "cx.duckdb", tmp_path / "cxray.toml") as ws:
+        ws.load_demo(seed=2, customers=300, months=3)
+        assert not ws.features.has_sentiment and ws.features.themes == []
+        scorer, model_id = text.resolve_model(None, ws.store)
+        text.enrich_sentiment(ws.store, scorer, model_id)
+        text.assign_store_themes(ws.store, ws.config)
+        f = ws.features  # a new layer sees the scores
+        assert f.has_sentiment and "delivery" in f.themes
+        frame = f.responses().to_pandas()
+        scored = frame.dropna(subset=["comment_sentiment"])
+        assert len(scored) > 100
+        assert scored.comment_sentiment.between(-1, 1).all()
+        assert set(frame.theme_delivery.dropna().unique()) <= {0, 1}
+        stored = ws.store.backend.table("text_sentiment").to_pandas()
+        one = stored[(stored.table_name == "responses") & (stored.field == "comment")].iloc[0]
+        row = frame[frame.response_id == one.row_key].iloc[0]
+        assert row.comment_sentiment == pytest.approx(one.sentiment_score)
+        (a,) = ws.drivers("nps", ["comment_sentiment", "theme_delivery"], bootstrap=0).analyses
+        sentiment = next(d for d in a.drivers if d.driver == "comment_sentiment")
+        assert sentiment.direction == "+" and sentiment.share > 50  # kinder words, higher NPS
