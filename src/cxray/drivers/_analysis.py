@@ -17,6 +17,7 @@ from typing import Any
 
 import ibis
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from cxray.config import ProgramConfig
 from cxray.drivers._fit import Fit, fit_linear, fit_logistic, percentile_interval
@@ -120,9 +121,16 @@ def _profile(t: ibis.Table, columns: Sequence[str]) -> dict[str, dict[str, float
         aggs[f"n{i}"] = v.count()
         aggs[f"lo{i}"] = v.min()
         aggs[f"hi{i}"] = v.max()
+        aggs[f"nz{i}"] = ibis.ifelse(v != 0, 1, 0).sum()
     row = t.aggregate(**aggs).to_pyarrow().to_pylist()[0]
     return {
-        c: {"rows": row["_rows"], "n": row[f"n{i}"] or 0, "lo": row[f"lo{i}"], "hi": row[f"hi{i}"]}
+        c: {
+            "rows": row["_rows"],
+            "n": row[f"n{i}"] or 0,
+            "lo": row[f"lo{i}"],
+            "hi": row[f"hi{i}"],
+            "nonzero": row[f"nz{i}"] or 0,
+        }
         for i, c in enumerate(columns)
     }
 
@@ -136,6 +144,7 @@ def _choose(
     outcome: Outcome,
     t: ibis.Table,
     named: Sequence[str],
+    min_rare: int = 30,
 ) -> tuple[list[Feature], list[dict[str, str]], dict[str, dict[str, float]]]:
     """The drivers to fit, those skipped (and why), and the profile (n, lowest and highest
     value) of the outcome and every candidate."""
@@ -174,6 +183,16 @@ def _choose(
         elif not named and p["n"] < MIN_COVERAGE * out_p["n"]:
             share = 100 * p["n"] / out_p["n"]
             reason = f"known for only {share:.0f}% of the rows; name it with --driver to use it"
+        elif (
+            not named
+            and f.unit in ("count", "flag")
+            and min(p["nonzero"], p["n"] - p["nonzero"]) < min_rare
+        ):
+            rare = min(p["nonzero"], p["n"] - p["nonzero"])
+            reason = (
+                f"too rare: only {rare} rows {'have it' if p['nonzero'] == rare else 'lack it'} "
+                f"(fewer than {min_rare}); name it with --driver to use it"
+            )
         else:
             chosen.append(f)
             continue
@@ -279,7 +298,9 @@ def analyse(
         )
     opts = {"start": start, "end": end, "window_days": window_days, "as_of": as_of}
     t = _table(features, out, opts)
-    chosen, skipped, profile = _choose(features, out, t, list(drivers))
+    chosen, skipped, profile = _choose(
+        features, out, t, list(drivers), min_rare=config.measurement.min_n
+    )
     names = [f.name for f in chosen]
     rows = t.filter(t[out.column].notnull())
     for n in names:
@@ -369,32 +390,34 @@ def _analyse_slice(
             "are wide; widen the period or name fewer drivers"
         )
     with_lmg = model == "linear" and k <= LMG_MAX
-    if model == "linear":
-        fit = fit_linear(gm.total, with_lmg=with_lmg)
-        reps = [
-            fit_linear(m, with_lmg=with_lmg) for m in bootstrap_moments(gm, bootstrap, seed)
-        ] if bootstrap else []  # fmt: skip
-        groups = len(gm.n)
-        how = (
-            f"Johnson's relative weights of a least-squares model; {bootstrap} bootstrap "
-            f"replicates over {groups} groups of rows, seed {seed}"
-        )
-        if with_lmg:
-            how += "; LMG (Shapley) shares"
-    else:
-        x, y = _rows(rows, slice_col, value, [f.name for f in chosen], out.column, n)
-        fit = fit_logistic(x, y)
-        rng = np.random.default_rng(seed)
-        reps = [
-            fit_logistic(x, y, rng.multinomial(len(y), np.full(len(y), 1 / len(y))))
-            for _ in range(bootstrap)
-        ]
-        how = (
-            "logistic relative weights (Tonidandel & LeBreton 2010); "
-            f"{bootstrap} bootstrap replicates over rows, seed {seed}"
-        )
-        if len(y) < n:
-            how += f"; fitted on a deterministic sample of {len(y):,} of {n:,} rows"
+    # small matrices, many times: one BLAS thread (several fight over two cores, 100x slower)
+    with threadpool_limits(1):
+        if model == "linear":
+            fit = fit_linear(gm.total, with_lmg=with_lmg)
+            reps = [
+                fit_linear(m, with_lmg=with_lmg) for m in bootstrap_moments(gm, bootstrap, seed)
+            ] if bootstrap else []  # fmt: skip
+            groups = len(gm.n)
+            how = (
+                f"Johnson's relative weights of a least-squares model; {bootstrap} bootstrap "
+                f"replicates over {groups} groups of rows, seed {seed}"
+            )
+            if with_lmg:
+                how += "; LMG (Shapley) shares"
+        else:
+            x, y = _rows(rows, slice_col, value, [f.name for f in chosen], out.column, n)
+            fit = fit_logistic(x, y)
+            rng = np.random.default_rng(seed)
+            reps = [
+                fit_logistic(x, y, rng.multinomial(len(y), np.full(len(y), 1 / len(y))))
+                for _ in range(bootstrap)
+            ]
+            how = (
+                "logistic relative weights (Tonidandel & LeBreton 2010); "
+                f"{bootstrap} bootstrap replicates over rows, seed {seed}"
+            )
+            if len(y) < n:
+                how += f"; fitted on a deterministic sample of {len(y):,} of {n:,} rows"
     if fit is None:
         flat = [chosen[j].name for j in range(k) if gm.minimum[j] == gm.maximum[j]]
         if gm.minimum[k] == gm.maximum[k]:

@@ -17,6 +17,7 @@ import warnings
 from dataclasses import dataclass
 
 import numpy as np
+from scipy import special
 
 from cxray.stats import (
     CrossMoments,
@@ -106,7 +107,7 @@ def fit_logistic(x: np.ndarray, y: np.ndarray, w: np.ndarray | None = None) -> F
     zs = (z - z_mean) / z_sd
     c0, c = logistic_mle(zs, y, w)
     linear = c0 + zs @ c
-    p = 1.0 / (1.0 + np.exp(-linear))
+    p = special.expit(linear)
     raw, r2 = logistic_weights_from_fit(lam, c, linear, y, p, w)
     # the same model on the drivers' own units: log-odds per unit of each driver
     coef = (inv_root @ (c / z_sd)) / sd
@@ -143,7 +144,7 @@ def logistic_mle(
     current = loglik(beta)
     for _ in range(max_iter):
         eta = design @ beta
-        p = 1.0 / (1.0 + np.exp(-eta))
+        p = special.expit(eta)
         grad = design.T @ (w * (y - p)) - penalty * beta
         hess = (design * (w * p * (1.0 - p))[:, None]).T @ design + np.diag(penalty)
         try:

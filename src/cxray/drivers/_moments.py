@@ -144,10 +144,12 @@ def moments_of_truth(
     results: list[MomentResult] = []
     for o in asked:
         row: list[MomentResult] = []
-        total = counts[f"{o}__all"]
+        total = counts.get(f"{o}__all") or 0  # a sum over no rows is NULL
         if total == 0:
             if o != "churn":
-                notes.append(f"{o} left out: no response of a known customer has an answer")
+                notes.append(
+                    f"{o} left out: no response of a known customer has an answer in the selection"
+                )
             continue
         for i, m in enumerate(moments):
             row.append(_one(o, i, m, counts, total, level, min_n, config))
@@ -163,7 +165,7 @@ def moments_of_truth(
         results.extend(row)
     if not results:
         raise AnalysisError("nothing to compare: " + "; ".join(notes))
-    measured = [o for o in asked if counts.get(f"{o}__all")]
+    measured = [o for o in asked if any(r.outcome == o for r in results)]
     rank_by = measured[0]
     order = _ranking(results, rank_by, config)
     results.sort(key=lambda r: (order[r.moment], measured.index(r.outcome)))
@@ -280,5 +282,12 @@ def _one(
         against=m.against,
         method=cmp.method,
         suppressed=cmp.suppressed,
-        reason=cmp.reason,
+        reason=_reason(cmp.reason),
     )
+
+
+def _reason(text: str | None) -> str | None:
+    """A suppression reason in the words of this comparison."""
+    if text is None:
+        return None
+    return text.replace("group a:", "with the experience:").replace("group b:", "without it:")

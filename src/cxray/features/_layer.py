@@ -260,7 +260,8 @@ class Features:
         end: Any = None,
         window_days: float | None = None,
     ) -> ibis.Table:
-        """One row per response (submitted in ``[start, end)`` local time, when given):
+        """One row per response (submitted from ``start`` to ``end``, both dates inclusive,
+        in local time, when given):
         ``response_id``, ``customer_id``, ``submitted_at``, ``survey``, ``touchpoint``,
         ``channel``, the answers, ``promoter``/``detractor`` (NPS 9-10 / 0-6),
         ``top_box`` (CSAT in its top box), rating columns, comment sentiment and themes,
