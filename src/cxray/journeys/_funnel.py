@@ -242,45 +242,35 @@ def compute_funnel(
         wide = first.group_by(["_case", *slices]).aggregate(
             _t0=first._ts.min(), customer_id=first.customer_id.min()
         )
-    # One chain of left joins, each step's table built from the one before it and used once
-    # (so no engine computes a step twice): every entry with its time at each step reached
-    # (null once it stops) and the hours from the step before.
+    # One table per step, each built from the one before it by an inner join with that
+    # step's touchpoints (only the cases still in the funnel are joined): the cases that
+    # reached the step, when, and the hours it took. Their union, one row per case and
+    # step reached, is read once below (step -1 holds the entries left out).
     span = None
+    late = None
     if within is not None:
         span = ibis.interval(seconds=round(within * 3600))
         last = s._ts.max().as_scalar()
-        wide = wide.mutate(_late=ibis.ifelse(wide._t0 + span > last, 1, 0))  # not judged yet
-    else:
-        wide = wide.mutate(_late=ibis.literal(0, type="int64"))
-    carry = ["_case", "customer_id", *slices, "_late", "_t0"]
-    cur = wide.mutate(_t=ibis.ifelse(wide._late == 1, ibis.null("timestamp"), wide._t0))
-    hours: list[str] = []
+        judged = wide._t0 + span <= last
+        late = wide.filter(~judged)
+        wide = wide.filter(judged)
+    carry = ["customer_id", *slices]
+    reached = wide.select("_case", *carry, "_t0", _t=wide._t0)
+    parts = [_part(reached, 0, slices)]
+    if late is not None:
+        parts.append(_part(late, -1, slices))
     for k in range(1, len(steps)):
         ek = e.filter(e._tp == steps[k]).select(_c=e._case, _tk=e._ts)
-        after = ek._tk > cur._t if steps[k] in steps[:k] else ek._tk >= cur._t
-        conds = [cur._case == ek._c, after]
+        after = ek._tk > reached._t if steps[k] in steps[:k] else ek._tk >= reached._t
+        conds = [reached._case == ek._c, after]
         if span is not None:
-            conds.append(ek._tk <= cur._t0 + span)
-        j = cur.left_join(ek, conds)
-        nxt = j.group_by("_case").aggregate(
-            _next=j._tk.min(),
-            **{c: j[c].min() for c in [*carry[1:], *hours, "_t"]},  # one value per case
-        )
-        v = (nxt._next.epoch_seconds() - nxt._t.epoch_seconds()).cast("float64") / 3600.0
-        cur = nxt.select(*carry, *hours, **{f"_v{k}": v}, _t=nxt._next)
-        hours.append(f"_v{k}")
-    # one row per case and step reached (step -1: the entries left out), by a join with the
-    # step numbers rather than a union, so the chain is read once
-    ks = ibis.memtable({"_k": list(range(-1, len(steps)))}, schema={"_k": "int64"})
-    long = cur.cross_join(ks)
-    value = ibis.cases(
-        (long._k == -1, ibis.ifelse(long._late == 1, 0.0, ibis.null("float64"))),
-        (long._k == 0, ibis.ifelse(long._late == 1, ibis.null("float64"), 0.0)),
-        *((long._k == k, long[f"_v{k}"]) for k in range(1, len(steps))),
-        else_=ibis.null("float64"),
-    )
-    long = long.select("_k", *slices, _cid=long.customer_id, _v=value)
-    long = long.filter(long._v.notnull())
+            conds.append(ek._tk <= reached._t0 + span)
+        j = reached.join(ek, conds)
+        nxt = j.group_by(["_case", *carry, "_t0", "_t"]).aggregate(_next=j._tk.min())
+        hours = (nxt._next.epoch_seconds() - nxt._t.epoch_seconds()).cast("float64") / 3600.0
+        parts.append(_part(nxt, k, slices, hours))
+        reached = nxt.select("_case", *carry, "_t0", _t=nxt._next)
+    long = ibis.union(*parts, distinct=False)
     group = [long._k, *(long[c] for c in slices)]
     whole = ibis.window(group_by=group)
     cols = {
@@ -350,6 +340,12 @@ def compute_funnel(
         fdr,
         notes,
     )
+
+
+def _part(t: ibis.Table, k: int, slices: list[str], hours: Any = None) -> ibis.Table:
+    """The rows of step ``k``: slices, ``_k``, the customer and the hours from the step before."""
+    v = ibis.literal(None, type="float64") if hours is None else hours
+    return t.select(*slices, _k=ibis.literal(k, type="int64"), _cid=t.customer_id, _v=v)
 
 
 def _check_occurs(stream: Stream, steps: Sequence[str]) -> None:
