@@ -131,7 +131,7 @@ def funnel(
     for key in result.by:
         t.add_column(key)
     for col in ("step", "cases", "conversion", "of first", "median (p90) time"):
-        _column(t, col, text=col == "step")
+        _column(t, col, text=col == "step", min_width=12 if result.by else 17)
     for r in result.rows:
         d = r.to_dict()
         if r.index == 1:
@@ -145,7 +145,7 @@ def funnel(
         if d["median_hours"] is not None:
             times = f"{_hours(d['median_hours'])} ({_hours(d['p90_hours'])})"
         row = ["" if d.get(k) is None else str(d[k]) for k in result.by]
-        row += [f"{r.index}. {r.step}", f"{r.cases:,}", conv, _pct(d["conversion_from_first"]),
+        row += [r.step, f"{r.cases:,}", conv, _pct(d["conversion_from_first"]),
                 times]  # fmt: skip
         t.add_row(*row)
     console.print(t)
