@@ -226,6 +226,13 @@ def compute_outcomes(
         notes.append("groups overlap: a case counts under every touchpoint it passed through")
     if not tot["_cases"]:
         notes.append("no touchpoints in the window: there are no paths to compare")
+    else:
+        if not tot["_p"] + tot["_q"] + tot["_d"]:
+            notes.append("no NPS answers from these customers after their cases began")
+        if not tot["_cn"]:
+            notes.append("no CSAT answers from these customers after their cases began")
+        if not tot["_chn"]:
+            notes.append("churn: none of these customers is in the customers table")
     scope = stream.scope
     return PathOutcomes(
         out, overall, group, scope.case, scope.journey, scope.include,
@@ -237,14 +244,17 @@ def _outcome(
     label: str, steps: tuple[str, ...], more: bool, c: dict[str, int], level: float, min_n: int
 ) -> PathOutcome:
     opts: dict[str, Any] = {"confidence": level, "min_n": min_n}
-    nps = stats.nps(c["_p"], c["_q"], c["_d"], **opts)
-    csat = _relabel(stats.proportion(c["_ct"], c["_cn"], percent=True, **opts), "CSAT top box")
-    churn = _relabel(stats.proportion(c["_ch"], c["_chn"], percent=True, **opts), "churn")
+    nps = _relabel(stats.nps(c["_p"], c["_q"], c["_d"], **opts), "NPS", "no NPS answers")
+    csat = stats.proportion(c["_ct"], c["_cn"], percent=True, **opts)
+    churn = stats.proportion(c["_ch"], c["_chn"], percent=True, **opts)
+    csat = _relabel(csat, "CSAT top box", "no CSAT answers")
+    churn = _relabel(churn, "churn", "no known customers")
     return PathOutcome(label, steps, more, c["_cases"], c["_cust"], nps, csat, churn)
 
 
-def _relabel(e: stats.Estimate, metric: str) -> stats.Estimate:
-    return replace(e, metric=metric)
+def _relabel(e: stats.Estimate, metric: str, empty: str) -> stats.Estimate:
+    """Name the metric; with nothing to measure, say what is missing."""
+    return replace(e, metric=metric, reason=empty if e.n == 0 else e.reason)
 
 
 def _versus(
