@@ -94,3 +94,23 @@ def test_an_empty_store(tmp_path):
         client.post("/login", data={"key": key}, follow_redirects=False)
         r = client.get("/journeys")
         assert r.status_code == 400 and "no touchpoints in the data" in r.text
+
+
+def test_own_data_opens_its_most_common_path(tmp_path):
+    """Without the configured journey's touchpoints, the page opens the data's common path."""
+    from tests.journeys.conftest import EVENT_LOG_MAP, RUNNING_EXAMPLE, without_index
+
+    if not RUNNING_EXAMPLE.exists():
+        pytest.skip(f"{RUNNING_EXAMPLE} is missing")
+    db = tmp_path / "log.duckdb"
+    with Workspace.open(db, tmp_path / "cxray.toml") as ws:
+        log = without_index(RUNNING_EXAMPLE, tmp_path / "running-example.csv")
+        ws.import_files("events", [log], mapping=EVENT_LOG_MAP)
+        key = ApiKeys(ws.store).create("viewer", name="t")[1]
+    with TestClient(create_app(db, tmp_path / "cxray.toml", settings=ApiSettings())) as client:
+        client.post("/login", data={"key": key}, follow_redirects=False)
+        r = client.get("/journeys")
+        assert r.status_code == 200, r.text
+        steps = "register request → examine casually → check ticket → decide"
+        assert f'<span class="steps">{steps}</span>' in r.text
+        assert values(r.text, "step") == {"1": 6, "2": 4, "3": 3, "4": 3}

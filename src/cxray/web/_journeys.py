@@ -319,9 +319,15 @@ def add_journey_routes(
                 configured = state.cached(
                     ("journeys.configured",), lambda ws: ws.journeys.configured()
                 )
-                default = next(iter(configured.values()), None)
-                jv = JourneyView.from_query(request.query_params, default)
+                q = request.query_params
+                jv = JourneyView.from_query(q, None)
                 scope = jv.scope
+                touchpoints = state.cached(
+                    ("journeys.touchpoints", *scope.values()),
+                    lambda ws: ws.journeys.touchpoints(**scope),
+                )
+                if q.get("steps") is None:  # a journey the data has: configured, or common
+                    jv = JourneyView.from_query(q, _default(state, configured, touchpoints, scope))
                 by = (jv.by,) if jv.by else ()
                 funnel = state.cached(
                     ("journeys.funnel", jv.steps, jv.within, by, *scope.values()),
@@ -344,10 +350,6 @@ def add_journey_routes(
                     lambda ws: ws.journeys.outcomes(
                         group="touchpoint", **scope, max_steps=20, top=12
                     ).to_dict(),
-                )
-                touchpoints = state.cached(
-                    ("journeys.touchpoints", *scope.values()),
-                    lambda ws: ws.journeys.touchpoints(**scope),
                 )
                 attributes = state.cached(("journeys.attributes",), _attributes)
             except CXError as exc:
@@ -372,6 +374,35 @@ def add_journey_routes(
             chart=charts["funnel"] or charts["sankey"], charts=charts,
             edges=graph["edges"][:15], flows=paths["touchpoints"][:12],
         )  # fmt: skip
+
+
+def _default(
+    state: ServerState,
+    configured: dict[str, Any],
+    touchpoints: list[dict[str, Any]],
+    scope: dict[str, Any],
+) -> dict[str, Any] | None:
+    """The funnel the page opens with: the first journey of ``cxray.toml`` whose steps the
+    data has, else the first four touchpoints of the most common path."""
+    if not touchpoints:
+        where = (
+            "in the window: widen it"
+            if scope["start"] or scope["end"]
+            else ("in the data: import events or run `cxray demo`")
+        )
+        raise JourneyError(f"no touchpoints {where}")
+    names = {t["touchpoint"] for t in touchpoints}
+    for j in configured.values():
+        if set(j["steps"]) <= names:
+            return j
+    paths = state.cached(
+        ("journeys.paths", *scope.values(), 4, 1, True),
+        lambda ws: ws.journeys.paths(**scope, max_steps=4, top=1, collapse=True).to_dict(),
+    )
+    steps = paths["variants"][0]["steps"] if paths["variants"] else []
+    if len(steps) < 2:
+        steps = [t["touchpoint"] for t in touchpoints[:2]]
+    return {"steps": steps, "within_hours": None} if len(steps) >= 2 else None
 
 
 def _attributes(ws: Any) -> list[str]:
