@@ -39,3 +39,13 @@ def snapshot(ws: Workspace) -> dict[str, list[dict]]:
         t = ws.store.backend.table(name)
         out[name] = sorted(t.to_pyarrow().to_pylist(), key=repr)
     return out
+
+
+@pytest.fixture(scope="session")
+def spark(tmp_path_factory):
+    """The one local SparkSession of the test session (``tests/_backends.py``)."""
+    from tests._backends import start_spark
+
+    session = start_spark(tmp_path_factory.mktemp("spark"))
+    yield session
+    session.stop()

@@ -14,82 +14,28 @@ per query dominates. Deselect with ``-m "not spark"``.
 
 from __future__ import annotations
 
-import importlib.util
 import math
 import os
-import shutil
 
 import pytest
 
 from cxray.config import ProgramConfig
 from cxray.metrics import kpis, mix_shift, plan_sample_size, scorecard
 from cxray.workspace import Workspace
+from tests._backends import SPARK_MISSING, needs_spark, spark_tables
 
-
-def _missing() -> str | None:
-    if importlib.util.find_spec("pyspark") is None:
-        return "PySpark is not installed (pip install -e '.[spark]')"
-    java_home = os.environ.get("JAVA_HOME")
-    if shutil.which("java") is None and not (java_home and os.path.isdir(java_home)):
-        return "no Java runtime for PySpark (install OpenJDK 17+ or set JAVA_HOME)"
-    return None
-
-
-MISSING = _missing()
-if MISSING and os.environ.get("CI"):
-    pytest.fail(f"{MISSING}; CI runs the metrics on Spark too", pytrace=False)
-pytestmark = [
-    pytest.mark.spark,
-    pytest.mark.skipif(MISSING is not None, reason=str(MISSING)),
-    # PySpark 4.0 passes pandas 3 a deprecated keyword when it converts results; not ours to fix
-    pytest.mark.filterwarnings("ignore:The copy keyword is deprecated"),
-]
-
-TABLES = ("customers", "responses", "cases", "orders", "events", "mentions")
-
-
-@pytest.fixture(scope="session")
-def spark(tmp_path_factory):
-    from pyspark.sql import SparkSession
-
-    base = tmp_path_factory.mktemp("spark")
-    session = (
-        SparkSession.builder.master("local[2]")
-        .appName("cxray-tests")
-        .config("spark.ui.enabled", "false")
-        .config("spark.ui.showConsoleProgress", "false")
-        .config("spark.sql.shuffle.partitions", "1")
-        .config("spark.default.parallelism", "1")
-        .config("spark.driver.bindAddress", "127.0.0.1")
-        .config("spark.driver.host", "127.0.0.1")
-        .config("spark.sql.session.timeZone", "UTC")
-        .config("spark.sql.adaptive.enabled", "false")  # re-planning costs more than it saves here
-        .config("spark.sql.warehouse.dir", str(base / "warehouse"))
-        .config("spark.driver.extraJavaOptions", f"-Djava.io.tmpdir={base}")
-        .getOrCreate()
-    )
-    session.sparkContext.setLogLevel("ERROR")
-    yield session
-    session.stop()
+if SPARK_MISSING and os.environ.get("CI"):
+    pytest.fail(f"{SPARK_MISSING}; CI runs the metrics on Spark too", pytrace=False)
+pytestmark = needs_spark
 
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory, spark):
     """``(duckdb workspace, spark table source)`` over the same small demo world."""
-    import ibis
-
     path = tmp_path_factory.mktemp("spark-world")
-    con = ibis.pyspark.connect(spark)
     with Workspace.open(path / "demo.duckdb", path / "cxray.toml") as ws:
         ws.load_demo(seed=5, customers=400, months=3)
-        spark_tables = {}
-        for name in TABLES:
-            file = path / f"{name}.parquet"
-            ws.table(name).to_parquet(file)
-            frame = spark.read.parquet(str(file)).cache()  # read once, not by every query
-            frame.createOrReplaceTempView(f"cx_{name}")
-            spark_tables[name] = con.table(f"cx_{name}")
-        yield ws, spark_tables.__getitem__
+        yield ws, spark_tables(spark, ws, path, "cx")
 
 
 def assert_same_records(got: list[dict], expected: list[dict]) -> None:
