@@ -23,6 +23,7 @@ RANK = {
     "text": 4,
     "drivers": 5,
     "journeys": 5,
+    "loop": 5,
     "surveys": 5,
     "access": 5,
     "explore": 4,

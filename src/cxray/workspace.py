@@ -39,6 +39,8 @@ class ImportReport:
     attributes: list[str]
     #: sentiment scored right after the import (``cxray.text.EnrichReport.to_dict()``), if any
     sentiment: dict[str, Any] | None = None
+    #: the closed loop's row rules run on the new rows (``cxray.loop.RunReport.to_dict()``)
+    loop: dict[str, Any] | None = None
 
     @property
     def dry_run(self) -> bool:
@@ -58,6 +60,7 @@ class ImportReport:
             "attributes": self.attributes,
             "new_attributes": r.new_attributes,
             "sentiment": self.sentiment,
+            "loop": self.loop,
         }
 
 
@@ -96,6 +99,7 @@ class Workspace:
         self.store = store
         self.config = config
         self._surveys: Surveys | None = None
+        self._loop: Any = None
         #: held by every writer of the store in this process (imports, survey collection);
         #: a server shares it with its routes
         self.write_lock = threading.RLock()
@@ -149,10 +153,26 @@ class Workspace:
         return Journeys(self.table, self.config)
 
     @property
+    def loop(self) -> Any:
+        """The closed loop: rules, alerts, follow-ups, notifications
+        (:class:`cxray.loop.Loop`, ``docs/loop.md``)."""
+        if self._loop is None:
+            from cxray.loop import Loop
+
+            self._loop = Loop(self.store, self.config, lock=self.write_lock)
+        return self._loop
+
+    @property
     def surveys(self) -> Surveys:
         """Survey definitions, collection and invitations (``docs/surveys.md``)."""
         if self._surveys is None:
-            self._surveys = Surveys(self.store, self.config, lock=self.write_lock)
+            watched = any(r.on == "responses" for r in self.config.loop.rules)
+            self._surveys = Surveys(
+                self.store,
+                self.config,
+                lock=self.write_lock,
+                after_write=self.loop.collected if watched else None,
+            )
         return self._surveys
 
     def __enter__(self) -> Workspace:
@@ -219,11 +239,24 @@ class Workspace:
             from cxray.text import enrich_imported
 
             sentiment = enrich_imported(self.store, result, self.config)
+        loop = None
+        table = batch.table.name
+        if not dry_run and any(r.on == table for r in self.config.loop.rules if r.enabled):
+            loop = self._run_loop(table)
         if progress:
             progress("done", steps, steps)
-        return ImportReport(
-            batch.table.name, batch.files, result, list(batch.attributes), sentiment
-        )
+        return ImportReport(table, batch.files, result, list(batch.attributes), sentiment, loop)
+
+    def _run_loop(self, table: str) -> dict[str, Any]:
+        """The closed loop's rules on a table's new rows, right after an import commits.
+        The import stands whatever happens here: a rule that fails is reported, and the
+        next run (``cxray loop run``, or ``cxray serve``'s schedule) catches up."""
+        from cxray.exceptions import CXError
+
+        try:
+            return self.loop.run(sources=[table], deliver=False).to_dict()
+        except CXError as exc:
+            return {"error": str(exc)}
 
     # ------------------------------------------------------------ looking
 

@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from cxray.config._loop import LoopConfig
 from cxray.config._surveys import SurveysConfig
 from cxray.exceptions import ConfigError
 
@@ -436,6 +437,8 @@ class ProgramConfig(_Model):
     text: TextConfig = TextConfig()
     privacy: PrivacyConfig = PrivacyConfig()
     features: FeaturesConfig = FeaturesConfig()
+    #: the closed loop: rules, follow-ups and notifications (``docs/loop.md``)
+    loop: LoopConfig = LoopConfig()
     #: survey definitions (``[surveys.NAME]``) and the fatigue rule (``docs/surveys.md``)
     surveys: SurveysConfig = SurveysConfig()
     #: the file it was read from, if any

@@ -1,10 +1,15 @@
 """Layer 3, the store: canonical tables behind Ibis, migrations, the import log."""
 
 from cxray.store._migrations import (
+    ALERTS,
     API_KEYS,
+    FOLLOWUP_EVENTS,
+    FOLLOWUPS,
     IMPORT_LOG,
     INVITATIONS,
+    LOOP_STATE,
     MIGRATIONS,
+    OUTBOX,
     SUBMISSIONS,
     SURVEYS,
     SYSTEM_COLUMNS,
@@ -12,10 +17,15 @@ from cxray.store._migrations import (
 from cxray.store._store import ImportRecord, Store, TableStatus, WriteResult
 
 __all__ = [
+    "ALERTS",
     "API_KEYS",
+    "FOLLOWUPS",
+    "FOLLOWUP_EVENTS",
     "IMPORT_LOG",
     "INVITATIONS",
+    "LOOP_STATE",
     "MIGRATIONS",
+    "OUTBOX",
     "SUBMISSIONS",
     "SURVEYS",
     "SYSTEM_COLUMNS",

@@ -16,14 +16,24 @@ import ibis
 from cxray.schema import CONTRACT
 
 __all__ = [
+    "ALERTS",
+    "ALERTS_SCHEMA",
     "API_KEYS",
     "API_KEYS_SCHEMA",
+    "FOLLOWUPS",
+    "FOLLOWUPS_SCHEMA",
+    "FOLLOWUP_EVENTS",
+    "FOLLOWUP_EVENTS_SCHEMA",
     "IMPORT_LOG",
     "IMPORT_LOG_SCHEMA",
     "INVITATIONS",
     "INVITATIONS_SCHEMA",
+    "LOOP_STATE",
+    "LOOP_STATE_SCHEMA",
     "META",
     "MIGRATIONS",
+    "OUTBOX",
+    "OUTBOX_SCHEMA",
     "SUBMISSIONS",
     "SUBMISSIONS_SCHEMA",
     "SURVEYS",
@@ -168,8 +178,113 @@ def _v3(backend: ibis.BaseBackend) -> None:
             backend.create_table(name, schema=schema)
 
 
+#: the closed loop (cxray.loop): alerts, follow-ups and their history, the outbox, state
+ALERTS = "_cx_alerts"
+ALERTS_SCHEMA = ibis.schema(
+    {
+        "alert_id": "string",  # a digest of the rule and what fired it: one alert per trigger
+        "rule": "string",
+        "source": "string",  # responses | cases | mentions | kpi | emerging
+        "subject": "string",  # what fired it: "responses:R1", "kpi:nps:region=West:2026-06"
+        "customer_id": "string",
+        "title": "string",
+        "details": "string",  # JSON: the numbers and rows behind it
+        "fired_at": "timestamp",
+        "followup_id": "string",  # NULL when the rule only notifies
+        "notified": "string",  # JSON: the notification targets, or why none went
+    }
+)
+#: follow-ups: part of the customer's timeline, worked in the Inbox
+FOLLOWUPS = "followups"
+FOLLOWUPS_SCHEMA = ibis.schema(
+    {
+        "followup_id": "string",
+        "alert_id": "string",
+        "rule": "string",
+        "customer_id": "string",
+        "subject": "string",
+        "title": "string",
+        "status": "string",  # open | contacted | resolved | closed_no_contact
+        "owner": "string",
+        "team": "string",
+        "opened_at": "timestamp",
+        "due_at": "timestamp",
+        "contacted_at": "timestamp",
+        "closed_at": "timestamp",
+        "outcome": "string",
+        "note": "string",  # the latest note
+        "updated_at": "timestamp",
+    }
+)
+#: every change of a follow-up: who, when, what
+FOLLOWUP_EVENTS = "_cx_followup_events"
+FOLLOWUP_EVENTS_SCHEMA = ibis.schema(
+    {
+        "event_id": "string",
+        "followup_id": "string",
+        "at": "timestamp",
+        "actor": "string",
+        "action": "string",  # opened | assigned | contacted | note | resolved | closed_no_contact
+        "status": "string",  # the status after it
+        "detail": "string",
+    }
+)
+#: notifications waiting to be delivered, written with what triggered them
+OUTBOX = "_cx_outbox"
+OUTBOX_SCHEMA = ibis.schema(
+    {
+        "message_id": "string",  # a digest of the alert and the target: the idempotency key
+        "alert_id": "string",
+        "rule": "string",
+        "channel": "string",  # email | webhook | slack
+        "target": "string",
+        "subject": "string",
+        "payload": "string",  # JSON
+        "created_at": "timestamp",
+        "not_before": "timestamp",  # the end of quiet hours, when created in them
+        "attempts": "int64",
+        "next_attempt_at": "timestamp",
+        "delivered_at": "timestamp",
+        "last_error": "string",
+        "status": "string",  # pending | delivered | failed
+    }
+)
+#: the loop's own state: when each rule was first seen, when checks last ran
+LOOP_STATE = "_cx_loop_state"
+LOOP_STATE_SCHEMA = ibis.schema({"key": "string", "value": "string", "updated_at": "timestamp"})
+_LOOP_KEYS = {
+    ALERTS: "alert_id",
+    FOLLOWUPS: "followup_id",
+    FOLLOWUP_EVENTS: "event_id",
+    OUTBOX: "message_id",
+    LOOP_STATE: "key",
+}
+_LOOP_SCHEMAS = {
+    ALERTS: ALERTS_SCHEMA,
+    FOLLOWUPS: FOLLOWUPS_SCHEMA,
+    FOLLOWUP_EVENTS: FOLLOWUP_EVENTS_SCHEMA,
+    OUTBOX: OUTBOX_SCHEMA,
+    LOOP_STATE: LOOP_STATE_SCHEMA,
+}
+
+
+def _v4(backend: ibis.BaseBackend) -> None:
+    existing = set(backend.list_tables())
+    for name, schema in _LOOP_SCHEMAS.items():
+        if name in existing:
+            continue
+        if backend.name == "duckdb":
+            to_sql = backend.compiler.type_mapper.to_string
+            cols = ", ".join(f'"{c}" {to_sql(t)}' for c, t in schema.items())
+            key = _LOOP_KEYS[name]
+            backend.con.execute(f'CREATE TABLE "{name}" ({cols}, PRIMARY KEY ("{key}"))')
+        else:
+            backend.create_table(name, schema=schema)
+
+
 MIGRATIONS: list[Migration] = [
     Migration(1, "the six canonical tables of contract v1 and the import log", _v1),
     Migration(2, "API keys for access control (hashed)", _v2),
     Migration(3, "surveys: definitions, invitations and collected submissions", _v3),
+    Migration(4, "the closed loop: alerts, follow-ups and their history, the outbox", _v4),
 ]

@@ -24,7 +24,14 @@ import pyarrow as pa
 from cxray.exceptions import SchemaVersionError, StoreError, StoreLockedError, UnknownTableError
 from cxray.ingest import BAD_COLUMN, Batch, quote_ident
 from cxray.schema import CONTRACT, table_spec
-from cxray.store._migrations import IMPORT_LOG, INVITATIONS, META, MIGRATIONS, SYSTEM_COLUMNS
+from cxray.store._migrations import (
+    FOLLOWUPS,
+    IMPORT_LOG,
+    INVITATIONS,
+    META,
+    MIGRATIONS,
+    SYSTEM_COLUMNS,
+)
 
 __all__ = ["ImportRecord", "Store", "TableStatus", "WriteResult"]
 
@@ -187,12 +194,13 @@ class Store:
     # ------------------------------------------------------------ reading
 
     def table(self, name: str) -> ibis.Table:
-        """The Ibis table expression of a canonical table (or of the survey invitations,
-        which the response-rate KPI reads, or of a table text analytics derives: sentiment
-        and themes per row, which the feature layer reads; those raise
+        """The Ibis table expression of a canonical table, or of a table other layers read:
+        the survey invitations (the response-rate KPI), the closed loop's follow-ups
+        (timelines, loop KPIs), and the tables text analytics derives (sentiment and themes
+        per row, which the feature layer reads; those raise
         :class:`~cxray.exceptions.UnknownTableError` until text enrichment made them)."""
-        if name == INVITATIONS:
-            return self.backend.table(INVITATIONS)
+        if name in (INVITATIONS, FOLLOWUPS):
+            return self.backend.table(name)
         if name in DERIVED_TABLES:
             if name not in self.backend.list_tables():
                 raise UnknownTableError(f"no {name} table yet: run `cxray text enrich`")

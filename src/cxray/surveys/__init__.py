@@ -21,7 +21,14 @@ from cxray.surveys._answers import (
 from cxray.surveys._collector import Collector, Receipt, Submission
 from cxray.surveys._i18n import WORDS, pick_language, text_in, words
 from cxray.surveys._invitations import Invitee, IssuedInvitation, audience, issue
-from cxray.surveys._mail import MailSettings, SendReport, check_reachable, compose, send
+from cxray.surveys._mail import (
+    MailSettings,
+    SendReport,
+    check_reachable,
+    compose,
+    connect,
+    send,
+)
 from cxray.surveys._registry import SurveyRegistry, ensure_columns
 from cxray.surveys._service import CHANNELS, Surveys, response_id_for
 from cxray.surveys._tokens import Invitation, InvitationSigner
@@ -45,6 +52,7 @@ __all__ = [
     "check_answers",
     "check_reachable",
     "compose",
+    "connect",
     "ensure_columns",
     "issue",
     "merge",

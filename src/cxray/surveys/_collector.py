@@ -125,6 +125,7 @@ class Collector:
         *,
         lock: threading.RLock | None = None,
         max_batch: int = 512,
+        after_write: Any = None,
     ):
         if store.read_only:
             raise StoreError(f"{store.url} is open read-only; surveys cannot be collected")
@@ -133,6 +134,9 @@ class Collector:
         self.config = config
         self.lock = lock or threading.RLock()
         self.max_batch = max_batch
+        #: ``after_write(rows)``: called with the responses rows of each commit, inside the
+        #: commit (the closed loop records its alerts, follow-ups and outbox there)
+        self.after_write = after_write
         self._queue: queue.Queue[Any] = queue.Queue()
         self._thread: threading.Thread | None = None
         self._import_id: int | None = None
@@ -451,6 +455,8 @@ class Collector:
             self._write_duckdb(rows, replaced, ledger, answered, now, import_id, added)
         else:
             self._write_ibis(rows, replaced, ledger, answered, now, import_id, added)
+        if self.after_write is not None:
+            self.after_write(rows)
         self.written += len(dirty)
 
     def _write_duckdb(self, rows, replaced, ledger, answered, now, import_id, added) -> None:

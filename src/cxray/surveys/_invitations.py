@@ -167,9 +167,7 @@ def issue(
     for who in invitees:
         inv_id = secrets.token_hex(10)
         token = signer.sign(
-            Invitation(
-                inv_id, survey_name, who.customer_id, expires.replace(tzinfo=dt.UTC), lang
-            )
+            Invitation(inv_id, survey_name, who.customer_id, expires.replace(tzinfo=dt.UTC), lang)
         )
         issued.append(
             IssuedInvitation(

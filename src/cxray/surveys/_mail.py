@@ -23,7 +23,7 @@ from cxray.exceptions import ConfigError, CXError
 from cxray.surveys._i18n import text_in
 from cxray.surveys._invitations import IssuedInvitation
 
-__all__ = ["MailSettings", "SendReport", "check_reachable", "compose", "send"]
+__all__ = ["MailSettings", "SendReport", "check_reachable", "compose", "connect", "send"]
 
 DEFAULT_SUBJECT = {
     "en": "$survey: tell us how we did",
@@ -96,6 +96,12 @@ def compose(inv: IssuedInvitation, survey: SurveyDefinition, sender: str) -> Ema
     msg.set_content(text)
     msg["Content-Language"] = lang  # after set_content, which replaces the Content-* headers
     return msg
+
+
+def connect(settings: MailSettings) -> smtplib.SMTP:
+    """An SMTP connection with STARTTLS and login done (the loop's notifications use it
+    too); :class:`~cxray.exceptions.CXError` saying how it failed."""
+    return _open(settings)
 
 
 def _open(settings: MailSettings) -> smtplib.SMTP:

@@ -47,8 +47,17 @@ def response_id_for(survey: str, *, invitation_id: str | None, submission_id: st
 class Surveys:
     """The surveys of a store and config (``Workspace.surveys``)."""
 
-    def __init__(self, store: Store, config: ProgramConfig, *, lock: threading.RLock | None = None):
+    def __init__(
+        self,
+        store: Store,
+        config: ProgramConfig,
+        *,
+        lock: threading.RLock | None = None,
+        after_write: Any = None,
+    ):
         self.store = store
+        #: called with the responses rows of each commit, inside it (the closed loop's rules)
+        self.after_write = after_write
         self.config = config
         self.lock = lock or threading.RLock()
         self.registry = SurveyRegistry(store, config)
@@ -72,7 +81,11 @@ class Surveys:
             with self.lock:
                 if self._collector is None:
                     self._collector = Collector(
-                        self.store, self.registry, self.config, lock=self.lock
+                        self.store,
+                        self.registry,
+                        self.config,
+                        lock=self.lock,
+                        after_write=self.after_write,
                     )
         return self._collector
 

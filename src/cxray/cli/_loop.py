@@ -1,0 +1,284 @@
+"""``cxray loop``: run the closed loop's rules, work follow-ups, see alerts and the outbox."""
+
+from __future__ import annotations
+
+import getpass
+import json
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from cxray.cli._app import app
+from cxray.cli._output import console, fmt_int, fmt_time, print_json
+from cxray.workspace import Workspace
+
+loop_app = typer.Typer(
+    name="loop",
+    help="The closed loop: rules, alerts, follow-ups and notifications (docs/loop.md).",
+    no_args_is_help=True,
+)
+app.add_typer(loop_app, name="loop")
+
+_STATUS_COLOURS = {"open": "yellow", "contacted": "cyan", "resolved": "green"}
+Actor = Annotated[
+    str | None, typer.Option("--as", help="Who makes the change (default: your user name).")
+]
+Json = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+
+
+def _open(ctx: typer.Context, *, read_only: bool = False) -> Workspace:
+    obj = ctx.obj or {}
+    return Workspace.open(obj.get("db"), obj.get("config"), read_only=read_only, create=False)
+
+
+def _actor(value: str | None) -> str:
+    if value:
+        return value
+    try:
+        return getpass.getuser() or "cli"
+    except Exception:  # no user name in this environment
+        return "cli"
+
+
+@loop_app.command("run")
+def run(
+    ctx: typer.Context,
+    backfill: Annotated[
+        bool,
+        typer.Option(
+            "--backfill",
+            help="Also rows imported before a rule was first seen, and every "
+            "period of KPI and emerging-issue rules.",
+        ),
+    ] = False,
+    deliver: Annotated[
+        bool, typer.Option("--deliver/--no-deliver", help="Send what waits in the outbox.")
+    ] = True,
+    json_: Json = False,
+) -> None:
+    """Evaluate every rule, record what fired, deliver notifications (for cron)."""
+    with _open(ctx) as ws:
+        report = ws.loop.run(backfill=backfill, deliver=deliver)
+    if json_:
+        print_json(report.to_dict())
+        return
+    console.print(f"{report.rules} rules; {fmt_int(report.new_alerts)} new alerts")
+    for rule, n in sorted(report.fired.items()):
+        console.print(f"  {rule}: {fmt_int(n)} fired")
+    for rule, err in sorted(report.errors.items()):
+        console.print(f"  [red]{rule}: {err}[/red]")
+    if deliver:
+        console.print(
+            f"notifications: {report.delivered} delivered, {report.retrying} to retry, "
+            f"{report.failed} failed"
+        )
+
+
+@loop_app.command("deliver")
+def deliver_cmd(ctx: typer.Context, json_: Json = False) -> None:
+    """Send the notifications that are due (without evaluating rules)."""
+    from cxray.loop import deliver
+
+    with _open(ctx) as ws:
+        report = deliver(ws.store, ws.config, lock=ws.write_lock)
+    if json_:
+        print_json(report.__dict__)
+        return
+    console.print(
+        f"{report.delivered} delivered, {report.retrying} to retry, {report.failed} failed"
+    )
+    for e in report.errors[:20]:
+        console.print(f"  [yellow]{e}[/yellow]")
+
+
+@loop_app.command("list")
+def list_(
+    ctx: typer.Context,
+    status: Annotated[
+        str,
+        typer.Option(
+            help="active (open or contacted), open, contacted, resolved, closed_no_contact, or all"
+        ),
+    ] = "active",
+    owner: Annotated[str | None, typer.Option(help="Only this owner's.")] = None,
+    team: Annotated[str | None, typer.Option(help="Only this team's.")] = None,
+    customer: Annotated[str | None, typer.Option(help="Only this customer's.")] = None,
+    overdue: Annotated[bool, typer.Option("--overdue", help="Only those past due.")] = False,
+    limit: Annotated[int, typer.Option(min=1, max=10_000)] = 50,
+    json_: Json = False,
+) -> None:
+    """Follow-ups, due first."""
+    with _open(ctx, read_only=True) as ws:
+        page = ws.loop.followups.list(
+            status=None if status == "all" else status,
+            owner=owner,
+            team=team,
+            customer_id=customer,
+            overdue=overdue,
+            limit=limit,
+        )
+    if json_:
+        print_json(page)
+        return
+    t = Table(title=f"follow-ups ({fmt_int(page['total'])})", title_justify="left")
+    for col in ("id", "status", "owner / team", "due", "customer", "title"):
+        t.add_column(col, overflow="fold")
+    for r in page["rows"]:
+        colour = "red" if r["overdue"] else _STATUS_COLOURS.get(r["status"])
+        status_text = r["status"] + (" (overdue)" if r["overdue"] else "")
+        t.add_row(
+            r["followup_id"],
+            f"[{colour}]{status_text}[/{colour}]" if colour else status_text,
+            " / ".join(x for x in (r["owner"], r["team"]) if x) or "unassigned",
+            fmt_time(r["due_at"]),
+            r["customer_id"] or "",
+            r["title"] or "",
+        )
+    console.print(t)
+    if page["has_more"]:
+        console.print(f"[dim]{fmt_int(page['total'] - len(page['rows']))} more: --limit[/dim]")
+
+
+def _print_followup(fu: dict[str, Any]) -> None:
+    console.print(f"[bold]{fu['followup_id']}[/bold] {fu['title']}")
+    for key in ("status", "owner", "team", "customer_id", "subject", "rule", "opened_at",
+                "due_at", "contacted_at", "closed_at", "outcome", "note"):  # fmt: skip
+        value = fu.get(key)
+        if value is not None:
+            shown = fmt_time(value) if key.endswith("_at") else value
+            console.print(f"  {key}: {shown}" + (" (overdue)" if key == "due_at" and
+                                                 fu.get("overdue") else ""))  # fmt: skip
+    alert = fu.get("alert")
+    if alert and alert.get("details"):
+        console.print("  what fired it:")
+        for k, v in alert["details"].items():
+            console.print(f"    {k}: {v}")
+    console.print("  history:")
+    for ev in fu["history"]:
+        detail = ev["detail"]
+        extra = ""
+        if isinstance(detail, dict):
+            extra = ", ".join(f"{k}={v}" for k, v in detail.items() if v is not None)
+        console.print(f"    {fmt_time(ev['at'])} {ev['actor']}: {ev['action']} {extra}")
+
+
+@loop_app.command("show")
+def show(ctx: typer.Context, followup_id: str, json_: Json = False) -> None:
+    """One follow-up: what fired it, its status and every change."""
+    with _open(ctx, read_only=True) as ws:
+        fu = ws.loop.followups.get(followup_id)
+    if json_:
+        print_json(fu)
+    else:
+        _print_followup(fu)
+
+
+@loop_app.command("assign")
+def assign(
+    ctx: typer.Context,
+    followup_id: str,
+    owner: Annotated[str | None, typer.Option(help="The person ('' clears it).")] = None,
+    team: Annotated[str | None, typer.Option(help="The team ('' clears it).")] = None,
+    as_: Actor = None,
+) -> None:
+    """Give a follow-up to a person and/or a team."""
+    with _open(ctx) as ws:
+        fu = ws.loop.followups.assign(followup_id, actor=_actor(as_), owner=owner, team=team)
+    console.print(f"{fu['followup_id']}: owner {fu['owner'] or '-'}, team {fu['team'] or '-'}")
+
+
+@loop_app.command("contact")
+def contact(
+    ctx: typer.Context,
+    followup_id: str,
+    note: Annotated[str | None, typer.Option(help="What was said.")] = None,
+    as_: Actor = None,
+) -> None:
+    """Record that the customer was reached."""
+    with _open(ctx) as ws:
+        fu = ws.loop.followups.contact(followup_id, actor=_actor(as_), note=note)
+    console.print(f"{fu['followup_id']}: {fu['status']}")
+
+
+@loop_app.command("note")
+def note(ctx: typer.Context, followup_id: str, text: str, as_: Actor = None) -> None:
+    """Add a note to a follow-up."""
+    with _open(ctx) as ws:
+        fu = ws.loop.followups.note(followup_id, actor=_actor(as_), text=text)
+    console.print(f"{fu['followup_id']}: note added")
+
+
+@loop_app.command("close")
+def close(
+    ctx: typer.Context,
+    followup_id: str,
+    outcome: Annotated[str | None, typer.Option(help="How it ended, in a few words.")] = None,
+    no_contact: Annotated[
+        bool, typer.Option("--no-contact", help="The customer was not reached.")
+    ] = False,
+    note: Annotated[str | None, typer.Option(help="A closing note.")] = None,
+    as_: Actor = None,
+) -> None:
+    """End a follow-up: resolved, or closed without contact (--no-contact)."""
+    with _open(ctx) as ws:
+        fu = ws.loop.followups.close(
+            followup_id, actor=_actor(as_), outcome=outcome, contacted=not no_contact, note=note
+        )
+    console.print(f"{fu['followup_id']}: {fu['status']}")
+
+
+@loop_app.command("alerts")
+def alerts(
+    ctx: typer.Context,
+    rule: Annotated[str | None, typer.Option(help="Only this rule's.")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=10_000)] = 50,
+    json_: Json = False,
+) -> None:
+    """Alerts, newest first: what fired, when, and where it was sent."""
+    with _open(ctx, read_only=True) as ws:
+        rows = ws.loop.alerts(rule=rule, limit=limit)
+    if json_:
+        print_json(rows)
+        return
+    t = Table(title="alerts", title_justify="left")
+    for col in ("fired", "rule", "title", "follow-up", "sent to"):
+        t.add_column(col, overflow="fold")
+    for a in rows:
+        n = a["notified"] or {}
+        sent = ", ".join(n.get("targets") or []) + (f" ({n['note']})" if n.get("note") else "")
+        t.add_row(fmt_time(a["fired_at"]), a["rule"], a["title"], a["followup_id"] or "", sent)
+    console.print(t)
+
+
+@loop_app.command("rules")
+def rules(ctx: typer.Context, json_: Json = False) -> None:
+    """The rules of cxray.toml, checked against the store."""
+    with _open(ctx, read_only=True) as ws:
+        ws.loop.check()
+        rows = [r.model_dump(mode="json") for r in ws.config.loop.rules]
+    if json_:
+        print(json.dumps(rows, indent=2))
+        return
+    if not rows:
+        console.print("no rules: add [[loop.rules]] to cxray.toml (docs/loop.md)")
+        return
+    t = Table(title="rules", title_justify="left")
+    for col in ("name", "on", "fires when", "does", "to"):
+        t.add_column(col, overflow="fold")
+    for r in rows:
+        when = r["where"] or (
+            f"{r['metric']} {r['when'].replace('_', ' ')}" if r["on"] == "kpi" else "every new"
+        )
+        to = ", ".join(r["notify"]) or (r["owner"] or r["team"] or "")
+        t.add_row(r["name"], r["on"], when, r["action"] if r["enabled"] else "disabled", to)
+    console.print(t)
+
+
+@loop_app.command("secret")
+def secret(ctx: typer.Context) -> None:
+    """The secret webhooks are signed with (unless CXRAY_WEBHOOK_SECRET sets one)."""
+    from cxray.loop import webhook_secret
+
+    with _open(ctx) as ws:
+        print(webhook_secret(ws.store, ws.config).decode("ascii"))

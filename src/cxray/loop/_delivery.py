@@ -1,0 +1,224 @@
+"""Delivering the outbox: e-mail, webhooks and Slack-compatible webhooks, with retries.
+
+Messages are written to ``_cx_outbox`` with what triggered them; delivery reads the ones
+that are due, sends each outside the write lock, and then marks it delivered, or counts
+the attempt and waits before the next (``retry_base_seconds`` times 2, 4, 8 ... up to six
+hours; after ``max_attempts`` the message is *failed*, with its last error kept). A process
+killed after sending and before marking sends that message again after a restart; its
+``Idempotency-Key`` (the message id) lets the receiver drop the repeat, so nothing is lost
+and nothing is acted on twice.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import time
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+from email.utils import make_msgid
+from typing import Any
+
+from cxray.config import ProgramConfig
+from cxray.exceptions import CXError
+from cxray.loop._messages import sign
+from cxray.loop._records import utcnow
+from cxray.store import OUTBOX, Store
+
+__all__ = ["DeliveryReport", "deliver", "webhook_secret"]
+
+#: the longest wait between two attempts
+MAX_WAIT = dt.timedelta(hours=6)
+#: how long a webhook or SMTP server may take to answer
+TIMEOUT = 10.0
+
+
+@dataclass
+class DeliveryReport:
+    delivered: int = 0
+    failed: int = 0
+    retrying: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+def webhook_secret(store: Store, config: ProgramConfig) -> bytes:
+    """The webhook signing secret: the ``[loop] webhook_secret_env`` variable if set, else
+    the store's own (``cxray loop secret`` shows it)."""
+    value = os.environ.get(config.loop.webhook_secret_env)
+    if value:
+        return value.encode("utf-8")
+    return store.secret("webhooks").hex().encode("ascii")
+
+
+class _Sender:
+    """Sends one message by its channel; raises with a short reason when it cannot."""
+
+    def __init__(self, store: Store, config: ProgramConfig):
+        self.store = store
+        self.config = config
+        self._secret: bytes | None = None
+        self._smtp: Any = None
+        self._client: Any = None
+
+    def close(self) -> None:
+        if self._smtp is not None:
+            try:
+                self._smtp.quit()
+            except Exception:  # the connection may be gone already
+                self._smtp.close()
+        if self._client is not None:
+            self._client.close()
+
+    def send(self, msg: dict[str, Any]) -> None:
+        payload = json.loads(msg["payload"])
+        if msg["channel"] == "email":
+            self._email(msg, payload)
+        else:
+            self._post(msg, payload)
+
+    def _email(self, msg: dict[str, Any], payload: dict[str, Any]) -> None:
+        from cxray.surveys import MailSettings, connect
+
+        settings = MailSettings.from_env(self.config)
+        if self._smtp is None:
+            self._smtp = connect(settings)
+        mail = EmailMessage()
+        mail["From"] = settings.sender
+        mail["To"] = payload["to"]
+        mail["Subject"] = payload["subject"].replace("\n", " ")
+        mail["Message-ID"] = make_msgid(idstring=msg["message_id"])
+        mail["X-Cxray-Message-Id"] = msg["message_id"]
+        mail.set_content(payload["body"])
+        try:
+            refused = self._smtp.send_message(mail)
+        except Exception as exc:
+            self._smtp = None
+            raise CXError(f"SMTP: {exc}") from None
+        if refused:
+            raise CXError(f"SMTP refused {', '.join(refused)}")
+
+    def _post(self, msg: dict[str, Any], payload: Any) -> None:
+        import httpx
+
+        if self._client is None:
+            self._client = httpx.Client(timeout=TIMEOUT)
+        url = msg["target"].split(":", 1)[1]
+        body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        headers = {
+            "Content-Type": "application/json",
+            "Idempotency-Key": msg["message_id"],
+            "User-Agent": "cxray-loop",
+        }
+        if msg["channel"] == "webhook":
+            if self._secret is None:
+                self._secret = webhook_secret(self.store, self.config)
+            ts = int(time.time())
+            headers["X-Cxray-Event"] = "alert.fired"
+            headers["X-Cxray-Timestamp"] = str(ts)
+            headers["X-Cxray-Signature"] = sign(self._secret, ts, body)
+        try:
+            r = self._client.post(url, content=body, headers=headers)
+        except httpx.HTTPError as exc:
+            raise CXError(f"{type(exc).__name__}: {exc}") from None
+        if not 200 <= r.status_code < 300:
+            raise CXError(f"HTTP {r.status_code}: {r.text[:200]}")
+
+
+def _due(store: Store, now: dt.datetime, limit: int) -> list[dict[str, Any]]:
+    t = store.backend.table(OUTBOX)
+    ready = (t.status == "pending") & (t.next_attempt_at.isnull() | (t.next_attempt_at <= now))
+    ready = ready & (t.not_before.isnull() | (t.not_before <= now))
+    return (
+        t.filter(ready)
+        .order_by(["created_at", "message_id"])
+        .limit(limit)
+        .select("message_id", "channel", "target", "payload", "attempts")
+        .to_pyarrow()
+        .to_pylist()
+    )
+
+
+def _update(store: Store, message: str, values: dict[str, Any]) -> None:
+    sets = ", ".join(f'"{k}" = ?' for k in values)
+    if store.is_duckdb:
+        store.backend.con.execute(
+            f'UPDATE "{OUTBOX}" SET {sets} WHERE "message_id" = ?', [*values.values(), message]
+        )
+        return
+    lit = []
+    for v in values.values():
+        if v is None:
+            lit.append("NULL")
+        elif isinstance(v, int | float):
+            lit.append(str(v))
+        else:
+            lit.append("'" + str(v).replace("'", "''") + "'")
+    sets = ", ".join(f"{k} = {x}" for k, x in zip(values, lit, strict=True))
+    safe = message.replace("'", "''")
+    _close(store.backend.raw_sql(f"UPDATE {OUTBOX} SET {sets} WHERE message_id = '{safe}'"))
+
+
+def _close(result: Any) -> None:
+    """Close what ``raw_sql`` returned (a cursor on PostgreSQL)."""
+    close = getattr(result, "close", None)
+    if close is not None:
+        close()
+
+
+def deliver(
+    store: Store,
+    config: ProgramConfig,
+    *,
+    lock: Any,
+    now: dt.datetime | None = None,
+    limit: int = 500,
+    sender: Any = None,
+) -> DeliveryReport:
+    """Send every message that is due (at most ``limit``); see the module docstring."""
+    report = DeliveryReport()
+    with lock:
+        due = _due(store, now or utcnow(), limit)
+    if not due:
+        return report
+    own = sender is None
+    sender = sender or _Sender(store, config)
+    cfg = config.loop
+    try:
+        for msg in due:
+            try:
+                sender.send(msg)
+            except CXError as exc:
+                attempts = int(msg["attempts"] or 0) + 1
+                when = now or utcnow()
+                if attempts >= cfg.max_attempts:
+                    values = {"attempts": attempts, "last_error": str(exc), "status": "failed"}
+                    report.failed += 1
+                else:
+                    wait = dt.timedelta(seconds=cfg.retry_base_seconds * 2 ** (attempts - 1))
+                    values = {
+                        "attempts": attempts,
+                        "last_error": str(exc),
+                        "next_attempt_at": when + min(wait, MAX_WAIT),
+                    }
+                    report.retrying += 1
+                report.errors.append(f"{msg['target']}: {exc}")
+                with lock:
+                    _update(store, msg["message_id"], values)
+                continue
+            with lock:
+                _update(
+                    store,
+                    msg["message_id"],
+                    {
+                        "attempts": int(msg["attempts"] or 0) + 1,
+                        "delivered_at": now or utcnow(),
+                        "status": "delivered",
+                        "last_error": None,
+                    },
+                )
+            report.delivered += 1
+    finally:
+        if own:
+            sender.close()
+    return report

@@ -1,0 +1,118 @@
+"""What a notification says: an e-mail, a Slack message, a signed webhook.
+
+Webhooks carry the alert (and its follow-up) as JSON, with an ``Idempotency-Key`` header
+(the message id: the same alert to the same target always has the same key) and a
+signature over the timestamp and the body, so a receiver can check it came from this
+store and drop repeats::
+
+    X-Cxray-Timestamp: 1764755400
+    X-Cxray-Signature: sha256=<hex HMAC-SHA256 of "<timestamp>.<body>" with the secret>
+
+:func:`verify_signature` is the check, for receivers written in Python; ``docs/loop.md``
+shows it in a few lines of any language. Slack-compatible targets get Slack's incoming
+webhook JSON (``text`` and ``blocks``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import time
+from typing import Any
+
+from cxray.config import NotifyTarget, ProgramConfig
+
+__all__ = ["composer", "sign", "verify_signature"]
+
+
+def sign(secret: bytes, timestamp: int, body: bytes) -> str:
+    """The ``X-Cxray-Signature`` value of a body sent at ``timestamp`` (Unix seconds)."""
+    mac = hmac.new(secret, f"{timestamp}.".encode() + body, hashlib.sha256)
+    return "sha256=" + mac.hexdigest()
+
+
+def verify_signature(
+    secret: bytes,
+    timestamp: str | int,
+    body: bytes,
+    signature: str,
+    *,
+    tolerance: float = 300.0,
+    now: float | None = None,
+) -> bool:
+    """Whether a webhook is genuine: the signature matches and the timestamp is recent."""
+    try:
+        ts = int(timestamp)
+    except (TypeError, ValueError):
+        return False
+    if abs((now if now is not None else time.time()) - ts) > tolerance:
+        return False
+    return hmac.compare_digest(sign(secret, ts, body), signature)
+
+
+def _lines(details: dict[str, Any]) -> list[str]:
+    out = []
+    for k, v in details.items():
+        if v is None or k.startswith("_") or isinstance(v, dict | list):
+            continue
+        out.append(f"{k}: {v}")
+    return out
+
+
+def composer(config: ProgramConfig) -> Any:
+    """``compose(trigger, target, followup) -> (subject, payload)`` for this program."""
+    base = config.surveys.base_url.rstrip("/")
+
+    def compose(trigger: Any, target: NotifyTarget, followup: dict | None) -> tuple[str, Any]:
+        rule = trigger.rule
+        subject = f"[cxray] {trigger.title}"
+        link = f"{base}/inbox?followup={followup['followup_id']}" if followup else f"{base}/alerts"
+        facts = _lines(trigger.details)
+        who = ""
+        if followup:
+            owner = followup.get("owner") or followup.get("team") or "unassigned"
+            due = f"{followup['due_at']:%Y-%m-%d %H:%M}"
+            who = f"Follow-up {followup['followup_id']} for {owner}, due {due} UTC"
+        if target.kind == "email":
+            body = "\n".join(
+                [trigger.title, "", f"Rule: {rule.name}", f"About: {trigger.subject}"]
+                + ([f"Customer: {trigger.customer_id}"] if trigger.customer_id else [])
+                + (["", *facts] if facts else [])
+                + (["", who] if who else [])
+                + ["", link]
+            )
+            return subject, {"to": target.address, "subject": subject, "body": body}
+        if target.kind == "slack":
+            text = f"*{trigger.title}*\n" + "\n".join(
+                [f"rule `{rule.name}` · {trigger.subject}"] + facts[:8] + ([who] if who else [])
+            )
+            return subject, {
+                "text": trigger.title,
+                "blocks": [
+                    {"type": "section", "text": {"type": "mrkdwn", "text": text}},
+                    {
+                        "type": "context",
+                        "elements": [{"type": "mrkdwn", "text": f"<{link}|Open in cxray>"}],
+                    },
+                ],
+            }
+        return subject, {
+            "event": "alert.fired",
+            "alert": {
+                "alert_id": trigger.alert_id,
+                "rule": rule.name,
+                "source": rule.on,
+                "subject": trigger.subject,
+                "customer_id": trigger.customer_id,
+                "title": trigger.title,
+                "details": trigger.details,
+            },
+            "followup": (
+                None
+                if not followup
+                else {k: followup.get(k) for k in ("followup_id", "owner", "team", "due_at")}
+            ),
+            "link": link,
+        }
+
+    return compose
