@@ -51,11 +51,22 @@ def create_app(
     settings = settings or ApiSettings()
     cx = ApiContext.open(Workspace.open(db, config), settings)
 
+    runner = None
+    if any(r.enabled for r in cx.ws.config.loop.rules) and settings.run_loop:
+        from cxray.loop import LoopRunner
+
+        cx.ws.loop.check()  # a bad rule stops the server at start, with its location
+        runner = LoopRunner(cx.ws.loop)
+
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if runner is not None:
+            runner.start()
         try:
             yield
         finally:
+            if runner is not None:
+                runner.stop()
             cx.close()
 
     app = FastAPI(
@@ -68,6 +79,7 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.cx = cx
+    app.state.loop_runner = runner
     _errors.install(app)
     for module in (
         system,

@@ -17,6 +17,8 @@ class ApiSettings(BaseSettings):
     ``CXRAY_SESSION_HOURS``: how long a login lasts.
     ``CXRAY_LOGIN_MAX_FAILURES`` / ``CXRAY_LOGIN_WINDOW_S``: failed logins allowed
     per client address within a sliding window before ``POST /api/login`` answers 429.
+    ``CXRAY_RUN_LOOP``: run the closed loop's rules and deliveries in the server (on by
+    default when ``cxray.toml`` has rules; off for a second server over the same store).
     """
 
     model_config = SettingsConfigDict(env_prefix="CXRAY_", extra="ignore")
@@ -26,6 +28,7 @@ class ApiSettings(BaseSettings):
     session_hours: float = Field(12, gt=0)
     login_max_failures: int = Field(5, ge=1)
     login_window_s: float = Field(300, gt=0)
+    run_loop: bool = True
 
     @property
     def max_upload_bytes(self) -> int:

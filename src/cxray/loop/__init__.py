@@ -14,12 +14,14 @@ from cxray.loop._engine import Loop, RunReport
 from cxray.loop._followups import STATUSES, Followups
 from cxray.loop._messages import sign, verify_signature
 from cxray.loop._records import Trigger, alert_id, followup_id, message_id
+from cxray.loop._runner import LoopRunner
 
 __all__ = [
     "STATUSES",
     "DeliveryReport",
     "Followups",
     "Loop",
+    "LoopRunner",
     "RunReport",
     "Trigger",
     "alert_id",

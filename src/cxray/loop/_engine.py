@@ -85,10 +85,29 @@ class Loop:
         self.lock = lock or threading.RLock()
         self.compose = composer(config)
         self._checked = False
+        self._local = threading.local()
         from cxray.loop._followups import Followups
 
         #: the follow-ups: list, show, assign, contact, note, close
         self.followups = Followups(store, self.lock)
+
+    @property
+    def rs(self) -> Store:
+        """The store to read from in this thread: on DuckDB a cursor of its own (reads
+        never share the connection an import or a survey commit writes through)."""
+        if not self.store.is_duckdb:
+            return self.store
+        local = self._local
+        store = getattr(local, "store", None)
+        if store is None:
+            import copy
+
+            cursor = self.store.duckdb_connection.cursor()
+            cursor.execute("SET TimeZone = 'UTC'")
+            store = copy.copy(self.store)
+            store.backend = ibis.duckdb.from_connection(cursor)
+            local.store = store
+        return store
 
     # ------------------------------------------------------------ rules
     @property
@@ -106,7 +125,7 @@ class Loop:
             where = f"[loop.rules.{i}] ({rule.name})"
             try:
                 if rule.condition is not None:
-                    t = self.store.table(rule.on)
+                    t = self.rs.table(rule.on)
                     known = {c: _kind(typ) for c, typ in t.schema().items() if c[0] != "_"}
                     known |= {k: v for k, v in CONDITION_NAMES[rule.on].items() if k not in known}
                     if rule.on == "responses":
@@ -128,12 +147,12 @@ class Loop:
         """Features of the responses a condition may use (``late_deliveries > 0``)."""
         from cxray.features import Features
 
-        return [f.name for f in Features(self.store.table, self.config).catalogue("responses")]
+        return [f.name for f in Features(self.rs.table, self.config).catalogue("responses")]
 
     def _feature_columns(self, rule: LoopRule) -> list[str]:
         if rule.on != "responses" or rule.condition is None:
             return []
-        columns = set(self.store.table("responses").columns)
+        columns = set(self.rs.table("responses").columns)
         wanted = rule.condition.names() - columns - set(CONDITION_NAMES["responses"])
         return sorted(wanted)
 
@@ -187,16 +206,16 @@ class Loop:
     def _row_triggers(self, rule: LoopRule, since: int | None) -> list[Trigger]:
         table = rule.on
         key = _KEY[table]
-        t = self.store.table(table)
+        t = self.rs.table(table)
         cond = rule.condition
         names = derived_names(cond)
         if names:
-            t = with_derived(t, table, names, self.store.table)
+            t = with_derived(t, table, names, self.rs.table)
         features = self._feature_columns(rule)
         if features:  # what happened before each response (cxray.features)
             from cxray.features import Features
 
-            f = Features(self.store.table, self.config).responses()
+            f = Features(self.rs.table, self.config).responses()
             f = f.select(_fk=f.response_id, **{n: f[n] for n in features})
             t = t.left_join(f, t[key] == f._fk).drop("_fk")
         if cond is not None:
@@ -205,7 +224,7 @@ class Loop:
             t = t.filter(t._import_id >= since)
         subject = ibis.literal(f"{table}:") + t[key].cast("string")
         t = t.mutate(_subject=subject)
-        alerts = self.store.backend.table(ALERTS)
+        alerts = self.rs.backend.table(ALERTS)
         done = alerts.filter(alerts.rule == rule.name).select(_done=alerts.subject)
         t = t.anti_join(done, t._subject == done._done)
         cols = [c for c in _DETAILS[table] if c in t.columns]
@@ -215,7 +234,7 @@ class Loop:
             pick.append(route)
         rows = t.select(*pick)
         if route and route not in rows.columns:
-            c = self.store.table("customers")
+            c = self.rs.table("customers")
             if route in c.columns:
                 c = c.select(_rc=c.customer_id, **{route: c[route].cast("string")})
                 rows = rows.left_join(c, rows.customer_id == c._rc).drop("_rc")
@@ -248,7 +267,7 @@ class Loop:
         from cxray.metrics import scorecard
 
         card = scorecard(
-            self.store.table,
+            self.rs.table,
             self.config,
             by=[rule.by] if rule.by else [],
             period=rule.period,
@@ -314,7 +333,7 @@ class Loop:
     def _emerging_triggers(self, rule: LoopRule, backfill: bool) -> list[Trigger]:
         from cxray.text import case_trends
 
-        report = case_trends(self.store, self.config, period=rule.period)
+        report = case_trends(self.rs, self.config, period=rule.period)
         issues = report.emerging
         if not issues:
             return []
