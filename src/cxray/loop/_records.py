@@ -75,6 +75,8 @@ class Trigger:
     details: dict[str, Any] = field(default_factory=dict)
     #: the value of the rule's ``route_by`` attribute for this trigger
     route_value: str | None = None
+    #: when it fired, if not when it is recorded (a simulation replaying history)
+    at: dt.datetime | None = None
 
     @property
     def alert_id(self) -> str:
@@ -187,6 +189,7 @@ def record(
     for t in todo:
         rule = t.rule
         aid = t.alert_id
+        when = t.at or now
         fid = followup_id(aid) if rule.opens_followups else None
         owner, team = _route(rule, t.route_value)
         fu = None
@@ -201,16 +204,16 @@ def record(
                 "status": "open",
                 "owner": owner,
                 "team": team,
-                "opened_at": now,
-                "due_at": now + dt.timedelta(hours=rule.sla_hours),
-                "updated_at": now,
+                "opened_at": when,
+                "due_at": when + dt.timedelta(hours=rule.sla_hours),
+                "updated_at": when,
             }
             followups.append(fu)
             events.append(
                 {
                     "event_id": "EV-" + _digest(fid, "opened")[:24],
                     "followup_id": fid,
-                    "at": now,
+                    "at": when,
                     "actor": SYSTEM,
                     "action": "opened",
                     "status": "open",
@@ -225,7 +228,7 @@ def record(
             if rule.name not in sent:
                 sent[rule.name] = _sent_today(store, rule.name, now, zone)
             capped = rule.cap_per_day is not None and sent[rule.name] >= rule.cap_per_day
-            quiet = _quiet_until(rule, now, zone)
+            quiet = _quiet_until(rule, when, zone)
             for target in rule.targets:
                 subject, payload = compose(t, target, fu)
                 messages.append(
@@ -237,10 +240,10 @@ def record(
                         "target": str(target),
                         "subject": subject,
                         "payload": json.dumps(payload, default=str, ensure_ascii=False),
-                        "created_at": now,
+                        "created_at": when,
                         "not_before": quiet,
                         "attempts": 0,
-                        "next_attempt_at": quiet or now,
+                        "next_attempt_at": quiet or when,
                         "status": "capped" if capped else "pending",
                     }
                 )
@@ -260,7 +263,7 @@ def record(
                 "customer_id": t.customer_id,
                 "title": t.title,
                 "details": json.dumps(t.details, default=str, ensure_ascii=False),
-                "fired_at": now,
+                "fired_at": when,
                 "followup_id": fid,
                 "notified": json.dumps({"targets": notified, "note": why}),
             }
