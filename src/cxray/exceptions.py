@@ -11,6 +11,8 @@ mixins keep ``except ValueError`` working for callers that expect it::
     ├── UnknownTableError(CXError, KeyError)     a table name outside the contract
     ├── NotFoundError(CXError, LookupError)      a customer, API key or other record is absent
     ├── QueryError(CXError, ValueError)          a bad request: unknown column or role, bad value
+    ├── ConflictError(CXError)                   a change the record's state does not allow
+                                                 (contacting a closed follow-up)
     ├── SourceError(CXError, ValueError)         a file cannot be read as the named source
     ├── ModelError(CXError, ValueError)          a text model cannot be trained, read or used
     ├── MetricError(CXError, ValueError)         a KPI or scorecard request cannot be answered
@@ -55,6 +57,7 @@ __all__ = [
     "CXError",
     "CXWarning",
     "ConfigError",
+    "ConflictError",
     "ExpiredTokenError",
     "ImportValidationError",
     "InvalidTokenError",
@@ -117,6 +120,11 @@ class NotFoundError(CXError, LookupError):
 
 class QueryError(CXError, ValueError):
     """A request is malformed: an unknown sort or filter column or role, a bad value."""
+
+
+class ConflictError(CXError):
+    """A change that the current state of a record does not allow: contacting or closing a
+    follow-up that is already closed. Nothing was written."""
 
 
 class AnalysisError(CXError, ValueError):

@@ -39,6 +39,8 @@ class Principal:
     key_id: int
     role: str
     via: str  # "key" or "session"
+    #: the key's name: who a change is recorded as (a follow-up's history)
+    name: str = ""
 
 
 def _same_origin(request: Request) -> bool:
@@ -57,7 +59,7 @@ def authenticate(
 ) -> Principal:
     if bearer is not None:
         key = cx.keys.verify(bearer.credentials)
-        return Principal(key.key_id, key.role, "key")
+        return Principal(key.key_id, key.role, "key", key.name)
     if request.headers.get("authorization"):
         raise AuthenticationError("the Authorization header must be 'Bearer <API key>'")
     if cookie:
@@ -65,7 +67,7 @@ def authenticate(
         key = cx.keys.get_active(session.key_id)
         if request.method not in _SAFE and not _same_origin(request):
             raise PermissionDeniedError("a session cookie cannot authorize a cross-site request")
-        return Principal(key.key_id, key.role, "session")
+        return Principal(key.key_id, key.role, "session", key.name)
     raise AuthenticationError(
         "authentication required: send 'Authorization: Bearer <API key>' or log in "
         "(POST /api/login)"
