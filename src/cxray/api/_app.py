@@ -17,6 +17,7 @@ from cxray.api._routes import (
     imports,
     journeys,
     keys,
+    loop,
     scorecard,
     session,
     surveys,
@@ -93,6 +94,7 @@ def create_app(
         text,
         drivers,
         journeys,
+        loop,
     ):
         app.include_router(module.router, prefix="/api")
     app.add_middleware(BodyLimit, max_bytes=settings.max_upload_bytes)

@@ -14,4 +14,7 @@
   ``Workspace.drivers`` (key drivers, moments of truth, the feature catalogue) |
 | ``journeys`` | ``GET /journeys/funnel``, ``/journeys/paths``, ``/journeys/graph``,
   ``/journeys/outcomes``, ``/journeys/touchpoints`` over ``Workspace.journeys`` |
+| ``loop`` | ``GET /followups``, ``GET /followups/{id}``, ``POST /followups/{id}/assign``,
+  ``/contact``, ``/notes``, ``/close`` (analyst), ``GET /alerts``, ``POST /loop/run``
+  (analyst) over ``Workspace.loop`` |
 """
