@@ -167,10 +167,10 @@ def assign(
     cx: Annotated[ApiContext, Depends(context)],
     who: Annotated[Principal, Depends(worker)],
 ) -> CXJSONResponse:
-    return CXJSONResponse(
-        _change(cx, lambda f: f.assign(followup_id, actor=who.name, owner=body.owner,
-                                       team=body.team))  # fmt: skip
+    fu = _change(
+        cx, lambda f: f.assign(followup_id, actor=who.name, owner=body.owner, team=body.team)
     )
+    return CXJSONResponse(fu)
 
 
 @router.post(
