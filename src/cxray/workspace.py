@@ -242,19 +242,19 @@ class Workspace:
         loop = None
         table = batch.table.name
         if not dry_run and any(r.on == table for r in self.config.loop.rules if r.enabled):
-            loop = self._run_loop(table)
+            loop = self._run_loop(table, result.import_id)
         if progress:
             progress("done", steps, steps)
         return ImportReport(table, batch.files, result, list(batch.attributes), sentiment, loop)
 
-    def _run_loop(self, table: str) -> dict[str, Any]:
+    def _run_loop(self, table: str, import_id: int | None) -> dict[str, Any]:
         """The closed loop's rules on a table's new rows, right after an import commits.
         The import stands whatever happens here: a rule that fails is reported, and the
         next run (``cxray loop run``, or ``cxray serve``'s schedule) catches up."""
         from cxray.exceptions import CXError
 
         try:
-            return self.loop.run(sources=[table], deliver=False).to_dict()
+            return self.loop.run(sources=[table], deliver=False, first_import=import_id).to_dict()
         except CXError as exc:
             return {"error": str(exc)}
 

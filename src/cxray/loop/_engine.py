@@ -158,7 +158,7 @@ class Loop:
 
     # ------------------------------------------------------------ state
     def _state(self) -> dict[str, str]:
-        t = self.store.backend.table(LOOP_STATE)
+        t = self.rs.backend.table(LOOP_STATE)
         return {r["key"]: r["value"] for r in t.to_pyarrow().to_pylist()}
 
     def _set_state(self, values: dict[str, str]) -> None:
@@ -184,11 +184,12 @@ class Loop:
             [{"key": k, "value": v, "updated_at": now} for k, v in values.items()],
         )
 
-    def _since(self) -> dict[str, int]:
+    def _since(self, first: int | None = None) -> dict[str, int]:
         """Each row rule's first import: rows of earlier imports do not fire it (unless
-        backfilled). A rule seen for the first time starts after the latest import."""
+        backfilled). A rule seen for the first time starts with import ``first`` (the
+        import whose rows are being checked) or else after the latest import."""
         state = self._state()
-        log = self.store.backend.table(IMPORT_LOG)
+        log = self.rs.backend.table(IMPORT_LOG)
         latest = int(log.import_id.max().to_pyarrow().as_py() or 0)
         out, new = {}, {}
         for r in self.rules:
@@ -196,7 +197,7 @@ class Loop:
             if key in state:
                 out[r.name] = int(state[key])
             else:
-                out[r.name] = new[key] = latest + 1
+                out[r.name] = new[key] = first if first is not None else latest + 1
         if new:
             with self.lock:
                 self._set_state({k: str(v) for k, v in new.items()})
@@ -363,12 +364,16 @@ class Loop:
 
     # ------------------------------------------------------------ running
     def evaluate(
-        self, *, backfill: bool = False, sources: Sequence[str] | None = None
+        self,
+        *,
+        backfill: bool = False,
+        sources: Sequence[str] | None = None,
+        first_import: int | None = None,
     ) -> tuple[list[Trigger], dict[str, str]]:
         """Every enabled rule's new triggers (nothing written) and the errors of rules that
         could not be evaluated (such as a theme rule before any text enrichment)."""
         self.check()
-        since = {} if backfill else self._since()
+        since = {} if backfill else self._since(first_import)
         triggers: list[Trigger] = []
         errors: dict[str, str] = {}
         for rule in self.rules:
@@ -392,10 +397,15 @@ class Loop:
         sources: Sequence[str] | None = None,
         deliver: bool = True,
         now: dt.datetime | None = None,
+        first_import: int | None = None,
     ) -> RunReport:
-        """Evaluate the rules, record what fired (one transaction), then deliver what waits."""
+        """Evaluate the rules, record what fired (one transaction), then deliver what waits.
+        ``first_import``: the import just written (a rule seen for the first time fires on
+        its rows)."""
         report = RunReport(rules=len(self.rules))
-        triggers, report.errors = self.evaluate(backfill=backfill, sources=sources)
+        triggers, report.errors = self.evaluate(
+            backfill=backfill, sources=sources, first_import=first_import
+        )
         for t in triggers:
             report.fired[t.rule.name] = report.fired.get(t.rule.name, 0) + 1
         with self.lock, self._transaction():
