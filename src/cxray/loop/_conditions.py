@@ -70,18 +70,19 @@ def _column(t: ibis.Table, name: str) -> ir.Value:
 
 
 def _compare(t: ibis.Table, c: Comparison) -> ir.BooleanValue:
-    if c.name == "theme":  # themes are stored as |id|id| per row
-        col = t._d_theme
-        values = c.value if isinstance(c.value, tuple) else (c.value,)
-        hits = [col.contains(f"|{v}|") for v in values]
-        anyhit = hits[0]
-        for h in hits[1:]:
-            anyhit = anyhit | h
-        return anyhit if c.op in ("==", "in") else ~anyhit
     col = _column(t, c.name)
     v = c.value
     if v is None:
         return col.isnull() if c.op == "==" else col.notnull()
+    if c.name == "theme":  # themes are stored as |id|id| per row; a null in a list names none
+        values = [x for x in (v if isinstance(v, tuple) else (v,)) if x is not None]
+        if not values:
+            return col.isnull() & col.notnull() if c.op == "in" else col.notnull() | col.isnull()
+        hits = [col.contains(f"|{x}|") for x in values]
+        anyhit = hits[0]
+        for h in hits[1:]:
+            anyhit = anyhit | h
+        return anyhit if c.op in ("==", "in") else ~anyhit
     return {
         "==": lambda: col == v,
         "!=": lambda: col != v,
@@ -107,27 +108,40 @@ def to_filter(t: ibis.Table, cond: Condition) -> ir.BooleanValue:
 
 def _test(c: Comparison, row: Mapping[str, Any]) -> bool | None:
     value = row.get(c.name)
-    if c.name == "theme":
-        if value is None:
-            return None
-        values = c.value if isinstance(c.value, tuple) else (c.value,)
-        hit = any(f"|{v}|" in str(value) for v in values)
-        return hit if c.op in ("==", "in") else not hit
     if c.value is None:
         return (value is None) if c.op == "==" else (value is not None)
+    if c.name == "theme":
+        values = [
+            x for x in (c.value if isinstance(c.value, tuple) else (c.value,)) if x is not None
+        ]
+        if not values:
+            return c.op != "in"
+        if value is None:
+            return None
+        hit = any(f"|{v}|" in str(value) for v in values)
+        return hit if c.op in ("==", "in") else not hit
     if value is None:
         return None
     v = c.value
     try:
+        if c.op in ("in", "not in"):  # x IN (a, NULL) is unknown unless x is a
+            found: bool | None = value in [x for x in v if x is not None]
+            if not found and None in v:
+                found = None
+            if c.op == "in" or found is None:
+                return found
+            return not found
         if c.op == "==":
             return value == v
         if c.op == "!=":
             return value != v
-        if c.op == "in":
-            return value in v
-        if c.op == "not in":
-            return value not in v
-        return {"<": value < v, "<=": value <= v, ">": value > v, ">=": value >= v}[c.op]
+        if c.op == "<":
+            return value < v
+        if c.op == "<=":
+            return value <= v
+        if c.op == ">":
+            return value > v
+        return value >= v
     except TypeError:
         return None
 
