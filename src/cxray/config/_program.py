@@ -144,6 +144,11 @@ KPI_DIRECTIONS: dict[str, Direction] = {
     "revenue_per_customer": "higher_is_better",
     "clv": "higher_is_better",
     "response_rate": "higher_is_better",
+    # the closed loop (cxray.loop)
+    "followup_rate": "higher_is_better",
+    "time_to_contact": "lower_is_better",
+    "sla_met": "higher_is_better",
+    "recovery_rate": "higher_is_better",
 }
 
 
@@ -187,6 +192,11 @@ class Targets(_Model):
     revenue_per_customer: Threshold = _t(None, None)
     clv: Threshold = _t(None, None)
     response_rate: Threshold = _t(None, None)
+    #: the closed loop: no default targets (set what your team commits to)
+    followup_rate: Threshold = _t(None, None)
+    time_to_contact: Threshold = _t(None, None)
+    sla_met: Threshold = _t(None, None)
+    recovery_rate: Threshold = _t(None, None)
 
     @model_validator(mode="after")
     def _consistent(self) -> Targets:
@@ -525,8 +535,9 @@ completion = { target = 85, action = 80 }                # % of journeys started
 abandonment = { target = 10, action = 15 }               # % of journeys started
 health = { target = 70, action = 60 }                    # 0-100
 # resolution_mean, resolution_median, resolution_business_mean, resolution_business_median,
-# churn_rate, referral_rate, revenue_per_customer, clv, response_rate: no default targets;
-# add your own, e.g. churn_rate = { target = 2, action = 4 }
+# churn_rate, referral_rate, revenue_per_customer, clv, response_rate and the closed loop's
+# followup_rate, time_to_contact, sla_met, recovery_rate: no default targets; add your own,
+# e.g. churn_rate = { target = 2, action = 4 }, sla_met = { target = 90, action = 75 }
 
 [business_hours]
 # For times in business hours (resolution_business_*): open days, local opening hours,

@@ -12,16 +12,20 @@ from cxray.loop._conditions import evaluate, to_filter
 from cxray.loop._delivery import DeliveryReport, deliver, webhook_secret
 from cxray.loop._engine import Loop, RunReport
 from cxray.loop._followups import STATUSES, Followups
+from cxray.loop._measure import COMPARABLE, LoopMeasures, Recovery
 from cxray.loop._messages import sign, verify_signature
 from cxray.loop._records import Trigger, alert_id, followup_id, message_id
 from cxray.loop._runner import LoopRunner
 
 __all__ = [
+    "COMPARABLE",
     "STATUSES",
     "DeliveryReport",
     "Followups",
     "Loop",
+    "LoopMeasures",
     "LoopRunner",
+    "Recovery",
     "RunReport",
     "Trigger",
     "alert_id",

@@ -487,6 +487,22 @@ class Loop:
 
         return tx()
 
+    # ------------------------------------------------------------ measuring
+    def measure(
+        self,
+        start: Any = None,
+        end: Any = None,
+        rule: str | None = None,
+        *,
+        now: dt.datetime | None = None,
+    ) -> Any:
+        """Follow-up rate, time to first contact, SLA met and recovery of the follow-ups
+        opened from ``start`` to ``end`` (inclusive dates): a
+        :class:`cxray.loop.LoopMeasures` (``docs/loop.md``)."""
+        from cxray.loop._measure import measure
+
+        return measure(self.rs.table, self.config, start=start, end=end, rule=rule, now=now)
+
     # ------------------------------------------------------------ reading
     def alerts(
         self, *, rule: str | None = None, limit: int = 100, offset: int = 0

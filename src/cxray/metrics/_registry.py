@@ -22,7 +22,8 @@ import ibis
 from cxray.config import JourneyConfig
 from cxray.exceptions import UnknownMetricError
 from cxray.metrics._context import Context
-from cxray.store import INVITATIONS
+from cxray.metrics._loop import followup_base, recovery_base
+from cxray.store import FOLLOWUPS, INVITATIONS
 
 __all__ = ["KPI", "Kind", "Rows", "business_hours", "get_kpi", "kpis"]
 
@@ -115,6 +116,14 @@ def _invitations(ctx: Context) -> ibis.Table:
 _answered = Rows(
     _invitations, lambda ctx, t: t.responded_at.notnull(), lambda ctx, t: t.sent_at.notnull()
 )
+
+
+# ------------------------------------------------------------------ closed loop
+# (cxray.metrics._loop: follow-ups count once their SLA has run out)
+_contacted = Rows(followup_base, lambda ctx, f: f._contacted)
+_to_contact = Rows(followup_base, lambda ctx, f: f._hours, lambda ctx, f: f._contacted)
+_sla_met = Rows(followup_base, lambda ctx, f: f._sla_met)
+_recovered = Rows(recovery_base, lambda ctx, f: f._next_nps >= 7)
 
 
 # ------------------------------------------------------------------ support
@@ -249,12 +258,16 @@ def _clv(ctx: Context) -> ibis.Table:
 
 
 def kpis(
-    config_journeys: dict[str, JourneyConfig] | None = None, *, surveys: bool = False
+    config_journeys: dict[str, JourneyConfig] | None = None,
+    *,
+    surveys: bool = False,
+    loop: bool = False,
 ) -> list[KPI]:
     """Every KPI, in scorecard order; one completion and abandonment pair per journey.
 
     ``surveys``: include the completion and abandonment of surveys collected by cxray
     (scorecards do when the responses have the ``completed`` column surveys add).
+    ``loop``: include the closed loop's KPIs (scorecards do when follow-ups exist).
     """
     out = [
         KPI(
@@ -432,6 +445,52 @@ def kpis(
                 _answered,
             ),
         ]
+    if loop:
+        out += [
+            KPI(
+                "followup_rate",
+                "Follow-up rate",
+                "%",
+                "% of follow-ups whose SLA has run out whose customer was contacted "
+                "(in time or late)",
+                FOLLOWUPS,
+                "opened_at",
+                "proportion",
+                _contacted,
+            ),
+            KPI(
+                "time_to_contact",
+                "Time to first contact (median)",
+                "hours",
+                "median hours from opened_at to contacted_at, contacted follow-ups whose SLA "
+                "has run out",
+                FOLLOWUPS,
+                "opened_at",
+                "median",
+                _to_contact,
+            ),
+            KPI(
+                "sla_met",
+                "Follow-ups within SLA",
+                "%",
+                "% of follow-ups whose SLA has run out that were contacted or closed by due_at",
+                FOLLOWUPS,
+                "opened_at",
+                "proportion",
+                _sla_met,
+            ),
+            KPI(
+                "recovery_rate",
+                "Detractor recovery rate",
+                "%",
+                "% of contacted follow-ups of NPS detractors (0-6) whose next NPS answer is "
+                "7 or more",
+                FOLLOWUPS,
+                "opened_at",
+                "proportion",
+                _recovered,
+            ),
+        ]
     out += [
         KPI(
             "churn_rate",
@@ -489,7 +548,7 @@ def kpis(
 
 
 def get_kpi(name: str, config_journeys: dict[str, JourneyConfig] | None = None) -> KPI:
-    table = {k.name: k for k in kpis(config_journeys, surveys=True)}
+    table = {k.name: k for k in kpis(config_journeys, surveys=True, loop=True)}
     if name not in table:
         raise UnknownMetricError(f"unknown KPI {name!r}; known: {', '.join(table)}")
     return table[name]

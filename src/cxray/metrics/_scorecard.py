@@ -16,6 +16,7 @@ from cxray.config import ProgramConfig, Threshold
 from cxray.exceptions import UnknownMetricError
 from cxray.metrics._context import Context, TableSource, as_keys, parse_when, period_label
 from cxray.metrics._engine import Cell, compare, compute_all
+from cxray.metrics._loop import has_followups
 from cxray.metrics._registry import KPI, kpis
 
 __all__ = ["Score", "Scorecard", "Status", "scorecard", "status_of"]
@@ -176,7 +177,11 @@ def scorecard(
         e = e + dt.timedelta(days=1)
     ctx = Context(tables, config, start=s, end=e, period=period, by=tuple(by))
     ctx.check_attributes()
-    registry = kpis(config.journeys, surveys="completed" in ctx.columns("responses"))
+    registry = kpis(
+        config.journeys,
+        surveys="completed" in ctx.columns("responses"),
+        loop=has_followups(tables),
+    )
     if metrics is not None:
         names = {k.name for k in registry}
         unknown = [m for m in metrics if m not in names]
