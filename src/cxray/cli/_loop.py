@@ -275,6 +275,72 @@ def rules(ctx: typer.Context, json_: Json = False) -> None:
     console.print(t)
 
 
+def _figure(e: dict[str, Any], unit: str = "") -> str:
+    if e.get("suppressed") or e.get("estimate") is None:
+        return f"[dim]{e.get('reason') or 'n/a'}[/dim]"
+    return f"{e['estimate']:.1f}{unit} [{e['ci_low']:.1f}, {e['ci_high']:.1f}] n={e['n']:,}"
+
+
+@loop_app.command("measure")
+def measure(
+    ctx: typer.Context,
+    from_: Annotated[str | None, typer.Option("--from", help="First day opened (YYYY-MM-DD).")] = (
+        None
+    ),
+    to: Annotated[str | None, typer.Option("--to", help="Last day opened (inclusive).")] = None,
+    rule: Annotated[str | None, typer.Option(help="Only this rule's follow-ups.")] = None,
+    json_: Json = False,
+) -> None:
+    """Did following up pay off? Follow-up rate, time to contact, SLA met, recovery."""
+    with _open(ctx, read_only=True) as ws:
+        m = ws.loop.measure(from_, to, rule).to_dict()
+    if json_:
+        print_json(m)
+        return
+    f = m["followups"]
+    console.print(
+        f"{fmt_int(f['opened'])} follow-ups opened, {fmt_int(f['due'])} past their SLA, "
+        f"{fmt_int(f['pending'])} still within it"
+    )
+    t = Table(title="the loop (95% intervals)", title_justify="left")
+    t.add_column("measure")
+    t.add_column("value", overflow="fold")
+    t.add_row("follow-up rate", _figure(m["followup_rate"], " %"))
+    t.add_row("time to first contact, median", _figure(m["time_to_contact"]["median"], " h"))
+    t.add_row("time to first contact, mean", _figure(m["time_to_contact"]["mean"], " h"))
+    t.add_row("SLA met", _figure(m["sla_met"], " %"))
+    t.add_row("recovery rate (contacted detractors)", _figure(m["recovery_rate"], " %"))
+    console.print(t)
+    if m["recovery"]:
+        r = Table(title="recovery by how the customer was reached", title_justify="left")
+        for col in ("rule", "outcome", "in time", "late", "not contacted", "in time − other"):
+            r.add_column(col, overflow="fold")
+        for rec in m["recovery"]:
+            g = rec["groups"]
+            diffs = []
+            for c in rec["comparisons"]:
+                if c["suppressed"]:
+                    diffs.append(f"vs {c['b']}: [dim]{c['reason']}[/dim]")
+                    continue
+                mark = " *" if c["significant"] else ""
+                diffs.append(
+                    f"vs {c['b']}: {c['estimate']:+.1f} [{c['ci_low']:+.1f}, "
+                    f"{c['ci_high']:+.1f}] q={c['q_value']:.2g}{mark}"
+                )
+            r.add_row(
+                rec["rule"],
+                rec["outcome"] + (" (lower is better)" if rec["better"] == "lower" else ""),
+                *(_figure(g[k], " %") for k in ("in_time", "late", "not_contacted")),
+                "\n".join(diffs),
+            )
+        console.print(r)
+        console.print(
+            f"[dim]* significant after Benjamini–Hochberg at {m['fdr']:g}. {m['comparable']}[/dim]"
+        )
+    for note in m["notes"]:
+        console.print(f"[dim]{note}[/dim]")
+
+
 @loop_app.command("secret")
 def secret(ctx: typer.Context) -> None:
     """The secret webhooks are signed with (unless CXRAY_WEBHOOK_SECRET sets one)."""

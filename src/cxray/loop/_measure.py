@@ -204,8 +204,17 @@ def _day(value: Any, what: str) -> dt.date | None:
     return None if when is None else when.date()
 
 
-def _label(est: stats.Estimate, metric: str, unit: str, definition: str) -> stats.Estimate:
-    return dataclasses.replace(est, metric=metric, unit=unit, definition=definition)
+def _label(
+    est: Any, metric: str, unit: str, definition: str, groups: tuple[str, str] | None = None
+) -> Any:
+    """``est`` with its labels; its reason in the loop's words (follow-ups, not responses;
+    the comparison's groups by name)."""
+    reason = est.reason
+    if reason is not None:
+        reason = reason.replace("no responses", "no follow-ups")
+        if groups is not None:
+            reason = reason.replace("group a", groups[0]).replace("group b", groups[1])
+    return dataclasses.replace(est, metric=metric, unit=unit, definition=definition, reason=reason)
 
 
 def _arrays(t: ibis.Table, columns: list[str]) -> dict[str, np.ndarray]:
@@ -333,7 +342,11 @@ def measure(
             for vs in VERSUS:
                 comp = stats.proportion_diff(counts["in_time"], counts[vs], percent=True, **opts)
                 comparisons[vs] = _label(
-                    comp, f"{outcome}: in_time - {vs}", "percentage points", definition
+                    comp,
+                    f"{outcome}: in_time - {vs}",
+                    "percentage points",
+                    definition,
+                    ("in_time", vs),
                 )
             recovery.append(
                 Recovery(
