@@ -26,7 +26,14 @@ from dataclasses import dataclass
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 __all__ = [
     "CONDITION_NAMES",
@@ -239,7 +246,15 @@ class NotifyTarget:
                 raise ValueError(f"notify target {text!r}: not an e-mail address")
         else:
             parts = urlsplit(address)
-            if parts.scheme not in ("http", "https") or not parts.hostname:
+            try:
+                parts.port  # noqa: B018 (a port out of range raises)
+            except ValueError:
+                raise ValueError(f"notify target {text!r}: not a port number") from None
+            if (
+                parts.scheme not in ("http", "https")
+                or not parts.hostname
+                or any(ch.isspace() for ch in address)
+            ):
                 raise ValueError(f"notify target {text!r}: not an http(s) URL")
         return cls(kind, address)  # type: ignore[arg-type]
 
@@ -249,6 +264,12 @@ class NotifyTarget:
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _rule(info: ValidationInfo) -> str:
+    """``rule 'NAME': `` for a message about a rule's field (its name, when valid)."""
+    name = info.data.get("name")
+    return f"rule {name!r}: " if name else ""
 
 
 class LoopRule(_Model):
@@ -293,36 +314,60 @@ class LoopRule(_Model):
             raise ValueError(f"rule name {v!r}: use lower-case letters, digits, '_' and '-'")
         return v
 
+    @field_validator("where")
+    @classmethod
+    def _where(cls, v: str | None, info: ValidationInfo) -> str | None:
+        on = info.data.get("on")
+        if v is None or on is None:
+            return v
+        try:
+            if on not in CONDITION_NAMES:
+                raise ValueError(
+                    f"where applies to rules on responses, cases or mentions, not {on}"
+                )
+            cond = parse_condition(v)
+            known = CONDITION_NAMES[on]
+            for part in _comparisons(cond):  # attributes are checked against the store
+                if part.name in known:
+                    check_names(Condition("and", (part,)), on, known)
+        except ValueError as exc:
+            raise ValueError(f"{_rule(info)}{exc}") from None
+        return v
+
     @field_validator("notify")
     @classmethod
-    def _targets(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+    def _targets(cls, v: tuple[str, ...], info: ValidationInfo) -> tuple[str, ...]:
         for t in v:
-            NotifyTarget.parse(t)
+            try:
+                NotifyTarget.parse(t)
+            except ValueError as exc:
+                raise ValueError(f"{_rule(info)}{exc}") from None
         return v
 
     @field_validator("quiet_hours")
     @classmethod
-    def _quiet(cls, v: str | None) -> str | None:
+    def _quiet(cls, v: str | None, info: ValidationInfo) -> str | None:
         if v is None:
             return v
         parts = v.replace(" ", "").split("-")
         if len(parts) != 2 or not all(_CLOCK.match(p) for p in parts):
-            raise ValueError(f"quiet_hours {v!r}: use HH:MM-HH:MM, e.g. 22:00-07:00")
+            raise ValueError(f"{_rule(info)}quiet_hours {v!r}: use HH:MM-HH:MM, e.g. 22:00-07:00")
+        if parts[0] == parts[1]:
+            raise ValueError(
+                f"{_rule(info)}quiet_hours {v!r} starts and ends at the same time; "
+                "leave quiet_hours out for none"
+            )
         return v
 
     @model_validator(mode="after")
     def _consistent(self) -> LoopRule:
-        rows = self.on in ("responses", "cases", "mentions")
-        if self.where is not None:
-            if not rows:
-                raise ValueError(
-                    f"where applies to rules on responses, cases or mentions, not {self.on}"
-                )
-            cond = parse_condition(self.where)
-            known = CONDITION_NAMES[self.on]
-            for part in _comparisons(cond):  # attributes are checked against the store
-                if part.name in known:
-                    check_names(Condition("and", (part,)), self.on, known)
+        try:
+            self._check_consistent()
+        except ValueError as exc:
+            raise ValueError(f"rule {self.name!r}: {exc}") from None
+        return self
+
+    def _check_consistent(self) -> None:
         if self.on == "kpi" and not self.metric:
             raise ValueError('a KPI rule needs metric (e.g. metric = "nps")')
         if self.on != "kpi" and (self.metric or self.by):
@@ -331,7 +376,6 @@ class LoopRule(_Model):
             raise ValueError('action = "notify" needs notify targets')
         if self.routes and not self.route_by:
             raise ValueError("routes need route_by (the attribute they route by)")
-        return self
 
     @property
     def condition(self) -> Condition | None:

@@ -121,18 +121,22 @@ class Loop:
             return
         from cxray.metrics import get_kpi
 
+        path = f"{self.config.path}: " if self.config.path else ""
         for i, rule in enumerate(self.config.loop.rules):
-            where = f"[loop.rules.{i}] ({rule.name})"
+            field = "where"
             try:
                 if rule.condition is not None:
                     t = self.rs.table(rule.on)
                     known = {c: _kind(typ) for c, typ in t.schema().items() if c[0] != "_"}
                     known |= {k: v for k, v in CONDITION_NAMES[rule.on].items() if k not in known}
                     if rule.on == "responses":
+                        known |= {k: v for k, v in self._survey_columns().items() if k not in known}
                         known |= {k: "number" for k in self._feature_names() if k not in known}
                     check_names(rule.condition, rule.on, known)
                 if rule.on == "kpi":
+                    field = "metric"
                     get_kpi(str(rule.metric), self.config.journeys)
+                    field = "when"
                     th = self.config.threshold(str(rule.metric))
                     if rule.when == "action" and th.action is None:
                         raise ValueError(
@@ -140,8 +144,21 @@ class Loop:
                             f'or use when = "significant_change"'
                         )
             except (ValueError, CXError) as exc:
-                raise ConfigError(f"{where}: {exc}") from exc
+                raise ConfigError(
+                    f"{path}[loop.rules.{i}.{field}] rule {rule.name!r}: {exc}"
+                ) from exc
         self._checked = True
+
+    def _survey_columns(self) -> dict[str, str]:
+        """The ``responses`` columns the config's surveys fill (name -> kind): a rule may
+        name a survey question before its first answer adds the column."""
+        out: dict[str, str] = {}
+        for survey in self.config.surveys.define.values():
+            for q in survey.questions:
+                out[survey.column_of(q)] = (
+                    "number" if q.type in ("nps", "csat", "ces", "rating") else "text"
+                )
+        return out
 
     def _feature_names(self) -> list[str]:
         """Features of the responses a condition may use (``late_deliveries > 0``)."""
