@@ -88,7 +88,9 @@ def test_a_bad_rule_name_and_duplicate_names(write):
 
 
 def test_good_rules_load(write):
-    text = GOOD + """
+    text = (
+        GOOD
+        + """
 [[loop.rules]]
 name = "slow-email"
 on = "cases"
@@ -107,9 +109,10 @@ on = "kpi"
 metric = "nps"
 by = "region"
 """
+    )
     config = load_program_config(write("cxray.toml", text))
     slow = config.loop.rules[1]
-    assert [str(t) for t in slow.targets][0] == "email:care@example.com"
+    assert str(slow.targets[0]) == "email:care@example.com"
     assert slow.opens_followups and slow.notifies
     assert config.loop.rules[2].when == "action"
 

@@ -21,10 +21,10 @@ from typing import Any
 import ibis
 
 from cxray.config import CONDITION_NAMES, LoopRule, ProgramConfig, check_names
-from cxray.exceptions import ConfigError, CXError
+from cxray.exceptions import ConfigError, CXError, StoreError
 from cxray.loop._conditions import derived_names, evaluate, to_filter, with_derived
 from cxray.loop._messages import composer
-from cxray.loop._records import Trigger, record, utcnow
+from cxray.loop._records import Trigger, prepare, record, utcnow, write
 from cxray.store import ALERTS, IMPORT_LOG, LOOP_STATE, Store
 from cxray.store._migrations import LOOP_STATE_SCHEMA
 
@@ -85,6 +85,8 @@ class Loop:
         self.lock = lock or threading.RLock()
         self.compose = composer(config)
         self._checked = False
+        self._memory_rules: dict[str, bool] = {}
+        self._started: set[str] | None = None  # state keys of rules started (survey commits)
         self._local = threading.local()
         from cxray.loop._followups import Followups
 
@@ -216,9 +218,28 @@ class Loop:
             else:
                 out[r.name] = new[key] = first if first is not None else latest + 1
         if new:
-            with self.lock:
+            with self.lock:  # another thread (a survey commit) may have started it meanwhile
+                t = self.store.backend.table(LOOP_STATE)
+                now = {r["key"]: r["value"] for r in t.to_pyarrow().to_pylist()}
+                for key in [k for k in new if k in now]:
+                    out[key.split(":")[1]] = int(now[key])
+                    del new[key]
                 self._set_state({k: str(v) for k, v in new.items()})
         return out
+
+    def _start_collected(self, rows: list[dict[str, Any]]) -> None:
+        """Inside a survey commit: response rules not started yet start with the import
+        its rows belong to, so a run after it sees them (a rule first seen by a run
+        would start after that import)."""
+        if self._started is None:
+            t = self.store.backend.table(LOOP_STATE)
+            self._started = {r["key"] for r in t.select("key").to_pyarrow().to_pylist()}
+        keys = [f"rule:{r.name}:since_import" for r in self.rules if r.on == "responses"]
+        new = [k for k in keys if k not in self._started]
+        ids = [r["_import_id"] for r in rows if r.get("_import_id") is not None]
+        if new and ids:
+            self._set_state({k: str(min(ids)) for k in new})
+            self._started |= set(new)
 
     # ------------------------------------------------------------ row rules
     def _row_triggers(self, rule: LoopRule, since: int | None) -> list[Trigger]:
@@ -405,6 +426,9 @@ class Loop:
                     triggers += self._emerging_triggers(rule, backfill)
             except CXError as exc:
                 errors[rule.name] = str(exc)
+            except Exception as exc:  # a rule never stops the others (nor an import)
+                log.exception("loop: rule %s could not be evaluated", rule.name)
+                errors[rule.name] = f"{type(exc).__name__}: {exc}"
         return triggers, errors
 
     def run(
@@ -425,10 +449,15 @@ class Loop:
         )
         for t in triggers:
             report.fired[t.rule.name] = report.fired.get(t.rule.name, 0) + 1
-        with self.lock, self._transaction():
-            report.new_alerts = len(record(self.store, self.config, triggers, now=now,
-                                           compose=self.compose))  # fmt: skip
-            self._set_state({"last_run": (now or utcnow()).isoformat()})
+        try:
+            with self.lock, self._transaction():
+                report.new_alerts = len(record(self.store, self.config, triggers, now=now,
+                                               compose=self.compose))  # fmt: skip
+                self._set_state({"last_run": (now or utcnow()).isoformat()})
+        except CXError:
+            raise
+        except Exception as exc:  # nothing was recorded; the next run tries again
+            raise StoreError(f"the loop could not record its alerts: {exc}") from exc
         if deliver:
             from cxray.loop._delivery import deliver as send
 
@@ -440,11 +469,12 @@ class Loop:
         """Response rules on rows a survey commit is writing (call inside that commit): the
         alerts, follow-ups and messages are written in the same transaction. Rules whose
         condition needs derived names (sentiment, theme) wait for :meth:`run`."""
-        rules = [r for r in self.rules if r.on == "responses" and not derived_names(r.condition)]
+        rows = list(rows)
+        self._start_collected(rows)
+        rules = [r for r in self.rules if r.on == "responses" and self._in_memory(r)]
         if not rules:
             return 0
         try:
-            rows = list(rows)
             attrs = self._customer_attributes(rules, rows)
             triggers = []
             for row in rows:
@@ -461,10 +491,24 @@ class Loop:
                             rule.route_by, attrs.get((rule.route_by, row.get("customer_id")))
                         )
                     triggers.append(self._row_trigger(rule, data))
+            records = prepare(self.store, self.config, triggers, now=now, compose=self.compose)
         except Exception:  # never fail a survey commit for a rule: the next run catches up
             log.exception("loop: response rules could not be evaluated on collected rows")
             return 0
-        return len(record(self.store, self.config, triggers, now=now, compose=self.compose))
+        return len(write(self.store, records))
+
+    def _in_memory(self, rule: LoopRule) -> bool:
+        """Whether a response rule can be evaluated on the rows a survey commit writes:
+        not when its condition needs what only the store computes (sentiment, themes,
+        features of what happened before); the next run evaluates those. A name that is
+        a column now stays one, so the answer is kept."""
+        known = self._memory_rules.get(rule.name)
+        if known is None:
+            names = set() if rule.condition is None else rule.condition.names()
+            columns = set(self.store.columns("responses")) | set(CONDITION_NAMES["responses"])
+            known = not derived_names(rule.condition) and names <= columns
+            self._memory_rules[rule.name] = known
+        return known
 
     def _customer_attributes(
         self, rules: list[LoopRule], rows: list[dict[str, Any]]

@@ -32,13 +32,16 @@ from cxray.store._migrations import (
 )
 
 __all__ = [
+    "Records",
     "Trigger",
     "alert_id",
     "followup_id",
     "insert_rows",
     "message_id",
+    "prepare",
     "record",
     "utcnow",
+    "write",
 ]
 
 SYSTEM = "cxray"
@@ -175,6 +178,38 @@ def record(
 
     ``compose(trigger, target, followup) -> (subject, payload)`` makes a message.
     """
+    return write(store, prepare(store, config, triggers, now=now, compose=compose))
+
+
+@dataclass
+class Records:
+    """The rows :func:`prepare` made for new triggers, for :func:`write`."""
+
+    alerts: list[dict[str, Any]] = field(default_factory=list)
+    followups: list[dict[str, Any]] = field(default_factory=list)
+    events: list[dict[str, Any]] = field(default_factory=list)
+    messages: list[dict[str, Any]] = field(default_factory=list)
+
+
+def write(store: Store, records: Records) -> list[str]:
+    """Insert what :func:`prepare` made; the new alerts' ids."""
+    insert_rows(store, ALERTS, ALERTS_SCHEMA, records.alerts)
+    insert_rows(store, FOLLOWUPS, FOLLOWUPS_SCHEMA, records.followups)
+    insert_rows(store, FOLLOWUP_EVENTS, FOLLOWUP_EVENTS_SCHEMA, records.events)
+    insert_rows(store, OUTBOX, OUTBOX_SCHEMA, records.messages)
+    return [a["alert_id"] for a in records.alerts]
+
+
+def prepare(
+    store: Store,
+    config: ProgramConfig,
+    triggers: Iterable[Trigger],
+    *,
+    now: dt.datetime | None = None,
+    compose: Any = None,
+) -> Records:
+    """The rows of the triggers that are new (reads the store, writes nothing): whatever
+    goes wrong here leaves the caller's transaction untouched."""
     now = now or utcnow()
     fresh: dict[str, Trigger] = {}
     for t in triggers:
@@ -182,7 +217,7 @@ def record(
     seen = _existing(store, ALERTS, "alert_id", list(fresh))
     todo = [t for a, t in fresh.items() if a not in seen]
     if not todo:
-        return []
+        return Records()
     zone = config.program.timezone
     alerts, followups, events, messages = [], [], [], []
     sent: dict[str, int] = {}
@@ -268,8 +303,4 @@ def record(
                 "notified": json.dumps({"targets": notified, "note": why}),
             }
         )
-    insert_rows(store, ALERTS, ALERTS_SCHEMA, alerts)
-    insert_rows(store, FOLLOWUPS, FOLLOWUPS_SCHEMA, followups)
-    insert_rows(store, FOLLOWUP_EVENTS, FOLLOWUP_EVENTS_SCHEMA, events)
-    insert_rows(store, OUTBOX, OUTBOX_SCHEMA, messages)
-    return [a["alert_id"] for a in alerts]
+    return Records(alerts, followups, events, messages)
