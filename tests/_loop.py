@@ -68,9 +68,12 @@ def build_loop_world(
     with Workspace.open(db, config) as ws:
         ws.load_demo(seed=seed, customers=customers, months=months)
         ws.loop.run(deliver=False)  # the rules are seen: later imports fire them
-        two_days_ago = utcnow() - dt.timedelta(days=2)
-        ws.loop.run(backfill=True, deliver=False, sources=["cases"], now=two_days_ago)
-        ws.loop.run(backfill=True, deliver=False)
+        now = utcnow()
+        ws.loop.run(backfill=True, deliver=False, sources=["cases"], now=now - dt.timedelta(days=2))
+        ws.loop.run(
+            backfill=True, deliver=False, sources=["responses"], now=now - dt.timedelta(hours=3)
+        )
+        ws.loop.run(backfill=True, deliver=False)  # KPI and emerging-issue rules: the newest
         keys = ApiKeys(ws.store)
         return {
             "analyst": keys.create("analyst", name=ANALYST)[1],

@@ -49,6 +49,7 @@ from cxray.web._format import (
     metric_present,
     metric_table,
 )
+from cxray.web._inbox import add_inbox_routes, loop_box
 from cxray.web._journeys import add_journey_routes, journey_link
 from cxray.web._text import add_text_routes
 
@@ -278,7 +279,8 @@ def create_web_router(state: ServerState, *, cookie: str = SESSION_COOKIE) -> AP
                         "journey": journey_link(state.ws.config, r["metric"], view),
                     }
                 )
-        return render(request, "overview.html", user=user, view=view, tiles=tiles)
+            loop = loop_box(state)  # open alerts first, when the loop has any
+        return render(request, "overview.html", user=user, view=view, tiles=tiles, loop=loop)
 
     @router.get("/trends", response_class=HTMLResponse)
     def trends(request: Request, metric: str = "nps") -> Response:
@@ -446,6 +448,7 @@ def create_web_router(state: ServerState, *, cookie: str = SESSION_COOKIE) -> AP
     add_text_routes(router, state, who=who, render=render, failed=failed)
     add_drivers_routes(router, state, who=who, render=render, failed=failed)
     add_journey_routes(router, state, who=who, render=render, failed=failed)
+    add_inbox_routes(router, state, who=who, render=render, failed=failed)
     return router
 
 
