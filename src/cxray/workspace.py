@@ -78,6 +78,9 @@ class DemoReport:
     effects: list[Any]
     seconds_generate: float
     seconds_write: float
+    #: the closed loop replayed over the world (``load_demo(loop=True)``):
+    #: a :class:`cxray.loop.LoopDemoReport`
+    loop: Any = None
 
 
 @dataclass(frozen=True)
@@ -289,12 +292,18 @@ class Workspace:
         months: int = 24,
         chunk_customers: int = 200_000,
         progress: ProgressFn | None = None,
+        loop: bool = False,
     ) -> DemoReport:
         """Generate the demo company and write it, validated like any import.
 
         The world is built and written in chunks of customers (one transaction
         each), so worlds of tens of millions of rows never sit in memory at
         once. Refuses a store that holds data from real imports.
+
+        ``loop``: then run the demo's closed loop over its history (its rules, alerts,
+        follow-ups worked by demo agents, and the planted recovery effect;
+        :func:`cxray.loop.simulate_demo`). A workspace whose config has no rules of its
+        own takes the demo's (:data:`cxray.loop.DEMO_LOOP_TOML`).
         """
         from cxray.demo import BLOCK_CUSTOMERS, generate_chunks
 
@@ -340,11 +349,40 @@ class Workspace:
                     b.close()
             t_write += time.perf_counter() - started
             started = time.perf_counter()
+        loop_report = None
+        if loop:
+            if progress:
+                progress("the closed loop", chunks, chunks + 1)
+            loop_report = self._demo_loop(seed)
+            from cxray.demo import recovery_effect
+
+            effects = [*effects, recovery_effect()]
         if progress:
             progress("done", chunks, chunks)
         return DemoReport(
-            seed, customers, months, rows, added, updated, unchanged, effects, t_gen, t_write
+            seed,
+            customers,
+            months,
+            rows,
+            added,
+            updated,
+            unchanged,
+            effects,
+            t_gen,
+            t_write,
+            loop_report,
         )
+
+    def _demo_loop(self, seed: int) -> Any:
+        from cxray.loop import demo_loop_config, simulate_demo
+
+        report = simulate_demo(
+            self.store, self.config, lock=self.write_lock, seed=seed, source=DEMO_SOURCE
+        )
+        if not self.config.loop.rules:  # serve and loop commands keep working with them
+            self.config = self.config.model_copy(update={"loop": demo_loop_config()})
+            self._loop = None
+        return report
 
     def _refuse_real_data(self) -> None:
         log = self.store.backend.table(IMPORT_LOG)

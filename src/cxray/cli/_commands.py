@@ -162,16 +162,27 @@ def demo(
         float,
         typer.Option(min=0.001, help="Scale factor on customers (e.g. 500 for benchmark worlds)."),
     ] = 1.0,
+    loop: Annotated[
+        bool,
+        typer.Option(
+            "--loop",
+            help="Also run the demo's closed loop over its history: alerts, follow-ups "
+            "worked by demo agents, and a planted recovery effect (docs/loop.md).",
+        ),
+    ] = False,
 ) -> None:
     """Build the demo company (synthetic, with planted effects) and print a first summary."""
     n = max(1, round(customers * size))
     started = time.perf_counter()
     with _workspace(ctx) as ws:
         with progress_bar() as progress:
-            report = ws.load_demo(seed=seed, customers=n, months=months, progress=progress)
+            report = ws.load_demo(
+                seed=seed, customers=n, months=months, progress=progress, loop=loop
+            )
         card = ws.scorecard()
         status_ = ws.status(imports=0)
     seconds = time.perf_counter() - started
+    rules_note = _demo_rules(ctx) if loop else None
     console.print(
         f"[bold]Hearthwell[/bold], the demo company: {n:,} customers over {months} months "
         f"(seed {seed}), written to {status_.store} in {seconds:.1f} s"
@@ -186,3 +197,35 @@ def demo(
     console.print("[bold]planted effects to find[/bold] (docs/demo-world.md):")
     for e in report.effects:
         console.print(f"  • [bold]{e.name}[/bold]: {e.description}")
+    if report.loop is not None:
+        lp = report.loop
+        fates = ", ".join(f"{v:,} {k.replace('_', ' ')}" for k, v in sorted(lp.fates.items()))
+        console.print(
+            f"[bold]the closed loop[/bold]: {lp.alerts:,} alerts, {lp.followups:,} follow-ups "
+            f"({fates}), {lp.messages:,} notifications, {lp.answers_changed:,} later answers "
+            "changed by the recovery effect; `cxray loop measure` measures it"
+        )
+        if rules_note:
+            console.print(rules_note)
+
+
+def _demo_rules(ctx: typer.Context) -> str:
+    """Keep the demo's loop rules for `cxray serve` and `cxray loop`: write them to the
+    folder's config when it has none (or no [loop] section), else say where they are."""
+    import tomllib
+
+    from cxray.config import Settings
+    from cxray.loop import DEMO_LOOP_TOML
+
+    cfg = Path((ctx.obj or {}).get("config") or Settings().config)
+    if not cfg.exists():
+        cfg.write_text(DEFAULT_CONFIG_TEXT + "\n" + DEMO_LOOP_TOML, encoding="utf-8")
+        return f"the demo's rules: written to {cfg} (created)"
+    text = cfg.read_text(encoding="utf-8")
+    if "loop" not in tomllib.loads(text):
+        cfg.write_text(text.rstrip("\n") + "\n\n" + DEMO_LOOP_TOML, encoding="utf-8")
+        return f"the demo's rules: added to {cfg}"
+    return (
+        f"{cfg} has a [loop] section of its own, kept as it is; the demo's rules are in "
+        "docs/loop.md (cxray.loop.DEMO_LOOP_TOML)"
+    )

@@ -312,28 +312,37 @@ def measure(
     t.add_row("recovery rate (contacted detractors)", _figure(m["recovery_rate"], " %"))
     console.print(t)
     if m["recovery"]:
-        r = Table(title="recovery by how the customer was reached", title_justify="left")
-        for col in ("rule", "outcome", "in time", "late", "not contacted", "in time − other"):
+        r = Table(title="recovery by how the customer was reached (%)", title_justify="left")
+        d = Table(title="contacted in time minus the others (points)", title_justify="left")
+        for col in ("rule", "outcome", "in time", "late", "not contacted"):
             r.add_column(col, overflow="fold")
+        for col in ("rule", "outcome", "vs", "difference [95% CI]", "q"):
+            d.add_column(col, overflow="fold")
         for rec in m["recovery"]:
-            g = rec["groups"]
-            diffs = []
-            for c in rec["comparisons"]:
-                if c["suppressed"]:
-                    diffs.append(f"vs {c['b']}: [dim]{c['reason']}[/dim]")
-                    continue
-                mark = " *" if c["significant"] else ""
-                diffs.append(
-                    f"vs {c['b']}: {c['estimate']:+.1f} [{c['ci_low']:+.1f}, "
-                    f"{c['ci_high']:+.1f}] q={c['q_value']:.2g}{mark}"
+            outcome = rec["outcome"] + (" (lower is better)" if rec["better"] == "lower" else "")
+            cells = []
+            for k in ("in_time", "late", "not_contacted"):
+                e = rec["groups"][k]
+                cells.append(
+                    f"[dim]n={e['n']}[/dim]"
+                    if e["suppressed"] or e["estimate"] is None
+                    else f"{e['estimate']:.1f} (n={e['n']:,})"
                 )
-            r.add_row(
-                rec["rule"],
-                rec["outcome"] + (" (lower is better)" if rec["better"] == "lower" else ""),
-                *(_figure(g[k], " %") for k in ("in_time", "late", "not_contacted")),
-                "\n".join(diffs),
-            )
+            r.add_row(rec["rule"], outcome, *cells)
+            for c in rec["comparisons"]:
+                vs = c["b"].replace("_", " ")
+                if c["suppressed"]:
+                    d.add_row(rec["rule"], rec["outcome"], vs, f"[dim]{c['reason']}[/dim]", "")
+                    continue
+                d.add_row(
+                    rec["rule"],
+                    rec["outcome"],
+                    vs,
+                    f"{c['estimate']:+.1f} [{c['ci_low']:+.1f}, {c['ci_high']:+.1f}]",
+                    f"{c['q_value']:.2g}" + (" *" if c["significant"] else ""),
+                )
         console.print(r)
+        console.print(d)
         console.print(
             f"[dim]* significant after Benjamini–Hochberg at {m['fdr']:g}. {m['comparable']}[/dim]"
         )

@@ -17,7 +17,7 @@ benchmark-sized worlds that do not fit in memory at once. See
 """
 
 from cxray.demo._calendar import DEFAULT_END
-from cxray.demo._effects import STRENGTHS, PlantedEffect, Strengths
+from cxray.demo._effects import STRENGTHS, PlantedEffect, Strengths, recovery_effect
 from cxray.demo._world import BLOCK_CUSTOMERS, TABLES, World, combine, generate, generate_chunks
 
 __all__ = [
@@ -31,4 +31,5 @@ __all__ = [
     "combine",
     "generate",
     "generate_chunks",
+    "recovery_effect",
 ]

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Literal
 
-__all__ = ["STRENGTHS", "PlantedEffect", "Strengths", "planted_effects"]
+__all__ = ["STRENGTHS", "PlantedEffect", "Strengths", "planted_effects", "recovery_effect"]
 
 
 @dataclass(frozen=True)
@@ -50,9 +50,17 @@ class Strengths:
     region_trend: float = 1.2
     improving_region: str = "Southwest"
     slow_channel: str = "email"
+    #: the closed loop (``cxray demo --loop`` only): answer points added to a customer's next
+    #: NPS and CSAT answers after a follow-up that reached them within its SLA (capped at
+    #: the top of the scale); later or no contact adds nothing
+    recovery_nps_points: int = 3
+    recovery_csat_points: int = 1
 
 
 STRENGTHS = Strengths()
+
+#: the recovery difference on the default world (seed 42), measured by ``Loop.measure``
+EXPECTED_RECOVERY = 33.0
 
 Direction = Literal["increase", "decrease"]
 
@@ -270,3 +278,40 @@ def planted_effects(fault_month: dt.date, s: Strengths = STRENGTHS) -> list[Plan
             details={"carrier": "ParcelWing"},
         ),
     ]
+
+
+def recovery_effect(s: Strengths = STRENGTHS) -> PlantedEffect:
+    """The closed loop's planted effect (``cxray demo --loop``; not in :func:`planted_effects`,
+    which describes the world every demo has)."""
+    return PlantedEffect(
+        name="followup_recovers_detractors",
+        description=(
+            "A detractor whom the demo's agents reach within the follow-up's SLA answers "
+            f"better next time: the next NPS answer after the contact is {s.recovery_nps_points} "
+            f"points higher and the next CSAT answer {s.recovery_csat_points} point higher "
+            "(capped at the top of the scale). Customers reached late, or not at all, answer "
+            "as they would have. Churn is not changed (the world's churn is simulated before "
+            "the follow-ups)."
+        ),
+        tables=("followups", "responses", "customers"),
+        columns=(
+            "followups.subject",
+            "followups.contacted_at",
+            "followups.due_at",
+            "responses.nps",
+            "responses.csat",
+        ),
+        statistic=(
+            "recovery rate (next NPS answer 7 or more) of the detractors rule's follow-ups "
+            "contacted within the SLA minus that of those not contacted (percentage points; "
+            "Loop.measure, outcome nps)"
+        ),
+        direction="increase",
+        expected=EXPECTED_RECOVERY,
+        at_least=10.0,
+        details={
+            "nps_points": s.recovery_nps_points,
+            "csat_points": s.recovery_csat_points,
+            "rule": "detractors",
+        },
+    )

@@ -10,6 +10,8 @@ an outbox with what triggered them and delivered with retries. :class:`Loop`
 
 from cxray.loop._conditions import evaluate, to_filter
 from cxray.loop._delivery import DeliveryReport, deliver, webhook_secret
+from cxray.loop._demo import DEMO_LOOP_TOML, LoopDemoReport, demo_loop_config
+from cxray.loop._demo import simulate as simulate_demo
 from cxray.loop._engine import Loop, RunReport
 from cxray.loop._followups import STATUSES, Followups
 from cxray.loop._measure import COMPARABLE, LoopMeasures, Recovery
@@ -19,10 +21,12 @@ from cxray.loop._runner import LoopRunner
 
 __all__ = [
     "COMPARABLE",
+    "DEMO_LOOP_TOML",
     "STATUSES",
     "DeliveryReport",
     "Followups",
     "Loop",
+    "LoopDemoReport",
     "LoopMeasures",
     "LoopRunner",
     "Recovery",
@@ -30,10 +34,12 @@ __all__ = [
     "Trigger",
     "alert_id",
     "deliver",
+    "demo_loop_config",
     "evaluate",
     "followup_id",
     "message_id",
     "sign",
+    "simulate_demo",
     "to_filter",
     "verify_signature",
     "webhook_secret",

@@ -41,15 +41,18 @@ import numpy as np
 from cxray import stats
 from cxray.config import ProgramConfig
 from cxray.exceptions import QueryError
-from cxray.metrics import Context, parse_when
-from cxray.metrics._loop import (
-    GROUPS,
+from cxray.metrics import (
+    Context,
     bottom_box_values,
     data_end,
     followup_rows,
     loop_now,
+    parse_when,
     recovery_rows,
 )
+
+#: how a follow-up's customer was reached, in the order the groups are reported
+GROUPS = ("in_time", "late", "not_contacted")
 
 __all__ = ["COMPARABLE", "LoopMeasures", "Recovery", "measure"]
 

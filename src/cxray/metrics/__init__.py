@@ -11,6 +11,14 @@ Definitions and formulas: ``docs/metrics.md``.
 
 from cxray.metrics._context import NPS_GROUP, NULL_LABEL, PERIODS, Context, TableSource, parse_when
 from cxray.metrics._engine import health_scores
+from cxray.metrics._loop import (
+    bottom_box_values,
+    data_end,
+    followup_rows,
+    has_followups,
+    loop_now,
+    recovery_rows,
+)
 from cxray.metrics._planning import mix_shift, plan_sample_size
 from cxray.metrics._registry import KPI, business_hours, get_kpi, kpis
 from cxray.metrics._scorecard import Score, Scorecard, Status, scorecard, status_of
@@ -25,13 +33,19 @@ __all__ = [
     "Scorecard",
     "Status",
     "TableSource",
+    "bottom_box_values",
     "business_hours",
+    "data_end",
+    "followup_rows",
     "get_kpi",
+    "has_followups",
     "health_scores",
     "kpis",
+    "loop_now",
     "mix_shift",
     "parse_when",
     "plan_sample_size",
+    "recovery_rows",
     "scorecard",
     "status_of",
 ]

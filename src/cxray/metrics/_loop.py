@@ -30,7 +30,6 @@ from cxray.metrics._context import TIME_TABLES, Context, TableSource
 from cxray.store import FOLLOWUPS
 
 __all__ = [
-    "GROUPS",
     "RESPONSE_SUBJECT",
     "bottom_box_values",
     "data_end",
@@ -44,8 +43,6 @@ __all__ = [
 
 #: the subject prefix of follow-ups opened by a response rule (``responses:R123``)
 RESPONSE_SUBJECT = "responses:"
-#: how a follow-up's customer was reached, for the recovery comparisons
-GROUPS = ("in_time", "late", "not_contacted")
 
 
 def loop_now() -> dt.datetime:
