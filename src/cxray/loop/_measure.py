@@ -269,8 +269,9 @@ def measure(
 
     if rule is not None and rule not in {r.name for r in config.loop.rules}:
         f = tables("followups")
-        if not f.filter(f.rule == rule).count().to_pyarrow().as_py():
-            known = sorted({r.name for r in config.loop.rules})
+        seen = set(f.select("rule").distinct().to_pyarrow().column(0).to_pylist())
+        if rule not in seen:
+            known = sorted({r.name for r in config.loop.rules} | {r for r in seen if r})
             raise QueryError(f"unknown rule {rule!r}; known: {', '.join(known) or 'none'}")
 
     f = window(followup_rows(tables, now))
