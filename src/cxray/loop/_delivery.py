@@ -2,22 +2,30 @@
 
 Messages are written to ``_cx_outbox`` with what triggered them; delivery reads the ones
 that are due, sends each outside the write lock, and then marks it delivered, or counts
-the attempt and waits before the next (``retry_base_seconds`` times 2, 4, 8 ... up to six
-hours; after ``max_attempts`` the message is *failed*, with its last error kept). A process
-killed after sending and before marking sends that message again after a restart; its
-``Idempotency-Key`` (the message id) lets the receiver drop the repeat, so nothing is lost
-and nothing is acted on twice.
+the attempt and waits before the next (``retry_base_seconds``, then twice that, four
+times ... up to six hours; after ``max_attempts`` the message is *failed*, with its last
+error kept). Whatever goes wrong with one message (a refused recipient, an unreachable
+server, a bad setting) is recorded on it; the others still go. A process killed after
+sending and before marking sends that message again after a restart; its
+``Idempotency-Key`` (the message id; for e-mail the Message-ID header, which stays the
+same on every attempt) lets the receiver drop the repeat, so nothing is lost and nothing
+is acted on twice. Within one process one round delivers at a time, so two callers never
+send the same message at once.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import os
+import smtplib
+import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.message import EmailMessage
-from email.utils import make_msgid
+from email.utils import parseaddr
 from typing import Any
 
 from cxray.config import ProgramConfig
@@ -32,6 +40,17 @@ __all__ = ["DeliveryReport", "deliver", "webhook_secret"]
 MAX_WAIT = dt.timedelta(hours=6)
 #: how long a webhook or SMTP server may take to answer
 TIMEOUT = 10.0
+
+log = logging.getLogger("cxray.loop")
+
+#: one delivery round at a time per store in this process (store URL -> lock)
+_ROUNDS: dict[str, threading.Lock] = {}
+_ROUNDS_LOCK = threading.Lock()
+
+
+def _round_lock(store: Store) -> threading.Lock:
+    with _ROUNDS_LOCK:
+        return _ROUNDS.setdefault(str(store.url), threading.Lock())
 
 
 @dataclass
@@ -62,13 +81,17 @@ class _Sender:
         self._client: Any = None
 
     def close(self) -> None:
-        if self._smtp is not None:
-            try:
-                self._smtp.quit()
-            except Exception:  # the connection may be gone already
-                self._smtp.close()
+        self._drop_smtp()
         if self._client is not None:
             self._client.close()
+
+    def _drop_smtp(self) -> None:
+        smtp, self._smtp = self._smtp, None
+        if smtp is not None:
+            try:
+                smtp.quit()
+            except Exception:  # the connection may be gone already
+                smtp.close()
 
     def send(self, msg: dict[str, Any]) -> None:
         payload = json.loads(msg["payload"])
@@ -87,16 +110,20 @@ class _Sender:
         mail["From"] = settings.sender
         mail["To"] = payload["to"]
         mail["Subject"] = payload["subject"].replace("\n", " ")
-        mail["Message-ID"] = make_msgid(idstring=msg["message_id"])
+        # the same on every attempt, so a repeat after a restart can be recognised
+        domain = parseaddr(settings.sender)[1].rpartition("@")[2] or "cxray.invalid"
+        mail["Message-ID"] = f"<{msg['message_id']}@{domain}>"
         mail["X-Cxray-Message-Id"] = msg["message_id"]
         mail.set_content(payload["body"])
         try:
             refused = self._smtp.send_message(mail)
+        except smtplib.SMTPRecipientsRefused as exc:  # the session goes on
+            raise CXError(f"SMTP refused {_refusals(exc.recipients)}") from None
         except Exception as exc:
-            self._smtp = None
+            self._drop_smtp()
             raise CXError(f"SMTP: {exc}") from None
         if refused:
-            raise CXError(f"SMTP refused {', '.join(refused)}")
+            raise CXError(f"SMTP refused {_refusals(refused)}")
 
     def _post(self, msg: dict[str, Any], payload: Any) -> None:
         import httpx
@@ -123,6 +150,14 @@ class _Sender:
             raise CXError(f"{type(exc).__name__}: {exc}") from None
         if not 200 <= r.status_code < 300:
             raise CXError(f"HTTP {r.status_code}: {r.text[:200]}")
+
+
+def _refusals(refused: dict[str, Any]) -> str:
+    return ", ".join(f"{addr} ({code} {_text(why)})" for addr, (code, why) in refused.items())
+
+
+def _text(why: Any) -> str:
+    return why.decode("utf-8", "replace") if isinstance(why, bytes) else str(why)
 
 
 def _due(store: Store, now: dt.datetime, limit: int) -> list[dict[str, Any]]:
@@ -174,8 +209,24 @@ def deliver(
     now: dt.datetime | None = None,
     limit: int = 500,
     sender: Any = None,
+    stop: Callable[[], bool] | None = None,
 ) -> DeliveryReport:
-    """Send every message that is due (at most ``limit``); see the module docstring."""
+    """Send every message that is due (at most ``limit``); see the module docstring.
+    ``stop()``, asked between messages, ends the round early (the rest wait for the next)."""
+    with _round_lock(store):
+        return _deliver(store, config, lock=lock, now=now, limit=limit, sender=sender, stop=stop)
+
+
+def _deliver(
+    store: Store,
+    config: ProgramConfig,
+    *,
+    lock: Any,
+    now: dt.datetime | None,
+    limit: int,
+    sender: Any,
+    stop: Callable[[], bool] | None,
+) -> DeliveryReport:
     report = DeliveryReport()
     with lock:
         due = _due(store, now or utcnow(), limit)
@@ -186,23 +237,29 @@ def deliver(
     cfg = config.loop
     try:
         for msg in due:
+            if stop is not None and stop():
+                break
             try:
                 sender.send(msg)
-            except CXError as exc:
+            except Exception as exc:  # recorded on the message, whatever it is
+                why = str(exc) if isinstance(exc, CXError) else f"{type(exc).__name__}: {exc}"
+                if not isinstance(exc, CXError):
+                    log.warning("loop: sending %s failed unexpectedly: %s", msg["message_id"], why)
                 attempts = int(msg["attempts"] or 0) + 1
                 when = now or utcnow()
                 if attempts >= cfg.max_attempts:
-                    values = {"attempts": attempts, "last_error": str(exc), "status": "failed"}
+                    values = {"attempts": attempts, "last_error": why, "status": "failed"}
                     report.failed += 1
                 else:
-                    wait = dt.timedelta(seconds=cfg.retry_base_seconds * 2 ** (attempts - 1))
+                    seconds = cfg.retry_base_seconds * 2.0 ** min(attempts - 1, 64)
+                    wait = dt.timedelta(seconds=min(seconds, MAX_WAIT.total_seconds()))
                     values = {
                         "attempts": attempts,
-                        "last_error": str(exc),
-                        "next_attempt_at": when + min(wait, MAX_WAIT),
+                        "last_error": why,
+                        "next_attempt_at": when + wait,
                     }
                     report.retrying += 1
-                report.errors.append(f"{msg['target']}: {exc}")
+                report.errors.append(f"{msg['target']}: {why}")
                 with lock:
                     _update(store, msg["message_id"], values)
                 continue

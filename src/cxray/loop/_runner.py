@@ -60,7 +60,9 @@ class LoopRunner:
                 self.checks += 1
                 next_check = now + self.interval
             try:
-                deliver(self.loop.store, self.loop.config, lock=self.loop.lock)
+                deliver(
+                    self.loop.store, self.loop.config, lock=self.loop.lock, stop=self._stop.is_set
+                )
             except Exception:
                 log.exception("loop: delivery failed")
             self.rounds += 1
