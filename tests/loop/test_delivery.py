@@ -11,11 +11,8 @@ attempts.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import threading
 import time
-
-import pytest
 
 from cxray.loop import deliver, message_id, verify_signature
 from cxray.loop._delivery import MAX_WAIT

@@ -10,7 +10,8 @@ store and drop repeats::
 
 :func:`verify_signature` is the check, for receivers written in Python; ``docs/loop.md``
 shows it in a few lines of any language. Slack-compatible targets get Slack's incoming
-webhook JSON (``text`` and ``blocks``).
+webhook JSON (``text`` and ``blocks``: a ``section`` and a ``context`` block of ``mrkdwn``
+text objects), escaped and cut to Slack's limits.
 """
 
 from __future__ import annotations
@@ -50,6 +51,33 @@ def verify_signature(
     return hmac.compare_digest(sign(secret, ts, body), signature)
 
 
+#: the most characters Slack takes in a text object (a section's text)
+SLACK_TEXT = 3000
+
+
+def _slack(text: str) -> str:
+    """Text for Slack's mrkdwn: ``&``, ``<`` and ``>`` are its control characters, so a
+    customer's comment can neither make a link nor mention ``<!channel>``."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _slack_url(url: str) -> str:
+    """A URL inside ``<url|label>``: the characters that would end it, percent-encoded."""
+    return url.replace("|", "%7C").replace(">", "%3E").replace("<", "%3C")
+
+
+def _cut(text: str, limit: int) -> str:
+    """``text`` in at most ``limit`` characters, an ellipsis marking a cut (never inside an
+    ``&amp;``-style entity)."""
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    amp = cut.rfind("&")
+    if amp != -1 and ";" not in cut[amp:]:
+        cut = cut[:amp]
+    return cut + "…"
+
+
 def _lines(details: dict[str, Any]) -> list[str]:
     out = []
     for k, v in details.items():
@@ -83,16 +111,17 @@ def composer(config: ProgramConfig) -> Any:
             )
             return subject, {"to": target.address, "subject": subject, "body": body}
         if target.kind == "slack":
-            text = f"*{trigger.title}*\n" + "\n".join(
-                [f"rule `{rule.name}` · {trigger.subject}"] + facts[:8] + ([who] if who else [])
-            )
+            lines = [f"rule `{rule.name}` · {trigger.subject}", *facts[:8]] + ([who] if who else [])
+            text = f"*{_slack(trigger.title)}*\n" + _slack("\n".join(lines))
             return subject, {
-                "text": trigger.title,
+                "text": _cut(_slack(trigger.title), SLACK_TEXT),
                 "blocks": [
-                    {"type": "section", "text": {"type": "mrkdwn", "text": text}},
+                    {"type": "section", "text": {"type": "mrkdwn", "text": _cut(text, SLACK_TEXT)}},
                     {
                         "type": "context",
-                        "elements": [{"type": "mrkdwn", "text": f"<{link}|Open in cxray>"}],
+                        "elements": [
+                            {"type": "mrkdwn", "text": f"<{_slack_url(link)}|Open in cxray>"}
+                        ],
                     },
                 ],
             }
