@@ -400,6 +400,17 @@ def _messages(backend: Any, alert_ids: list[str]) -> dict[str, list[dict[str, An
     return out
 
 
+def _kept_measures(state: ServerState, backend: Any, rule: str | None) -> dict[str, Any] | None:
+    """:func:`measures_view` of ``Loop.measure``, kept while the follow-ups stay as they are
+    (their number and latest change) and for ten minutes at most (what is past its SLA
+    changes with the time)."""
+    t = backend.table(FOLLOWUPS)
+    stamp = t.aggregate(n=t.count(), last=t.updated_at.max()).to_pyarrow().to_pylist()[0]
+    ten_minutes = utcnow().strftime("%Y-%m-%d %H:%M")[:-1]
+    key = ("loop measures", rule, stamp["n"], stamp["last"], ten_minutes)
+    return state.cached(key, lambda ws: measures_view(ws.loop.measure(rule=rule)))
+
+
 def loop_box(state: ServerState) -> dict[str, Any] | None:
     """The overview's box of open alerts: the newest alerts, how many follow-ups are open
     and overdue. None when the loop has recorded nothing."""
@@ -492,7 +503,7 @@ def add_inbox_routes(
                     ]
                 measures, measures_error = None, None
                 try:
-                    measures = measures_view(ws.loop.measure(rule=rule))
+                    measures = _kept_measures(state, backend, rule)
                 except CXError as exc:
                     measures_error = str(exc)
         except CXError as exc:
