@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import ast
 import datetime as dt
+import functools
 import io
 import re
 import tokenize
@@ -119,6 +120,13 @@ def parse_condition(text: str) -> Condition:
         raise ValueError(f"not a condition: {text!r} ({exc.msg} at column {exc.offset})") from None
     node = _node(tree, text)
     return node if isinstance(node, Condition) else Condition("and", (node,))
+
+
+@functools.lru_cache(maxsize=1024)
+def _parsed(text: str) -> Condition:
+    """:func:`parse_condition`, once per text (conditions are immutable): rules are
+    evaluated on every row of every survey commit."""
+    return parse_condition(text)
 
 
 _WORDS = {"true": "True", "false": "False", "null": "None"}
@@ -379,7 +387,7 @@ class LoopRule(_Model):
 
     @property
     def condition(self) -> Condition | None:
-        return None if self.where is None else parse_condition(self.where)
+        return None if self.where is None else _parsed(self.where)
 
     @property
     def targets(self) -> list[NotifyTarget]:

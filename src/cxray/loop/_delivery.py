@@ -234,6 +234,11 @@ def _deliver(
         return report
     own = sender is None
     sender = sender or _Sender(store, config)
+    if own and any(m["channel"] == "webhook" for m in due):
+        # the store's secret is read (or made) under the writers' lock: the store's
+        # connection is not to be used by two threads at once (a survey commit may be on it)
+        with lock:
+            sender._secret = webhook_secret(store, config)
     cfg = config.loop
     try:
         for msg in due:

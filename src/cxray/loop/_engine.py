@@ -517,6 +517,8 @@ class Loop:
         collected rows do not carry themselves."""
         names = {r.route_by for r in rules if r.route_by}
         ids = sorted({r["customer_id"] for r in rows if r.get("customer_id")})
+        if not names or not ids:  # nothing to look up: no query on every survey commit
+            return {}
         c = self.store.table("customers")
         names = {n for n in names if n in c.columns and not any(n in r for r in rows)}
         if not names or not ids:

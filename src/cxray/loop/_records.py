@@ -261,7 +261,9 @@ def prepare(
         why = None
         if rule.notifies:
             if rule.name not in sent:
-                sent[rule.name] = _sent_today(store, rule.name, now, zone)
+                # counted only for a rule with a cap (a query each commit otherwise)
+                capping = rule.cap_per_day is not None
+                sent[rule.name] = _sent_today(store, rule.name, now, zone) if capping else 0
             capped = rule.cap_per_day is not None and sent[rule.name] >= rule.cap_per_day
             quiet = _quiet_until(rule, when, zone)
             for target in rule.targets:
