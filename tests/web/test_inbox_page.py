@@ -182,6 +182,12 @@ def test_the_detail_shows_what_fired_it_the_customer_and_the_history(inbox):
     assert re.search(rf'<tr data-followup="{fu["followup_id"]}" class="[^"]*selected', page)
 
 
+def test_the_link_in_a_notification_opens_the_followup(inbox):
+    fu = inbox.lib("list", rule="product-spike")["rows"][0]
+    page = inbox.analyst.get(f"/inbox?followup={fu['followup_id']}").text
+    assert f'id="detail" aria-labelledby="detail-title" data-followup="{fu["followup_id"]}"' in page
+
+
 def test_emerging_issue_detail_links_its_cases(inbox):
     fu = inbox.lib("list", rule="product-spike")["rows"][0]
     page = inbox.analyst.get(f"/inbox?id={fu['followup_id']}").text

@@ -467,7 +467,8 @@ def add_inbox_routes(
         tab = query.get("tab") or None
         team = query.get("team") or None
         rule = query.get("rule") or None
-        selected = query.get("id") or None
+        # ``followup=`` is the link notifications carry (``cxray.loop`` messages)
+        selected = query.get("id") or query.get("followup") or None
         try:
             offset = max(0, int(query.get("offset") or 0))
         except ValueError:
