@@ -124,6 +124,7 @@ class Loop:
         from cxray.metrics import get_kpi
 
         path = f"{self.config.path}: " if self.config.path else ""
+        features: list[str] | None = None  # the feature catalogue costs queries: once at most
         for i, rule in enumerate(self.config.loop.rules):
             field = "where"
             try:
@@ -133,7 +134,10 @@ class Loop:
                     known |= {k: v for k, v in CONDITION_NAMES[rule.on].items() if k not in known}
                     if rule.on == "responses":
                         known |= {k: v for k, v in self._survey_columns().items() if k not in known}
-                        known |= {k: "number" for k in self._feature_names() if k not in known}
+                        if rule.condition.names() - known.keys():  # features, only when named
+                            if features is None:
+                                features = self._feature_names()
+                            known |= {k: "number" for k in features if k not in known}
                     check_names(rule.condition, rule.on, known)
                 if rule.on == "kpi":
                     field = "metric"
