@@ -24,7 +24,14 @@ from cxray.config import CONDITION_NAMES, LoopRule, ProgramConfig, check_names
 from cxray.exceptions import ConfigError, CXError, StoreError
 from cxray.loop._conditions import derived_names, evaluate, to_filter, with_derived
 from cxray.loop._messages import composer
-from cxray.loop._records import Trigger, prepare, record, utcnow, write
+from cxray.loop._records import (
+    Trigger,
+    prepare,
+    record,
+    server_transaction,
+    utcnow,
+    write,
+)
 from cxray.store import ALERTS, IMPORT_LOG, LOOP_STATE, Store
 from cxray.store._migrations import LOOP_STATE_SCHEMA
 
@@ -228,7 +235,8 @@ class Loop:
                 for key in [k for k in new if k in now]:
                     out[key.split(":")[1]] = int(now[key])
                     del new[key]
-                self._set_state({k: str(v) for k, v in new.items()})
+                with server_transaction(self.store):
+                    self._set_state({k: str(v) for k, v in new.items()})
         return out
 
     def _start_collected(self, rows: list[dict[str, Any]]) -> None:
@@ -242,7 +250,8 @@ class Loop:
         new = [k for k in keys if k not in self._started]
         ids = [r["_import_id"] for r in rows if r.get("_import_id") is not None]
         if new and ids:
-            self._set_state({k: str(min(ids)) for k in new})
+            with server_transaction(self.store):
+                self._set_state({k: str(min(ids)) for k in new})
             self._started |= set(new)
 
     # ------------------------------------------------------------ row rules
@@ -499,7 +508,8 @@ class Loop:
         except Exception:  # never fail a survey commit for a rule: the next run catches up
             log.exception("loop: response rules could not be evaluated on collected rows")
             return 0
-        return len(write(self.store, records))
+        with server_transaction(self.store):  # on DuckDB: inside the commit already
+            return len(write(self.store, records))
 
     def _in_memory(self, rule: LoopRule) -> bool:
         """Whether a response rule can be evaluated on the rows a survey commit writes:
@@ -541,7 +551,8 @@ class Loop:
         @contextlib.contextmanager
         def tx():  # type: ignore[no-untyped-def]
             if not self.store.is_duckdb:
-                yield
+                with server_transaction(self.store):
+                    yield
                 return
             con = self.store.backend.con
             con.execute("BEGIN TRANSACTION")

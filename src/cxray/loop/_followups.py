@@ -20,7 +20,7 @@ from typing import Any, Literal
 import ibis
 
 from cxray.exceptions import NotFoundError, QueryError
-from cxray.loop._records import insert_rows, utcnow
+from cxray.loop._records import insert_rows, server_transaction, utcnow
 from cxray.store import ALERTS, FOLLOWUP_EVENTS, FOLLOWUPS, Store
 from cxray.store._migrations import FOLLOWUP_EVENTS_SCHEMA
 
@@ -157,23 +157,8 @@ class Followups:
             if con is not None:
                 con.execute("BEGIN TRANSACTION")
             try:
-                _set(self.store, followup_id, values)
-                insert_rows(
-                    self.store,
-                    FOLLOWUP_EVENTS,
-                    FOLLOWUP_EVENTS_SCHEMA,
-                    [
-                        {
-                            "event_id": "EV-" + uuid.uuid4().hex[:24],
-                            "followup_id": followup_id,
-                            "at": now,
-                            "actor": actor,
-                            "action": action,
-                            "status": status,
-                            "detail": json.dumps(detail, default=str, ensure_ascii=False),
-                        }
-                    ],
-                )
+                with server_transaction(self.store):
+                    self._write(followup_id, values, actor, action, status, detail, now)
             except BaseException:
                 if con is not None:
                     con.execute("ROLLBACK")
@@ -181,6 +166,35 @@ class Followups:
             if con is not None:
                 con.execute("COMMIT")
         return self.get(followup_id)
+
+    def _write(
+        self,
+        followup_id: str,
+        values: dict[str, Any],
+        actor: str,
+        action: str,
+        status: str,
+        detail: dict[str, Any],
+        now: dt.datetime,
+    ) -> None:
+        """The change and its history entry (the caller holds them in one transaction)."""
+        _set(self.store, followup_id, values)
+        insert_rows(
+            self.store,
+            FOLLOWUP_EVENTS,
+            FOLLOWUP_EVENTS_SCHEMA,
+            [
+                {
+                    "event_id": "EV-" + uuid.uuid4().hex[:24],
+                    "followup_id": followup_id,
+                    "at": now,
+                    "actor": actor,
+                    "action": action,
+                    "status": status,
+                    "detail": json.dumps(detail, default=str, ensure_ascii=False),
+                }
+            ],
+        )
 
     def assign(
         self, followup_id: str, *, actor: str, owner: str | None = None, team: str | None = None

@@ -10,6 +10,7 @@ the rules run.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import json
@@ -40,6 +41,7 @@ __all__ = [
     "message_id",
     "prepare",
     "record",
+    "server_transaction",
     "utcnow",
     "write",
 ]
@@ -121,6 +123,16 @@ def _quiet_until(rule: LoopRule, now: dt.datetime, zone: str) -> dt.datetime | N
 def _rows(schema: Any, rows: Sequence[dict[str, Any]]) -> pa.Table:
     arrow = ibis.schema(schema).to_pyarrow()
     return pa.Table.from_pylist([{k: r.get(k) for k in arrow.names} for r in rows], arrow)
+
+
+def server_transaction(store: Store) -> Any:
+    """On a database server (PostgreSQL), a transaction around the block: what the loop
+    writes together is kept together (a savepoint when one is open already). DuckDB's
+    transactions are begun by the writers themselves; there, and on backends without
+    transactions, nothing."""
+    con = None if store.is_duckdb else getattr(store.backend, "con", None)
+    begin = getattr(con, "transaction", None)
+    return begin() if callable(begin) else contextlib.nullcontext()
 
 
 def insert_rows(store: Store, table: str, schema: Any, rows: Sequence[dict[str, Any]]) -> None:
