@@ -11,9 +11,11 @@ attempts.
 from __future__ import annotations
 
 import datetime as dt
+import socket
 import threading
 import time
 
+from cxray.loop import _delivery as delivery_module
 from cxray.loop import deliver, message_id, verify_signature
 from cxray.loop._delivery import MAX_WAIT
 from cxray.store import ALERTS, FOLLOWUPS, OUTBOX
@@ -284,3 +286,20 @@ def test_slack_targets_post_slack_json_unsigned(open_ws):
         assert d.key == next(iter(outbox(ws)))
     finally:
         plain.stop()
+
+
+def test_a_server_that_does_not_answer_is_waited_on_once_a_round(open_ws, monkeypatch):
+    monkeypatch.setattr(delivery_module, "TIMEOUT", 0.5)
+    with socket.socket() as silent:  # takes connections (the backlog), never answers
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(16)
+        port = silent.getsockname()[1]
+        ws = open_ws(rule(f"webhook:http://127.0.0.1:{port}/hook"))
+        ws.import_frame("responses", RESPONSES)
+        started = time.monotonic()
+        report = deliver(ws.store, ws.config, lock=ws.write_lock, now=T0)
+        took = time.monotonic() - started
+    assert report.retrying == 3 and took < 1.4  # one timeout, not three
+    for m in outbox(ws).values():
+        assert m["attempts"] == 1 and m["last_error"].startswith("ReadTimeout")
+        assert m["next_attempt_at"] == T0 + dt.timedelta(seconds=30)

@@ -5,7 +5,9 @@ that are due, sends each outside the write lock, and then marks it delivered, or
 the attempt and waits before the next (``retry_base_seconds``, then twice that, four
 times ... up to six hours; after ``max_attempts`` the message is *failed*, with its last
 error kept). Whatever goes wrong with one message (a refused recipient, an unreachable
-server, a bad setting) is recorded on it; the others still go. A process killed after
+server, a bad setting) is recorded on it; the others still go. A server that cannot be
+reached or does not answer is waited on once a round: its other messages in that round
+are recorded with the same error at once. A process killed after
 sending and before marking sends that message again after a restart; its
 ``Idempotency-Key`` (the message id; for e-mail the Message-ID header, which stays the
 same on every attempt) lets the receiver drop the repeat, so nothing is lost and nothing
@@ -27,6 +29,7 @@ from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.utils import parseaddr
 from typing import Any
+from urllib.parse import urlsplit
 
 from cxray.config import ProgramConfig
 from cxray.exceptions import CXError
@@ -79,6 +82,9 @@ class _Sender:
         self._secret: bytes | None = None
         self._smtp: Any = None
         self._client: Any = None
+        #: servers found unreachable in this round (SMTP, or a webhook's scheme://host:port)
+        #: and why: their other messages fail the same way without waiting on them again
+        self._down: dict[str, str] = {}
 
     def close(self) -> None:
         self._drop_smtp()
@@ -103,9 +109,15 @@ class _Sender:
     def _email(self, msg: dict[str, Any], payload: dict[str, Any]) -> None:
         from cxray.surveys import MailSettings, connect
 
+        if "smtp" in self._down:
+            raise CXError(self._down["smtp"])
         settings = MailSettings.from_env(self.config)
         if self._smtp is None:
-            self._smtp = connect(settings)
+            try:
+                self._smtp = connect(settings)
+            except CXError as exc:
+                self._down["smtp"] = str(exc)
+                raise
         mail = EmailMessage()
         mail["From"] = settings.sender
         mail["To"] = payload["to"]
@@ -131,6 +143,9 @@ class _Sender:
         if self._client is None:
             self._client = httpx.Client(timeout=TIMEOUT)
         url = msg["target"].split(":", 1)[1]
+        server = _server(url)
+        if server in self._down:
+            raise CXError(self._down[server])
         body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
         headers = {
             "Content-Type": "application/json",
@@ -147,9 +162,17 @@ class _Sender:
         try:
             r = self._client.post(url, content=body, headers=headers)
         except httpx.HTTPError as exc:
-            raise CXError(f"{type(exc).__name__}: {exc}") from None
+            why = f"{type(exc).__name__}: {exc}"
+            if isinstance(exc, httpx.TransportError):  # no answer: do not wait on it again
+                self._down[server] = why
+            raise CXError(why) from None
         if not 200 <= r.status_code < 300:
             raise CXError(f"HTTP {r.status_code}: {r.text[:200]}")
+
+
+def _server(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.hostname}:{parts.port or ''}"
 
 
 def _refusals(refused: dict[str, Any]) -> str:
