@@ -146,6 +146,9 @@ class Loop:
                                 features = self._feature_names()
                             known |= {k: "number" for k in features if k not in known}
                     check_names(rule.condition, rule.on, known)
+                if rule.route_by:
+                    field = "route_by"
+                    self._check_route(rule)
                 if rule.on == "kpi":
                     field = "metric"
                     get_kpi(str(rule.metric), self.config.journeys)
@@ -161,6 +164,28 @@ class Loop:
                     f"{path}[loop.rules.{i}.{field}] rule {rule.name!r}: {exc}"
                 ) from exc
         self._checked = True
+
+    def _check_route(self, rule: LoopRule) -> None:
+        """``route_by`` names what a trigger carries: a column of the row or its customer,
+        the KPI rule's ``by``, an emerging issue's ``category``."""
+        name = rule.route_by
+        if rule.on == "kpi":
+            if name != rule.by:
+                raise ValueError(
+                    f"a KPI rule routes by the slices of its by: route_by = {rule.by!r}"
+                    if rule.by
+                    else f"route_by {name!r} needs by = {name!r} (a KPI rule routes by its slices)"
+                )
+            return
+        if rule.on == "emerging":
+            if name != "category":
+                raise ValueError('an emerging-issue rule routes by route_by = "category"')
+            return
+        columns = set(self.rs.table(rule.on).columns) | set(self.rs.table("customers").columns)
+        if rule.on == "responses":
+            columns |= set(self._survey_columns())
+        if name not in columns:
+            raise ValueError(f"{name!r} is no column of {rule.on} nor of customers")
 
     def _survey_columns(self) -> dict[str, str]:
         """The ``responses`` columns the config's surveys fill (name -> kind): a rule may
