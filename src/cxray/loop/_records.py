@@ -14,7 +14,6 @@ import contextlib
 import datetime as dt
 import hashlib
 import json
-import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -142,13 +141,9 @@ def insert_rows(store: Store, table: str, schema: Any, rows: Sequence[dict[str, 
         return
     data = _rows(schema, rows)
     if store.is_duckdb:
-        con = store.backend.con
-        name = f"_cx_rows_{uuid.uuid4().hex[:8]}"
-        con.register(name, data)
-        try:
-            con.execute(f'INSERT INTO "{table}" SELECT * FROM "{name}"')
-        finally:
-            con.unregister(name)
+        # a relation over the Arrow rows, inserted by position: a third cheaper than
+        # registering a view and INSERT ... SELECT (this runs inside every survey commit)
+        store.backend.con.from_arrow(data).insert_into(table)
     else:
         store.backend.insert(table, data)
 
