@@ -7,7 +7,7 @@ import datetime as dt
 
 import pytest
 
-from cxray.exceptions import NotFoundError, QueryError
+from cxray.exceptions import ConflictError, NotFoundError, QueryError
 from cxray.loop import alert_id, followup_id
 from cxray.store import FOLLOWUP_EVENTS, FOLLOWUPS
 from tests.loop.conftest import RESPONSES, rows
@@ -83,7 +83,7 @@ def test_a_change_the_status_does_not_allow_writes_nothing(fus, act, message):
     f = fid("R2")
     fu.close(f, actor="bo", outcome="done")
     before = (rows(ws, FOLLOWUPS, followup_id=f), rows(ws, FOLLOWUP_EVENTS, followup_id=f))
-    with pytest.raises(QueryError, match=message):
+    with pytest.raises(ConflictError, match=message):
         act(fu, f)
     assert (rows(ws, FOLLOWUPS, followup_id=f), rows(ws, FOLLOWUP_EVENTS, followup_id=f)) == before
     fu.note(f, actor="bo", text="a note after closing is fine")

@@ -12,7 +12,7 @@ import json
 
 import pytest
 
-from cxray.exceptions import QueryError
+from cxray.exceptions import ConflictError
 from cxray.loop import _records as records_module
 from cxray.loop import alert_id, deliver, followup_id
 from cxray.store import ALERTS, FOLLOWUP_EVENTS, FOLLOWUPS, LOOP_STATE, OUTBOX
@@ -137,7 +137,7 @@ def test_followup_changes_and_their_history_on_postgres(pg):
         ("bo", "note", "contacted"),
         ("bo", "resolved", "resolved"),
     ]
-    with pytest.raises(QueryError, match="already resolved"):
+    with pytest.raises(ConflictError, match="already resolved"):
         fus.contact(fid, actor="bo")
     assert len(rows(ws, FOLLOWUP_EVENTS, followup_id=fid)) == 5  # nothing written
     page = ws.loop.followups.list(status="active")

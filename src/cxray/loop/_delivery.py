@@ -263,6 +263,10 @@ def _deliver(
         with lock:
             sender._secret = webhook_secret(store, config)
     cfg = config.loop
+    #: failed attempts, written together at the end of the round (one statement on DuckDB:
+    #: a receiver that is down fails every message, and an UPDATE each held the writers'
+    #: lock hundreds of times a round); a crash before that only forgets the attempts
+    failures: list[tuple[str, dict[str, Any]]] = []
     try:
         for msg in due:
             if stop is not None and stop():
@@ -288,8 +292,7 @@ def _deliver(
                     }
                     report.retrying += 1
                 report.errors.append(f"{msg['target']}: {why}")
-                with lock:
-                    _update(store, msg["message_id"], values)
+                failures.append((msg["message_id"], values))
                 continue
             with lock:
                 _update(
@@ -304,6 +307,43 @@ def _deliver(
                 )
             report.delivered += 1
     finally:
-        if own:
-            sender.close()
+        try:
+            if failures:
+                with lock:
+                    _update_failures(store, failures)
+        finally:
+            if own:
+                sender.close()
     return report
+
+
+def _update_failures(store: Store, failures: list[tuple[str, dict[str, Any]]]) -> None:
+    """Record failed attempts: ``(message id, values)`` as :func:`_deliver` makes them."""
+    if not store.is_duckdb:
+        for message, values in failures:
+            _update(store, message, values)
+        return
+    import pyarrow as pa
+
+    data = pa.table(
+        {
+            "message_id": [m for m, _ in failures],
+            "attempts": pa.array([v["attempts"] for _, v in failures], pa.int64()),
+            "last_error": [v["last_error"] for _, v in failures],
+            "next_attempt_at": pa.array(
+                [v.get("next_attempt_at") for _, v in failures], pa.timestamp("us")
+            ),
+            "status": pa.array([v.get("status") for _, v in failures], pa.string()),
+        }
+    )
+    con = store.backend.con
+    con.register("_cx_failed_attempts", data)
+    try:
+        con.execute(
+            f'UPDATE "{OUTBOX}" SET attempts = f.attempts, last_error = f.last_error, '
+            f'next_attempt_at = coalesce(f.next_attempt_at, "{OUTBOX}".next_attempt_at), '
+            f'status = coalesce(f.status, "{OUTBOX}".status) '
+            f'FROM _cx_failed_attempts f WHERE "{OUTBOX}".message_id = f.message_id'
+        )
+    finally:
+        con.unregister("_cx_failed_attempts")

@@ -19,7 +19,7 @@ from typing import Any, Literal
 
 import ibis
 
-from cxray.exceptions import NotFoundError, QueryError
+from cxray.exceptions import ConflictError, NotFoundError, QueryError
 from cxray.loop._records import insert_rows, server_transaction, utcnow
 from cxray.store import ALERTS, FOLLOWUP_EVENTS, FOLLOWUPS, Store
 from cxray.store._migrations import FOLLOWUP_EVENTS_SCHEMA
@@ -145,7 +145,7 @@ class Followups:
             current = self.get(followup_id)
             if current["status"] not in allowed:
                 can = " or ".join(allowed)
-                raise QueryError(
+                raise ConflictError(
                     f"follow-up {followup_id} is already {current['status']}: only {can} "
                     f"follow-ups can be {_PAST.get(action, action)}"
                 )

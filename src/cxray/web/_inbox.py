@@ -649,7 +649,7 @@ def add_inbox_routes(
         except NotFoundError as exc:
             return failed_status(request, user, 404, str(exc))
         except (ConflictError, QueryError) as exc:
-            conflict = isinstance(exc, ConflictError) or " is already " in str(exc)
+            conflict = isinstance(exc, ConflictError)
             return inbox(request, user, query, error=str(exc), status=409 if conflict else 400)
         target = _inbox_url(
             **{k: v for k, v in query.items() if k != "id"}, id=followup_id, done=action

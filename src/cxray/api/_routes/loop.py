@@ -21,7 +21,7 @@ from cxray.api._auth import Principal, _require, viewer
 from cxray.api._errors import ERROR_RESPONSES, ErrorEnvelope
 from cxray.api._json import CXJSONResponse
 from cxray.api._state import ApiContext, context
-from cxray.exceptions import ConflictError, QueryError
+from cxray.exceptions import QueryError
 from cxray.store import OUTBOX
 
 __all__ = ["alert_messages", "router"]
@@ -90,12 +90,7 @@ def _change(cx: ApiContext, act: Callable[[Any], dict[str, Any]]) -> dict[str, A
     """``act(followups)`` on the server's workspace, under its write lock. A change the
     status does not allow is a conflict (409), not a malformed request."""
     with cx.lock:
-        try:
-            return act(cx.ws.loop.followups)
-        except QueryError as exc:
-            if " is already " in str(exc):
-                raise ConflictError(str(exc)) from exc
-            raise
+        return act(cx.ws.loop.followups)
 
 
 # ------------------------------------------------------------ follow-ups
