@@ -24,6 +24,8 @@ RANK = {
     "drivers": 5,
     "journeys": 5,
     "loop": 5,
+    "churn": 5,
+    "value": 5,
     "surveys": 5,
     "access": 5,
     "explore": 4,

@@ -156,6 +156,22 @@ class Workspace:
         return Journeys(self.table, self.config)
 
     @property
+    def churn(self) -> Any:
+        """Churn reasons, survival curves and the churn-risk model per customer
+        (:class:`cxray.churn.Churn`, ``docs/churn.md``)."""
+        from cxray.churn import Churn
+
+        return Churn(self.store, self.config, lock=self.write_lock)
+
+    @property
+    def value(self) -> Any:
+        """Customer lifetime value: BG/NBD, Pareto/NBD and Gamma-Gamma fits, CLV per
+        customer, and the money of CX (:class:`cxray.value.Value`, ``docs/value.md``)."""
+        from cxray.value import Value
+
+        return Value(self.store, self.config, lock=self.write_lock)
+
+    @property
     def loop(self) -> Any:
         """The closed loop: rules, alerts, follow-ups, notifications
         (:class:`cxray.loop.Loop`, ``docs/loop.md``)."""

@@ -282,9 +282,37 @@ def _v4(backend: ibis.BaseBackend) -> None:
             backend.create_table(name, schema=schema)
 
 
+#: fitted models (churn risk, lifetime value): parameters and evaluation as JSON, never
+#: pickles; a fit is kept under its name, the newest ``created_at`` is the one in use
+MODELS = "_cx_models"
+MODELS_SCHEMA = ibis.schema(
+    {
+        "model_id": "string",
+        "name": "string",  # what the model is for: "churn_risk", "clv"
+        "kind": "string",  # the method: "logistic", "bgnbd+gamma_gamma", ...
+        "created_at": "timestamp",
+        "data_version": "string",  # the store's state it was fitted on (latest import id)
+        "spec": "string",  # JSON: everything needed to use it (coefficients, scaler, ...)
+        "evaluation": "string",  # JSON: how well it did (AUC, log-likelihood, holdout, ...)
+    }
+)
+
+
+def _v5(backend: ibis.BaseBackend) -> None:
+    if MODELS in set(backend.list_tables()):
+        return
+    if backend.name == "duckdb":
+        to_sql = backend.compiler.type_mapper.to_string
+        cols = ", ".join(f'"{c}" {to_sql(t)}' for c, t in MODELS_SCHEMA.items())
+        backend.con.execute(f'CREATE TABLE "{MODELS}" ({cols}, PRIMARY KEY ("model_id"))')
+    else:
+        backend.create_table(MODELS, schema=MODELS_SCHEMA)
+
+
 MIGRATIONS: list[Migration] = [
     Migration(1, "the six canonical tables of contract v1 and the import log", _v1),
     Migration(2, "API keys for access control (hashed)", _v2),
     Migration(3, "surveys: definitions, invitations and collected submissions", _v3),
     Migration(4, "the closed loop: alerts, follow-ups and their history, the outbox", _v4),
+    Migration(5, "fitted models (churn risk, lifetime value) stored as JSON", _v5),
 ]
