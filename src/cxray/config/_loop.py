@@ -129,6 +129,12 @@ def _parsed(text: str) -> Condition:
     return parse_condition(text)
 
 
+@functools.lru_cache(maxsize=256)
+def _targets(texts: tuple[str, ...]) -> tuple[NotifyTarget, ...]:
+    """The parsed targets of a rule, once per rule (asked for every trigger)."""
+    return tuple(NotifyTarget.parse(t) for t in texts)
+
+
 _WORDS = {"true": "True", "false": "False", "null": "None"}
 
 
@@ -391,7 +397,7 @@ class LoopRule(_Model):
 
     @property
     def targets(self) -> list[NotifyTarget]:
-        return [NotifyTarget.parse(t) for t in self.notify]
+        return list(_targets(tuple(self.notify)))
 
     @property
     def opens_followups(self) -> bool:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 import hashlib
 import json
 from collections.abc import Iterable, Sequence
@@ -119,8 +120,14 @@ def _quiet_until(rule: LoopRule, now: dt.datetime, zone: str) -> dt.datetime | N
     return until.astimezone(dt.UTC).replace(tzinfo=None)
 
 
+@functools.lru_cache(maxsize=32)
+def _arrow_schema(schema: Any) -> pa.Schema:
+    """The Arrow schema of one of the loop's tables (made once: asked in every commit)."""
+    return ibis.schema(schema).to_pyarrow()
+
+
 def _rows(schema: Any, rows: Sequence[dict[str, Any]]) -> pa.Table:
-    arrow = ibis.schema(schema).to_pyarrow()
+    arrow = _arrow_schema(schema)
     return pa.Table.from_pylist([{k: r.get(k) for k in arrow.names} for r in rows], arrow)
 
 
