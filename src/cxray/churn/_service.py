@@ -7,6 +7,7 @@ from functools import cached_property
 from typing import Any
 
 from cxray.churn._cox import CoxResult
+from cxray.churn._reasons import ReasonsResult
 from cxray.churn._survival import SurvivalResult
 from cxray.config import ProgramConfig
 from cxray.store import Store
@@ -47,6 +48,26 @@ class Churn:
 
         return survival(self.table, self.config, by=by, as_of=as_of, landmark=landmark,
                         bands=bands, confidence=confidence)  # fmt: skip
+
+    def reasons(
+        self,
+        by: str | None = None,
+        period: str | None = None,
+        *,
+        start: Any = None,
+        end: Any = None,
+        confidence: float = 0.95,
+        themes: bool = True,
+    ) -> ReasonsResult:
+        """Stated churn reasons: each reason's share of the churned customers who gave one,
+        with Wilson intervals, by a customer attribute ``by`` and ``period`` (``month`` or
+        ``quarter`` of ``churned_at``) with a trend test per reason (BH-adjusted), and the
+        reasons' taxonomy themes. ``start``/``end``: dates of leaving, inclusive. See
+        :mod:`cxray.churn._reasons`."""
+        from cxray.churn._reasons import reasons
+
+        return reasons(self.table, self.config, by=by, period=period, start=start, end=end,
+                       confidence=confidence, themes=themes)  # fmt: skip
 
     def cox(
         self,
