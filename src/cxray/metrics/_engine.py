@@ -167,10 +167,18 @@ def _grouped(t: ibis.Table, keys: list[str], metrics: dict[str, Any]) -> list[di
 
 
 def _finish_all(kpi: KPI, ctx: Context, t: ibis.Table, keys: list[str]) -> list[Cell]:
-    rows = _grouped(t, keys, _metrics(kpi.kind, t._v, None))
+    metrics = _metrics(kpi.kind, t._v, None)
+    if kpi.evidence is not None:
+        metrics["_k"] = _ones(kpi.evidence(ctx, t)).sum()
+    rows = _grouped(t, keys, metrics)
     if not keys and rows and all(not v for v in rows[0].values()):
         rows = []  # no data at all
     return _cells(kpi, ctx, t, keys, rows)
+
+
+def without_evidence(cell: Cell) -> bool:
+    """A cell none of whose rows carries the KPI's data (``KPI.evidence``): suppressed."""
+    return "_k" in cell.agg and not cell.agg["_k"]
 
 
 def _cells(
@@ -181,6 +189,7 @@ def _cells(
     if kpi.kind == "median":
         samples = _order_statistics(ctx, t, keys, rows)
     cells = []
+    reason: str | None = None
     for row in rows:
         k = tuple(row[name] for name in keys)
         period = k[-1] if ctx.period is not None else None
@@ -189,6 +198,10 @@ def _cells(
         if kpi.kind == "median":
             agg["_sample"] = samples.get(k, np.empty(0))
         est = estimate(kpi, ctx, agg)
+        if kpi.no_evidence is not None and "_k" in agg and not agg["_k"]:
+            if reason is None or "these" in reason:
+                reason = kpi.no_evidence(ctx, est.n)
+            est = dataclasses.replace(est, suppressed=True, reason=reason)
         cells.append(Cell(slice_keys, period, agg, est))
     return cells
 
@@ -327,7 +340,9 @@ def _next(d: dt.date, period: str) -> dt.date:
 
 
 def _window(ctx: Context) -> tuple[dt.datetime, dt.datetime] | None:
-    span = ctx.data_range
+    """The window: as given, else the span of the activity tables, else (a store of
+    customers only, like the IBM Telco file) the span of the customers' own dates."""
+    span = ctx.data_range or _customer_span(ctx)
     start = ctx.start or (span[0] if span else None)
     end = ctx.end or (span[1] + dt.timedelta(microseconds=1) if span else None)
     if start is None or end is None:
@@ -335,13 +350,81 @@ def _window(ctx: Context) -> tuple[dt.datetime, dt.datetime] | None:
     return start, end
 
 
+def _customer_span(ctx: Context) -> tuple[dt.datetime, dt.datetime] | None:
+    """First and last local date a customer joined or left; ``None`` without customers."""
+    c = ctx.tables("customers")
+    created, churned = ctx.local(c.created_at), ctx.local(c.churned_at)
+    row = c.aggregate(a=created.min(), b=created.max(), d=churned.max()).to_pyarrow()
+    got = row.to_pylist()[0]
+    if got["a"] is None:
+        return None
+    last = max(x for x in (got["b"], got["d"]) if x is not None)
+    return got["a"], last
+
+
+def _churn_dates(ctx: Context) -> tuple[int, int]:
+    """Customers, and customers with a churn date, in the whole store."""
+    c = ctx.tables("customers")
+    got = c.aggregate(n=c.count(), k=c.churned_at.count()).to_pyarrow().to_pylist()[0]
+    return int(got["n"] or 0), int(got["k"] or 0)
+
+
+def _suppressed_cell(kpi: KPI, ctx: Context, n: int, reason: str) -> Cell:
+    """The one cell a KPI that cannot be measured at all shows, saying why."""
+    est = estimate(kpi, ctx, {"_x": 0, "_n": 0})
+    est = dataclasses.replace(est, n=n, suppressed=True, reason=reason)
+    return Cell(tuple(None for _ in ctx.by), None, {"_x": 0, "_n": 0, "_k": 0}, est)
+
+
 def _churn(kpi: KPI, ctx: Context) -> list[Cell]:
+    """Churn rate per slice (and period); suppressed with its reason where it cannot be told.
+
+    Without a single churn date in the store, a churn rate of 0 % could mean that nobody
+    left or that leaving is not recorded: every cell is suppressed and says so. When no
+    customer is at risk at the start of the window (customers only, no period), one
+    suppressed cell says what to do instead of leaving churn out.
+    """
+    customers, dated = _churn_dates(ctx)
+    if customers == 0:
+        return []
     c = ctx.tables("customers")
     c = c.mutate(_created=ctx.local(c.created_at), _churned=ctx.local(c.churned_at))
     got = ctx.slices(c)
     window = _window(ctx)
     if got is None or window is None:
         return []
+    cells = _churn_cells(kpi, ctx, c, got, window)
+    if dated == 0:
+        reason = (
+            f"no churn dates: churned_at is empty for all {customers:,} customers "
+            "(no one left, or leaving is not recorded?); import churned_at"
+        )
+        cells = [
+            Cell(
+                x.keys,
+                x.period,
+                {**x.agg, "_k": 0},
+                dataclasses.replace(x.estimate, suppressed=True, reason=reason),
+            )
+            for x in cells
+        ]
+        return cells or [_suppressed_cell(kpi, ctx, customers, reason)]
+    if not cells:
+        reason = (
+            f"nobody was a customer at the window's start ({window[0]:%Y-%m-%d}) to count "
+            "churn among; use --period month or a later --from"
+        )
+        return [_suppressed_cell(kpi, ctx, 0, reason)]
+    return cells
+
+
+def _churn_cells(
+    kpi: KPI,
+    ctx: Context,
+    c: ibis.Table,
+    got: tuple[ibis.Table, list[str]],
+    window: tuple[dt.datetime, dt.datetime],
+) -> list[Cell]:
     c, keys = got
     start, end = window
     if ctx.period is not None:

@@ -71,6 +71,11 @@ class KPI:
     per_customer: bool = False
     #: can be cut by period (health is an as-of value)
     periodic: bool = True
+    #: which of the KPI's rows carry the data it is about (a customer with an order for
+    #: the historical CLV, any input for health); a cell where no row does is suppressed
+    #: with ``no_evidence``'s reason instead of showing a 0.0 or a constant
+    evidence: Callable[[Context, ibis.Table], ibis.BooleanValue] | None = None
+    no_evidence: Callable[[Context, int], str] | None = None
 
     @property
     def base(self) -> str:
@@ -254,7 +259,49 @@ def _clv(ctx: Context) -> ibis.Table:
     o = _revenue_orders(ctx)
     spend = o.group_by(_cid=o.customer_id).aggregate(_rev=o.amount.cast("float64").sum())
     c = c.left_join(spend, c.customer_id == spend._cid).drop("_cid")
+    c = c.mutate(_ordered=c._rev.notnull())
     return _t(ctx, c, "created_at").mutate(_v=c._rev.fill_null(0.0)).drop("_rev")
+
+
+def _clv_missing(ctx: Context, n: int) -> str:
+    """Why a historical CLV is suppressed: no revenue orders at all, or none from these."""
+    o = ctx.tables("orders")
+    if int(o.count().to_pyarrow().as_py()) == 0:
+        return "no orders: import orders to measure lifetime revenue"
+    if int(_revenue_orders(ctx).count().to_pyarrow().as_py()) == 0:
+        return "no revenue orders: every order is cancelled or returned"
+    return f"no orders from these {n:,} customers: their CLV would be a bare 0.0"
+
+
+#: which parts of the health score read which inputs (``cxray.metrics.health_scores``)
+HEALTH_INPUTS = {
+    "survey": ("_survey",),
+    "recency": ("_last_order", "_last_event"),
+    "frequency": ("_last_order",),
+    "support": ("_bad",),
+}
+
+
+def _health_evidence(ctx: Context, t: ibis.Table) -> ibis.BooleanValue:
+    """A customer with at least one input to a weighted component of the health score."""
+    cols = sorted(
+        {c for part, w in ctx.config.health.weights.items() if w > 0 for c in HEALTH_INPUTS[part]}
+    )
+    flag = ibis.literal(False)
+    for col in cols:
+        flag = flag | t[col].notnull()
+    return flag
+
+
+def _health_missing(ctx: Context, n: int) -> str:
+    h = ctx.config.health
+    total = sum(h.weights.values())
+    # every input missing: survey 0.5, recency 0, frequency 0, support 1 (no bad case)
+    constant = 100.0 * (0.5 * h.weights.get("survey", 0.0) + h.weights.get("support", 0.0)) / total
+    return (
+        f"no activity: no NPS answer, order, event or case for these {n:,} customers "
+        f"(each would score a constant {constant:.1f})"
+    )
 
 
 def kpis(
@@ -532,6 +579,8 @@ def kpis(
             "created_at",
             "mean",
             _clv,
+            evidence=lambda ctx, t: t._ordered,
+            no_evidence=_clv_missing,
         ),
         KPI(
             "health",
@@ -542,6 +591,8 @@ def kpis(
             "created_at",
             "health",
             periodic=False,
+            evidence=_health_evidence,
+            no_evidence=_health_missing,
         ),
     ]
     return out

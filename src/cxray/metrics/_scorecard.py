@@ -15,7 +15,7 @@ from cxray import stats
 from cxray.config import ProgramConfig, Threshold
 from cxray.exceptions import UnknownMetricError
 from cxray.metrics._context import Context, TableSource, as_keys, parse_when, period_label
-from cxray.metrics._engine import Cell, compare, compute_all
+from cxray.metrics._engine import Cell, compare, compute_all, without_evidence
 from cxray.metrics._loop import has_followups
 from cxray.metrics._registry import KPI, kpis
 
@@ -218,7 +218,12 @@ def _scores(kpi: KPI, ctx: Context, cells: list[Cell]) -> list[Score]:
         previous: dict[tuple[Any, ...], Cell] = {}
         for i, cell in enumerate(cells):
             before = previous.get(cell.keys)
-            if before is not None and _adjacent(before.period, cell.period, ctx.period):
+            if (
+                before is not None
+                and _adjacent(before.period, cell.period, ctx.period)
+                and not without_evidence(cell)
+                and not without_evidence(before)
+            ):
                 comp = compare(kpi, ctx, cell.agg, before.agg)
                 if comp is not None:
                     changes[i] = comp
@@ -242,8 +247,9 @@ def _scores(kpi: KPI, ctx: Context, cells: list[Cell]) -> list[Score]:
         est = cell.estimate
         slices = as_keys(ctx.by, cell.keys)
         if ctx.period is not None:
-            assert cell.period is not None
-            slices = {"period": period_label(cell.period, ctx.period), **slices}
+            # a KPI that cannot be measured at all has one cell without a period
+            label = period_label(cell.period, ctx.period) if cell.period is not None else None
+            slices = {"period": label, **slices}
         status = None if est.suppressed else status_of(est.estimate, threshold, direction)
         comp = changes.get(i)
         significant = None
