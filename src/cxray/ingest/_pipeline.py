@@ -37,6 +37,7 @@ import pyarrow as pa
 
 from cxray.config import ProgramConfig
 from cxray.exceptions import ImportValidationError, RowError, RuleSummary, SourceError
+from cxray.ingest._derive import Derivation, derivation_sql, split_derivations
 from cxray.ingest._readers import csv_error, stage_arrow
 from cxray.ingest._readers import quote_ident as q
 from cxray.ingest._registry import detect_source, get_source
@@ -437,8 +438,20 @@ def _plan_columns(
 ) -> list[_Column]:
     described = con.execute(f"DESCRIBE {q(target)}").fetchall()
     raw_types = {name: typ for name, typ, *_ in described if name != ROW_COLUMN}
+    stamps = {c.name for c in spec.columns if c.type == "timestamp"}
+    mapping, derived = split_derivations(mapping, list(raw_types), stamps)
     names = _resolve_names(spec, list(raw_types), file, mapping)
+    for d in derived.values():  # a derived column uses its source up (see ingest/_derive.py)
+        raw = _find_column(list(raw_types), d.source)
+        if raw is None:
+            raise SourceError(
+                f"{file}: column {d.source!r} named in --map {d.option} is not in the file"
+            )
+        names.pop(raw, None)
+        # the file's own column of that name stays, as an attribute
+        names = {r: (f"{c}_original" if c == d.canonical else c) for r, c in names.items()}
     by_canonical = {canon: raw for raw, canon in names.items()}
+    by_canonical.update({canon: d.source for canon, d in derived.items()})
 
     missing = [c for c in spec.required if c not in by_canonical]
     if missing:
@@ -454,12 +467,44 @@ def _plan_columns(
 
     cols: list[_Column] = []
     for c in spec.columns:
+        if c.name in derived:
+            cols.append(_derived_column(spec, c, derived[c.name], raw_types, config))
+            continue
         raw = by_canonical.get(c.name)
         cols.append(_contract_column(spec, c, raw, raw_types.get(raw or "", ""), config))
     for raw, canon in names.items():
         if canon not in spec:
             cols.append(_attribute_column(canon, raw, raw_types[raw]))
     return cols
+
+
+def _find_column(raw_names: list[str], wanted: str) -> str | None:
+    """The file's column ``wanted`` names: exactly, ignoring case, or once normalized."""
+    for test in (
+        lambda r: r == wanted,
+        lambda r: r.strip().lower() == wanted.strip().lower(),
+        lambda r: normalize_column_name(r) == normalize_column_name(wanted),
+    ):
+        found = next((r for r in raw_names if test(r)), None)
+        if found is not None:
+            return found
+    return None
+
+
+def _derived_column(
+    spec: TableSpec, c: ColumnSpec, d: Derivation, raw_types: dict[str, str], config: ProgramConfig
+) -> _Column:
+    """A contract timestamp computed from another column (``--map created_at=tenure:...``)."""
+    raw = _find_column(list(raw_types), d.source)
+    assert raw is not None
+    text = _text(raw, raw_types[raw])
+    zone = config.program.timezone
+    expr, bad, rule = derivation_sql(d, text, _local_to_utc("{}", zone))
+    col = _Column(c.name, expr, c.sql_type)
+    col.checks.append((bad, text, rule))
+    if c.required:
+        col.checks.insert(0, (f"{text} IS NULL", "NULL", f"a value is required in {d.source!r}"))
+    return col
 
 
 def _resolve_names(
