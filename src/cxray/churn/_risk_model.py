@@ -161,11 +161,15 @@ class RiskModel:
         from sklearn.preprocessing import SplineTransformer
 
         terms: list[_Term] = []
+        kept: set[bytes] = set()
         for name in self.numeric:
             x = pd.to_numeric(frame[name], errors="coerce").to_numpy(dtype=float)
             seen = x[~np.isnan(x)]
             if seen.size == 0 or np.ptp(seen) == 0:
                 continue  # no information: left out
+            if (key := np.nan_to_num(x, nan=np.inf).tobytes()) in kept:
+                continue  # a copy of an earlier feature (recency without orders is tenure)
+            kept.add(key)
             mean = float(seen.mean())
             scale = float(seen.std()) or 1.0
             missing = bool(np.isnan(x).any())
