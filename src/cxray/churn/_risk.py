@@ -230,6 +230,7 @@ class ChurnRisk:
         C: float | str = "auto",
         seed: int = 0,
         keep: bool = True,
+        writer: ChurnRisk | None = None,
     ) -> RiskModelReport:
         """Train, evaluate against the baseline and (when it beats it) store the model.
 
@@ -238,7 +239,9 @@ class ChurnRisk:
         churn_horizon_days``); ``lookback_days``: the features' look-back; ``test_size``:
         the evaluation share of a stratified split; ``C``: inverse L2 penalty (``auto``: chosen by
         cross-validation on the training customers); ``seed``:
-        the split's seed; ``keep=False`` evaluates without storing."""
+        the split's seed; ``keep=False`` evaluates without storing; ``writer``: the
+        :class:`ChurnRisk` whose store keeps the model (default this one; the API reads a
+        snapshot and writes through the workspace)."""
         if split not in _SPLITS:
             raise AnalysisError(f"split must be one of {', '.join(_SPLITS)}, got {split!r}")
         if not 0 < test_size < 1:
@@ -389,7 +392,7 @@ class ChurnRisk:
             "fitted_as_of": (t1 if mode == "time" else t0).isoformat(),
             "n_fitted": len(latest),
         }
-        self._store(model_id, spec, report.to_dict())
+        (writer or self)._store(model_id, spec, report.to_dict())
         return report
 
     # --------------------------------------------------------------- storage
