@@ -12,6 +12,7 @@ from cxray import __version__
 from cxray.api import _errors
 from cxray.api._limits import BodyLimit
 from cxray.api._routes import (
+    churn_risk,
     customers,
     drivers,
     imports,
@@ -95,6 +96,7 @@ def create_app(
         drivers,
         journeys,
         loop,
+        churn_risk,
     ):
         app.include_router(module.router, prefix="/api")
     app.add_middleware(BodyLimit, max_bytes=settings.max_upload_bytes)

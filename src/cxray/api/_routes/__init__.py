@@ -17,4 +17,6 @@
 | ``loop`` | ``GET /followups``, ``GET /followups/{id}``, ``POST /followups/{id}/assign``,
   ``/contact``, ``/notes``, ``/close`` (analyst), ``GET /alerts``, ``POST /loop/run``
   (analyst) over ``Workspace.loop`` |
+| ``churn_risk`` | ``POST /churn/model`` (analyst), ``GET /churn/model``, ``GET /churn/risk``
+  over ``Workspace.churn.risk`` (train and keep the churn-risk model; scores with reasons) |
 """
