@@ -272,6 +272,19 @@ def cox(
         "coef": model.coef_, "se": model.se_, "p_value": model.p_values_,
         "ph_p_value": model.ph_p_values_,
     })  # fmt: skip
+    if by:
+        ev = frame.groupby("group").event.sum()
+        for g in [ref, *levels]:
+            if ev.get(g, 0) == 0:
+                notes.append(
+                    f"no customer in {by}={g} left: hazard ratios against it are not "
+                    "estimable (near 0 or infinite, with no upper bound)"
+                )
+    if model.events_ < 10 * X.shape[1]:
+        notes.append(
+            f"{model.events_} customers left for {X.shape[1]} covariates (fewer than 10 per "
+            "covariate): the hazard ratios are rough"
+        )
     bad_ph = table[table.ph_p_value < 0.05].covariate.tolist()
     if bad_ph:
         notes.append(
