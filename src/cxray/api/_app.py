@@ -12,6 +12,7 @@ from cxray import __version__
 from cxray.api import _errors
 from cxray.api._limits import BodyLimit
 from cxray.api._routes import (
+    churn,
     churn_risk,
     customers,
     drivers,
@@ -96,6 +97,7 @@ def create_app(
         drivers,
         journeys,
         loop,
+        churn,
         churn_risk,
     ):
         app.include_router(module.router, prefix="/api")

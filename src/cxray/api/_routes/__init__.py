@@ -17,6 +17,8 @@
 | ``loop`` | ``GET /followups``, ``GET /followups/{id}``, ``POST /followups/{id}/assign``,
   ``/contact``, ``/notes``, ``/close`` (analyst), ``GET /alerts``, ``POST /loop/run``
   (analyst) over ``Workspace.loop`` |
+| ``churn`` | ``GET /churn/reasons``, ``GET /churn/survival``, ``GET /churn/cox`` over
+  ``Workspace.churn`` (stated reasons, Kaplan-Meier curves and log-rank tests, the Cox model) |
 | ``churn_risk`` | ``POST /churn/model`` (analyst), ``GET /churn/model``, ``GET /churn/risk``
   over ``Workspace.churn.risk`` (train and keep the churn-risk model; scores with reasons) |
 """
