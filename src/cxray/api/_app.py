@@ -20,6 +20,7 @@ from cxray.api._routes import (
     journeys,
     keys,
     loop,
+    money,
     scorecard,
     session,
     surveys,
@@ -99,6 +100,7 @@ def create_app(
         loop,
         churn,
         churn_risk,
+        money,
     ):
         app.include_router(module.router, prefix="/api")
     app.add_middleware(BodyLimit, max_bytes=settings.max_upload_bytes)
