@@ -80,21 +80,45 @@ def _numeric_hessian(grad: Callable[[np.ndarray], np.ndarray], z: np.ndarray) ->
         step = 1e-4 * max(1.0, abs(z[i]))
         e = np.zeros(k)
         e[i] = step
-        h[i] = (grad(z + e) - grad(z - e)) / (2 * step)
+        with np.errstate(invalid="ignore", over="ignore"):
+            h[i] = (grad(z + e) - grad(z - e)) / (2 * step)
     return (h + h.T) / 2
 
 
 def _gradient_of(f: Callable[[np.ndarray], float]) -> Callable[[np.ndarray], np.ndarray]:
-    def grad(z: np.ndarray) -> np.ndarray:
+    """Forward differences (one evaluation per parameter beyond f(z) itself)."""
+
+    def grad(z: np.ndarray, fz: float | None = None) -> np.ndarray:
+        base = f(z) if fz is None else fz
         out = np.empty_like(z)
         for i in range(z.size):
-            step = 1e-5 * max(1.0, abs(z[i]))
+            step = 1e-6 * max(1.0, abs(z[i]))
             e = np.zeros_like(z)
             e[i] = step
-            out[i] = (f(z + e) - f(z - e)) / (2 * step)
+            with np.errstate(invalid="ignore", over="ignore"):
+                out[i] = (f(z + e) - base) / step
         return out
 
     return grad
+
+
+def _function_hessian(f: Callable[[np.ndarray], float], z: np.ndarray) -> np.ndarray:
+    """Second differences of ``f`` (1 + 2k + 2k(k-1) evaluations)."""
+    k = z.size
+    h = np.empty((k, k))
+    steps = [1e-4 * max(1.0, abs(v)) for v in z]
+    f0 = f(z)
+    unit = np.eye(k)
+    with np.errstate(invalid="ignore", over="ignore"):
+        for i in range(k):
+            ei = unit[i] * steps[i]
+            h[i, i] = (f(z + ei) - 2 * f0 + f(z - ei)) / steps[i] ** 2
+            for j in range(i):
+                ej = unit[j] * steps[j]
+                h[i, j] = h[j, i] = (
+                    f(z + ei + ej) - f(z + ei - ej) - f(z - ei + ej) + f(z - ei - ej)
+                ) / (4 * steps[i] * steps[j])
+    return h
 
 
 class _MLModel(BaseEstimator):
@@ -140,29 +164,24 @@ class _MLModel(BaseEstimator):
             def grad(z: np.ndarray) -> np.ndarray:
                 return -self._objective(z, data)[1]  # type: ignore[operator]
         else:
+            neg = _gradient_of(lambda z: -self._objective(z, data)[0])
 
-            def f(z: np.ndarray) -> float:
+            def fun_num(z: np.ndarray) -> tuple[float, np.ndarray]:
                 ll = self._objective(z, data)[0]
-                return -ll * scale if np.isfinite(ll) else 1e300
+                if not np.isfinite(ll):
+                    return 1e300, np.zeros_like(z)
+                return -ll * scale, neg(z, -ll) * scale
 
             res = optimize.minimize(
-                f,
+                fun_num,
                 self._start(data),
+                jac=True,
                 method="L-BFGS-B",
                 bounds=[(-_BOUND, _BOUND)] * len(self.param_names),
                 options={"maxiter": self.max_iter, "ftol": self.tol, "gtol": 1e-8},
             )
-            # polish: a few Nelder-Mead steps from there (the numerical gradient is coarse)
-            res2 = optimize.minimize(
-                f, res.x, method="Nelder-Mead",
-                options={"xatol": 1e-7, "fatol": 1e-12, "maxiter": 2000},
-            )  # fmt: skip
-            if res2.fun <= res.fun:
-                res = res2
-            neg = _gradient_of(lambda z: -self._objective(z, data)[0])
 
-            def grad(z: np.ndarray) -> np.ndarray:
-                return neg(z)
+            grad = None  # the Hessian from second differences of the log-likelihood
 
         z = res.x
         ll = self._objective(z, data)[0]
@@ -178,7 +197,11 @@ class _MLModel(BaseEstimator):
         self.se_ = dict.fromkeys(self.param_names, math.nan)
         self.ci_ = {k: (math.nan, math.nan) for k in self.param_names}
         try:
-            hess = _numeric_hessian(grad, z)
+            hess = (
+                _numeric_hessian(grad, z)
+                if grad is not None
+                else _function_hessian(lambda v: -self._objective(v, data)[0], z)
+            )
             cov = np.linalg.inv(hess)
             var = np.diag(cov)
             if np.all(var > 0) and np.all(np.isfinite(var)):
