@@ -155,7 +155,7 @@ class Value:
         frame = self._frame(end, unit, last if end < last else None)
         fit = fit_frame(frame, name, unit=unit, calibration_end=end, data=(first, last))
         if save:
-            self._save(fit)
+            self.keep(fit)
         return fit
 
     def _frame(self, end: dt.date, unit: str, holdout_end: dt.date | None) -> pd.DataFrame:
@@ -166,7 +166,10 @@ class Value:
         v = self.store.backend.table(IMPORT_LOG).import_id.max().to_pyarrow().as_py()
         return str(v or 0)
 
-    def _save(self, fit: ClvFit) -> None:
+    def keep(self, fit: ClvFit) -> ClvFit:
+        """Write a fit to ``_cx_models`` (name ``clv``) under the write lock, in one
+        transaction on DuckDB; it becomes the fit ``clv()`` uses. Returns it, with its
+        ``model_id``, ``created_at`` and ``data_version`` set."""
         from cxray.store._migrations import MODELS_SCHEMA
 
         created = dt.datetime.now(dt.UTC).replace(tzinfo=None)
@@ -202,6 +205,7 @@ class Value:
                     raise
             else:
                 store.backend.insert(MODELS, data)
+        return fit
 
     def latest_fit(self) -> ClvFit | None:
         """The fit kept last (``cxray clv fit``), or None when there is none."""
