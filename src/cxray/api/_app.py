@@ -14,6 +14,7 @@ from cxray.api._limits import BodyLimit
 from cxray.api._routes import (
     churn,
     churn_risk,
+    clv,
     customers,
     drivers,
     imports,
@@ -100,6 +101,7 @@ def create_app(
         loop,
         churn,
         churn_risk,
+        clv,
         money,
     ):
         app.include_router(module.router, prefix="/api")

@@ -21,6 +21,8 @@
   ``Workspace.churn`` (stated reasons, Kaplan-Meier curves and log-rank tests, the Cox model) |
 | ``churn_risk`` | ``POST /churn/model`` (analyst), ``GET /churn/model``, ``GET /churn/risk``
   over ``Workspace.churn.risk`` (train and keep the churn-risk model; scores with reasons) |
+| ``clv`` | ``GET /clv/fit``, ``POST /clv/fit`` (analyst), ``GET /clv/customers``,
+  ``GET /clv/summary`` over ``Workspace.value`` (the kept lifetime-value fit; CLV per customer) |
 | ``money`` | ``GET /clv/by-nps-group``, ``/clv/at-risk``, ``/clv/what-if``, ``/clv/roi`` over
   ``Workspace.value.money`` (churn cost and CLV by NPS group, revenue at risk, the what-if, ROI) |
 """
