@@ -431,6 +431,12 @@ class Money:
             )
         return revenue, f"historical revenue per customer to date ({why})"
 
+    def values(self) -> tuple[pd.DataFrame, str]:
+        """Today's customers (active at the end of the data): ``customer_id``, ``nps_group``,
+        ``revenue`` and ``clv``, and where the CLV comes from (the at-risk table's values)."""
+        frame, source = self._frame(self._end(), None)
+        return frame[["customer_id", "nps_group", "revenue", "clv"]].copy(), source
+
     def _check_churn_dates(self) -> None:
         c = self.table("customers")
         if int(c.churned_at.count().to_pyarrow().as_py()) == 0:

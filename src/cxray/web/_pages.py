@@ -31,6 +31,7 @@ from cxray.exceptions import (
 )
 from cxray.explore import TIMELINE_TABLES, RowSelection, customer_timeline, page_rows
 from cxray.web import _charts
+from cxray.web._churn_value import add_churn_value_routes
 from cxray.web._context import (
     PERIODS,
     SESSION_COOKIE,
@@ -449,6 +450,7 @@ def create_web_router(state: ServerState, *, cookie: str = SESSION_COOKIE) -> AP
     add_drivers_routes(router, state, who=who, render=render, failed=failed)
     add_journey_routes(router, state, who=who, render=render, failed=failed)
     add_inbox_routes(router, state, who=who, render=render, failed=failed)
+    add_churn_value_routes(router, state, who=who, render=render, failed=failed)
     return router
 
 
