@@ -230,11 +230,16 @@ class RiskModel:
         self.intercept_ = float(lr.intercept_[0])
         self.column_means_ = X.mean(axis=0)
         self.columns_ = [c for t in self.terms_ for c in t.columns()]
-        p = expit(X @ self.coef_ + self.intercept_)
-        w = p * (1 - p)
-        X1 = np.column_stack([np.ones(len(X)), X])
-        H = X1.T @ (X1 * w[:, None])
-        H[np.arange(1, H.shape[0]), np.arange(1, H.shape[0])] += 1.0 / self.C_
+        # the penalised Hessian, summed over chunks of rows (no second copy of the design)
+        k = X.shape[1] + 1
+        H = np.zeros((k, k))
+        for lo in range(0, len(X), 100_000):
+            part = X[lo : lo + 100_000]
+            w = expit(part @ self.coef_ + self.intercept_)
+            w = w * (1 - w)
+            X1 = np.column_stack([np.ones(len(part)), part])
+            H += X1.T @ (X1 * w[:, None])
+        H[np.arange(1, k), np.arange(1, k)] += 1.0 / self.C_
         self.covariance_ = np.linalg.pinv(H)
         self.n_train_ = len(y)
         self.base_rate_ = float(y.mean())
