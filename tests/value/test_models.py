@@ -234,3 +234,11 @@ def test_bad_summaries_are_refused(x, tx, t, match):
 def test_gamma_gamma_needs_repeat_buyers():
     with pytest.raises(AnalysisError, match="bought at least twice"):
         GammaGammaModel().fit([0, 0, 1], [0, 0, 0])
+
+
+def test_heavy_tailed_spend_uses_the_fallback_where_the_mean_is_infinite():
+    gg = GammaGammaModel().set_fitted(p=2.0, q=0.8, gamma=10.0)
+    with pytest.raises(ModelError, match="heavy-tailed"):
+        gg.expected_spend([0, 3], [0, 50])
+    spend = gg.expected_spend([0, 3], [0, 50], fallback=42.0)
+    assert spend[0] == 42.0 and spend[1] == pytest.approx(2 * (10 + 150) / (6 + 0.8 - 1))

@@ -606,20 +606,29 @@ class GammaGammaModel(_MLModel):
             + (p * x - 1) * np.log(m) + p * x * np.log(x) - (p * x + q) * np.log(g + x * m)
         )  # fmt: skip
 
-    def expected_spend(self, frequency: Any, monetary: Any) -> np.ndarray:
+    def expected_spend(
+        self, frequency: Any, monetary: Any, *, fallback: float | None = None
+    ) -> np.ndarray:
         """E[M | x, zbar] = p (gamma + x zbar) / (p x + q - 1): the customer's mean spend per
         transaction, a weighted mean of the population mean p gamma/(q-1) and zbar
-        (FHL 2005 JMR, eq. 5). Customers without repeat purchases get the population mean."""
+        (FHL 2005 JMR, eq. 5). Customers without repeat purchases get the population mean.
+        Where the expectation is infinite (p x + q <= 1, e.g. q <= 1 for x = 0: spend too
+        heavy-tailed) ``fallback`` is used, or ModelError raised without one."""
         self._check_fitted()
         x, m = _array("frequency", frequency), _array("monetary", monetary)
         p, q, g = (self.params_[k] for k in self.param_names)
-        if q <= 1:
-            raise ModelError(
-                f"the Gamma-Gamma fit has q = {q:.3g} <= 1: the mean spend per transaction is "
-                "infinite under it; the spend data are too heavy-tailed for this model"
-            )
         xm = np.where(x > 0, x * m, 0.0)
-        return p * (g + xm) / (p * x + q - 1)
+        denominator = p * x + q - 1
+        undefined = denominator <= 0
+        if undefined.any() and fallback is None:
+            raise ModelError(
+                f"the Gamma-Gamma fit has q = {q:.3g}: the mean spend per transaction is "
+                "infinite under it for customers with few purchases; the spend data are too "
+                "heavy-tailed for this model"
+            )
+        with np.errstate(divide="ignore", invalid="ignore"):
+            out = p * (g + xm) / denominator
+        return np.where(undefined, fallback if fallback is not None else np.nan, out)
 
     def population_mean(self) -> float:
         """E[M] = p gamma / (q - 1)."""

@@ -362,7 +362,8 @@ def fit_frame(
     if gg.params_["q"] <= 1:
         warnings.append(
             f"the Gamma-Gamma fit has q = {gg.params_['q']:.3g} <= 1 (spend too heavy-tailed): "
-            "expected spend is not defined"
+            "its expected spend is infinite for customers without repeat purchases, who get "
+            "the observed mean spend per repeat purchase instead"
         )
     for c in candidates:
         if not c["converged"]:
@@ -482,7 +483,9 @@ def clv_frame(frame: pd.DataFrame, fit: ClvFit, horizon_days: float, rate: float
         cum = fm.expected_purchases(end / per_unit, x, tx, t)
         discounted += (cum - previous) / (1 + rate) ** (end / 365.0)
         previous = cum
-    spend = gg.expected_spend(x, m)
+    repeat = x > 0
+    observed = float((x * m)[repeat].sum() / x[repeat].sum()) if repeat.any() else 0.0
+    spend = gg.expected_spend(x, m, fallback=observed)
     out = pd.DataFrame(
         {
             "customer_id": frame["customer_id"].astype(str),
