@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from cxray.churn._cox import CoxResult
-from cxray.churn._reasons import ReasonsResult
-from cxray.churn._survival import SurvivalResult
 from cxray.config import ProgramConfig
 from cxray.store import Store
+
+if TYPE_CHECKING:  # the analyses import scipy, lifelines, scikit-learn: only when used
+    from cxray.churn._cox import CoxResult
+    from cxray.churn._reasons import ReasonsResult
+    from cxray.churn._survival import SurvivalResult
 
 
 class Churn:

@@ -165,19 +165,24 @@ def population(
     if not by:
         raise AnalysisError("name what to group by (--by), e.g. nps_group, region, plan")
     customer_columns = [x for x in c.columns if not x.startswith("_")]
-    feature_names = {x.name for x in f.catalogue("customers")} | set(f.customer_attributes)
-    wanted = [x for x in features if x not in customer_columns or x in feature_names]
-    use_layer = (
-        (by not in ("nps_group", *customer_columns) and by in feature_names)
-        or bool(wanted)
-        or landmark is not None
-    )
-    if by not in ("nps_group", *customer_columns) and by not in feature_names:
-        raise AnalysisError(
-            f"cannot group by {by!r}: not nps_group, a customer column "
-            f"({', '.join(customer_columns)}) nor a feature of the customers "
-            "(`cxray drivers --outcome churn --list` lists them)"
-        )
+    plain = by in ("nps_group", *customer_columns)
+    # features of the feature layer (measured at a date): only looked up when named
+    wanted = [x for x in features if x not in customer_columns]
+    if not plain or wanted:
+        names = {x.name for x in f.catalogue("customers")} | set(f.customer_attributes)
+        unknown = [x for x in ([] if plain else [by]) + wanted if x not in names]
+        if unknown and unknown[0] == by and not plain:
+            raise AnalysisError(
+                f"cannot group by {by!r}: not nps_group, a customer column "
+                f"({', '.join(customer_columns)}) nor a feature of the customers "
+                "(`cxray drivers --outcome churn --list` lists them)"
+            )
+        if unknown:
+            raise AnalysisError(
+                f"unknown covariate {unknown[0]!r}: not a customer column nor a feature of the "
+                "customers (`cxray drivers --outcome churn --list` lists them)"
+            )
+    use_layer = not plain or bool(wanted) or landmark is not None
     at = ibis.timestamp(end)
     if not use_layer:
         pop = c.filter(c.created_at.notnull() & (c.created_at <= at))
@@ -215,7 +220,10 @@ def population(
             f"the landmark {mark:%Y-%m-%d} is not before the end of observation {end:%Y-%m-%d}"
         )
     layer = f.customers(as_of=mark)
-    cust = c.select(_cc=c.customer_id, _churned=c.churned_at)
+    extra = [x for x in dict.fromkeys([by, *features]) if x in customer_columns]
+    extra = [x for x in extra if x not in layer.columns]
+    cust = c.select(c.customer_id.name("_cc"), _churned=c.churned_at,
+                    **{x: c[x] for x in extra})  # fmt: skip
     rows = layer.join(cust, layer.customer_id == cust._cc).drop("_cc")
     event = rows._churned.notnull() & (rows._churned <= at)
     stop = ibis.ifelse(event, rows._churned, at)
@@ -236,7 +244,7 @@ def population(
     else:
         where = "customer attribute" if by in customer_columns else f"feature at {mark:%Y-%m-%d}"
         grouped, order, definition = _by_column(rows, by, bands, where)
-    keep = ["customer_id", "group", "days", "event", *(x for x in wanted if x in grouped.columns)]
+    keep = ["customer_id", "group", "days", "event", *dict.fromkeys(features)]
     missing = [x for x in features if x not in grouped.columns]
     if missing:
         raise AnalysisError(
