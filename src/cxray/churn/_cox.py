@@ -216,6 +216,8 @@ def cox(
         raise AnalysisError("name a --by group or at least one --covariate for the Cox model")
     pop = population(tables, config, by=by or "nps_group", as_of=as_of, landmark=landmark,
                      bands=bands, features=tuple(covs))  # fmt: skip
+    covs = list(pop.features)
+    by = pop.by if by else None
     cols = ["days", "event", *covs] + (["group"] if by else [])
     frame = pop.table.select(*cols).to_pandas()
     if frame.empty:

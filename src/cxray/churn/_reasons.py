@@ -32,6 +32,7 @@ from cxray.config import ProgramConfig
 from cxray.exceptions import AnalysisError
 from cxray.metrics import parse_when
 from cxray.metrics._context import period_label
+from cxray.schema import normalize_column_name
 from cxray.stats import benjamini_hochberg, proportion, proportion_diff
 
 __all__ = ["ReasonsResult", "reasons"]
@@ -146,6 +147,8 @@ def reasons(
         raise AnalysisError(f"period must be month or quarter, got {period!r}")
     c = tables("customers")
     columns = [x for x in c.columns if not x.startswith("_")]
+    if by is not None and by not in columns and normalize_column_name(by) in columns:
+        by = normalize_column_name(by)  # as imports name it: Contract -> contract
     if by is not None and by not in columns:
         raise AnalysisError(
             f"cannot slice churn reasons by {by!r}: not a column of the customers "

@@ -36,6 +36,7 @@ from cxray.config import ProgramConfig
 from cxray.exceptions import AnalysisError
 from cxray.features import Features
 from cxray.metrics import parse_when
+from cxray.schema import normalize_column_name
 from cxray.stats import benjamini_hochberg
 
 __all__ = ["Population", "SurvivalResult", "population", "survival", "survival_counts"]
@@ -71,6 +72,7 @@ class Population:
     landmark: dt.datetime | None
     definition: str  # what the groups are, in words
     order: list[str]  # the groups in their natural order (levels not seen are dropped later)
+    features: tuple[str, ...] = ()  # the feature columns carried, as the store names them
 
 
 def _data_end(features: Features) -> dt.datetime:
@@ -145,6 +147,15 @@ def _num_label(num: ibis.Value) -> ibis.Value:
     return ibis.ifelse(whole, num.cast("int64").cast("string"), num.round(4).cast("string"))
 
 
+def _column_name(name: str, columns: list[str]) -> str:
+    """A customer column as the user typed it (``Contract``) or as imports name it
+    (``contract``, the contract's snake case)."""
+    if name in columns or name == "nps_group":
+        return name
+    norm = normalize_column_name(name)
+    return norm if norm in columns else name
+
+
 def population(
     tables: TableSource,
     config: ProgramConfig,
@@ -165,6 +176,8 @@ def population(
     if not by:
         raise AnalysisError("name what to group by (--by), e.g. nps_group, region, plan")
     customer_columns = [x for x in c.columns if not x.startswith("_")]
+    by = _column_name(by, customer_columns)
+    features = tuple(_column_name(x, customer_columns) for x in features)
     plain = by in ("nps_group", *customer_columns)
     # features of the feature layer (measured at a date): only looked up when named
     wanted = [x for x in features if x not in customer_columns]
@@ -212,7 +225,9 @@ def population(
             "event",
             *(x for x in features if x in grouped.columns),
         ]
-        return Population(grouped.select(*keep), by, "joined", end, None, definition, order)
+        return Population(
+            grouped.select(*keep), by, "joined", end, None, definition, order, features
+        )
     mark = parse_when(landmark, "landmark") if landmark is not None else f.default_as_of()
     assert mark is not None
     if mark >= end:
@@ -251,7 +266,7 @@ def population(
             f"unknown covariate {missing[0]!r}: not a customer column nor a feature of the "
             "customers (`cxray drivers --outcome churn --list` lists them)"
         )
-    return Population(grouped.select(*keep), by, "landmark", end, mark, definition, order)
+    return Population(grouped.select(*keep), by, "landmark", end, mark, definition, order, features)
 
 
 def survival_counts(pop: Population) -> pd.DataFrame:
