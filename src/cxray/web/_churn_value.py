@@ -45,8 +45,9 @@ def money_text(x: float | None) -> str:
     if x is None or not math.isfinite(x):
         return "—"
     a = abs(x)
-    for size, suffix, digits in ((1e9, "B", 2), (1e6, "M", 2), (1e4, "k", 1)):
-        if a >= size:
+    for at_least, size, suffix, digits in ((1e9, 1e9, "B", 2), (1e6, 1e6, "M", 2),
+                                           (1e4, 1e3, "k", 1)):  # fmt: skip
+        if a >= at_least:
             return f"{x / size:,.{digits}f}{suffix}"
     return f"{x:,.0f}"
 
@@ -113,6 +114,7 @@ def clv_histogram(values: list[float], title: str) -> Any:
     top = float(np.quantile(x, 0.99))
     shown = [min(v, top) for v in x]
     fig = go.Figure(go.Histogram(x=shown, nbinsx=40, marker={"color": BLUE}, name=title,
+                                 showlegend=False,
                                  hovertemplate="%{x}: %{y} customers<extra></extra>"))  # fmt: skip
     fig.update_xaxes(title=f"{title} (the top 1% drawn at the 99th percentile)")
     fig.update_yaxes(title="customers")
@@ -128,6 +130,7 @@ def at_risk_chart(groups: list[dict[str, Any]]) -> Any:
     fig = go.Figure(
         go.Bar(
             x=labels, y=[g["revenue_at_risk"] for g in groups], name="revenue at risk",
+            showlegend=False,
             marker={"color": [_colour(label, i) for i, label in enumerate(labels)]},
             error_y={"type": "data", "symmetric": False, "color": INK, "thickness": 1.5,
                      "array": [g["ci_high"] - g["revenue_at_risk"] for g in groups],
@@ -276,6 +279,7 @@ def add_churn_value_routes(
             survival_why=survival_why, reasons=reasons, reasons_why=reasons_why, risk=risk,
             risk_why=risk_why, rows=rows[:TOP], sort=sort, clv=clv, clv_why=clv_why,
             at_risk=at_risk, at_risk_why=at_risk_why, roi=roi, roi_why=roi_why,
-            charts=charts, share=share, source=source, target=target, groups=GROUPS,
+            charts=charts, chart=charts["survival"] or charts["at_risk"] or charts["clv"],
+            share=share, source=source, target=target, groups=GROUPS,
             money=money_text, sorts=SORTS,
         )  # fmt: skip
