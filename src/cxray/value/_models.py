@@ -47,6 +47,12 @@ _Z95 = 1.959963984540054
 _BOUND = 15.0  # |log parameter| <= 15: e^15 is 3.3 million
 
 
+def _dot(a: Any, b: Any) -> float:
+    """A 1-D dot product without BLAS: a multithreaded BLAS ``ddot`` costs milliseconds on a
+    busy machine (thread start-up), the plain multiply-and-sum microseconds."""
+    return float(np.add.reduce(np.multiply(a, b), axis=None))
+
+
 def _array(name: str, values: Any) -> np.ndarray:
     out = np.asarray(values, dtype="float64").ravel()
     if not np.all(np.isfinite(out)):
@@ -73,15 +79,16 @@ def _check_summary(frequency: Any, recency: Any, T: Any, weights: Any = None) ->
 
 
 def _numeric_hessian(grad: Callable[[np.ndarray], np.ndarray], z: np.ndarray) -> np.ndarray:
-    """Central differences of the gradient; symmetrised."""
+    """Forward differences of the gradient (k + 1 evaluations); symmetrised."""
     k = z.size
     h = np.empty((k, k))
+    g0 = grad(z)
     for i in range(k):
-        step = 1e-4 * max(1.0, abs(z[i]))
+        step = 1e-5 * max(1.0, abs(z[i]))
         e = np.zeros(k)
         e[i] = step
         with np.errstate(invalid="ignore", over="ignore"):
-            h[i] = (grad(z + e) - grad(z - e)) / (2 * step)
+            h[i] = (grad(z + e) - g0) / step
     return (h + h.T) / 2
 
 
@@ -305,54 +312,79 @@ class BetaGeoModel(_MLModel):
 
     def fit(self, frequency: Any, recency: Any, T: Any, weights: Any = None) -> BetaGeoModel:
         x, tx, t, w = _check_summary(frequency, recency, T, weights)
-        xi, k = _x_index(x)
-        data = (x, tx, t, w, xi, k, np.bincount(xi, weights=w, minlength=k.size))
         self.n_customers_ = round(float(w.sum()))
-        self._optimise(data, float(w.sum()))
+        self._optimise(self._prepare(x, tx, t, w), float(w.sum()))
         return self
 
+    @staticmethod
+    def _prepare(x: np.ndarray, tx: np.ndarray, t: np.ndarray, w: np.ndarray) -> tuple:
+        """Customers without repeat purchases apart (their likelihood is one term), the
+        others with their frequency as an index into per-x tables."""
+        zero = x == 0
+        pos = ~zero
+        xp = x[pos]
+        xi, k = _x_index(xp) if xp.size else (np.zeros(0, np.int64), np.zeros(1))
+        wp = w[pos]
+        wk = np.bincount(xi, weights=wp, minlength=k.size)
+        return (t[zero], w[zero], xp, tx[pos], t[pos], wp, xi, k, wk)
+
     def _start(self, data: tuple) -> np.ndarray:
-        t = data[2]
+        t = np.concatenate([data[0], data[4]])
         return np.log([1.0, max(float(np.mean(t)) / 10, 1e-3), 1.0, 1.0])
 
     def _objective(self, z: np.ndarray, data: tuple) -> tuple[float, np.ndarray]:
-        x, tx, t, w, xi, k, wk = data
+        """The log-likelihood of FHL 2005 (eq. 6) and its gradient in the log parameters.
+
+        x = 0: ln L = r ln alpha - r ln(alpha + T) (one term, B(a, b)/B(a, b) = 1);
+        x > 0: ln L = A1 + ln(e^l2 + e^l3) with A1 = ln G(r+x) - ln G(r) + r ln alpha,
+        l2 = ln B(a, b+x) - ln B(a, b) - (r+x) ln(alpha+T),
+        l3 = ln B(a+1, b+x-1) - ln B(a, b) - (r+x) ln(alpha+t_x), as max + log1p(e^-|d|)."""
+        t0, w0, x, tx, t, w, xi, k, wk = data
         r, alpha, a, b = np.exp(z)
+        la = math.log(alpha)
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            # terms that depend on x only: once per distinct x
-            a1 = gammaln(r + k) - gammaln(r) + r * math.log(alpha)
-            bab = betaln(a, b)
-            b2 = betaln(a, b + k) - bab
-            k1 = np.maximum(k, 1.0)
-            b3 = np.where(k > 0, betaln(a + 1, b + k1 - 1) - bab, -np.inf)
-            la_t = np.log(alpha + t)
-            la_tx = np.log(alpha + tx)
-            rx = r + x
-            l2 = b2[xi] - rx * la_t
-            l3 = b3[xi] - rx * la_tx
-            m = np.maximum(l2, l3)
-            e2 = np.exp(l2 - m)
-            e3 = np.exp(l3 - m)
-            s = e2 + e3
-            ll_i = a1[xi] + m + np.log(s)
-            ll = float(np.dot(w, ll_i))
-            p2 = w * e2 / s
-            p3 = w * e3 / s
-            # d/d r, alpha
-            dr = float(np.dot(wk, digamma(r + k) - digamma(r) + math.log(alpha)))
-            dr -= float(np.dot(p2, la_t) + np.dot(p3, la_tx))
-            dalpha = r / alpha * float(w.sum())
-            dalpha -= float(np.dot(p2, rx / (alpha + t)) + np.dot(p3, rx / (alpha + tx)))
-            # d/d a, b through per-x tables and per-x sums of the weights p2, p3
-            p2k = np.bincount(xi, weights=p2, minlength=k.size)
-            p3k = np.bincount(xi, weights=p3, minlength=k.size)
-            dab = digamma(a + b)
-            d2a = dab - digamma(a + b + k)
-            d2b = digamma(b + k) - digamma(a + b + k) - digamma(b) + dab
-            d3a = digamma(a + 1) - digamma(a + b + k) - digamma(a) + dab
-            d3b = np.where(k > 0, digamma(b + k1 - 1) - digamma(a + b + k) - digamma(b) + dab, 0)
-            da = float(np.dot(p2k, d2a) + np.dot(p3k, d3a))
-            db = float(np.dot(p2k, d2b) + np.dot(p3k, d3b))
+            # x = 0
+            w0_sum = float(w0.sum())
+            la_t0 = np.log(alpha + t0)
+            ll = r * (w0_sum * la - float(_dot(w0, la_t0)))
+            dr = w0_sum * la - float(_dot(w0, la_t0))
+            dalpha = r * (w0_sum / alpha - float(_dot(w0, 1.0 / (alpha + t0))))
+            da = db = 0.0
+            if x.size:
+                # terms that depend on x only: once per distinct x
+                a1 = gammaln(r + k) - gammaln(r) + r * la
+                bab = betaln(a, b)
+                k1 = np.maximum(k, 1.0)
+                b2 = betaln(a, b + k) - bab
+                b3 = betaln(a + 1, b + k1 - 1) - bab
+                la_t = np.log(alpha + t)
+                la_tx = np.log(alpha + tx)
+                rx = r + x
+                l2 = b2[xi] - rx * la_t
+                l3 = b3[xi] - rx * la_tx
+                d = l3 - l2
+                e = np.exp(-np.abs(d))
+                ll += float(_dot(wk, a1)) + float(_dot(w, np.maximum(l2, l3) + np.log1p(e)))
+                p3 = np.where(d > 0, 1.0, e) / (1.0 + e)  # share of the second term
+                w3 = w * p3
+                w2 = w - w3
+                dr += float(_dot(wk, digamma(r + k) - digamma(r) + la))
+                dr -= float(_dot(w2, la_t) + _dot(w3, la_tx))
+                dalpha += r / alpha * float(w.sum())
+                dalpha -= float(
+                    _dot(w2 * rx, 1.0 / (alpha + t)) + _dot(w3 * rx, 1.0 / (alpha + tx))
+                )
+                # d/d a, b through per-x sums of the two terms' shares
+                p2k = np.bincount(xi, weights=w2, minlength=k.size)
+                p3k = np.bincount(xi, weights=w3, minlength=k.size)
+                dab = digamma(a + b)
+                dabk = digamma(a + b + k)
+                d2a = dab - dabk
+                d2b = digamma(b + k) - dabk - digamma(b) + dab
+                d3a = digamma(a + 1) - dabk - digamma(a) + dab
+                d3b = digamma(b + k1 - 1) - dabk - digamma(b) + dab
+                da = float(_dot(p2k, d2a) + _dot(p3k, d3a))
+                db = float(_dot(p2k, d2b) + _dot(p3k, d3b))
         grad = np.array([dr, dalpha, da, db]) * np.array([r, alpha, a, b])
         return ll, grad
 
@@ -483,7 +515,7 @@ class ParetoNBDModel(_MLModel):
         x, tx, t, w = data
         r, alpha, s, beta = np.exp(z)
         ll_i = self._ll(r, alpha, s, beta, x, tx, t)
-        return float(np.dot(w, ll_i)), None
+        return float(_dot(w, ll_i)), None
 
     def _ll(self, r, alpha, s, beta, x, tx, t) -> np.ndarray:
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
@@ -561,13 +593,16 @@ class GammaGammaModel(_MLModel):
                 "no repeat buyer with a positive spend: the Gamma-Gamma model needs customers "
                 "who bought at least twice"
             )
+        self.n_customers_ = round(float(w.sum()))
+        self._optimise(self._prepare(x, m, w), float(w.sum()))
+        return self
+
+    @staticmethod
+    def _prepare(x: np.ndarray, m: np.ndarray, w: np.ndarray) -> tuple:
         xi, k = _x_index(x)
         wk = np.bincount(xi, weights=w, minlength=k.size)
         # the constant part: (px - 1) log zbar + px log x gathers x (log zbar + log x) per customer
-        data = (x, m, w, xi, k, wk, np.dot(w * x, np.log(m) + np.log(x)), np.dot(w, np.log(m)))
-        self.n_customers_ = round(float(w.sum()))
-        self._optimise(data, float(w.sum()))
-        return self
+        return (x, m, w, xi, k, wk, _dot(w * x, np.log(m) + np.log(x)), _dot(w, np.log(m)))
 
     def _start(self, data: tuple) -> np.ndarray:
         m = data[1]
@@ -582,18 +617,18 @@ class GammaGammaModel(_MLModel):
             lg = np.log(g + x * m)
             pxq_i = p * x + q
             ll = (
-                float(np.dot(wk, tab))
+                float(_dot(wk, tab))
                 - wk.sum() * (gammaln(q) - q * math.log(g))
                 + p * sum_x_logs
                 - sum_log_m
-                - float(np.dot(w * pxq_i, lg))
+                - float(_dot(w * pxq_i, lg))
             )
             dtab = digamma(px + q)
-            dp = float(np.dot(wk, k * (dtab - digamma(np.maximum(px, 1e-300)))))
-            dp += sum_x_logs - float(np.dot(w * x, lg))
-            dq = float(np.dot(wk, dtab)) - wk.sum() * (digamma(q) - math.log(g))
-            dq -= float(np.dot(w, lg))
-            dg = wk.sum() * q / g - float(np.dot(w, pxq_i / (g + x * m)))
+            dp = float(_dot(wk, k * (dtab - digamma(np.maximum(px, 1e-300)))))
+            dp += sum_x_logs - float(_dot(w * x, lg))
+            dq = float(_dot(wk, dtab)) - wk.sum() * (digamma(q) - math.log(g))
+            dq -= float(_dot(w, lg))
+            dg = wk.sum() * q / g - float(_dot(w, pxq_i / (g + x * m)))
         return ll, np.array([dp, dq, dg]) * np.array([p, q, g])
 
     def log_likelihood(self, frequency: Any, monetary: Any) -> np.ndarray:
