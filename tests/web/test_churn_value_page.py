@@ -110,8 +110,10 @@ def test_at_risk_customers_sort_and_link(site, monkeypatch):
         "ci_high": np.minimum(p * 1.2, 1.0),
         "reasons": [[{"feature": "recency_days", "contribution": 0.5}]] * len(values),
     }).sort_values("probability", ascending=False)  # fmt: skip
-    scores = RiskScores(frame, "2026-01-01", 90.0, "risk-test", "logistic (test)",
-                        float(p.mean()), len(p))  # fmt: skip
+    scores = RiskScores(customers=frame, as_of="2026-01-01", horizon_days=90.0,
+                        model_id="risk-test", method="logistic (test)", estimate=float(p.mean()),
+                        ci_low=float(p.mean()) * 0.8, ci_high=float(p.mean()) * 1.2,
+                        n=len(p))  # fmt: skip
     monkeypatch.setattr(ChurnRisk, "score", lambda self, *a, **k: scores)
     monkeypatch.setattr(ChurnRisk, "stored", lambda self: {"model_id": "risk-test"})
     for sort, attr in (("probability", "probability"), ("clv", "clv"), ("at_risk", "at-risk")):
