@@ -114,6 +114,7 @@ def test_scores_of_the_active_customers(trained):
         assert [x["contribution"] for x in why] == sorted((x["contribution"] for x in why),
                                                           reverse=True)  # fmt: skip
     assert s.estimate == pytest.approx(c.probability.mean())
+    assert s.ci_low < s.estimate < s.ci_high
     d = s.to_dict(limit=5)
     assert len(d["customers"]) == 5 and d["n"] == s.n
     assert d["customers"][0]["customer_id"] == c.customer_id.iloc[0]

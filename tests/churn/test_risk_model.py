@@ -172,6 +172,17 @@ def test_delta_method_matches_statsmodels_when_unpenalised():
     # statsmodels' logit interval is the same delta method on the linear predictor
     np.testing.assert_allclose(ex["ci_low"], pred["ci_lower"], rtol=1e-4)
     np.testing.assert_allclose(ex["ci_high"], pred["ci_upper"], rtol=1e-4)
+    # the mean probability's interval: the delta method with a numerical gradient
+    b = np.asarray(ref.params)
+    X50 = np.asarray(X[:50])
+    grad = np.array([
+        (np.mean(1 / (1 + np.exp(-X50 @ (b + e)))) - np.mean(1 / (1 + np.exp(-X50 @ (b - e)))))
+        / 2e-6
+        for e in np.eye(len(b)) * 1e-6
+    ])  # fmt: skip
+    half = 1.959964 * np.sqrt(grad @ np.asarray(ref.cov_params()) @ grad)
+    assert ex["mean_ci_high"] - ex["mean"] == pytest.approx(half, rel=1e-3)
+    assert ex["mean"] - ex["mean_ci_low"] == pytest.approx(half, rel=1e-3)
 
 
 def test_json_round_trip_in_a_new_process(tmp_path):

@@ -127,8 +127,11 @@ class RiskScores:
     horizon_days: float
     model_id: str
     method: str
-    #: the mean probability (the expected churn rate) with the mean of the bounds
+    #: the mean probability: the expected share of these customers who leave within the
+    #: horizon, with its delta-method 95% interval (``None`` when no customer is active)
     estimate: float | None
+    ci_low: float | None
+    ci_high: float | None
     n: int
 
     def records(self, limit: int | None = None, offset: int = 0) -> list[dict[str, Any]]:
@@ -142,6 +145,8 @@ class RiskScores:
             "model_id": self.model_id,
             "method": self.method,
             "estimate": _plain(self.estimate),
+            "ci_low": _plain(self.ci_low),
+            "ci_high": _plain(self.ci_high),
             "n": self.n,
             "offset": offset,
             "customers": self.records(limit, offset),
@@ -492,7 +497,7 @@ class ChurnRisk:
         if frame.empty:
             out = pd.DataFrame(columns=["customer_id", "probability", "ci_low", "ci_high",
                                         "reasons"])  # fmt: skip
-            est = None
+            est = lo = hi = None
         else:
             ex = model.explain(frame)
             contrib = ex["contributions"]
@@ -516,7 +521,7 @@ class ChurnRisk:
             out = out.sort_values(
                 ["probability", "customer_id"], ascending=[False, True], kind="mergesort"
             ).reset_index(drop=True)
-            est = float(out["probability"].mean())
+            est, lo, hi = ex["mean"], ex["mean_ci_low"], ex["mean_ci_high"]
         return RiskScores(
             customers=out,
             as_of=when.isoformat(),
@@ -525,9 +530,12 @@ class ChurnRisk:
             method=(
                 "probability of leaving within the horizon from the stored logistic model; "
                 "95% interval by the delta method on the linear predictor; reasons: the "
-                "features adding most to the log-odds against the average training customer"
+                "features adding most to the log-odds against the average training customer; "
+                "the estimate: the mean probability, with its delta-method interval"
             ),
             estimate=est,
+            ci_low=lo,
+            ci_high=hi,
             n=len(out),
         )
 

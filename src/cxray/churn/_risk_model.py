@@ -286,29 +286,40 @@ class RiskModel:
 
     def explain(self, frame: pd.DataFrame, chunk: int = 200_000) -> dict[str, np.ndarray]:
         """Probability, its delta-method 95% interval and the contribution of each original
-        feature to the log-odds (against the training average) for every row."""
+        feature to the log-odds (against the training average) for every row; the mean
+        probability with its delta-method interval (gradient: the mean of p(1−p)·x̃)."""
         self._check()
         n = len(frame)
         eta = np.empty(n)
         se = np.empty(n)
         contrib = np.empty((n, len(self.terms_)))
+        gradient = np.zeros(len(self.coef_) + 1)  # of the mean probability, for its interval
         widths = np.cumsum([0] + [t.width() for t in self.terms_])
         for lo in range(0, n, chunk):
             part = frame.iloc[lo : lo + chunk]
             X = self._design(part)
             eta[lo : lo + len(part)] = X @ self.coef_ + self.intercept_
             X1 = np.column_stack([np.ones(len(X)), X])
+            pr = expit(eta[lo : lo + len(part)])
+            gradient += X1.T @ (pr * (1 - pr))
             se[lo : lo + len(part)] = np.sqrt(
                 np.maximum(np.einsum("ij,jk,ik->i", X1, self.covariance_, X1), 0.0)
             )
             terms = (X - self.column_means_) * self.coef_
             for j in range(len(self.terms_)):
                 contrib[lo : lo + len(part), j] = terms[:, widths[j] : widths[j + 1]].sum(axis=1)
+        p = expit(eta)
+        gradient /= max(n, 1)
+        mean_se = float(np.sqrt(max(gradient @ self.covariance_ @ gradient, 0.0)))
         return {
-            "probability": expit(eta),
+            "probability": p,
             "ci_low": expit(eta - _Z95 * se),
             "ci_high": expit(eta + _Z95 * se),
             "contributions": contrib,
+            # the mean probability (the expected churn rate) and its delta-method interval
+            "mean": float(p.mean()) if n else float("nan"),
+            "mean_ci_low": float(max(0.0, p.mean() - _Z95 * mean_se)) if n else float("nan"),
+            "mean_ci_high": float(min(1.0, p.mean() + _Z95 * mean_se)) if n else float("nan"),
         }
 
     @property
