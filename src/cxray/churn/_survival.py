@@ -199,13 +199,13 @@ def population(
     at = ibis.timestamp(end)
     if not use_layer:
         pop = c.filter(c.created_at.notnull() & (c.created_at <= at))
-        event = pop.churned_at.notnull() & (pop.churned_at <= at)
-        stop = ibis.ifelse(event, pop.churned_at, at)
+        event = pop.churned_at <= at  # NULL (still a customer) counts as censored
+        stop = ibis.least(pop.churned_at.fill_null(at), at)
         pop = pop.mutate(
             days=((stop.epoch_seconds() - pop.created_at.epoch_seconds()) / _DAY)
             .floor()
             .cast("int64"),
-            event=ibis.ifelse(event, 1, 0),
+            event=ibis.ifelse(event.fill_null(False), 1, 0),
         )
         if by == "nps_group":
             grouped = _nps_group(tables, pop, end)
@@ -272,14 +272,14 @@ def population(
 def survival_counts(pop: Population) -> pd.DataFrame:
     """ONE aggregation in the store: ``group``, ``days``, ``events``, ``censored``."""
     t = pop.table
-    counts = t.group_by(["group", "days"]).aggregate(
-        events=t.event.sum(), censored=(1 - t.event).sum()
-    )
-    frame = counts.to_pandas()
-    frame["events"] = frame["events"].astype("int64")
-    frame["censored"] = frame["censored"].astype("int64")
-    frame["days"] = frame["days"].astype("int64")
-    frame["group"] = frame["group"].astype(str)
+    counts = t.group_by(["group", "days"]).aggregate(events=t.event.sum(), n=t.count())
+    table = counts.to_pyarrow()
+    frame = pd.DataFrame({
+        "group": [str(g) for g in table["group"].to_pylist()],
+        "days": table["days"].to_numpy().astype("int64"),
+        "events": table["events"].to_numpy().astype("int64"),
+    })  # fmt: skip
+    frame["censored"] = table["n"].to_numpy().astype("int64") - frame["events"].to_numpy()
     return frame.sort_values(["group", "days"]).reset_index(drop=True)
 
 
