@@ -27,7 +27,7 @@ from cxray.stats import Estimate, mean_of
 from cxray.store import IMPORT_LOG, MODELS, Store
 from cxray.value._models import BetaGeoModel, GammaGammaModel, ParetoNBDModel, model_from_dict
 from cxray.value._results import ClvFit, ClvResult, ParamEstimate, plain
-from cxray.value._summary import UNITS, purchase_days, purchase_summary
+from cxray.value._summary import UNITS, purchase_summary, purchases
 
 __all__ = ["MIN_CUSTOMERS", "MODEL_NAME", "Value"]
 
@@ -106,12 +106,12 @@ class Value:
     # ------------------------------------------------------------ the summary
     def data_range(self) -> tuple[dt.date, dt.date]:
         """The first and last purchase day in the orders; AnalysisError when there are none."""
-        days = purchase_days(self.table("orders"))
-        row = days.aggregate(first=days.day.min(), last=days.day.max()).to_pyarrow().to_pylist()
-        first, last = row[0]["first"], row[0]["last"]
+        o = purchases(self.table("orders"))
+        row = o.aggregate(first=o.ordered_at.min(), last=o.ordered_at.max()).to_pyarrow()
+        first, last = row["first"][0].as_py(), row["last"][0].as_py()
         if first is None:
             raise AnalysisError(_NO_ORDERS)
-        return first, last
+        return first.date(), last.date()
 
     def _calibration(self, calibration_end: Any, what: str) -> tuple[dt.date, dt.date, dt.date]:
         first, last = self.data_range()
@@ -133,9 +133,7 @@ class Value:
         ``.to_pandas()``); the default calibration end is the last purchase day."""
         unit = _check_unit(unit)
         _, last, end = self._calibration(calibration_end, "calibration end")
-        return purchase_summary(
-            self.table("orders"), end, unit=unit, holdout_end=last if end < last else None
-        )
+        return purchase_summary(self.table("orders"), end, unit=unit, holdout=end < last)
 
     # ------------------------------------------------------------ fitting
     def fit(
@@ -152,14 +150,14 @@ class Value:
         unit = _check_unit(unit)
         name = _check_model(model)
         first, last, end = self._calibration(calibration_end, "calibration end")
-        frame = self._frame(end, unit, last if end < last else None)
+        frame = self._frame(end, unit, end < last)
         fit = fit_frame(frame, name, unit=unit, calibration_end=end, data=(first, last))
         if save:
             self.keep(fit)
         return fit
 
-    def _frame(self, end: dt.date, unit: str, holdout_end: dt.date | None) -> pd.DataFrame:
-        expr = purchase_summary(self.table("orders"), end, unit=unit, holdout_end=holdout_end)
+    def _frame(self, end: dt.date, unit: str, holdout: bool) -> pd.DataFrame:
+        expr = purchase_summary(self.table("orders"), end, unit=unit, holdout=holdout)
         return expr.to_pandas().sort_values("customer_id", kind="stable").reset_index(drop=True)
 
     def _data_version(self) -> str:
@@ -249,7 +247,7 @@ class Value:
         else:
             source = f"kept fit {fit.model_id} of {fit.created_at} (calibration to " \
                 f"{fit.calibration_end})"  # fmt: skip
-        frame = self._frame(when, fit.unit, None)
+        frame = self._frame(when, fit.unit, False)
         customers = clv_frame(frame, fit, horizon, rate)
         values = customers["clv"].to_numpy()
         mean = replace(mean_of(values), metric="mean CLV", unit="currency",

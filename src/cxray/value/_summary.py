@@ -26,18 +26,24 @@ import ibis.expr.types as ir
 
 from cxray.features import NOT_REVENUE
 
-__all__ = ["UNITS", "purchase_days", "purchase_summary"]
+__all__ = ["UNITS", "purchase_days", "purchase_summary", "purchases"]
 
 #: days per unit of time
 UNITS = {"day": 1.0, "week": 7.0}
 
 
-def purchase_days(orders: ir.Table) -> ir.Table:
-    """One row per customer and purchase day: ``customer_id``, ``day``, ``spend``."""
+def purchases(orders: ir.Table) -> ir.Table:
+    """The orders that are purchases: not cancelled or returned, with a customer, a time
+    and an amount."""
     o = orders
     if "status" in o.columns:
         o = o.filter(~o.status.lower().fill_null("").isin(NOT_REVENUE))
-    o = o.filter(o.customer_id.notnull() & o.ordered_at.notnull() & o.amount.notnull())
+    return o.filter(o.customer_id.notnull() & o.ordered_at.notnull() & o.amount.notnull())
+
+
+def purchase_days(orders: ir.Table) -> ir.Table:
+    """One row per customer and purchase day: ``customer_id``, ``day``, ``spend``."""
+    o = purchases(orders)
     return o.group_by(customer_id=o.customer_id, day=o.ordered_at.date()).aggregate(
         spend=o.amount.cast("float64").sum()
     )
@@ -48,24 +54,22 @@ def purchase_summary(
     calibration_end: dt.date,
     *,
     unit: str = "week",
-    holdout_end: dt.date | None = None,
+    holdout: bool = False,
 ) -> ir.Table:
-    """The summary per customer (see the module's docstring) as an Ibis expression."""
+    """The summary per customer (see the module's docstring) as an Ibis expression; with
+    ``holdout`` also the purchases after the calibration end."""
     per_unit = UNITS[unit]
     days = purchase_days(orders)
     end = ibis.date(calibration_end)
     cal = days.filter(days.day <= end)
-    per = cal.group_by("customer_id").aggregate(
+    s = cal.group_by("customer_id").aggregate(
         first_purchase=cal.day.min(),
         last_purchase=cal.day.max(),
         n_days=cal.count(),
         total=cal.spend.sum(),
+        # the first purchase day's value (arg_min in DuckDB, an ordered array in PostgreSQL)
+        first_spend=cal.spend.argmin(cal.day),
     )
-    firsts = per.select(_c=per.customer_id, _f=per.first_purchase)
-    first_spend = cal.join(firsts, (cal.customer_id == firsts._c) & (cal.day == firsts._f)).select(
-        _c=ibis._._c, first_spend=ibis._.spend
-    )
-    s = per.join(first_spend, per.customer_id == first_spend._c).drop("_c")
     x = (s.n_days - 1).cast("int64")
     out = s.select(
         customer_id=s.customer_id,
@@ -75,9 +79,9 @@ def purchase_summary(
         monetary=ibis.ifelse(x > 0, (s.total - s.first_spend) / x.cast("float64"), 0.0),
         first_purchase=s.first_purchase,
     )
-    if holdout_end is None:
+    if not holdout:
         return out
-    hold = days.filter((days.day > end) & (days.day <= ibis.date(holdout_end)))
+    hold = days.filter(days.day > end)
     h = hold.group_by(_c=hold.customer_id).aggregate(
         holdout_purchases=hold.count(), holdout_spend=hold.spend.sum()
     )
