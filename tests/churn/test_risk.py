@@ -52,6 +52,7 @@ def test_time_split_with_its_dates(trained):
     gain = r.auc_gain
     assert gain["auc_gain"] == pytest.approx(r.auc - r.baseline["auc"])
     assert r.kept and gain["ci_low"] > 0 and r.model_id
+    assert any("current values" in w and "plan" in w for w in r.warnings)
     d = r.to_dict()
     assert d["estimate"] == d["auc"] and json.loads(json.dumps(d, allow_nan=False)) == d
 

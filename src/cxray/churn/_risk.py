@@ -383,6 +383,21 @@ class ChurnRisk:
                 "by DeLong; " + ("time split" if mode == "time" else "stratified split")
             ),
         )
+        notes = []
+        if fig["churners"] < 30:
+            notes.append(
+                f"only {fig['churners']} churners among the evaluation customers: the AUC "
+                "interval is wide; a longer history or a longer horizon gives more"
+            )
+        own = {*self.features.customer_attributes, *cats}
+        cats_seen = [n for n in model.features_ if n in own]
+        if mode == "time" and cats_seen:
+            notes.append(
+                "customer attributes (" + ", ".join(cats_seen[:5]) + ") are their current "
+                "values: the store keeps no history of them, so the time split reads them as "
+                "known at the training date"
+            )
+        report_kw["warnings"] = notes
         if not (beats and keep):
             return RiskModelReport(**report_kw)
         # the stored model: refitted on the latest labelled customers, same settings

@@ -124,6 +124,8 @@ def _print_report(r: dict[str, Any]) -> None:
     console.print(f"{mark}: {r['kept_reason']}")
     if r.get("model_id"):
         console.print(f"model {r['model_id']}; method: {r['method']}")
+    for note in r.get("warnings") or []:
+        console.print(f"[yellow]note:[/yellow] {note}")
 
 
 @churn_app.command("risk")
