@@ -24,6 +24,10 @@ def test_detractors_churn_about_three_times_as_fast(demo):
     assert cox.n == 3000 and 0 < cox.events < cox.n
     assert 0.55 < cox.concordance < 0.8
     assert set(cox.to_dict()) >= {"covariates", "n", "events", "concordance", "method"}
+    # a landmark: groups fixed at the date, time counted from it (no look at the future)
+    lm = demo.churn.cox(landmark="2026-02-01", save=False)
+    hr, lo, _ = lm.hazard_ratio("nps_group=detractor")
+    assert lm.origin == "landmark" and 2.0 < hr < 5.0 and lo > 1.0, (hr, lo)
     s = demo.churn.survival()
     g = s.groups.set_index("group")
     assert list(g.index) == ["promoter", "passive", "detractor", "no answer"]
