@@ -171,7 +171,12 @@ def test_at_risk_with_the_churn_risk_model(world, money, monkeypatch):
     p = rng.uniform(0.01, 0.3, len(now))
     scores = pd.DataFrame({"customer_id": now.customer_id, "probability": p,
                            "ci_low": p * 0.5, "ci_high": np.minimum(p * 1.5, 1)})  # fmt: skip
-    monkeypatch.setattr(Money, "_risk_scores", lambda self: (scores, "logistic (stub)"))
+    from cxray.churn._risk import ChurnRisk, RiskScores
+
+    stored = RiskScores(customers=scores, as_of="2026-01-01", horizon_days=90.0,
+                        model_id="m1", method="logistic (stub)", estimate=float(p.mean()),
+                        ci_low=None, ci_high=None, n=len(p))  # fmt: skip
+    monkeypatch.setattr(ChurnRisk, "score", lambda self, *a, **k: stored)
     risk = _money(world, n_boot=400).at_risk()
     assert risk.source == "model" and "logistic (stub)" in risk.method
     frame, _ = money._frame(end, None)
