@@ -181,3 +181,21 @@ def test_the_commands(capsys, demo_db):
     assert body["model_id"]
     err = _run(capsys, demo_db, "survival", "--by", "loyalty", code=1)
     assert "cannot group by 'loyalty'" in err
+
+
+def test_missing_values_are_a_group_of_their_own(tmp_path):
+    customers = pd.DataFrame({
+        "customer_id": [f"c{i}" for i in range(6)],
+        "created_at": ["2025-01-01"] * 6,
+        "churned_at": ["2025-02-01", None, "2025-03-01", None, "2025-04-01", None],
+        "plan": ["basic", "basic", None, None, "plus", "plus"],
+    })  # fmt: skip
+    with _store(tmp_path / "missing", customers) as ws:
+        s = ws.churn.survival(by="plan", as_of="2025-06-01")
+        g = s.groups.set_index("group")
+        assert list(g.index) == ["(missing)", "basic", "plus"] and list(g.n) == [2, 2, 2]
+        assert g.loc["(missing)", "events"] == 1 and g.loc["(missing)", "median_days"] == 59
+        c = ws.churn.cox(by="plan", save=False)
+        # the reference: the largest known group, ties alphabetical
+        assert c.reference == "basic"
+        assert list(c.table.covariate) == ["plan=(missing)", "plan=plus"]

@@ -220,6 +220,8 @@ def cox(
     by = pop.by if by else None
     cols = ["days", "event", *covs] + (["group"] if by else [])
     frame = pop.table.select(*cols).to_pandas()
+    if by:
+        frame["group"] = frame["group"].astype(object).where(frame["group"].notna(), MISSING)
     if frame.empty:
         raise AnalysisError(f"no customers to follow before {pop.end:%Y-%m-%d}")
     if (frame.days < 0).any():
@@ -248,8 +250,11 @@ def cox(
     if by:
         sizes = frame.group.value_counts()
         seen = [g for g in pop.order if g in sizes.index] or list(sizes.index)
+        # default reference: the first group in its natural order (promoters), else the
+        # largest known group (ties: alphabetical)
+        largest = sorted((g for g in sizes.index if g != MISSING), key=lambda g: (-sizes[g], g))
         ref = reference if reference is not None else (
-            seen[0] if pop.order and seen[0] != MISSING else str(sizes.index[0])
+            seen[0] if pop.order and seen[0] != MISSING else (largest or [MISSING])[0]
         )  # fmt: skip
         if ref not in sizes.index:
             raise AnalysisError(

@@ -114,7 +114,9 @@ def _by_column(
         col = ibis.ifelse(col.isnull(), ibis.null("string"), ibis.ifelse(col, "true", "false"))
         typ = col.type()
     if not typ.is_numeric():
-        grouped = t.mutate(group=col.cast("string").fill_null(MISSING))
+        # missing values stay NULL in the store (grouping on the bare column is cheaper) and
+        # are named MISSING when the counts arrive
+        grouped = t.mutate(group=col.cast("string"))
         return grouped, [], f"{column} ({where}), one group per value"
     stats = (
         t.aggregate(
@@ -275,7 +277,7 @@ def survival_counts(pop: Population) -> pd.DataFrame:
     counts = t.group_by(["group", "days"]).aggregate(events=t.event.sum(), n=t.count())
     table = counts.to_pyarrow()
     frame = pd.DataFrame({
-        "group": [str(g) for g in table["group"].to_pylist()],
+        "group": [MISSING if g is None else str(g) for g in table["group"].to_pylist()],
         "days": table["days"].to_numpy().astype("int64"),
         "events": table["events"].to_numpy().astype("int64"),
     })  # fmt: skip
