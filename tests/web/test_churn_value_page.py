@@ -145,3 +145,18 @@ def test_customers_only_store_gets_notices_not_an_error(tmp_path):
         assert "no orders" in _notice(r.text, "at-risk-notice")
         assert "cxray churn model" in _notice(r.text, "risk-notice")
         assert "reason" in _notice(r.text, "reasons-notice")
+
+
+def test_page_and_api_share_their_results(site):
+    """The page asks the server's cache under the API's names: what one computed, the
+    other answers from memory (the same objects)."""
+    site.client.get("/churn")
+    cx = site.client.app.state.cx
+    kept = {k[1][0] for k in list(cx._cache)}
+    assert {"churn-survival", "churn-reasons", "money"} <= kept
+    before = len(cx._cache)
+    site.client.get("/api/churn/survival")
+    site.client.get("/api/churn/reasons")
+    site.client.get("/api/clv/roi")
+    site.client.get("/api/clv/at-risk")
+    assert len(cx._cache) == before

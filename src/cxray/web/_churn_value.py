@@ -247,8 +247,9 @@ def add_churn_value_routes(
                 lambda ws: ws.churn.survival("nps_group", None, landmark=None,
                                              bands=3).to_dict()))  # fmt: skip
             reasons, reasons_why = _piece(lambda: state.cached(
-                ("churn-reasons", None, None, ()),
-                lambda ws: ws.churn.reasons(None, None).to_dict()))  # fmt: skip
+                ("churn-reasons", None, None, (("end", None), ("start", None))),
+                lambda ws: ws.churn.reasons(None, None, start=None,
+                                            end=None).to_dict()))  # fmt: skip
             risk, risk_why = _piece(lambda: state.cached(
                 ("churn.page.risk", models),
                 lambda ws: _at_risk_customers(ws, models)))  # fmt: skip
