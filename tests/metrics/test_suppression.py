@@ -17,6 +17,7 @@ import pytest
 
 from cxray.cli import main
 from cxray.workspace import Workspace
+from tests._backends import fresh_postgres, needs_postgres
 
 TELCO = Path(__file__).resolve().parents[3] / "shared" / "data" / "telco_churn"
 
@@ -171,3 +172,18 @@ def _cli(capsys, *args: str) -> tuple[int, str]:
     with pytest.raises(SystemExit) as exc:
         main(list(args))
     return exc.value.code, capsys.readouterr().out
+
+
+@needs_postgres
+def test_postgres_states_the_same_reasons(customers_only, tmp_path, write):
+    """The evidence counts and the customers' own window are portable Ibis."""
+    with Workspace.open(fresh_postgres(), tmp_path / "pg.toml") as pg:
+        pg.import_files("customers", [write("pg.csv", _customers())])
+        for kw in ({}, {"by": ["contract"]}, {"period": "month"}):
+            got = [_plain(r) for r in pg.scorecard(**kw).records()]
+            want = [_plain(r) for r in customers_only.scorecard(**kw).records()]
+            assert got == want, kw
+
+
+def _plain(record: dict) -> dict:
+    return {k: round(v, 9) if isinstance(v, float) else v for k, v in record.items()}
