@@ -5,16 +5,16 @@ under CI a missing server is a failure, elsewhere a skip)."""
 from __future__ import annotations
 
 import contextlib
+import shutil
 
 import pandas as pd
 import pytest
 
 from cxray.workspace import Workspace
 from tests._backends import fresh_postgres, needs_postgres, require_backends_under_ci
+from tests.churn.conftest import WORLD  # the package's demo world: seed 7, 3,000 customers
 
 require_backends_under_ci("churn risk")
-
-WORLD = {"seed": 7, "customers": 3000, "months": 12}
 
 
 def _numbers(frame: pd.DataFrame) -> pd.DataFrame:
@@ -32,9 +32,10 @@ def _drop_times(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 @needs_postgres
-def test_postgres_gives_the_duckdb_model(tmp_path):
+def test_postgres_gives_the_duckdb_model(demo_db, tmp_path):
+    # the package's demo world (tests/churn/conftest.py) is WORLD; a copy, since training writes
+    shutil.copy(demo_db, tmp_path / "d.duckdb")
     with Workspace.open(tmp_path / "d.duckdb", tmp_path / "cxray.toml") as duck:
-        duck.load_demo(**WORLD)
         at = duck.churn.risk.features.default_as_of()
         want_frame = duck.churn.risk.frame(at)
         want = duck.churn.risk.train(seed=0).to_dict()
