@@ -75,8 +75,27 @@ class Population:
     features: tuple[str, ...] = ()  # the feature columns carried, as the store names them
 
 
-def _data_end(features: Features) -> dt.datetime:
-    end = features.data_end()
+#: activity tables and the time column whose latest value ends the data (as the feature layer)
+_ACTIVITY = {
+    "responses": "submitted_at",
+    "orders": "ordered_at",
+    "cases": "opened_at",
+    "events": "timestamp",
+    "customers": "created_at",
+}
+
+
+def _data_end(tables: TableSource) -> dt.datetime:
+    """The latest moment in the data (``Features.data_end``), as the maximum of per-table
+    maxima: each table is reduced where it lives before anything is combined."""
+    parts = []
+    for name, col in _ACTIVITY.items():
+        t = tables(name)
+        parts.append(t.aggregate(_t=t[col].cast("timestamp").max()))
+    c = tables("customers")
+    parts.append(c.aggregate(_t=c.churned_at.cast("timestamp").max()))
+    value = ibis.union(*parts)._t.max().to_pyarrow().as_py()
+    end = None if value is None else value.replace(tzinfo=None)
     if end is None:
         raise AnalysisError("the store has no data yet; import data or run `cxray demo`")
     return end
@@ -172,7 +191,7 @@ def population(
     if bands < 2:
         raise AnalysisError(f"bands must be at least 2, got {bands}")
     f = Features(tables, config)
-    end = parse_when(as_of, "as_of") if as_of is not None else _data_end(f)
+    end = parse_when(as_of, "as_of") if as_of is not None else _data_end(tables)
     assert end is not None
     c = tables("customers")
     if not by:
