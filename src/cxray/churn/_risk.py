@@ -207,7 +207,8 @@ class ChurnRisk:
         return tuple(numeric), tuple(cats)
 
     # --------------------------------------------------------------- training
-    def _dates(self, horizon: float) -> tuple[dt.datetime, dt.datetime | None]:
+    def _dates(self) -> tuple[dt.datetime, dt.datetime | None]:
+        """The end of the data and the first customer's joining date."""
         end = self.features.data_end()
         if end is None:
             raise AnalysisError("the store has no data yet; import data or run `cxray demo`")
@@ -265,7 +266,7 @@ class ChurnRisk:
                 "(import customers with churned_at, or derive it from a yes/no column: "
                 "--map churned_at=COLUMN:yes-at:DATE)"
             )
-        end, first = self._dates(h)
+        end, first = self._dates()
         kw = {"lookback_days": lb, "horizon_days": h}
         mode, reason = split, ""
         train = test = None
