@@ -236,3 +236,16 @@ def test_heavy_tailed_spend_uses_the_fallback_where_the_mean_is_infinite():
         gg.expected_spend([0, 3], [0, 50])
     spend = gg.expected_spend([0, 3], [0, 50], fallback=42.0)
     assert spend[0] == 42.0 and spend[1] == pytest.approx(2 * (10 + 150) / (6 + 0.8 - 1))
+
+
+def test_many_customers_take_newton_steps_from_a_subsample_to_the_same_optimum(monkeypatch):
+    from cxray.value import _models
+
+    x, tx, t = _simulate_bgnbd(240_000, 0.4, 5.0, 0.9, 2.8, seed=5)
+    newton = BetaGeoModel().fit(x, tx, t)
+    assert newton.iterations_ < 15  # Newton steps, not L-BFGS iterations
+    monkeypatch.setattr(_models, "_WARM_START", 10**9)
+    plain = BetaGeoModel().fit(x, tx, t)
+    for name in newton.param_names:
+        assert newton.params_[name] == pytest.approx(plain.params_[name], rel=1e-5), name
+        assert newton.se_[name] == pytest.approx(plain.se_[name], rel=1e-3), name
