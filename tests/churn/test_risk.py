@@ -153,6 +153,8 @@ def test_one_customer_and_a_past_date(trained):
         ws.churn.risk.score(customer_id="nobody")
     past = ws.churn.risk.score(as_of="2026-03-01")
     assert past.as_of.startswith("2026-03-01") and past.n > 0
+    none = ws.churn.risk.score(as_of="2000-01-01")  # before anyone joined: stated, empty
+    assert none.n == 0 and none.estimate is None and none.to_dict()["customers"] == []
 
 
 def test_bad_input(store, tmp_path, write):
