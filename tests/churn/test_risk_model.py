@@ -11,6 +11,8 @@ import sys
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy.stats import mannwhitneyu
 from sklearn.metrics import roc_auc_score
 
@@ -67,6 +69,23 @@ def test_delong_equals_the_textbook_computation_with_ties():
     assert aucs[0] == pytest.approx(roc_auc_score(y, a), abs=1e-12)
     u = mannwhitneyu(a[y], a[~y]).statistic
     assert aucs[0] == pytest.approx(u / (y.sum() * (~y).sum()), abs=1e-12)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.lists(st.tuples(st.booleans(), st.integers(0, 6), st.integers(0, 3)), min_size=4,
+             max_size=60).filter(lambda r: 2 <= sum(x[0] for x in r) <= len(r) - 2)
+)  # fmt: skip
+def test_delong_property_any_scores_with_ties(rows):
+    y = np.array([r[0] for r in rows])
+    a = np.array([r[1] for r in rows], dtype=float)
+    b = np.array([r[2] for r in rows], dtype=float)
+    aucs, cov = delong(y, a, b)
+    ref_aucs, ref_cov = _delong_textbook(y, a, b)
+    np.testing.assert_allclose(aucs, ref_aucs, atol=1e-12)
+    np.testing.assert_allclose(cov, ref_cov, atol=1e-12)
+    flipped, _ = delong(y, -a)  # reversing the score mirrors the AUC
+    assert flipped[0] == pytest.approx(1 - aucs[0], abs=1e-12)
 
 
 def test_hanley_mcneil_ct_ratings():
