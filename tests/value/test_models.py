@@ -246,6 +246,8 @@ def test_many_customers_take_newton_steps_from_a_subsample_to_the_same_optimum(m
     assert newton.iterations_ < 15  # Newton steps, not L-BFGS iterations
     monkeypatch.setattr(_models, "_WARM_START", 10**9)
     plain = BetaGeoModel().fit(x, tx, t)
+    # the same optimum (L-BFGS stops a little short of it: Newton's is at least as high)
+    assert newton.log_likelihood_ >= plain.log_likelihood_ - 1e-7
     for name in newton.param_names:
-        assert newton.params_[name] == pytest.approx(plain.params_[name], rel=1e-5), name
+        assert newton.params_[name] == pytest.approx(plain.params_[name], rel=1e-4), name
         assert newton.se_[name] == pytest.approx(plain.se_[name], rel=1e-3), name
