@@ -199,9 +199,10 @@ def _cells(
             agg["_sample"] = samples.get(k, np.empty(0))
         est = estimate(kpi, ctx, agg)
         if kpi.no_evidence is not None and "_k" in agg and not agg["_k"]:
-            if reason is None or "these" in reason:
-                reason = kpi.no_evidence(ctx, est.n)
-            est = dataclasses.replace(est, suppressed=True, reason=reason)
+            if reason is None:
+                reason = kpi.no_evidence(ctx)
+            text = reason.replace("{n}", f"{est.n:,}")
+            est = dataclasses.replace(est, suppressed=True, reason=text)
         cells.append(Cell(slice_keys, period, agg, est))
     return cells
 

@@ -73,9 +73,10 @@ class KPI:
     periodic: bool = True
     #: which of the KPI's rows carry the data it is about (a customer with an order for
     #: the historical CLV, any input for health); a cell where no row does is suppressed
-    #: with ``no_evidence``'s reason instead of showing a 0.0 or a constant
+    #: with ``no_evidence``'s reason instead of showing a 0.0 or a constant (a text in
+    #: which ``{n}`` is the cell's customers, worked out once per scorecard)
     evidence: Callable[[Context, ibis.Table], ibis.BooleanValue] | None = None
-    no_evidence: Callable[[Context, int], str] | None = None
+    no_evidence: Callable[[Context], str] | None = None
 
     @property
     def base(self) -> str:
@@ -263,14 +264,14 @@ def _clv(ctx: Context) -> ibis.Table:
     return _t(ctx, c, "created_at").mutate(_v=c._rev.fill_null(0.0)).drop("_rev")
 
 
-def _clv_missing(ctx: Context, n: int) -> str:
+def _clv_missing(ctx: Context) -> str:
     """Why a historical CLV is suppressed: no revenue orders at all, or none from these."""
     o = ctx.tables("orders")
     if int(o.count().to_pyarrow().as_py()) == 0:
         return "no orders: import orders to measure lifetime revenue"
     if int(_revenue_orders(ctx).count().to_pyarrow().as_py()) == 0:
         return "no revenue orders: every order is cancelled or returned"
-    return f"no orders from these {n:,} customers: their CLV would be a bare 0.0"
+    return "no orders from these {n} customers: their CLV would be a bare 0.0"
 
 
 #: which parts of the health score read which inputs (``cxray.metrics.health_scores``)
@@ -293,13 +294,13 @@ def _health_evidence(ctx: Context, t: ibis.Table) -> ibis.BooleanValue:
     return flag
 
 
-def _health_missing(ctx: Context, n: int) -> str:
+def _health_missing(ctx: Context) -> str:
     h = ctx.config.health
     total = sum(h.weights.values())
     # every input missing: survey 0.5, recency 0, frequency 0, support 1 (no bad case)
     constant = 100.0 * (0.5 * h.weights.get("survey", 0.0) + h.weights.get("support", 0.0)) / total
     return (
-        f"no activity: no NPS answer, order, event or case for these {n:,} customers "
+        "no activity: no NPS answer, order, event or case for these {n} customers "
         f"(each would score a constant {constant:.1f})"
     )
 
