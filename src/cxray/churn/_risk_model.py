@@ -303,7 +303,7 @@ class RiskModel:
             pr = expit(eta[lo : lo + len(part)])
             gradient += X1.T @ (pr * (1 - pr))
             se[lo : lo + len(part)] = np.sqrt(
-                np.maximum(np.einsum("ij,jk,ik->i", X1, self.covariance_, X1), 0.0)
+                np.maximum(((X1 @ self.covariance_) * X1).sum(axis=1), 0.0)
             )
             terms = (X - self.column_means_) * self.coef_
             for j in range(len(self.terms_)):
