@@ -251,3 +251,15 @@ def test_many_customers_take_newton_steps_from_a_subsample_to_the_same_optimum(m
     for name in newton.param_names:
         assert newton.params_[name] == pytest.approx(plain.params_[name], rel=1e-4), name
         assert newton.se_[name] == pytest.approx(plain.se_[name], rel=1e-3), name
+
+
+def test_pareto_nbd_stays_finite_for_heavy_buyers_where_the_direct_series_overflows():
+    # the demo world's fit: beta >> alpha; a customer with 178 repeat purchases made the
+    # direct 2F1 overflow (NaN); Euler's transformation keeps it finite
+    m = ParetoNBDModel().set_fitted(r=1.184, alpha=11.716, s=48.661, beta=11871.6)
+    x, tx, t = [178.0, 174.0, 3.0], [102.43, 92.43, 20.0], [103.86, 92.57, 50.0]
+    alive = m.p_alive(x, tx, t)
+    assert np.all(np.isfinite(alive)) and np.all((alive > 0) & (alive <= 1))
+    e = m.expected_purchases(52, x, tx, t)
+    assert np.all(np.isfinite(e)) and e[0] > e[2] > 0
+    assert np.all(np.isfinite(m.log_likelihood(x, tx, t)))

@@ -553,7 +553,15 @@ class ParetoNBDModel(_MLModel):
         diff = abs(alpha - beta)
 
         def term(y: np.ndarray) -> np.ndarray:
-            return np.log(hyp2f1(rsx, second, rsx + 1, diff / (top + y))) - rsx * np.log(top + y)
+            z, a, b = np.broadcast_arrays(diff / (top + y), rsx, second)
+            log_h = np.log(hyp2f1(a, b, a + 1, z))
+            bad = ~np.isfinite(log_h)
+            if np.any(bad):
+                # Euler's transformation: 2F1(a, b; a+1; z) = (1-z)^(1-b) 2F1(1, a+1-b; a+1; z),
+                # finite where the direct series overflows (many purchases, beta >> alpha)
+                zb, ab, bb = z[bad], a[bad], b[bad]
+                log_h[bad] = (1 - bb) * np.log1p(-zb) + np.log(hyp2f1(1.0, ab + 1 - bb, ab + 1, zb))
+            return log_h - rsx * np.log(top + y)
 
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             l1, l2 = term(tx), term(t)

@@ -250,6 +250,14 @@ class Value:
         frame = self._frame(when, fit.unit, False)
         customers = clv_frame(frame, fit, horizon, rate)
         values = customers["clv"].to_numpy()
+        finite = np.isfinite(values)
+        warnings = list(fit.warnings)
+        if not finite.all():
+            warnings.append(
+                f"{int((~finite).sum()):,} customers' CLV could not be computed (numerical "
+                "overflow); they are left out of the mean and the total"
+            )
+            values = values[finite]
         mean = replace(mean_of(values), metric="mean CLV", unit="currency",
                        definition=f"expected discounted value over {horizon:g} days")  # fmt: skip
         n = len(values)
@@ -257,7 +265,6 @@ class Value:
             mean.estimate * n, mean.ci_low * n, mean.ci_high * n, n,
             "n x the mean CLV's Student t interval", metric="total CLV", unit="currency",
         )  # fmt: skip
-        warnings = list(fit.warnings)
         if fit.data_version is not None and fit.data_version != self._data_version():
             warnings.append(
                 "the data changed since the kept fit (newer imports): refit with `cxray clv fit`"
