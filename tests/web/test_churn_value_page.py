@@ -145,6 +145,9 @@ def test_customers_only_store_gets_notices_not_an_error(tmp_path):
         assert "no orders" in _notice(r.text, "at-risk-notice")
         assert "cxray churn model" in _notice(r.text, "risk-notice")
         assert "reason" in _notice(r.text, "reasons-notice")
+        assert "no customer has an NPS answer" in _notice(r.text, "logrank-notice")
+        # the notices do not promise what cannot be computed either
+        assert "meanwhile" not in _notice(r.text, "risk-notice")
 
 
 def test_page_and_api_share_their_results(site):
@@ -160,3 +163,15 @@ def test_page_and_api_share_their_results(site):
     site.client.get("/api/clv/roi")
     site.client.get("/api/clv/at-risk")
     assert len(cx._cache) == before
+
+
+def test_survival_compared_by_an_attribute(site):
+    page = site.client.get("/churn?by=region").text
+    survival = site.client.get("/api/churn/survival?by=region").json()
+    groups = {g["group"] for g in survival["summary"]["groups"]}
+    assert len(groups) >= 4 and "Who stays: survival by region" in page
+    assert '<option value="region" selected>region</option>' in page
+    assert all(f'"name":"{g}"' in page.replace(": ", ":") for g in groups)
+    assert '<input type="hidden" name="by" value="region">' in page  # the what-if keeps it
+    r = site.client.get("/churn?by=nope")
+    assert r.status_code == 200 and "nope" in _notice(r.text, "survival-notice")

@@ -203,12 +203,25 @@ def _at_risk_customers(ws: Any, models: tuple[Any, ...]) -> dict[str, Any]:
             "horizon_days": scores.horizon_days, "clv_source": source}  # fmt: skip
 
 
+#: customer columns that are not groups to compare survival by
+_NOT_GROUPS = {"email", "name", "churn_reason"}
+
+
+def _attributes(ws: Any) -> list[str]:
+    """What survival can be compared by: NPS group and the customers' text attributes."""
+    cols = ws.store.columns("customers")
+    return ["nps_group", *(
+        c for c, kind in cols.items()
+        if kind.lower().startswith("string") and not c.endswith("_id")
+        and not c.startswith("_") and c not in _NOT_GROUPS
+    )]  # fmt: skip
+
+
 def _clv(ws: Any) -> dict[str, Any]:
     """The CLV per customer of the kept fit (none kept: say which command makes one)."""
     if ws.value.latest_fit() is None:
         raise QueryError(
-            "no CLV fit is kept: run `cxray clv fit` for the predictive CLV per customer "
-            "(the money below uses each customer's revenue to date meanwhile)"
+            "no CLV fit is kept: run `cxray clv fit` for the predictive CLV per customer"
         )
     res = ws.value.clv()
     values = [float(v) for v in res.customers["clv"].to_numpy()]
@@ -236,15 +249,17 @@ def add_churn_value_routes(
             share, source, target = _what_if_args(q)
         except CXError as exc:
             return failed(request, user, exc)
+        by = (q.get("by") or "nps_group").strip()
         sort = q.get("sort") or "probability"
         if sort not in SORTS:
             return failed(request, user, QueryError(
                 f"sort={sort!r}: sort by {', '.join(SORTS)}"))  # fmt: skip
         with state.reading():  # one snapshot for the whole page
             models = _models(state)
+            attributes = state.cached(("churn.page.attributes",), _attributes)
             survival, survival_why = _piece(lambda: state.cached(
-                ("churn-survival", "nps_group", None, None, 3),
-                lambda ws: ws.churn.survival("nps_group", None, landmark=None,
+                ("churn-survival", by, None, None, 3),
+                lambda ws: ws.churn.survival(by, None, landmark=None,
                                              bands=3).to_dict()))  # fmt: skip
             reasons, reasons_why = _piece(lambda: state.cached(
                 ("churn-reasons", None, None, (("end", None), ("start", None))),
@@ -261,8 +276,8 @@ def add_churn_value_routes(
                 ("money", models, "roi", share, source, target, None),
                 lambda ws: ws.value.money.roi(share, source, target).to_dict()))  # fmt: skip
             charts = state.cached(
-                ("churn.page.charts", models, survival is None, clv is None, at_risk is None,
-                 "v1"),
+                ("churn.page.charts", models, by, survival is None, clv is None,
+                 at_risk is None, "v1"),
                 lambda ws: {
                     "survival": survival_chart(survival["curves"]) if survival else None,
                     "clv": clv_histogram(clv["values"], "CLV per customer") if clv else None,
@@ -273,8 +288,7 @@ def add_churn_value_routes(
         rows.sort(key=lambda r: (-r[SORTS[sort]], r["customer_id"]))
         if risk_why and "no churn-risk model" in risk_why:
             risk_why = ("No churn-risk model is kept yet: run `cxray churn model` to score "
-                        "every customer (revenue at risk below uses each NPS group's observed "
-                        "churn rate meanwhile).")  # fmt: skip
+                        "every customer.")  # fmt: skip
         return render(
             request, "churn_value.html", user=user, view=View(), survival=survival,
             survival_why=survival_why, reasons=reasons, reasons_why=reasons_why, risk=risk,
@@ -282,5 +296,5 @@ def add_churn_value_routes(
             at_risk=at_risk, at_risk_why=at_risk_why, roi=roi, roi_why=roi_why,
             charts=charts, chart=charts["survival"] or charts["at_risk"] or charts["clv"],
             share=share, source=source, target=target, groups=GROUPS,
-            money=money_text, sorts=SORTS,
+            money=money_text, sorts=SORTS, by=by, attributes=attributes,
         )  # fmt: skip
