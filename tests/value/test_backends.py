@@ -1,5 +1,5 @@
-"""Portability: the purchase summary computed on PostgreSQL equals DuckDB's (the same Ibis
-expression), and a fit is kept and read back there too.
+"""Portability: the purchase summary computed on PostgreSQL and on Apache Spark equals
+DuckDB's (the same Ibis expression), and a fit is kept and read back on PostgreSQL too.
 
 PostgreSQL needs ``CXRAY_TEST_POSTGRES_URL`` (``.ci/run`` starts a server); under CI a missing
 server fails the run, elsewhere the test is skipped with the reason.
@@ -7,13 +7,15 @@ server fails the run, elsewhere the test is skipped with the reason.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 
 import pandas as pd
 import pytest
 
+from cxray.value import purchase_summary
 from cxray.workspace import Workspace
-from tests._backends import POSTGRES_URL, fresh_postgres, needs_postgres
+from tests._backends import POSTGRES_URL, fresh_postgres, needs_postgres, on_spark, spark_tables
 from tests.value.conftest import CALIBRATION_END, cdnow_orders
 
 if os.environ.get("CI") and not POSTGRES_URL:
@@ -40,3 +42,17 @@ def test_postgres_gives_the_duckdb_summary_and_keeps_fits(cdnow, tmp_path):
         assert kept is not None and kept.to_dict() == fit.to_dict()
         result = pg.value.clv()
         assert result.n == 2357 and result.model_id == fit.model_id
+
+
+@on_spark
+def test_spark_gives_the_duckdb_summary(cdnow, spark, tmp_path):
+    source = spark_tables(spark, cdnow, tmp_path, "clv")
+    end = dt.date(1997, 9, 30)
+    got = purchase_summary(source("orders"), end, unit="week", holdout=True).to_pandas()
+    want = cdnow.value.summary(CALIBRATION_END).to_pandas()
+    for frame in (got, want):
+        frame["first_purchase"] = pd.to_datetime(frame["first_purchase"])
+    got = got.sort_values("customer_id").reset_index(drop=True)
+    want = want.sort_values("customer_id").reset_index(drop=True)
+    assert list(got.columns) == list(want.columns)
+    pd.testing.assert_frame_equal(got, want, check_dtype=False, rtol=1e-12)
