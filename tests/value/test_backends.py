@@ -8,18 +8,22 @@ server fails the run, elsewhere the test is skipped with the reason.
 from __future__ import annotations
 
 import datetime as dt
-import os
 
 import pandas as pd
 import pytest
 
 from cxray.value import purchase_summary
 from cxray.workspace import Workspace
-from tests._backends import POSTGRES_URL, fresh_postgres, needs_postgres, on_spark, spark_tables
+from tests._backends import (
+    fresh_postgres,
+    needs_postgres,
+    on_spark,
+    require_backends_under_ci,
+    spark_tables,
+)
 from tests.value.conftest import CALIBRATION_END, cdnow_orders
 
-if os.environ.get("CI") and not POSTGRES_URL:
-    pytest.fail("CXRAY_TEST_POSTGRES_URL is not set under CI", pytrace=False)
+require_backends_under_ci("the lifetime-value summary")
 
 
 def _frame(ws: Workspace, end: str | None, unit: str) -> pd.DataFrame:
