@@ -53,8 +53,6 @@ SPLINE_MIN_DISTINCT = 20
 C_GRID = (0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0)
 #: most training rows the choice of ``C`` looks at
 CV_ROWS = 100_000
-#: below this many rows the model's linear algebra runs on one BLAS thread
-SMALL_ROWS = 200_000
 #: format version of the stored JSON
 FORMAT = 1
 _Z95 = 1.959963984540054
@@ -205,8 +203,10 @@ class RiskModel:
     def fit(self, frame: pd.DataFrame, y: Any) -> RiskModel:
         from threadpoolctl import threadpool_limits
 
-        # small products run far faster on one BLAS thread (threads contend on a busy machine)
-        with threadpool_limits(limits=1 if len(frame) < SMALL_ROWS else None):
+        # one BLAS thread: the design is narrow (tens of columns), so threads gain little,
+        # and on a busy machine contending threads made training three times slower at 1M
+        # customers and each Hessian 25 times slower at 7k (benchmarks/README.md)
+        with threadpool_limits(limits=1):
             return self._fit(frame, y)
 
     def _fit(self, frame: pd.DataFrame, y: Any) -> RiskModel:
@@ -284,10 +284,16 @@ class RiskModel:
         """Probability of churn per row (one column, unlike scikit-learn's two)."""
         return expit(self.linear_predictor(frame))
 
-    def explain(self, frame: pd.DataFrame, chunk: int = 200_000) -> dict[str, np.ndarray]:
+    def explain(self, frame: pd.DataFrame, chunk: int = 200_000) -> dict[str, Any]:
         """Probability, its delta-method 95% interval and the contribution of each original
         feature to the log-odds (against the training average) for every row; the mean
         probability with its delta-method interval (gradient: the mean of p(1−p)·x̃)."""
+        from threadpoolctl import threadpool_limits
+
+        with threadpool_limits(limits=1):
+            return self._explain(frame, chunk)
+
+    def _explain(self, frame: pd.DataFrame, chunk: int) -> dict[str, Any]:
         self._check()
         n = len(frame)
         eta = np.empty(n)
