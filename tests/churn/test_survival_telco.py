@@ -7,6 +7,7 @@ import math
 
 import pytest
 
+from cxray.exceptions import AnalysisError
 from cxray.workspace import Workspace
 from tests.conftest import SHARED
 
@@ -44,3 +45,14 @@ def test_cox_by_contract(telco):
     assert hr < 0.05 and hi < 0.05
     assert c.concordance > 0.7
     assert any("proportional hazards doubtful" in n for n in c.notes)
+
+
+def test_numbers_the_file_brought_as_text_are_banded(telco):
+    s = telco.churn.survival(by="TotalCharges")  # text in the store; 11 blanks
+    g = s.groups.set_index("group")
+    assert "quantile bands" in s.definition and len(g) == 4
+    assert g.loc["(missing)", "n"] == 11 and int(g.n.sum()) == 7043
+    c = telco.churn.cox(by=None, covariates=["TotalCharges"], save=False)
+    assert c.n == 7032 and c.left_out == 11
+    with pytest.raises(AnalysisError, match="covariate 'gender' is not numeric"):
+        telco.churn.cox(covariates=["gender"], save=False)

@@ -230,12 +230,7 @@ def cox(
             "(customers table); fix those dates and import again"
         )
     for c in covs:
-        try:
-            frame[c] = pd.to_numeric(frame[c]).astype("float64")
-        except (TypeError, ValueError):
-            raise AnalysisError(
-                f"covariate {c!r} is not numeric; group by it instead (--by {c})"
-            ) from None
+        frame[c] = _as_number(frame[c], c)
     before = len(frame)
     frame = frame.dropna(subset=covs)
     left_out = before - len(frame)
@@ -305,6 +300,25 @@ def cox(
         landmark=pop.landmark, left_out=left_out, notes=notes,
     )  # fmt: skip
     return result, model
+
+
+def _as_number(values: pd.Series, name: str) -> pd.Series:
+    """A covariate as floats: numbers, true/false, or numbers as text (blanks missing)."""
+    if values.dtype == object:
+        text = values.astype("string").str.strip()
+        text = text.mask(text == "")
+        num = pd.to_numeric(text, errors="coerce")
+        bad = text.notna() & num.isna()
+        if bad.any():
+            raise AnalysisError(
+                f"covariate {name!r} is not numeric (a value: {text[bad].iloc[0]!r}); "
+                f"group by it instead (--by {name})"
+            )
+        return num.astype("float64")
+    try:
+        return values.astype("float64")
+    except (TypeError, ValueError):
+        raise AnalysisError(f"covariate {name!r} is not numeric; group by it instead") from None
 
 
 def _ordered(seen: list[str], order: list[str]) -> list[str]:

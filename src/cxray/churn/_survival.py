@@ -132,6 +132,14 @@ def _by_column(
     if typ.is_boolean():
         col = ibis.ifelse(col.isnull(), ibis.null("string"), ibis.ifelse(col, "true", "false"))
         typ = col.type()
+    if typ.is_string() and _text_numbers(t, col):
+        # numbers a CSV file brought in as text (" 29.85"): banded as numbers; blanks missing
+        v = col.strip()
+        t = t.mutate(
+            **{column: ibis.ifelse(v.length() > 0, v, ibis.null("string")).cast("float64")}
+        )
+        col = t[column]
+        typ = col.type()
     if not typ.is_numeric():
         # missing values stay NULL in the store (grouping on the bare column is cheaper) and
         # are named MISSING when the counts arrive
@@ -160,6 +168,26 @@ def _by_column(
     text = ", ".join(f"{c:g}" for c in cuts)
     definition = f"{column} ({where}) in {len(labels)} quantile bands cut at {text}"
     return t.mutate(group=group), [*labels, MISSING], definition
+
+
+#: a number as text, as the feature layer reads CSV columns; blanks are missing
+_NUMBER = r"^\s*[-+]?([0-9]+[.]?[0-9]*|[.][0-9]+)([eE][-+]?[0-9]+)?\s*$"
+
+
+def _text_numbers(t: ibis.Table, col: ibis.Value) -> bool:
+    """Whether a text column holds numbers only (and more values than groups by value)."""
+    v = col.strip()
+    known = v.notnull() & (v.length() > 0)
+    row = (
+        t.aggregate(
+            n=ibis.ifelse(known, 1, 0).sum(),
+            num=ibis.ifelse(known & v.re_search(_NUMBER), 1, 0).sum(),
+            levels=col.nunique(),
+        )
+        .to_pyarrow()
+        .to_pylist()[0]
+    )
+    return bool(row["n"]) and row["num"] == row["n"] and (row["levels"] or 0) > MAX_LEVELS
 
 
 def _num_label(num: ibis.Value) -> ibis.Value:
