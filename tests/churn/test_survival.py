@@ -123,6 +123,10 @@ def test_bad_requests_are_clear(demo):
         demo.churn.survival(as_of="soon")
     with pytest.raises(AnalysisError, match="no customers who joined before"):
         demo.churn.survival(as_of="2000-01-01")
+    with pytest.raises(AnalysisError, match="customer_id has 3000 values: too many groups"):
+        demo.churn.survival(by="customer_id")
+    with pytest.raises(AnalysisError, match="email has 3000 values: too many groups"):
+        demo.churn.cox(by="email", save=False)
 
 
 def _store(tmp_path, customers: pd.DataFrame) -> Workspace:

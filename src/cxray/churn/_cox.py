@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator
 
-from cxray.churn._survival import MISSING, population
+from cxray.churn._survival import MAX_GROUPS, MISSING, population
 from cxray.config import ProgramConfig
 from cxray.exceptions import AnalysisError, ModelError
 
@@ -244,6 +244,11 @@ def cox(
     ref = None
     if by:
         sizes = frame.group.value_counts()
+        if len(sizes) > MAX_GROUPS:
+            raise AnalysisError(
+                f"{by} has {len(sizes)} values: too many groups for the model (at most "
+                f"{MAX_GROUPS}); choose an attribute with fewer values, or a number (banded)"
+            )
         seen = [g for g in pop.order if g in sizes.index] or list(sizes.index)
         # default reference: the first group in its natural order (promoters), else the
         # largest known group (ties: alphabetical)

@@ -49,6 +49,8 @@ MILESTONES = (90, 180, 365)
 #: a numeric column with at most this many distinct values is grouped by value
 MAX_LEVELS = 6
 MISSING = "(missing)"
+#: at most this many groups are compared (a curve and every pair tested for each)
+MAX_GROUPS = 30
 
 
 def _plain(value: Any) -> Any:
@@ -430,6 +432,11 @@ def analyse_counts(
             f"all {total}): there is no churn to describe; import churn dates"
         )
     names = _ordered(list(counts.group.unique()), pop.order)
+    if len(names) > MAX_GROUPS:
+        raise AnalysisError(
+            f"{pop.by} has {len(names)} values: too many groups to compare (at most "
+            f"{MAX_GROUPS}); choose an attribute with fewer values, or a number (banded)"
+        )
     curves: dict[str, Curve] = {}
     frames, rows, notes = [], [], []
     for g in names:
