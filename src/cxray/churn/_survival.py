@@ -177,19 +177,30 @@ _NUMBER = r"^\s*[-+]?([0-9]+[.]?[0-9]*|[.][0-9]+)([eE][-+]?[0-9]+)?\s*$"
 
 
 def _text_numbers(t: ibis.Table, col: ibis.Value) -> bool:
-    """Whether a text column holds numbers only (and more values than groups by value)."""
+    """Whether a text column holds numbers only (and more values than groups by value).
+
+    The first thousand values are looked at first: a text attribute fails there at once,
+    and only a column that passes is checked whole."""
     v = col.strip()
     known = v.notnull() & (v.length() > 0)
-    row = (
+    head = t.select(_v=v).filter(lambda x: x._v.notnull() & (x._v.length() > 0)).limit(1000)
+    first = _one_row(
+        head.aggregate(n=head.count(), num=ibis.ifelse(head._v.re_search(_NUMBER), 1, 0).sum())
+    )
+    if not first["n"] or first["num"] != first["n"]:
+        return False
+    row = _one_row(
         t.aggregate(
             n=ibis.ifelse(known, 1, 0).sum(),
             num=ibis.ifelse(known & v.re_search(_NUMBER), 1, 0).sum(),
             levels=col.nunique(),
         )
-        .to_pyarrow()
-        .to_pylist()[0]
     )
     return bool(row["n"]) and row["num"] == row["n"] and (row["levels"] or 0) > MAX_LEVELS
+
+
+def _one_row(expr: ibis.Table) -> dict[str, Any]:
+    return expr.to_pyarrow().to_pylist()[0]
 
 
 def _num_label(num: ibis.Value) -> ibis.Value:
