@@ -3,9 +3,11 @@
 A rule watches new rows of ``responses``, ``cases`` or ``mentions`` (``where`` is a
 condition on the row, such as ``nps <= 6`` or ``reopened == true and channel == "email"``),
 a KPI (``metric``, firing when it is worse than its action threshold or changes
-significantly), or emerging case issues. What it does: open a follow-up for a person or a
-team (``followup``), notify (``notify``: e-mail addresses, webhooks, Slack-compatible
-incoming webhooks), or both. Routing, an SLA, quiet hours and a daily cap complete it.
+significantly), emerging case issues, or customers whose churn risk rises (``churn_risk``:
+at or above ``min_risk``, valued at or above ``min_value``). What it does: open a follow-up
+for a person or a team (``followup``), notify (``notify``: e-mail addresses, webhooks,
+Slack-compatible incoming webhooks), or both. Routing, an SLA, quiet hours and a daily cap
+complete it.
 
 A condition is a small expression: comparisons (``==``, ``!=``, ``<``, ``<=``, ``>``,
 ``>=``, ``in``, ``not in``) of a column with a number, a quoted text, ``true``/``false`` or
@@ -48,7 +50,7 @@ __all__ = [
     "parse_duration",
 ]
 
-RuleSource = Literal["responses", "cases", "mentions", "kpi", "emerging"]
+RuleSource = Literal["responses", "cases", "mentions", "kpi", "emerging", "churn_risk"]
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d)\s*$")
 _CLOCK = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
@@ -303,6 +305,12 @@ class LoopRule(_Model):
     by: str | None = None
     #: KPI and emerging-issue rules: the period compared
     period: Literal["day", "week", "month"] = "week"
+    #: churn-risk rules: a customer fires when their churn probability (0-1) reaches this
+    min_risk: float | None = None
+    #: churn-risk rules: ... and their value (CLV, else revenue to date) reaches this (0)
+    min_value: float | None = None
+    #: churn-risk rules: only the N riskiest qualifying customers of each check
+    top: int | None = None
     #: open a follow-up, notify, or both
     action: Literal["followup", "notify", "both"] = "both"
     notify: tuple[str, ...] = ()
@@ -386,6 +394,29 @@ class LoopRule(_Model):
             raise ValueError('a KPI rule needs metric (e.g. metric = "nps")')
         if self.on != "kpi" and (self.metric or self.by):
             raise ValueError('metric and by apply to KPI rules (on = "kpi")')
+        if self.on == "churn_risk":
+            if self.min_risk is None:
+                raise ValueError(
+                    "a churn-risk rule needs min_risk, a probability from 0 to 1 "
+                    "(e.g. min_risk = 0.5)"
+                )
+            if not 0.0 <= self.min_risk <= 1.0:
+                raise ValueError(
+                    f"min_risk is a probability from 0 to 1 (0.5 = 50 %), not {self.min_risk:g}"
+                )
+            if self.min_value is not None and not (0.0 <= self.min_value < float("inf")):
+                raise ValueError(
+                    f"min_value is a customer's value (0 or more), not {self.min_value:g}"
+                )
+            if self.top is not None and self.top < 1:
+                raise ValueError(f"top is a number of customers (1 or more), not {self.top}")
+        else:
+            given = [k for k in ("min_risk", "min_value", "top") if getattr(self, k) is not None]
+            if given:
+                raise ValueError(
+                    f"{', '.join(given)} appl{'ies' if len(given) == 1 else 'y'} to "
+                    'churn-risk rules (on = "churn_risk")'
+                )
         if self.action == "notify" and not self.notify:
             raise ValueError('action = "notify" needs notify targets')
         if self.routes and not self.route_by:

@@ -4,7 +4,9 @@ Row rules (``on = "responses" | "cases" | "mentions"``) are evaluated in the sto
 rows that meet the condition, were imported since the rule was first seen (or any row,
 with ``backfill``), and have not fired the rule yet. KPI rules read the scorecard of the
 rule's period (the latest one; every one with ``backfill``); emerging-issue rules read the
-case trends. Whatever fires is recorded by :func:`cxray.loop._records.record`: alert,
+case trends; churn-risk rules score the customers with the kept churn-risk model and fire
+once per crossing of their threshold (:mod:`cxray.loop._churn_risk`). Whatever fires is
+recorded by :func:`cxray.loop._records.record`: alert,
 follow-up and outbox messages together, idempotently. :meth:`Loop.collected` evaluates
 response rules on the rows a survey commit writes, inside that commit.
 """
@@ -180,6 +182,10 @@ class Loop:
         if rule.on == "emerging":
             if name != "category":
                 raise ValueError('an emerging-issue rule routes by route_by = "category"')
+            return
+        if rule.on == "churn_risk":
+            if name not in self.rs.table("customers").columns:
+                raise ValueError(f"{name!r} is no column of customers")
             return
         columns = set(self.rs.table(rule.on).columns) | set(self.rs.table("customers").columns)
         if rule.on == "responses":
@@ -438,6 +444,30 @@ class Loop:
             )
         return out
 
+    # ------------------------------------------------------------ churn-risk rules
+    def _churn_risk_triggers(self, rule: LoopRule, state: dict[str, str]) -> list[Trigger]:
+        """The customers newly at or above the rule's risk and value (once per crossing);
+        the customers it now holds as above wait in ``self._local.pending`` for :meth:`run`
+        to write with the alerts."""
+        from cxray.loop._churn_risk import churn_risk_triggers, dumps, loads, state_key
+
+        key = state_key(rule)
+        triggers, above, _ = churn_risk_triggers(
+            rule, self.rs, self.config, self.lock, loads(state.get(key)),
+            self._customer_attribute,
+        )  # fmt: skip
+        pending = getattr(self._local, "pending", None)
+        if pending is not None:
+            pending[key] = dumps(above)
+        return triggers
+
+    def _customer_attribute(self, name: str, ids: list[str]) -> dict[str, Any]:
+        c = self.rs.table("customers")
+        if name not in c.columns or not ids:
+            return {}
+        rows = c.filter(c.customer_id.isin(ids)).select("customer_id", name).to_pyarrow()
+        return {r["customer_id"]: r[name] for r in rows.to_pylist()}
+
     # ------------------------------------------------------------ running
     def evaluate(
         self,
@@ -452,6 +482,7 @@ class Loop:
         since = {} if backfill else self._since(first_import)
         triggers: list[Trigger] = []
         errors: dict[str, str] = {}
+        state = self._state() if any(r.on == "churn_risk" for r in self.rules) else {}
         for rule in self.rules:
             if sources is not None and rule.on not in sources:
                 continue
@@ -460,10 +491,13 @@ class Loop:
                     triggers += self._row_triggers(rule, since.get(rule.name))
                 elif rule.on == "kpi":
                     triggers += self._kpi_triggers(rule, backfill)
+                elif rule.on == "churn_risk":
+                    triggers += self._churn_risk_triggers(rule, state)
                 else:
                     triggers += self._emerging_triggers(rule, backfill)
             except CXError as exc:
-                errors[rule.name] = str(exc)
+                kind = "churn_risk rule " + rule.name + ": " if rule.on == "churn_risk" else ""
+                errors[rule.name] = kind + str(exc)
             except Exception as exc:  # a rule never stops the others (nor an import)
                 log.exception("loop: rule %s could not be evaluated", rule.name)
                 errors[rule.name] = f"{type(exc).__name__}: {exc}"
@@ -482,16 +516,20 @@ class Loop:
         ``first_import``: the import just written (a rule seen for the first time fires on
         its rows)."""
         report = RunReport(rules=len(self.rules))
-        triggers, report.errors = self.evaluate(
-            backfill=backfill, sources=sources, first_import=first_import
-        )
+        self._local.pending = pending = {}  # state the rules keep (churn risk: who is above)
+        try:
+            triggers, report.errors = self.evaluate(
+                backfill=backfill, sources=sources, first_import=first_import
+            )
+        finally:
+            self._local.pending = None
         for t in triggers:
             report.fired[t.rule.name] = report.fired.get(t.rule.name, 0) + 1
         try:
             with self.lock, self._transaction():
                 report.new_alerts = len(record(self.store, self.config, triggers, now=now,
                                                compose=self.compose))  # fmt: skip
-                self._set_state({"last_run": (now or utcnow()).isoformat()})
+                self._set_state({**pending, "last_run": (now or utcnow()).isoformat()})
         except CXError:
             raise
         except Exception as exc:  # nothing was recorded; the next run tries again
