@@ -8,6 +8,7 @@ the rule never runs inside imports; without a model it records nothing and says 
 from __future__ import annotations
 
 import json
+import os
 import shutil
 
 import pytest
@@ -16,6 +17,7 @@ from cxray.exceptions import ConfigError
 from cxray.loop import alert_id
 from cxray.store import ALERTS, FOLLOWUPS, LOOP_STATE, OUTBOX
 from cxray.workspace import Workspace
+from tests._backends import POSTGRES_URL, fresh_postgres
 from tests.loop.conftest import counts, rows
 
 WORLD = {"seed": 7, "customers": 3000, "months": 12}
@@ -252,3 +254,31 @@ def test_route_by_must_be_a_customer_attribute(open_world):
     with pytest.raises(ConfigError, match=r"route_by.*'no_such_column' is no column of customers"):
         ws.loop.run(deliver=False)
     assert counts(ws)["alerts"] == 0 and rows(ws, OUTBOX) == []
+
+
+def test_on_postgres_the_rule_fires_what_duckdb_fires_once(world, tmp_path):
+    """The same world on PostgreSQL: the same customers fire, once; the state is kept there.
+    Needs ``CXRAY_TEST_POSTGRES_URL``: skipped without it, a failure under CI."""
+    if not POSTGRES_URL:
+        if os.environ.get("CI"):
+            pytest.fail("CXRAY_TEST_POSTGRES_URL is not set under CI")
+        pytest.skip("CXRAY_TEST_POSTGRES_URL is not set")
+    s = world["scores"].customers
+    min_risk = float(s.probability.quantile(0.9))
+    min_value = float(world["values"].clv.median())
+    (tmp_path / "cxray.toml").write_text(rule(min_risk=min_risk, min_value=min_value), "utf-8")
+    with Workspace.open(fresh_postgres(), tmp_path / "cxray.toml") as pg:
+        pg.load_demo(**WORLD)
+        assert pg.loop.run(deliver=False).errors == {
+            "risk": "churn_risk rule risk: no churn-risk model: run `cxray churn model`"
+        }
+        assert counts(pg)["alerts"] == 0
+        assert pg.churn.risk.train().kept
+        report = pg.loop.run(deliver=False)
+        assert report.errors == {}
+        assert sorted(a["customer_id"] for a in fired(pg)) == expected(world, min_risk, min_value)
+        assert counts(pg)["followups"] == report.new_alerts == len(fired(pg)) > 0
+        before = counts(pg)
+        assert pg.loop.run(deliver=False).new_alerts == 0 and counts(pg) == before
+        state = {r["key"]: r["value"] for r in rows(pg, LOOP_STATE)}
+        assert sorted(json.loads(state["rule:risk:above"])) == expected(world, min_risk, min_value)
