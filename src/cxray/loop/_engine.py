@@ -482,7 +482,8 @@ class Loop:
         since = {} if backfill else self._since(first_import)
         triggers: list[Trigger] = []
         errors: dict[str, str] = {}
-        state = self._state() if any(r.on == "churn_risk" for r in self.rules) else {}
+        churn = [r for r in self.rules if r.on == "churn_risk"]
+        state = self._state() if churn and (sources is None or "churn_risk" in sources) else {}
         for rule in self.rules:
             if sources is not None and rule.on not in sources:
                 continue
