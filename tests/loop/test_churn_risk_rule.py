@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+from dataclasses import replace
 
 import pytest
 
@@ -282,3 +283,19 @@ def test_on_postgres_the_rule_fires_what_duckdb_fires_once(world, tmp_path):
         assert pg.loop.run(deliver=False).new_alerts == 0 and counts(pg) == before
         state = {r["key"]: r["value"] for r in rows(pg, LOOP_STATE)}
         assert sorted(json.loads(state["rule:risk:above"])) == expected(world, min_risk, min_value)
+
+
+def test_no_active_customer_is_stated_and_fires_nothing(open_world, monkeypatch):
+    from cxray.churn._risk import ChurnRisk
+
+    ws = open_world(rule(min_risk=0.0))
+    scored = ws.churn.risk.score()
+    empty = replace(scored, customers=scored.customers.iloc[0:0], n=0, estimate=None)
+    monkeypatch.setattr(ChurnRisk, "score", lambda self, *a, **k: empty)
+    report = ws.loop.run(deliver=False)
+    assert report.fired == {} and report.errors == {} and counts(ws)["alerts"] == 0
+    assert report.notes == {
+        "risk": f"churn_risk rule risk: no customer is active at {scored.as_of[:10]}: "
+        "nothing to score"
+    }
+    assert report.to_dict()["notes"] == report.notes

@@ -64,6 +64,9 @@ class RunReport:
     fired: dict[str, int] = field(default_factory=dict)
     new_alerts: int = 0
     errors: dict[str, str] = field(default_factory=dict)
+    #: what a rule could not look at, though nothing failed (a churn-risk rule with no
+    #: customer active to score)
+    notes: dict[str, str] = field(default_factory=dict)
     delivered: int = 0
     failed: int = 0
     retrying: int = 0
@@ -452,13 +455,16 @@ class Loop:
         from cxray.loop._churn_risk import churn_risk_triggers, dumps, loads, state_key
 
         key = state_key(rule)
-        triggers, above, _ = churn_risk_triggers(
+        triggers, above, note = churn_risk_triggers(
             rule, self.rs, self.config, self.lock, loads(state.get(key)),
             self._customer_attribute,
         )  # fmt: skip
         pending = getattr(self._local, "pending", None)
         if pending is not None:
             pending[key] = dumps(above)
+        notes = getattr(self._local, "notes", None)
+        if note and notes is not None:
+            notes[rule.name] = f"churn_risk rule {rule.name}: {note}"
         return triggers
 
     def _customer_attribute(self, name: str, ids: list[str]) -> dict[str, Any]:
@@ -518,12 +524,13 @@ class Loop:
         its rows)."""
         report = RunReport(rules=len(self.rules))
         self._local.pending = pending = {}  # state the rules keep (churn risk: who is above)
+        self._local.notes = report.notes
         try:
             triggers, report.errors = self.evaluate(
                 backfill=backfill, sources=sources, first_import=first_import
             )
         finally:
-            self._local.pending = None
+            self._local.pending = self._local.notes = None
         for t in triggers:
             report.fired[t.rule.name] = report.fired.get(t.rule.name, 0) + 1
         try:
