@@ -442,7 +442,8 @@ class LoopRule(_Model):
 class LoopConfig(_Model):
     """``[loop]``: the rules and how the loop runs."""
 
-    #: how often ``cxray serve`` checks KPI and emerging-issue rules (and delivers what waits)
+    #: how often ``cxray serve`` checks KPI, emerging-issue and churn-risk rules (and delivers
+    #: what waits)
     check_every: str = "15m"
     #: notifications that fail are tried again after 30 s, 1 min, 2 min, ... up to this many
     max_attempts: int = Field(default=10, ge=1)
