@@ -299,3 +299,32 @@ def test_no_active_customer_is_stated_and_fires_nothing(open_world, monkeypatch)
         "nothing to score"
     }
     assert report.to_dict()["notes"] == report.notes
+
+
+def test_the_inbox_and_the_cli_describe_a_churn_risk_rule(
+    world, open_world, tmp_path, capsys, monkeypatch
+):
+    from cxray.cli import main
+    from cxray.web._inbox import describe_alert
+
+    min_risk = float(world["scores"].customers.probability.iloc[4])
+    ws = open_world(rule(min_risk=min_risk, min_value=1.0, top=3))
+    ws.loop.run(deliver=False)
+    alerts = fired(ws)
+    assert 0 < len(alerts) <= 3
+    a = alerts[0]
+    shown = describe_alert({**a, "details": a["details"]})
+    facts = dict(shown["facts"])
+    p = a["details"]["probability"]
+    assert facts[f"churn risk in {a['details']['horizon_days']} days"].startswith(f"{100 * p:.1f}%")
+    assert sum(1 for k, _ in shown["facts"] if k == "reason") == len(a["details"]["reasons"]) > 0
+    assert ("Churn & value", "/churn") in shown["links"]
+    assert (f"customer {a['customer_id']}", f"/customers/{a['customer_id']}") in shown["links"]
+    db = ws.store.url
+    ws.close()
+    monkeypatch.setenv("COLUMNS", "250")  # one line a rule
+    with pytest.raises(SystemExit) as exc:
+        main(["--db", str(db), "--config", str(tmp_path / "cxray.toml"), "loop", "rules"])
+    out, err = capsys.readouterr()
+    assert exc.value.code == 0, err
+    assert f"churn risk >= {100 * min_risk:.3g}% and value >= 1 (the 3 riskiest)" in out

@@ -68,6 +68,8 @@ def run(
         console.print(f"  {rule}: {fmt_int(n)} fired")
     for rule, err in sorted(report.errors.items()):
         console.print(f"  [red]{rule}: {err}[/red]")
+    for rule, note in sorted(report.notes.items()):
+        console.print(f"  [dim]{rule}: {note}[/dim]")
     if deliver:
         console.print(
             f"notifications: {report.delivered} delivered, {report.retrying} to retry, "
@@ -267,9 +269,16 @@ def rules(ctx: typer.Context, json_: Json = False) -> None:
     for col in ("name", "on", "fires when", "does", "to"):
         t.add_column(col, overflow="fold")
     for r in rows:
-        when = r["where"] or (
-            f"{r['metric']} {r['when'].replace('_', ' ')}" if r["on"] == "kpi" else "every new"
-        )
+        if r["on"] == "churn_risk":
+            when = f"churn risk >= {100 * r['min_risk']:.3g}%"
+            if r.get("min_value"):
+                when += f" and value >= {r['min_value']:,g}"
+            if r.get("top"):
+                when += f" (the {r['top']} riskiest)"
+        else:
+            when = r["where"] or (
+                f"{r['metric']} {r['when'].replace('_', ' ')}" if r["on"] == "kpi" else "every new"
+            )
         to = ", ".join(r["notify"]) or (r["owner"] or r["team"] or "")
         t.add_row(r["name"], r["on"], when, r["action"] if r["enabled"] else "disabled", to)
     console.print(t)

@@ -202,6 +202,20 @@ def describe_alert(alert: dict[str, Any]) -> dict[str, Any]:
             links.append((f"{cat} cases in {period}", "/rows/cases?" + urlencode(params)))
         for case in d.get("examples") or []:
             links.append((f"case {case}", _rows_link("cases", "case_id", case)))
+    elif source == "churn_risk":
+        if d.get("probability") is not None:
+            shown = f"{100 * d['probability']:.1f}%"
+            if d.get("ci_low") is not None and d.get("ci_high") is not None:
+                shown += f" [{100 * d['ci_low']:.1f}%, {100 * d['ci_high']:.1f}%]"
+            facts.append((f"churn risk in {d.get('horizon_days') or '?'} days", shown))
+        for x in d.get("reasons") or []:
+            facts.append(("reason", f"{x.get('feature')} ({float(x.get('contribution', 0)):+.2f})"))
+        if d.get("value") is not None:
+            facts.append(("value", f"{fmt_number(d['value'])} ({d.get('value_source') or ''})"))
+        for k in ("model_id", "as_of"):
+            if d.get(k) is not None:
+                facts.append((k.replace("_", " "), str(d[k])))
+        links.append(("Churn & value", "/churn"))
     else:
         facts = [(k, number(v)) for k, v in d.items() if v is not None]
     if alert.get("customer_id"):
