@@ -336,8 +336,6 @@ def save_model(store: Any, lock: Any, result: CoxResult, model: CoxModel) -> str
     under the workspace write lock, in one transaction on DuckDB. Returns its id."""
     from contextlib import nullcontext
 
-    from cxray.store import MODELS
-
     model_id = uuid.uuid4().hex
     spec = json.loads(model.to_json())
     spec.update({"by": result.by, "reference": result.reference, "covariates": result.covariates,
@@ -347,44 +345,6 @@ def save_model(store: Any, lock: Any, result: CoxResult, model: CoxModel) -> str
                   "ph_p_values": dict(zip(result.table.covariate,
                                           [_plain(p) for p in result.table.ph_p_value],
                                           strict=True))}  # fmt: skip
-    imports = store.imports(1)
-    version = str(imports[0].import_id) if imports else ""
-    row = {
-        "model_id": model_id,
-        "name": "churn_cox",
-        "kind": "cox_ph",
-        "created_at": dt.datetime.now(dt.UTC).replace(tzinfo=None),
-        "data_version": version,
-        "spec": json.dumps(spec),
-        "evaluation": json.dumps(evaluation),
-    }
     with lock if lock is not None else nullcontext():
-        con = store.duckdb_connection
-        if con is not None:
-            con.execute("BEGIN TRANSACTION")
-            try:
-                con.execute(f"DELETE FROM \"{MODELS}\" WHERE name = 'churn_cox'")
-                con.execute(
-                    f'INSERT INTO "{MODELS}" VALUES (?, ?, ?, ?, ?, ?, ?)',
-                    [
-                        row[k]
-                        for k in (
-                            "model_id",
-                            "name",
-                            "kind",
-                            "created_at",
-                            "data_version",
-                            "spec",
-                            "evaluation",
-                        )
-                    ],
-                )
-                con.execute("COMMIT")
-            except Exception:
-                con.execute("ROLLBACK")
-                raise
-        else:
-            b = store.backend
-            b.raw_sql(f"DELETE FROM \"{MODELS}\" WHERE name = 'churn_cox'")
-            b.insert(MODELS, pd.DataFrame([row]))
+        store.save_model("churn_cox", "cox_ph", spec, evaluation, model_id=model_id, replace=True)
     return model_id

@@ -27,7 +27,6 @@ additive contributions to the log-odds, see :mod:`cxray.churn._risk_model`).
 from __future__ import annotations
 
 import datetime as dt
-import json
 import math
 import uuid
 from dataclasses import dataclass, field
@@ -42,7 +41,6 @@ from cxray.churn._risk_model import RiskModel
 from cxray.exceptions import AnalysisError
 from cxray.features import Features
 from cxray.metrics import parse_when
-from cxray.store import IMPORT_LOG, MODELS
 
 __all__ = ["MODEL_NAME", "NO_MODEL", "ChurnRisk", "RiskModelReport", "RiskScores"]
 
@@ -418,61 +416,25 @@ class ChurnRisk:
 
     # --------------------------------------------------------------- storage
     def _data_version(self) -> str:
-        log = self.churn.store.backend.table(IMPORT_LOG)
-        v = log.import_id.max().to_pyarrow().as_py()
-        return str(v or 0)
+        return self.churn.store.data_version()
 
     def _store(self, model_id: str, spec: dict[str, Any], evaluation: dict[str, Any]) -> None:
         import contextlib
 
-        import pyarrow as pa
-
-        from cxray.store._migrations import MODELS_SCHEMA
-
-        row = {
-            "model_id": model_id,
-            "name": MODEL_NAME,
-            "kind": "logistic",
-            "created_at": dt.datetime.now(dt.UTC).replace(tzinfo=None),
-            "data_version": self._data_version(),
-            "spec": json.dumps(spec, allow_nan=False),
-            "evaluation": json.dumps(evaluation, allow_nan=False),
-        }
-        data = pa.Table.from_pylist([row], MODELS_SCHEMA.to_pyarrow())
-        store = self.churn.store
-        lock = self.churn.lock or contextlib.nullcontext()
-        with lock:
-            if store.is_duckdb:
-                con = store.backend.con
-                con.execute("BEGIN TRANSACTION")
-                try:
-                    con.from_arrow(data).insert_into(MODELS)
-                    con.execute("COMMIT")
-                except BaseException:
-                    con.execute("ROLLBACK")
-                    raise
-            else:
-                store.backend.insert(MODELS, data)
+        with self.churn.lock or contextlib.nullcontext():
+            self.churn.store.save_model(MODEL_NAME, "logistic", spec, evaluation, model_id=model_id)
 
     def stored(self) -> dict[str, Any]:
         """The latest stored churn-risk model: its id, when, spec and evaluation."""
-        t = self.churn.store.backend.table(MODELS)
-        rows = (
-            t.filter(t.name == MODEL_NAME)
-            .order_by([ibis.desc("created_at"), ibis.desc("model_id")])
-            .limit(1)
-            .to_pyarrow()
-            .to_pylist()
-        )
-        if not rows:
+        r = self.churn.store.latest_model(MODEL_NAME)
+        if r is None:
             raise AnalysisError(NO_MODEL)
-        r = rows[0]
         return {
             "model_id": r["model_id"],
             "created_at": r["created_at"].isoformat(),
             "data_version": r["data_version"],
-            "spec": json.loads(r["spec"]),
-            "evaluation": json.loads(r["evaluation"]),
+            "spec": r["spec"],
+            "evaluation": r["evaluation"],
         }
 
     def model(self) -> RiskModel:

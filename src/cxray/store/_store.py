@@ -30,6 +30,8 @@ from cxray.store._migrations import (
     INVITATIONS,
     META,
     MIGRATIONS,
+    MODELS,
+    MODELS_SCHEMA,
     SYSTEM_COLUMNS,
 )
 
@@ -235,6 +237,74 @@ class Store:
         t = self.backend.table(IMPORT_LOG)
         rows = t.order_by(ibis.desc("import_id")).limit(limit).to_pyarrow().to_pylist()
         return [ImportRecord(**{**r, "files": json.loads(r["files"])}) for r in rows]
+
+    # ------------------------------------------------------------ fitted models
+
+    def data_version(self) -> str:
+        """The state of the data a model is fitted on: the latest import's id ("0": none)."""
+        v = self.backend.table(IMPORT_LOG).import_id.max().to_pyarrow().as_py()
+        return str(v or 0)
+
+    def save_model(
+        self,
+        name: str,
+        kind: str,
+        spec: dict[str, Any],
+        evaluation: dict[str, Any],
+        *,
+        model_id: str | None = None,
+        created_at: dt.datetime | None = None,
+        replace: bool = False,
+    ) -> dict[str, Any]:
+        """Keep a fitted model in ``_cx_models`` as JSON (never a pickle): ``spec`` holds
+        what is needed to use it, ``evaluation`` how well it did. ``replace`` drops the
+        earlier models of that name in the same transaction. The caller holds the
+        workspace's write lock. Returns the row written (its id, time and data version)."""
+        row = {
+            "model_id": model_id or f"{name}-{secrets.token_hex(6)}",
+            "name": name,
+            "kind": kind,
+            "created_at": created_at or dt.datetime.now(dt.UTC).replace(tzinfo=None),
+            "data_version": self.data_version(),
+            "spec": json.dumps(spec, allow_nan=False, default=str),
+            "evaluation": json.dumps(evaluation, allow_nan=False, default=str),
+        }
+        data = pa.Table.from_pylist([row], MODELS_SCHEMA.to_pyarrow())
+        if self.is_duckdb:
+            con = self.backend.con
+            con.execute("BEGIN TRANSACTION")
+            try:
+                if replace:
+                    con.execute(f"DELETE FROM {q(MODELS)} WHERE name = ?", [name])
+                con.from_arrow(data).insert_into(MODELS)
+                con.execute("COMMIT")
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+        else:
+            con = getattr(self.backend, "con", None)
+            tx = con.transaction() if hasattr(con, "transaction") else contextlib.nullcontext()
+            with tx:
+                if replace:  # names are the capabilities' own constants ("churn_cox")
+                    literal = name.replace("'", "''")
+                    self.backend.raw_sql(f"DELETE FROM {q(MODELS)} WHERE name = '{literal}'")
+                self.backend.insert(MODELS, data)
+        return row
+
+    def latest_model(self, name: str) -> dict[str, Any] | None:
+        """The model of that name kept last (``spec`` and ``evaluation`` parsed), or None."""
+        t = self.backend.table(MODELS)
+        rows = (
+            t.filter(t.name == name)
+            .order_by([ibis.desc("created_at"), ibis.desc("model_id")])
+            .limit(1)
+            .to_pyarrow()
+            .to_pylist()
+        )
+        if not rows:
+            return None
+        r = rows[0]
+        return {**r, "spec": json.loads(r["spec"]), "evaluation": json.loads(r["evaluation"])}
 
     # ------------------------------------------------------------ writing
 

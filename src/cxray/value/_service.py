@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import json
 import math
 import uuid
 from dataclasses import replace
@@ -19,12 +18,11 @@ from typing import Any
 import ibis
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 
 from cxray.config import ProgramConfig
 from cxray.exceptions import AnalysisError, QueryError
 from cxray.stats import Estimate, mean_of
-from cxray.store import IMPORT_LOG, MODELS, Store
+from cxray.store import Store
 from cxray.value._models import BetaGeoModel, GammaGammaModel, ParetoNBDModel, model_from_dict
 from cxray.value._results import ClvFit, ClvResult, ParamEstimate, plain
 from cxray.value._summary import UNITS, purchase_summary, purchases
@@ -161,15 +159,12 @@ class Value:
         return expr.to_pandas().sort_values("customer_id", kind="stable").reset_index(drop=True)
 
     def _data_version(self) -> str:
-        v = self.store.backend.table(IMPORT_LOG).import_id.max().to_pyarrow().as_py()
-        return str(v or 0)
+        return self.store.data_version()
 
     def keep(self, fit: ClvFit) -> ClvFit:
         """Write a fit to ``_cx_models`` (name ``clv``) under the write lock, in one
         transaction on DuckDB; it becomes the fit ``clv()`` uses. Returns it, with its
         ``model_id``, ``created_at`` and ``data_version`` set."""
-        from cxray.store._migrations import MODELS_SCHEMA
-
         created = dt.datetime.now(dt.UTC).replace(tzinfo=None)
         fit.model_id = f"{MODEL_NAME}-{uuid.uuid4().hex[:12]}"
         fit.created_at = created.isoformat()
@@ -180,46 +175,21 @@ class Value:
             "frequency_model": fit.frequency_model.to_dict(),
             "spend_model": fit.spend_model.to_dict(),
         }
-        row = {
-            "model_id": fit.model_id,
-            "name": MODEL_NAME,
-            "kind": f"{fit.model}+gamma_gamma",
-            "created_at": created,
-            "data_version": fit.data_version,
-            "spec": json.dumps(spec, allow_nan=False),
-            "evaluation": json.dumps(fit.to_dict(), allow_nan=False),
-        }
-        data = pa.Table.from_pylist([row], MODELS_SCHEMA.to_pyarrow())
-        store = self.store
         with self.lock or contextlib.nullcontext():
-            if store.is_duckdb:
-                con = store.backend.con
-                con.execute("BEGIN TRANSACTION")
-                try:
-                    con.from_arrow(data).insert_into(MODELS)
-                    con.execute("COMMIT")
-                except BaseException:
-                    con.execute("ROLLBACK")
-                    raise
-            else:
-                store.backend.insert(MODELS, data)
+            self.store.save_model(
+                MODEL_NAME,
+                f"{fit.model}+gamma_gamma",
+                spec,
+                fit.to_dict(),
+                model_id=fit.model_id,
+                created_at=created,
+            )
         return fit
 
     def latest_fit(self) -> ClvFit | None:
         """The fit kept last (``cxray clv fit``), or None when there is none."""
-        t = self.store.backend.table(MODELS)
-        rows = (
-            t.filter(t.name == MODEL_NAME)
-            .order_by([ibis.desc("created_at"), ibis.desc("model_id")])
-            .limit(1)
-            .to_pyarrow()
-            .to_pylist()
-        )
-        if not rows:
-            return None
-        r = rows[0]
-        spec, ev = json.loads(r["spec"]), json.loads(r["evaluation"])
-        return _fit_from_json(spec, ev)
+        r = self.store.latest_model(MODEL_NAME)
+        return None if r is None else _fit_from_json(r["spec"], r["evaluation"])
 
     # ------------------------------------------------------------ CLV
     def clv(
