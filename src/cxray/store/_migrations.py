@@ -106,16 +106,21 @@ API_KEYS_SCHEMA = ibis.schema(
 )
 
 
-def _v2(backend: ibis.BaseBackend) -> None:
-    if API_KEYS in set(backend.list_tables()):
+def _create(backend: ibis.BaseBackend, name: str, schema: ibis.Schema, keys: str) -> None:
+    """Create ``name`` unless it exists; on DuckDB with its keys (``PRIMARY KEY ("id")``,
+    ...), which keep the writes that race on them honest; elsewhere plain."""
+    if name in set(backend.list_tables()):
         return
     if backend.name == "duckdb":
         to_sql = backend.compiler.type_mapper.to_string
-        cols = ", ".join(f'"{c}" {to_sql(t)}' for c, t in API_KEYS_SCHEMA.items())
-        keys = 'PRIMARY KEY ("key_id"), UNIQUE ("key_hash")'
-        backend.con.execute(f'CREATE TABLE "{API_KEYS}" ({cols}, {keys})')
+        cols = ", ".join(f'"{c}" {to_sql(t)}' for c, t in schema.items())
+        backend.con.execute(f'CREATE TABLE "{name}" ({cols}, {keys})')
     else:
-        backend.create_table(API_KEYS, schema=API_KEYS_SCHEMA)
+        backend.create_table(name, schema=schema)
+
+
+def _v2(backend: ibis.BaseBackend) -> None:
+    _create(backend, API_KEYS, API_KEYS_SCHEMA, 'PRIMARY KEY ("key_id"), UNIQUE ("key_hash")')
 
 
 #: survey definitions created through the API (those in cxray.toml are not copied here)
@@ -165,17 +170,9 @@ _KEYS = {SURVEYS: "name", INVITATIONS: "invitation_id", SUBMISSIONS: "response_i
 
 
 def _v3(backend: ibis.BaseBackend) -> None:
-    existing = set(backend.list_tables())
     for name, schema in ((SURVEYS, SURVEYS_SCHEMA), (INVITATIONS, INVITATIONS_SCHEMA),
                          (SUBMISSIONS, SUBMISSIONS_SCHEMA)):  # fmt: skip
-        if name in existing:
-            continue
-        if backend.name == "duckdb":
-            to_sql = backend.compiler.type_mapper.to_string
-            cols = ", ".join(f'"{c}" {to_sql(t)}' for c, t in schema.items())
-            backend.con.execute(f'CREATE TABLE "{name}" ({cols}, PRIMARY KEY ("{_KEYS[name]}"))')
-        else:
-            backend.create_table(name, schema=schema)
+        _create(backend, name, schema, f'PRIMARY KEY ("{_KEYS[name]}")')
 
 
 #: the closed loop (cxray.loop): alerts, follow-ups and their history, the outbox, state
@@ -269,17 +266,8 @@ _LOOP_SCHEMAS = {
 
 
 def _v4(backend: ibis.BaseBackend) -> None:
-    existing = set(backend.list_tables())
     for name, schema in _LOOP_SCHEMAS.items():
-        if name in existing:
-            continue
-        if backend.name == "duckdb":
-            to_sql = backend.compiler.type_mapper.to_string
-            cols = ", ".join(f'"{c}" {to_sql(t)}' for c, t in schema.items())
-            key = _LOOP_KEYS[name]
-            backend.con.execute(f'CREATE TABLE "{name}" ({cols}, PRIMARY KEY ("{key}"))')
-        else:
-            backend.create_table(name, schema=schema)
+        _create(backend, name, schema, f'PRIMARY KEY ("{_LOOP_KEYS[name]}")')
 
 
 #: fitted models (churn risk, lifetime value): parameters and evaluation as JSON, never
@@ -299,14 +287,7 @@ MODELS_SCHEMA = ibis.schema(
 
 
 def _v5(backend: ibis.BaseBackend) -> None:
-    if MODELS in set(backend.list_tables()):
-        return
-    if backend.name == "duckdb":
-        to_sql = backend.compiler.type_mapper.to_string
-        cols = ", ".join(f'"{c}" {to_sql(t)}' for c, t in MODELS_SCHEMA.items())
-        backend.con.execute(f'CREATE TABLE "{MODELS}" ({cols}, PRIMARY KEY ("model_id"))')
-    else:
-        backend.create_table(MODELS, schema=MODELS_SCHEMA)
+    _create(backend, MODELS, MODELS_SCHEMA, 'PRIMARY KEY ("model_id")')
 
 
 MIGRATIONS: list[Migration] = [
