@@ -316,7 +316,9 @@ def test_the_inbox_and_the_cli_describe_a_churn_risk_rule(
     shown = describe_alert({**a, "details": a["details"]})
     facts = dict(shown["facts"])
     p = a["details"]["probability"]
-    assert facts[f"churn risk in {a['details']['horizon_days']} days"].startswith(f"{100 * p:.1f}%")
+    assert facts[f"churn risk in {a['details']['horizon_days']:g} days"].startswith(
+        f"{100 * p:.1f}%"
+    )
     assert sum(1 for k, _ in shown["facts"] if k == "reason") == len(a["details"]["reasons"]) > 0
     assert ("Churn & value", "/churn") in shown["links"]
     assert (f"customer {a['customer_id']}", f"/customers/{a['customer_id']}") in shown["links"]

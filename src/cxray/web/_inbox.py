@@ -207,7 +207,8 @@ def describe_alert(alert: dict[str, Any]) -> dict[str, Any]:
             shown = f"{100 * d['probability']:.1f}%"
             if d.get("ci_low") is not None and d.get("ci_high") is not None:
                 shown += f" [{100 * d['ci_low']:.1f}%, {100 * d['ci_high']:.1f}%]"
-            facts.append((f"churn risk in {d.get('horizon_days') or '?'} days", shown))
+            h = d.get("horizon_days")
+            facts.append((f"churn risk in {'?' if h is None else f'{h:g}'} days", shown))
         for x in d.get("reasons") or []:
             facts.append(("reason", f"{x.get('feature')} ({float(x.get('contribution', 0)):+.2f})"))
         if d.get("value") is not None:
