@@ -46,7 +46,8 @@ def import_(
     source: Annotated[
         str | None,
         typer.Option(
-            help="canonical, qualtrics, surveymonkey, typeform, zendesk, segment "
+            help="canonical, qualtrics, surveymonkey, typeform, zendesk, segment, freshdesk, "
+            "intercom, hubspot, salesforce, ga4, google_play, app_store, trustpilot, mailchimp "
             "(default: detected)."
         ),
     ] = None,
