@@ -1,10 +1,13 @@
 """Vendor export sources: each module maps one tool's export onto the contract.
 
 Importing this package registers every vendor source in
-:data:`cxray.ingest.SOURCES`.
+:data:`cxray.ingest.SOURCES`. Detection asks them in registration order, so the
+first five (surveys, Zendesk, Segment) keep the files they claimed before the
+later ones existed.
 """
 
 from cxray.ingest._registry import register_source
+from cxray.ingest.vendors.freshdesk import FreshdeskSource
 from cxray.ingest.vendors.qualtrics import QualtricsSource
 from cxray.ingest.vendors.segment import SegmentSource
 from cxray.ingest.vendors.surveymonkey import SurveyMonkeySource
@@ -12,6 +15,7 @@ from cxray.ingest.vendors.typeform import TypeformSource
 from cxray.ingest.vendors.zendesk import ZendeskSource
 
 __all__ = [
+    "FreshdeskSource",
     "QualtricsSource",
     "SegmentSource",
     "SurveyMonkeySource",
@@ -24,3 +28,4 @@ register_source(SurveyMonkeySource())
 register_source(TypeformSource())
 register_source(ZendeskSource())
 register_source(SegmentSource())
+register_source(FreshdeskSource())
