@@ -15,6 +15,14 @@ from cxray.store._migrations import (
     SURVEYS,
     SYSTEM_COLUMNS,
 )
+from cxray.store._served import (
+    LOCAL_TOKEN_HEADER,
+    ServedStore,
+    announce,
+    find_server,
+    serve_file,
+    withdraw,
+)
 from cxray.store._store import ImportRecord, Store, TableStatus, WriteResult
 
 __all__ = [
@@ -24,6 +32,7 @@ __all__ = [
     "FOLLOWUP_EVENTS",
     "IMPORT_LOG",
     "INVITATIONS",
+    "LOCAL_TOKEN_HEADER",
     "LOOP_STATE",
     "MIGRATIONS",
     "MODELS",
@@ -32,7 +41,12 @@ __all__ = [
     "SURVEYS",
     "SYSTEM_COLUMNS",
     "ImportRecord",
+    "ServedStore",
     "Store",
     "TableStatus",
     "WriteResult",
+    "announce",
+    "find_server",
+    "serve_file",
+    "withdraw",
 ]

@@ -1,0 +1,362 @@
+"""The CLI through a running server: one DuckDB store, many processes.
+
+While ``cxray serve`` holds a DuckDB store, no other process may open the file.
+The server announces itself in a file beside the store
+(:func:`cxray.store.find_server`); a command whose store is served is sent to
+the server's local-only endpoint (``POST /api/_local/cli``), which runs the very
+same Typer command in the server, over the server's own workspace, and answers
+with its output and exit code. The user sees what a local run prints.
+
+Two halves live here:
+
+* the client, :func:`forward_if_served`, standard library only (urllib), called
+  by ``main`` before anything heavy is imported;
+* the server's side, :func:`run_forwarded`, which the app (``cxray.app``) hands to
+  the API's local route: it captures output per thread, resolves the client's
+  relative paths against the client's folder, and calls :func:`cxray.cli._app.run`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import threading
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+__all__ = ["CLI_PATH", "forward_if_served", "run_forwarded"]
+
+#: the server's local-only endpoint that runs a command
+CLI_PATH = "/api/_local/cli"
+
+#: options of the root command that take a value
+_ROOT_VALUES = ("--db", "--config")
+#: commands never forwarded: the server itself
+_LOCAL_ONLY = {"serve"}
+#: environment a command's output depends on, sent along
+_ENV = ("NO_COLOR", "FORCE_COLOR", "COLORTERM", "TERM", "CXRAY_DEBUG")
+
+
+# ---------------------------------------------------------------- the client
+
+
+def _served_module() -> Any:
+    """``cxray.store._served`` without importing the store package (Ibis, DuckDB: ~2 s)."""
+    name = "cxray.store._served"
+    if name in sys.modules or "cxray.store" in sys.modules:
+        import cxray.store._served as served
+
+        return served
+    import importlib.util
+
+    path = Path(__file__).resolve().parent.parent / "store" / "_served.py"
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
+    sys.modules[name] = module
+    spec.loader.exec_module(module)  # type: ignore[union-attr]
+    return module
+
+
+def _root_options(argv: list[str]) -> tuple[dict[str, str], int] | None:
+    """The root options before the command (``--db``, ``--config``) and the command's index;
+    None when there is no command, or help or an option this parser does not know."""
+    found: dict[str, str] = {}
+    i = 0
+    while i < len(argv):
+        tok = argv[i]
+        if not tok.startswith("-"):
+            return found, i
+        name, eq, value = tok.partition("=")
+        if name not in _ROOT_VALUES:
+            return None  # --help, or a mistake the local run reports
+        if not eq:
+            if i + 1 >= len(argv):
+                return None
+            value = argv[i + 1]
+            i += 1
+        found[name] = value
+        i += 1
+    return None
+
+
+def _terminal_width() -> int:
+    try:
+        return os.get_terminal_size(sys.stdout.fileno()).columns
+    except (AttributeError, ValueError, OSError):
+        try:
+            return int(os.environ.get("COLUMNS", "80"))
+        except ValueError:
+            return 80
+
+
+def forward_if_served(argv: list[str]) -> int | None:
+    """Run ``argv`` in the server that holds its store and return the exit code.
+
+    None when the command should run here: no command, help, ``cxray serve``, a
+    store that is not a DuckDB file, no running server, or a server that does
+    not answer (its file is stale: the local run then says what it finds).
+    """
+    parsed = _root_options(argv)
+    if parsed is None:
+        return None
+    options, at = parsed
+    rest = argv[at:]
+    if rest[0] in _LOCAL_ONLY or "--help" in rest:
+        return None
+    db = options.get("--db") or os.environ.get("CXRAY_DB") or "cxray.duckdb"
+    served = _served_module().find_server(db)
+    if served is None:
+        return None
+    cwd = os.getcwd()
+    config = options.get("--config") or os.environ.get("CXRAY_CONFIG") or "cxray.toml"
+    # the server has its own folder and environment: the store and config go as absolute paths
+    args = [
+        "--db",
+        served.store,
+        "--config",
+        os.path.abspath(os.path.expanduser(config)),
+        *rest,
+    ]
+    body = {
+        "argv": args,
+        "cwd": cwd,
+        "width": _terminal_width(),
+        "stdout_tty": sys.stdout.isatty(),
+        "env": {k: os.environ[k] for k in _ENV if k in os.environ},
+    }
+    request = urllib.request.Request(
+        served.url + CLI_PATH,
+        data=json.dumps(body).encode("utf-8"),
+        headers={"Content-Type": "application/json", _header(): served.token},
+        method="POST",
+    )
+    # no proxy: the server is on this machine, and an HTTP(S)_PROXY must not see the token
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    try:
+        with opener.open(request, timeout=None) as response:  # as long as the command takes
+            answer = json.loads(response.read().decode("utf-8"))
+    except urllib.error.HTTPError as exc:
+        message = _error_message(exc)
+        sys.stderr.write(f"error: the server at {served.url} refused the command: {message}\n")
+        return 1
+    except urllib.error.URLError:
+        return None  # nobody listens there any more: run here
+    except KeyboardInterrupt:
+        sys.stderr.write(
+            f"interrupted: stopped waiting; the command goes on in the server at {served.url}\n"
+        )
+        return 130
+    sys.stdout.write(answer.get("stdout", ""))
+    sys.stdout.flush()
+    sys.stderr.write(answer.get("stderr", ""))
+    sys.stderr.flush()
+    return int(answer.get("code", 1))
+
+
+def _header() -> str:
+    return _served_module().LOCAL_TOKEN_HEADER
+
+
+def _error_message(exc: urllib.error.HTTPError) -> str:
+    try:
+        return json.loads(exc.read().decode("utf-8"))["error"]["message"]
+    except Exception:
+        return f"HTTP {exc.code}"
+
+
+# ---------------------------------------------------------------- the server's side
+
+_capture = threading.local()
+_install_lock = threading.Lock()
+
+
+class _ThreadStream:
+    """``sys.stdout`` / ``sys.stderr`` for a server: a thread running a forwarded command
+    writes into its own buffer; every other thread writes where the stream went before."""
+
+    encoding = "utf-8"
+    errors = "replace"
+
+    def __init__(self, real: Any, which: str):
+        self._real = real
+        self._which = which
+
+    def _target(self) -> Any:
+        buffers = getattr(_capture, "buffers", None)
+        return buffers[self._which] if buffers is not None else self._real
+
+    def write(self, text: str) -> int:
+        return self._target().write(text)
+
+    def flush(self) -> None:
+        self._target().flush()
+
+    def isatty(self) -> bool:
+        if getattr(_capture, "buffers", None) is not None:
+            return self._which == "stdout" and _capture.tty
+        return self._real.isatty()
+
+    def fileno(self) -> int:
+        if getattr(_capture, "buffers", None) is not None:
+            raise OSError("a forwarded command's output has no file descriptor")
+        return self._real.fileno()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._real, name)
+
+
+def _install() -> None:
+    """Put the per-thread streams in place (once) and teach the Rich consoles to ask them."""
+    with _install_lock:
+        if not isinstance(sys.stdout, _ThreadStream):
+            sys.stdout = _ThreadStream(sys.stdout, "stdout")
+        if not isinstance(sys.stderr, _ThreadStream):
+            sys.stderr = _ThreadStream(sys.stderr, "stderr")
+        from cxray.cli import _output
+
+        thread_console = _thread_console_class()
+        for console in (_output.console, _output.err_console):
+            if not isinstance(console, thread_console):
+                console.__class__ = thread_console
+
+
+_console_class: list[type] = []
+
+
+def _thread_console_class() -> type:
+    if _console_class:
+        return _console_class[0]
+    from rich.console import Console, ConsoleDimensions
+
+    class ThreadConsole(Console):
+        """A Rich console whose width and colours follow the forwarded command's terminal."""
+
+        @property
+        def size(self) -> ConsoleDimensions:
+            width = getattr(_capture, "width", None)
+            if getattr(_capture, "buffers", None) is not None and width:
+                return ConsoleDimensions(width, 25)
+            return Console.size.fget(self)  # type: ignore[attr-defined]
+
+        @size.setter
+        def size(self, new_size: tuple[int, int]) -> None:
+            Console.size.fset(self, new_size)  # type: ignore[attr-defined]
+
+        @property
+        def _color_system(self) -> Any:  # a data descriptor wins over the instance's value
+            if getattr(_capture, "buffers", None) is not None:
+                return _capture.color_system if not self.stderr or _capture.tty else None
+            return self.__dict__.get("_color_system")
+
+        @_color_system.setter
+        def _color_system(self, value: Any) -> None:
+            self.__dict__["_color_system"] = value
+
+    _console_class.append(ThreadConsole)
+    return ThreadConsole
+
+
+def _color_system(tty: bool, env: dict[str, str]) -> str | None:
+    if not tty or "NO_COLOR" in env or env.get("TERM") == "dumb":
+        return None
+    if env.get("COLORTERM") in ("truecolor", "24bit"):
+        return "truecolor"
+    return "256" if "256" in env.get("TERM", "") else "standard"
+
+
+def _absolute_paths(argv: list[str], cwd: str) -> list[str]:
+    """``argv`` with every value of a path parameter made absolute against ``cwd``."""
+    import click
+    import typer.main
+
+    from cxray.cli._app import _register_commands, app
+
+    _register_commands()
+    command: click.Command = typer.main.get_command(app)
+    out = list(argv)
+    ctx = click.Context(command, info_name="cxray", resilient_parsing=True)
+    start = 0
+    while True:
+        parser = command.make_parser(ctx)
+        try:
+            opts, rest, _ = parser.parse_args(args=list(out[start:]))
+        except click.UsageError:
+            return out  # the command reports it
+        for param in command.params:
+            if not isinstance(param.type, click.Path | click.File) or param.name not in opts:
+                continue
+            raw = opts[param.name]
+            values = raw if isinstance(raw, list | tuple) else [raw]
+            for value in values:
+                if not isinstance(value, str) or value == "-" or os.path.isabs(value):
+                    continue
+                absolute = os.path.join(cwd, os.path.expanduser(value))
+                for i in range(start, len(out)):
+                    tok = out[i]
+                    if tok == value:
+                        out[i] = absolute
+                        break
+                    name, eq, tail = tok.partition("=")
+                    if eq and tail == value and name.startswith("-"):
+                        out[i] = f"{name}={absolute}"
+                        break
+        if not isinstance(command, click.Group) or not rest:
+            return out
+        sub = command.get_command(ctx, rest[0])
+        if sub is None:
+            return out
+        # the sub-command's arguments begin after its name
+        start = len(out) - len(rest) + 1
+        ctx = click.Context(sub, info_name=rest[0], parent=ctx, resilient_parsing=True)
+        command = sub
+
+
+def run_forwarded(
+    argv: list[str],
+    *,
+    cwd: str,
+    width: int | None = None,
+    stdout_tty: bool = False,
+    env: dict[str, str] | None = None,
+) -> tuple[int, str, str]:
+    """Run a forwarded command in this (serving) process: ``(exit code, stdout, stderr)``.
+
+    Output is captured for this thread only; other requests and the server's own
+    log go on as before. ``cxray serve`` is refused: one server per store.
+    """
+    import io
+
+    from cxray.cli._app import _error, run
+
+    _install()
+    env = env or {}
+    args = _absolute_paths(list(argv), cwd)
+    _capture.buffers = {"stdout": io.StringIO(), "stderr": io.StringIO()}
+    _capture.width = width
+    _capture.tty = stdout_tty
+    _capture.color_system = _color_system(stdout_tty, env)
+    try:
+        parsed = _root_options(args)
+        if parsed is not None and args[parsed[1]] in _LOCAL_ONLY:
+            _error("the store is already served by this server; `cxray serve` runs locally")
+            code = 1
+        else:
+            try:
+                code = run(args)
+            except SystemExit as exc:  # a command that exits on its own
+                code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+            except Exception as exc:  # CXRAY_DEBUG=1: run() re-raises
+                import traceback
+
+                _capture.buffers["stderr"].write(traceback.format_exc())
+                code = 70
+                del exc
+        out = _capture.buffers["stdout"].getvalue()
+        err = _capture.buffers["stderr"].getvalue()
+    finally:
+        _capture.buffers = None
+        _capture.width = None
+    return code, out, err
