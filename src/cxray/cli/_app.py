@@ -18,7 +18,7 @@ import typer
 from cxray.cli._output import err_console
 from cxray.exceptions import CXError
 
-__all__ = ["app", "main"]
+__all__ = ["app", "main", "run"]
 
 app = typer.Typer(
     name="cxray",
@@ -46,31 +46,44 @@ def _root(
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Run the CLI; never shows a traceback for a user mistake."""
+    """Run the CLI; never shows a traceback for a user mistake.
+
+    When the store is a DuckDB file a running ``cxray serve`` holds, the command
+    runs in that server instead (``cxray.cli._remote``), with the same output.
+    """
+    from cxray.cli._remote import forward_if_served
+
+    args = list(sys.argv[1:] if argv is None else argv)
+    code = forward_if_served(args)
+    sys.exit(run(args) if code is None else code)
+
+
+def run(argv: list[str]) -> int:
+    """Run one command in this process and return its exit code (what ``main`` exits with)."""
     _register_commands()
 
     try:
         rv = app(args=argv, prog_name="cxray", standalone_mode=False)
     except typer.Abort:
         err_console.print("[red]aborted[/red]")
-        sys.exit(130)
+        return 130
     except typer.Exit as exc:
-        sys.exit(exc.exit_code)
+        return exc.exit_code
     except typer.TyperException as exc:  # usage errors: bad option, missing argument
         exc.show()  # type: ignore[attr-defined]
-        sys.exit(getattr(exc, "exit_code", 2))
+        return getattr(exc, "exit_code", 2)
     except CXError as exc:
         _error(str(exc))
-        sys.exit(1)
+        return 1
     except KeyboardInterrupt:
         err_console.print("[red]interrupted[/red]")
-        sys.exit(130)
+        return 130
     except Exception as exc:
         if os.environ.get("CXRAY_DEBUG"):
             raise
         _error(f"internal error: {type(exc).__name__}: {exc} (set CXRAY_DEBUG=1 for details)")
-        sys.exit(70)
-    sys.exit(rv if isinstance(rv, int) else 0)
+        return 70
+    return rv if isinstance(rv, int) else 0
 
 
 def _register_commands() -> None:
