@@ -8,6 +8,7 @@ later ones existed.
 
 from cxray.ingest._registry import register_source
 from cxray.ingest.vendors.freshdesk import FreshdeskSource
+from cxray.ingest.vendors.intercom import IntercomSource
 from cxray.ingest.vendors.qualtrics import QualtricsSource
 from cxray.ingest.vendors.segment import SegmentSource
 from cxray.ingest.vendors.surveymonkey import SurveyMonkeySource
@@ -16,6 +17,7 @@ from cxray.ingest.vendors.zendesk import ZendeskSource
 
 __all__ = [
     "FreshdeskSource",
+    "IntercomSource",
     "QualtricsSource",
     "SegmentSource",
     "SurveyMonkeySource",
@@ -29,3 +31,4 @@ register_source(TypeformSource())
 register_source(ZendeskSource())
 register_source(SegmentSource())
 register_source(FreshdeskSource())
+register_source(IntercomSource())

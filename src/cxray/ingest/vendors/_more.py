@@ -41,6 +41,10 @@ __all__ = [
 ]
 
 
+def _a(word: str) -> str:
+    return "an" if word[:1].lower() in "aeiou" else "a"
+
+
 def text(value: Any) -> str | None:
     """A value as stripped text; empty and None are None; numbers become their digits."""
     if value is None or isinstance(value, dict | list):
@@ -196,8 +200,8 @@ def json_items(
         if not isinstance(value, list):
             expected = " or ".join(f"'{k}'" for k in keys)
             raise SourceError(
-                f"{where(line)}: not a {vendor} export (expected a JSON array of {what}, "
-                f"an object with a {expected} array, or one {what[:-1]} per line)"
+                f"{where(line)}: not {_a(vendor)} {vendor} export (expected a JSON array "
+                f"of {what}, an object with a {expected} array, or one {what[:-1]} per line)"
             )
         for item in value:
             if not isinstance(item, dict):
