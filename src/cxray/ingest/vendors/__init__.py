@@ -8,6 +8,7 @@ later ones existed.
 
 from cxray.ingest._registry import register_source
 from cxray.ingest.vendors.freshdesk import FreshdeskSource
+from cxray.ingest.vendors.hubspot import HubSpotSource
 from cxray.ingest.vendors.intercom import IntercomSource
 from cxray.ingest.vendors.qualtrics import QualtricsSource
 from cxray.ingest.vendors.segment import SegmentSource
@@ -17,6 +18,7 @@ from cxray.ingest.vendors.zendesk import ZendeskSource
 
 __all__ = [
     "FreshdeskSource",
+    "HubSpotSource",
     "IntercomSource",
     "QualtricsSource",
     "SegmentSource",
@@ -32,3 +34,4 @@ register_source(ZendeskSource())
 register_source(SegmentSource())
 register_source(FreshdeskSource())
 register_source(IntercomSource())
+register_source(HubSpotSource())
