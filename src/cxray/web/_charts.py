@@ -36,8 +36,20 @@ def _html(fig: go.Figure, div_id: str) -> Markup:
     return Markup(html)
 
 
-def trend_chart(records: list[dict[str, Any]], title: str) -> Markup:
-    """Estimate over periods with its interval as a band; significant changes marked."""
+GOOD = "#1a7f37"
+BAD = "#cf222e"
+
+
+def trend_chart(
+    records: list[dict[str, Any]],
+    title: str,
+    *,
+    threshold: Any = None,
+    direction: str | None = None,
+) -> Markup:
+    """Estimate over periods with its interval as a band; significant changes marked (the
+    triangle points with the change, green when better for a KPI of known ``direction``,
+    red when worse); the ``threshold``'s target and action lines across."""
     shown = [r for r in records if r["estimate"] is not None]
     x = [r["period"] for r in shown]
     fig = go.Figure()
@@ -75,7 +87,28 @@ def trend_chart(records: list[dict[str, Any]], title: str) -> Markup:
             hovertemplate="%{x}: %{y:.1f} (n=%{customdata})<extra></extra>",
         )
     )
+    for value, name, colour, dash in (
+        (getattr(threshold, "target", None), "target", GOOD, "solid"),
+        (getattr(threshold, "action", None), "action threshold", BAD, "dash"),
+    ):
+        if value is not None and x:
+            fig.add_trace(
+                go.Scatter(
+                    x=[x[0], x[-1]] if len(x) > 1 else x,
+                    y=[value] * min(2, len(x)),
+                    mode="lines",
+                    name=f"{name} {value:g}",
+                    line={"color": colour, "width": 1.5, "dash": dash},
+                    hovertemplate=f"{name}: {value:g}<extra></extra>",
+                )
+            )
     sig = [r for r in shown if r.get("significant")]
+
+    def tone(change: float) -> str:
+        if direction is None or change == 0:
+            return "#bc4c00"
+        return GOOD if (change > 0) == (direction == "higher_is_better") else BAD
+
     if sig:
         fig.add_trace(
             go.Scatter(
@@ -86,7 +119,7 @@ def trend_chart(records: list[dict[str, Any]], title: str) -> Markup:
                 marker={
                     "size": 15,
                     "symbol": ["triangle-up" if r["change"] > 0 else "triangle-down" for r in sig],
-                    "color": "#bc4c00",
+                    "color": [tone(r["change"]) for r in sig],
                     "line": {"color": INK, "width": 1},
                 },
                 customdata=[[r["change"], r["q_value"]] for r in sig],

@@ -13,12 +13,13 @@ import contextlib
 import datetime as dt
 import threading
 from collections.abc import Callable, Hashable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Protocol, TypeVar
 from urllib.parse import urlencode
 
 from cxray.access import ApiKeys, LoginLimiter, SessionSigner
 from cxray.exceptions import QueryError
+from cxray.web._morning import PRESETS, preset_window
 from cxray.workspace import Workspace
 
 __all__ = ["SESSION_COOKIE", "ServerState", "View", "period_window", "scorecard_records"]
@@ -59,13 +60,17 @@ class View:
 
     ``period`` cuts time (day, week, month, quarter); ``start`` and ``end`` are
     inclusive dates; ``filters`` are ``(attribute, value)`` pairs (``filter=region:West``),
-    an empty value selecting the missing ones.
+    an empty value selecting the missing ones. ``preset`` (``7d``, ``30d``, ``90d``,
+    ``quarter``) names a window that ends on the latest data: the pages that know it
+    work its dates out (:meth:`resolved`); its links carry the dates too, so a page that
+    does not still shows the same window.
     """
 
     period: str | None = None
     start: str | None = None
     end: str | None = None
     filters: tuple[tuple[str, str], ...] = ()
+    preset: str | None = None
 
     @classmethod
     def from_query(cls, query: Any, *, default_period: str | None = None) -> View:
@@ -86,7 +91,31 @@ class View:
             if not sep or not attr.strip():
                 raise QueryError(f"filter={raw!r} must be ATTRIBUTE:VALUE, e.g. region:West")
             filters.append((attr.strip(), value))
-        return cls(period, start, end, tuple(filters))
+        preset = query.get("preset") or None
+        if preset is not None and preset not in PRESETS:
+            raise QueryError(f"unknown preset {preset!r}; use one of {', '.join(PRESETS)}")
+        return cls(period, start, end, tuple(filters), preset)
+
+    def resolved(self, anchor: dt.date | None) -> View:
+        """The preset's dates, ending on ``anchor`` (the latest data); unchanged without a
+        preset or without data."""
+        if self.preset is None or anchor is None:
+            return self
+        first, last = preset_window(self.preset, anchor)
+        return replace(self, start=first.isoformat(), end=last.isoformat())
+
+    def with_preset(self, preset: str | None, anchor: dt.date | None) -> View:
+        """This view over a preset (None: the custom dates, cleared)."""
+        if preset is None:
+            return replace(self, start=None, end=None, preset=None)
+        return replace(self, preset=preset).resolved(anchor)
+
+    def dates(self) -> tuple[dt.date | None, dt.date | None]:
+        """The first and last day as dates (None: open)."""
+        return (
+            dt.date.fromisoformat(self.start) if self.start else None,
+            dt.date.fromisoformat(self.end) if self.end else None,
+        )
 
     def params(self, *, period: bool = True, **extra: Any) -> list[tuple[str, str]]:
         """The query string pairs of this view (and ``extra``, lists repeated)."""
@@ -98,6 +127,8 @@ class View:
         if self.end:
             out.append(("to", self.end))
         out += [("filter", f"{a}:{v}") for a, v in self.filters]
+        if self.preset:
+            out.append(("preset", self.preset))
         for key, value in extra.items():
             for v in value if isinstance(value, list | tuple) else [value]:
                 if v is not None and v != "":
@@ -111,7 +142,7 @@ class View:
     def without(self, index: int) -> View:
         """This view without its ``index``-th filter."""
         rest = self.filters[:index] + self.filters[index + 1 :]
-        return View(self.period, self.start, self.end, rest)
+        return replace(self, filters=rest)
 
     def matches(self, record: dict[str, Any]) -> bool:
         return all(_text(record.get(a)) == v for a, v in self.filters)

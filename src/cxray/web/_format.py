@@ -9,6 +9,8 @@ __all__ = [
     "STATUS_TEXT",
     "fmt_cell",
     "fmt_change",
+    "fmt_day",
+    "fmt_delta",
     "fmt_interval",
     "fmt_number",
     "metric_present",
@@ -82,6 +84,28 @@ def fmt_interval(low: float | None, high: float | None) -> str:
 
 def fmt_change(value: float | None) -> str:
     return "" if value is None else f"{value:+,.1f}"
+
+
+#: a change of a KPI in its unit: a % KPI changes by percentage points
+_DELTA = {"points": " points", "%": " points", "hours": " h", "score": "", "currency": ""}
+
+
+def fmt_delta(value: float | None, unit: str | None = None, currency: str | None = None) -> str:
+    """A change with its sign (U+2212 for minus) and unit; shares change in points."""
+    if value is None:
+        return ""
+    digits = 2 if unit == "score" and abs(value) < 1 else 1
+    text = f"{value:+,.{digits}f}".replace("-", "\u2212")
+    if unit == "currency":
+        return f"{text} {currency}" if currency else text
+    return text + _DELTA.get(unit or "", "")
+
+
+def fmt_day(value: dt.date | dt.datetime | None) -> str:
+    """A day as people read it: 31 Oct 2026."""
+    if value is None:
+        return ""
+    return f"{value.day} {value:%b %Y}"
 
 
 def fmt_cell(value: Any) -> str:

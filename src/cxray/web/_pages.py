@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import importlib.resources
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlencode, urlsplit
@@ -30,7 +31,7 @@ from cxray.exceptions import (
     UnknownTableError,
 )
 from cxray.explore import TIMELINE_TABLES, RowSelection, customer_timeline, page_rows
-from cxray.web import _charts
+from cxray.web import _charts, _morning
 from cxray.web._churn_value import add_churn_value_routes
 from cxray.web._context import (
     PERIODS,
@@ -45,6 +46,8 @@ from cxray.web._format import (
     STATUS_TEXT,
     fmt_cell,
     fmt_change,
+    fmt_day,
+    fmt_delta,
     fmt_interval,
     fmt_number,
     metric_present,
@@ -85,7 +88,10 @@ def _env() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters.update(number=fmt_number, interval=fmt_interval, change=fmt_change, cell=fmt_cell)
+    env.filters.update(
+        number=fmt_number, interval=fmt_interval, change=fmt_change, cell=fmt_cell,
+        delta=fmt_delta, day=fmt_day,
+    )  # fmt: skip
     env.globals.update(STATUS_TEXT=STATUS_TEXT, PERIODS=PERIODS)
     return env
 
@@ -262,13 +268,19 @@ def create_web_router(state: ServerState, *, cookie: str = SESSION_COOKIE) -> AP
         with state.reading():  # one snapshot for the whole page
             try:
                 view = View.from_query(request.query_params)
+                anchor = state.cached(("store end",), _morning.store_end)
+                view = view.resolved(anchor)
                 records = scored(view)
                 monthly = scored(view, period="month")
+                morning = _morning_view(view, records, monthly)
             except CXError as exc:
                 return failed(request, user, exc)
+            config = state.ws.config
+            zone = config.program.timezone
             tiles = []
             for r in records:
                 series = [m for m in monthly if m["metric"] == r["metric"]]
+                through = morning["through"].get(r["metric"])
                 tiles.append(
                     {
                         "r": r,
@@ -277,11 +289,84 @@ def create_web_router(state: ServerState, *, cookie: str = SESSION_COOKIE) -> AP
                         "spark": _charts.sparkline([m["estimate"] for m in series]),
                         "months": len(series),
                         "drivers": drivers_link(r["metric"], view),
-                        "journey": journey_link(state.ws.config, r["metric"], view),
+                        "journey": journey_link(config, r["metric"], view),
+                        "change": morning["changes"].get(r["metric"]),
+                        "through": through and _morning.local_date(through, zone),
+                        "through_at": through,
+                        "unit": _morning.unit_label(r["unit"], r["metric"], config),
+                        "target": target_text(config, r["metric"], r["unit"]),
                     }
                 )
+            changed = [t for t in tiles if t["change"] and t["change"]["significant"]]
+            changed.sort(key=lambda t: t["change"]["q"])
             loop = loop_box(state)  # open alerts first, when the loop has any
-        return render(request, "overview.html", user=user, view=view, tiles=tiles, loop=loop)
+        return render(
+            request, "overview.html", user=user, view=view, tiles=tiles, loop=loop,
+            changed=changed, morning=morning, presets=preset_links(view, "/", anchor),
+            currency=config.program.currency,
+        )  # fmt: skip
+
+    def _morning_view(
+        view: View, records: list[dict[str, Any]], monthly: list[dict[str, Any]]
+    ) -> dict[str, Any]:
+        """The change of each KPI from the previous window (or month), and how far the data
+        behind each runs (see :mod:`cxray.web._morning`)."""
+        config = state.ws.config
+        start, end = view.dates()
+        if start is not None and end is not None:
+            first, last = _morning.previous_window(start, end)
+            before = replace(view, start=first.isoformat(), end=last.isoformat(), preset=None)
+            previous = {r["metric"]: r for r in scored(before)}
+            raw = {}
+            for r in records:
+                c = _morning.compare_windows(r, previous.get(r["metric"]))
+                if c is not None:
+                    raw[r["metric"]] = c
+            basis = (
+                f"{fmt_day(start)} – {fmt_day(end)} against the {(end - start).days + 1} days "
+                f"before ({fmt_day(first)} – {fmt_day(last)})"
+            )
+            compared = before
+        else:
+            month, raw = _morning.monthly_changes(monthly)
+            basis, compared = None, None
+            if month is not None:
+                first = dt.date.fromisoformat(month + "-01")
+                prior = (first - dt.timedelta(days=1)).replace(day=1)
+                basis = f"{first:%B %Y} against {prior:%B %Y}"
+        through = state.cached(
+            ("data through", start, end), lambda ws: _morning.data_through(ws, start, end)
+        )
+        return {
+            "changes": _morning.change_rows(raw, config),
+            "basis": basis,
+            "ranged": compared is not None,
+            "compared": compared,
+            "through": through,
+            "fdr": config.measurement.fdr,
+        }
+
+    def target_text(config: Any, metric: str, unit: str | None) -> str:
+        """The KPI's target and action threshold in words (which side is worse)."""
+        th = config.threshold(metric)
+        direction = _morning.good_direction(config, metric)
+        parts = []
+        if th.target is not None:
+            parts.append(f"target {fmt_number(th.target, unit)}")
+        if th.action is not None:
+            side = "below" if direction == "higher_is_better" else "above"
+            parts.append(f"action {side} {fmt_number(th.action, unit)}")
+        return " · ".join(parts) or "no target set"
+
+    def preset_links(view: View, path: str, anchor: dt.date | None, **extra: Any) -> list:
+        """The date presets as links (label, URL, current), then *All dates*."""
+        links = [
+            (label, view.with_preset(key, anchor).url(path, **extra), view.preset == key)
+            for key, label in _morning.PRESETS.items()
+        ]
+        plain = view.with_preset(None, anchor)
+        links.append(("All dates", plain.url(path, **extra), not view.start and not view.end))
+        return links
 
     @router.get("/trends", response_class=HTMLResponse)
     def trends(request: Request, metric: str = "nps") -> Response:
@@ -289,21 +374,49 @@ def create_web_router(state: ServerState, *, cookie: str = SESSION_COOKIE) -> AP
         with state.reading():  # one snapshot for the whole page
             try:
                 view = View.from_query(request.query_params, default_period="month")
+                anchor = state.cached(("store end",), _morning.store_end)
+                view = view.resolved(anchor)
                 records = scored(view, period=view.period, metrics=(metric,))
                 opts = choices()
             except CXError as exc:
                 return failed(request, user, exc)
+            config = state.ws.config
             title = records[0]["title"] if records else metric
-            rows = [{"r": r, "drill": rows_link(r, view, view.period)} for r in records]
+            direction = _morning.good_direction(config, metric)
+            threshold = config.threshold(metric) if records else None
+            rows = [
+                {"r": r, "drill": rows_link(r, view, view.period), **trend_mark(r, direction)}
+                for r in records
+            ]
             chart = None
             if records:  # a figure costs more than the page around it: kept with its records
                 chart = state.cached(
-                    ("trend_chart", metric, view), lambda ws: _charts.trend_chart(records, title)
+                    ("trend_chart", metric, view),
+                    lambda ws: _charts.trend_chart(
+                        records, title, threshold=threshold, direction=direction
+                    ),
                 )
         return render(
             request, "trends.html", user=user, view=view, metric=metric, title=title,
-            rows=rows, chart=chart, **opts,
+            rows=rows, chart=chart, presets=preset_links(view, "/trends", anchor, metric=metric),
+            min_n=config.measurement.min_n, threshold=threshold,
+            unit=_morning.unit_label(records[0]["unit"], metric, config) if records else "",
+            currency=config.program.currency, **opts,
         )  # fmt: skip
+
+    def trend_mark(r: dict[str, Any], direction: str | None) -> dict[str, Any]:
+        """A period's change as the table marks it: the arrow follows the sign, the colour
+        whether that is better or worse for the KPI; n.s. when not significant."""
+        change = r.get("change")
+        if change is None:
+            return {"arrow": "", "tone": None}
+        arrow = "▲" if change > 0 else "▼" if change < 0 else "="
+        if not r.get("significant"):
+            return {"arrow": arrow, "tone": "ns"}
+        if direction is None or change == 0:
+            return {"arrow": arrow, "tone": "sig"}
+        better = (change > 0) == (direction == "higher_is_better")
+        return {"arrow": arrow, "tone": "good" if better else "bad"}
 
     @router.get("/segments", response_class=HTMLResponse)
     def segments(request: Request, metric: str = "nps", by: str = "region") -> Response:
