@@ -8,9 +8,12 @@ these methods and add nothing but presentation.
 
 from __future__ import annotations
 
+import contextlib
+import copy
+import os
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,7 +24,7 @@ from cxray import stats
 from cxray.config import ProgramConfig, Settings, load_program_config
 from cxray.exceptions import StoreError
 from cxray.ingest import Batch, FileInfo, ProgressFn, read_batch, read_frame
-from cxray.store import IMPORT_LOG, ImportRecord, Store, TableStatus, WriteResult
+from cxray.store import IMPORT_LOG, ImportRecord, Store, TableStatus, WriteResult, serve_file
 from cxray.surveys import Surveys
 
 __all__ = ["DemoReport", "ImportReport", "Workspace", "WorkspaceStatus"]
@@ -116,11 +119,47 @@ class Workspace:
         read_only: bool = False,
         create: bool = True,
     ) -> Workspace:
-        """Open the store at ``db`` (default ``CXRAY_DB`` or ``./cxray.duckdb``)."""
+        """Open the store at ``db`` (default ``CXRAY_DB`` or ``./cxray.duckdb``).
+
+        Inside a process that serves this store (see :meth:`serving`), this is a
+        view of the served workspace instead of a second connection.
+        """
         settings = Settings()
         program = load_program_config(config if config is not None else settings.config)
-        store = Store(db if db is not None else settings.db, read_only=read_only, create=create)
+        db = db if db is not None else settings.db
+        owner = _served_owner(db) if _SERVED else None
+        if owner is not None:
+            return _ServedView(owner, str(db), program, read_only=read_only)
+        store = Store(db, read_only=read_only, create=create)
         return cls(store, program)
+
+    @contextlib.contextmanager
+    def serving(self) -> Iterator[Workspace]:
+        """Share this workspace with the rest of the process while the block runs.
+
+        ``cxray serve`` holds its store's DuckDB file, which no second connection
+        may open for writing; commands it runs for other processes (the CLI
+        through the server) call :meth:`open` like anywhere else. While this
+        block runs, ``Workspace.open`` of this store (the same file, any
+        spelling of its path) returns a non-owning view: the same store (read
+        through a cursor of this connection, so threads do not share one), the
+        same :attr:`write_lock` around imports and the demo, ``read_only``
+        honoured by refusing writes, and ``close()`` closing only the cursor.
+        Stores that are not a DuckDB file are left alone: processes connect to
+        them on their own.
+        """
+        key = _served_key(self.store.url)
+        if key is None:
+            yield self
+            return
+        with _SERVED_LOCK:
+            _SERVED[key] = self
+        try:
+            yield self
+        finally:
+            with _SERVED_LOCK:
+                if _SERVED.get(key) is self:
+                    del _SERVED[key]
 
     def close(self) -> None:
         if self._surveys is not None:
@@ -212,7 +251,36 @@ class Workspace:
         dry_run: bool = False,
         progress: ProgressFn | None = None,
     ) -> ImportReport:
-        """Validate files and upsert them into ``table``, all or nothing."""
+        """Validate files and upsert them into ``table``, all or nothing.
+
+        On a store held by ``cxray serve`` (``store.remote``) the server imports them:
+        its workspace, under its write lock, from the files where they are."""
+        if self.store.remote is not None:
+            if progress:
+                progress(f"importing through {self.store.remote}", 0, 1)
+            answer = self.store.backend.import_files(
+                table, list(paths), source=source, mapping=mapping, dry_run=dry_run
+            )
+            if progress:
+                progress("done", 1, 1)
+            result = WriteResult(
+                answer["table"],
+                answer["rows_in"],
+                answer["added"],
+                answer["updated"],
+                answer["unchanged"],
+                answer["import_id"],
+                answer["dry_run"],
+                answer["new_attributes"],
+            )
+            return ImportReport(
+                answer["table"],
+                [FileInfo(**f) for f in answer["files"]],
+                result,
+                answer["attributes"],
+                answer["sentiment"],
+                answer["loop"],
+            )
         batch = read_batch(
             table,
             paths,
@@ -460,6 +528,13 @@ class Workspace:
             self.table, self.config, by=by, period=period, start=start, end=end, metrics=metrics
         )
 
+    def doctor(self) -> Any:
+        """Which KPIs and analyses the data supports, and for each one it does not, why and
+        what to import (:class:`cxray.metrics.Coverage`, ``to_dict()``; ``cxray doctor``)."""
+        from cxray.metrics import coverage
+
+        return coverage(self.table, self.config)
+
     def mix_shift(
         self, by: str, before: Sequence[Any], after: Sequence[Any], metric: str = "nps"
     ) -> stats.MixShift:
@@ -486,3 +561,58 @@ class Workspace:
             metric=metric,
             **kwargs,  # type: ignore[arg-type]
         )
+
+
+# ---------------------------------------------------------------- served workspaces
+
+#: the workspaces this process serves, by the real path of their DuckDB file (``serving``)
+_SERVED: dict[str, Workspace] = {}
+_SERVED_LOCK = threading.Lock()
+
+
+def _served_key(db: str | Path) -> str | None:
+    try:
+        return os.path.realpath(serve_file(db))
+    except ValueError:  # not a DuckDB file: nothing to share
+        return None
+
+
+def _served_owner(db: str | Path) -> Workspace | None:
+    key = _served_key(db)
+    with _SERVED_LOCK:
+        return _SERVED.get(key) if key is not None else None
+
+
+class _ServedView(Workspace):
+    """A served workspace as ``Workspace.open`` returns it inside the serving process."""
+
+    def __init__(self, owner: Workspace, url: str, config: ProgramConfig, *, read_only: bool):
+        store = copy.copy(owner.store)  # the same store, its own handle
+        store.url, store.read_only = url, read_only
+        self._cursor = None
+        con = owner.store.duckdb_connection
+        if con is not None:  # one DuckDB connection is not for several threads: a cursor
+            self._cursor = con.cursor()
+            self._cursor.execute("SET TimeZone = 'UTC'")
+            self._cursor.execute("SET enable_progress_bar = false")
+            store.backend = ibis.duckdb.from_connection(self._cursor)
+        super().__init__(store, config)
+        self.write_lock = owner.write_lock  # writes in the order the server's lock gives them
+
+    def close(self) -> None:
+        if self._surveys is not None:
+            self._surveys.close()
+        if self._cursor is not None:
+            with contextlib.suppress(Exception):
+                self._cursor.close()
+            self._cursor = None
+
+    def _write(self, batch: Batch, *, dry_run: bool, progress: ProgressFn | None = None):
+        with self.write_lock:
+            return super()._write(batch, dry_run=dry_run, progress=progress)
+
+    def load_demo(self, **kwargs: Any) -> DemoReport:
+        if self.store.read_only:
+            raise StoreError(f"{self.store.url} is open read-only")
+        with self.write_lock:
+            return super().load_demo(**kwargs)

@@ -6,10 +6,17 @@ session cookie; the key behind a session is checked too, so revoking a key ends
 its sessions at once. A cookie cannot authorize a cross-site write: a request
 that changes something and carries the cookie must come from the server's own
 origin (its ``Origin`` header, when sent, names this host).
+
+The store's local owner needs no key: ``cxray serve`` writes a token into the
+serve file beside the store (mode 0600, see :mod:`cxray.store`), and a request
+from a loopback address carrying it in ``X-Cxray-Local-Token`` is an admin
+(the CLI and the library on the same machine, working through the server).
 """
 
 from __future__ import annotations
 
+import hmac
+import ipaddress
 from dataclasses import dataclass
 from typing import Annotated
 from urllib.parse import urlsplit
@@ -20,8 +27,9 @@ from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBea
 from cxray.access import role_allows
 from cxray.api._state import ApiContext, context
 from cxray.exceptions import AuthenticationError, PermissionDeniedError
+from cxray.store import LOCAL_TOKEN_HEADER
 
-__all__ = ["SESSION_COOKIE", "Principal", "admin", "analyst", "viewer"]
+__all__ = ["SESSION_COOKIE", "Principal", "admin", "analyst", "local_owner", "viewer"]
 
 SESSION_COOKIE = "cxray_session"
 _SAFE = {"GET", "HEAD", "OPTIONS"}
@@ -51,12 +59,37 @@ def _same_origin(request: Request) -> bool:
     return urlsplit(origin).netloc.lower() == host.lower()
 
 
+def _loopback(request: Request) -> bool:
+    host = request.client.host if request.client else ""
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def local_owner(request: Request) -> Principal | None:
+    """The store's owner on this machine (the serve file's token), None without the header."""
+    sent = request.headers.get(LOCAL_TOKEN_HEADER)
+    if sent is None:
+        return None
+    if not _loopback(request):
+        raise PermissionDeniedError(f"{LOCAL_TOKEN_HEADER} is accepted only from this machine")
+    token = getattr(request.app.state, "local_token", None)
+    if not token or not hmac.compare_digest(sent.encode(), token.encode()):
+        raise AuthenticationError(
+            f"{LOCAL_TOKEN_HEADER} does not match this server's serve file"
+        )
+    return Principal(0, "admin", "local", "local")
+
+
 def authenticate(
     request: Request,
     cx: Annotated[ApiContext, Depends(context)],
     bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
     cookie: Annotated[str | None, Depends(_cookie)],
 ) -> Principal:
+    if (owner := local_owner(request)) is not None:
+        return owner
     if bearer is not None:
         key = cx.keys.verify(bearer.credentials)
         return Principal(key.key_id, key.role, "key", key.name)

@@ -6,18 +6,31 @@ survey pages at ``/s/``) over the same
 server state (one workspace, its write lock, keys, sessions, login limiter).
 One login serves both: the session cookie is the same.
 
+Run by ``cxray serve`` (which passes the address it listens on in
+``CXRAY_SERVE_URL``), the app also announces its DuckDB store in the serve file
+beside it for as long as it runs (:func:`cxray.store.announce`), shares its
+workspace with the process (:meth:`cxray.Workspace.serving`) and runs the CLI's
+commands for the store's local owner (``POST /api/_local/cli``).
+
 >>> from cxray.app import create_app
 >>> app = create_app("cxray.duckdb")      # doctest: +SKIP
 """
 
 from __future__ import annotations
 
+import contextlib
 import gc
+import os
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 from fastapi import FastAPI
 
 from cxray import api, web
+from cxray.store import announce, serve_file, withdraw
+
+#: set by ``cxray serve`` to the URL it listens on: the app then announces its store
+SERVE_URL_ENV = "CXRAY_SERVE_URL"
 
 __all__ = ["create_app"]
 
@@ -32,9 +45,39 @@ def create_app(
     app = api.create_app(db, config, settings=settings)
     web.mount(app, app.state.cx, cookie=web.SESSION_COOKIE)
     app.include_router(web.create_survey_router(app.state.cx))  # public survey pages at /s/
+    url = os.environ.get(SERVE_URL_ENV)
+    if url:
+        _announce_while_serving(app, url)
     # Everything loaded so far (Ibis, DuckDB, pandas, the app) lives as long as the server:
     # moved out of the collector's reach, a full collection no longer scans it, which took
     # 100 ms pauses out of request latencies (benchmarks/survey_load.py: p99 halved).
     gc.collect()
     gc.freeze()
     return app
+
+
+def _announce_while_serving(app: FastAPI, url: str) -> None:
+    """Around the app's own start and stop: the serve file, the shared workspace, the CLI."""
+    ws = app.state.cx.ws
+    try:
+        serve_file(ws.store.url)
+    except ValueError:
+        return  # PostgreSQL and other servers: every process connects on its own
+    from cxray.cli._remote import run_forwarded
+
+    inner = app.router.lifespan_context
+
+    @contextlib.asynccontextmanager
+    async def lifespan(a: FastAPI) -> AsyncIterator[None]:
+        async with inner(a):
+            with ws.serving():
+                served = announce(ws.store.url, url)
+                app.state.local_token = served.token
+                app.state.local_cli = run_forwarded
+                try:
+                    yield
+                finally:
+                    app.state.local_cli = None
+                    withdraw(ws.store.url, served)
+
+    app.router.lifespan_context = lifespan

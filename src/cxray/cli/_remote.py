@@ -45,12 +45,14 @@ _ENV = ("NO_COLOR", "FORCE_COLOR", "COLORTERM", "TERM", "CXRAY_DEBUG")
 
 def _served_module() -> Any:
     """``cxray.store._served`` without importing the store package (Ibis, DuckDB: ~2 s)."""
-    name = "cxray.store._served"
-    if name in sys.modules or "cxray.store" in sys.modules:
-        import cxray.store._served as served
-
-        return served
+    import importlib
     import importlib.util
+
+    name = "cxray.store._served"
+    if name in sys.modules:
+        return sys.modules[name]
+    if "cxray.store" in sys.modules:
+        return importlib.import_module(name)
 
     path = Path(__file__).resolve().parent.parent / "store" / "_served.py"
     spec = importlib.util.spec_from_file_location(name, path)
@@ -149,9 +151,12 @@ def forward_if_served(argv: list[str]) -> int | None:
             f"interrupted: stopped waiting; the command goes on in the server at {served.url}\n"
         )
         return 130
-    sys.stdout.write(answer.get("stdout", ""))
+    out, err = answer.get("stdout", ""), answer.get("stderr", "")
+    if db != served.store:  # the store as the user named it, as a local run says
+        out, err = out.replace(served.store, db), err.replace(served.store, db)
+    sys.stdout.write(out)
     sys.stdout.flush()
-    sys.stderr.write(answer.get("stderr", ""))
+    sys.stderr.write(err)
     sys.stderr.flush()
     return int(answer.get("code", 1))
 
@@ -267,26 +272,39 @@ def _color_system(tty: bool, env: dict[str, str]) -> str | None:
     return "256" if "256" in env.get("TERM", "") else "standard"
 
 
-def _absolute_paths(argv: list[str], cwd: str) -> list[str]:
-    """``argv`` with every value of a path parameter made absolute against ``cwd``."""
-    import click
+def _is_path(annotation: Any) -> bool:
+    """Whether a parameter annotated so holds paths (``Path``, ``Path | None``, ``list[Path]``)."""
+    import typing
+
+    if isinstance(annotation, type):
+        return issubclass(annotation, os.PathLike)
+    return any(_is_path(a) for a in typing.get_args(annotation))
+
+
+def _absolute_paths(argv: list[str], cwd: str) -> tuple[list[str], dict[str, str]]:
+    """``argv`` with every value of a path parameter made absolute against ``cwd``, and
+    what each absolute path was as typed (messages name a file as the user wrote it)."""
     import typer.main
 
     from cxray.cli._app import _register_commands, app
 
     _register_commands()
-    command: click.Command = typer.main.get_command(app)
+    command: Any = typer.main.get_command(app)
     out = list(argv)
-    ctx = click.Context(command, info_name="cxray", resilient_parsing=True)
+    typed: dict[str, str] = {}
+    ctx = command.context_class(command, info_name="cxray", resilient_parsing=True)
     start = 0
     while True:
         parser = command.make_parser(ctx)
         try:
             opts, rest, _ = parser.parse_args(args=list(out[start:]))
-        except click.UsageError:
-            return out  # the command reports it
+        except Exception:  # a usage error: the command itself reports it
+            return out, typed
         for param in command.params:
-            if not isinstance(param.type, click.Path | click.File) or param.name not in opts:
+            described = getattr(param, "type_descriptor", None)
+            if described is None or param.name not in opts:
+                continue
+            if described.file_annotation is None and not _is_path(described.annotation):
                 continue
             raw = opts[param.name]
             values = raw if isinstance(raw, list | tuple) else [raw]
@@ -294,6 +312,7 @@ def _absolute_paths(argv: list[str], cwd: str) -> list[str]:
                 if not isinstance(value, str) or value == "-" or os.path.isabs(value):
                     continue
                 absolute = os.path.join(cwd, os.path.expanduser(value))
+                typed[absolute] = value
                 for i in range(start, len(out)):
                     tok = out[i]
                     if tok == value:
@@ -303,15 +322,20 @@ def _absolute_paths(argv: list[str], cwd: str) -> list[str]:
                     if eq and tail == value and name.startswith("-"):
                         out[i] = f"{name}={absolute}"
                         break
-        if not isinstance(command, click.Group) or not rest:
-            return out
+        if not hasattr(command, "get_command") or not rest:
+            return out, typed
         sub = command.get_command(ctx, rest[0])
         if sub is None:
-            return out
-        # the sub-command's arguments begin after its name
-        start = len(out) - len(rest) + 1
-        ctx = click.Context(sub, info_name=rest[0], parent=ctx, resilient_parsing=True)
+            return out, typed
+        start = len(out) - len(rest) + 1  # the sub-command's arguments begin after its name
+        ctx = sub.context_class(sub, info_name=rest[0], parent=ctx, resilient_parsing=True)
         command = sub
+
+
+def _as_typed(text: str, typed: dict[str, str]) -> str:
+    for absolute in sorted(typed, key=len, reverse=True):
+        text = text.replace(absolute, typed[absolute])
+    return text
 
 
 def run_forwarded(
@@ -333,7 +357,7 @@ def run_forwarded(
 
     _install()
     env = env or {}
-    args = _absolute_paths(list(argv), cwd)
+    args, typed = _absolute_paths(list(argv), cwd)
     _capture.buffers = {"stdout": io.StringIO(), "stderr": io.StringIO()}
     _capture.width = width
     _capture.tty = stdout_tty
@@ -354,8 +378,8 @@ def run_forwarded(
                 _capture.buffers["stderr"].write(traceback.format_exc())
                 code = 70
                 del exc
-        out = _capture.buffers["stdout"].getvalue()
-        err = _capture.buffers["stderr"].getvalue()
+        out = _as_typed(_capture.buffers["stdout"].getvalue(), typed)
+        err = _as_typed(_capture.buffers["stderr"].getvalue(), typed)
     finally:
         _capture.buffers = None
         _capture.width = None
