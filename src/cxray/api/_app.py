@@ -20,6 +20,7 @@ from cxray.api._routes import (
     imports,
     journeys,
     keys,
+    local,
     loop,
     money,
     scorecard,
@@ -103,6 +104,7 @@ def create_app(
         churn_risk,
         clv,
         money,
+        local,
     ):
         app.include_router(module.router, prefix="/api")
     app.add_middleware(BodyLimit, max_bytes=settings.max_upload_bytes)
