@@ -11,6 +11,7 @@ from cxray.ingest.vendors.freshdesk import FreshdeskSource
 from cxray.ingest.vendors.hubspot import HubSpotSource
 from cxray.ingest.vendors.intercom import IntercomSource
 from cxray.ingest.vendors.qualtrics import QualtricsSource
+from cxray.ingest.vendors.salesforce import SalesforceSource
 from cxray.ingest.vendors.segment import SegmentSource
 from cxray.ingest.vendors.surveymonkey import SurveyMonkeySource
 from cxray.ingest.vendors.typeform import TypeformSource
@@ -21,6 +22,7 @@ __all__ = [
     "HubSpotSource",
     "IntercomSource",
     "QualtricsSource",
+    "SalesforceSource",
     "SegmentSource",
     "SurveyMonkeySource",
     "TypeformSource",
@@ -35,3 +37,4 @@ register_source(SegmentSource())
 register_source(FreshdeskSource())
 register_source(IntercomSource())
 register_source(HubSpotSource())
+register_source(SalesforceSource())
