@@ -34,6 +34,7 @@ from cxray.store._migrations import (
     MODELS_SCHEMA,
     SYSTEM_COLUMNS,
 )
+from cxray.store._served import find_server
 
 __all__ = ["ImportRecord", "Store", "TableStatus", "WriteResult"]
 
@@ -98,11 +99,18 @@ class Store:
         self.url = str(url)
         self.read_only = read_only
         self.backend = _connect(self.url, read_only=read_only, create=create)
-        self.is_duckdb = self.backend.name == "duckdb"
-        if not read_only:
+        #: the URL of the ``cxray serve`` this store is reached through (the file is
+        #: held by it; see :mod:`cxray.store._remote`), or None when it is opened directly
+        self.remote: str | None = getattr(self.backend, "server_url", None)
+        self.is_duckdb = self.backend.name == "duckdb" and self.remote is None
+        if not read_only and self.remote is None:
             self.migrate()
         else:
-            self._check_version()
+            self._check_version()  # a served store was brought up to date by its server
+
+    def __repr__(self) -> str:
+        through = f", remote={self.remote!r}" if self.remote is not None else ""
+        return f"Store({self.url!r}{through})"
 
     # ------------------------------------------------------------ lifecycle
 
@@ -260,6 +268,16 @@ class Store:
         what is needed to use it, ``evaluation`` how well it did. ``replace`` drops the
         earlier models of that name in the same transaction. The caller holds the
         workspace's write lock. Returns the row written (its id, time and data version)."""
+        if self.remote is not None:  # the server keeps it, under its write lock
+            return self.backend.save_model(
+                name=name,
+                kind=kind,
+                spec=spec,
+                evaluation=evaluation,
+                model_id=model_id,
+                created_at=created_at,
+                replace=replace,
+            )
         row = {
             "model_id": model_id or f"{name}-{secrets.token_hex(6)}",
             "name": name,
@@ -322,6 +340,8 @@ class Store:
         """
         if self.read_only:
             raise StoreError(f"{self.url} is open read-only")
+        if self.remote is not None:
+            raise self.backend.write_refused("a batch of rows; import files instead")
         batches = [batches] if isinstance(batches, Batch) else list(batches)
         if not self.is_duckdb:
             return _IbisWriter(self.backend).write(_verified(batches), dry_run=dry_run)
@@ -361,6 +381,11 @@ def _connect(url: str, *, read_only: bool, create: bool) -> ibis.BaseBackend:
     except duckdb.IOException as exc:
         msg = str(exc)
         if "lock" in msg.lower():
+            served = find_server(path)
+            if served is not None:  # `cxray serve` holds it: read and write through it
+                from cxray.store._remote import RemoteBackend
+
+                return RemoteBackend.open(served, db=path)
             pid = re.search(r"PID (\d+)", msg)
             who = f" (process {pid.group(1)})" if pid else ""
             raise StoreLockedError(
