@@ -8,6 +8,7 @@ later ones existed.
 
 from cxray.ingest._registry import register_source
 from cxray.ingest.vendors.freshdesk import FreshdeskSource
+from cxray.ingest.vendors.ga4 import GA4Source
 from cxray.ingest.vendors.hubspot import HubSpotSource
 from cxray.ingest.vendors.intercom import IntercomSource
 from cxray.ingest.vendors.qualtrics import QualtricsSource
@@ -19,6 +20,7 @@ from cxray.ingest.vendors.zendesk import ZendeskSource
 
 __all__ = [
     "FreshdeskSource",
+    "GA4Source",
     "HubSpotSource",
     "IntercomSource",
     "QualtricsSource",
@@ -38,3 +40,4 @@ register_source(FreshdeskSource())
 register_source(IntercomSource())
 register_source(HubSpotSource())
 register_source(SalesforceSource())
+register_source(GA4Source())
