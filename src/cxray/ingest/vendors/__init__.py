@@ -7,6 +7,7 @@ later ones existed.
 """
 
 from cxray.ingest._registry import register_source
+from cxray.ingest.vendors.app_reviews import AppStoreSource, GooglePlaySource
 from cxray.ingest.vendors.freshdesk import FreshdeskSource
 from cxray.ingest.vendors.ga4 import GA4Source
 from cxray.ingest.vendors.hubspot import HubSpotSource
@@ -15,18 +16,22 @@ from cxray.ingest.vendors.qualtrics import QualtricsSource
 from cxray.ingest.vendors.salesforce import SalesforceSource
 from cxray.ingest.vendors.segment import SegmentSource
 from cxray.ingest.vendors.surveymonkey import SurveyMonkeySource
+from cxray.ingest.vendors.trustpilot import TrustpilotSource
 from cxray.ingest.vendors.typeform import TypeformSource
 from cxray.ingest.vendors.zendesk import ZendeskSource
 
 __all__ = [
+    "AppStoreSource",
     "FreshdeskSource",
     "GA4Source",
+    "GooglePlaySource",
     "HubSpotSource",
     "IntercomSource",
     "QualtricsSource",
     "SalesforceSource",
     "SegmentSource",
     "SurveyMonkeySource",
+    "TrustpilotSource",
     "TypeformSource",
     "ZendeskSource",
 ]
@@ -41,3 +46,6 @@ register_source(IntercomSource())
 register_source(HubSpotSource())
 register_source(SalesforceSource())
 register_source(GA4Source())
+register_source(GooglePlaySource())
+register_source(AppStoreSource())
+register_source(TrustpilotSource())
