@@ -12,6 +12,7 @@ from cxray.ingest.vendors.freshdesk import FreshdeskSource
 from cxray.ingest.vendors.ga4 import GA4Source
 from cxray.ingest.vendors.hubspot import HubSpotSource
 from cxray.ingest.vendors.intercom import IntercomSource
+from cxray.ingest.vendors.mailchimp import MailchimpSource
 from cxray.ingest.vendors.qualtrics import QualtricsSource
 from cxray.ingest.vendors.salesforce import SalesforceSource
 from cxray.ingest.vendors.segment import SegmentSource
@@ -27,6 +28,7 @@ __all__ = [
     "GooglePlaySource",
     "HubSpotSource",
     "IntercomSource",
+    "MailchimpSource",
     "QualtricsSource",
     "SalesforceSource",
     "SegmentSource",
@@ -49,3 +51,4 @@ register_source(GA4Source())
 register_source(GooglePlaySource())
 register_source(AppStoreSource())
 register_source(TrustpilotSource())
+register_source(MailchimpSource())
