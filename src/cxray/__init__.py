@@ -5,8 +5,14 @@ statistics, explain it and act on it. The library is the product; the CLI,
 REST API and dashboard are thin shells over :class:`cxray.Workspace`.
 """
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
 from cxray.exceptions import CXError, ImportValidationError, SourceError, StoreError
-from cxray.workspace import Workspace
+
+if TYPE_CHECKING:
+    from cxray.workspace import Workspace
 
 __version__ = "0.1.0"
 
@@ -18,3 +24,13 @@ __all__ = [
     "Workspace",
     "__version__",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    # `from cxray import Workspace` imports the workspace (and with it Ibis, pandas,
+    # SciPy) only when asked for, so `import cxray.cli` and `cxray --help` start fast
+    if name == "Workspace":
+        from cxray.workspace import Workspace
+
+        return Workspace
+    raise AttributeError(f"module 'cxray' has no attribute {name!r}")

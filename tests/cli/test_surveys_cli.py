@@ -123,8 +123,8 @@ def test_list_shows_every_survey_with_counts(capsys, store):
         "languages": ["en", "de"], "questions": 3, "invited": 0, "sent": 0, "responded": 0,
     }  # fmt: skip
     assert (rows["site"]["touchpoint"], rows["site"]["public"]) == ("relationship", True)
-    code, out, _ = cx(capsys, store, "invite", "post_case", "--since", "2026-03-10",
-                      "--until", "2026-03-11")  # fmt: skip
+    code, out, _ = cx(capsys, store, "invite", "post_case", "--from", "2026-03-10",
+                      "--to", "2026-03-10")  # fmt: skip
     assert code == 0
     code, out, _ = cx(capsys, store, "list")
     assert code == 0
@@ -195,8 +195,8 @@ def test_link_and_embed_snippet_use_the_base_url(capsys, store):
 
 
 def test_invite_dry_run_lists_and_stores_nothing(capsys, store):
-    code, out, _ = cx(capsys, store, "invite", "post_case", "--since", "2026-03-10",
-                      "--until", "2026-03-11", "--dry-run", "--json")  # fmt: skip
+    code, out, _ = cx(capsys, store, "invite", "post_case", "--from", "2026-03-10",
+                      "--to", "2026-03-10", "--dry-run", "--json")  # fmt: skip
     assert code == 0
     d = json.loads(out)
     # latest resolution first; C4 churned; C5's case is outside the window; C1 once (its latest)
@@ -206,15 +206,15 @@ def test_invite_dry_run_lists_and_stores_nothing(capsys, store):
         ("C1", "ann@example.com", "case:K1"),
         ("C3", None, "case:K3"),
     ]
-    code, out, _ = cx(capsys, store, "invite", "post_case", "--since", "2026-03-10",
-                      "--until", "2026-03-11", "--dry-run", "--limit", "1")  # fmt: skip
+    code, out, _ = cx(capsys, store, "invite", "post_case", "--from", "2026-03-10",
+                      "--to", "2026-03-10", "--dry-run", "--limit", "1")  # fmt: skip
     assert code == 0 and "would invite 1 customer\n" in out and "C2\tbo@example.com\tcase:K2" in out
     assert invitations(store) == []
 
 
 def test_invite_stores_invitations_with_working_links(capsys, store):
-    code, out, _ = cx(capsys, store, "invite", "post_case", "--since", "2026-03-10",
-                      "--until", "2026-03-11T00:00", "--language", "de", "--json")  # fmt: skip
+    code, out, _ = cx(capsys, store, "invite", "post_case", "--from", "2026-03-10",
+                      "--to", "2026-03-11T00:00", "--language", "de", "--json")  # fmt: skip
     assert code == 0
     d = json.loads(out)
     assert d["count"] == 3 and "sent" not in d
@@ -232,15 +232,15 @@ def test_invite_stores_invitations_with_working_links(capsys, store):
             row = by_id[inv["invitation_id"]]
             assert (row["expires_at"] - row["created_at"]).days == 7  # invitation_days
     # the fatigue rule: asked again at once, nobody is left to invite
-    code, out, _ = cx(capsys, store, "invite", "post_case", "--since", "2026-03-10",
-                      "--until", "2026-03-11")  # fmt: skip
+    code, out, _ = cx(capsys, store, "invite", "post_case", "--from", "2026-03-10",
+                      "--to", "2026-03-10")  # fmt: skip
     assert code == 0 and "nobody to invite" in out
     assert len(invitations(store)) == 3
 
 
 def test_invite_prints_one_line_per_invitation_with_its_link(capsys, store):
-    code, out, _ = cx(capsys, store, "invite", "post_case", "--since", "2026-03-10",
-                      "--until", "2026-03-11", "--limit", "2")  # fmt: skip
+    code, out, _ = cx(capsys, store, "invite", "post_case", "--from", "2026-03-10",
+                      "--to", "2026-03-10", "--limit", "2")  # fmt: skip
     assert code == 0
     lines = out.splitlines()
     assert lines[0] == "invited 2 customers to 'post_case'"
@@ -262,10 +262,11 @@ def _closed_port() -> int:
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (("--since", "2026-03-10"), "give the touchpoint window: --since DATE --until DATE"),
-        (("--since", "2026-13-01", "--until", "2026-03-11"), "--since '2026-13-01': not a date"),
-        (("--since", "2026-03-11", "--until", "2026-03-10"), "the window is empty"),
-        (("--yesterday", "--since", "2026-03-10"), "--yesterday and --since/--until exclude"),
+        (("--from", "2026-03-10"), "give the touchpoint window: --from DATE --to DATE"),
+        (("--from", "2026-13-01", "--to", "2026-03-11"), "--from '2026-13-01': not a date"),
+        (("--since", "2026-13-01", "--to", "2026-03-11"), "--since '2026-13-01': not a date"),
+        (("--from", "2026-03-11", "--to", "2026-03-10"), "the window is empty"),
+        (("--yesterday", "--from", "2026-03-10"), "--yesterday and --from/--to exclude"),
         (("--yesterday", "--send", "--dry-run"), "--send and --dry-run exclude each other"),
         (("--yesterday", "--smtp-port", "2525"), "--smtp-host/--smtp-port go with --send"),
         (("--yesterday", "--language", "fr"), "survey 'post_case' is not offered in 'fr'"),
@@ -280,8 +281,8 @@ def test_invite_mistakes_give_one_line_and_store_nothing(capsys, store, args, me
 
 def test_invite_send_to_an_unreachable_server_invites_nobody(capsys, store):
     port = _closed_port()
-    code, out, err = cx(capsys, store, "invite", "post_case", "--since", "2026-03-10",
-                        "--until", "2026-03-11", "--send", "--smtp-host", "127.0.0.1",
+    code, out, err = cx(capsys, store, "invite", "post_case", "--from", "2026-03-10",
+                        "--to", "2026-03-10", "--send", "--smtp-host", "127.0.0.1",
                         "--smtp-port", str(port))  # fmt: skip
     assert code == 1 and out == ""
     assert err.startswith(f"error: cannot reach the SMTP server 127.0.0.1:{port}")

@@ -335,7 +335,7 @@ def test_cli_invite_send_mails_everyone_with_an_address(paths, smtp, capsys, mon
     monkeypatch.setenv("CXRAY_SMTP_HOST", "127.0.0.1")
     monkeypatch.setenv("CXRAY_SMTP_PORT", str(settings.port))
     args = ["--db", str(paths[0]), "--config", str(paths[1]), "surveys", "invite", "post_case",
-            "--since", "2026-03-10", "--until", "2026-03-11", "--send"]  # fmt: skip
+            "--from", "2026-03-10", "--to", "2026-03-10", "--send"]  # fmt: skip
     with pytest.raises(SystemExit) as exc:
         main(args)
     out, err = capsys.readouterr()
@@ -360,7 +360,7 @@ def test_cli_reports_a_refused_recipient_and_flags_win_over_the_environment(
     monkeypatch.setenv("CXRAY_SMTP_HOST", "smtp.invalid")  # the flags below win
     monkeypatch.setenv("CXRAY_SMTP_PORT", "1")
     args = ["--db", str(paths[0]), "--config", str(paths[1]), "surveys", "invite", "post_case",
-            "--since", "2026-03-10", "--until", "2026-03-11", "--send", "--json",
+            "--from", "2026-03-10", "--to", "2026-03-10", "--send", "--json",
             "--smtp-host", "127.0.0.1", "--smtp-port", str(settings.port)]  # fmt: skip
     with pytest.raises(SystemExit) as exc:
         main(args)
@@ -405,7 +405,7 @@ def smtp_with_login() -> Iterator[tuple[Mailbox, int]]:
 
 def _cli_send(paths, port: int, capsys) -> tuple[int, str, str]:
     args = ["--db", str(paths[0]), "--config", str(paths[1]), "surveys", "invite", "post_case",
-            "--since", "2026-03-10", "--until", "2026-03-11", "--send",
+            "--from", "2026-03-10", "--to", "2026-03-10", "--send",
             "--smtp-host", "127.0.0.1", "--smtp-port", str(port)]  # fmt: skip
     with pytest.raises(SystemExit) as exc:
         main(args)

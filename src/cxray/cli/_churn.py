@@ -6,19 +6,31 @@ here, ``model`` and ``risk`` in :mod:`cxray.cli._churn_risk` (registered after t
 
 from __future__ import annotations
 
-import csv
-import io
 import math
-import sys
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-import pandas as pd
 import typer
 from rich.table import Table
 
 from cxray.cli._app import app
-from cxray.cli._output import console, fmt_int, print_json
-from cxray.workspace import Workspace
+from cxray.cli._output import (
+    FormatOpt,
+    FromOpt,
+    JsonOpt,
+    OutputFormat,
+    SinceOpt,
+    ToOpt,
+    UntilOpt,
+    console,
+    date_window,
+    fmt_int,
+    output_format,
+    print_csv,
+    print_json,
+)
+
+if TYPE_CHECKING:
+    from cxray.workspace import Workspace
 
 churn_app = typer.Typer(
     name="churn",
@@ -27,9 +39,7 @@ churn_app = typer.Typer(
 )
 app.add_typer(churn_app, name="churn")
 
-Format = Annotated[
-    Literal["table", "json", "csv"], typer.Option("--format", help="table, json or csv.")
-]
+Format = FormatOpt
 AsOf = Annotated[
     str | None,
     typer.Option(
@@ -48,9 +58,7 @@ Landmark = Annotated[
 
 
 def _csv(records: list[dict[str, Any]]) -> None:
-    buffer = io.StringIO()
-    pd.DataFrame(records).to_csv(buffer, index=False, quoting=csv.QUOTE_MINIMAL)
-    sys.stdout.write(buffer.getvalue())
+    print_csv(records)
 
 
 def _pct(value: Any) -> str:
@@ -80,6 +88,8 @@ def _p(value: Any) -> str:
 
 
 def _ws(ctx: typer.Context, *, read_only: bool = True) -> Workspace:
+    from cxray.workspace import Workspace
+
     obj = ctx.obj or {}
     return Workspace.open(obj.get("db"), obj.get("config"), read_only=read_only, create=False)
 
@@ -98,10 +108,12 @@ def survival(
     as_of: AsOf = None,
     landmark: Landmark = None,
     bands: Annotated[int, typer.Option(help="Quantile bands for a numeric attribute.")] = 3,
-    format_: Format = "table",
+    format_: Format = OutputFormat.table,
+    json_: JsonOpt = False,
 ) -> None:
     """When customers leave: Kaplan–Meier curves by group with 95% bands, median survival
     and log-rank tests (Benjamini–Hochberg across the pairs)."""
+    format_ = output_format(format_, json_)  # type: ignore[assignment]
     with _ws(ctx) as ws:
         result = ws.churn.survival(by, as_of, landmark=landmark, bands=bands)
     if format_ == "json":
@@ -168,10 +180,12 @@ def cox(
     ] = None,
     as_of: AsOf = None,
     landmark: Landmark = None,
-    format_: Format = "table",
+    format_: Format = OutputFormat.table,
+    json_: JsonOpt = False,
 ) -> None:
     """How much faster some customers leave: a Cox model's hazard ratios with 95%
     intervals, concordance and a proportional-hazards check (stored as JSON)."""
+    format_ = output_format(format_, json_)  # type: ignore[assignment]
     group = None if by.lower() == "none" else by
     with _ws(ctx, read_only=False) as ws:
         result = ws.churn.cox(covariate, by=group, reference=reference, as_of=as_of,
@@ -213,14 +227,17 @@ def reasons(
         Literal["month", "quarter"] | None,
         typer.Option("--period", help="month or quarter of leaving, with a trend per reason."),
     ] = None,
-    from_: Annotated[
-        str | None, typer.Option("--from", help="First date of leaving (YYYY-MM-DD).")
-    ] = None,
-    to: Annotated[str | None, typer.Option("--to", help="Last date of leaving.")] = None,
-    format_: Format = "table",
+    from_: FromOpt = None,
+    to: ToOpt = None,
+    format_: Format = OutputFormat.table,
+    json_: JsonOpt = False,
+    since: SinceOpt = None,
+    until: UntilOpt = None,
 ) -> None:
     """Why customers leave: stated reasons with 95% intervals, by segment and period, their
-    trends and themes."""
+    trends and themes (of the customers who left from --from to --to)."""
+    format_ = output_format(format_, json_)  # type: ignore[assignment]
+    from_, to = date_window(from_, to, since, until)
     with _ws(ctx) as ws:
         result = ws.churn.reasons(by, period, start=from_, end=to)
     if format_ == "json":

@@ -2,22 +2,31 @@
 
 from __future__ import annotations
 
-import csv
-import io
-import json
-import sys
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-import pandas as pd
 import typer
 from rich.table import Table
 
 from cxray.cli._churn import churn_app
-from cxray.cli._output import console, fmt_int, print_json
-from cxray.workspace import Workspace
+from cxray.cli._output import (
+    FormatOpt,
+    JsonOpt,
+    OutputFormat,
+    console,
+    emit,
+    fmt_int,
+    output_format,
+    print_csv,
+    print_json,
+)
+
+if TYPE_CHECKING:
+    from cxray.workspace import Workspace
 
 
 def _open(ctx: typer.Context, *, read_only: bool) -> Workspace:
+    from cxray.workspace import Workspace
+
     obj = ctx.obj or {}
     return Workspace.open(obj.get("db"), obj.get("config"), read_only=read_only, create=False)
 
@@ -58,11 +67,11 @@ def model(
     show: Annotated[
         bool, typer.Option("--show", help="Show the stored model's evaluation; train nothing.")
     ] = False,
-    format_: Annotated[
-        Literal["table", "json"], typer.Option("--format", help="table or json.")
-    ] = "table",
+    format_: FormatOpt = OutputFormat.table,
+    json_: JsonOpt = False,
 ) -> None:
     """Train the churn-risk model, evaluate it against a baseline, keep it if it is better."""
+    fmt = output_format(format_, json_)
     with _open(ctx, read_only=show) as ws:
         if show:
             stored = ws.churn.risk.stored()
@@ -77,10 +86,7 @@ def model(
                 seed=seed,
                 keep=not evaluate_only,
             ).to_dict()
-    if format_ == "json":
-        print_json(body)
-        return
-    _print_report(body)
+    emit(fmt, body, lambda: _print_report(body), records=[body])
 
 
 def _print_report(r: dict[str, Any]) -> None:
@@ -140,11 +146,11 @@ def risk(
         typer.Option("--as-of", help="Customers active at this date (default: the data's end)."),
     ] = None,
     all_: Annotated[bool, typer.Option("--all", help="Every active customer, not --top.")] = False,
-    format_: Annotated[
-        Literal["table", "json", "csv"], typer.Option("--format", help="table, json or csv.")
-    ] = "table",
+    format_: FormatOpt = OutputFormat.table,
+    json_: JsonOpt = False,
 ) -> None:
     """Score every active customer with the stored churn-risk model, riskiest first."""
+    format_ = output_format(format_, json_)  # type: ignore[assignment]
     with _open(ctx, read_only=True) as ws:
         scores = ws.churn.risk.score(as_of=as_of, customer_id=customer)
     limit = None if all_ else top
@@ -153,12 +159,7 @@ def risk(
         return
     rows = scores.records(limit)
     if format_ == "csv":
-        frame = pd.DataFrame(rows)
-        if not frame.empty:
-            frame["reasons"] = [json.dumps(r) for r in frame["reasons"]]
-        buffer = io.StringIO()
-        frame.to_csv(buffer, index=False, quoting=csv.QUOTE_MINIMAL)
-        sys.stdout.write(buffer.getvalue())
+        print_csv(rows)  # each customer's reasons as JSON in one cell
         return
     if not rows:
         console.print(f"no active customers at {scores.as_of[:10]}: nothing to score")

@@ -6,18 +6,26 @@ CLV per customer, highest first.
 
 from __future__ import annotations
 
-import csv
-import io
 import math
-import sys
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import typer
 from rich.table import Table
 
 from cxray.cli._app import app
-from cxray.cli._output import console, fmt_int, print_json
-from cxray.workspace import Workspace
+from cxray.cli._output import (
+    FormatOpt,
+    JsonOpt,
+    OutputFormat,
+    console,
+    fmt_int,
+    output_format,
+    print_csv,
+    print_json,
+)
+
+if TYPE_CHECKING:
+    from cxray.workspace import Workspace
 
 clv_app = typer.Typer(
     name="clv",
@@ -26,8 +34,6 @@ clv_app = typer.Typer(
 )
 app.add_typer(clv_app, name="clv")
 
-Format = Literal["table", "json", "csv"]
-FormatOpt = Annotated[Format, typer.Option("--format", help="table, json or csv.")]
 HorizonOpt = Annotated[
     float, typer.Option("--horizon-days", help="How far ahead CLV looks, in days.")
 ]
@@ -45,6 +51,8 @@ AsOfOpt = Annotated[
 
 
 def _workspace(ctx: typer.Context, *, read_only: bool) -> Workspace:
+    from cxray.workspace import Workspace
+
     obj = ctx.obj or {}
     return Workspace.open(obj.get("db"), obj.get("config"), read_only=read_only, create=False)
 
@@ -66,12 +74,13 @@ def clv(
     discount_rate: RateOpt = 0.10,
     top: TopOpt = None,
     as_of: AsOfOpt = None,
-    format_: FormatOpt = "table",
+    format_: FormatOpt = OutputFormat.table,
+    json_: JsonOpt = False,
 ) -> None:
     """CLV per customer over a horizon (highest first); `cxray clv fit` fits the models."""
     if ctx.invoked_subcommand is not None:
         return
-    _show(ctx, horizon_days, discount_rate, top, as_of, format_)
+    _show(ctx, horizon_days, discount_rate, top, as_of, output_format(format_, json_))
 
 
 @clv_app.command("show")
@@ -81,10 +90,11 @@ def show(
     discount_rate: RateOpt = 0.10,
     top: TopOpt = None,
     as_of: AsOfOpt = None,
-    format_: FormatOpt = "table",
+    format_: FormatOpt = OutputFormat.table,
+    json_: JsonOpt = False,
 ) -> None:
     """CLV per customer: expected purchases, P(alive), expected spend, CLV (highest first)."""
-    _show(ctx, horizon_days, discount_rate, top, as_of, format_)
+    _show(ctx, horizon_days, discount_rate, top, as_of, output_format(format_, json_))
 
 
 def _show(
@@ -104,9 +114,7 @@ def _show(
         return
     frame = result.customers if top is None else result.customers.head(top)
     if format_ == "csv":
-        buffer = io.StringIO()
-        frame.to_csv(buffer, index=False, quoting=csv.QUOTE_MINIMAL)
-        sys.stdout.write(buffer.getvalue())
+        print_csv(frame)
         return
     s = result.summary
     t = Table(
@@ -160,18 +168,18 @@ def fit(
             help="bgnbd, pareto_nbd or auto (the better on the holdout, else by likelihood).",
         ),
     ] = "auto",
-    format_: FormatOpt = "table",
+    format_: FormatOpt = OutputFormat.table,
+    json_: JsonOpt = False,
 ) -> None:
     """Fit the purchase model and the spend model on the orders, and keep the fit."""
+    format_ = output_format(format_, json_)  # type: ignore[assignment]
     with _workspace(ctx, read_only=False) as ws:
         result = ws.value.fit(calibration_end=calibration_end, unit=unit, model=model)
     if format_ == "json":
         print_json(result.to_dict())
         return
     if format_ == "csv":
-        buffer = io.StringIO()
-        result.to_frame().to_csv(buffer, index=False, quoting=csv.QUOTE_MINIMAL)
-        sys.stdout.write(buffer.getvalue())
+        print_csv(result.to_frame())
         return
     _print_fit(result)
 

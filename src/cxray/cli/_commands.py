@@ -4,21 +4,32 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
 
 from cxray.cli._app import app
-from cxray.cli._output import console, fmt_int, fmt_time, print_json, progress_bar
-from cxray.cli._scorecard import _print_table as _print_scorecard
-from cxray.config import DEFAULT_CONFIG_TEXT
-from cxray.ingest import parse_mapping
+from cxray.cli._output import (
+    FormatOpt,
+    JsonOpt,
+    OutputFormat,
+    console,
+    emit,
+    fmt_int,
+    fmt_time,
+    output_format,
+    progress_bar,
+)
 from cxray.schema import CONTRACT
-from cxray.workspace import ImportReport, Workspace
+
+if TYPE_CHECKING:  # the workspace (Ibis, pandas) is imported by the commands that run
+    from cxray.workspace import ImportReport, Workspace
 
 
 def _workspace(ctx: typer.Context, *, read_only: bool = False, create: bool = True) -> Workspace:
+    from cxray.workspace import Workspace
+
     obj = ctx.obj or {}
     return Workspace.open(obj.get("db"), obj.get("config"), read_only=read_only, create=create)
 
@@ -26,6 +37,8 @@ def _workspace(ctx: typer.Context, *, read_only: bool = False, create: bool = Tr
 @app.command()
 def init(ctx: typer.Context) -> None:
     """Create the store and a commented cxray.toml in the current folder."""
+    from cxray.config import DEFAULT_CONFIG_TEXT
+
     obj = ctx.obj or {}
     cfg = Path(obj.get("config") or "cxray.toml")
     wrote_cfg = not cfg.exists()
@@ -41,8 +54,11 @@ def init(ctx: typer.Context) -> None:
 @app.command("import")
 def import_(
     ctx: typer.Context,
-    table: Annotated[str, typer.Argument(help=f"One of: {', '.join(CONTRACT)}.")],
-    files: Annotated[list[Path], typer.Argument(help="CSV, Parquet, JSON Lines or vendor files.")],
+    table: Annotated[str, typer.Argument(metavar="TABLE", help=f"One of: {', '.join(CONTRACT)}.")],
+    files: Annotated[
+        list[Path],
+        typer.Argument(metavar="FILE...", help="CSV, Parquet, JSON Lines or vendor files."),
+    ],
     source: Annotated[
         str | None,
         typer.Option(
@@ -56,19 +72,27 @@ def import_(
         typer.Option("--map", help="CANONICAL=SOURCE_COLUMN, repeatable (e.g. --map nps=Q1)."),
     ] = [],  # noqa: B006  (Typer reads the default)
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Report what would change.")] = False,
-    json_: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+    format_: FormatOpt = OutputFormat.table,
+    json_: JsonOpt = False,
 ) -> None:
     """Import files into a table: validated, all or nothing, idempotent."""
+    from cxray.ingest import parse_mapping
+
+    fmt = output_format(format_, json_)
     mapping = parse_mapping(map_)
     started = time.perf_counter()
-    with _workspace(ctx) as ws, progress_bar(not json_) as progress:
+    with _workspace(ctx) as ws, progress_bar(fmt == "table") as progress:
         report = ws.import_files(
             table, files, source=source, mapping=mapping, dry_run=dry_run, progress=progress
         )
-    if json_:
-        print_json(report.to_dict())
-        return
-    _print_import(report, time.perf_counter() - started)
+    seconds = time.perf_counter() - started
+    data = report.to_dict()
+    emit(
+        fmt,
+        data,
+        lambda: _print_import(report, seconds),
+        records=[{**data, "files": ", ".join(f.name for f in report.files)}],
+    )
 
 
 def _print_import(report: ImportReport, seconds: float) -> None:
@@ -101,21 +125,29 @@ def _print_import(report: ImportReport, seconds: float) -> None:
 @app.command()
 def status(
     ctx: typer.Context,
-    json_: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
+    format_: FormatOpt = OutputFormat.table,
+    json_: JsonOpt = False,
 ) -> None:
-    """Row counts, date ranges and recent imports."""
-    with _workspace(ctx, read_only=True) as ws:
-        st = ws.status()
-    if json_:
-        print_json(
-            {
-                "store": st.store,
-                "schema_version": st.schema_version,
-                "tables": [t.__dict__ for t in st.tables],
-                "imports": [i.__dict__ for i in st.imports],
-            }
-        )
-        return
+    """Row counts, date ranges and recent imports.
+
+    With --format csv: one line per table."""
+    from cxray.cli._status import read_status
+
+    st = read_status(ctx.obj or {})
+    emit(
+        output_format(format_, json_),
+        {
+            "store": st.store,
+            "schema_version": st.schema_version,
+            "tables": [t.__dict__ for t in st.tables],
+            "imports": [i.__dict__ for i in st.imports],
+        },
+        lambda: _print_status(st),
+        records=lambda: [{**t.__dict__, "attributes": ", ".join(t.attributes)} for t in st.tables],
+    )
+
+
+def _print_status(st: Any) -> None:
     t = Table(title=f"{st.store} (schema v{st.schema_version})", title_justify="left")
     for col, justify in (
         ("table", "left"),
@@ -172,7 +204,11 @@ def demo(
         ),
     ] = False,
 ) -> None:
-    """Build the demo company (synthetic, with planted effects) and print a first summary."""
+    """Build the demo company (synthetic, with planted effects), print a first summary and
+    what to try next."""
+    from cxray.access import ApiKeys
+    from cxray.cli._scorecard import _print_table as _print_scorecard
+
     n = max(1, round(customers * size))
     started = time.perf_counter()
     with _workspace(ctx) as ws:
@@ -182,6 +218,7 @@ def demo(
             )
         card = ws.scorecard()
         status_ = ws.status(imports=0)
+        has_key = any(k.active for k in ApiKeys(ws.store).list())
     seconds = time.perf_counter() - started
     rules_note = _demo_rules(ctx) if loop else None
     console.print(
@@ -208,6 +245,33 @@ def demo(
         )
         if rules_note:
             console.print(rules_note)
+    _print_next_steps(ctx, has_key=has_key)
+
+
+def _print_next_steps(ctx: typer.Context, *, has_key: bool) -> None:
+    """The demo's last lines: what to run next, on this very store."""
+    db = (ctx.obj or {}).get("db")
+    cx = "cxray" if db is None else f"cxray --db {_shell_word(str(db))}"
+    steps = []
+    if not has_key:
+        steps.append(("create an API key to log in to the dashboard (shown once)",
+                      f"{cx} keys create --role admin"))  # fmt: skip
+    steps += [
+        ("open the dashboard at http://127.0.0.1:8000/ (the API at /api)", f"{cx} serve"),
+        ("every KPI by region and month", f"{cx} scorecard --by region --period month"),
+        ("what moves NPS, and where to act first", f"{cx} drivers"),
+        ("which KPIs and analyses the data supports", f"{cx} doctor"),
+    ]
+    console.print("[bold]what to do next[/bold]:")
+    for what, cmd in steps:
+        console.print(f"  {what}:", markup=False)
+        console.print(f"    {cmd}", markup=False, soft_wrap=True)
+
+
+def _shell_word(text: str) -> str:
+    import shlex
+
+    return shlex.quote(text)
 
 
 def _demo_rules(ctx: typer.Context) -> str:
@@ -215,7 +279,7 @@ def _demo_rules(ctx: typer.Context) -> str:
     folder's config when it has none (or no [loop] section), else say where they are."""
     import tomllib
 
-    from cxray.config import Settings
+    from cxray.config import DEFAULT_CONFIG_TEXT, Settings
     from cxray.loop import DEMO_LOOP_TOML
 
     cfg = Path((ctx.obj or {}).get("config") or Settings().config)

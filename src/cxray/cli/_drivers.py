@@ -2,20 +2,29 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import math
-import sys
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
-import pandas as pd
 import typer
 from rich.table import Table
 
 from cxray.cli._app import app
-from cxray.cli._output import console, err_console, fmt_int, print_json
+from cxray.cli._output import (
+    FormatOpt,
+    FromOpt,
+    JsonOpt,
+    OutputFormat,
+    SinceOpt,
+    ToOpt,
+    UntilOpt,
+    console,
+    date_window,
+    emit,
+    err_console,
+    fmt_int,
+    output_format,
+)
 from cxray.exceptions import AnalysisError
-from cxray.workspace import Workspace
 
 _PRIORITY_COLOURS = {"fix first": "red", "maintain": "green", "monitor": "yellow"}
 
@@ -39,12 +48,8 @@ def drivers(
     by: Annotated[
         str | None, typer.Option("--by", help="One analysis per value of this attribute.")
     ] = None,
-    from_: Annotated[
-        str | None, typer.Option("--from", help="First date (YYYY-MM-DD) of the responses.")
-    ] = None,
-    to: Annotated[
-        str | None, typer.Option("--to", help="Last date (YYYY-MM-DD) of the responses.")
-    ] = None,
+    from_: FromOpt = None,
+    to: ToOpt = None,
     window_days: Annotated[
         float | None,
         typer.Option(
@@ -73,11 +78,17 @@ def drivers(
     list_: Annotated[
         bool, typer.Option("--list", help="List the features a driver may be, and stop.")
     ] = False,
-    format_: Annotated[
-        Literal["table", "json", "csv"], typer.Option("--format", help="table, json or csv.")
-    ] = "table",
+    format_: FormatOpt = OutputFormat.table,
+    json_: JsonOpt = False,
+    since: SinceOpt = None,
+    until: UntilOpt = None,
 ) -> None:
-    """Why: the key drivers of NPS, CSAT, CES or churn, with 95% intervals and priorities."""
+    """Why: the key drivers of NPS, CSAT, CES or churn, with 95% intervals and priorities
+    (of the responses from --from to --to)."""
+    from cxray.workspace import Workspace
+
+    format_ = output_format(format_, json_)  # type: ignore[assignment]
+    from_, to = date_window(from_, to, since, until)
     obj = ctx.obj or {}
     with Workspace.open(obj.get("db"), obj.get("config"), read_only=True, create=False) as ws:
         if list_:
@@ -122,14 +133,7 @@ def drivers(
 
 
 def _emit(records: list[dict[str, Any]], format_: str, table: Any) -> None:
-    if format_ == "json":
-        print_json(records)
-    elif format_ == "csv":
-        buffer = io.StringIO()
-        pd.DataFrame(records).to_csv(buffer, index=False, quoting=csv.QUOTE_MINIMAL)
-        sys.stdout.write(buffer.getvalue())
-    else:
-        table()
+    emit(format_, records, table)
 
 
 def _num(value: float | None, digits: int = 1) -> str:

@@ -2,18 +2,29 @@
 
 from __future__ import annotations
 
-import csv
-import io
-import sys
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-import pandas as pd
 import typer
 from rich.table import Table
 
 from cxray.cli._app import app
-from cxray.cli._output import console, print_json
-from cxray.workspace import Workspace
+from cxray.cli._output import (
+    FormatOpt,
+    FromOpt,
+    JsonOpt,
+    OutputFormat,
+    SinceOpt,
+    ToOpt,
+    UntilOpt,
+    console,
+    date_window,
+    output_format,
+    print_csv,
+    print_json,
+)
+
+if TYPE_CHECKING:
+    from cxray.workspace import Workspace
 
 journeys_app = typer.Typer(
     name="journeys",
@@ -22,16 +33,12 @@ journeys_app = typer.Typer(
 )
 app.add_typer(journeys_app, name="journeys")
 
-Format = Literal["table", "json", "csv"]
-
 _CASE_HELP = (
     "What one trace is: customer (all of a customer's touchpoints), session (events' "
     "session_id) or any other column of events, e.g. order_id."
 )
 
 CaseOpt = Annotated[str, typer.Option("--case", help=_CASE_HELP)]
-FromOpt = Annotated[str | None, typer.Option("--from", help="First date (YYYY-MM-DD), inclusive.")]
-ToOpt = Annotated[str | None, typer.Option("--to", help="Last date (YYYY-MM-DD), inclusive.")]
 JourneyOpt = Annotated[
     str | None,
     typer.Option("--journey", help="Only events whose journey column is this, e.g. checkout."),
@@ -43,18 +50,17 @@ IncludeOpt = Annotated[
         help="Also these tables as touchpoints (comma-separated): cases, orders, responses.",
     ),
 ]
-FormatOpt = Annotated[Format, typer.Option("--format", help="table, json or csv.")]
 
 
 def _workspace(ctx: typer.Context) -> Workspace:
+    from cxray.workspace import Workspace
+
     obj = ctx.obj or {}
     return Workspace.open(obj.get("db"), obj.get("config"), read_only=True, create=False)
 
 
-def _csv(frame: pd.DataFrame) -> None:
-    buffer = io.StringIO()
-    frame.to_csv(buffer, index=False, quoting=csv.QUOTE_MINIMAL)
-    sys.stdout.write(buffer.getvalue())
+def _csv(frame: Any) -> None:
+    print_csv(frame)
 
 
 def _pct(x: float | None) -> str:
@@ -110,9 +116,14 @@ def funnel(
     to: ToOpt = None,
     journey: JourneyOpt = None,
     include: IncludeOpt = "",
-    format_: FormatOpt = "table",
+    format_: FormatOpt = OutputFormat.table,
+    json_: JsonOpt = False,
+    since: SinceOpt = None,
+    until: UntilOpt = None,
 ) -> None:
     """Cases through ordered steps: counts, conversion with 95% intervals, time between steps."""
+    format_ = output_format(format_, json_)  # type: ignore[assignment]
+    from_, to = date_window(from_, to, since, until)
     with _workspace(ctx) as ws:
         result = ws.journeys.funnel(
             steps, within_hours=within, by=by, start=from_, end=to, case=case,
@@ -171,9 +182,14 @@ def paths(
     to: ToOpt = None,
     journey: JourneyOpt = None,
     include: IncludeOpt = "",
-    format_: FormatOpt = "table",
+    format_: FormatOpt = OutputFormat.table,
+    json_: JsonOpt = False,
+    since: SinceOpt = None,
+    until: UntilOpt = None,
 ) -> None:
     """The most common paths (variants), and where cases leave and loop."""
+    format_ = output_format(format_, json_)  # type: ignore[assignment]
+    from_, to = date_window(from_, to, since, until)
     with _workspace(ctx) as ws:
         result = ws.journeys.paths(
             start=from_, end=to, case=case, journey=journey, include=include,
@@ -184,7 +200,7 @@ def paths(
         return
     if format_ == "csv":
         records = result.touchpoint_records() if touchpoints else result.records()
-        _csv(pd.DataFrame(records))
+        _csv(records)
         return
     if touchpoints:
         t = Table(title=f"touchpoints of {result.cases:,} cases by {result.case}: where they "
@@ -221,9 +237,14 @@ def graph(
     to: ToOpt = None,
     journey: JourneyOpt = None,
     include: IncludeOpt = "",
-    format_: FormatOpt = "table",
+    format_: FormatOpt = OutputFormat.table,
+    json_: JsonOpt = False,
+    since: SinceOpt = None,
+    until: UntilOpt = None,
 ) -> None:
     """The directly-follows graph: which touchpoint follows which, how often and how soon."""
+    format_ = output_format(format_, json_)  # type: ignore[assignment]
+    from_, to = date_window(from_, to, since, until)
     with _workspace(ctx) as ws:
         result = ws.journeys.graph(start=from_, end=to, case=case, journey=journey, include=include)
     edges = result.edges if top is None else result.edges[: max(0, top)]
@@ -233,8 +254,8 @@ def graph(
         print_json(out)
         return
     if format_ == "csv":
-        _csv(pd.DataFrame([e.to_dict() for e in edges],
-                          columns=["source", "target", "count", "median_hours"]))  # fmt: skip
+        print_csv([e.to_dict() for e in edges],
+                  columns=["source", "target", "count", "median_hours"])  # fmt: skip
         return
     console.print(
         f"{result.cases:,} cases by {result.case}, {result.events:,} touchpoints, "
@@ -275,9 +296,14 @@ def outcomes(
     to: ToOpt = None,
     journey: JourneyOpt = None,
     include: IncludeOpt = "",
-    format_: FormatOpt = "table",
+    format_: FormatOpt = OutputFormat.table,
+    json_: JsonOpt = False,
+    since: SinceOpt = None,
+    until: UntilOpt = None,
 ) -> None:
     """NPS, CSAT and churn by path, each against all other cases (95% intervals, BH)."""
+    format_ = output_format(format_, json_)  # type: ignore[assignment]
+    from_, to = date_window(from_, to, since, until)
     with _workspace(ctx) as ws:
         result = ws.journeys.outcomes(
             group=group, start=from_, end=to, case=case, journey=journey, include=include,

@@ -3,15 +3,24 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
-from cxray.access import ApiKeys
 from cxray.cli._app import app
-from cxray.cli._output import console, fmt_time, print_json
-from cxray.workspace import Workspace
+from cxray.cli._output import (
+    FormatOpt,
+    JsonOpt,
+    OutputFormat,
+    console,
+    emit,
+    fmt_time,
+    output_format,
+)
+
+if TYPE_CHECKING:
+    from cxray.workspace import Workspace
 
 keys_app = typer.Typer(
     help="API keys for `cxray serve`: create (shown once), list, revoke.",
@@ -27,6 +36,8 @@ class _Role(StrEnum):
 
 
 def _workspace(ctx: typer.Context) -> Workspace:
+    from cxray.workspace import Workspace
+
     obj = (ctx.find_root().obj or {}) if ctx else {}
     return Workspace.open(obj.get("db"), obj.get("config"))
 
@@ -44,6 +55,8 @@ def create(
     name: Annotated[str | None, typer.Option(help="A label: who or what uses the key.")] = None,
 ) -> None:
     """Create a key; it is printed alone on the last line, and never shown again."""
+    from cxray.access import ApiKeys
+
     with _workspace(ctx) as ws:
         info, key = ApiKeys(ws.store).create(role.value, name=name)
     console.print(f"created API key #{info.key_id} ({info.role}, {info.name!r})")
@@ -54,14 +67,18 @@ def create(
 @keys_app.command("list")
 def list_(
     ctx: typer.Context,
-    json_: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
+    format_: FormatOpt = OutputFormat.table,
+    json_: JsonOpt = False,
 ) -> None:
     """Every key: id, name, role, the first characters, created and revoked times."""
+    from cxray.access import ApiKeys
+
     with _workspace(ctx) as ws:
         keys = ApiKeys(ws.store).list()
-    if json_:
-        print_json([k.to_dict() for k in keys])
-        return
+    emit(output_format(format_, json_), [k.to_dict() for k in keys], lambda: _print_keys(keys))
+
+
+def _print_keys(keys: list) -> None:  # type: ignore[type-arg]
     if not keys:
         console.print("no API keys yet: `cxray keys create --role admin`")
         return
@@ -80,6 +97,8 @@ def revoke(
     key_id: Annotated[int, typer.Argument(metavar="ID", help="The id from `cxray keys list`.")],
 ) -> None:
     """Revoke a key; it and every session logged in with it stop working at once."""
+    from cxray.access import ApiKeys
+
     with _workspace(ctx) as ws:
         info = ApiKeys(ws.store).revoke(key_id)
     console.print(f"revoked API key #{info.key_id} ({info.role}, {info.name!r})")

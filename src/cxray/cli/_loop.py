@@ -3,15 +3,30 @@
 from __future__ import annotations
 
 import getpass
-import json
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
 
 from cxray.cli._app import app
-from cxray.cli._output import console, fmt_int, fmt_time, print_json
-from cxray.workspace import Workspace
+from cxray.cli._output import (
+    FormatOpt,
+    FromOpt,
+    JsonOpt,
+    OutputFormat,
+    SinceOpt,
+    ToOpt,
+    UntilOpt,
+    console,
+    date_window,
+    emit,
+    fmt_int,
+    fmt_time,
+    output_format,
+)
+
+if TYPE_CHECKING:
+    from cxray.workspace import Workspace
 
 loop_app = typer.Typer(
     name="loop",
@@ -24,10 +39,11 @@ _STATUS_COLOURS = {"open": "yellow", "contacted": "cyan", "resolved": "green"}
 Actor = Annotated[
     str | None, typer.Option("--as", help="Who makes the change (default: your user name).")
 ]
-Json = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 
 
 def _open(ctx: typer.Context, *, read_only: bool = False) -> Workspace:
+    from cxray.workspace import Workspace
+
     obj = ctx.obj or {}
     return Workspace.open(obj.get("db"), obj.get("config"), read_only=read_only, create=False)
 
@@ -55,13 +71,15 @@ def run(
     deliver: Annotated[
         bool, typer.Option("--deliver/--no-deliver", help="Send what waits in the outbox.")
     ] = True,
-    json_: Json = False,
+    format_: FormatOpt = OutputFormat.table,
+    json_: JsonOpt = False,
 ) -> None:
     """Evaluate every rule, record what fired, deliver notifications (for cron)."""
     with _open(ctx) as ws:
         report = ws.loop.run(backfill=backfill, deliver=deliver)
-    if json_:
-        print_json(report.to_dict())
+    fmt = output_format(format_, json_)
+    if fmt != "table":
+        emit(fmt, report.to_dict(), records=[report.to_dict()])
         return
     console.print(f"{report.rules} rules; {fmt_int(report.new_alerts)} new alerts")
     for rule, n in sorted(report.fired.items()):
@@ -78,14 +96,19 @@ def run(
 
 
 @loop_app.command("deliver")
-def deliver_cmd(ctx: typer.Context, json_: Json = False) -> None:
+def deliver_cmd(
+    ctx: typer.Context,
+    format_: FormatOpt = OutputFormat.table,
+    json_: JsonOpt = False,
+) -> None:
     """Send the notifications that are due (without evaluating rules)."""
     from cxray.loop import deliver
 
     with _open(ctx) as ws:
         report = deliver(ws.store, ws.config, lock=ws.write_lock)
-    if json_:
-        print_json(report.__dict__)
+    fmt = output_format(format_, json_)
+    if fmt != "table":
+        emit(fmt, report.__dict__, records=[report.__dict__])
         return
     console.print(
         f"{report.delivered} delivered, {report.retrying} to retry, {report.failed} failed"
@@ -108,7 +131,8 @@ def list_(
     customer: Annotated[str | None, typer.Option(help="Only this customer's.")] = None,
     overdue: Annotated[bool, typer.Option("--overdue", help="Only those past due.")] = False,
     limit: Annotated[int, typer.Option(min=1, max=10_000)] = 50,
-    json_: Json = False,
+    format_: FormatOpt = OutputFormat.table,
+    json_: JsonOpt = False,
 ) -> None:
     """Follow-ups, due first."""
     with _open(ctx, read_only=True) as ws:
@@ -120,8 +144,9 @@ def list_(
             overdue=overdue,
             limit=limit,
         )
-    if json_:
-        print_json(page)
+    fmt = output_format(format_, json_)
+    if fmt != "table":
+        emit(fmt, page, records=page["rows"])
         return
     t = Table(title=f"follow-ups ({fmt_int(page['total'])})", title_justify="left")
     for col in ("id", "status", "owner / team", "due", "customer", "title"):
@@ -166,14 +191,16 @@ def _print_followup(fu: dict[str, Any]) -> None:
 
 
 @loop_app.command("show")
-def show(ctx: typer.Context, followup_id: str, json_: Json = False) -> None:
+def show(
+    ctx: typer.Context,
+    followup_id: str,
+    format_: FormatOpt = OutputFormat.table,
+    json_: JsonOpt = False,
+) -> None:
     """One follow-up: what fired it, its status and every change."""
     with _open(ctx, read_only=True) as ws:
         fu = ws.loop.followups.get(followup_id)
-    if json_:
-        print_json(fu)
-    else:
-        _print_followup(fu)
+    emit(output_format(format_, json_), fu, lambda: _print_followup(fu), records=[fu])
 
 
 @loop_app.command("assign")
@@ -235,13 +262,15 @@ def alerts(
     ctx: typer.Context,
     rule: Annotated[str | None, typer.Option(help="Only this rule's.")] = None,
     limit: Annotated[int, typer.Option(min=1, max=10_000)] = 50,
-    json_: Json = False,
+    format_: FormatOpt = OutputFormat.table,
+    json_: JsonOpt = False,
 ) -> None:
     """Alerts, newest first: what fired, when, and where it was sent."""
     with _open(ctx, read_only=True) as ws:
         rows = ws.loop.alerts(rule=rule, limit=limit)
-    if json_:
-        print_json(rows)
+    fmt = output_format(format_, json_)
+    if fmt != "table":
+        emit(fmt, rows, records=rows)
         return
     t = Table(title="alerts", title_justify="left")
     for col in ("fired", "rule", "title", "follow-up", "sent to"):
@@ -254,13 +283,18 @@ def alerts(
 
 
 @loop_app.command("rules")
-def rules(ctx: typer.Context, json_: Json = False) -> None:
+def rules(
+    ctx: typer.Context,
+    format_: FormatOpt = OutputFormat.table,
+    json_: JsonOpt = False,
+) -> None:
     """The rules of cxray.toml, checked against the store."""
     with _open(ctx, read_only=True) as ws:
         ws.loop.check()
         rows = [r.model_dump(mode="json") for r in ws.config.loop.rules]
-    if json_:
-        print(json.dumps(rows, indent=2))
+    fmt = output_format(format_, json_)
+    if fmt != "table":
+        emit(fmt, rows, records=rows)
         return
     if not rows:
         console.print("no rules: add [[loop.rules]] to cxray.toml (docs/loop.md)")
@@ -293,18 +327,22 @@ def _figure(e: dict[str, Any], unit: str = "") -> str:
 @loop_app.command("measure")
 def measure(
     ctx: typer.Context,
-    from_: Annotated[str | None, typer.Option("--from", help="First day opened (YYYY-MM-DD).")] = (
-        None
-    ),
-    to: Annotated[str | None, typer.Option("--to", help="Last day opened (inclusive).")] = None,
+    from_: FromOpt = None,
+    to: ToOpt = None,
     rule: Annotated[str | None, typer.Option(help="Only this rule's follow-ups.")] = None,
-    json_: Json = False,
+    format_: FormatOpt = OutputFormat.table,
+    json_: JsonOpt = False,
+    since: SinceOpt = None,
+    until: UntilOpt = None,
 ) -> None:
-    """Did following up pay off? Follow-up rate, time to contact, SLA met, recovery."""
+    """Did following up pay off? Follow-up rate, time to contact, SLA met, recovery, of the
+    follow-ups opened from --from to --to."""
+    start, end = date_window(from_, to, since, until)
     with _open(ctx, read_only=True) as ws:
-        m = ws.loop.measure(from_, to, rule).to_dict()
-    if json_:
-        print_json(m)
+        m = ws.loop.measure(start, end, rule).to_dict()
+    fmt = output_format(format_, json_)
+    if fmt != "table":
+        emit(fmt, m, records=_measure_records(m))
         return
     f = m["followups"]
     console.print(
@@ -357,6 +395,19 @@ def measure(
         )
     for note in m["notes"]:
         console.print(f"[dim]{note}[/dim]")
+
+
+def _measure_records(m: dict[str, Any]) -> list[dict[str, Any]]:
+    """The loop's headline measures, one record each (``--format csv``)."""
+    figures = {
+        "followup_rate": m["followup_rate"],
+        "time_to_contact_median": m["time_to_contact"]["median"],
+        "time_to_contact_mean": m["time_to_contact"]["mean"],
+        "sla_met": m["sla_met"],
+        "recovery_rate": m["recovery_rate"],
+    }
+    keys = ("estimate", "ci_low", "ci_high", "n", "suppressed", "reason")
+    return [{"measure": k, **{x: e.get(x) for x in keys}} for k, e in figures.items()]
 
 
 @loop_app.command("secret")

@@ -4,18 +4,43 @@ the money of CX (``ws.value.money``) as a table a person reads or the JSON a scr
 from __future__ import annotations
 
 import math
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
 
 from cxray.cli._clv import clv_app
-from cxray.cli._output import console, fmt_int, print_json
-from cxray.value._money import money_text
-from cxray.workspace import Workspace
+from cxray.cli._output import (
+    FormatOpt,
+    JsonOpt,
+    OutputFormat,
+    console,
+    emit,
+    fmt_int,
+    output_format,
+)
 
-Format = Literal["table", "json"]
-FormatOpt = Annotated[Format, typer.Option("--format", help="table or json.")]
+if TYPE_CHECKING:
+    from cxray.workspace import Workspace
+
+
+def money_text(value: float | None) -> str:
+    from cxray.value._money import money_text
+
+    return money_text(value)
+
+
+def _emit(format_: Any, json_: bool, res: Any, records: str | None) -> bool:
+    """Print ``res`` as JSON or CSV (``records``: the list in its dict, else one row);
+    False: draw the table."""
+    fmt = output_format(format_, json_)
+    if fmt == "table":
+        return False
+    data = res.to_dict()
+    emit(fmt, data, records=data[records] if records else [data])
+    return True
+
+
 HorizonOpt = Annotated[
     float | None,
     typer.Option("--horizon-days", help="Churn horizon in days (default [features])."),
@@ -26,6 +51,8 @@ TargetOpt = Annotated[str, typer.Option("--target", help="The NPS group they joi
 
 
 def _open(ctx: typer.Context) -> Workspace:
+    from cxray.workspace import Workspace
+
     obj = ctx.obj or {}
     return Workspace.open(obj.get("db"), obj.get("config"), read_only=True, create=False)
 
@@ -40,13 +67,15 @@ def _pct(x: float | None) -> str:
 
 @clv_app.command("by-nps-group")
 def by_nps_group(
-    ctx: typer.Context, horizon_days: HorizonOpt = None, format_: FormatOpt = "table"
+    ctx: typer.Context,
+    horizon_days: HorizonOpt = None,
+    format_: FormatOpt = OutputFormat.table,
+    json_: JsonOpt = False,
 ) -> None:
     """Churn rate, mean CLV and churn cost by NPS group, with 95% intervals."""
     with _open(ctx) as ws:
         res = ws.value.money.by_nps_group(horizon_days=horizon_days)
-    if format_ == "json":
-        print_json(res.to_dict())
+    if _emit(format_, json_, res, "groups"):
         return
     t = Table(title=f"the money of CX by NPS group (churn in {res.horizon_days:g} days after "
               f"{res.as_of[:10]}, 95% intervals)", title_justify="left")  # fmt: skip
@@ -70,13 +99,13 @@ def at_risk(
         str, typer.Option("--by", help="nps_group (default) or a customer attribute.")
     ] = "nps_group",
     horizon_days: HorizonOpt = None,
-    format_: FormatOpt = "table",
+    format_: FormatOpt = OutputFormat.table,
+    json_: JsonOpt = False,
 ) -> None:
     """Revenue at risk (CLV x churn probability) by NPS group or a customer attribute."""
     with _open(ctx) as ws:
         res = ws.value.money.at_risk(by, horizon_days=horizon_days)
-    if format_ == "json":
-        print_json(res.to_dict())
+    if _emit(format_, json_, res, "groups"):
         return
     t = Table(title=f"revenue at risk in the next {res.horizon_days:g} days by {res.by} "
               "(95% intervals)", title_justify="left")  # fmt: skip
@@ -100,13 +129,13 @@ def what_if(
     source: SourceOpt = "detractor",
     target: TargetOpt = "passive",
     horizon_days: HorizonOpt = None,
-    format_: FormatOpt = "table",
+    format_: FormatOpt = OutputFormat.table,
+    json_: JsonOpt = False,
 ) -> None:
     """What moving a share of one NPS group to another is worth, with its 95% interval."""
     with _open(ctx) as ws:
         res = ws.value.money.what_if(share, source, target, horizon_days=horizon_days)
-    if format_ == "json":
-        print_json(res.to_dict())
+    if _emit(format_, json_, res, None):
         return
     console.print(res.sentence)
     for a in res.assumptions:
@@ -120,13 +149,13 @@ def roi(
     source: SourceOpt = "detractor",
     target: TargetOpt = "passive",
     horizon_days: HorizonOpt = None,
-    format_: FormatOpt = "table",
+    format_: FormatOpt = OutputFormat.table,
+    json_: JsonOpt = False,
 ) -> None:
     """The CX ROI summary: revenue at risk, churn cost by NPS group and the what-if."""
     with _open(ctx) as ws:
         res = ws.value.money.roi(share, source, target, horizon_days=horizon_days)
-    if format_ == "json":
-        print_json(res.to_dict())
+    if _emit(format_, json_, res, None):
         return
     console.print("[bold]The money of CX[/bold]")
     for s in res.sentences:

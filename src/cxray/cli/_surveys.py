@@ -6,17 +6,32 @@ import dataclasses
 import datetime as dt
 import json
 import re
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich import box
 from rich.table import Table
 
 from cxray.cli._app import app
-from cxray.cli._output import console, fmt_int, print_json
+from cxray.cli._output import (
+    FormatOpt,
+    FromOpt,
+    JsonOpt,
+    OutputFormat,
+    SinceOpt,
+    ToOpt,
+    UntilOpt,
+    console,
+    emit,
+    fmt_int,
+    output_format,
+    window_bounds,
+)
 from cxray.exceptions import CXError, QueryError
-from cxray.surveys import MailSettings, check_reachable
-from cxray.workspace import Workspace
+
+if TYPE_CHECKING:
+    from cxray.surveys import MailSettings
+    from cxray.workspace import Workspace
 
 __all__ = ["surveys_app", "to_toml"]
 
@@ -28,10 +43,10 @@ surveys_app = typer.Typer(
 )
 app.add_typer(surveys_app, name="surveys")
 
-_JSON = typer.Option("--json", help="Print as JSON.")
-
 
 def _open(ctx: typer.Context) -> Workspace:
+    from cxray.workspace import Workspace
+
     obj = ctx.find_root().obj or {}
     return Workspace.open(obj.get("db"), obj.get("config"), create=False)
 
@@ -40,9 +55,11 @@ def _open(ctx: typer.Context) -> Workspace:
 
 
 @surveys_app.command("list")
-def list_(ctx: typer.Context, json_: Annotated[bool, _JSON] = False) -> None:
+def list_(
+    ctx: typer.Context, format_: FormatOpt = OutputFormat.table, json_: JsonOpt = False
+) -> None:
     """Every survey: where it is defined, its touchpoint, languages and invitation counts
-    (--json adds each one's response rate with its interval)."""
+    (--format json adds each one's response rate with its interval)."""
     with _open(ctx) as ws:
         sv = ws.surveys
         rows = []
@@ -59,8 +76,9 @@ def list_(ctx: typer.Context, json_: Annotated[bool, _JSON] = False) -> None:
                     **sv.invitation_summary(name),
                 }
             )
-    if json_:
-        print_json(rows)
+    fmt = output_format(format_, json_)
+    if fmt != "table":
+        emit(fmt, rows)
         return
     if not rows:
         console.print("no surveys yet: define one in cxray.toml ([surveys.NAME], docs/surveys.md)")
@@ -132,16 +150,19 @@ def to_toml(name: str, definition: dict[str, Any]) -> str:
 def show(
     ctx: typer.Context,
     name: Annotated[str, typer.Argument(help="The survey's name.")],
-    json_: Annotated[bool, _JSON] = False,
+    format_: FormatOpt = OutputFormat.table,
+    json_: JsonOpt = False,
 ) -> None:
-    """A survey's definition, as the TOML that defines it (or JSON with --json)."""
+    """A survey's definition, as the TOML that defines it (or --format json|csv)."""
     with _open(ctx) as ws:
         sv = ws.surveys
         survey = sv.get(name)
         source = sv.registry.source(name)
         where = ws.config.path if source == "config" else "the store (defined through the API)"
-    if json_:
-        print_json({"name": name, "source": source, "definition": survey.model_dump(mode="json")})
+    fmt = output_format(format_, json_)
+    if fmt != "table":
+        data = {"name": name, "source": source, "definition": survey.model_dump(mode="json")}
+        emit(fmt, data, records=[data])
         return
     print(f"# {name}: defined in {where or 'cxray.toml'}")
     print(to_toml(name, survey.model_dump(mode="json", exclude_defaults=True)), end="")
@@ -157,7 +178,8 @@ def link(
     language: Annotated[
         str | None, typer.Option("--language", help="Open it in this language.")
     ] = None,
-    json_: Annotated[bool, _JSON] = False,
+    format_: FormatOpt = OutputFormat.table,
+    json_: JsonOpt = False,
 ) -> None:
     """The survey's public link and the snippet that embeds it in a web page.
 
@@ -174,8 +196,10 @@ def link(
     url = f"{base}/s/{name}" + (f"?lang={language}" if language else "")
     lang_attr = f' data-lang="{language}"' if language else ""
     snippet = f'<script src="{base}/s/{name}/embed.js"{lang_attr} async></script>'
-    if json_:
-        print_json({"name": name, "public": survey.public, "link": url, "embed": snippet})
+    fmt = output_format(format_, json_)
+    if fmt != "table":
+        data = {"name": name, "public": survey.public, "link": url, "embed": snippet}
+        emit(fmt, data, records=[data])
         return
     if not survey.public:
         console.print(
@@ -193,30 +217,25 @@ def _count(n: int, noun: str) -> str:
     return f"{fmt_int(n)} {noun}{'' if n == 1 else 's'}"
 
 
-def _when(option: str, value: str) -> dt.datetime:
-    try:
-        ts = dt.datetime.fromisoformat(value.strip())
-    except ValueError:
-        raise QueryError(
-            f"{option} {value!r}: not a date or time (use YYYY-MM-DD or YYYY-MM-DDTHH:MM)"
-        ) from None
-    return ts.astimezone(dt.UTC) if ts.tzinfo else ts.replace(tzinfo=dt.UTC)
-
-
 def _window(
-    since: str | None, until: str | None, yesterday: bool
+    dates: tuple[str | None, str | None, str | None, str | None], yesterday: bool
 ) -> tuple[dt.datetime, dt.datetime]:
+    """The touchpoint window ``[start, end)`` in UTC: ``--from``/``--to`` whole days (the
+    last one included), or yesterday."""
     if yesterday:
-        if since is not None or until is not None:
-            raise QueryError("--yesterday and --since/--until exclude each other")
+        if any(d is not None for d in dates):
+            raise QueryError("--yesterday and --from/--to exclude each other")
         today = dt.datetime.now(dt.UTC).replace(hour=0, minute=0, second=0, microsecond=0)
         return today - dt.timedelta(days=1), today
-    if since is None or until is None:
-        raise QueryError("give the touchpoint window: --since DATE --until DATE, or --yesterday")
-    return _when("--since", since), _when("--until", until)
+    start, end = window_bounds(*dates)
+    if start is None or end is None:
+        raise QueryError("give the touchpoint window: --from DATE --to DATE, or --yesterday")
+    return start.replace(tzinfo=dt.UTC), end.replace(tzinfo=dt.UTC)
 
 
 def _mail_settings(ws: Workspace, host: str | None, port: int | None) -> MailSettings:
+    from cxray.surveys import MailSettings
+
     settings = MailSettings.from_env(ws.config)
     if host is not None:
         settings = dataclasses.replace(settings, host=host)
@@ -227,6 +246,8 @@ def _mail_settings(ws: Workspace, host: str | None, port: int | None) -> MailSet
 
 def _reachable(settings: MailSettings) -> None:
     """Refuse to invite anyone when the SMTP server does not answer (nothing is written)."""
+    from cxray.surveys import check_reachable
+
     try:
         check_reachable(settings)
     except CXError as exc:
@@ -239,12 +260,8 @@ def _reachable(settings: MailSettings) -> None:
 def invite(
     ctx: typer.Context,
     name: Annotated[str, typer.Argument(help="The survey's name.")],
-    since: Annotated[
-        str | None, typer.Option("--since", help="Window start (inclusive), YYYY-MM-DD[THH:MM].")
-    ] = None,
-    until: Annotated[
-        str | None, typer.Option("--until", help="Window end (exclusive), YYYY-MM-DD[THH:MM].")
-    ] = None,
+    from_: FromOpt = None,
+    to: ToOpt = None,
     yesterday: Annotated[
         bool, typer.Option("--yesterday", help="The window is yesterday (UTC).")
     ] = False,
@@ -267,15 +284,19 @@ def invite(
         int | None,
         typer.Option("--smtp-port", min=1, max=65535, help="SMTP port (default CXRAY_SMTP_PORT)."),
     ] = None,
-    json_: Annotated[bool, _JSON] = False,
+    format_: FormatOpt = OutputFormat.table,
+    json_: JsonOpt = False,
+    since: SinceOpt = None,
+    until: UntilOpt = None,
 ) -> None:
-    """Invite the customers who met the survey's touchpoint in a window.
+    """Invite the customers who met the survey's touchpoint from --from to --to.
 
     Churned customers, and anyone invited to any survey in the last
     ``[surveys] fatigue_days``, are left out. Prints each invitation's signed
     link, or with --send the e-mails' outcome.
     """
-    window = _window(since, until, yesterday)
+    fmt = output_format(format_, json_)
+    window = _window((from_, to, since, until), yesterday)
     if send and dry_run:
         raise QueryError("--send and --dry-run exclude each other")
     if not send and (smtp_host is not None or smtp_port is not None):
@@ -300,8 +321,9 @@ def invite(
             report = sv.send(result, settings)  # type: ignore[arg-type]
     if dry_run:
         invitees = [dataclasses.asdict(i) for i in result]
-        if json_:
-            print_json({"dry_run": True, "count": len(invitees), "invitees": invitees})
+        if fmt != "table":
+            data = {"dry_run": True, "count": len(invitees), "invitees": invitees}
+            emit(fmt, data, records=invitees)
             return
         console.print(f"dry run, nothing stored: would invite {_count(len(invitees), 'customer')}")
         for i in invitees:
@@ -313,8 +335,8 @@ def invite(
         skipped = report.skipped if report else []
         out["sent"] = len(report.sent) if report else 0
         out["not_sent"] = [{"invitation_id": i, "why": why} for i, why in skipped]
-    if json_:
-        print_json(out)
+    if fmt != "table":
+        emit(fmt, out, records=issued)
         return
     if not issued:
         console.print(f"nobody to invite to {name!r} in that window (after the fatigue rule)")

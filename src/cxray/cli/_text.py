@@ -4,15 +4,27 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import typer
 from rich.table import Table
 
 from cxray.cli._app import app
-from cxray.cli._output import console, err_console, fmt_int, print_json, progress_bar
+from cxray.cli._output import (
+    FormatOpt,
+    JsonOpt,
+    OutputFormat,
+    console,
+    emit,
+    err_console,
+    fmt_int,
+    output_format,
+    progress_bar,
+)
 from cxray.exceptions import StoreError, StoreLockedError
-from cxray.workspace import Workspace
+
+if TYPE_CHECKING:
+    from cxray.workspace import Workspace
 
 text_app = typer.Typer(
     name="text",
@@ -28,6 +40,8 @@ _MODEL_HELP = (
 
 
 def _open(ctx: typer.Context, *, read_only: bool = False, create: bool = True) -> Workspace:
+    from cxray.workspace import Workspace
+
     obj = ctx.obj or {}
     return Workspace.open(obj.get("db"), obj.get("config"), read_only=read_only, create=create)
 
@@ -39,7 +53,11 @@ def score(
     column: Annotated[str, typer.Option("--column", "-c", help="The column holding the text.")],
     format_: Annotated[
         Literal["csv", "json"] | None,
-        typer.Option("--format", help="Output as csv or json (JSON Lines); default: as input."),
+        typer.Option(
+            "--format",
+            metavar="csv|json",
+            help="Output as csv or json (JSON Lines); default: as the input file.",
+        ),
     ] = None,
     model: Annotated[str | None, typer.Option("--model", help=_MODEL_HELP)] = None,
     output: Annotated[
@@ -80,15 +98,17 @@ def train(
         float, typer.Option(help="Share of labelled texts held out to measure the gain.")
     ] = 0.2,
     seed: Annotated[int, typer.Option(help="Seed of the split and of the model.")] = 42,
-    json_: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+    format_: FormatOpt = OutputFormat.table,
+    json_: JsonOpt = False,
 ) -> None:
     """Learn the domain sentiment model from the store (comments with NPS/CSAT, rated mentions)."""
     from cxray import text
 
     with _open(ctx) as ws:
         report = text.train_store_model(ws.store, ws.config, test_size=test_size, random_state=seed)
-    if json_:
-        print_json(report.to_dict())
+    fmt = output_format(format_, json_)
+    if fmt != "table":
+        emit(fmt, report.to_dict(), records=lambda: [report.to_dict()])
         return
     ev = report.evaluation
     sources = ", ".join(f"{fmt_int(n)} {name}" for name, n in report.sources.items() if n)
@@ -111,17 +131,20 @@ def train(
 def enrich(
     ctx: typer.Context,
     model: Annotated[str | None, typer.Option("--model", help=_MODEL_HELP)] = None,
-    json_: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+    format_: FormatOpt = OutputFormat.table,
+    json_: JsonOpt = False,
 ) -> None:
     """Score every text field into text_sentiment and match its themes (only what changed)."""
     from cxray import text
 
-    with _open(ctx) as ws, progress_bar(not json_) as progress:
+    fmt = output_format(format_, json_)
+    with _open(ctx) as ws, progress_bar(fmt == "table") as progress:
         scorer, model_id = text.resolve_model(model, ws.store)
         report = text.enrich_sentiment(ws.store, scorer, model_id, progress=progress)
         themes = text.assign_store_themes(ws.store, ws.config, progress=progress)
-    if json_:
-        print_json({**report.to_dict(), "themes": themes})
+    if fmt != "table":
+        data = {**report.to_dict(), "themes": themes}
+        emit(fmt, data, records=data["fields"])
         return
     _print_enrich(report)
     matched = sum(t["matched"] for t in themes.values())
@@ -154,14 +177,15 @@ def themes(
     ctx: typer.Context,
     source: Annotated[
         Literal["taxonomy", "discover"],
-        typer.Option(help="taxonomy ([themes.*] of cxray.toml) or discover (found in the texts)."),
+        typer.Option(
+            metavar="taxonomy|discover",
+            help="taxonomy ([themes.*] of cxray.toml) or discover (found in the texts).",
+        ),
     ] = "taxonomy",
     table: Annotated[
         Literal["responses", "cases", "mentions"], typer.Option(help="Whose texts.")
     ] = "responses",
-    format_: Annotated[
-        Literal["table", "json"], typer.Option("--format", help="table or json.")
-    ] = "table",
+    format_: FormatOpt = OutputFormat.table,
     n_themes: Annotated[int, typer.Option("--themes", min=2, help="Themes to discover.")] = 8,
     seed: Annotated[int, typer.Option(help="Seed of discovery and of the bootstrap.")] = 0,
     method: Annotated[
@@ -171,11 +195,13 @@ def themes(
             "needs pip install 'cxray[text]')."
         ),
     ] = "nmf",
+    json_: JsonOpt = False,
 ) -> None:
     """Themes of the texts: volume, share, sentiment, trend and NPS/CSAT impact, with quotes."""
     from cxray import text
 
-    with _open(ctx, read_only=True, create=False) as ws, progress_bar(format_ == "table") as pb:
+    fmt = output_format(format_, json_)
+    with _open(ctx, read_only=True, create=False) as ws, progress_bar(fmt == "table") as pb:
         report = text.theme_report(
             ws.store,
             ws.config,
@@ -186,8 +212,9 @@ def themes(
             method=method,
             progress=pb,
         )
-    if format_ == "json":
-        print_json(report.to_dict())
+    if fmt != "table":
+        data = report.to_dict()
+        emit(fmt, data, records=data["themes"])
         return
     t = Table(
         title=f"{report.table}: themes ({report.source}), {fmt_int(report.n_texts)} texts, "
@@ -230,19 +257,22 @@ def trends(
     baseline: Annotated[
         int, typer.Option(min=1, help="Trailing periods an emerging issue is compared with.")
     ] = 8,
-    format_: Annotated[
-        Literal["table", "json"], typer.Option("--format", help="table or json.")
-    ] = "table",
+    format_: FormatOpt = OutputFormat.table,
+    json_: JsonOpt = False,
 ) -> None:
-    """Support cases by category over time, and emerging issues (spikes) with example cases."""
+    """Support cases by category over time, and emerging issues (spikes) with example cases.
+
+    With --format csv: one line per category."""
     from cxray import text
 
-    with _open(ctx, read_only=True, create=False) as ws, progress_bar(format_ == "table") as pb:
+    fmt = output_format(format_, json_)
+    with _open(ctx, read_only=True, create=False) as ws, progress_bar(fmt == "table") as pb:
         report = text.case_trends(
             ws.store, ws.config, period=period, baseline=baseline, progress=pb
         )
-    if format_ == "json":
-        print_json(report.to_dict())
+    if fmt != "table":
+        data = report.to_dict()
+        emit(fmt, data, records=data["categories"])
         return
     t = Table(
         title=f"cases by category ({report.source}), {fmt_int(report.n_cases)} cases",

@@ -1,0 +1,168 @@
+"""What ``cxray status`` reads, fast: a DuckDB store is read with the plain ``duckdb`` module.
+
+``cxray status`` is the command people run to see where they are, so it should answer at
+once. Opening a :class:`cxray.Workspace` imports Ibis, pandas and the analysis layers
+(about two seconds); a status needs none of them. For a DuckDB file this module reads the
+same figures with the ``duckdb`` module alone (row counts, first and last times,
+attribute columns, the latest imports), in the same shapes, so the output is identical.
+Anything unusual (another store, a store of another schema version, a file another
+process holds, a store that is not a cxray store yet) takes the workspace's path, which
+also gives the same error messages as every other command.
+
+Unlike the workspace, this path does not read ``cxray.toml``: a status reports the store.
+"""
+
+from __future__ import annotations
+
+import ast
+import datetime as dt
+import json
+import re
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import cxray
+from cxray.schema import CONTRACT
+
+__all__ = ["read_status"]
+
+_META = "_cx_meta"  # cxray.store.META
+_IMPORT_LOG = "_cx_imports"  # cxray.store.IMPORT_LOG
+_SYSTEM_COLUMNS = ("_import_id",)  # cxray.store.SYSTEM_COLUMNS
+
+
+@dataclass(frozen=True)
+class _TableStatus:  # the fields of cxray.store.TableStatus
+    table: str
+    rows: int
+    first: dt.datetime | None
+    last: dt.datetime | None
+    attributes: list[str]
+
+
+@dataclass(frozen=True)
+class _ImportRecord:  # the fields of cxray.store.ImportRecord
+    import_id: int
+    table_name: str
+    source: str
+    files: list[dict[str, Any]]
+    rows_in: int
+    added: int
+    updated: int
+    unchanged: int
+    started_at: dt.datetime
+    finished_at: dt.datetime
+    cxray_version: str
+
+
+@dataclass(frozen=True)
+class _Status:  # the fields of cxray.workspace.WorkspaceStatus
+    store: str
+    schema_version: int
+    tables: list[Any] = field(default_factory=list)
+    imports: list[Any] = field(default_factory=list)
+
+
+def read_status(obj: dict[str, Any], imports: int = 5) -> Any:
+    """The store's status (``Workspace.status()``'s fields) for the root options ``obj``."""
+    db = obj.get("db")
+    fast = _duckdb_status(str(db if db is not None else "cxray.duckdb"), imports)
+    if fast is not None:
+        return fast
+    from cxray.workspace import Workspace
+
+    with Workspace.open(db, obj.get("config"), read_only=True) as ws:
+        return ws.status(imports=imports)
+
+
+@cache
+def latest_schema_version() -> int:
+    """The newest migration's version, read from ``cxray.store._migrations`` without
+    importing it (it imports Ibis): the first argument of each ``Migration(...)`` in
+    ``MIGRATIONS``."""
+    path = Path(cxray.__file__).parent / "store" / "_migrations.py"
+    if not path.is_file():
+        return -1
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    versions = [-1]
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Assign | ast.AnnAssign):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            if not any(isinstance(t, ast.Name) and t.id == "MIGRATIONS" for t in targets):
+                continue
+            for call in ast.walk(node):
+                if (
+                    isinstance(call, ast.Call)
+                    and isinstance(call.func, ast.Name)
+                    and call.func.id == "Migration"
+                    and call.args
+                    and isinstance(call.args[0], ast.Constant)
+                    and isinstance(call.args[0].value, int)
+                ):
+                    versions.append(call.args[0].value)
+    return max(versions)
+
+
+def _duckdb_status(db: str, imports: int) -> _Status | None:
+    if re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*://", db) or db in ("", ":memory:"):
+        return None
+    if not Path(db).is_file():
+        return None
+    import duckdb
+
+    try:
+        con = duckdb.connect(db, read_only=True)
+    except duckdb.Error:  # held by another process, not a DuckDB file, ...
+        return None
+    try:
+        con.execute("SET TimeZone = 'UTC'")
+        return _read(con, db, imports)
+    except (duckdb.Error, TypeError, ValueError, KeyError):  # a shape this path does not know
+        return None
+    finally:
+        con.close()
+
+
+def _read(con: Any, db: str, imports: int) -> _Status | None:
+    names = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+    if _META not in names or _IMPORT_LOG not in names:
+        return None
+    row = con.execute(f"SELECT value FROM {_META} WHERE key = 'schema_version'").fetchone()
+    version = int(row[0]) if row else 0
+    if version < 1 or version != latest_schema_version():
+        return None  # the workspace's path says what to do about it
+    tables = []
+    for spec in CONTRACT.values():
+        if spec.name not in names:
+            return None
+        tc = _ident(spec.time_column)
+        rows, first, last = con.execute(
+            f"SELECT count(*), min({tc}), max({tc}) FROM {_ident(spec.name)}"
+        ).fetchone()
+        columns = [
+            r[0]
+            for r in con.execute(
+                # a literal, not a bound parameter: binding one makes duckdb import pandas
+                "SELECT column_name FROM duckdb_columns() WHERE table_name = "
+                f"{_literal(spec.name)} AND schema_name = current_schema() ORDER BY column_index"
+            ).fetchall()
+        ]
+        attributes = [c for c in columns if c not in spec and c not in _SYSTEM_COLUMNS]
+        tables.append(_TableStatus(spec.name, int(rows), first, last, attributes))
+    cur = con.execute(f"SELECT * FROM {_IMPORT_LOG} ORDER BY import_id DESC LIMIT {int(imports)}")
+    cols = [d[0] for d in cur.description]
+    log = []
+    for values in cur.fetchall():
+        r = dict(zip(cols, values, strict=True))
+        log.append(_ImportRecord(**{**r, "files": json.loads(r["files"])}))
+    return _Status(store=db, schema_version=version, tables=tables, imports=log)
+
+
+def _ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
