@@ -115,3 +115,9 @@ def derivation_sql(d: Derivation, text: str, local_to_utc: str) -> tuple[str, st
     expr = f"CASE WHEN {ok} THEN {at} - to_microseconds(CAST(round({num} * 86400e6) AS BIGINT)) END"
     bad = f"{text} IS NOT NULL AND NOT coalesce({ok}, false)"
     return expr, bad, f"{where}: not a number of days from 0 to {_MAX_MONTHS * 31}"
+
+
+def source_of(text: str) -> str | None:
+    """The source column of a derived form (``tenure`` of ``tenure:months-before:...``)."""
+    m = _FORM.match(text.strip())
+    return m["source"].strip() if m else None

@@ -37,7 +37,8 @@ import pyarrow as pa
 
 from cxray.config import ProgramConfig
 from cxray.exceptions import ImportValidationError, RowError, RuleSummary, SourceError
-from cxray.ingest._derive import Derivation, derivation_sql, split_derivations
+from cxray.ingest._derive import Derivation, derivation_sql, source_of, split_derivations
+from cxray.ingest._mapping import DROP, MapExpr, check_sql, parse_expression
 from cxray.ingest._readers import csv_error, stage_arrow
 from cxray.ingest._readers import quote_ident as q
 from cxray.ingest._registry import detect_source, get_source
@@ -313,7 +314,9 @@ def _finish(
     for i, (target, _src, path) in enumerate(staged):
         if progress:
             progress(f"checking {path.name}", len(staged) + i, 2 * len(staged) + 2)
-        cols = _plan_columns(con, spec, config, target, path.name, mapping)
+        staged_target = target
+        target, plain, used, extra = _apply_mapping(s, spec, target, path.name, mapping)
+        cols = _plan_columns(con, spec, config, target, path.name, plain, used, extra)
         present.update({c.name: None for c in cols if c.name in spec and c.present})
         exprs = _output_exprs(spec, cols)
         attrs = {c.name: c.sql_type for c in cols if c.name not in spec}
@@ -376,7 +379,10 @@ def _finish(
             con.execute(f"UPDATE {q(out)} SET {ROW_COLUMN} = rowid + {base}")
         if not clean:
             problems += _problems(con, target, out, path.name, checks, base)
-        con.execute(f"DROP {'VIEW' if base is not None else 'TABLE'} IF EXISTS {q(target)}")
+        if target != staged_target:
+            con.execute(f"DROP VIEW IF EXISTS {q(target)}")
+        kind = "VIEW" if base is not None else "TABLE"
+        con.execute(f"DROP {kind} IF EXISTS {q(staged_target)}")
         if not clean:
             continue
         infos[i] = _with_rows(infos[i], rows)
@@ -435,17 +441,24 @@ def _plan_columns(
     target: str,
     file: str,
     mapping: dict[str, str],
+    used: set[str] | None = None,
+    extra: dict[str, list[tuple[str, str, str]]] | None = None,
 ) -> list[_Column]:
     described = con.execute(f"DESCRIBE {q(target)}").fetchall()
     raw_types = {name: typ for name, typ, *_ in described if name != ROW_COLUMN}
     stamps = {c.name for c in spec.columns if c.type == "timestamp"}
     mapping, derived = split_derivations(mapping, list(raw_types), stamps)
     names = _resolve_names(spec, list(raw_types), file, mapping)
+    # columns used up by a value map, a SQL expression or a "-" (see _apply_mapping)
+    for raw in used or ():
+        if names.get(raw) not in spec:
+            names.pop(raw, None)
     for d in derived.values():  # a derived column uses its source up (see ingest/_derive.py)
         raw = _find_column(list(raw_types), d.source)
         if raw is None:
             raise SourceError(
-                f"{file}: column {d.source!r} named in --map {d.option} is not in the file"
+                f"{file}: column {d.source!r} named in --map {d.option} is not in the file "
+                f"(its columns: {_listing(list(raw_types))})"
             )
         names.pop(raw, None)
         # the file's own column of that name stays, as an attribute
@@ -457,12 +470,12 @@ def _plan_columns(
     if missing:
         raise SourceError(
             f"{file}: required column(s) missing: {', '.join(missing)} "
-            f"(columns found: {', '.join(raw_types) or 'none'})"
+            f"(its columns: {_listing(list(raw_types))}); map one with --map {missing[0]}=COLUMN"
         )
     if spec.at_least_one_of and not any(c in by_canonical for c in spec.at_least_one_of):
         raise SourceError(
             f"{file}: a {spec.name} file needs at least one of the columns "
-            f"{', '.join(spec.at_least_one_of)} (columns found: {', '.join(raw_types)})"
+            f"{', '.join(spec.at_least_one_of)} (its columns: {_listing(list(raw_types))})"
         )
 
     cols: list[_Column] = []
@@ -475,7 +488,189 @@ def _plan_columns(
     for raw, canon in names.items():
         if canon not in spec:
             cols.append(_attribute_column(canon, raw, raw_types[raw]))
+    for col in cols:
+        if col.present:
+            col.checks += (extra or {}).get(col.name, [])
     return cols
+
+
+#: the name prefix of a column a mapping computes (see _apply_mapping)
+_MAPPED = "__cx_map__"
+
+
+def _apply_mapping(
+    s: _Session, spec: TableSpec, target: str, file: str, mapping: dict[str, str]
+) -> tuple[str, dict[str, str], set[str], dict[str, list[tuple[str, str, str]]]]:
+    """Resolve the user's mappings against the staged file ``target``.
+
+    Returns the relation to read (``target``, or a view over it with one column per
+    computed mapping), the mapping as plain renames (derived forms pass through), the
+    columns used up (by a value map, a SQL expression or ``-``) and extra checks per
+    contract column (a value missing from a value map, a SQL expression that fails).
+    """
+    con = s.con
+    described = con.execute(f"DESCRIBE {q(target)}").fetchall()
+    raw_types = {name: typ for name, typ, *_ in described if name != ROW_COLUMN}
+    raw_names = list(raw_types)
+    plain: dict[str, str] = {}
+    used: set[str] = set()
+    fed: set[str] = set()  # columns renamed to a target
+    computed: list[tuple[str, str]] = []
+    extra: dict[str, list[tuple[str, str, str]]] = {}
+
+    def column(m: MapExpr, wanted: str | None = None) -> str:
+        if m.position is not None:
+            return raw_names[m.position - 1]
+        wanted = wanted if wanted is not None else m.column or ""
+        raw = _find_column(raw_names, wanted)
+        if raw is None:
+            hint = f"; for a SQL expression write sql:{wanted}" if "(" in wanted else ""
+            raise SourceError(
+                f"{file}: column {wanted!r} named in {m.option} is not in the file "
+                f"(its columns: {_listing(raw_names)}){hint}"
+            )
+        return raw
+
+    for name, text in mapping.items():
+        m = parse_expression(name.strip(), text, raw_names)
+        if name.startswith(DROP):
+            used.add(column(m))
+            continue
+        canon = name.strip().lower()
+        if canon not in spec:
+            raise SourceError(
+                f"{m.option}: {name!r} is not a column of {spec.name}; a mapping's target is "
+                f"one of {', '.join(spec.column_names)} (or - to leave a column out)"
+            )
+        out = _MAPPED + canon
+        if m.kind == "column" and source_of(text) and _find_column(raw_names, text) is None:
+            plain[name] = text  # a derived timestamp (ingest/_derive.py)
+            continue
+        if m.kind in ("column", "position"):
+            raw = column(m)
+            if raw in fed:  # one column feeds several targets: the others get a copy
+                computed.append((out, q(raw)))
+                plain[name] = out
+            else:
+                fed.add(raw)
+                plain[name] = raw
+            continue
+        plain[name] = out
+        if m.kind == "const":
+            computed.append((out, f"CAST({_literal(m.value or '')} AS VARCHAR)"))
+        elif m.kind == "values":
+            raw = column(m)
+            used.add(raw)
+            text_sql = _text(raw, raw_types[raw])
+            low = f"lower({text_sql})"
+            default = next((new for old, new in m.pairs if old == "*"), None)
+            pairs = [(old, new) for old, new in m.pairs if old != "*"]
+            whens = " ".join(
+                f"WHEN {low} = {_literal(old.lower())} THEN {_literal(new) if new else 'NULL'}"
+                for old, new in pairs
+            )
+            other = _literal(default) if default else "NULL"
+            computed.append(
+                (
+                    out,
+                    f"CAST(CASE WHEN {text_sql} IS NULL THEN NULL {whens} ELSE {other} END "
+                    "AS VARCHAR)",
+                )
+            )
+            if default is None:
+                known = ", ".join(repr(old) for old, _ in pairs)
+                keys = ", ".join(_literal(old.lower()) for old, _ in pairs)
+                extra.setdefault(canon, []).append(
+                    (
+                        f"{text_sql} IS NOT NULL AND {low} NOT IN ({keys})",
+                        text_sql,
+                        f"{raw!r} (mapped by {m.option}): not one of {known}; add it to the "
+                        "map, or *->VALUE for every other value",
+                    )
+                )
+        else:  # sql
+            expr, inputs = _sql_mapping(con, target, raw_names, raw_types, m, file)
+            used.update(inputs)
+            computed.append((out, f"TRY({expr})"))
+            shown = " || ', ' || ".join(
+                f"{_literal(r + '=')} || coalesce({_text(r, raw_types[r])}, 'NULL')" for r in inputs
+            )
+            extra.setdefault(canon, []).append(
+                (
+                    f"TRY(({expr}) IS NULL) IS NULL",
+                    shown or "NULL",
+                    f"{m.option}: the expression fails on this row",
+                )
+            )
+    unnamed = [
+        r for i, r in enumerate(raw_names, 1) if r == f"#{i}" and r not in fed and r not in used
+    ]
+    if unnamed:
+        n = unnamed[0][1:]
+        raise SourceError(
+            f"{file}: column {n} of the header has no name; map it with --map TARGET=#{n} "
+            f"(a column of {spec.name}), or leave it out with --map -=#{n}"
+        )
+    if not computed:
+        return target, plain, used - fed, extra
+    view = s.temp("VIEW", "mapped")
+    adds = ", ".join(f"{expr} AS {q(name)}" for name, expr in computed)
+    con.execute(f"CREATE TEMP VIEW {q(view)} AS SELECT *, {adds} FROM {q(target)}")
+    return view, plain, used - fed, extra
+
+
+def _sql_mapping(
+    con: duckdb.DuckDBPyConnection,
+    target: str,
+    raw_names: list[str],
+    raw_types: dict[str, str],
+    m: MapExpr,
+    file: str,
+) -> tuple[str, list[str]]:
+    """A checked ``sql:`` mapping as DuckDB SQL over the staged columns, and its inputs."""
+    import sqlglot
+    from sqlglot import exp
+
+    where = m.option
+    check_sql(m.value or "", where, raw_names)
+    tree = sqlglot.parse_one(m.value or "", read="duckdb")
+    inputs: list[str] = []
+    for node in list(tree.find_all(exp.Column)):
+        raw = _find_column(raw_names, node.name)
+        if raw is None:
+            raise SourceError(
+                f"{file}: {where}: {node.name!r} is not a column of the file "
+                f'(its columns: {_listing(raw_names)}; quote a name with spaces in "...")'
+            )
+        if raw not in inputs:
+            inputs.append(raw)
+        node.replace(sqlglot.parse_one(_text(raw, raw_types[raw]), read="duckdb"))
+    expr = tree.sql(dialect="duckdb")
+    try:
+        con.execute(f"SELECT {expr} FROM {q(target)} LIMIT 0")
+    except duckdb.Error as exc:
+        first = str(exc).splitlines()[0]
+        text = any(raw_types[r] in _TEXT_TYPES for r in inputs)
+        hint = (
+            "; the file's columns are text here: cast them, e.g. "
+            f"{q(inputs[0]) if inputs[0] != inputs[0].lower() else inputs[0]}::DOUBLE"
+            if text and inputs
+            else ""
+        )
+        raise SourceError(f"{file}: {where}: DuckDB cannot evaluate it: {first}{hint}") from None
+    return expr, inputs
+
+
+def _literal(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _listing(raw_names: list[str], limit: int = 40) -> str:
+    """``#1 customerID, #2 gender, ...``: the file's columns with their positions."""
+    raw_names = [n for n in raw_names if not n.startswith(_MAPPED)]
+    shown = [f"#{i} {n}" for i, n in enumerate(raw_names[:limit], start=1)]
+    more = f", ... ({len(raw_names)} in all)" if len(raw_names) > limit else ""
+    return (", ".join(shown) + more) or "none"
 
 
 def _find_column(raw_names: list[str], wanted: str) -> str | None:

@@ -92,7 +92,8 @@ def stage_csv(
     seen: dict[str, int] = {}
     for i, name in enumerate(header, start=1):
         if name.strip() == "":
-            raise SourceError(f"{path.name}: column {i} of the header has no name")
+            # staged as "#i": the pipeline refuses it unless --map names it (TARGET=#i)
+            header[i - 1] = name = f"#{i}"
         if name in seen:
             raise SourceError(
                 f"{path.name}: the header names column {name!r} twice (columns {seen[name]} "

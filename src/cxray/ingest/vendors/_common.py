@@ -24,6 +24,7 @@ from typing import IO, Any
 import duckdb
 
 from cxray.exceptions import SourceError
+from cxray.ingest._mapping import referenced_columns
 from cxray.ingest._readers import check_readable, stage_records
 from cxray.schema import normalize_column_name
 
@@ -238,7 +239,9 @@ class UserClaims:
 def user_claims(mapping: Mapping[str, str]) -> UserClaims:
     return UserClaims(
         canonical=frozenset(k.strip().lower() for k in mapping),
-        sources=frozenset(normalize_column_name(v) for v in mapping.values()),
+        sources=frozenset(
+            normalize_column_name(c) for v in mapping.values() for c in referenced_columns(v)
+        ),
     )
 
 
