@@ -61,6 +61,7 @@ def themes_chart(report: dict[str, Any]) -> Markup | None:
             mode="markers+text",
             text=labels,
             textposition="top center",
+            cliponaxis=False,  # a label above the topmost bubble stays whole
             customdata=links,
             hovertext=hover,
             hoverinfo="text",
