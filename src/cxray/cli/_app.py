@@ -21,6 +21,8 @@ import importlib
 import os
 import re
 import sys
+import types
+import typing
 from collections.abc import Iterable
 from functools import cache
 from pathlib import Path
@@ -51,7 +53,7 @@ class _Root(typer.core.TyperGroup):
             _register_commands([cmd_name])
             cmd = typer.main.get_command(app).commands.get(cmd_name)  # type: ignore[attr-defined]
             if cmd is not None:
-                self.commands[cmd_name] = cmd
+                self.commands[cmd_name] = readable(cmd)
         return cmd
 
     def format_commands(self, ctx: Any, formatter: Any) -> None:
@@ -123,7 +125,8 @@ def run(argv: list[str]) -> int:
     _register_commands(argv)
 
     try:
-        rv = app(args=argv, prog_name="cxray", standalone_mode=False)
+        command = readable(typer.main.get_command(app))
+        rv = command.main(args=argv, prog_name="cxray", standalone_mode=False)
     except typer.Abort:
         err_console.print("[red]aborted[/red]")
         return 130
@@ -144,6 +147,48 @@ def run(argv: list[str]) -> int:
         _error(f"internal error: {type(exc).__name__}: {exc} (set CXRAY_DEBUG=1 for details)")
         return 70
     return rv if isinstance(rv, int) else 0
+
+
+class _Argument(typer.core.TyperArgument):
+    """An argument whose help shows its metavar (``FILE``), not a type (``<list[Path]>``)."""
+
+    def display_type_rich(self, ctx: Any) -> str | None:
+        return None
+
+
+#: what a value of each type is called in help (``--seed INTEGER``, not ``<int>``)
+_METAVARS = {str: "TEXT", int: "INTEGER", float: "NUMBER", Path: "PATH"}
+
+
+def readable(command: Any) -> Any:
+    """``command`` and its sub-commands with help for people: every option that takes a
+    value shows a metavar (its choices, or ``TEXT``, ``INTEGER``, ``NUMBER``, ``PATH``)
+    instead of Typer's type names, and arguments show their name alone."""
+    for param in command.params:
+        if isinstance(param, typer.core.TyperArgument) and type(param) is not _Argument:
+            param.__class__ = _Argument
+        elif (
+            isinstance(param, typer.core.TyperOption)
+            and param.metavar is None
+            and not (param.is_flag or param.count)
+        ):
+            param.metavar = _metavar(param)
+    for sub in getattr(command, "commands", {}).values():
+        readable(sub)
+    return command
+
+
+def _metavar(param: Any) -> str:
+    desc = param.type_descriptor
+    if desc.is_choice and desc.choices:
+        return "|".join(str(getattr(c, "value", c)) for c in desc.choices)
+    annotation = desc.annotation
+    while typing.get_origin(annotation) in (list, tuple, types.UnionType, typing.Union):
+        args = [a for a in typing.get_args(annotation) if a is not type(None)]
+        annotation = args[0] if args else str
+    if isinstance(annotation, type) and issubclass(annotation, os.PathLike):
+        return "PATH"
+    return _METAVARS.get(annotation, getattr(annotation, "__name__", "VALUE").upper())
 
 
 #: modules of this package that register no command

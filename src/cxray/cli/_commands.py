@@ -57,7 +57,7 @@ def import_(
     table: Annotated[str, typer.Argument(metavar="TABLE", help=f"One of: {', '.join(CONTRACT)}.")],
     files: Annotated[
         list[Path],
-        typer.Argument(metavar="FILE...", help="CSV, Parquet, JSON Lines or vendor files."),
+        typer.Argument(metavar="FILE", help="CSV, Parquet, JSON Lines or vendor files."),
     ],
     source: Annotated[
         str | None,
