@@ -79,3 +79,39 @@ def test_import_is_idempotent(fixture_path, tmp_path):
         again = ws.import_files("mentions", [fixture_path(EXPORT)]).result
         assert (first.added, again.added, again.updated, again.unchanged) == (2, 0, 0, 2)
         assert ws.table("mentions").count().execute() == 2
+
+
+def test_review_csv_maps_onto_mentions(fixture_path, rows_by):
+    batch = read_batch("mentions", [fixture_path("app_store_reviews.csv")])
+    assert batch.files[0].source == "app_store"
+    assert (batch.num_rows, batch.files[0].skipped) == (2, 1)  # a rating without text
+    rows = rows_by(batch, "mention_id")
+    logout = rows["10987654321"]
+    assert logout["text"] == "Since the last update the app logs me out\nevery time I open it."
+    assert (logout["rating"], logout["author"], logout["territory"]) == (
+        1.0,
+        "kettle_fan_88",
+        "USA",
+    )
+    assert logout["posted_at"] == datetime(2025, 3, 2, 21, 15)
+    assert rows["10987654322"]["app_version"] == "4.12.0"
+
+
+def test_a_review_list_without_ids_gets_stable_ids(tmp_path, rows_by):
+    # the shape of review lists gathered outside App Store Connect (date,title,review,rating)
+    path = tmp_path / "reviews.csv"
+    path.write_text(
+        "date,title,review,rating\n"
+        '2023-05-21 16:42:24,Accessible,"Works well with VoiceOver.",5\n'
+        "2023-05-22 09:00:00,Logs out,Logs me out daily,2\n",
+        encoding="utf-8",
+    )
+    first = rows_by(read_batch("mentions", [path], source="app_store"), "mention_id")
+    again = rows_by(read_batch("mentions", [path], source="app_store"), "mention_id")
+    assert list(first) == list(again) and len(first) == 2
+    assert all(k.startswith("app_store:") and len(k) == len("app_store:") + 16 for k in first)
+    assert {r["rating"] for r in first.values()} == {5.0, 2.0}
+    with pytest.raises(SourceError, match="no column for posted_at"):
+        bad = tmp_path / "nodate.csv"
+        bad.write_text("title,review,rating\nx,y,3\n", encoding="utf-8")
+        read_batch("mentions", [bad], source="app_store")

@@ -17,6 +17,7 @@ left out and counted. See ``docs/importers-vendors.md``.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from pathlib import Path
 from typing import Any
@@ -30,10 +31,12 @@ from cxray.ingest.vendors._more import (
     csv_records,
     epoch_iso,
     has_columns,
+    is_json,
     json_items,
     stage,
     text,
 )
+from cxray.schema import normalize_column_name
 
 __all__ = ["AppStoreSource", "GooglePlaySource"]
 
@@ -125,14 +128,27 @@ _APPLE_TYPE = re.compile(r'"type"\s*:\s*"customerReviews"')
 
 class AppStoreSource(Source):
     name = "app_store"
-    description = "Apple App Store Connect customer reviews (API JSON)"
+    description = "Apple App Store reviews: App Store Connect API JSON, or a review CSV"
     tables = frozenset({"mentions"})
-    suffixes = (".json", ".jsonl", ".json.gz")
+    suffixes = (".json", ".jsonl", ".json.gz", ".csv", ".csv.gz")
 
     def sniff(self, path: Path, head: bytes) -> bool:
-        return bool(_APPLE_TYPE.search(head_text(head)))
+        t = head_text(head)
+        if t.lstrip()[:1] in ("[", "{"):
+            return bool(_APPLE_TYPE.search(t))
+        # a review CSV is only claimed when it names Apple's own fields; a bare
+        # date,title,review,rating file needs --source app_store
+        header = {normalize_column_name(h) for h in csv_header(t)}
+        return (
+            "rating" in header
+            and "title" in header
+            and bool(header & {"territory", "reviewer_nickname"})
+        )
 
     def stage(self, path: Path, target: str, ctx: StageContext) -> None:
+        if not is_json(path):
+            _app_store_csv(path, target, ctx)
+            return
         reviews, _ = json_items(
             path,
             "App Store Connect review",
@@ -177,3 +193,64 @@ class AppStoreSource(Source):
             raise SourceError(f"{path.name}: no reviews with text to import")
         _skip_unwritten(ctx, len(records), len(reviews))
         stage(ctx, target, path, records, rows)
+
+
+#: App Store review CSV columns (normalized) → contract column or kept name
+_APPLE_CSV = {
+    "id": "mention_id",
+    "review_id": "mention_id",
+    "date": "posted_at",
+    "created_date": "posted_at",
+    "review_date": "posted_at",
+    "rating": "rating",
+    "stars": "rating",
+    "star_rating": "rating",
+    "title": "title",
+    "review_title": "title",
+    "review": "text",
+    "body": "text",
+    "review_text": "text",
+    "reviewer_nickname": "author",
+    "nickname": "author",
+    "territory": "territory",
+    "app_version": "app_version",
+    "version": "app_version",
+}
+
+
+def _app_store_csv(path: Path, target: str, ctx: StageContext) -> None:
+    """A CSV of App Store reviews: id (or none), date, rating, title, review text, ...
+
+    Review lists gathered outside App Store Connect often have no review id; the id is then
+    ``app_store:`` and the first 16 hex digits of the SHA-256 of date, title and text, so
+    that the same review imported again replaces itself.
+    """
+    header, raw, rows = csv_records(path, "App Store review", "reviews")
+    names = {h: _APPLE_CSV.get(normalize_column_name(h), h) for h in header}
+    missing = {"posted_at", "rating"} - set(names.values())
+    if "text" not in names.values() and "title" not in names.values():
+        missing.add("text")
+    if missing:
+        raise SourceError(
+            f"{path.name}: not an App Store review CSV: no column for "
+            f"{', '.join(sorted(missing))} (header: {', '.join(header)})"
+        )
+    records, kept = [], []
+    for row, r in zip(rows, raw, strict=True):
+        rec: dict[str, Any] = {"platform": "app_store"}
+        for col, value in r.items():
+            rec[names[col]] = value
+        rec["text"] = text(rec.get("text")) or text(rec.get("title"))
+        if rec["text"] is None:
+            continue
+        if not text(rec.get("mention_id")) and "mention_id" not in names.values():
+            digest = hashlib.sha256(
+                "\x1f".join(str(rec.get(k) or "") for k in ("posted_at", "title", "text")).encode()
+            ).hexdigest()
+            rec["mention_id"] = f"app_store:{digest[:16]}"
+        records.append(rec)
+        kept.append(row)
+    if not records:
+        raise SourceError(f"{path.name}: no reviews with text to import")
+    _skip_unwritten(ctx, len(records), len(raw))
+    stage(ctx, target, path, records, kept)
