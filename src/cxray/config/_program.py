@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from cxray.config._loop import LoopConfig
+from cxray.config._sources import Sources
 from cxray.config._surveys import SurveysConfig
 from cxray.exceptions import ConfigError
 
@@ -451,6 +452,8 @@ class ProgramConfig(_Model):
     loop: LoopConfig = LoopConfig()
     #: survey definitions (``[surveys.NAME]``) and the fatigue rule (``docs/surveys.md``)
     surveys: SurveysConfig = SurveysConfig()
+    #: named sources (``[sources.NAME]``): how a kind of file is imported (docs/importing.md)
+    sources: Sources = Field(default_factory=dict)
     #: the file it was read from, if any
     path: Path | None = Field(default=None, exclude=True)
 

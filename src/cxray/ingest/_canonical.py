@@ -30,9 +30,10 @@ class CanonicalSource(Source):
     )
 
     def stage(self, path: Path, target: str, ctx: StageContext) -> None:
-        kind = file_kind(path)
+        kind = "csv" if ctx.format == "tsv" else ctx.format or file_kind(path)
         if kind == "csv":
-            delim = "\t" if ".tsv" in path.name.lower() else None
+            tsv = ctx.format == "tsv" or (ctx.format is None and ".tsv" in path.name.lower())
+            delim = "\t" if tsv else None
             ctx.row_base = stage_csv(ctx.con, path, target, delimiter=delim, lazy=True)
         elif kind == "parquet":
             stage_parquet(ctx.con, path, target)

@@ -23,20 +23,15 @@ row, so importing the same file again changes nothing.
 from __future__ import annotations
 
 import datetime as dt
-import re
 from dataclasses import dataclass
 
+from cxray.config._sources import DERIVED_FORM, DERIVED_RULES, check_derived, source_of
 from cxray.exceptions import SourceError
 
-__all__ = ["RULES", "Derivation", "derivation_sql", "split_derivations"]
+__all__ = ["RULES", "Derivation", "derivation_sql", "source_of", "split_derivations"]
 
-#: rule -> what it means
-RULES = {
-    "months-before": "calendar months before the date (a whole number)",
-    "days-before": "days before the date",
-    "yes-at": "the date when the value is yes, empty when no",
-}
-_FORM = re.compile(r"^(?P<source>.+):(?P<rule>[a-z][a-z-]*):(?P<date>\d{4}-\d\d-\d\d[T 0-9:.]*)$")
+RULES = DERIVED_RULES
+_FORM = DERIVED_FORM
 #: a thousand years: longer tenures are typing errors
 _MAX_MONTHS = 12000
 _YES = ("yes", "y", "true", "t", "1")
@@ -72,23 +67,14 @@ def split_derivations(
             continue
         option = f"--map {canonical}={value}"
         rule = m["rule"]
-        if rule not in RULES:
-            known = "; ".join(f"{k}: {v}" for k, v in RULES.items())
-            raise SourceError(f"{option}: unknown rule {rule!r} (the rules: {known})")
+        date = check_derived(value, option)
+        assert date is not None
         canon = canonical.strip().lower()
         if canon not in timestamps:
             raise SourceError(
                 f"{option}: {rule} makes a timestamp, and {canonical!r} is not a timestamp "
                 f"column ({', '.join(sorted(timestamps))})"
             )
-        try:
-            date = dt.datetime.fromisoformat(m["date"].strip())
-        except ValueError:
-            raise SourceError(
-                f"{option}: {m['date']!r} is not a date (YYYY-MM-DD or an ISO 8601 date-time)"
-            ) from None
-        if date.tzinfo is not None:
-            raise SourceError(f"{option}: give the date without a time zone offset")
         derived[canon] = Derivation(canon, m["source"].strip(), rule, date, value.strip())
     return plain, derived
 
@@ -115,9 +101,3 @@ def derivation_sql(d: Derivation, text: str, local_to_utc: str) -> tuple[str, st
     expr = f"CASE WHEN {ok} THEN {at} - to_microseconds(CAST(round({num} * 86400e6) AS BIGINT)) END"
     bad = f"{text} IS NOT NULL AND NOT coalesce({ok}, false)"
     return expr, bad, f"{where}: not a number of days from 0 to {_MAX_MONTHS * 31}"
-
-
-def source_of(text: str) -> str | None:
-    """The source column of a derived form (``tenure`` of ``tenure:months-before:...``)."""
-    m = _FORM.match(text.strip())
-    return m["source"].strip() if m else None

@@ -188,6 +188,7 @@ def read_batch(
     config = config or ProgramConfig()
     if not paths:
         raise SourceError("no files given")
+    source, mapping, fmt = _named_source(config, spec, source, mapping or {})
     with _Session(con) as s:
         staged: list[tuple[str, Source, Path]] = []
         bases: list[int | None] = []
@@ -203,7 +204,7 @@ def read_batch(
             if progress:
                 progress(f"reading {path.name}", i, 2 * len(paths) + 2)
             target = s.temp("TABLE", f"stage_{i}")
-            ctx = StageContext(con=s.con, table=spec, mapping=dict(mapping or {}))
+            ctx = StageContext(con=s.con, table=spec, mapping=dict(mapping), format=fmt)
             src.stage(path, target, ctx)
             if ctx.row_base is not None:  # the source staged a view (see StageContext)
                 s.objects[-1] = ("VIEW", target)
@@ -221,9 +222,7 @@ def read_batch(
             )
             for (_, src, path), (n, why) in zip(staged, skips, strict=True)
         ]
-        return _finish(
-            s, spec, config, staged, infos, mapping or {}, progress, bases, verify=verify
-        )
+        return _finish(s, spec, config, staged, infos, mapping, progress, bases, verify=verify)
 
 
 def read_frame(
@@ -244,6 +243,53 @@ def read_frame(
         stage_arrow(s.con, data, target)
         infos = [FileInfo(name=name, source=source, rows=0)]
         return _finish(s, spec, config, [(target, None, Path(name))], infos, mapping or {}, None)
+
+
+def _named_source(
+    config: ProgramConfig, spec: TableSpec, source: str | None, mapping: dict[str, str]
+) -> tuple[str | None, dict[str, str], str | None]:
+    """``--source NAME``: a named source of cxray.toml first, else a vendor reader.
+
+    Returns the vendor reader to use (None: detect), the mapping (the named source's, with
+    ``mapping`` replacing single targets) and the declared file kind.
+    """
+    if not source:
+        return None, mapping, None
+    key = source.strip().lower()
+    named = config.sources.get(key)
+    if named is None:
+        try:
+            get_source(key)
+        except SourceError:
+            where = f" in {config.path}" if config.path else ""
+            have = ", ".join(sorted(config.sources)) or "none"
+            raise SourceError(
+                f"--source {source!r} is neither a named source of cxray.toml{where} "
+                f"([sources.NAME]; defined: {have}) nor a reader of vendor exports "
+                f"({', '.join(sorted(_source_names()))})"
+            ) from None
+        return key, mapping, None
+    if named.table != spec.name:
+        raise SourceError(
+            f"--source {key}: the named source [sources.{key}] imports into {named.table}, "
+            f"not {spec.name}"
+        )
+    given = {k.strip().lower() for k in mapping if not k.startswith(DROP)}
+    merged = {
+        k: v
+        for k, v in named.mapping().items()
+        if not k.startswith(DROP) and k.strip().lower() not in given
+    }
+    merged.update({k: v for k, v in mapping.items() if not k.startswith(DROP)})
+    drops = [v for k, v in [*named.mapping().items(), *mapping.items()] if k.startswith(DROP)]
+    merged.update({DROP * (i + 1): v for i, v in enumerate(drops)})
+    return named.vendor, merged, named.format
+
+
+def _source_names() -> list[str]:
+    from cxray.ingest._registry import SOURCES
+
+    return list(SOURCES)
 
 
 _session_ids = itertools.count(1)

@@ -42,6 +42,9 @@ class StageContext:
     table: TableSpec
     #: user's column mapping, canonical name -> source column name
     mapping: dict[str, str] = field(default_factory=dict)
+    #: the file kind a named source declares (``csv``, ``tsv``, ``parquet``, ``jsonl``), for
+    #: a plain file whose name does not say it; None: from the name
+    format: str | None = None
     #: set by a source that staged a *view* without ``_row`` (the fast CSV path): the
     #: row number of the view's first row. The pipeline then numbers rows itself.
     row_base: int | None = None
