@@ -62,14 +62,23 @@ def import_(
     source: Annotated[
         str | None,
         typer.Option(
-            help="canonical, qualtrics, surveymonkey, typeform, zendesk, segment, freshdesk, "
-            "intercom, hubspot, salesforce, ga4, google_play, app_store, trustpilot, mailchimp "
-            "(default: detected)."
+            help="A named source of cxray.toml ([sources.NAME]: table, map, vendor), looked up "
+            "first; else a vendor reader: canonical, qualtrics, surveymonkey, typeform, zendesk, "
+            "segment, freshdesk, intercom, hubspot, salesforce, ga4, google_play, app_store, "
+            "trustpilot, mailchimp (default: detected)."
         ),
     ] = None,
     map_: Annotated[
         list[str],
-        typer.Option("--map", help="CANONICAL=SOURCE_COLUMN, repeatable (e.g. --map nps=Q1)."),
+        typer.Option(
+            "--map",
+            metavar="TARGET=EXPR",
+            help="Repeatable. EXPR: a column (Q1, or #3 by position), sql:EXPRESSION over the "
+            "file's columns (sql:round(score::DOUBLE)), a constant ('web' or const:web), a value "
+            "map (Churn:Yes->true,No->false; *->x for the rest) or a derived date "
+            "(tenure:months-before:2024-01-31). TARGET: a column of TABLE, or - to leave a "
+            "column out. Replaces that target of --source. See docs/importing.md.",
+        ),
     ] = [],  # noqa: B006  (Typer reads the default)
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Report what would change.")] = False,
     format_: FormatOpt = OutputFormat.table,
