@@ -19,14 +19,14 @@ BAND = "rgba(10, 88, 202, 0.15)"
 _CONFIG = {"displaylogo": False, "responsive": True}
 
 
-def _html(fig: go.Figure, div_id: str) -> Markup:
+def _html(fig: go.Figure, div_id: str, *, legend: dict[str, Any] | None = None) -> Markup:
     fig.update_layout(
         margin={"l": 56, "r": 16, "t": 16, "b": 48},
         paper_bgcolor="white",
         plot_bgcolor="white",
         font={"color": INK, "size": 13},
         showlegend=True,
-        legend={"orientation": "h", "y": -0.2},
+        legend=legend or {"orientation": "h", "y": -0.2},
     )
     fig.update_xaxes(showgrid=False, linecolor="#8c959f")
     fig.update_yaxes(gridcolor="#d0d7de", zerolinecolor="#8c959f")
@@ -127,8 +127,9 @@ def trend_chart(
                 "<extra></extra>",
             )
         )
-    fig.update_xaxes(type="category", title="period")
-    return _html(fig, "trend-chart")
+    fig.update_xaxes(type="category")
+    # the legend above: the rotated periods of a phone need the room below
+    return _html(fig, "trend-chart", legend={"orientation": "h", "y": 1.02, "yanchor": "bottom"})
 
 
 def segments_chart(records: list[dict[str, Any]], by: str, title: str) -> Markup:
