@@ -12,6 +12,7 @@ from cxray.config._sources import TABLES
 from cxray.exceptions import ConfigError, SourceError
 from cxray.schema import CONTRACT
 from cxray.workspace import Workspace
+from tests.api.conftest import make_api  # noqa: F401  (the API fixture)
 from tests.conftest import SHARED
 
 TELCO = SHARED / "data" / "telco_churn" / "Telco-Customer-Churn.csv"
@@ -134,3 +135,21 @@ def test_the_telco_file_with_a_named_source_from_the_command_line(tmp_path, caps
         segments = {r["segment"]: r["n"] for r in counts}
     assert row.to_pylist()[0] == {"n": 7043, "churned": 1869}
     assert segments == {"monthly": 3875, "contract": 3168}  # the file's Month-to-month count
+
+
+def test_the_api_takes_the_same_mappings_and_named_sources(tmp_path, make_api):  # noqa: F811
+    (tmp_path / "cxray.toml").write_text(TOML, encoding="utf-8")
+    api = make_api()
+
+    def upload(text: str, **data):
+        files = [("files", ("t.csv", text, "text/csv"))]
+        return api.post("/api/imports/customers", files=files, data=data)
+
+    r = upload(FILE, source="telco", map=["segment=const:all", "-=Contract"])
+    assert r.status_code == 201, r.text
+    rows = _rows(api.ws, "customers", "customer_id")
+    assert {r["segment"] for r in rows.values()} == {"all"}
+    assert rows["B"]["created_at"] == dt.datetime(2022, 12, 31)
+    assert "contract" not in api.ws.store.attributes("customers")
+    bad = upload(FILE, source="telco", map=["segment=sql:getenv('HOME')"])
+    assert bad.status_code == 422 and "not allowed" in bad.text

@@ -170,9 +170,11 @@ def parse_expression(
         if columns is not None and n > len(columns):
             raise SourceError(f"{where}: the file has {len(columns)} columns")
         return MapExpr(target, "position", text, position=n)
-    if target.startswith(DROP):
-        raise SourceError(f"{where}: a column to leave out is a column name or #N")
     low = text.lower()
+    if target.startswith(DROP):
+        if low.startswith(("sql:", "const:")) or any(a in text for a in _ARROWS):
+            raise SourceError(f"{where}: a column to leave out is a column name or #N")
+        return MapExpr(target, "column", text, column=text)
     if low.startswith("sql:"):
         sql = text[4:].strip()
         check_sql(sql, where, columns)

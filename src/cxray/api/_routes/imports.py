@@ -52,9 +52,22 @@ def import_files(
     ],
     cx: Annotated[ApiContext, Depends(context)],
     _: Annotated[Principal, Depends(analyst)],
-    source: Annotated[str | None, Form(description="default: detected from the files")] = None,
+    source: Annotated[
+        str | None,
+        Form(
+            description="a named source of cxray.toml ([sources.NAME]), looked up first, or a "
+            "vendor reader (qualtrics, typeform, ...); default: detected from the files"
+        ),
+    ] = None,
     map_: Annotated[
-        list[str], Form(alias="map", description="CANONICAL=SOURCE_COLUMN, repeatable")
+        list[str],
+        Form(
+            alias="map",
+            description="TARGET=EXPRESSION, repeatable, as `cxray import --map`: a column "
+            "(name or #N), sql:EXPRESSION, a constant ('web' or const:web), a value map "
+            "(Churn:Yes->true,No->false), a derived date (tenure:months-before:2024-01-31); "
+            "TARGET - leaves a column out; replaces that target of a named source",
+        ),
     ] = [],  # noqa: B006 (FastAPI reads the default)
     dry_run: Annotated[bool, Form(description="report what would change; write nothing")] = False,
 ) -> CXJSONResponse:
