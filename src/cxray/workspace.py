@@ -9,6 +9,7 @@ these methods and add nothing but presentation.
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import copy
 import os
 import threading
@@ -27,7 +28,7 @@ from cxray.ingest import Batch, FileInfo, ProgressFn, read_batch, read_frame
 from cxray.store import IMPORT_LOG, ImportRecord, Store, TableStatus, WriteResult, serve_file
 from cxray.surveys import Surveys
 
-__all__ = ["DemoReport", "ImportReport", "Workspace", "WorkspaceStatus"]
+__all__ = ["DemoReport", "ImportReport", "Workspace", "WorkspaceStatus", "resolving_from"]
 
 DEMO_SOURCE = "demo"
 
@@ -127,10 +128,10 @@ class Workspace:
         settings = Settings()
         program = load_program_config(config if config is not None else settings.config)
         db = db if db is not None else settings.db
-        owner = _served_owner(db) if _SERVED else None
+        owner = _served_owner(db) if _SERVED else None  # this process serves it
         if owner is not None:
             return _ServedView(owner, str(db), program, read_only=read_only)
-        store = Store(db, read_only=read_only, create=create)
+        store = Store(_in_folder(db), read_only=read_only, create=create)
         return cls(store, program)
 
     @contextlib.contextmanager
@@ -146,7 +147,8 @@ class Workspace:
         same :attr:`write_lock` around imports and the demo, ``read_only``
         honoured by refusing writes, and ``close()`` closing only the cursor.
         Stores that are not a DuckDB file are left alone: processes connect to
-        them on their own.
+        them on their own. A command run for another process resolves a relative
+        store path against that process's folder: :func:`resolving_from`.
         """
         key = _served_key(self.store.url)
         if key is None:
@@ -568,11 +570,31 @@ class Workspace:
 #: the workspaces this process serves, by the real path of their DuckDB file (``serving``)
 _SERVED: dict[str, Workspace] = {}
 _SERVED_LOCK = threading.Lock()
+#: the folder a relative store path means (the client's, for a command run for it)
+_FOLDER: contextvars.ContextVar[str | None] = contextvars.ContextVar("folder", default=None)
+
+
+@contextlib.contextmanager
+def resolving_from(folder: str | Path) -> Iterator[None]:
+    """Inside the block (this thread), a relative path of a served store means one in
+    ``folder``: a command a server runs for a process there names the store as typed."""
+    token = _FOLDER.set(str(folder))
+    try:
+        yield
+    finally:
+        _FOLDER.reset(token)
+
+
+def _in_folder(db: str | Path) -> str | Path:
+    folder = _FOLDER.get()
+    if folder is not None and "://" not in str(db) and not os.path.isabs(db):
+        return os.path.join(folder, db)
+    return db
 
 
 def _served_key(db: str | Path) -> str | None:
     try:
-        return os.path.realpath(serve_file(db))
+        return os.path.realpath(serve_file(_in_folder(db)))
     except ValueError:  # not a DuckDB file: nothing to share
         return None
 

@@ -114,14 +114,9 @@ def forward_if_served(argv: list[str]) -> int | None:
         return None
     cwd = os.getcwd()
     config = options.get("--config") or os.environ.get("CXRAY_CONFIG") or "cxray.toml"
-    # the server has its own folder and environment: the store and config go as absolute paths
-    args = [
-        "--db",
-        served.store,
-        "--config",
-        os.path.abspath(os.path.expanduser(config)),
-        *rest,
-    ]
+    # the server has its folder and environment, not ours: the store and config go as we
+    # name them, and the server reads relative paths in our folder (``cwd``)
+    args = ["--db", db, "--config", config, *rest]
     body = {
         "argv": args,
         "cwd": cwd,
@@ -151,12 +146,9 @@ def forward_if_served(argv: list[str]) -> int | None:
             f"interrupted: stopped waiting; the command goes on in the server at {served.url}\n"
         )
         return 130
-    out, err = answer.get("stdout", ""), answer.get("stderr", "")
-    if db != served.store:  # the store as the user named it, as a local run says
-        out, err = out.replace(served.store, db), err.replace(served.store, db)
-    sys.stdout.write(out)
+    sys.stdout.write(answer.get("stdout", ""))
     sys.stdout.flush()
-    sys.stderr.write(err)
+    sys.stderr.write(answer.get("stderr", ""))
     sys.stderr.flush()
     return int(answer.get("code", 1))
 
@@ -354,6 +346,7 @@ def run_forwarded(
     import io
 
     from cxray.cli._app import _error, run
+    from cxray.workspace import resolving_from
 
     _install()
     env = env or {}
@@ -369,7 +362,8 @@ def run_forwarded(
             code = 1
         else:
             try:
-                code = run(args)
+                with resolving_from(cwd):  # the store as the client names it
+                    code = run(args)
             except SystemExit as exc:  # a command that exits on its own
                 code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
             except Exception as exc:  # CXRAY_DEBUG=1: run() re-raises
