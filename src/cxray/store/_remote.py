@@ -177,7 +177,7 @@ class _RemoteConnection:
 
     def _remote(self, query: str) -> bool:
         try:
-            kinds = {s.type for s in self._local.extract_statements(query)}
+            kinds = {s.type for s in self._backend._cursor().extract_statements(query)}
         except duckdb.Error:
             return True  # the server says what is wrong with it
         if kinds == {duckdb.StatementType.SELECT}:
@@ -191,7 +191,7 @@ class _RemoteConnection:
         if not self._remote(query):
             return self._local.execute(query, parameters, **kwargs)
         data = self._backend.fetch(query, parameters)
-        cursor = self._local.cursor()  # the caller's own: it lives as long as the result
+        cursor = self._backend._cursor().cursor()  # the caller's: lives as long as the result
         cursor.register("_cx_remote_result", data)
         return cursor.execute("SELECT * FROM _cx_remote_result")
 
@@ -219,8 +219,9 @@ class RemoteBackend(DuckDBBackend):
     served: Any
 
     @classmethod
-    def open(cls, served: Any, *, db: str) -> RemoteBackend:
-        """Connect through ``served`` (a ``ServedStore``: url, token, pid, store)."""
+    def open(cls, served: Any, *, db: str, read_only: bool = False) -> RemoteBackend:
+        """Connect through ``served`` (a ``ServedStore``: url, token, pid, store);
+        ``read_only``: refuse the imports and models the server would otherwise write."""
         local = duckdb.connect(":memory:")
         local.execute("SET TimeZone = 'UTC'")
         local.execute("SET enable_progress_bar = false")
@@ -229,6 +230,7 @@ class RemoteBackend(DuckDBBackend):
         backend.server_url = str(served.url).rstrip("/")
         backend.served = served
         backend.db = db
+        backend.read_only = read_only
         backend._client = _Client(backend.server_url, served.token, db)
         backend._local_con = local
         backend._threads = threading.local()
@@ -252,6 +254,10 @@ class RemoteBackend(DuckDBBackend):
             "for anything else use the `cxray` command, which goes through the server, or "
             "the REST API"
         )
+
+    def _writable(self) -> None:
+        if self.read_only:
+            raise StoreError(f"{self.db} is open read-only")
 
     def _cursor(self) -> duckdb.DuckDBPyConnection:
         """This thread's cursor of the local DuckDB (relations live on it)."""
@@ -360,6 +366,12 @@ class RemoteBackend(DuckDBBackend):
             schema, table.cast(schema).to_batches(max_chunksize=chunk_size)
         )
 
+    def _register_in_memory_table(self, op: Any) -> None:
+        pass  # in-memory tables travel with the query that reads them (``_remote_arrow``)
+
+    def _make_memtable_finalizer(self, name: str) -> None:
+        return None
+
     def _get_schema_using_query(self, query: str) -> ibis.Schema:
         data = self.fetch(f"SELECT * FROM ({query}) AS _cx_q LIMIT 0")
         return ibis.Schema.from_pyarrow(data.schema)
@@ -380,6 +392,7 @@ class RemoteBackend(DuckDBBackend):
         dry_run: bool,
     ) -> dict[str, Any]:
         """Import files through the server: the report of ``Workspace.import_files``."""
+        self._writable()
         body = {
             # the server runs on this machine: it reads the files where they are
             "paths": [str(Path(p).expanduser().absolute()) for p in paths],
@@ -394,6 +407,7 @@ class RemoteBackend(DuckDBBackend):
 
     def save_model(self, **fields: Any) -> dict[str, Any]:
         """Keep a fitted model through the server (``Store.save_model``): the row kept."""
+        self._writable()
         created = fields.get("created_at")
         if isinstance(created, dt.datetime):
             fields["created_at"] = created.isoformat()

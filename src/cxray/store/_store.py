@@ -385,7 +385,7 @@ def _connect(url: str, *, read_only: bool, create: bool) -> ibis.BaseBackend:
             if served is not None:  # `cxray serve` holds it: read and write through it
                 from cxray.store._remote import RemoteBackend
 
-                return RemoteBackend.open(served, db=path)
+                return RemoteBackend.open(served, db=path, read_only=read_only)
             pid = re.search(r"PID (\d+)", msg)
             who = f" (process {pid.group(1)})" if pid else ""
             raise StoreLockedError(
