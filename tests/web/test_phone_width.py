@@ -14,8 +14,8 @@ what a person on a phone needs:
 * a Plotly chart is drawn no wider than its box (the responsive config).
 
 Needs Debian's ``chromium``, as ``test_browser.py`` does. ``CXRAY_SCREENSHOTS=DIR`` saves
-``phone-<page>.png`` (390 px wide, the whole page) of each page into DIR;
-``python3 -m tests.web.test_phone_width DIR`` builds the world and takes them without pytest.
+``phone-<page>.png`` (the first 390×844 screen) of each page into DIR (the ``phone-*.png`` of
+``docs/screenshots/`` were made so).
 """
 
 from __future__ import annotations
@@ -285,6 +285,9 @@ def _open(page, server, name: str, path: str, selector: str | None) -> dict:
 def test_page_fits_the_width(server, page, size, name, path, selector):
     page.set_viewport_size(size)
     m = _open(page, server, name, path, selector)
+    if SHOTS and size is PHONE:
+        Path(SHOTS).mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(Path(SHOTS) / f"phone-{name}.png"))
     vw = m["vw"]
     assert vw <= size["width"]
     assert m["scroll"] <= vw, f"{name} is {m['scroll']} px wide at {vw}: {m['wide']}"
@@ -310,6 +313,3 @@ def test_page_fits_the_width(server, page, size, name, path, selector):
                 continue
             region.focus()
             assert region.evaluate("e => document.activeElement === e")
-    if SHOTS and size is PHONE:
-        Path(SHOTS).mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(Path(SHOTS) / f"phone-{name}.png"), full_page=True)
