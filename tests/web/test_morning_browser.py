@@ -1,0 +1,103 @@
+"""The morning view in a real headless Chromium against a real ``cxray serve``.
+
+The date presets are plain links: they work with JavaScript off. The overview and Trends
+fit a phone (390 px: no sideways scroll of the page; the Trends table scrolls in its box)
+and a desktop. ``CXRAY_SCREENSHOTS=DIR`` saves the screenshots (``docs/screenshots/``).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from cxray.workspace import Workspace
+from tests._serve import CHROMIUM, CHROMIUM_ARGS, create_key, served
+
+if not CHROMIUM.exists() and os.environ.get("CI"):
+    pytest.fail("/usr/bin/chromium is missing under CI (.ci/run installs it)", pytrace=False)
+pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="no /usr/bin/chromium")
+
+SHOTS = os.environ.get("CXRAY_SCREENSHOTS")
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory) -> Iterator[dict]:
+    folder = tmp_path_factory.mktemp("morning-browser")
+    db = folder / "demo.duckdb"
+    with Workspace.open(db, folder / "cxray.toml") as ws:
+        ws.load_demo(seed=7, customers=600, months=4)
+    viewer = create_key(db, "viewer")
+    with served(db, folder / "cxray.toml") as base:
+        yield {"base": base, "viewer": viewer}
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+def _page(browser, server, width: int, *, script: bool = True):
+    context = browser.new_context(
+        viewport={"width": width, "height": 900}, java_script_enabled=script
+    )
+    page = context.new_page()
+    page.set_default_timeout(120_000)  # a first overview on a busy machine
+    page.goto(f"{server['base']}/login")
+    page.fill("input[name=key]", server["viewer"])
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{server['base']}/")
+    return page
+
+
+def _no_sideways_scroll(page) -> None:
+    wide = page.evaluate("document.documentElement.scrollWidth")
+    assert wide <= page.viewport_size["width"], f"{page.url} is {wide} px wide"
+
+
+def test_presets_work_without_javascript(browser, server):
+    page = _page(browser, server, 1280, script=False)
+    page.click("nav.presets a:text-is('Last 30 days')")
+    page.wait_for_url(re.compile(r"preset=30d"))
+    assert page.locator("nav.presets a[aria-current]").inner_text() == "Last 30 days"
+    heading = page.locator("#changed-title").inner_text()
+    assert "against the 30 days before" in heading
+    # the dates the preset chose fill the custom range's fields
+    start = page.locator("input[name=from]").input_value()
+    end = page.locator("input[name=to]").input_value()
+    assert start and end and f"from={start}" in page.url and f"to={end}" in page.url
+    page.click("nav.presets a:text-is('All dates')")
+    page.wait_for_url(f"{server['base']}/")
+    assert page.locator("nav.presets a[aria-current]").inner_text() == "All dates"
+    page.context.close()
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_overview_and_trends_fit_the_screen(browser, server, width):
+    page = _page(browser, server, width)
+    for name, path in (("overview", "/?preset=90d"), ("trends", "/trends?metric=nps")):
+        page.goto(server["base"] + path)
+        _no_sideways_scroll(page)
+        if name == "overview":
+            tile = page.locator("li.tile[data-metric=nps]")
+            assert tile.locator(".delta .change").count() == 1
+            assert "data through" in tile.locator(".through").inner_text()
+            assert "target 50.0" in tile.locator(".target").inner_text()
+            assert page.locator("#changed-title").is_visible()
+        else:
+            page.wait_for_selector("#trend-chart .main-svg")
+            assert page.locator(".scroll table.trend-table").count() == 1
+            legend = page.locator("#trend-chart .legendtext").all_text_contents()
+            assert "target 50" in legend and "action threshold 0" in legend
+        if SHOTS:
+            suffix = "" if width == 1280 else f"-{width}"
+            page.screenshot(path=str(Path(SHOTS) / f"{name}{suffix}.png"), full_page=True)
+    page.context.close()
