@@ -172,3 +172,23 @@ def test_a_postgres_workspace_is_not_shared(tmp_path):
             assert count == before + 1
         finally:
             other.close()
+
+
+def test_the_local_token_is_an_admin_from_loopback_only(tmp_path):
+    from fastapi.testclient import TestClient
+
+    from cxray.api import create_app
+
+    app = create_app(tmp_path / "cx.duckdb")
+    app.state.local_token = "t" * 43
+    ok, wrong = {LOCAL_TOKEN_HEADER: "t" * 43}, {LOCAL_TOKEN_HEADER: "u" * 43}
+    with TestClient(app, client=("127.0.0.1", 50000)) as local:
+        assert local.get("/api/keys", headers=ok).status_code == 200  # an admin's endpoint
+        assert local.get("/api/keys", headers=wrong).status_code == 401
+        # no runner outside `cxray serve`: the CLI endpoint is not there
+        body = {"argv": ["status"], "cwd": str(tmp_path)}
+        assert local.post("/api/_local/cli", json=body, headers=ok).status_code == 404
+        assert local.post("/api/_local/cli", json=body).status_code == 401
+    with TestClient(app, client=("192.0.2.7", 50000)) as remote:
+        refused = remote.get("/api/keys", headers=ok)
+        assert refused.status_code == 403 and "only from this machine" in refused.text
