@@ -135,11 +135,11 @@ def sql(
                     with pa.ipc.open_stream(base64.b64decode(data)) as reader:
                         cur.register(name, reader.read_all())
                     registered.append(name)
-                result = cur.execute(query, params).fetch_record_batch()
+                # materialized, not streamed: DuckDB then runs the whole query in parallel
+                result = cur.execute(query, params).to_arrow_table()
                 sink = pa.BufferOutputStream()
                 with pa.ipc.new_stream(sink, result.schema) as writer:
-                    for batch in result:
-                        writer.write_batch(batch)
+                    writer.write_table(result)
             finally:
                 for name in registered:
                     cur.unregister(name)
