@@ -254,7 +254,7 @@ def test_unreadable_files(write, name, text, message):
 def test_missing_file_and_unknown_source(tmp_path):
     with pytest.raises(SourceError, match="no such file"):
         read_batch("responses", [tmp_path / "nope.csv"])
-    with pytest.raises(SourceError, match="unknown source 'excel'"):
+    with pytest.raises(SourceError, match="--source 'excel' is neither a named source"):
         read_batch("responses", [tmp_path / "nope.csv"], source="excel")
 
 

@@ -31,6 +31,10 @@ class CanonicalSource(Source):
 
     def stage(self, path: Path, target: str, ctx: StageContext) -> None:
         kind = "csv" if ctx.format == "tsv" else ctx.format or file_kind(path)
+        if kind == "csv" and _legacy_qualtrics(path):
+            from cxray.ingest.vendors.qualtrics import legacy_message
+
+            raise SourceError(legacy_message(path.name))
         if kind == "csv":
             tsv = ctx.format == "tsv" or (ctx.format is None and ".tsv" in path.name.lower())
             delim = "\t" if tsv else None
@@ -54,3 +58,15 @@ def file_kind(path: Path) -> str:
         f"{path.name}: unknown file type; use .csv, .tsv, .parquet or .jsonl "
         "(or name a vendor source with --source)"
     )
+
+
+def _legacy_qualtrics(path: Path) -> bool:
+    """A legacy Qualtrics export read as a plain CSV file (its header would not fit)."""
+    from cxray.ingest.vendors.qualtrics import sniff_legacy
+
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(65536)
+    except OSError:
+        return False
+    return sniff_legacy(head)

@@ -74,6 +74,9 @@ class FileInfo:
     #: records the source left out on purpose, and why (see ``StageContext.skipped``)
     skipped: int = 0
     skipped_reason: str = ""
+    #: rating questions of a survey export kept as question columns, with their scales
+    #: (column -> ``"0-10"``, ``"1-5"``, ``"1-7"``)
+    questions: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -193,6 +196,7 @@ def read_batch(
         staged: list[tuple[str, Source, Path]] = []
         bases: list[int | None] = []
         skips: list[tuple[int, str]] = []
+        questions: list[dict[str, str]] = []
         for i, p in enumerate(paths):
             path = Path(p)
             src = get_source(source) if source else detect_source(path, spec.name)
@@ -211,6 +215,7 @@ def read_batch(
             staged.append((target, src, path))
             bases.append(ctx.row_base)
             skips.append((ctx.skipped, ctx.skipped_reason))
+            questions.append({normalize_column_name(k): v for k, v in ctx.questions.items()})
         infos = [
             FileInfo(
                 name=path.name,
@@ -219,8 +224,9 @@ def read_batch(
                 sha256=_sha256(path),
                 skipped=n,
                 skipped_reason=why,
+                questions=qs,
             )
-            for (_, src, path), (n, why) in zip(staged, skips, strict=True)
+            for (_, src, path), (n, why), qs in zip(staged, skips, questions, strict=True)
         ]
         return _finish(s, spec, config, staged, infos, mapping, progress, bases, verify=verify)
 
@@ -362,7 +368,9 @@ def _finish(
             progress(f"checking {path.name}", len(staged) + i, 2 * len(staged) + 2)
         staged_target = target
         target, plain, used, extra = _apply_mapping(s, spec, target, path.name, mapping)
-        cols = _plan_columns(con, spec, config, target, path.name, plain, used, extra)
+        cols = _plan_columns(
+            con, spec, config, target, path.name, plain, used, extra, bool(infos[i].questions)
+        )
         present.update({c.name: None for c in cols if c.name in spec and c.present})
         exprs = _output_exprs(spec, cols)
         attrs = {c.name: c.sql_type for c in cols if c.name not in spec}
@@ -489,6 +497,7 @@ def _plan_columns(
     mapping: dict[str, str],
     used: set[str] | None = None,
     extra: dict[str, list[tuple[str, str, str]]] | None = None,
+    questions: bool = False,
 ) -> list[_Column]:
     described = con.execute(f"DESCRIBE {q(target)}").fetchall()
     raw_types = {name: typ for name, typ, *_ in described if name != ROW_COLUMN}
@@ -518,7 +527,8 @@ def _plan_columns(
             f"{file}: required column(s) missing: {', '.join(missing)} "
             f"(its columns: {_listing(list(raw_types))}); map one with --map {missing[0]}=COLUMN"
         )
-    if spec.at_least_one_of and not any(c in by_canonical for c in spec.at_least_one_of):
+    answered = any(c in by_canonical for c in spec.at_least_one_of)
+    if spec.at_least_one_of and not answered and not questions:
         raise SourceError(
             f"{file}: a {spec.name} file needs at least one of the columns "
             f"{', '.join(spec.at_least_one_of)} (its columns: {_listing(list(raw_types))})"

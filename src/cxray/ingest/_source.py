@@ -52,6 +52,9 @@ class StageContext:
     #: superseded versions of a ticket), and why: reported to the user and logged
     skipped: int = 0
     skipped_reason: str = ""
+    #: rating questions a survey export carries (staged column -> detected scale, e.g.
+    #: ``"1-5"``): kept as question columns; they let a file without nps/csat/ces/comment in
+    questions: dict[str, str] = field(default_factory=dict)
 
 
 class Source(ABC):

@@ -37,6 +37,8 @@ __all__ = [
     "head_text",
     "load_json",
     "parse_iso",
+    "rating_questions",
+    "rating_scale",
     "read_csv_rows",
     "rows_to_records",
     "snake",
@@ -46,6 +48,7 @@ __all__ = [
 ]
 
 _NON_WORD = re.compile(r"[^0-9a-z]+")
+_WHOLE = re.compile(r"^\s*\d+\s*$")
 
 
 # ---------------------------------------------------------------- files
@@ -345,3 +348,56 @@ def rows_to_records(
     if not records:
         raise SourceError(f"{path.name}: the {vendor} export has no responses")
     return records, row_numbers
+
+
+# ---------------------------------------------------------------- rating questions
+
+
+def rating_scale(values: Iterable[Any], *, hint: str | None = None) -> str | None:
+    """The scale a rating question's answers lie on: ``"0-10"``, ``"1-7"`` or ``"1-5"``.
+
+    Every answer must be a whole number from 0 to 10 (else None: not a rating). A 0 or an
+    answer above 7 means 0-10, above 5 means 1-7, else 1-5; ``hint`` (a vendor's own word:
+    ``"0-10"`` for an opinion scale that starts at 0) wins when the answers fit it.
+    """
+    seen = []
+    for v in values:
+        if v is None or isinstance(v, bool):
+            continue
+        whole = isinstance(v, int) or (isinstance(v, str) and _WHOLE.match(v) is not None)
+        if not whole and not (isinstance(v, float) and v.is_integer()):
+            return None
+        seen.append(int(v))
+    if not seen or min(seen) < 0 or max(seen) > 10:
+        return None
+    lo, hi = min(seen), max(seen)
+    if hint is not None:
+        first, last = (int(x) for x in hint.split("-"))
+        if first <= lo and hi <= last:
+            return hint
+    if lo == 0 or hi > 7:
+        return "0-10"
+    return "1-7" if hi > 5 else "1-5"
+
+
+def rating_questions(
+    columns: Iterable[str],
+    records: list[dict[str, Any]],
+    claims: UserClaims,
+    taken: Iterable[str] = (),
+    hints: Mapping[str, str] | None = None,
+) -> dict[str, str]:
+    """Question columns whose answers are ratings, with their scales (see :func:`rating_scale`).
+
+    ``columns``: the vendor's question columns; ``taken``: those a default already maps
+    (the NPS question); a column the user maps is left to the user.
+    """
+    skip = set(taken)
+    out = {}
+    for c in columns:
+        if c in skip or claims.uses(c):
+            continue
+        scale = rating_scale((r.get(c) for r in records), hint=(hints or {}).get(c))
+        if scale:
+            out[c] = scale
+    return out

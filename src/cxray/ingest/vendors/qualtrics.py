@@ -25,6 +25,7 @@ from cxray.ingest.vendors._common import (
     choose_defaults,
     first_filled,
     head_text,
+    rating_questions,
     read_csv_rows,
     rows_to_records,
     stage_rows,
@@ -32,11 +33,13 @@ from cxray.ingest.vendors._common import (
     user_claims,
 )
 
-__all__ = ["QualtricsSource"]
+__all__ = ["QualtricsSource", "legacy_message", "sniff_legacy"]
 
 _NPS_SUFFIX = "_NPS_GROUP"
 #: a stand-alone text-entry question (not the "Other - Text" box of a choice question)
 _TEXT_ENTRY = re.compile(r"^QID\d+_TEXT$")
+#: a question's own answer column (not its text box, NPS group or a choice column)
+_QUESTION = re.compile(r"^QID\d+$")
 _QUALTRICS_TIME = "%Y-%m-%d %H:%M:%S"
 
 #: (canonical, Qualtrics column) in order of preference
@@ -66,6 +69,8 @@ class QualtricsSource(Source):
             rows = list(islice(reader, 3))
         except csv.Error:
             return False
+        if rows and _legacy(rows):
+            return True  # claimed so that stage() can say what it is
         return len(rows) == 3 and bool(rows[2]) and rows[2][0].lstrip().startswith('{"ImportId"')
 
     def stage(self, path: Path, target: str, ctx: StageContext) -> None:
@@ -78,6 +83,8 @@ class QualtricsSource(Source):
             )
         header, _texts, import_row = header_rows
         import_ids = [_import_id(cell) for cell in import_row]
+        if _legacy(header_rows):
+            raise SourceError(legacy_message(path.name))
         if not import_ids or import_ids[0] is None:
             raise SourceError(
                 f"{path.name}, row 3: not a Qualtrics export: row 3 should hold import IDs such "
@@ -108,7 +115,42 @@ class QualtricsSource(Source):
             if comment:
                 defaults.append(("comment", comment))
         renames = choose_defaults(names, defaults, claims)
+        # rating questions (a question ID QIDn whose answers are whole numbers 0-10) are kept
+        # as question columns with their scale; without an NPS question they carry the file
+        questions = [
+            n
+            for n, meta in zip(names, import_ids, strict=False)
+            if _QUESTION.match(str((meta or {}).get("ImportId", "")))
+        ]
+        found = rating_questions(questions, records, claims, taken=renames)
+        ctx.questions = found
         stage_rows(ctx.con, target, records, row_numbers, path.name, renames)
+
+
+def _legacy(rows: list[list[str]]) -> bool:
+    """The legacy export: row 1 ``V1, V2, ...`` (or ``ResponseID``), row 2 (or 1) names
+    ``ResponseID`` and ``ResponseSet``."""
+    cells = [{c.strip() for c in r} for r in rows[:2]]
+    first = [c.strip() for c in rows[0][:2]] if rows else []
+    return first == ["V1", "V2"] or any({"ResponseID", "ResponseSet"} <= c for c in cells)
+
+
+def legacy_message(file: str) -> str:
+    return (
+        f"{file}: this looks like a legacy Qualtrics export (row 1 V1, V2, ..., row 2 "
+        "ResponseID, ResponseSet, ...), which cxray does not read: export the responses again "
+        "from Data & Analysis > Export & Import > Export Data > CSV (the current format, "
+        "three header rows) and import that file"
+    )
+
+
+def sniff_legacy(head: bytes) -> bool:
+    """True when ``head`` (a file's first bytes) starts like a legacy Qualtrics export."""
+    try:
+        rows = list(islice(csv.reader(io.StringIO(head_text(head))), 2))
+    except csv.Error:
+        return False
+    return bool(rows) and _legacy(rows)
 
 
 def _import_id(cell: str) -> dict[str, Any] | None:

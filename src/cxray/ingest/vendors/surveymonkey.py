@@ -24,6 +24,7 @@ from cxray.ingest.vendors._common import (
     choose_defaults,
     first_filled,
     head_text,
+    rating_questions,
     read_csv_rows,
     rows_to_records,
     stage_rows,
@@ -36,7 +37,9 @@ __all__ = ["SurveyMonkeySource", "combine_headers"]
 #: sub-labels that mean "the one answer column of this question"
 _SINGLE = ("Response", "Open-Ended Response")
 _OPEN_ENDED = "Open-Ended Response"
-_DATE_COLUMNS = ("Start Date", "End Date")
+_DATE_COLUMNS = ("Start Date", "End Date", "StartDate", "EndDate")
+#: the first header cell of an export: "Respondent ID" today, "RespondentID" in older ones
+_FIRST = ("respondentid", "respondent id")
 #: SurveyMonkey writes US dates; a few variants seen in exports
 _DATE_FORMATS = (
     "%m/%d/%Y %I:%M:%S %p",
@@ -52,7 +55,7 @@ _DEFAULTS = (
     ("submitted_at", "End Date"),
 )
 #: customer_id comes from the first of these that the file fills in at all
-_CUSTOMER_COLUMNS = ("Custom Data 1", "Email Address")
+_CUSTOMER_COLUMNS = ("Custom Data 1", "Custom Data", "Email Address")
 
 
 def combine_headers(headings: list[str], labels: list[str]) -> list[str]:
@@ -97,22 +100,18 @@ class SurveyMonkeySource(Source):
         return (
             len(rows) == 2
             and bool(rows[0])
-            and rows[0][0].strip() == "Respondent ID"
+            and _first_cell(rows[0][0])
             and any("Response" in cell for cell in rows[1])
         )
 
     def stage(self, path: Path, target: str, ctx: StageContext) -> None:
         rows = read_csv_rows(path)
         header_rows = [fields for _, fields in islice(rows, 2)]
-        if (
-            len(header_rows) < 2
-            or not header_rows[0]
-            or header_rows[0][0].strip() != ("Respondent ID")
-        ):
+        if len(header_rows) < 2 or not header_rows[0] or not _first_cell(header_rows[0][0]):
             raise SourceError(
                 f"{path.name}, row 1: not a SurveyMonkey export: row 1 should start with "
-                "'Respondent ID' and row 2 hold the answer labels; export 'All responses "
-                "data' as CSV"
+                "'Respondent ID' (or 'RespondentID') and row 2 hold the answer labels; export "
+                "'All responses data' as CSV"
             )
         names = combine_headers(*header_rows)
         dates = {i for i, n in enumerate(names) if n in _DATE_COLUMNS}
@@ -139,7 +138,16 @@ class SurveyMonkeySource(Source):
             if after < len(names) and after < len(labels) and labels[after].strip() == _OPEN_ENDED:
                 defaults.append(("comment", names[after]))
         renames = choose_defaults(names, defaults, claims)
+        # rating questions (answered with whole numbers 0-10, exported as numbers) are kept
+        # as question columns with their scale; a question column has a sub-label in row 2
+        labels = header_rows[1] + [""] * (len(names) - len(header_rows[1]))
+        questions = [n for n, label in zip(names, labels, strict=False) if label.strip()]
+        ctx.questions = rating_questions(questions, records, claims, taken=renames)
         stage_rows(ctx.con, target, records, row_numbers, path.name, renames)
+
+
+def _first_cell(cell: str) -> bool:
+    return cell.strip().lstrip("\ufeff").lower() in _FIRST
 
 
 def _iso_date(value: str, path: Path, row: int, column: str) -> str:

@@ -22,6 +22,7 @@ from cxray.ingest.vendors._common import (
     flatten,
     head_text,
     load_json,
+    rating_questions,
     stage_rows,
     to_json_text,
     user_claims,
@@ -34,6 +35,8 @@ _CUSTOMER_HIDDEN = ("customer_id", "user_id", "email")
 #: Typeform answers its "unfinished" responses with this placeholder time
 _NO_TIME = "0001-01-01"
 _ITEM_KEYS = ("landed_at", "answers")
+#: Typeform field types whose number answers are ratings (question columns with a scale)
+_RATING_TYPES = ("rating", "opinion_scale")
 _SNIFF_KEYS = re.compile(r'"(landed_at|landing_id)"\s*:')
 
 
@@ -78,6 +81,23 @@ class TypeformSource(Source):
                 defaults.append(("comment", answered[after]))
         chosen = choose_defaults(columns.values(), defaults, claims)
         renames = {key: chosen.get(name, name) for key, name in columns.items()}
+        ratings = [
+            k
+            for k in order
+            if field_types[k] in _RATING_TYPES
+            and columns[k] not in chosen
+            and not claims.uses(columns[k])
+        ]
+        found = rating_questions(ratings, records, claims)  # records are keyed by answer:REF
+        ctx.questions = {renames[k]: scale for k, scale in found.items()}
+        answered = set(chosen.values()) | set(claims.canonical)
+        if not found and not answered & {"nps", "csat", "ces", "comment"}:
+            refs = ", ".join(f"{columns[k]} ({field_types[k] or '?'})" for k in order)
+            raise SourceError(
+                f"{path.name}: the responses have no NPS field and no rating question; map an "
+                "answer with --map nps=REF (or csat=, ces=, comment=). The answer refs in "
+                f"these responses (they can differ from the form definition's): {refs or 'none'}"
+            )
         stage_rows(ctx.con, target, records, rows, path.name, renames)
 
 
