@@ -307,6 +307,33 @@ def test_trends_say_n_too_small_for_suppressed_periods_and_draw_the_target(site)
     assert '"name":"target 50"' in page and '"name":"action threshold 0"' in page
 
 
+def test_the_mix_shift_table_is_for_people(site):
+    page = site.client.get("/segments?metric=nps&by=region").text
+    section = page[page.index('<section aria-labelledby="shift">') :]
+    head = re.findall(r'<th scope="col">([^<]+)</th>', section)
+    assert head == [
+        "region", "answers before", "answers after", "share before", "share after",
+        "NPS before", "NPS after", "from the mix", "from scores", "contribution",
+    ]  # fmt: skip
+    rows = [
+        [html.unescape(c) for c in re.findall(r"<td[^>]*>([^<]*)</td>", row)]
+        for row in re.findall(r"<tr><td.*?</tr>", section)
+    ]
+    assert len(rows) >= 6
+    total = [float(r[9].replace("\u2212", "-")) for r in rows]
+    assert [abs(t) for t in total] == sorted((abs(t) for t in total), reverse=True)
+    shares = [float(r[3].removesuffix(" %")) for r in rows if r[3] != "—"]
+    assert sum(shares) == pytest.approx(100, abs=0.1 * len(shares))  # rounded to 0.1 each
+    for r in rows:  # mix + scores = contribution, each rounded to 0.01
+        mix, rate = (float(r[i].replace("\u2212", "-")) for i in (7, 8))
+        assert mix + rate == pytest.approx(float(r[9].replace("\u2212", "-")), abs=0.011)
+    change = re.search(r"\(([+−-][\d.]+)\):", html.unescape(section)).group(1)
+    assert sum(total) == pytest.approx(
+        float(change.replace("−", "-")), abs=0.05 + 0.005 * len(rows)
+    )
+    assert "How to read it" in section
+
+
 # ------------------------------------------------------------------ PostgreSQL
 
 

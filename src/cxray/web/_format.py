@@ -12,6 +12,7 @@ __all__ = [
     "fmt_day",
     "fmt_delta",
     "fmt_interval",
+    "fmt_mix_shift",
     "fmt_number",
     "metric_present",
     "metric_table",
@@ -106,6 +107,39 @@ def fmt_day(value: dt.date | dt.datetime | None) -> str:
     if value is None:
         return ""
     return f"{value.day} {value:%b %Y}"
+
+
+def fmt_mix_shift(segments: list[dict[str, Any]], by: str, metric: str) -> list[dict[str, str]]:
+    """The rows of a mix shift as people read them: labelled columns, answers with thousands
+    separators, shares in % and scores with one decimal, contributions in points with two
+    (they are often below one), the largest contribution (either sign) first."""
+    score = "NPS" if metric == "nps" else "CSAT %"
+
+    def num(value: Any, text: str) -> str:
+        return "—" if value is None or value != value else text.format(value)
+
+    rows = sorted(segments, key=lambda s: -abs(float(s.get("total") or 0.0)))
+    return [
+        {
+            by: str(s["segment"]),
+            "answers before": num(s["n_before"], "{:,.0f}"),
+            "answers after": num(s["n_after"], "{:,.0f}"),
+            "share before": num(s["share_before"] * 100, "{:.1f} %"),
+            "share after": num(s["share_after"] * 100, "{:.1f} %"),
+            f"{score} before": num(s["score_before"], "{:.1f}"),
+            f"{score} after": num(s["score_after"], "{:.1f}"),
+            "from the mix": _points(s["mix"]),
+            "from scores": _points(s["rate"]),
+            "contribution": _points(s["total"]),
+        }
+        for s in rows
+    ]
+
+
+def _points(value: Any) -> str:
+    if value is None or value != value:
+        return "—"
+    return f"{value:+.2f}".replace("-", "\u2212")
 
 
 def fmt_cell(value: Any) -> str:

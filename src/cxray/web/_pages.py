@@ -49,6 +49,7 @@ from cxray.web._format import (
     fmt_day,
     fmt_delta,
     fmt_interval,
+    fmt_mix_shift,
     fmt_number,
     metric_present,
     metric_table,
@@ -462,10 +463,18 @@ def create_web_router(state: ServerState, *, cookie: str = SESSION_COOKIE) -> AP
             ("mix_shift", by, tuple(windows[0]), tuple(windows[1]), metric),
             lambda ws: ws.mix_shift(by, windows[0], windows[1], metric=metric),
         )
-        note = None
+        note = (
+            f"How to read it: the change of {metric.upper()} from one {period} to the next is "
+            f"split in two. “From the mix”: what the change in each {by}'s share of the "
+            f"answers did, at unchanged scores; “from scores”: what the change of the scores "
+            f"within each {by} did. The largest contributions come first; they add up to the "
+            "change (in points)."
+        )
         if view.filters:
-            note = "The mix shift is over all customers: the filters above do not apply to it."
-        return {"labels": labels[-2:], **shift.to_dict()}, note
+            note += " The mix shift is over all customers: the filters above do not apply to it."
+        found = shift.to_dict()
+        found["segments"] = fmt_mix_shift(found["segments"], by, metric)
+        return {"labels": labels[-2:], **found}, note
 
     @router.get("/rows/{table}", response_class=HTMLResponse)
     def rows(request: Request, table: str, offset: int = 0, metric: str | None = None) -> Response:
