@@ -6,13 +6,14 @@ import csv
 import io
 import json
 import sys
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from cxray.cli._app import app
-from cxray.cli._output import console
+from cxray.cli._output import console, fmt_int
 from cxray.workspace import Workspace
 
 _COLOURS = {"on_target": "green", "watch": "yellow", "action": "red"}
@@ -41,6 +42,15 @@ def scorecard(
     metric: Annotated[
         list[str], typer.Option("--metric", help="Only this KPI (repeatable), e.g. nps.")
     ] = [],  # noqa: B006
+    limit: Annotated[
+        int,
+        typer.Option(
+            "--limit",
+            min=0,
+            help="Table: at most this many significant changes listed, and (with --period) "
+            "the latest this many periods shown. json and csv always hold every row.",
+        ),
+    ] = 12,
 ) -> None:
     """Every KPI with its 95% interval, n, status against target, and change by period."""
     obj = ctx.obj or {}
@@ -55,8 +65,97 @@ def scorecard(
         sys.stdout.write(buffer.getvalue())
     elif format_ == "html":
         print(card._repr_html_())
+    elif card.period:
+        _print_matrix(card, limit)
     else:
         _print_table(card)
+
+
+def _unit(unit: str | None) -> str:
+    return {"%": " %", "hours": " h", "points": ""}.get(unit or "", "")
+
+
+def _not_measured(card) -> list[Any]:  # type: ignore[no-untyped-def]
+    """Scores of KPIs whose inputs are missing (one each, no slice, no period)."""
+    return [s for s in card.scores if s.result.method == "not measured"]
+
+
+def _print_reasons(card) -> None:  # type: ignore[no-untyped-def]
+    missing = _not_measured(card)
+    if missing:
+        console.print("[bold]not measured[/bold] (inputs missing; `cxray doctor` lists them all)")
+        for s in missing:
+            console.print(f"  {escape(s.title)}: [dim]{escape(s.result.reason or '')}[/dim]")
+    for note in card.notes:
+        console.print(escape(note))
+
+
+def _print_matrix(card, limit: int) -> None:  # type: ignore[no-untyped-def]
+    """KPIs (by slice) × the latest ``limit`` periods, then the significant changes."""
+    scores = [s for s in card.scores if s.result.method != "not measured"]
+    periods = sorted({s.slices["period"] for s in scores if s.slices.get("period")})
+    # as many of the latest periods as fit the terminal (and --limit)
+    fit = max(1, (console.width - 24 - 13 * len(card.by) - 9) // 9)
+    shown = periods[-min(fit, limit or fit) :]
+    by = list(card.by)
+    rows: dict[tuple[Any, ...], dict[str, Any]] = {}
+    titles: dict[tuple[Any, ...], str] = {}
+    for s in scores:
+        key = (s.metric, *(s.slices.get(k) for k in by))
+        titles[key] = s.title
+        rows.setdefault(key, {})[s.slices.get("period")] = s
+    more = len(periods) - len(shown)
+    title = f"scorecard by {card.period}: estimate, * significant change (BH)"
+    if more:
+        title += f"; {more} earlier periods: --format csv"
+    t = Table(title=title, title_justify="left", box=None, pad_edge=False)
+    t.add_column("metric", no_wrap=True, max_width=22, overflow="ellipsis")
+    for k in by:
+        t.add_column(k, no_wrap=True, max_width=12, overflow="ellipsis")
+    for p in shown:
+        t.add_column(str(p), justify="right")
+    t.add_column("n (last)", justify="right")
+    for key, cells in rows.items():
+        values = []
+        for p in shown:
+            s = cells.get(p)
+            if s is None:
+                values.append("")
+            elif s.result.suppressed:
+                values.append("[dim]—[/dim]")
+            else:
+                star = "*" if s.significant else ""
+                colour = _COLOURS.get(s.status or "")
+                text = f"{s.result.estimate:,.1f}{star}"
+                values.append(f"[{colour}]{text}[/{colour}]" if colour else text)
+        last = cells.get(shown[-1]) if shown else None
+        n = fmt_int(last.result.n) if last is not None else ""
+        slices = ["(missing)" if v is None else escape(str(v)) for v in key[1:]]
+        t.add_row(escape(titles[key]), *slices, *values, n)
+    console.print(t)
+    changes = [s for s in scores if s.significant]
+    # the latest periods first, the surest changes first within a period
+    changes.sort(key=lambda s: (s.slices.get("period") or "", -(s.q_value or 0.0)), reverse=True)
+    if changes:
+        head = changes[: limit or len(changes)]
+        console.print(
+            f"[bold]significant changes[/bold], latest first ({len(head)} of {len(changes)}; "
+            "--limit N for more, --format csv for every row)"
+        )
+        for s in head:
+            d = s.to_dict()
+            where = ", ".join(str(d[k]) for k in by if d.get(k) is not None)
+            u = _unit(d["unit"])
+            du = " pp" if d["unit"] == "%" else u
+            q = "q<0.001" if d["q_value"] < 0.001 else f"q={d['q_value']:.3f}"
+            console.print(
+                f"  {d['period']} {escape(s.title)}{escape(', ' + where) if where else ''}: "
+                f"{d['estimate']:,.1f}{u} ({d['change']:+,.1f}{du} "
+                f"[{d['change_ci_low']:+,.1f}, {d['change_ci_high']:+,.1f}], {q})"
+            )
+    elif scores:
+        console.print("no significant change from one period to the next (Benjamini-Hochberg)")
+    _print_reasons(card)
 
 
 def _print_table(card) -> None:  # type: ignore[no-untyped-def]
@@ -75,10 +174,12 @@ def _print_table(card) -> None:  # type: ignore[no-untyped-def]
     if card.period:
         t.add_column("change", justify="right")
     for s in card.scores:
+        if s.result.method == "not measured":
+            continue
         d = s.to_dict()
-        unit = {"%": " %", "hours": " h", "points": ""}.get(d["unit"] or "", "")
+        unit = _unit(d["unit"])
         if d["suppressed"]:
-            est, ci = "—", f"[dim]{d['reason']}[/dim]"
+            est, ci = "—", f"[dim]{escape(d['reason'] or '')}[/dim]"
         else:
             est = f"{d['estimate']:,.1f}{unit}"
             ci = f"[{d['ci_low']:,.1f}, {d['ci_high']:,.1f}]"
@@ -93,6 +194,6 @@ def _print_table(card) -> None:  # type: ignore[no-untyped-def]
                 change = f"{d['change']:+,.1f}" + (" *" if d["significant"] else "")
             row.append(change)
         t.add_row(*row)
-    console.print(t)
-    if not card.scores:
-        console.print("no data to measure: import data or run `cxray demo`")
+    if len(_not_measured(card)) < len(card.scores):
+        console.print(t)
+    _print_reasons(card)

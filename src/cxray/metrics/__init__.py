@@ -6,10 +6,13 @@ core (:mod:`cxray.stats`) turns them into estimates with intervals, suppressed
 below the configured ``min_n``. :func:`scorecard` cuts every KPI by
 attributes and periods, adds the status against the configured targets, the
 change from the previous period, its test and Benjamini–Hochberg control.
-Definitions and formulas: ``docs/metrics.md``.
+:func:`coverage` says which KPIs and analyses the data supports, and for each one it
+does not, why and what to import (``cxray doctor``). Definitions and formulas:
+``docs/metrics.md``.
 """
 
 from cxray.metrics._context import NPS_GROUP, NULL_LABEL, PERIODS, Context, TableSource, parse_when
+from cxray.metrics._coverage import Coverage, Support, coverage
 from cxray.metrics._engine import health_scores
 from cxray.metrics._loop import (
     bottom_box_values,
@@ -29,12 +32,15 @@ __all__ = [
     "NULL_LABEL",
     "PERIODS",
     "Context",
+    "Coverage",
     "Score",
     "Scorecard",
     "Status",
+    "Support",
     "TableSource",
     "bottom_box_values",
     "business_hours",
+    "coverage",
     "data_end",
     "followup_rows",
     "get_kpi",

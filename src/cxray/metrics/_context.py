@@ -24,6 +24,7 @@ from cxray.exceptions import MetricError, UnknownAttributeError
 __all__ = [
     "NULL_LABEL",
     "PERIODS",
+    "TIME_TABLES",
     "Context",
     "TableSource",
     "parse_when",
@@ -114,6 +115,9 @@ class Context:
     end: dt.datetime | None = None
     period: str | None = None
     by: tuple[str, ...] = ()
+    #: first and last stored time per table of ``TIME_TABLES`` when already known (the
+    #: scorecard reads them with the coverage profile), else queried for ``years``
+    spans: dict[str, tuple[Any, Any]] | None = None
     _columns: dict[str, list[str]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -154,8 +158,12 @@ class Context:
         lo: list[dt.datetime] = []
         hi: list[dt.datetime] = []
         for table, col in TIME_TABLES.items():
-            t = self.tables(table)
-            row = t.aggregate(a=t[col].min(), b=t[col].max()).to_pyarrow().to_pylist()[0]
+            if self.spans is not None and table in self.spans:
+                a, b = self.spans[table]
+                row = {"a": a, "b": b}
+            else:
+                t = self.tables(table)
+                row = t.aggregate(a=t[col].min(), b=t[col].max()).to_pyarrow().to_pylist()[0]
             if row["a"] is not None:
                 lo.append(row["a"])
                 hi.append(row["b"])

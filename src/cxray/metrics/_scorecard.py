@@ -15,6 +15,7 @@ from cxray import stats
 from cxray.config import ProgramConfig, Threshold
 from cxray.exceptions import UnknownMetricError
 from cxray.metrics._context import Context, TableSource, as_keys, parse_when, period_label
+from cxray.metrics._coverage import Profile, check, kpi_needs, nothing_to_measure, profile
 from cxray.metrics._engine import Cell, compare, compute_all, without_evidence
 from cxray.metrics._loop import has_followups
 from cxray.metrics._registry import KPI, kpis
@@ -175,7 +176,9 @@ def scorecard(
     e = parse_when(end, "--to")
     if e is not None and isinstance(end, dt.date | str) and not _has_time(end):
         e = e + dt.timedelta(days=1)
-    ctx = Context(tables, config, start=s, end=e, period=period, by=tuple(by))
+    tables = _memo(tables)
+    p = profile(tables)
+    ctx = Context(tables, config, start=s, end=e, period=period, by=tuple(by), spans=p.spans)
     ctx.check_attributes()
     registry = kpis(
         config.journeys,
@@ -190,11 +193,69 @@ def scorecard(
                 f"unknown KPI {unknown[0]!r}; known: {', '.join(k.name for k in registry)}"
             )
         registry = [k for k in registry if k.name in metrics]
+    missing = {k.name: r for k in registry if (r := _missing(k, p)) is not None}
+    measured = [k for k in registry if k.name not in missing]
+    cells = compute_all(measured, ctx)
     scores: list[Score] = []
-    cells = compute_all(registry, ctx)
     for kpi in registry:
-        scores.extend(_scores(kpi, ctx, cells[kpi.name]))
-    return Scorecard(scores, tuple(by), period, s, e, config.measurement.fdr)
+        if kpi.name in missing:
+            reason = missing[kpi.name]
+            if reason:
+                scores.append(_not_measured(kpi, ctx, reason))
+        else:
+            scores.extend(_scores(kpi, ctx, cells[kpi.name]))
+    notes = [] if scores else [nothing_to_measure(p)]
+    return Scorecard(scores, tuple(by), period, s, e, config.measurement.fdr, notes)
+
+
+def _memo(tables: TableSource) -> TableSource:
+    """``tables``, each table looked up once per scorecard (a look-up reads its schema)."""
+    got: dict[str, Any] = {}
+
+    def table(name: str) -> Any:
+        if name not in got:
+            got[name] = tables(name)
+        return got[name]
+
+    return table
+
+
+def _missing(kpi: KPI, p: Profile) -> str | None:
+    """Why ``kpi`` is not measured: its reason (inputs missing, its own table has rows),
+    ``""`` (its table has no rows at all: the KPI is left out), ``None``: it is measured.
+
+    CLV, health and churn keep their own finer reasons (``KPI.evidence``, per slice).
+    """
+    if kpi.kind in ("churn", "health") or kpi.evidence is not None:
+        return None
+    needs = kpi_needs(kpi.name)
+    reason = check(needs, p)
+    if reason is None:
+        return None
+    table, _ = needs[0].alternatives[0]
+    return reason if p.filled(table, None) else ""
+
+
+def _not_measured(kpi: KPI, ctx: Context, reason: str) -> Score:
+    """The one row of a KPI whose inputs are missing: no number, the reason."""
+    m = ctx.config.measurement
+    est = stats.Estimate(
+        math.nan,
+        math.nan,
+        math.nan,
+        0,
+        "not measured",
+        m.confidence,
+        metric=kpi.name,
+        unit=kpi.unit,
+        definition=kpi.definition,
+        suppressed=True,
+        reason=reason,
+    )
+    slices: dict[str, Any] = {a: None for a in ctx.by}
+    if ctx.period is not None:
+        slices = {"period": None, **slices}
+    return Score(kpi.name, kpi.title, slices, est, None)
 
 
 def _has_time(value: Any) -> bool:
