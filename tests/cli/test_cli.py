@@ -54,7 +54,10 @@ def test_init_import_status_json(capsys, db, write):
         (("import", "responses", "missing.csv"), "error: missing.csv: no such file"),
         (("import", "responses", "bad.csv"), "error: bad.csv, row 2, column 'nps': value '12'"),
         (("import", "responses", "bad.csv", "--map", "nps"), "error: --map 'nps': expected"),
-        (("import", "responses", "bad.csv", "--source", "excel"), "error: unknown source 'excel'"),
+        (
+            ("import", "responses", "bad.csv", "--source", "excel"),
+            "error: --source 'excel' is neither a named source",
+        ),
     ],
 )
 def test_user_mistakes_give_one_line_and_exit_1(capsys, db, write, args, message):
@@ -88,3 +91,32 @@ def test_console_script_runs(tmp_path, write):
     assert out.returncode == 0, out.stderr
     assert "1 added" in out.stdout
     assert (tmp_path / "env.duckdb").exists()
+
+
+def test_demo_ends_with_what_to_do_next(capsys, db):
+    code, out, _ = run(capsys, "--db", db, "demo", "--customers", "300", "--months", "3")
+    assert code == 0
+    tail = out[out.index("what to do next:") :].splitlines()
+    commands = [line.strip() for line in tail if line.startswith("    ")]
+    cx = f"cxray --db {db}"
+    assert commands == [
+        f"{cx} keys create --role admin",  # no API key yet: the dashboard needs one
+        f"{cx} serve",
+        f"{cx} scorecard --by region --period month",
+        f"{cx} drivers",
+        f"{cx} doctor",
+    ]
+    assert "http://127.0.0.1:8000/" in out
+    for command in commands[2:4]:  # what it suggests runs on the store it wrote
+        code, _, err = run(capsys, *command.split()[1:])
+        assert code == 0, err
+
+
+def test_next_steps_without_db_and_with_a_key(capsys):
+    from types import SimpleNamespace
+
+    from cxray.cli._commands import _print_next_steps
+
+    _print_next_steps(SimpleNamespace(obj={"db": None}), has_key=True)  # type: ignore[arg-type]
+    out = capsys.readouterr().out
+    assert "keys create" not in out and "    cxray serve\n" in out
