@@ -22,6 +22,7 @@ from cxray.api._routes import (
     journeys,
     keys,
     local,
+    local_data,
     loop,
     money,
     scorecard,
@@ -107,6 +108,7 @@ def create_app(
         clv,
         money,
         local,
+        local_data,
     ):
         app.include_router(module.router, prefix="/api")
     app.add_middleware(BodyLimit, max_bytes=settings.max_upload_bytes)
