@@ -18,6 +18,7 @@ Two halves live here:
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import sys
@@ -139,8 +140,17 @@ def forward_if_served(argv: list[str]) -> int | None:
         message = _error_message(exc)
         sys.stderr.write(f"error: the server at {served.url} refused the command: {message}\n")
         return 1
-    except urllib.error.URLError:
-        return None  # nobody listens there any more: run here
+    except urllib.error.URLError as exc:
+        if isinstance(exc.reason, ConnectionRefusedError):
+            return None  # nobody listens there any more (a stale file): run here
+        sys.stderr.write(f"error: cannot reach the server at {served.url}: {exc.reason}\n")
+        return 1
+    except (OSError, http.client.HTTPException) as exc:  # it stopped mid-command
+        sys.stderr.write(
+            f"error: the server at {served.url} stopped answering ({type(exc).__name__}); "
+            "its log says whether the command finished\n"
+        )
+        return 1
     except KeyboardInterrupt:
         sys.stderr.write(
             f"interrupted: stopped waiting; the command goes on in the server at {served.url}\n"
