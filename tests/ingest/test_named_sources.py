@@ -83,7 +83,7 @@ def test_a_name_that_is_neither_is_said_so(tmp_path, write):
     with _open(tmp_path) as w, pytest.raises(SourceError) as info:
         w.import_files("customers", [write("t.csv", FILE)], source="telcoo")
     msg = str(info.value)
-    assert "neither a named source of cxray.toml" in msg
+    assert "neither a named source ([sources.NAME] in cxray.toml" in msg
     assert "defined: pulse, telco" in msg and "qualtrics" in msg
 
 

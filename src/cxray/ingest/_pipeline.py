@@ -267,11 +267,11 @@ def _named_source(
         try:
             get_source(key)
         except SourceError:
-            where = f" in {config.path}" if config.path else ""
+            where = config.path.name if config.path else "cxray.toml"
             have = ", ".join(sorted(config.sources)) or "none"
             raise SourceError(
-                f"--source {source!r} is neither a named source of cxray.toml{where} "
-                f"([sources.NAME]; defined: {have}) nor a reader of vendor exports "
+                f"--source {source!r} is neither a named source ([sources.NAME] in {where}; "
+                f"defined: {have}) nor a reader of vendor exports "
                 f"({', '.join(sorted(_source_names()))})"
             ) from None
         return key, mapping, None
@@ -545,8 +545,13 @@ def _plan_columns(
         if canon not in spec:
             cols.append(_attribute_column(canon, raw, raw_types[raw]))
     for col in cols:
-        if col.present:
-            col.checks += (extra or {}).get(col.name, [])
+        more = (extra or {}).get(col.name, []) if col.present else []
+        if more and col.checks and col.checks[0][2] == "a value is required":
+            # a value the mapping could not make is reported once, by the mapping's rule
+            pred, raw, rule = col.checks[0]
+            fails = " OR ".join(f"coalesce({p}, false)" for p, _r, _u in more)
+            col.checks[0] = (f"({pred}) AND NOT ({fails})", raw, rule)
+        col.checks += more
     return cols
 
 
@@ -724,7 +729,10 @@ def _literal(value: str) -> str:
 def _listing(raw_names: list[str], limit: int = 40) -> str:
     """``#1 customerID, #2 gender, ...``: the file's columns with their positions."""
     raw_names = [n for n in raw_names if not n.startswith(_MAPPED)]
-    shown = [f"#{i} {n}" for i, n in enumerate(raw_names[:limit], start=1)]
+    shown = [
+        f"#{i} (no name)" if n == f"#{i}" else f"#{i} {n}"
+        for i, n in enumerate(raw_names[:limit], start=1)
+    ]
     more = f", ... ({len(raw_names)} in all)" if len(raw_names) > limit else ""
     return (", ".join(shown) + more) or "none"
 
