@@ -109,3 +109,29 @@ def test_import_is_idempotent(fixture_path, tmp_path):
         again = ws.import_files("events", [fixture_path(PARQUET)]).result  # the same events
         assert (first.added, again.added, again.updated, again.unchanged) == (5, 0, 0, 5)
         assert ws.table("events").count().execute() == 5
+
+
+@pytest.mark.parametrize("name", [JSONL, PARQUET])
+def test_duckdb_path_gives_the_rows_of_the_python_path(fixture_path, monkeypatch, name):
+    from cxray.ingest.vendors import ga4
+
+    used = []
+    real = ga4._stage_in_duckdb
+    monkeypatch.setattr(ga4, "_stage_in_duckdb", lambda *a: used.append(real(*a)) or used[-1])
+    fast = read_batch("events", [fixture_path(name)]).data.to_pylist()
+    assert used == [True]
+    monkeypatch.setattr(ga4, "_stage_in_duckdb", lambda *a: False)
+    slow = read_batch("events", [fixture_path(name)]).data.to_pylist()
+    assert len(fast) == len(slow) == 5
+    for a, b in zip(fast, slow, strict=True):
+        shared = set(a) & set(b)
+        assert len(shared) > 60
+        assert {k: a[k] for k in shared} == {k: b[k] for k in shared}
+
+
+def test_events_under_a_key_take_the_python_path(fixture_path, tmp_path):
+    path = tmp_path / "wrapped.json"
+    path.write_text(json.dumps({"events": _events(fixture_path)}))
+    batch = read_batch("events", [path], source="ga4")
+    assert [r["touchpoint"] for r in batch.data.to_pylist()][-1] == "purchase"
+    assert batch.num_rows == 5
