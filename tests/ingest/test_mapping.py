@@ -178,3 +178,20 @@ def test_mapped_import_into_postgres_gives_the_same_rows(tmp_path, write):
         ]
         assert got[0] == got[1]
         assert got[0][0] == ("r1", "r1", dt.datetime(2024, 1, 31), 9, "web", "escalated")
+
+
+def test_sql_on_a_typed_file_sees_typed_values(ws, tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    p = tmp_path / "r.parquet"
+    pq.write_table(
+        pa.table({"id": ["a", "b"], "at": ["2024-01-01", "2024-01-02"], "score": [4.6, 9.2]}), p
+    )
+    ws.import_files(
+        "responses",
+        [p],
+        mapping={"response_id": "id", "submitted_at": "at", "nps": "sql:round(score)"},
+    )
+    rows = _rows(ws, "responses")
+    assert (rows["a"]["nps"], rows["b"]["nps"]) == (5, 9)

@@ -705,7 +705,9 @@ def _sql_mapping(
             )
         if raw not in inputs:
             inputs.append(raw)
-        node.replace(sqlglot.parse_one(_text(raw, raw_types[raw]), read="duckdb"))
+        # text (CSV) as the user sees it: trimmed, empty = NULL; typed columns as they are
+        value = _text(raw, raw_types[raw]) if raw_types[raw] in _TEXT_TYPES else q(raw)
+        node.replace(sqlglot.parse_one(value, read="duckdb"))
     expr = tree.sql(dialect="duckdb")
     try:
         con.execute(f"SELECT {expr} FROM {q(target)} LIMIT 0")
