@@ -130,3 +130,12 @@ def test_import_is_idempotent(fixture_path, tmp_path):
         again = ws.import_files("cases", [fixture_path(REPORT)]).result
         assert (first.added, again.added, again.updated, again.unchanged) == (3, 0, 0, 3)
         assert ws.table("cases").count().execute() == 3
+
+
+def test_map_addresses_the_staged_names(fixture_path):
+    batch = read_batch("cases", [fixture_path(REPORT)], mapping={"team": "agent"})
+    row = batch.data.to_pylist()[0]
+    assert (row["team"], row["agent"]) == ("Priya Nair", None)
+    with pytest.raises(SourceError) as exc:  # the error lists the names that can be mapped
+        read_batch("cases", [fixture_path(REPORT)], mapping={"team": "Case Owner"})
+    assert "'Case Owner'" in str(exc.value) and "agent" in str(exc.value)
