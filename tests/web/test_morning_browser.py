@@ -2,7 +2,9 @@
 
 The date presets are plain links: they work with JavaScript off. The overview and Trends
 fit a phone (390 px: no sideways scroll of the page; the Trends table scrolls in its box)
-and a desktop. ``CXRAY_SCREENSHOTS=DIR`` saves the screenshots (``docs/screenshots/``).
+and a desktop. ``python3 -m tests.web.test_morning_browser OUT FOLDER`` takes the
+screenshots in ``docs/screenshots/`` (``overview.png`` and ``trends.png`` at 1280 px,
+``overview-390.png`` and ``trends-390.png`` at 390 px) of the store in FOLDER.
 """
 
 from __future__ import annotations
@@ -20,8 +22,6 @@ from tests._serve import CHROMIUM, CHROMIUM_ARGS, create_key, served
 if not CHROMIUM.exists() and os.environ.get("CI"):
     pytest.fail("/usr/bin/chromium is missing under CI (.ci/run installs it)", pytrace=False)
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="no /usr/bin/chromium")
-
-SHOTS = os.environ.get("CXRAY_SCREENSHOTS")
 
 
 @pytest.fixture(scope="module")
@@ -83,7 +83,8 @@ def test_presets_work_without_javascript(browser, server):
 @pytest.mark.parametrize("width", [1280, 390])
 def test_overview_and_trends_fit_the_screen(browser, server, width):
     page = _page(browser, server, width)
-    for name, path in (("overview", "/?preset=90d"), ("trends", "/trends?metric=nps")):
+    pages = (("overview", "/?preset=30d"), ("trends", "/trends?metric=nps&preset=90d&period=week"))
+    for name, path in pages:
         page.goto(server["base"] + path)
         _no_sideways_scroll(page)
         if name == "overview":
@@ -97,7 +98,34 @@ def test_overview_and_trends_fit_the_screen(browser, server, width):
             assert page.locator(".scroll table.trend-table").count() == 1
             legend = page.locator("#trend-chart .legendtext").all_text_contents()
             assert "target 50" in legend and "action threshold 0" in legend
-        if SHOTS:
-            suffix = "" if width == 1280 else f"-{width}"
-            page.screenshot(path=str(Path(SHOTS) / f"{name}{suffix}.png"), full_page=True)
     page.context.close()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """``python3 -m tests.web.test_morning_browser OUT FOLDER``: the overview (last 30 days)
+    and Trends (NPS by month) of the store in FOLDER (``cxray.duckdb`` or ``demo.duckdb``,
+    ``cxray.toml``; e.g. ``cxray demo --loop``) at 1280 and 390 px, into OUT."""
+    import sys
+
+    from playwright.sync_api import sync_playwright
+
+    out, folder = (Path(a) for a in (argv or sys.argv[1:])[:2])
+    db = next(p for p in (folder / "cxray.duckdb", folder / "demo.duckdb") if p.exists())
+    key = create_key(db, "viewer")
+    pages = (("overview", "/?preset=30d"), ("trends", "/trends?metric=nps&period=month"))
+    with served(db, folder / "cxray.toml") as base, sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        server = {"base": base, "viewer": key}
+        for width in (1280, 390):
+            page = _page(b, server, width)
+            for name, path in pages:
+                page.goto(base + path)
+                _no_sideways_scroll(page)
+                suffix = "" if width == 1280 else f"-{width}"
+                page.screenshot(path=str(out / f"{name}{suffix}.png"))
+            page.context.close()
+        b.close()
+
+
+if __name__ == "__main__":
+    main()

@@ -92,16 +92,15 @@ def trend_chart(
         (getattr(threshold, "action", None), "action threshold", BAD, "dash"),
     ):
         if value is not None and x:
+            line = {"color": colour, "width": 1.5, "dash": dash}
+            fig.add_hline(y=value, line=line)  # across the whole plot, whatever the periods
+            # its legend entry: a line of one point draws nothing
             fig.add_trace(
                 go.Scatter(
-                    x=[x[0], x[-1]] if len(x) > 1 else x,
-                    y=[value] * min(2, len(x)),
-                    mode="lines",
-                    name=f"{name} {value:g}",
-                    line={"color": colour, "width": 1.5, "dash": dash},
-                    hovertemplate=f"{name}: {value:g}<extra></extra>",
+                    x=x[:1], y=[value], mode="lines", name=f"{name} {value:g}", line=line,
+                    hoverinfo="skip",
                 )
-            )
+            )  # fmt: skip
     sig = [r for r in shown if r.get("significant")]
 
     def tone(change: float) -> str:
