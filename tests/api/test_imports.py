@@ -65,9 +65,9 @@ def test_map_and_source_fields(api):
     r = upload(api, ("q.csv", text), map=["response_id=id", "submitted_at=when", "nps=Q1"])
     assert r.status_code == 201, r.text
     err = assert_envelope(upload(api, ("q.csv", text), map=["nps"]), 422, "source_error")
-    assert "expected CANONICAL=SOURCE_COLUMN" in err["message"]
+    assert "expected TARGET=EXPRESSION" in err["message"]
     err = assert_envelope(upload(api, ("q.csv", text), source="excel"), 422, "source_error")
-    assert "unknown source 'excel'" in err["message"]
+    assert "--source 'excel' is neither a named source" in err["message"]
 
 
 def test_unknown_table_and_missing_files(api):
