@@ -98,6 +98,10 @@ def test_same_numbers_as_on_the_file(server, remote):
     responses = remote.table("responses").to_pandas()
     assert len(responses) == before["counts"]["responses"]
     assert responses["response_id"].is_unique
+    batches = remote.table("responses").select("response_id").to_pyarrow_batches(chunk_size=100)
+    assert sum(b.num_rows for b in batches) == len(responses)
+    n = remote.store.backend.sql("SELECT count(*) AS n FROM responses").to_pyarrow()["n"]
+    assert n[0].as_py() == len(responses)
     cid, timeline = before["customer"]
     assert timeline["timeline"]
     assert remote.customer(cid) == timeline
