@@ -269,7 +269,7 @@ def create_web_router(state: ServerState, *, cookie: str = SESSION_COOKIE) -> AP
         with state.reading():  # one snapshot for the whole page
             try:
                 view = View.from_query(request.query_params)
-                anchor = state.cached(("store end",), _morning.store_end)
+                anchor = latest_day()
                 view = view.resolved(anchor)
                 records = scored(view)
                 monthly = scored(view, period="month")
@@ -335,9 +335,7 @@ def create_web_router(state: ServerState, *, cookie: str = SESSION_COOKIE) -> AP
                 first = dt.date.fromisoformat(month + "-01")
                 prior = (first - dt.timedelta(days=1)).replace(day=1)
                 basis = f"{first:%B %Y} against {prior:%B %Y}"
-        through = state.cached(
-            ("data through", start, end), lambda ws: _morning.data_through(ws, start, end)
-        )
+        through = data_through(start, end)
         return {
             "changes": _morning.change_rows(raw, config),
             "basis": basis,
@@ -346,6 +344,17 @@ def create_web_router(state: ServerState, *, cookie: str = SESSION_COOKIE) -> AP
             "through": through,
             "fdr": config.measurement.fdr,
         }
+
+    def data_through(start: dt.date | None, end: dt.date | None) -> dict[str, Any]:
+        """The last time of the data behind each KPI within the dates (kept until an import)."""
+        return state.cached(
+            ("data through", start, end), lambda ws: _morning.data_through(ws, start, end)
+        )
+
+    def latest_day() -> dt.date | None:
+        """The local day of the latest activity in the store: where the presets end."""
+        latest = data_through(None, None)[""]
+        return latest and _morning.local_date(latest, state.ws.config.program.timezone)
 
     def target_text(config: Any, metric: str, unit: str | None) -> str:
         """The KPI's target and action threshold in words (which side is worse)."""
@@ -375,7 +384,7 @@ def create_web_router(state: ServerState, *, cookie: str = SESSION_COOKIE) -> AP
         with state.reading():  # one snapshot for the whole page
             try:
                 view = View.from_query(request.query_params, default_period="month")
-                anchor = state.cached(("store end",), _morning.store_end)
+                anchor = latest_day()
                 view = view.resolved(anchor)
                 records = scored(view, period=view.period, metrics=(metric,))
                 opts = choices()
