@@ -5,7 +5,6 @@ from __future__ import annotations
 import sys
 
 import pytest
-
 from benchmarks._harness import Case, markdown, run_cases
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
