@@ -86,13 +86,17 @@ def _root_options(argv: list[str]) -> tuple[dict[str, str], int] | None:
 
 
 def _terminal_width() -> int:
-    try:
-        return os.get_terminal_size(sys.stdout.fileno()).columns
-    except (AttributeError, ValueError, OSError):
+    """The width Rich would print at here: ``COLUMNS``, else the first of stdin, stdout and
+    stderr that is a terminal, else 80."""
+    columns = os.environ.get("COLUMNS", "")
+    if columns.isdigit() and int(columns) > 0:
+        return int(columns)
+    for fd in (0, 1, 2):
         try:
-            return int(os.environ.get("COLUMNS", "80"))
-        except ValueError:
-            return 80
+            return os.get_terminal_size(fd).columns or 80
+        except (AttributeError, ValueError, OSError):
+            continue
+    return 80
 
 
 def forward_if_served(argv: list[str]) -> int | None:
