@@ -133,23 +133,28 @@ def _read(con: Any, db: str, imports: int) -> _Status | None:
     version = int(row[0]) if row else 0
     if version < 1 or version != latest_schema_version():
         return None  # the workspace's path says what to do about it
+    specs = list(CONTRACT.values())
+    if any(spec.name not in names for spec in specs):
+        return None
+    # one query for every table's count and time range, one for their columns
+    figures = con.execute(
+        " UNION ALL ".join(
+            f"SELECT {i} AS i, count(*), min({_ident(spec.time_column)}), "
+            f"max({_ident(spec.time_column)}) FROM {_ident(spec.name)}"
+            for i, spec in enumerate(specs)
+        )
+    ).fetchall()
+    columns: dict[str, list[str]] = {spec.name: [] for spec in specs}
+    for table, column in con.execute(
+        "SELECT table_name, column_name FROM duckdb_columns() WHERE schema_name = "
+        "current_schema() ORDER BY table_name, column_index"
+    ).fetchall():
+        if table in columns:
+            columns[table].append(column)
     tables = []
-    for spec in CONTRACT.values():
-        if spec.name not in names:
-            return None
-        tc = _ident(spec.time_column)
-        rows, first, last = con.execute(
-            f"SELECT count(*), min({tc}), max({tc}) FROM {_ident(spec.name)}"
-        ).fetchone()
-        columns = [
-            r[0]
-            for r in con.execute(
-                # a literal, not a bound parameter: binding one makes duckdb import pandas
-                "SELECT column_name FROM duckdb_columns() WHERE table_name = "
-                f"{_literal(spec.name)} AND schema_name = current_schema() ORDER BY column_index"
-            ).fetchall()
-        ]
-        attributes = [c for c in columns if c not in spec and c not in _SYSTEM_COLUMNS]
+    for i, rows, first, last in sorted(figures):
+        spec = specs[i]
+        attributes = [c for c in columns[spec.name] if c not in spec and c not in _SYSTEM_COLUMNS]
         tables.append(_TableStatus(spec.name, int(rows), first, last, attributes))
     cur = con.execute(f"SELECT * FROM {_IMPORT_LOG} ORDER BY import_id DESC LIMIT {int(imports)}")
     cols = [d[0] for d in cur.description]
@@ -162,7 +167,3 @@ def _read(con: Any, db: str, imports: int) -> _Status | None:
 
 def _ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
-
-
-def _literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
