@@ -125,7 +125,7 @@ def forward_if_served(argv: list[str]) -> int | None:
     body = {
         "argv": args,
         "cwd": cwd,
-        "width": _terminal_width(),
+        "width": min(max(_terminal_width(), 20), 1000),
         "stdout_tty": sys.stdout.isatty(),
         "env": {k: os.environ[k] for k in _ENV if k in os.environ},
     }
