@@ -76,9 +76,7 @@ def local_owner(request: Request) -> Principal | None:
         raise PermissionDeniedError(f"{LOCAL_TOKEN_HEADER} is accepted only from this machine")
     token = getattr(request.app.state, "local_token", None)
     if not token or not hmac.compare_digest(sent.encode(), token.encode()):
-        raise AuthenticationError(
-            f"{LOCAL_TOKEN_HEADER} does not match this server's serve file"
-        )
+        raise AuthenticationError(f"{LOCAL_TOKEN_HEADER} does not match this server's serve file")
     return Principal(0, "admin", "local", "local")
 
 
