@@ -197,3 +197,38 @@ def test_a_stale_serve_file_is_ignored(world):
         assert json.loads(run.stdout)["store"] == "copied.duckdb"
     finally:
         serve_file(base / "copied.duckdb").unlink()
+
+
+def test_two_imports_at_once_are_written_one_after_the_other(world):
+    base, served = world
+    headers = {LOCAL_TOKEN_HEADER: served.token}
+
+    def responses() -> int:
+        st = httpx.get(f"{served.url}/api/status", headers=headers, timeout=60).json()
+        return {t["table"]: t["rows"] for t in st["tables"]}["responses"]
+
+    before = responses()
+    for name, prefix in (("x.csv", "X"), ("y.csv", "Y")):
+        (base / name).write_text(
+            HEAD + "".join(f"{prefix}{i},2025-03-0{i},{i},north\n" for i in range(1, 6))
+        )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CXRAY_")}
+    args = [sys.executable, "-m", "cxray", "--db", "served.duckdb", "import", "responses"]
+    procs = [
+        subprocess.Popen(
+            [*args, name, "--format", "json"],
+            cwd=base,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=env,
+        )
+        for name in ("x.csv", "y.csv")
+    ]
+    outs = [p.communicate(timeout=300) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], [e for _, e in outs]
+    reports = [json.loads(o) for o, _ in outs]
+    assert [r["added"] for r in reports] == [5, 5]
+    assert (
+        sorted(r["import_id"] for r in reports)[1] - sorted(r["import_id"] for r in reports)[0] == 1
+    )
+    assert responses() == before + 10
