@@ -160,8 +160,10 @@ def test_telco_file_as_customers_via_the_cli(tmp_path, capsys):
     code, out = _cli(capsys, "--db", db, "scorecard", "--format", "json")
     assert code == 0, out
     rows = {r["metric"]: r for r in json.loads(out)}
-    assert set(rows) == {"churn_rate", "clv", "health"}
+    # referral rate: the file has no acquisition channel (a row that says so, not a number)
+    assert set(rows) == {"churn_rate", "referral_rate", "clv", "health"}
     assert all(r["suppressed"] and r["reason"] and r["estimate"] is None for r in rows.values())
+    assert rows["referral_rate"]["reason"].startswith("no acquisition channels")
     assert rows["clv"]["n"] == 7043
     assert rows["health"]["n"] == int((d.churned_at == "").sum())  # 5,174 still customers
     code, out = _cli(capsys, "--db", db, "scorecard")

@@ -180,9 +180,14 @@ class Context:
         for table, col in TIME_TABLES.items():
             if table == "customers":
                 continue
-            t = self.tables(table)
-            x = self.local(t[col])
-            row = t.aggregate(a=x.min(), b=x.max()).to_pyarrow().to_pylist()[0]
+            if self.zone in ("UTC", "Etc/UTC") and self.spans is not None and table in self.spans:
+                # local time is the stored time: the first and last are already known
+                a, b = self.spans[table]
+                row = {"a": a, "b": b}
+            else:
+                t = self.tables(table)
+                x = self.local(t[col])
+                row = t.aggregate(a=x.min(), b=x.max()).to_pyarrow().to_pylist()[0]
             if row["a"] is not None:
                 lo.append(row["a"])
                 hi.append(row["b"])

@@ -17,8 +17,8 @@ from cxray.exceptions import UnknownMetricError
 from cxray.metrics._context import Context, TableSource, as_keys, parse_when, period_label
 from cxray.metrics._coverage import Profile, check, kpi_needs, nothing_to_measure, profile
 from cxray.metrics._engine import Cell, compare, compute_all, without_evidence
-from cxray.metrics._loop import has_followups
 from cxray.metrics._registry import KPI, kpis
+from cxray.store import FOLLOWUPS
 
 __all__ = ["Score", "Scorecard", "Status", "scorecard", "status_of"]
 
@@ -183,7 +183,7 @@ def scorecard(
     registry = kpis(
         config.journeys,
         surveys="completed" in ctx.columns("responses"),
-        loop=has_followups(tables),
+        loop=p.filled(FOLLOWUPS, None) > 0,
     )
     if metrics is not None:
         names = {k.name for k in registry}
