@@ -137,9 +137,13 @@ def forward_if_served(argv: list[str]) -> int | None:
     )
     # no proxy: the server is on this machine, and an HTTP(S)_PROXY must not see the token
     opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    waiting = _WaitingNote(served.pid)
     try:
-        with opener.open(request, timeout=None) as response:  # as long as the command takes
-            answer = json.loads(response.read().decode("utf-8"))
+        try:
+            with opener.open(request, timeout=None) as response:  # as long as it takes
+                answer = json.loads(response.read().decode("utf-8"))
+        finally:
+            waiting.stop()  # before anything else is printed
     except urllib.error.HTTPError as exc:
         message = _error_message(exc)
         sys.stderr.write(f"error: the server at {served.url} refused the command: {message}\n")
@@ -165,6 +169,37 @@ def forward_if_served(argv: list[str]) -> int | None:
     sys.stderr.write(answer.get("stderr", ""))
     sys.stderr.flush()
     return int(answer.get("code", 1))
+
+
+class _WaitingNote:
+    """On a terminal, after two seconds: one line saying where the command runs (its output
+    comes when it ends), erased before the output is printed."""
+
+    def __init__(self, pid: int, after: float = 2.0):
+        self._shown = False
+        self._lock = threading.Lock()
+        self._timer = None
+        if sys.stderr.isatty():
+            self._timer = threading.Timer(after, self._show, args=(pid,))
+            self._timer.daemon = True
+            self._timer.start()
+
+    def _show(self, pid: int) -> None:
+        with self._lock:
+            if self._timer is not None:
+                sys.stderr.write(f"running in cxray serve (pid {pid})...")
+                sys.stderr.flush()
+                self._shown = True
+
+    def stop(self) -> None:
+        with self._lock:
+            if self._timer is not None:
+                self._timer.cancel()
+                self._timer = None
+            if self._shown:
+                sys.stderr.write("\r\x1b[K")
+                sys.stderr.flush()
+                self._shown = False
 
 
 def _header() -> str:
