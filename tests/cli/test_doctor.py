@@ -90,6 +90,7 @@ def test_doctor_on_the_telco_customers(tmp_path, capsys):
     assert kpis["referral_rate"]["reason"].startswith("no acquisition channels")
     analyses = {a["name"]: a for a in got["analyses"]}
     assert analyses["churn_survival"]["supported"] and analyses["drivers"]["supported"]
+    assert analyses["churn_risk"]["supported"]  # a snapshot with attributes will do
     assert analyses["clv"]["reason"].startswith("no orders")
 
 

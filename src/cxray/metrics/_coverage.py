@@ -163,11 +163,8 @@ ANALYSES: tuple[tuple[str, str, tuple[Need, ...]], ...] = (
     ("drivers", "Key drivers (cxray drivers)", (_OUTCOME,)),
     ("journeys", "Journeys: funnels, paths (cxray journeys)", (_TOUCHPOINTS,)),
     ("churn_survival", "Churn survival curves (cxray churn survival)", (_CUSTOMERS, _CHURN_DATES)),
-    (
-        "churn_risk",
-        "Churn risk per customer (cxray churn risk)",
-        (_CUSTOMERS, _CHURN_DATES, _ACTIVITY),
-    ),
+    # a snapshot of customers with attributes is enough (a stratified split, no history)
+    ("churn_risk", "Churn risk per customer (cxray churn risk)", (_CUSTOMERS, _CHURN_DATES)),
     ("clv", "Customer lifetime value model (cxray clv fit)", (_ORDERS,)),
     ("text_themes", "Text sentiment and themes (cxray text)", (_TEXT,)),
     ("loop", "The closed loop: rules, alerts, follow-ups (cxray loop)", (_WATCHED,)),
