@@ -44,8 +44,9 @@ class _Root(typer.core.TyperGroup):
     listed in ``cxray --help`` from the modules' source (:func:`command_help`)."""
 
     def list_commands(self, ctx: Any) -> list[str]:
-        known = list(self.commands)
-        return known + [n for n in command_help() if n not in self.commands]
+        # the source's order (commands, then groups), whichever modules are imported yet
+        listed = list(command_help())
+        return listed + [n for n in self.commands if n not in listed]
 
     def get_command(self, ctx: Any, cmd_name: str) -> Any:
         cmd = self.commands.get(cmd_name)
