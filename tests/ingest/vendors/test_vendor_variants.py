@@ -143,3 +143,22 @@ def test_zendesk_metric_sets_import_all_or_nothing_and_idempotent(ws, fixture_pa
         ws.import_files("cases", [fixture_path("zendesk_incremental_metric_sets_bad.json")])
     assert "column 'opened_at': value '08/05/2025'" in str(info.value)
     assert snapshot(ws) == before
+
+
+def test_rating_only_surveys_import_idempotent_and_all_or_nothing(ws, fixture_path):
+    good = [
+        fixture_path("typeform_ratings_no_nps.json"),
+        fixture_path("surveymonkey_respondentid.csv"),
+        fixture_path("qualtrics_ratings_no_nps.csv"),
+    ]
+    for p in good:
+        assert ws.import_files("responses", [p]).result.added == 3
+    for p in good:
+        again = ws.import_files("responses", [p]).result
+        assert (again.added, again.updated, again.unchanged) == (0, 0, 3)
+    before = snapshot(ws)
+    # a refused file among good ones writes nothing, from any of them
+    for bad in ("typeform_no_ratings.json", "qualtrics_legacy.csv"):
+        with pytest.raises(SourceError):
+            ws.import_files("responses", [good[0], fixture_path(bad)])
+    assert snapshot(ws) == before
