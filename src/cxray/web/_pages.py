@@ -375,7 +375,8 @@ def create_web_router(state: ServerState, *, cookie: str = SESSION_COOKIE) -> AP
             for key, label in _morning.PRESETS.items()
         ]
         plain = view.with_preset(None, anchor)
-        links.append(("All dates", plain.url(path, **extra), not view.start and not view.end))
+        everything = not (view.start or view.end or view.preset)
+        links.append(("All dates", plain.url(path, **extra), everything))
         return links
 
     @router.get("/trends", response_class=HTMLResponse)
