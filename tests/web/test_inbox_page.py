@@ -423,7 +423,8 @@ def test_alert_pages_and_rule_filter(inbox):
 
 def test_the_overview_opens_with_the_open_alerts(inbox):
     page = inbox.viewer.get("/").text
-    box = page[page.index('class="loop-box"') : page.index("</section>")]
+    start = page.index('class="loop-box"')
+    box = page[start : page.index("</section>", start)]
     assert page.index('class="loop-box"') < page.index('class="tiles"')
     c = counts(box)
     assert c["open"] == inbox.lib("list", status="active", limit=0)["total"]
