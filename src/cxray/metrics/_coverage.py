@@ -206,12 +206,15 @@ _NEEDED = _columns_needed()
 
 
 def profile(tables: TableSource) -> Profile:
-    """One aggregate query per table: its rows, each needed column's non-null values, and
-    the first and last time of its time column (the scorecard's time zone reads them)."""
+    """One query (an aggregate per table, crossed): each table's rows, each needed
+    column's non-null values, and the first and last time of its time column (the
+    scorecard's time zone and window read them)."""
     rows: dict[str, int] = {}
     values: dict[tuple[str, str], int] = {}
     spans: dict[str, tuple[Any, Any]] = {}
-    for name in TABLES:
+    parts: list[tuple[str, list[str], str | None]] = []
+    joined = None
+    for k, name in enumerate(TABLES):
         try:
             t = tables(name)
         except Exception:
@@ -220,17 +223,23 @@ def profile(tables: TableSource) -> Profile:
             rows[name] = 0  # a table this source does not have (yet)
             continue
         cols = sorted(c for c in _NEEDED[name] if c in t.columns)
-        aggs: dict[str, Any] = {"_rows": t.count()}
-        aggs.update({f"_c{i}": t[c].count() for i, c in enumerate(cols)})
+        aggs: dict[str, Any] = {f"_{k}_rows": t.count()}
+        aggs.update({f"_{k}_c{i}": t[c].count() for i, c in enumerate(cols)})
         when = TIME_TABLES.get(name)
         if when is not None:
-            aggs.update(_lo=t[when].min(), _hi=t[when].max())
-        got = t.aggregate(**aggs).to_pyarrow().to_pylist()[0]
-        rows[name] = int(got["_rows"] or 0)
+            aggs.update({f"_{k}_lo": t[when].min(), f"_{k}_hi": t[when].max()})
+        one = t.aggregate(**aggs)
+        # one row per table: crossed, every table's aggregates come back in one query
+        joined = one if joined is None else joined.cross_join(one)
+        parts.append((name, cols, when))
+    got = joined.to_pyarrow().to_pylist()[0] if joined is not None else {}
+    for name, cols, when in parts:
+        k = TABLES.index(name)
+        rows[name] = int(got[f"_{k}_rows"] or 0)
         for i, c in enumerate(cols):
-            values[(name, c)] = int(got[f"_c{i}"] or 0)
+            values[(name, c)] = int(got[f"_{k}_c{i}"] or 0)
         if when is not None:
-            spans[name] = (got["_lo"], got["_hi"])
+            spans[name] = (got[f"_{k}_lo"], got[f"_{k}_hi"])
     return Profile(rows, values, spans)
 
 
