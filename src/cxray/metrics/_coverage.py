@@ -1,12 +1,13 @@
 """What the data in the store can measure: each KPI's and analysis's inputs, present or not.
 
 Every KPI and analysis declares the inputs it rests on (:class:`Need`: a table's rows, or
-columns holding at least one value; alternatives where any one will do). One aggregate
-query per table (its rows and the non-null values of every column some need names,
-portable Ibis) tells which are present. A KPI whose inputs are missing is suppressed on
-the scorecard with the reason (what is missing, what to import) instead of a number that
-only looks like one: first contact resolution without contacts or reopened data would be
-100 %, a lifetime value without orders 0.0, a health score without activity a constant.
+columns holding at least one value; alternatives where any one will do). One query, an
+aggregate per table crossed with the others (its rows and the non-null values of every
+column some need names, portable Ibis), tells which are present. A KPI whose inputs
+are missing is suppressed on the scorecard with the reason (what is missing, what to
+import) instead of a number that only looks like one: first contact resolution without
+contacts or reopened data would be 100 %, a lifetime value without orders 0.0, a health
+score without activity a constant.
 :func:`coverage` lists it all (``cxray doctor``, ``GET /api/doctor``).
 """
 
