@@ -19,7 +19,7 @@ from tests._backends import POSTGRES_URL, fresh_postgres, needs_postgres
 HEAVY = ("ibis", "pandas", "pyarrow", "scipy", "sklearn", "fastapi", "numpy", "cxray.workspace")
 
 #: command modules of other parts that still import the workspace when loaded
-_NOT_LAZY_YET = {"_scorecard", "_serve", "_doctor"}
+_NOT_LAZY_YET = {"_scorecard", "_doctor"}
 
 
 def _imported_after(code: str) -> list[str]:

@@ -22,13 +22,9 @@ from typing import Annotated
 
 import typer
 
-from cxray.access import ApiKeys
 from cxray.cli._app import app
 from cxray.cli._output import console, err_console
-from cxray.config import Settings
 from cxray.exceptions import CXError, StoreLockedError
-from cxray.store import find_server, withdraw
-from cxray.workspace import Workspace
 
 APP_FACTORY = "cxray.app:create_app"
 
@@ -51,6 +47,12 @@ def serve(
 ) -> None:
     """Serve the dashboard at http://HOST:PORT/ and the REST API at /api (docs: /api/docs)."""
     import uvicorn
+
+    # imported here, not at module level: `cxray --help` and other commands stay fast
+    from cxray.access import ApiKeys
+    from cxray.config import Settings
+    from cxray.store._served import find_server, withdraw
+    from cxray.workspace import Workspace
 
     obj = ctx.obj or {}
     db = obj.get("db") if obj.get("db") is not None else Settings().db
