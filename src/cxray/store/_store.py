@@ -389,8 +389,9 @@ def _connect(url: str, *, read_only: bool, create: bool) -> ibis.BaseBackend:
             pid = re.search(r"PID (\d+)", msg)
             who = f" (process {pid.group(1)})" if pid else ""
             raise StoreLockedError(
-                f"{url} is in use by another cxray process{who}. Stop that process, or, if it "
-                "is `cxray serve`, send the import to its API (POST /api/imports)"
+                f"{url} is in use by another cxray process{who}: wait for it to finish or "
+                "close it. To use one store from the dashboard, the CLI and notebooks at "
+                "once, keep `cxray serve` running: the others work through it (docs/serving.md)"
             ) from exc
         raise StoreError(f"cannot open {url}: {msg.splitlines()[0]}") from exc
     except duckdb.Error as exc:
