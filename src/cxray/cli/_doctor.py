@@ -38,7 +38,7 @@ def doctor(
         ok = sum(s.supported for s in items)
         t = Table(title=f"{title}: {ok} of {len(items)} supported", title_justify="left")
         t.add_column("name")
-        t.add_column("", justify="center")
+        t.add_column("supported", justify="center")
         t.add_column("why not, and what to import")
         for s in items:
             mark = "[green]yes[/green]" if s.supported else "[red]no[/red]"
