@@ -20,7 +20,9 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import logging
 import os
+import threading
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -33,6 +35,13 @@ from cxray.store import announce, serve_file, withdraw
 SERVE_URL_ENV = "CXRAY_SERVE_URL"
 
 __all__ = ["create_app"]
+
+#: ``CXRAY_WARM=0`` turns the background computation of the overview off
+WARM_ENV = "CXRAY_WARM"
+#: how often the warmer looks for a new import (seconds)
+WARM_EVERY = 2.0
+
+_log = logging.getLogger("cxray.app")
 
 
 def create_app(
@@ -48,6 +57,8 @@ def create_app(
     url = os.environ.get(SERVE_URL_ENV)
     if url:
         _announce_while_serving(app, url)
+        if os.environ.get(WARM_ENV, "1") != "0":
+            _warm_while_serving(app)
     # Everything loaded so far (Ibis, DuckDB, pandas, the app) lives as long as the server:
     # moved out of the collector's reach, a full collection no longer scans it, which took
     # 100 ms pauses out of request latencies (benchmarks/survey_load.py: p99 halved).
@@ -79,5 +90,42 @@ def _announce_while_serving(app: FastAPI, url: str) -> None:
                 finally:
                     app.state.local_cli = None
                     withdraw(ws.store.url, served)
+
+    app.router.lifespan_context = lifespan
+
+
+def _warm_while_serving(app: FastAPI) -> None:
+    """While ``cxray serve`` runs: compute the overview's numbers in the background when
+    the server starts and again after every import (:func:`cxray.web.warm_overview`), so
+    that the first look after a start or an import does not wait for them. Survey answers
+    alone do not trigger it: the page computes anew on its next view, as without a warmer."""
+    state = app.state.cx
+    inner = app.router.lifespan_context
+
+    def warm(stop: threading.Event) -> None:
+        seen: int | None = None
+        while not stop.is_set():
+            try:
+                imported = state.version()[0]
+                if imported != seen:
+                    web.warm_overview(state)
+                    seen = imported
+            except Exception:  # never take the server down: the page computes on demand
+                _log.warning("could not compute the overview in the background", exc_info=True)
+                seen = None
+                stop.wait(30.0)
+            stop.wait(WARM_EVERY)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(a: FastAPI) -> AsyncIterator[None]:
+        async with inner(a):
+            stop = threading.Event()
+            thread = threading.Thread(target=warm, args=(stop,), name="cxray-warm", daemon=True)
+            thread.start()
+            try:
+                yield
+            finally:
+                stop.set()
+                thread.join(timeout=10.0)
 
     app.router.lifespan_context = lifespan

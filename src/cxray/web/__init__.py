@@ -12,7 +12,7 @@ server's state with :func:`mount`.
 ``docs/dashboard.md`` describes the pages.
 """
 
-from cxray.web._context import SESSION_COOKIE, ServerState
+from cxray.web._context import SESSION_COOKIE, ServerState, warm_overview
 from cxray.web._pages import LoginRequired, create_web_router, mount
 from cxray.web._surveys import create_survey_router, survey_environment
 
@@ -24,4 +24,5 @@ __all__ = [
     "create_web_router",
     "mount",
     "survey_environment",
+    "warm_overview",
 ]

@@ -191,3 +191,15 @@ def scorecard_records(
             by=list(by), period=period, start=start, end=end, metrics=metrics
         ).records(),
     )
+
+
+def warm_overview(state: ServerState) -> None:
+    """Compute what the overview shows first (its scorecard and monthly trend, no filters).
+
+    ``cxray serve`` calls this in the background when it starts and after every import,
+    so that the morning's first look finds the numbers ready instead of waiting for them
+    (they are cached per data version by :func:`scorecard_records`; a request that comes
+    while they are being computed waits for that computation rather than starting another).
+    """
+    scorecard_records(state)
+    scorecard_records(state, period="month")
