@@ -20,15 +20,17 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import importlib.resources
 import logging
 import os
 import threading
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Response
 
 from cxray import api, web
+from cxray.api._headers import SecurityHeaders
 from cxray.store import announce, serve_file, withdraw
 
 #: set by ``cxray serve`` to the URL it listens on: the app then announces its store
@@ -54,6 +56,9 @@ def create_app(
     app = api.create_app(db, config, settings=settings)
     web.mount(app, app.state.cx, cookie=web.SESSION_COOKIE)
     app.include_router(web.create_survey_router(app.state.cx))  # public survey pages at /s/
+    _serve_chart_script(app)
+    # security headers on every response (CSP, frame-ancestors but on /s/, nosniff, HSTS option)
+    app.add_middleware(SecurityHeaders)
     url = os.environ.get(SERVE_URL_ENV)
     if url:
         _announce_while_serving(app, url)
@@ -65,6 +70,22 @@ def create_app(
     gc.collect()
     gc.freeze()
     return app
+
+
+_CHART_JS = importlib.resources.files("cxray.web") / "static" / "cxray-charts.js"
+
+
+def _serve_chart_script(app: FastAPI) -> None:
+    """``/static/cxray-charts.js``: draws the dashboard's figures from their JSON blocks, so
+    that no page needs an inline script (``script-src 'self'``)."""
+
+    @app.get("/static/cxray-charts.js", include_in_schema=False)
+    def chart_js() -> Response:
+        return Response(
+            _CHART_JS.read_text(encoding="utf-8"),
+            media_type="text/javascript",
+            headers={"Cache-Control": "public, max-age=3600"},
+        )
 
 
 def _announce_while_serving(app: FastAPI, url: str) -> None:

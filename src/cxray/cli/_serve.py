@@ -44,6 +44,22 @@ def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")] = 8000,
     log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "info",
+    hsts: Annotated[
+        bool,
+        typer.Option(
+            "--hsts",
+            help="Send Strict-Transport-Security (max-age=31536000): only behind HTTPS "
+            "(also CXRAY_HSTS=1).",
+        ),
+    ] = False,
+    forwarded_allow_ips: Annotated[
+        str | None,
+        typer.Option(
+            help="Comma-separated addresses of the TLS reverse proxy whose X-Forwarded-For "
+            "and X-Forwarded-Proto are trusted ('*' trusts all; default: uvicorn's, "
+            "127.0.0.1 or FORWARDED_ALLOW_IPS).",
+        ),
+    ] = None,
 ) -> None:
     """Serve the dashboard at http://HOST:PORT/ and the REST API at /api (docs: /api/docs)."""
     import uvicorn
@@ -69,6 +85,8 @@ def serve(
         os.environ["CXRAY_DB"] = str(obj["db"])
     if obj.get("config") is not None:
         os.environ["CXRAY_CONFIG"] = str(obj["config"])
+    if hsts:
+        os.environ["CXRAY_HSTS"] = "1"  # read by the app's security headers
     local = _local_url(host, port)
     if local is not None:
         os.environ["CXRAY_SERVE_URL"] = local  # the app announces the store at this address
@@ -85,7 +103,15 @@ def serve(
             f"[yellow]listening on {host}:[/yellow] other machines can reach this server; "
             "put it behind a TLS reverse proxy so keys and sessions travel encrypted"
         )
-    config = uvicorn.Config(APP_FACTORY, factory=True, log_level=log_level)
+    proxy: dict[str, object] = {}
+    if forwarded_allow_ips is not None:
+        ips = ",".join(ip.strip() for ip in forwarded_allow_ips.split(",") if ip.strip())
+        if not ips:
+            raise CXError("--forwarded-allow-ips: give the proxy's addresses, e.g. 127.0.0.1")
+        # the proxy's client address and scheme become the request's: login throttling and
+        # the local-owner check then see the real client, not the proxy's loopback address
+        proxy = {"proxy_headers": True, "forwarded_allow_ips": ips}
+    config = uvicorn.Config(APP_FACTORY, factory=True, log_level=log_level, **proxy)
     try:
         uvicorn.Server(config).run(sockets=[sock])
     finally:
