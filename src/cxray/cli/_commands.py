@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -43,7 +44,10 @@ def init(ctx: typer.Context) -> None:
     cfg = Path(obj.get("config") or "cxray.toml")
     wrote_cfg = not cfg.exists()
     if wrote_cfg:
-        cfg.write_text(DEFAULT_CONFIG_TEXT, encoding="utf-8")
+        # the config may name secrets and addresses: its user's only (0600)
+        fd = os.open(cfg, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(DEFAULT_CONFIG_TEXT)
     with _workspace(ctx) as ws:
         console.print(
             f"store  [bold]{ws.store.url}[/bold] (schema version {ws.store.schema_version})"

@@ -11,8 +11,10 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import json
+import os
 import re
 import secrets
+import threading
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,6 +35,16 @@ from cxray.store._migrations import (
     MODELS,
     MODELS_SCHEMA,
     SYSTEM_COLUMNS,
+)
+from cxray.store._secrets import (
+    ENV_PREFIX,
+    FILE_ENV,
+    KeyFile,
+    KeyRing,
+    SigningKey,
+    env_keys,
+    new_key,
+    next_id,
 )
 from cxray.store._served import find_server
 
@@ -98,6 +110,9 @@ class Store:
     ):
         self.url = str(url)
         self.read_only = read_only
+        self._memory_keys: dict[str, list[SigningKey]] = {}
+        self._migrated: set[str] = set()
+        self._secret_lock = threading.Lock()
         self.backend = _connect(self.url, read_only=read_only, create=create)
         #: the URL of the ``cxray serve`` this store is reached through (the file is
         #: held by it; see :mod:`cxray.store._remote`), or None when it is opened directly
@@ -186,20 +201,123 @@ class Store:
         rows = self.backend.table(META).filter(ibis._.key == key).to_pyarrow()
         return rows["value"][0].as_py() if rows.num_rows else None
 
-    def secret(self, name: str) -> bytes:
-        """A random 256-bit secret of this store, made on first use (e.g. invitation signing).
+    @property
+    def secrets_file(self) -> Path | None:
+        """The key file of this store's signing secrets: ``CXRAY_SECRETS_FILE`` if set, else
+        ``<store>.secrets`` beside a DuckDB file; None for an in-memory or PostgreSQL store
+        without that variable (docs/security.md)."""
+        named = os.environ.get(FILE_ENV, "").strip()
+        if named:
+            return Path(named)
+        path = _file_path(self.url)
+        return Path(path + ".secrets") if path else None
 
-        It lives in the store, so every server over the same store verifies
-        what another signed, and a copy of the store carries its secrets.
+    def keyring(self, name: str) -> KeyRing:
+        """The keys of a signing secret (e.g. invitations): the newest signs, all verify.
+
+        Kept outside the store (:mod:`cxray.store._secrets`): ``CXRAY_SECRET_<NAME>`` wins,
+        else the key file, which is made (mode 0600) with a random 256-bit key on first
+        use. A secret an older cxray kept in the store's metadata is moved to the key file
+        as key ``k0`` (written there first, then deleted from the store) so that what it
+        signed still verifies. An in-memory store keeps its keys in memory.
         """
-        key = f"secret:{name}"
-        value = self.meta(key)
-        if value is None:
+        file = self.secrets_file
+        legacy = self._legacy_secret(name, file)
+        env = env_keys(name)
+        if env is not None:
+            kept = KeyFile(file).read().get(name, []) if file is not None else []
+            keys = [*legacy, *[k for k in kept if k.id not in {e.id for e in env}], *env]
+            return KeyRing(name, tuple(keys), "env")
+        if file is None:
+            if self.is_duckdb and _file_path(self.url) is None:
+                ring = self._memory_keys.setdefault(name, [new_key("k1")])
+                return KeyRing(name, tuple([*legacy, *ring]), "memory")
+            raise StoreError(
+                f"{self.url} has no place for its {name} signing key: set "
+                f"{ENV_PREFIX}{name.upper()} (the key) or {FILE_ENV} (a key file path); "
+                "see docs/security.md"
+            )
+        keys = KeyFile(file).read().get(name, [])
+        if not keys:
             if self.read_only:
                 raise StoreError(f"{self.url} is open read-only and has no {name} secret yet")
-            self._set_meta(key, secrets.token_hex(32))
-            value = self.meta(key)
-        return bytes.fromhex(value)
+            with self._secret_lock:
+                data = KeyFile(file).read()
+                keys = data.get(name) or [new_key("k1")]
+                if name not in data:
+                    data[name] = keys
+                    KeyFile(file).write(data)
+        return KeyRing(name, tuple([*legacy, *keys]), str(file))
+
+    def secret(self, name: str) -> bytes:
+        """The current key of a signing secret (:meth:`keyring`), e.g. for webhooks."""
+        return self.keyring(name).current.key
+
+    def rotate_secret(self, name: str, *, drop_old: bool = False) -> KeyRing:
+        """Add a new key that signs from now on; older keys keep verifying what they
+        signed unless ``drop_old`` removes them (then their invitations are refused)."""
+        file = self.secrets_file
+        if file is None:
+            raise StoreError(
+                f"{self.url} keeps no key file: rotate by changing {ENV_PREFIX}{name.upper()} "
+                f"(id=key entries, the last one signs) or set {FILE_ENV}"
+            )
+        if self.read_only:
+            raise StoreError(f"{self.url} is open read-only")
+        self.keyring(name)  # migrates a legacy secret, makes the file
+        with self._secret_lock:
+            data = KeyFile(file).read()
+            keys = data.get(name, [])
+            fresh = new_key(next_id(keys))
+            data[name] = [fresh] if drop_old else [*keys, fresh]
+            KeyFile(file).write(data)
+        return self.keyring(name)
+
+    def drop_old_secrets(self, name: str) -> KeyRing:
+        """Keep only the newest key of a secret: tokens the older ones signed are refused."""
+        file = self.secrets_file
+        if file is None:
+            raise StoreError(f"{self.url} keeps no key file (set {FILE_ENV})")
+        with self._secret_lock:
+            data = KeyFile(file).read()
+            keys = data.get(name, [])
+            if keys:
+                data[name] = keys[-1:]
+                KeyFile(file).write(data)
+        return self.keyring(name)
+
+    def _legacy_secret(self, name: str, file: Path | None) -> list[SigningKey]:
+        """A secret an older cxray kept in ``_cx_meta``: moved to the key file (k0)."""
+        if name in self._migrated:
+            return []
+        if META not in self.backend.list_tables():
+            return []
+        value = self.meta(f"secret:{name}")
+        if value is None:
+            self._migrated.add(name)
+            return []
+        old = SigningKey("k0", bytes.fromhex(value), None)
+        if file is None or self.read_only or self.remote is not None:
+            return [old]  # nowhere to move it yet: it keeps verifying from the store
+        with self._secret_lock:
+            data = KeyFile(file).read()
+            keys = data.get(name, [])
+            if old.id not in {k.id for k in keys}:
+                data[name] = [old, *keys]
+                KeyFile(file).write(data)  # durable in the key file first ...
+            self._delete_meta(f"secret:{name}")  # ... then gone from the store
+            if self.is_duckdb:
+                with contextlib.suppress(duckdb.Error):
+                    self.backend.con.execute("CHECKPOINT")
+        self._migrated.add(name)
+        return []
+
+    def _delete_meta(self, key: str) -> None:
+        if self.is_duckdb:
+            self.backend.con.execute(f"DELETE FROM {META} WHERE key = ?", [key])
+            return
+        b = self.backend
+        b.raw_sql(f"DELETE FROM {_sql_ident(b, META)} WHERE key = {_sql_literal(key)}")
 
     # ------------------------------------------------------------ reading
 
@@ -357,6 +475,27 @@ class Store:
 # ---------------------------------------------------------------- connecting
 
 
+def _file_path(url: str) -> str | None:
+    """The DuckDB file a store URL names, or None (in memory, or another database)."""
+    is_url = re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*://", url) is not None
+    if is_url and not url.startswith("duckdb://"):
+        return None
+    path = url.removeprefix("duckdb://") if is_url else url
+    if path.startswith("//") and is_url:
+        path = path[1:]
+    return None if path in ("", ":memory:") else path
+
+
+def _private_files() -> None:
+    """Files this process makes from now on are its user's only (umask 077): the store,
+    its write-ahead log (which DuckDB makes anew after every checkpoint) and what is
+    exported from it hold customers' personal data. CXRAY_UMASK=keep leaves it alone."""
+    if os.environ.get("CXRAY_UMASK", "").strip().lower() == "keep":
+        return
+    current = os.umask(0o077)
+    os.umask(current | 0o077)
+
+
 def _connect(url: str, *, read_only: bool, create: bool) -> ibis.BaseBackend:
     is_url = re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*://", url) is not None
     try:
@@ -373,7 +512,13 @@ def _connect(url: str, *, read_only: bool, create: bool) -> ibis.BaseBackend:
                 raise StoreError(f"{path} is a folder, not a DuckDB file")
             if p.parent and not p.parent.exists():
                 raise StoreError(f"the folder of {path} does not exist")
+        fresh = path not in ("", ":memory:") and not Path(path).exists()
+        if path not in ("", ":memory:") and not read_only:
+            _private_files()
         backend = ibis.duckdb.connect(path or ":memory:", read_only=read_only)
+        if fresh:
+            with contextlib.suppress(OSError):
+                os.chmod(path, 0o600)
         backend.con.execute("SET TimeZone = 'UTC'")
         # cxray shows its own progress; DuckDB's bar would print into the command's output
         backend.con.execute("SET enable_progress_bar = false")

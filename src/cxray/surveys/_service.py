@@ -72,7 +72,9 @@ class Surveys:
     def signer(self) -> InvitationSigner:
         if self._signer is None:
             with self.lock:
-                self._signer = InvitationSigner(self.store.secret("invitations"))
+                store = self.store
+                store.keyring("invitations")  # made (or moved out of the store) now
+                self._signer = InvitationSigner(lambda: store.keyring("invitations"))
         return self._signer
 
     @property

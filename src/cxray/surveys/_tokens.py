@@ -2,11 +2,11 @@
 
 A token is ``v1.PAYLOAD.SIGNATURE``: the payload is URL-safe base64 of a small
 JSON object (invitation id, survey, customer, expiry as Unix seconds, the
-language invited in) and the
-signature is HMAC-SHA256 of ``v1.PAYLOAD`` under the store's invitation secret
-(:meth:`cxray.store.Store.secret`). A token can be checked without a database
-read; whether it was already used is the store's business (one response per
-invitation). Signatures are compared in constant time.
+language invited in, the id of the signing key) and the
+signature is HMAC-SHA256 of ``v1.PAYLOAD`` under that key of the store's invitation
+key ring (:meth:`cxray.store.Store.keyring`; kept outside the store, docs/security.md).
+A token can be checked without a database read; whether it was already used is the
+store's business (one response per invitation). Signatures are compared in constant time.
 """
 
 from __future__ import annotations
@@ -17,7 +17,9 @@ import datetime as dt
 import hashlib
 import hmac
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from cxray.exceptions import ExpiredTokenError, InvalidTokenError
 
@@ -36,6 +38,22 @@ def _unb64(text: str) -> bytes:
 
 
 @dataclass(frozen=True)
+class _Key:
+    id: str
+    key: bytes
+
+
+class _OneKey:
+    """A ring of one key, ``k0`` (a signer made from bytes)."""
+
+    def __init__(self, key: bytes):
+        self.current = _Key("k0", key)
+
+    def get(self, key_id: str) -> _Key | None:
+        return self.current if key_id == "k0" else None
+
+
+@dataclass(frozen=True)
 class Invitation:
     """What a valid token says."""
 
@@ -48,17 +66,34 @@ class Invitation:
 
 
 class InvitationSigner:
-    """Makes and checks invitation tokens with one secret."""
+    """Makes and checks invitation tokens with a ring of keys.
 
-    def __init__(self, secret: bytes):
-        if len(secret) < 16:
-            raise ValueError("the signing secret must have at least 128 bits")
-        self._secret = secret
+    ``keys`` is one secret (bytes, key id ``k0``), a key ring (``.current`` signs, ``.get(id)``
+    finds the key a token names; :meth:`cxray.store.Store.keyring`) or a callable giving
+    the ring now, so that a rotation is seen without a restart. A token names its key id
+    in the signed payload (``"k"``); a token without one was signed before key ids and is
+    checked with key ``k0``.
+    """
 
-    def _sign(self, message: str) -> str:
-        return _b64(hmac.new(self._secret, message.encode("ascii"), hashlib.sha256).digest())
+    def __init__(self, keys: bytes | Any | Callable[[], Any]):
+        if isinstance(keys, bytes | bytearray):
+            if len(keys) < 16:
+                raise ValueError("the signing secret must have at least 128 bits")
+            ring = _OneKey(bytes(keys))
+            self._ring: Callable[[], Any] = lambda: ring
+        elif callable(keys):
+            self._ring = keys
+        else:
+            self._ring = lambda: keys
+
+    @staticmethod
+    def _mac(key: bytes, message: str) -> str:
+        return _b64(hmac.new(key, message.encode("ascii"), hashlib.sha256).digest())
 
     def sign(self, invitation: Invitation) -> str:
+        current = self._ring().current
+        if len(current.key) < 16:
+            raise ValueError("the signing secret must have at least 128 bits")
         payload = {
             "i": invitation.invitation_id,
             "s": invitation.survey,
@@ -67,9 +102,10 @@ class InvitationSigner:
         }
         if invitation.language:
             payload["l"] = invitation.language
+        payload["k"] = current.id
         body = _b64(json.dumps(payload, separators=(",", ":")).encode("utf-8"))
         message = f"{_VERSION}.{body}"
-        return f"{message}.{self._sign(message)}"
+        return f"{message}.{self._mac(current.key, message)}"
 
     def verify(
         self, token: str, *, survey: str | None = None, now: dt.datetime | None = None
@@ -82,9 +118,17 @@ class InvitationSigner:
             raise InvalidTokenError("the invitation token is malformed")
         message = f"{parts[0]}.{parts[1]}"
         try:
-            expected = self._sign(message)
-        except UnicodeEncodeError:
+            message.encode("ascii")
+            key_id = json.loads(_unb64(parts[1])).get("k", "k0")
+        except (ValueError, TypeError, AttributeError, binascii.Error):
             raise InvalidTokenError("the invitation token is malformed") from None
+        key = self._ring().get(key_id) if isinstance(key_id, str) else None
+        if key is None:
+            raise InvalidTokenError(
+                f"the invitation token was signed with key {str(key_id)[:32]!r}, which is no "
+                "longer kept (dropped after a rotation): ask for a new invitation"
+            )
+        expected = self._mac(key.key, message)
         if not hmac.compare_digest(expected, parts[2]):
             raise InvalidTokenError(
                 "the invitation token's signature is not valid (forged or altered)"
