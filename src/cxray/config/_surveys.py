@@ -243,7 +243,47 @@ def _check_name(name: str) -> str:
         raise ValueError(
             f"survey name {name!r}: use lower-case letters, digits, '_' and '-' (at most 63)"
         )
+    if name == "limits":
+        raise ValueError("survey name 'limits' is reserved for [surveys.limits]")
     return name
+
+
+_RATE = re.compile(r"^\s*(\d+)\s*/\s*(second|s|minute|min|m|hour|h|day|d)\s*$")
+_PERIOD_S = {"second": 1, "s": 1, "minute": 60, "min": 60, "m": 60, "hour": 3600, "h": 3600,
+             "day": 86400, "d": 86400}  # fmt: skip
+
+
+def parse_rate(text: str) -> tuple[int, float] | None:
+    """``"20/hour"`` -> ``(20, 3600.0)``; ``"off"`` -> None; ValueError saying why not."""
+    if text.strip().lower() == "off":
+        return None
+    m = _RATE.match(text)
+    if not m or int(m.group(1)) < 1:
+        raise ValueError(
+            f"{text!r} is not a rate: write COUNT/PERIOD with COUNT ≥ 1 and PERIOD one of "
+            'second, minute, hour, day (e.g. "20/hour"), or "off"'
+        )
+    return int(m.group(1)), float(_PERIOD_S[m.group(2)])
+
+
+class SubmissionLimits(_Model):
+    """``[surveys.limits]``: abuse limits on anonymous (public-link) submissions."""
+
+    #: submissions one client address may send, over all surveys (a token bucket)
+    per_address: str = "60/hour"
+    #: submissions one survey accepts from all anonymous clients together
+    per_survey: str = "600/minute"
+    #: the same answers from the same address to the same survey within this many
+    #: seconds are acknowledged but not stored again (0: off)
+    duplicate_window_s: int = Field(default=600, ge=0, le=86400)
+    #: at most this many addresses are remembered; the least recently seen go first
+    max_addresses: int = Field(default=100_000, ge=100, le=10_000_000)
+
+    @field_validator("per_address", "per_survey")
+    @classmethod
+    def _rate(cls, v: str) -> str:
+        parse_rate(v)
+        return v
 
 
 class SurveysConfig(_Model):
@@ -255,6 +295,8 @@ class SurveysConfig(_Model):
     sender: str = "cxray <surveys@localhost>"
     #: the server's public address, used in invitation links
     base_url: str = "http://127.0.0.1:8000"
+    #: ``[surveys.limits]``: rate limits and duplicate detection for public submissions
+    limits: SubmissionLimits = SubmissionLimits()
     #: name -> definition: every ``[surveys.NAME]`` table
     define: dict[str, SurveyDefinition] = Field(default_factory=dict)
 
@@ -264,8 +306,8 @@ class SurveysConfig(_Model):
         """``[surveys.NAME]`` tables are surveys; the plain keys are the settings."""
         if not isinstance(data, dict) or "define" in data:
             return data
-        settings = {k: v for k, v in data.items() if not isinstance(v, dict)}
-        surveys = {k: v for k, v in data.items() if isinstance(v, dict)}
+        settings = {k: v for k, v in data.items() if not isinstance(v, dict) or k == "limits"}
+        surveys = {k: v for k, v in data.items() if isinstance(v, dict) and k != "limits"}
         return {**settings, "define": surveys}
 
     @field_validator("define")

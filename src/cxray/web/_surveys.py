@@ -33,6 +33,7 @@ from cxray.exceptions import (
     ExpiredTokenError,
     InvalidTokenError,
     NotFoundError,
+    RateLimitedError,
     SubmissionError,
 )
 from cxray.surveys import (
@@ -45,6 +46,7 @@ from cxray.surveys import (
     visible,
     words,
 )
+from cxray.surveys._limits import guard_for
 from cxray.web._context import ServerState
 
 __all__ = ["create_survey_router", "survey_environment"]
@@ -184,6 +186,19 @@ def create_survey_router(state: ServerState, env: Environment | None = None) -> 
             raise InvalidTokenError(f"survey {name!r} is answered by invitation only")
         return survey, lang, invitation
 
+    def _too_many(
+        request: Request, survey: SurveyDefinition, lang: str, exc: RateLimitedError
+    ) -> HTMLResponse:
+        minutes = max(1, -(-exc.retry_after // 60))
+        html = env.get_template("survey_message.html").render(
+            lang=lang, w=words(lang), title=text_in(survey.title, lang, survey.languages[0]),
+            message=f"Too many answers from your network right now. Please try again in "
+            f"{minutes} minute{'s' if minutes > 1 else ''}; your answers were not saved.",
+            embed=request.query_params.get("embed"),
+        )  # fmt: skip
+        headers = {**_FRAMEABLE, "Retry-After": str(exc.retry_after)}
+        return HTMLResponse(html, status_code=429, headers=headers)
+
     def _fail(request: Request, name: str, lang: str | None, exc: CXError) -> HTMLResponse:
         try:
             survey = surveys().get(name)
@@ -234,6 +249,13 @@ def create_survey_router(state: ServerState, env: Environment | None = None) -> 
             survey, lang, invitation = _open(request, name, token, lang_asked)
         except CXError as exc:
             return _fail(request, name, lang_asked, exc)
+        address = request.client.host if request.client else "unknown"
+        guard = None if invitation else guard_for(state.ws)
+        if guard is not None:  # anonymous: rate-limited ([surveys.limits])
+            try:
+                guard.admit(name, address)
+            except RateLimitedError as exc:
+                return _too_many(request, survey, lang, exc)
         sid = form.get("sid") if isinstance(form.get("sid"), str) else ""
         sid = sid or secrets.token_urlsafe(16)
         embed = form.get("embed") == "1"
@@ -271,6 +293,10 @@ def create_survey_router(state: ServerState, env: Environment | None = None) -> 
         merged = {**before, **checked}
         more = any(survey.step_of(q) > step for q in visible(survey, merged))
         channel = "embed" if embed else ("email" if invitation else "link")
+        # a whole one-page response seen before from this address: thanked, not stored again
+        whole = guard is not None and step == 0 and not more and not before
+        if whole and guard.duplicate_of(name, address, checked) is not None:
+            return RedirectResponse(f"/s/{name}/thanks?{urlencode({'lang': lang})}", 303)
         try:
             sub = sv.prepare(
                 name, checked, token=token, submission_id=sid,
@@ -285,6 +311,8 @@ def create_survey_router(state: ServerState, env: Environment | None = None) -> 
             )  # fmt: skip
         except CXError as exc:
             return _fail(request, name, lang, exc)
+        if whole:
+            guard.remember(name, address, checked, sid)
         params: dict[str, str] = {"lang": lang}
         if embed:
             params["embed"] = "1"

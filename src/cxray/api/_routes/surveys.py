@@ -23,6 +23,7 @@ from cxray.api._json import CXJSONResponse
 from cxray.api._state import ApiContext, context
 from cxray.exceptions import AuthenticationError, QueryError, SubmissionError
 from cxray.surveys import MailSettings, Surveys, check_reachable
+from cxray.surveys._limits import guard_for
 
 router = APIRouter(tags=["surveys"])
 
@@ -107,6 +108,7 @@ def _trusted(request: Request, cx: ApiContext) -> bool:
         413: {"model": ErrorEnvelope, "description": "body over 64 KiB"},
         415: {"model": ErrorEnvelope, "description": "not a JSON body"},
         422: {"model": ErrorEnvelope, "description": "answers break the survey's rules"},
+        429: {"model": ErrorEnvelope, "description": "over [surveys.limits]; see Retry-After"},
     },
 )
 async def submit(name: str, request: Request) -> CXJSONResponse:
@@ -138,20 +140,32 @@ async def submit(name: str, request: Request) -> CXJSONResponse:
     for key in ("token", "submission_id", "language", "channel", "customer_id"):
         if body.get(key) is not None and not isinstance(body[key], str):
             raise SubmissionError(f"{key} must be a string")
+    trusted = _trusted(request, cx)
+    sid = body.get("submission_id") or request.headers.get("idempotency-key")
+    guard, address = None, request.client.host if request.client else "unknown"
+    if not trusted and not body.get("token"):  # anonymous: rate-limited, duplicates dropped
+        guard = guard_for(cx.ws)
+        guard.admit(name, address)
+        seen = None if sid else guard.duplicate_of(name, address, body["answers"])
+        if seen is not None:
+            return CXJSONResponse({**seen, "status": "unchanged"}, status_code=200)
     sub = _surveys(cx).prepare(
         name,
         body["answers"],
         token=body.get("token"),
-        submission_id=body.get("submission_id") or request.headers.get("idempotency-key"),
+        submission_id=sid,
         customer_id=body.get("customer_id"),
-        trusted=_trusted(request, cx),
+        trusted=trusted,
         complete=body.get("complete", True),
         language=body.get("language"),
         channel=body.get("channel") or "api",
     )
     receipt = await asyncio.wrap_future(_surveys(cx).collector.submit(sub))
     status = 201 if receipt.status == "created" else 200
-    return CXJSONResponse(receipt.to_dict(), status_code=status)
+    out = receipt.to_dict()
+    if guard is not None and not sid:
+        guard.remember(name, address, body["answers"], out)
+    return CXJSONResponse(out, status_code=status)
 
 
 @router.get(
