@@ -232,8 +232,9 @@ class Store:
             if self.is_duckdb and _file_path(self.url) is None:
                 ring = self._memory_keys.setdefault(name, [new_key("k1")])
                 return KeyRing(name, tuple([*legacy, *ring]), "memory")
+            where = re.sub(r"(://[^:/@]*):[^@/]*@", r"\1:***@", self.url)  # no password
             raise StoreError(
-                f"{self.url} has no place for its {name} signing key: set "
+                f"{where} has no place for its {name} signing key: set "
                 f"{ENV_PREFIX}{name.upper()} (the key) or {FILE_ENV} (a key file path); "
                 "see docs/security.md"
             )
