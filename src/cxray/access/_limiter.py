@@ -1,5 +1,10 @@
 """A failed-login rate limiter: at most N failures per client in a sliding window.
 
+A *client* is any string: :func:`cxray.access.log_in` counts each wrong key
+against the address it came from and against the key prefix it named. The
+limiter is only consulted after a key failed to verify, so it delays guesses,
+never a valid key.
+
 It lives in memory, in the one server process that holds the store, so it
 resets when the server restarts; that suits keys as random as cxray's, where
 the limiter keeps logs and CPU quiet rather than guarding guessable secrets.
@@ -25,7 +30,9 @@ class LoginLimiter:
 
     After ``max_failures`` failures within the window, :meth:`check` raises
     :class:`RateLimitedError` (with ``retry_after``) until the oldest failure
-    leaves the window. A success clears the client's failures. At most
+    leaves the window. :meth:`success` clears a client's failures (``log_in``
+    does not call it: a valid key must not reset the count for guessers at the
+    same address). At most
     ``max_clients`` clients are tracked; the least recently seen is dropped
     first, so memory stays bounded under a flood of addresses.
     """

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from cxray.access._keys import ApiKey, ApiKeys
+from cxray.access._keys import _SHOWN, ApiKey, ApiKeys
 from cxray.access._limiter import LoginLimiter
 from cxray.access._sessions import Session, SessionSigner
 from cxray.exceptions import AuthenticationError
@@ -18,18 +18,24 @@ def log_in(
     sessions: SessionSigner,
     limiter: LoginLimiter,
 ) -> tuple[ApiKey, str, Session]:
-    """Verify ``key`` for ``client`` under the failed-login limit; issue a session.
+    """Verify ``key`` for ``client``; issue a session. Failed guesses are throttled.
 
-    Returns the key, the signed session token and the session. Raises
-    ``RateLimitedError`` while the client is locked out, and ``AuthenticationError``
-    (counted as a failure) for an unknown or revoked key.
+    The key is checked first (by its hash, so the time taken does not depend on
+    how much of it is right): a valid, unrevoked key always logs in, however many
+    guesses came from the same address or named the same key prefix, and its
+    success clears no one's failures. Only a wrong key meets the limiter: it
+    raises ``RateLimitedError`` (429, with ``retry_after``) once the address or the
+    key prefix has used up its failures, else ``AuthenticationError`` (401),
+    counted against both.
     """
-    limiter.check(client)
     try:
         api_key = keys.verify(key)
     except AuthenticationError:
+        prefix = "key:" + (key or "")[:_SHOWN]
+        limiter.check(client)
+        limiter.check(prefix)
         limiter.failure(client)
+        limiter.failure(prefix)
         raise AuthenticationError("login failed: unknown or revoked API key") from None
-    limiter.success(client)
     token, session = sessions.issue(api_key)
     return api_key, token, session
