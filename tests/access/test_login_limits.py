@@ -31,7 +31,7 @@ def login(ws):
 
 
 def test_a_valid_key_logs_in_after_many_guesses_from_the_same_address(login):
-    keys, limiter, clock, attempt = login
+    keys, limiter, _clock, attempt = login
     _, key = keys.create("viewer", name="v")
     for _ in range(3):
         with pytest.raises(AuthenticationError):
@@ -49,7 +49,7 @@ def test_a_valid_key_logs_in_after_many_guesses_from_the_same_address(login):
 
 
 def test_guesses_at_one_key_prefix_are_limited_from_every_address(login):
-    keys, limiter, clock, attempt = login
+    keys, _limiter, _clock, attempt = login
     info, key = keys.create("admin", name="a")
     near = key[:9] + "x" * (len(key) - 9)  # the prefix a person can see, the rest guessed
     for i in range(3):
@@ -63,7 +63,7 @@ def test_guesses_at_one_key_prefix_are_limited_from_every_address(login):
 
 
 def test_the_window_passes_and_guesses_are_answered_401_again(login):
-    keys, limiter, clock, attempt = login
+    _keys, _limiter, clock, attempt = login
     for _ in range(3):
         with pytest.raises(AuthenticationError):
             attempt("cx_nope")

@@ -98,7 +98,7 @@ def test_the_per_survey_cap_holds_across_addresses_and_spares_other_surveys():
 
 
 def test_a_refusal_by_the_survey_cap_does_not_use_up_the_address():
-    guard, clock = _guard(per_address="2/hour", per_survey="1/hour")
+    guard, _clock = _guard(per_address="2/hour", per_survey="1/hour")
     guard.admit("pulse", "a")
     for _ in range(5):
         with pytest.raises(RateLimitedError, match="survey"):
@@ -110,7 +110,7 @@ def test_a_refusal_by_the_survey_cap_does_not_use_up_the_address():
 
 
 def test_memory_is_bounded_by_max_addresses():
-    guard, clock = _guard(per_address="1/hour", per_survey="off", max_addresses=100)
+    guard, _clock = _guard(per_address="1/hour", per_survey="off", max_addresses=100)
     for i in range(10_000):
         guard.admit("pulse", f"a{i}")
     assert len(guard._by_address._state) == 100
@@ -177,7 +177,7 @@ def test_api_429_with_retry_after_then_another_address_then_the_survey_cap(serve
 
 
 def test_api_duplicates_are_answered_but_stored_once(server):
-    app, client, ws, clock = server
+    _app, client, ws, _clock = server
     url = "/api/surveys/pulse/responses"
     first = client.post(url, json={"answers": {"nps": 10, "anything": "hi"}})
     again = client.post(url, json={"answers": {"anything": "hi", "nps": 10}})
@@ -191,7 +191,7 @@ def test_api_duplicates_are_answered_but_stored_once(server):
 
 
 def test_api_keys_and_invitations_are_not_rate_limited(server, make_keys):
-    app, client, ws, clock = server
+    _app, client, ws, _clock = server
     key = make_keys(ws)
     url = "/api/surveys/pulse/responses"
     for i in range(8):
@@ -210,7 +210,7 @@ def make_keys():
 
 
 def test_the_form_answers_429_with_retry_after_and_stores_nothing(server):
-    app, client, ws, clock = server
+    _app, client, ws, _clock = server
     for i in range(4):
         r = client.post("/s/pulse", data={"q_nps": str(7 + i % 4), "sid": f"s{i}"},
                         follow_redirects=False)  # fmt: skip
@@ -222,7 +222,7 @@ def test_the_form_answers_429_with_retry_after_and_stores_nothing(server):
 
 
 def test_the_same_form_answers_twice_from_one_address_are_stored_once(server):
-    app, client, ws, clock = server
+    _app, client, ws, _clock = server
     for sid in ("a", "b"):
         r = client.post("/s/pulse", data={"q_nps": "10", "sid": sid}, follow_redirects=False)
         assert r.status_code == 303 and "/thanks" in r.headers["location"]
