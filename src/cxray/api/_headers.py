@@ -117,12 +117,13 @@ class SecurityHeaders:
             await self.app(scope, receive, send)
             return
         extra = self._headers_for(scope.get("path", ""))
+        names = {name for name, _ in extra}
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = list(message.get("headers", []))
-                present = {name.lower() for name, _ in headers}
-                headers.extend(h for h in extra if h[0] not in present)
+                # ours replace a route's own (the survey pages say only "frame-ancestors *")
+                headers = [h for h in message.get("headers", []) if h[0].lower() not in names]
+                headers.extend(extra)
                 message["headers"] = headers
             await send(message)
 

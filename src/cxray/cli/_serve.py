@@ -70,6 +70,14 @@ def serve(
     from cxray.store._served import find_server, withdraw
     from cxray.workspace import Workspace
 
+    proxy: dict[str, object] = {}
+    if forwarded_allow_ips is not None:
+        ips = ",".join(ip.strip() for ip in forwarded_allow_ips.split(",") if ip.strip())
+        if not ips:
+            raise CXError("--forwarded-allow-ips: give the proxy's addresses, e.g. 127.0.0.1")
+        # the proxy's client address and scheme become the request's: login throttling and
+        # the local-owner check then see the real client, not the proxy's loopback address
+        proxy = {"proxy_headers": True, "forwarded_allow_ips": ips}
     obj = ctx.obj or {}
     db = obj.get("db") if obj.get("db") is not None else Settings().db
     running = find_server(db)
@@ -103,14 +111,6 @@ def serve(
             f"[yellow]listening on {host}:[/yellow] other machines can reach this server; "
             "put it behind a TLS reverse proxy so keys and sessions travel encrypted"
         )
-    proxy: dict[str, object] = {}
-    if forwarded_allow_ips is not None:
-        ips = ",".join(ip.strip() for ip in forwarded_allow_ips.split(",") if ip.strip())
-        if not ips:
-            raise CXError("--forwarded-allow-ips: give the proxy's addresses, e.g. 127.0.0.1")
-        # the proxy's client address and scheme become the request's: login throttling and
-        # the local-owner check then see the real client, not the proxy's loopback address
-        proxy = {"proxy_headers": True, "forwarded_allow_ips": ips}
     config = uvicorn.Config(APP_FACTORY, factory=True, log_level=log_level, **proxy)
     try:
         uvicorn.Server(config).run(sockets=[sock])
