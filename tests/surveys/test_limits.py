@@ -184,6 +184,7 @@ def test_api_duplicates_are_answered_but_stored_once(server):
     assert first.status_code == 201 and again.status_code == 200
     assert again.json()["response_id"] == first.json()["response_id"]
     assert again.json()["status"] == "unchanged"
+    assert again.json()["answers"] == first.json()["answers"] == {"nps": 10, "anything": "hi"}
     assert _stored(ws) == 1 and guard_for(ws).duplicates == 1
     # a client-chosen submission_id keeps its own (existing) idempotency
     a = client.post(url, json={"answers": {"nps": 10, "anything": "hi"}, "submission_id": "x"})

@@ -147,8 +147,11 @@ async def submit(name: str, request: Request) -> CXJSONResponse:
         guard = guard_for(cx.ws)
         guard.admit(name, address)
         seen = None if sid else guard.duplicate_of(name, address, body["answers"])
-        if seen is not None:
-            return CXJSONResponse({**seen, "status": "unchanged"}, status_code=200)
+        if seen is not None:  # the ledger's answers: the guard keeps only ids (bounded memory)
+            stored = _surveys(cx).submission(seen["response_id"]) or {}
+            answers = stored.get("answers", body["answers"])
+            out = {**seen, "status": "unchanged", "answers": answers}
+            return CXJSONResponse(out, status_code=200)
     sub = _surveys(cx).prepare(
         name,
         body["answers"],
@@ -164,7 +167,7 @@ async def submit(name: str, request: Request) -> CXJSONResponse:
     status = 201 if receipt.status == "created" else 200
     out = receipt.to_dict()
     if guard is not None and not sid:
-        guard.remember(name, address, body["answers"], out)
+        guard.remember(name, address, body["answers"], {k: out[k] for k in out if k != "answers"})
     return CXJSONResponse(out, status_code=status)
 
 
