@@ -109,6 +109,20 @@ def test_a_refusal_by_the_survey_cap_does_not_use_up_the_address():
         guard.admit("other3", "b")
 
 
+def test_exempt_addresses_are_never_limited_and_loopback_is_by_default():
+    guard, _ = _guard(per_address="1/hour", per_survey="2/hour")
+    for _ in range(50):
+        guard.admit("pulse", "127.0.0.1")
+        guard.admit("pulse", "::1")
+    guard.admit("pulse", "10.0.0.1")
+    with pytest.raises(RateLimitedError):
+        guard.admit("pulse", "10.0.0.1")
+    guard, _ = _guard(per_address="1/hour", exempt=[])
+    guard.admit("pulse", "127.0.0.1")
+    with pytest.raises(RateLimitedError):
+        guard.admit("pulse", "127.0.0.1")
+
+
 def test_memory_is_bounded_by_max_addresses():
     guard, _clock = _guard(per_address="1/hour", per_survey="off", max_addresses=100)
     for i in range(10_000):

@@ -278,6 +278,9 @@ class SubmissionLimits(_Model):
     duplicate_window_s: int = Field(default=600, ge=0, le=86400)
     #: at most this many addresses are remembered; the least recently seen go first
     max_addresses: int = Field(default=100_000, ge=100, le=10_000_000)
+    #: addresses never limited: by default this machine itself (load tests, a health check);
+    #: a reverse proxy on this machine must pass X-Forwarded-For, or set ``exempt = []``
+    exempt: tuple[str, ...] = ("127.0.0.1", "::1")
 
     @field_validator("per_address", "per_survey")
     @classmethod

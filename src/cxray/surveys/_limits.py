@@ -4,9 +4,10 @@ Each server process keeps, in memory, one token bucket per client address and
 one per survey (``[surveys.limits]`` in ``cxray.toml``). A request costs a dict
 lookup and a few arithmetic operations; at most ``max_addresses`` addresses are
 remembered, the least recently seen dropped first. Only anonymous submissions
-are limited: an invitation admits one response anyway, and a request with an
-API key is trusted. The address is whatever the server reports (behind a
-reverse proxy: the forwarded one, if the proxy is trusted).
+are limited: an invitation admits one response anyway, a request with an API
+key is trusted, and ``exempt`` addresses (by default loopback) are not limited.
+The address is whatever the server reports (behind a reverse proxy: the
+forwarded one, if the proxy is trusted).
 
 Duplicates: the same answers from the same address to the same survey within
 ``duplicate_window_s`` are acknowledged with the first one's receipt and not
@@ -74,12 +75,15 @@ class SubmissionGuard:
         a, s = parse_rate(limits.per_address), parse_rate(limits.per_survey)
         self._by_address = _Buckets(*a, limits.max_addresses) if a else None
         self._by_survey = _Buckets(*s, 100_000) if s else None
+        self._exempt = frozenset(limits.exempt)
         self._seen: OrderedDict[tuple[str, str, str], tuple[float, Any]] = OrderedDict()
         self.refused = 0
         self.duplicates = 0
 
     def admit(self, survey: str, address: str) -> None:
         """Count one anonymous submission; RateLimitedError (with retry_after) over a limit."""
+        if address in self._exempt:
+            return
         with self._lock:
             now = self.clock()
             wait, what = 0.0, ""
