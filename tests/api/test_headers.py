@@ -207,5 +207,15 @@ def test_chromium_draws_pages_without_a_csp_violation(world):
             page.goto(f"{base}/s/pulse")
             page.wait_for_selector("form[action='/s/pulse']")
             assert violations == []
+            # a theme's bubble still opens its quotes: the click handler is the static script's
+            page.goto(f"{base}/text")
+            page.wait_for_selector("#themes-chart .main-svg", timeout=20_000)
+            link = page.evaluate(
+                "() => { const d = document.getElementById('themes-chart');"
+                " const c = d.data[0].customdata[0];"
+                " d.emit('plotly_click', {points: [{customdata: c}]}); return c; }"
+            )
+            assert link.startswith("/text?")
+            page.wait_for_url(f"{base}{link}")
         finally:
             browser.close()
