@@ -150,10 +150,10 @@ def guard_for(ws: Any) -> SubmissionGuard:
     dashboard's survey pages and the API); rebuilt if ``[surveys.limits]`` changed."""
     limits = ws.config.surveys.limits
     guard = _GUARDS.get(ws)
-    if guard is None or guard.limits != limits:
+    if guard is None or guard.limits is not limits:
         with _GUARDS_LOCK:
             guard = _GUARDS.get(ws)
-            if guard is None or guard.limits != limits:
+            if guard is None or guard.limits is not limits:
                 guard = SubmissionGuard(limits)
                 _GUARDS[ws] = guard
     return guard
