@@ -217,5 +217,9 @@ def test_chromium_draws_pages_without_a_csp_violation(world):
             )
             assert link.startswith("/text?")
             page.wait_for_url(f"{base}{link}")
+            # the Text and Drivers pages carry no inline script either
+            page.goto(f"{base}/drivers")
+            page.wait_for_selector("#matrix-chart .main-svg", timeout=60_000)
+            assert violations == []
         finally:
             browser.close()

@@ -335,7 +335,8 @@ def priority_matrix(analysis: dict[str, Any], selected: str | None, link: Callab
         ]
         fig.update_yaxes(tickvals=ticks, ticktext=[f"{v:g}" for v in ticks])
     fig.update_layout(height=440)
-    return _html(fig, "matrix-chart") + _click_script("matrix-chart")
+    # a click on a driver opens its rows: the dashboard's chart script (static/cxray-charts.js)
+    return _html(fig, "matrix-chart")
 
 
 def moments_chart(moments: list[dict[str, Any]], unit: str, fdr: float) -> Markup | None:
@@ -395,15 +396,6 @@ def moments_chart(moments: list[dict[str, Any]], unit: str, fdr: float) -> Marku
     fig.update_xaxes(title=f"effect: with minus without ({unit})", zeroline=False)
     fig.update_layout(height=max(240, 90 + 34 * len(shown)))
     return _html(fig, "moments-chart")
-
-
-def _click_script(div_id: str) -> Markup:
-    """Opening a marker's link (its first ``customdata``) on a click; no inline handler."""
-    return Markup(
-        f"<script>(function(){{var d=document.getElementById('{div_id}');"
-        "if(d&&d.on){d.on('plotly_click',function(e){var p=e.points&&e.points[0];"
-        "var c=p&&p.customdata;if(c&&c[0]){window.location=c[0];}});}})();</script>"
-    )
 
 
 # ------------------------------------------------------------------ the rows behind a figure

@@ -83,12 +83,8 @@ def themes_chart(report: dict[str, Any]) -> Markup | None:
     fig.update_xaxes(title="mean sentiment (−1 … 1)")
     fig.update_yaxes(title="NPS points lost to its negative comments" if impact else "% negative")
     html = _html(fig, "themes-chart")
-    script = Markup(
-        "<script>(function(){var d=document.getElementById('themes-chart');"
-        "if(d&&d.on){d.on('plotly_click',function(e){var p=e.points&&e.points[0];"
-        "if(p&&p.customdata){window.location=p.customdata;}});}})();</script>"
-    )
-    return Markup(html) + script
+    # a click on a bubble opens its theme: the dashboard's chart script (static/cxray-charts.js)
+    return Markup(html)
 
 
 def _theme_link(report: dict[str, Any], theme_id: str, **extra: Any) -> str:
