@@ -210,7 +210,11 @@ class Store:
         if named:
             return Path(named)
         path = _file_path(self.url)
-        return Path(path + ".secrets") if path else None
+        if path:
+            return Path(path + ".secrets")
+        if self.is_duckdb:
+            return None  # in memory: the keys live as long as the store
+        return _user_key_file(self.url)
 
     def keyring(self, name: str) -> KeyRing:
         """The keys of a signing secret (e.g. invitations): the newest signs, all verify.
@@ -485,6 +489,21 @@ def _file_path(url: str) -> str | None:
     if path.startswith("//") and is_url:
         path = path[1:]
     return None if path in ("", ":memory:") else path
+
+
+def _user_key_file(url: str) -> Path:
+    """The key file of a database store (PostgreSQL) without ``CXRAY_SECRETS_FILE``: in the
+    user's config folder (``$XDG_CONFIG_HOME/cxray/secrets``, made 0700), one per database."""
+    import hashlib
+
+    bare = re.sub(r"(://[^:/@]*):[^@/]*@", r"\1@", url)  # the password is not part of it
+    name = re.sub(r"[^A-Za-z0-9_.-]+", "-", bare.split("://", 1)[-1])[:60].strip("-")
+    digest = hashlib.sha256(bare.encode()).hexdigest()[:12]
+    base = Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config")
+    folder = base / "cxray" / "secrets"
+    with contextlib.suppress(OSError):
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    return folder / f"{name}-{digest}.secrets"
 
 
 def _private_files() -> None:

@@ -119,9 +119,14 @@ class InvitationSigner:
         message = f"{parts[0]}.{parts[1]}"
         try:
             message.encode("ascii")
+        except UnicodeEncodeError:
+            raise InvalidTokenError("the invitation token is malformed") from None
+        try:
             key_id = json.loads(_unb64(parts[1])).get("k", "k0")
         except (ValueError, TypeError, AttributeError, binascii.Error):
-            raise InvalidTokenError("the invitation token is malformed") from None
+            raise InvalidTokenError(  # not a payload we signed
+                "the invitation token's signature is not valid (forged or altered)"
+            ) from None
         key = self._ring().get(key_id) if isinstance(key_id, str) else None
         if key is None:
             raise InvalidTokenError(
