@@ -158,8 +158,12 @@ def test_serve_passes_hsts_and_the_proxy_addresses_to_uvicorn(monkeypatch, world
         seen["hsts"] = os.environ.get(HSTS_ENV)
 
     monkeypatch.setattr(uvicorn.Server, "run", run)
+    # `cxray serve` hands its options to the app in the environment: set first so that the
+    # test's end removes what the command set (a bare delenv of an absent name records
+    # nothing to undo, and CXRAY_DB would leak into every later test)
     for name in (HSTS_ENV, "CXRAY_DB", "CXRAY_CONFIG", "CXRAY_SERVE_URL"):
-        monkeypatch.delenv(name, raising=False)
+        monkeypatch.setenv(name, "")
+        monkeypatch.delenv(name)
     base = ["--db", str(world["db"]), "serve", "--port", str(free_port())]
     args = [*base, "--hsts", "--forwarded-allow-ips", "10.0.0.5, 10.0.0.6"]
     out = CliRunner().invoke(cli, args)
