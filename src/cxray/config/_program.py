@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from cxray.config._loop import LoopConfig
+from cxray.config._privacy import PrivacyConfig
 from cxray.config._sources import Sources
 from cxray.config._surveys import SurveysConfig
 from cxray.exceptions import ConfigError
@@ -32,6 +33,7 @@ __all__ = [
     "HealthConfig",
     "JourneyConfig",
     "MeasurementConfig",
+    "PrivacyConfig",
     "ProgramConfig",
     "ScaleConfig",
     "TextConfig",
@@ -423,14 +425,6 @@ class FeaturesConfig(_Model):
     slow_first_response_hours: float = Field(default=24, gt=0)
 
 
-class PrivacyConfig(_Model):
-    """Personal data in what people read: the dashboard, API rows, exports."""
-
-    #: mask e-mail addresses, phone numbers and card numbers inside free-text columns
-    #: (comments, subjects, descriptions, texts) wherever rows leave the store
-    redact: bool = True
-
-
 class ProgramConfig(_Model):
     """The typed contents of ``cxray.toml``. Unknown keys are an error, not ignored."""
 
@@ -595,9 +589,17 @@ churn_horizon_days = 90
 slow_first_response_hours = 24     # a first response later than this is "slow"
 
 [privacy]
-# Mask e-mail addresses, phone numbers and card numbers inside free text (comments, case
-# subjects and descriptions, mentions) in the dashboard, API rows and CSV/Parquet exports.
+# For callers without the pii permission (viewer and analyst keys by default; docs/privacy.md):
+# personal columns (customer e-mail and name, mention author, ...) are masked, and e-mail
+# addresses, phone numbers and card numbers inside free text (comments, survey text answers,
+# case subjects and descriptions, mentions) are redacted, in the dashboard, API rows,
+# CSV/Parquet exports, text reports and loop notifications.
 redact = true
+# More personal columns, TABLE.COLUMN (a contract or attribute column, a survey question):
+personal = []       # e.g. ["customers.loyalty_card", "responses.extra_note"]
+# Days raw text is kept before the retention purge removes it (absent: kept until erased);
+# one number for every table, or per table: [privacy.retain_days] responses = 365
+# retain_days = 365
 """
 
 
