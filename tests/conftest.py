@@ -13,6 +13,16 @@ ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _config_home_in_tmp(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """``XDG_CONFIG_HOME`` is a temporary folder for the whole session (set before any
+    fixture of a narrower scope): a PostgreSQL store without ``CXRAY_SECRETS_FILE`` keeps its
+    key file under it (docs/security.md), never in the user's own ``~/.config``."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("XDG_CONFIG_HOME", str(tmp_path_factory.mktemp("config")))
+        yield
+
+
 @pytest.fixture
 def ws(tmp_path: Path) -> Iterator[Workspace]:
     """An empty workspace with its store in a temporary folder."""

@@ -30,7 +30,7 @@ from pathlib import Path
 from fastapi import FastAPI, Response
 
 from cxray import api, web
-from cxray.api._headers import SecurityHeaders
+from cxray.api._headers import ASGIApp, SecurityHeaders
 from cxray.store import announce, serve_file, withdraw
 
 #: set by ``cxray serve`` to the URL it listens on: the app then announces its store
@@ -58,7 +58,7 @@ def create_app(
     app.include_router(web.create_survey_router(app.state.cx))  # public survey pages at /s/
     _serve_chart_script(app)
     # security headers on every response (CSP, frame-ancestors but on /s/, nosniff, HSTS option)
-    app.add_middleware(SecurityHeaders)
+    _headers_outermost(app)
     url = os.environ.get(SERVE_URL_ENV)
     if url:
         _announce_while_serving(app, url)
@@ -70,6 +70,19 @@ def create_app(
     gc.collect()
     gc.freeze()
     return app
+
+
+def _headers_outermost(app: FastAPI) -> None:
+    """Put :class:`SecurityHeaders` around the whole middleware stack, outside Starlette's
+    ``ServerErrorMiddleware``: a middleware added with ``add_middleware`` runs inside it, so
+    the 500 it answers for an unhandled exception (the API's JSON envelope) would leave
+    without the headers. Built lazily, as Starlette builds its stack on the first request."""
+    build = app.build_middleware_stack
+
+    def build_with_headers() -> ASGIApp:
+        return SecurityHeaders(build())
+
+    app.build_middleware_stack = build_with_headers  # type: ignore[method-assign]
 
 
 _CHART_JS = importlib.resources.files("cxray.web") / "static" / "cxray-charts.js"

@@ -602,3 +602,35 @@ def mount(app: FastAPI, state: ServerState, *, cookie: str = SESSION_COOKIE) -> 
         return RedirectResponse("/login" + (f"?{query}" if query else ""), status_code=303)
 
     app.add_exception_handler(LoginRequired, to_login)
+    _html_not_found(app, state, cookie)
+
+
+def _html_not_found(app: FastAPI, state: ServerState, cookie: str) -> None:
+    """An unknown dashboard URL (``/nope``) or a method a page does not take answers an
+    HTML page with the navigation (for a logged-in user), not the API's JSON envelope;
+    ``/api/...`` keeps the handler the app had (JSON)."""
+    from fastapi.exception_handlers import http_exception_handler
+    from starlette.exceptions import HTTPException as StarletteHTTPException
+
+    env = _env()
+    previous = app.exception_handlers.get(StarletteHTTPException, http_exception_handler)
+
+    async def http_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, StarletteHTTPException)
+        path = request.url.path
+        if exc.status_code not in (404, 405) or path == "/api" or path.startswith("/api/"):
+            return await previous(request, exc)
+        user = None
+        token = request.cookies.get(cookie)
+        if token:
+            try:
+                user = state.keys.get_active(state.sessions.verify(token).key_id)
+            except CXError:
+                user = None
+        html = env.get_template("not_found.html").render(
+            request=request, path=path, user=user, view=View(), status=exc.status_code,
+            method=request.method,
+        )  # fmt: skip
+        return HTMLResponse(html, status_code=exc.status_code, headers=exc.headers)
+
+    app.add_exception_handler(StarletteHTTPException, http_error)

@@ -8,9 +8,10 @@ from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, Field
 
 from cxray.access import log_in
-from cxray.api._auth import SESSION_COOKIE, Principal, viewer
+from cxray.api._auth import SESSION_COOKIE, Principal, _same_origin, viewer
 from cxray.api._errors import ERROR_RESPONSES, ErrorEnvelope
 from cxray.api._state import ApiContext, context
+from cxray.exceptions import PermissionDeniedError
 
 router = APIRouter(tags=["session"])
 
@@ -52,8 +53,19 @@ def login(
     return {"key_id": key.key_id, "role": key.role, "expires_at": session.expires_at}
 
 
-@router.post("/logout", summary="End the browser's session (the key stays valid)")
-def logout(response: Response) -> dict[str, Any]:
+@router.post(
+    "/logout",
+    summary="End the browser's session (the key stays valid); refused from another site",
+    responses={403: {"model": ErrorEnvelope, "description": "a cross-site request (Origin)"}},
+)
+def logout(request: Request, response: Response) -> dict[str, Any]:
+    # the same rule as every cookie-authorized write: another site's page may not log a
+    # user out (a browser names the page's origin on a POST)
+    if not _same_origin(request):
+        raise PermissionDeniedError(
+            "a logout must come from this site's own pages (the request's Origin "
+            f"{request.headers.get('origin', '')[:100]!r} is another site)"
+        )
     response.delete_cookie(SESSION_COOKIE, path="/")
     return {"logged_out": True}
 
