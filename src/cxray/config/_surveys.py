@@ -281,6 +281,9 @@ class SubmissionLimits(_Model):
     #: addresses never limited: by default this machine itself (load tests, a health check);
     #: a reverse proxy on this machine must pass X-Forwarded-For, or set ``exempt = []``
     exempt: tuple[str, ...] = ("127.0.0.1", "::1")
+    #: anonymous answers only with a valid form token, which the survey page (and its
+    #: embed) carries: signed, bound to the survey, valid for two hours (docs/surveys.md)
+    require_form_token: bool = False
 
     @field_validator("per_address", "per_survey")
     @classmethod

@@ -2,12 +2,16 @@
 
 ``GET /s/NAME`` shows the survey's first step (``?t=TOKEN`` for an invitation,
 ``?lang=de`` for a language, ``?embed=1`` for the compact layout an iframe
-shows); ``POST /s/NAME`` stores the answers through the same collector as the
-JSON API and redirects to the next step (follow-ups whose condition holds,
-such as "what could we do better?" after a low score) or to the thank-you
-page. A step whose follow-ups come later is stored as a partial response at
-once, so an abandoned survey still counts. ``GET /s/NAME/embed.js`` is a
-one-line snippet that puts the survey in an iframe on any web page.
+shows), with a signed form token in a hidden field (``ft``: proof that an anonymous
+answer came from this page, required where ``[surveys.limits] require_form_token``
+is on; :class:`cxray.surveys._tokens.FormTokenSigner`); ``POST /s/NAME`` stores the
+answers through the same collector as the JSON API and redirects to the next step
+(follow-ups whose condition holds, such as "what could we do better?" after a low
+score) or to the thank-you page. A step whose follow-ups come later is stored as a
+partial response at once, so an abandoned survey still counts. ``GET
+/s/NAME/embed.js`` is a one-line snippet that puts the survey in an iframe on any web
+page (the framed page carries its own form token); ``GET /s/NAME/form-token`` gives an
+app that posts JSON one (``X-Cxray-Form-Token``).
 
 Pages are accessible: every question is a fieldset with a legend, scales are
 native radio buttons (keyboard and screen reader friendly), errors are listed
@@ -23,7 +27,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from cxray.config import Question, SurveyDefinition
@@ -47,6 +51,13 @@ from cxray.surveys import (
     words,
 )
 from cxray.surveys._limits import guard_for
+from cxray.surveys._tokens import (
+    FORM_TOKEN_FIELD,
+    FORM_TOKEN_HEADER,
+    FORM_TOKEN_TTL,
+    check_form_token,
+    form_signer_for,
+)
 from cxray.web._context import ServerState
 
 __all__ = ["create_survey_router", "survey_environment"]
@@ -142,6 +153,7 @@ def create_survey_router(state: ServerState, env: Environment | None = None) -> 
         errors: dict[str, str] | None = None,
         status: int = 200,
         embed: bool = False,
+        notice: str | None = None,
     ) -> HTMLResponse:
         w = words(lang)
         default = survey.languages[0]
@@ -172,8 +184,19 @@ def create_survey_router(state: ServerState, env: Environment | None = None) -> 
             languages=survey.languages if len(survey.languages) > 1 else (),
             embed=embed,
             last=not any(survey.step_of(q) > step for q in survey.questions),
+            form_token=None if token else _form_token(name),
+            form_token_field=FORM_TOKEN_FIELD,
+            notice=notice,
         )
         return HTMLResponse(html, status_code=status, headers=_FRAMEABLE)
+
+    def _form_token(name: str) -> str | None:
+        """A fresh form token for an anonymous page (None where no key can be made, e.g. a
+        read-only store: then a survey that requires one refuses, saying why)."""
+        try:
+            return form_signer_for(state.ws).issue(name)
+        except CXError:
+            return None
 
     def _open(
         request: Request, name: str, token: str | None, lang_asked: str | None
@@ -250,16 +273,30 @@ def create_survey_router(state: ServerState, env: Environment | None = None) -> 
         except CXError as exc:
             return _fail(request, name, lang_asked, exc)
         address = request.client.host if request.client else "unknown"
+        sid = form.get("sid") if isinstance(form.get("sid"), str) else ""
+        sid = sid or secrets.token_urlsafe(16)
+        embed = form.get("embed") == "1"
+        step = _step(form.get("step"), survey)
+        if invitation is None:  # anonymous: the page's form token, where required
+            try:
+                check_form_token(state.ws, name, form.get(FORM_TOKEN_FIELD))
+            except InvalidTokenError as exc:  # shown again with a fresh token; nothing stored
+                new, _ = answers_from_form(survey, fields, state.ws.config)
+                kept = surveys().submission(surveys().response_id_for(name, None, sid))
+                answers = {**(kept["answers"] if kept else {}), **new}
+                return page(
+                    request, name, survey, lang=lang, step=step, token=None, sid=sid,
+                    answers=answers, status=403, embed=embed,
+                    notice="Your answers were not saved: this form has expired or did not "
+                    "come from this survey's page. They are filled in below: please send them "
+                    f"again. ({exc})",
+                )  # fmt: skip
         guard = None if invitation else guard_for(state.ws)
         if guard is not None:  # anonymous: rate-limited ([surveys.limits])
             try:
                 guard.admit(name, address)
             except RateLimitedError as exc:
                 return _too_many(request, survey, lang, exc)
-        sid = form.get("sid") if isinstance(form.get("sid"), str) else ""
-        sid = sid or secrets.token_urlsafe(16)
-        embed = form.get("embed") == "1"
-        step = _step(form.get("step"), survey)
         sv = surveys()
         rid = sv.response_id_for(name, invitation, sid)
         stored = sv.submission(rid)
@@ -340,6 +377,19 @@ def create_survey_router(state: ServerState, env: Environment | None = None) -> 
             done=True,
         )
         return HTMLResponse(html, headers=_FRAMEABLE)
+
+    @router.get("/s/{name}/form-token")
+    def form_token(name: str) -> Response:
+        """A form token for an app that posts a public survey's answers as JSON
+        (``X-Cxray-Form-Token``), where ``require_form_token`` is on."""
+        if not surveys().get(name).public:  # 404 for an unknown survey
+            raise InvalidTokenError(f"survey {name!r} is answered by invitation only")
+        body = {
+            "form_token": form_signer_for(state.ws).issue(name),
+            "expires_in_s": int(FORM_TOKEN_TTL.total_seconds()),
+            "header": FORM_TOKEN_HEADER,
+        }
+        return JSONResponse(body, headers={"Cache-Control": "no-store"})
 
     @router.get("/s/{name}/embed.js")
     def embed_js(request: Request, name: str) -> Response:

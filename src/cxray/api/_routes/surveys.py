@@ -24,6 +24,7 @@ from cxray.api._state import ApiContext, context
 from cxray.exceptions import AuthenticationError, QueryError, SubmissionError
 from cxray.surveys import MailSettings, Surveys, check_reachable
 from cxray.surveys._limits import guard_for
+from cxray.surveys._tokens import FORM_TOKEN_HEADER, check_form_token
 
 router = APIRouter(tags=["surveys"])
 
@@ -101,7 +102,11 @@ def _trusted(request: Request, cx: ApiContext) -> bool:
     },
     responses={
         200: {"description": "the same submission again (idempotent), or a partial one continued"},
-        403: {"model": ErrorEnvelope, "description": "forged token, or invitation-only survey"},
+        403: {
+            "model": ErrorEnvelope,
+            "description": "forged token, invitation-only survey, or no valid form token "
+            "where [surveys.limits] require_form_token is on",
+        },
         404: {"model": ErrorEnvelope, "description": "no such survey"},
         409: {"model": ErrorEnvelope, "description": "invitation or response already completed"},
         410: {"model": ErrorEnvelope, "description": "the invitation has expired"},
@@ -144,6 +149,7 @@ async def submit(name: str, request: Request) -> CXJSONResponse:
     sid = body.get("submission_id") or request.headers.get("idempotency-key")
     guard, address = None, request.client.host if request.client else "unknown"
     if not trusted and not body.get("token"):  # anonymous: rate-limited, duplicates dropped
+        check_form_token(cx.ws, name, request.headers.get(FORM_TOKEN_HEADER))  # if required
         guard = guard_for(cx.ws)
         guard.admit(name, address)
         seen = None if sid else guard.duplicate_of(name, address, body["answers"])
