@@ -107,6 +107,7 @@ class Workspace:
         self.config = config
         self._surveys: Surveys | None = None
         self._loop: Any = None
+        self._audit: Any = None
         #: held by every writer of the store in this process (imports, survey collection);
         #: a server shares it with its routes
         self.write_lock = threading.RLock()
@@ -166,6 +167,8 @@ class Workspace:
     def close(self) -> None:
         if self._surveys is not None:
             self._surveys.close()  # writes what is queued first
+        if self._audit is not None and self._audit.store is self.store:
+            self._audit.close()  # writes what is queued first
         self.store.close()
 
     def collected_commits(self) -> int:
@@ -221,6 +224,21 @@ class Workspace:
 
             self._loop = Loop(self.store, self.config, lock=self.write_lock)
         return self._loop
+
+    @property
+    def audit(self) -> Any:
+        """The audit log: who read, exported, imported, changed or erased what, when and
+        from where (:class:`cxray.access.AuditLog`, ``docs/audit.md``). Inside a server, a
+        view of its store shares the server's log."""
+        if self._audit is None:
+            owner = _served_owner(self.store.url) if _SERVED else None
+            if owner is not None and owner is not self:
+                self._audit = owner.audit
+            else:
+                from cxray.access import AuditLog
+
+                self._audit = AuditLog(self.store, lock=self.write_lock)
+        return self._audit
 
     @property
     def surveys(self) -> Surveys:

@@ -8,6 +8,15 @@ Roles, least to most privileged: ``viewer`` reads; ``analyst`` also imports;
 config). Interfaces check roles with :func:`role_allows`.
 """
 
+from cxray.access._audit import (
+    ACTIONS,
+    AuditEvent,
+    AuditLog,
+    audit_call,
+    customer_ref,
+    local_actor,
+    note_call,
+)
 from cxray.access._keys import (
     KEY_PREFIX,
     ROLES,
@@ -23,16 +32,23 @@ from cxray.access._login import log_in
 from cxray.access._sessions import Session, SessionSigner
 
 __all__ = [
+    "ACTIONS",
     "KEY_PREFIX",
     "ROLES",
     "ApiKey",
     "ApiKeys",
+    "AuditEvent",
+    "AuditLog",
     "LoginLimiter",
     "Role",
     "Session",
     "SessionSigner",
+    "audit_call",
     "check_role",
+    "customer_ref",
     "hash_key",
+    "local_actor",
     "log_in",
+    "note_call",
     "role_allows",
 ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from cxray.access._audit import note_call
 from cxray.access._keys import _SHOWN, ApiKey, ApiKeys
 from cxray.access._limiter import LoginLimiter
 from cxray.access._sessions import Session, SessionSigner
@@ -27,10 +28,14 @@ def log_in(
     raises ``RateLimitedError`` (429, with ``retry_after``) once the address or the
     key prefix has used up its failures, else ``AuthenticationError`` (401),
     counted against both.
+
+    The request's audit record (:func:`cxray.access.note_call`) learns the outcome:
+    ``login`` with the key's id, name and role, or ``login_failed`` (never the key).
     """
     try:
         api_key = keys.verify(key)
     except AuthenticationError:
+        note_call(action="login_failed", status="failed")
         prefix = "key:" + (key or "")[:_SHOWN]
         limiter.check(client)
         limiter.check(prefix)
@@ -38,4 +43,7 @@ def log_in(
         limiter.failure(prefix)
         raise AuthenticationError("login failed: unknown or revoked API key") from None
     token, session = sessions.issue(api_key)
+    note_call(
+        action="login", actor=api_key.name, key_id=api_key.key_id, role=api_key.role, status="ok"
+    )
     return api_key, token, session

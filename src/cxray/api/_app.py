@@ -10,8 +10,10 @@ from fastapi import FastAPI
 
 from cxray import __version__
 from cxray.api import _errors
+from cxray.api._audit import AuditTrail
 from cxray.api._limits import BodyLimit
 from cxray.api._routes import (
+    audit,
     churn,
     churn_risk,
     clv,
@@ -93,6 +95,7 @@ def create_app(
         system,
         session,
         keys,
+        audit,
         tables,
         customers,
         imports,
@@ -112,4 +115,5 @@ def create_app(
     ):
         app.include_router(module.router, prefix="/api")
     app.add_middleware(BodyLimit, max_bytes=settings.max_upload_bytes)
+    app.add_middleware(AuditTrail, audit=lambda: cx.ws.audit)  # who did what (docs/audit.md)
     return app

@@ -25,6 +25,7 @@ from fastapi import Depends, Request
 from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
 
 from cxray.access import role_allows
+from cxray.api._audit import note_principal
 from cxray.api._state import ApiContext, context
 from cxray.exceptions import AuthenticationError, PermissionDeniedError
 from cxray.store import LOCAL_TOKEN_HEADER
@@ -107,6 +108,7 @@ def authenticate(
 
 def _require(needed: str, action: str):
     def check(who: Annotated[Principal, Depends(authenticate)]) -> Principal:
+        note_principal(who)  # the request's audit record: who, before whether they may
         if not role_allows(who.role, needed):
             raise PermissionDeniedError(
                 f"a {who.role} key may not {action}; it needs the {needed} role or higher"

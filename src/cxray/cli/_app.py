@@ -21,6 +21,7 @@ import importlib
 import os
 import re
 import sys
+import threading
 import types
 import typing
 from collections.abc import Iterable
@@ -105,7 +106,7 @@ def _root(
         ),
     ] = None,
 ) -> None:
-    ctx.obj = {"db": db, "config": config}
+    ctx.obj = _ROOT.obj = {"db": db, "config": config}
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -121,8 +122,27 @@ def main(argv: list[str] | None = None) -> None:
     sys.exit(run(args) if code is None else code)
 
 
+#: this thread's root options (``--db``, ``--config``) of the command that runs
+_ROOT = threading.local()
+
+
 def run(argv: list[str]) -> int:
-    """Run one command in this process and return its exit code (what ``main`` exits with)."""
+    """Run one command in this process and return its exit code (what ``main`` exits with).
+
+    A command that changes the store or reads its data out wholesale is recorded in the
+    store's audit log when it ends (``cxray.cli._audit``), whatever its outcome.
+    """
+    _ROOT.obj = None
+    code = _run(argv)
+    if _ROOT.obj is not None:
+        from cxray.cli._audit import audited_action, record_command
+
+        if audited_action(argv) is not None:
+            record_command(argv, code, _ROOT.obj)
+    return code
+
+
+def _run(argv: list[str]) -> int:
     _register_commands(argv)
 
     try:

@@ -3,6 +3,7 @@
 from cxray.store._migrations import (
     ALERTS,
     API_KEYS,
+    AUDIT,
     FOLLOWUP_EVENTS,
     FOLLOWUPS,
     IMPORT_LOG,
@@ -28,6 +29,7 @@ from cxray.store._store import ImportRecord, Store, TableStatus, WriteResult
 __all__ = [
     "ALERTS",
     "API_KEYS",
+    "AUDIT",
     "FOLLOWUPS",
     "FOLLOWUP_EVENTS",
     "IMPORT_LOG",

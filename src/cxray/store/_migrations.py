@@ -20,6 +20,8 @@ __all__ = [
     "ALERTS_SCHEMA",
     "API_KEYS",
     "API_KEYS_SCHEMA",
+    "AUDIT",
+    "AUDIT_SCHEMA",
     "FOLLOWUPS",
     "FOLLOWUPS_SCHEMA",
     "FOLLOWUP_EVENTS",
@@ -290,10 +292,35 @@ def _v5(backend: ibis.BaseBackend) -> None:
     _create(backend, MODELS, MODELS_SCHEMA, 'PRIMARY KEY ("model_id")')
 
 
+#: the audit log (cxray.access): who read, exported, imported, changed or erased what, when,
+#: from where; never a key, a token, a password or a row's values
+AUDIT = "_cx_audit"
+AUDIT_SCHEMA = ibis.schema(
+    {
+        "event_id": "string",  # random, unique: an event written twice is kept once
+        "at": "timestamp",  # UTC
+        "actor": "string",  # the key's name, "local:<os user>" or "anonymous"
+        "key_id": "int64",  # NULL unless an API key (or a session made from one)
+        "role": "string",  # viewer | analyst | admin | owner (the store's local user) | ""
+        "address": "string",  # the client's IP address; "" for the command line
+        "interface": "string",  # api | web | cli
+        "action": "string",  # read | export | import | keys | secrets | erase | login | ...
+        "target": "string",  # the route, table, survey or follow-up; customers as a digest
+        "status": "string",  # ok | denied | failed | error
+        "detail": "string",  # JSON: method, HTTP status, counts; no personal data
+    }
+)
+
+
+def _v7(backend: ibis.BaseBackend) -> None:
+    _create(backend, AUDIT, AUDIT_SCHEMA, 'PRIMARY KEY ("event_id")')
+
+
 MIGRATIONS: list[Migration] = [
     Migration(1, "the six canonical tables of contract v1 and the import log", _v1),
     Migration(2, "API keys for access control (hashed)", _v2),
     Migration(3, "surveys: definitions, invitations and collected submissions", _v3),
     Migration(4, "the closed loop: alerts, follow-ups and their history, the outbox", _v4),
     Migration(5, "fitted models (churn risk, lifetime value) stored as JSON", _v5),
+    Migration(7, "the audit log: who read, exported, imported, changed or erased what", _v7),
 ]

@@ -22,7 +22,7 @@ from fastapi import APIRouter, FastAPI, Form, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from cxray.access import log_in
+from cxray.access import log_in, note_call
 from cxray.exceptions import (
     AuthenticationError,
     CXError,
@@ -31,6 +31,7 @@ from cxray.exceptions import (
     UnknownTableError,
 )
 from cxray.explore import TIMELINE_TABLES, RowSelection, customer_timeline, page_rows
+from cxray.privacy import Masking
 from cxray.web import _charts, _morning
 from cxray.web._churn_value import add_churn_value_routes
 from cxray.web._context import (
@@ -125,9 +126,11 @@ def create_web_router(state: ServerState, *, cookie: str = SESSION_COOKIE) -> AP
             raise LoginRequired(here)
         try:
             session = state.sessions.verify(token)
-            return state.keys.get_active(session.key_id)
+            key = state.keys.get_active(session.key_id)
         except CXError:
             raise LoginRequired(here) from None
+        note_call(actor=key.name, key_id=key.key_id, role=key.role, via="session")  # audit log
+        return key
 
     def render(request: Request, template: str, status: int = 200, **ctx: Any) -> HTMLResponse:
         started = time.perf_counter()
@@ -506,10 +509,10 @@ def create_web_router(state: ServerState, *, cookie: str = SESSION_COOKIE) -> AP
             present = [c for c in q.getlist("has") if c]
             sel = RowSelection(table, applied, sort, start, end, present)
             zone = state.ws.config.program.timezone
-            redacted = state.ws.config.privacy.redact
+            masking = Masking.for_caller(state.ws.config, pii=user.pii)  # cxray.privacy
             with state.reading() as backend:
                 page = page_rows(
-                    backend, sel, zone, limit=ROWS_PER_PAGE, offset=offset, redacted=redacted,
+                    backend, sel, zone, limit=ROWS_PER_PAGE, offset=offset, masking=masking,
                     hints=state.cached(("row hints",), lambda ws: {}),  # until an import
                 )  # fmt: skip
         except CXError as exc:
@@ -563,9 +566,8 @@ def create_web_router(state: ServerState, *, cookie: str = SESSION_COOKIE) -> AP
         user = who(request)
         try:
             with state.reading() as backend:
-                story = customer_timeline(
-                    backend, customer_id, limit=500, redacted=state.ws.config.privacy.redact
-                )
+                masking = Masking.for_caller(state.ws.config, pii=user.pii)  # cxray.privacy
+                story = customer_timeline(backend, customer_id, limit=500, masking=masking)
         except CXError as exc:
             return failed(request, user, exc)
         items = []

@@ -1,0 +1,446 @@
+"""The audit log: who read, exported, imported, changed or erased what, when and from where.
+
+Every event is one row of ``_cx_audit`` (store migration 7): the time (UTC), the
+actor (an API key's name and id, ``local:<os user>`` for the store's owner on the
+command line, or ``anonymous``), the role, the client's address, the interface
+(``api``, ``web``, ``cli``), the action (one of :data:`ACTIONS`), its target (a
+route, table, survey or follow-up; a customer as a digest, :func:`customer_ref`),
+the outcome and a little JSON detail. It never holds a key, a token, a password,
+a query string or a row's values.
+
+Recording never slows the work it records: :meth:`AuditLog.record` puts the
+event on a bounded in-memory queue and returns; one background thread writes
+what has queued up in batches (every ``flush_every`` seconds or ``batch``
+events), each batch one short insert under the store's write lock. When the
+queue is full the event is counted, never waited for, and the count is written
+as a ``dropped`` event with the next batch. Sensitive actions can be written at
+once (``sync=True``: keys, secrets, erasure on the command line). ``close()``
+writes what is still queued.
+
+>>> log = AuditLog(store)                                       # doctest: +SKIP
+>>> log.record("read", actor="wallboard", key_id=3, role="viewer",
+...            address="10.0.0.7", target="/api/scorecard")     # doctest: +SKIP
+>>> log.events(action="read", limit=10)                         # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import datetime as dt
+import getpass
+import hashlib
+import json
+import queue
+import secrets
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import ibis
+import pyarrow as pa
+
+from cxray.exceptions import QueryError
+from cxray.store import AUDIT, Store
+
+__all__ = [
+    "ACTIONS",
+    "INTERFACES",
+    "AuditEvent",
+    "AuditLog",
+    "audit_call",
+    "customer_ref",
+    "local_actor",
+    "note_call",
+]
+
+#: what an event records; ``dropped`` counts events a full queue could not keep
+ACTIONS = (
+    "read",
+    "export",
+    "import",
+    "config",
+    "keys",
+    "secrets",
+    "erase",
+    "login",
+    "login_failed",
+    "logout",
+    "survey_change",
+    "loop_change",
+    "model",
+    "dropped",
+)
+INTERFACES = ("api", "web", "cli")
+STATUSES = ("ok", "denied", "failed", "error")
+
+_ARROW = pa.schema(
+    [
+        ("event_id", pa.string()),
+        ("at", pa.timestamp("us")),
+        ("actor", pa.string()),
+        ("key_id", pa.int64()),
+        ("role", pa.string()),
+        ("address", pa.string()),
+        ("interface", pa.string()),
+        ("action", pa.string()),
+        ("target", pa.string()),
+        ("status", pa.string()),
+        ("detail", pa.string()),
+    ]
+)
+_MAX_TEXT = 300  # a target or actor longer than this is cut (no free text is stored)
+
+
+def _utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+def customer_ref(customer_id: str) -> str:
+    """How a customer appears in the audit log: ``customer:`` and 16 hex digits of the
+    SHA-256 of the id, so the log names no one, and survives the customer's erasure,
+    while an auditor who knows an id can still find its events."""
+    digest = hashlib.sha256(str(customer_id).encode("utf-8", "replace")).hexdigest()
+    return f"customer:{digest[:16]}"
+
+
+def local_actor() -> str:
+    """The store's owner working on this machine: ``local:<os user>``."""
+    try:
+        user = getpass.getuser()
+    except Exception:  # no user name in the environment or the password database
+        user = "unknown"
+    return f"local:{user}"
+
+
+@dataclass(frozen=True)
+class AuditEvent:
+    """One line of the audit log."""
+
+    action: str
+    actor: str = "anonymous"
+    key_id: int | None = None
+    role: str = ""
+    address: str = ""
+    interface: str = "api"
+    target: str = ""
+    status: str = "ok"
+    detail: dict[str, Any] = field(default_factory=dict)
+    at: dt.datetime = field(default_factory=_utcnow)
+    event_id: str = field(default_factory=lambda: secrets.token_hex(12))
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["at"] = self.at.isoformat() + "Z"
+        return d
+
+
+def _check(event: AuditEvent) -> AuditEvent:
+    if event.action not in ACTIONS:
+        raise QueryError(f"unknown audit action {event.action!r}; the actions are: {ACTIONS}")
+    if event.interface not in INTERFACES:
+        raise QueryError(f"unknown interface {event.interface!r}; one of {INTERFACES}")
+    if event.status not in STATUSES:
+        raise QueryError(f"unknown audit status {event.status!r}; one of {STATUSES}")
+    return event
+
+
+def _row(e: AuditEvent) -> dict[str, Any]:
+    detail = {k: v for k, v in e.detail.items() if isinstance(v, int | float | bool | str)}
+    return {
+        "event_id": e.event_id,
+        "at": e.at,
+        "actor": e.actor[:_MAX_TEXT],
+        "key_id": e.key_id,
+        "role": e.role,
+        "address": e.address[:_MAX_TEXT],
+        "interface": e.interface,
+        "action": e.action,
+        "target": e.target[:_MAX_TEXT],
+        "status": e.status,
+        "detail": json.dumps(detail, sort_keys=True, separators=(",", ":")),
+    }
+
+
+_STOP = object()
+
+
+class AuditLog:
+    """The audit log of one store: record events (queued), read them back.
+
+    ``lock``: the store's write lock (every writer's); each batch is written
+    under it, one insert. ``flush_every`` (seconds) and ``batch`` (events) say
+    when the writer thread writes; ``max_queued`` bounds the queue.
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        *,
+        lock: threading.RLock | None = None,
+        flush_every: float = 0.5,
+        batch: int = 500,
+        max_queued: int = 100_000,
+    ):
+        self.store = store
+        self.lock = lock or threading.RLock()
+        self.flush_every = flush_every
+        self.batch = batch
+        self._queue: queue.Queue[Any] = queue.Queue(maxsize=max_queued)
+        self._thread: threading.Thread | None = None
+        self._started = threading.Lock()
+        self._write_lock = threading.Lock()  # one writer of the audit table at a time
+        self._dropped = 0
+        self._dropped_lock = threading.Lock()
+        self._cursor: Any = None
+        #: batches written and events in them (for tests: batched, not one by one)
+        self.flushes = 0
+        self.written = 0
+        self.closed = False
+
+    # ------------------------------------------------------------ recording
+
+    def record(self, action: str, *, sync: bool = False, **fields: Any) -> AuditEvent:
+        """Record one event (fields of :class:`AuditEvent`); queued unless ``sync``.
+
+        Never blocks on a full queue: the event is counted as dropped instead.
+        """
+        event = _check(AuditEvent(action, **fields))
+        if sync or self.closed:
+            self._write([event])
+            return event
+        self._ensure_thread()
+        try:
+            self._queue.put_nowait(event)
+        except queue.Full:
+            with self._dropped_lock:
+                self._dropped += 1
+        return event
+
+    @property
+    def dropped(self) -> int:
+        """Events not kept since the last batch was written (the queue was full)."""
+        return self._dropped
+
+    def flush(self, timeout: float = 30.0) -> None:
+        """Write everything queued so far; returns once it is in the store."""
+        if self._thread is None:
+            self._write(self._drain())
+            return
+        done = threading.Event()
+        try:
+            self._queue.put(done, timeout=timeout)
+        except queue.Full:
+            self._write(self._drain())
+            return
+        done.wait(timeout)
+
+    def close(self, timeout: float = 30.0) -> None:
+        """Write what is queued and stop the writer (later events are written at once)."""
+        self.closed = True
+        thread, self._thread = self._thread, None
+        if thread is not None:
+            self._queue.put(_STOP)
+            thread.join(timeout)
+        self._write(self._drain())
+        if self._cursor is not None:
+            with contextlib.suppress(Exception):
+                self._cursor.close()
+            self._cursor = None
+
+    # ------------------------------------------------------------ the writer
+
+    def _ensure_thread(self) -> None:
+        if self._thread is not None:
+            return
+        with self._started:
+            if self._thread is None and not self.closed:
+                t = threading.Thread(target=self._run, name="cxray-audit", daemon=True)
+                t.start()
+                self._thread = t
+
+    def _drain(self) -> list[AuditEvent]:
+        out = []
+        while True:
+            try:
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                return out
+            if isinstance(item, AuditEvent):
+                out.append(item)
+            elif isinstance(item, threading.Event):
+                item.set()
+
+    def _run(self) -> None:
+        stop = False
+        while not stop:
+            pending: list[AuditEvent] = []
+            waiters: list[threading.Event] = []
+            deadline = None
+            while len(pending) < self.batch:
+                timeout = None if deadline is None else max(0.0, deadline - time.monotonic())
+                try:
+                    item = self._queue.get(timeout=timeout)
+                except queue.Empty:
+                    break
+                if item is _STOP:
+                    stop = True
+                    break
+                if isinstance(item, threading.Event):  # flush(): write now
+                    waiters.append(item)
+                    break
+                pending.append(item)
+                if deadline is None:
+                    deadline = time.monotonic() + self.flush_every
+            try:
+                self._write(pending)
+            except Exception:  # the store failed or is gone: counted, reported with the next
+                with self._dropped_lock:
+                    self._dropped += len(pending)
+            for w in waiters:
+                w.set()
+
+    def _write(self, events: list[AuditEvent]) -> None:
+        with self._dropped_lock:
+            dropped, self._dropped = self._dropped, 0
+        if dropped:
+            events = [*events, AuditEvent("dropped", actor="cxray", detail={"count": dropped})]
+        if not events:
+            return
+        data = pa.Table.from_pylist([_row(e) for e in events], schema=_ARROW)
+        with self._write_lock, self.lock:  # one short insert under the store's write lock
+            if self.store.is_duckdb:
+                if self._cursor is None:
+                    self._cursor = self.store.backend.con.cursor()
+                cur = self._cursor
+                cur.register("_cx_audit_batch", data)
+                try:
+                    cur.execute(f"INSERT INTO {AUDIT} BY NAME SELECT * FROM _cx_audit_batch")
+                finally:
+                    cur.unregister("_cx_audit_batch")
+            else:
+                self.store.backend.insert(AUDIT, ibis.memtable(data))
+            self.flushes += 1
+            self.written += len(events)
+
+    # ------------------------------------------------------------ reading
+
+    def table(self, backend: ibis.BaseBackend | None = None) -> ibis.Table:
+        """The audit log as an Ibis table (``backend``: a reader's, default the store's)."""
+        return (backend or self.store.backend).table(AUDIT)
+
+    def events(
+        self,
+        *,
+        since: dt.datetime | str | None = None,
+        until: dt.datetime | str | None = None,
+        actor: str | int | None = None,
+        action: str | None = None,
+        customer: str | None = None,
+        limit: int = 100,
+        offset: int = 0,
+        backend: ibis.BaseBackend | None = None,
+    ) -> list[AuditEvent]:
+        """Events, newest first. ``since``/``until``: UTC times (ISO text or datetime;
+        ``until`` is exclusive); ``actor``: a key's id (``3`` or ``#3``) or an actor as
+        recorded (``local:ana``, a key's name); ``action``: one of :data:`ACTIONS`;
+        ``customer``: a customer id, found by its digest. What is queued is written first
+        (unless ``backend``, a reader's snapshot, is given: flush before taking it).
+        """
+        if limit < 0 or offset < 0:
+            raise QueryError("limit and offset must be 0 or more")
+        if action is not None and action not in ACTIONS:
+            raise QueryError(f"unknown audit action {action!r}; the actions are: {ACTIONS}")
+        if backend is None and not self.closed:
+            self.flush()
+        t = self.table(backend)
+        preds = []
+        if since is not None:
+            preds.append(t.at >= _time(since, "since"))
+        if until is not None:
+            preds.append(t.at < _time(until, "until"))
+        if action is not None:
+            preds.append(t.action == action)
+        if customer is not None:
+            preds.append(t.target.contains(customer_ref(customer)))
+        if actor is not None:
+            text = str(actor).strip()
+            if text.lstrip("#").isdigit():
+                preds.append(t.key_id == int(text.lstrip("#")))
+            else:
+                preds.append(t.actor == text)
+        if preds:
+            t = t.filter(*preds)
+        t = t.order_by([ibis.desc("at"), ibis.desc("event_id")]).limit(limit, offset=offset)
+        return [_event(r) for r in t.to_pyarrow().to_pylist()]
+
+
+def _time(value: dt.datetime | str, name: str) -> dt.datetime:
+    if isinstance(value, dt.datetime):
+        moment = value
+    else:
+        try:
+            moment = dt.datetime.fromisoformat(str(value).strip().replace("Z", "+00:00"))
+        except ValueError:
+            raise QueryError(
+                f"{name}={value!r} is not a time; use ISO 8601, e.g. 2026-12-01 or "
+                "2026-12-01T09:30:00Z"
+            ) from None
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(dt.UTC).replace(tzinfo=None)
+    return moment
+
+
+def _event(r: dict[str, Any]) -> AuditEvent:
+    try:
+        detail = json.loads(r["detail"] or "{}")
+    except ValueError:
+        detail = {}
+    at = r["at"]
+    if isinstance(at, dt.datetime) and at.tzinfo is not None:
+        at = at.astimezone(dt.UTC).replace(tzinfo=None)
+    key_id = r["key_id"]
+    return AuditEvent(
+        action=r["action"],
+        actor=r["actor"] or "",
+        key_id=None if key_id is None else int(key_id),
+        role=r["role"] or "",
+        address=r["address"] or "",
+        interface=r["interface"] or "",
+        target=r["target"] or "",
+        status=r["status"] or "",
+        detail=detail,
+        at=at,
+        event_id=r["event_id"],
+    )
+
+
+# ---------------------------------------------------------------- one call's caller
+
+#: what one request (or command) has learnt about its caller: set by the interface's
+#: boundary (:func:`audit_call`), filled in where the caller is identified (:func:`note_call`)
+_CALL: contextvars.ContextVar[dict[str, Any] | None] = contextvars.ContextVar(
+    "cxray_audit_call", default=None
+)
+
+
+@contextlib.contextmanager
+def audit_call() -> Iterator[dict[str, Any]]:
+    """Around one request: a dict that :func:`note_call` fills in (in this context and
+    the worker threads it starts), read by the boundary after the request."""
+    slot: dict[str, Any] = {}
+    token = _CALL.set(slot)
+    try:
+        yield slot
+    finally:
+        _CALL.reset(token)
+
+
+def note_call(**fields: Any) -> None:
+    """Tell the current request's audit record who the caller is (``actor``, ``key_id``,
+    ``role``) or what happened (``action``, ``status``); nothing outside a request."""
+    slot = _CALL.get()
+    if slot is not None:
+        slot.update(fields)

@@ -1,0 +1,206 @@
+"""The audit trail of the API and the dashboard: each kind of action recorded with the
+caller's key, role and address; ``GET /api/audit`` for admins only; no secret or personal
+value in any audit row."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from fastapi.testclient import TestClient
+
+from cxray.access import ApiKeys, customer_ref
+from cxray.api import ApiSettings
+from cxray.api._audit import classify
+from cxray.app import create_app
+from cxray.store import AUDIT
+from cxray.workspace import Workspace
+from tests.api.conftest import assert_envelope
+from tests.surveys.conftest import PULSE
+
+CUSTOMERS = (
+    "customer_id,email,phone,created_at\n"
+    "C-1,ana.planted@example.com,+44 7700 900123,2026-01-01\n"
+    "C-2,bo.planted@example.com,+44 7700 900456,2026-01-02\n"
+)
+
+
+def _events(api, **params) -> list[dict]:
+    r = api.get("/api/audit", role="admin", params={"limit": 1000, **params})
+    assert r.status_code == 200, r.text
+    return r.json()["events"]
+
+
+def _key_id(api, role: str) -> int:
+    return {k.role: k.key_id for k in ApiKeys(api.ws.store).list() if k.name == f"test {role}"}[
+        role
+    ]
+
+
+def test_each_kind_of_action_is_recorded_with_key_role_and_address(api):
+    r = api.post(
+        "/api/imports/customers",
+        role="analyst",
+        files=[("files", ("c.csv", CUSTOMERS, "text/csv"))],
+    )
+    assert r.status_code == 201, r.text
+    assert api.get("/api/tables/customers/rows").status_code == 200
+    assert api.get("/api/tables/customers/export?format=csv", role="analyst").status_code == 200
+    assert api.get("/api/customers/C-1").status_code == 200
+    made = api.post("/api/keys", role="admin", json={"role": "viewer", "name": "wallboard"})
+    assert made.status_code == 201
+    assert api.client.delete(f"/api/keys/{made.json()['id']}", headers=api.auth("admin")).is_success
+    assert api.client.put("/api/surveys/pulse", json=PULSE, headers=api.auth("admin")).is_success
+    assert api.client.post("/api/login", json={"key": api.keys["viewer"]}).status_code == 200
+    assert api.client.post("/api/login", json={"key": "cx_" + "x" * 43}).status_code == 401
+
+    got = {(e["action"], e["target"]): e for e in _events(api)}
+    ids = {role: _key_id(api, role) for role in ("admin", "analyst", "viewer")}
+    expected = {
+        ("import", "/api/imports/customers"): ("analyst", "ok"),
+        ("read", "/api/tables/customers/rows"): ("viewer", "ok"),
+        ("export", "/api/tables/customers/export"): ("analyst", "ok"),
+        ("read", f"/api/customers/{customer_ref('C-1')}"): ("viewer", "ok"),
+        ("keys", "/api/keys"): ("admin", "ok"),
+        ("keys", f"/api/keys/{made.json()['id']}"): ("admin", "ok"),
+        ("survey_change", "/api/surveys/pulse"): ("admin", "ok"),
+        ("login", "/api/login"): ("viewer", "ok"),
+    }
+    for (action, target), (role, status) in expected.items():
+        e = got[(action, target)]
+        assert (e["role"], e["key_id"], e["actor"]) == (role, ids[role], f"test {role}")
+        assert (e["status"], e["interface"], e["address"]) == (status, "api", "testclient")
+    failed = got[("login_failed", "/api/login")]
+    assert (failed["actor"], failed["key_id"], failed["status"]) == ("anonymous", None, "failed")
+    assert got[("import", "/api/imports/customers")]["detail"] == {
+        "http": 201, "method": "POST", "via": "key",
+    }  # fmt: skip
+    assert [e["action"] for e in _events(api, action="login")] == ["login"]
+    assert {e["key_id"] for e in _events(api, actor=ids["analyst"])} == {ids["analyst"]}
+    assert len(_events(api, customer="C-1")) == 1
+
+
+@pytest.mark.parametrize("role", ["viewer", "analyst"])
+def test_only_admins_read_the_audit_log_and_a_refusal_is_recorded(api, role):
+    assert_envelope(api.get("/api/audit", role=role), 403, "forbidden")
+    assert_envelope(api.client.get("/api/audit"), 401, "unauthenticated")
+    (denied,) = [e for e in _events(api) if e["target"] == "/api/audit" and e["role"] == role]
+    assert (denied["status"], denied["detail"]["http"]) == ("denied", 403)
+    # nothing deletes the log through the API
+    assert api.client.delete("/api/audit", headers=api.auth("admin")).status_code == 405
+
+
+def test_paging_and_filters(api):
+    for _ in range(7):
+        assert api.get("/api/status").status_code == 200
+    first = api.get("/api/audit", role="admin", params={"action": "read", "limit": 4}).json()
+    until = first["until"]  # the first page's end, kept: later reads do not shift the pages
+    second = api.get(
+        "/api/audit",
+        role="admin",
+        params={"action": "read", "limit": 4, "offset": 4, "until": until},
+    ).json()
+    assert first["has_more"] and len(first["events"]) == 4
+    seen = [e["event_id"] for e in first["events"] + second["events"]]
+    assert len(set(seen)) == len(seen) >= 7
+    times = [e["at"] for e in first["events"] + second["events"]]
+    assert times == sorted(times, reverse=True)
+    bad = api.get("/api/audit", role="admin", params={"since": "last week"})
+    assert_envelope(bad, 422, "invalid_request")
+    assert_envelope(
+        api.get("/api/audit", role="admin", params={"action": "nothing"}), 422, "invalid_request"
+    )
+
+
+def test_no_key_token_or_personal_value_in_any_audit_row(api):
+    assert api.post(
+        "/api/imports/customers", files=[("files", ("c.csv", CUSTOMERS, "text/csv"))]
+    ).is_success
+    login = api.client.post("/api/login", json={"key": api.keys["analyst"]})
+    token = login.cookies.get("cxray_session")
+    assert token
+    planted = [
+        "ana.planted@example.com",
+        "+44 7700 900123",
+        "C-2",
+        "4111111111111111",
+        token,
+        *api.keys.values(),
+    ]
+    api.get("/api/customers/C-2")
+    api.get("/api/customers/ana.planted@example.com")
+    api.get("/api/tables/customers/rows", params={"filter": "email:ana.planted@example.com"})
+    api.get("/api/tables/customers/export", params={"filter": "phone:+44 7700 900123"})
+    api.get("/api/text/themes", params={"q": "4111111111111111"})
+    api.get("/api/no-such-route/ana.planted@example.com")
+    api.client.post("/api/login", json={"key": api.keys["viewer"][:-1] + "Z"})
+    api.client.post("/api/login", json={"key": "4111111111111111"})
+    api.client.get("/api/me", cookies={"cxray_session": token})
+    api.ws.audit.flush()
+    with Workspace.open(api.db) as ws:  # the file as another process reads it
+        rows = ws.store.backend.table(AUDIT).to_pyarrow().to_pylist()
+    assert len(rows) >= 9
+    text = json.dumps(rows, default=str)
+    for value in planted:
+        assert value not in text, value
+    assert "planted" not in text and "example.com" not in text
+
+
+def test_public_submissions_and_anonymous_requests_are_not_recorded(make_api):
+    api = make_api()
+    assert api.client.put("/api/surveys/pulse", json=PULSE, headers=api.auth("admin")).is_success
+    before = len(_events(api))
+    for i in range(5):
+        r = api.client.post(
+            "/api/surveys/pulse/responses",
+            json={"answers": {"nps": 9}, "submission_id": f"r{i}"},
+        )
+        assert r.status_code in (200, 201), r.text
+    assert api.client.get("/api/status").status_code == 401  # anonymous: refused, unrecorded
+    assert api.client.get("/api/health").status_code == 200
+    after = _events(api)
+    # only the admin's own two reads of the log were added
+    assert len(after) == before + 1 and after[0]["target"] == "/api/audit"
+
+
+def test_classify_maps_routes_to_actions():
+    assert classify("DELETE", "/api/customers/C-9") == "erase"
+    assert classify("GET", "/api/customers/C-9") == "read"
+    assert classify("POST", "/api/imports/responses") == "import"
+    assert classify("GET", "/api/tables/cases/export") == "export"
+    assert classify("POST", "/api/keys") == "keys" and classify("GET", "/api/keys") == "read"
+    assert classify("POST", "/api/surveys/pulse/invitations") == "survey_change"
+    assert classify("POST", "/api/surveys/pulse/responses") is None
+    assert classify("POST", "/api/followups/F1/close") == "loop_change"
+    assert classify("POST", "/inbox/F1/close") == "loop_change"
+    assert classify("POST", "/api/clv/fit") == "model"
+    assert classify("GET", "/s/pulse") is None and classify("GET", "/static/cxray.css") is None
+    assert classify("POST", "/api/_local/cli") is None
+    assert classify("POST", "/api/_local/imports/responses") == "import"
+
+
+def test_dashboard_logins_and_pages_are_recorded_as_web(tmp_path):
+    db = tmp_path / "web.duckdb"
+    with Workspace.open(db, tmp_path / "cxray.toml") as ws:
+        key = ApiKeys(ws.store).create("viewer", name="wall")[1]
+        admin = ApiKeys(ws.store).create("admin", name="boss")[1]
+    app = create_app(db, tmp_path / "cxray.toml", settings=ApiSettings())
+    with TestClient(app, raise_server_exceptions=False) as c:
+        r = c.post("/login", data={"key": key, "next": "/"}, follow_redirects=False)
+        assert r.status_code == 303
+        page = c.get("/customers/C-5").status_code
+        c.get("/static/cxray.css")
+        anonymous = TestClient(app, raise_server_exceptions=False)
+        assert anonymous.get("/", follow_redirects=False).status_code == 303
+        bad = anonymous.post("/login", data={"key": "cx_nope", "next": "/"})
+        assert bad.status_code == 401
+        events = c.get("/api/audit", headers={"Authorization": f"Bearer {admin}"}).json()
+    got = [(e["action"], e["interface"], e["actor"], e["detail"]["http"]) for e in events["events"]]
+    assert got == [
+        ("login_failed", "web", "anonymous", 401),
+        ("read", "web", "wall", page),
+        ("login", "web", "wall", 303),
+    ]
+    read = events["events"][1]
+    assert read["target"] == f"/customers/{customer_ref('C-5')}" and read["role"] == "viewer"
+    assert read["status"] == {200: "ok", 404: "failed"}.get(page, "error")
