@@ -5,6 +5,7 @@ value in any audit row."""
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from fastapi.testclient import TestClient
@@ -204,3 +205,28 @@ def test_dashboard_logins_and_pages_are_recorded_as_web(tmp_path):
     read = events["events"][1]
     assert read["target"] == f"/customers/{customer_ref('C-5')}" and read["role"] == "viewer"
     assert read["status"] == {200: "ok", 404: "failed"}.get(page, "error")
+
+
+def test_the_audit_page_is_for_admins_and_linked_only_for_them(tmp_path):
+    db = tmp_path / "web.duckdb"
+    with Workspace.open(db, tmp_path / "cxray.toml") as ws:
+        keys = {r: ApiKeys(ws.store).create(r, name=f"{r} key")[1] for r in ("viewer", "admin")}
+    app = create_app(db, tmp_path / "cxray.toml", settings=ApiSettings())
+    with TestClient(app, raise_server_exceptions=False) as viewer, TestClient(app) as admin:
+        for client, role in ((viewer, "viewer"), (admin, "admin")):
+            r = client.post("/login", data={"key": keys[role], "next": "/"}, follow_redirects=False)
+            assert r.status_code == 303
+        assert viewer.get("/api/status").status_code == 200
+        page = viewer.get("/audit")
+        assert page.status_code == 403 and 'href="/audit"' not in page.text
+        assert "a viewer key may not read it" in page.text
+        html = admin.get("/audit").text
+        assert 'href="/audit" aria-current="page"' in html
+        rows = re.findall(r'<tr data-action="([a-z_]+)">', html)
+        # newest first: the viewer's refused page, the viewer's read, both logins
+        assert rows[:2] == ["read", "read"] and rows.count("login") == 2
+        assert "denied (403)" in html and "viewer key&nbsp;#1" in html
+        logins = admin.get("/audit", params={"action": "login"}).text
+        assert re.findall(r'<tr data-action="([a-z_]+)">', logins) == ["login", "login"]
+        assert admin.get("/audit", params={"since": "x", "actor": "#2"}).status_code == 200
+        assert "No events match" in admin.get("/audit", params={"actor": "nobody"}).text

@@ -97,7 +97,9 @@ def record_command(argv: list[str], code: int, root: dict[str, Any] | None) -> N
 
     words = _words(argv)
     target = ""
-    if command == "import" and len(words) > 1:
+    if command == "demo":
+        target = "demo"
+    elif command == "import" and len(words) > 1:
         target = words[1]  # the table
     elif command == "erase" and (customer := _option(argv, "--customer")):
         target = customer_ref(customer)
@@ -164,8 +166,11 @@ def _print(records: list[dict[str, Any]]) -> None:
         console.print("no audit events match")
         return
     t = Table(title="audit log (newest first)", title_justify="left")
-    for col in ("time (UTC)", "actor", "role", "address", "via", "action", "target", "status"):
+    t.add_column("time (UTC)", no_wrap=True)
+    for col in ("actor", "role", "address", "via", "action"):
         t.add_column(col)
+    t.add_column("target", overflow="fold")
+    t.add_column("status")
     for r in records:
         actor = r["actor"] + (f" #{r['key_id']}" if r["key_id"] is not None else "")
         t.add_row(

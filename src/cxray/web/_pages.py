@@ -22,7 +22,7 @@ from fastapi import APIRouter, FastAPI, Form, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from cxray.access import log_in, note_call
+from cxray.access import ACTIONS, log_in, note_call
 from cxray.exceptions import (
     AuthenticationError,
     CXError,
@@ -579,6 +579,43 @@ def create_web_router(state: ServerState, *, cookie: str = SESSION_COOKIE) -> AP
             summary = [(k, item["data"].get(k)) for k in fields if item["data"].get(k) is not None]
             items.append({**item, "summary": summary})
         return render(request, "customer.html", user=user, view=View(), customer=story, items=items)
+
+    @router.get("/audit", response_class=HTMLResponse)
+    def audit(
+        request: Request,
+        action: str | None = None,
+        actor: str | None = None,
+        until: str | None = None,
+        offset: int = 0,
+    ) -> Response:
+        """The audit log, for admins (docs/audit.md); 50 events a page, a fixed end."""
+        user = who(request)
+        if user.role != "admin":
+            message = f"the audit log is for admin keys; a {user.role} key may not read it"
+            return render(request, "error.html", 403, user=user, view=View(), message=message)
+        offset = max(0, offset)
+        until = (until or dt.datetime.now(dt.UTC).replace(tzinfo=None).isoformat() + "Z")[:40]
+        log = state.ws.audit
+        try:
+            log.flush()
+            with state.reading() as backend:
+                events = log.events(
+                    action=action or None, actor=actor or None, until=until, limit=51,
+                    offset=offset, backend=backend,
+                )  # fmt: skip
+        except CXError as exc:
+            return failed(request, user, exc)
+        keep = {k: v for k, v in (("action", action), ("actor", actor)) if v}
+
+        def page(at: int) -> str:
+            return "/audit?" + urlencode({**keep, "until": until, "offset": at})
+
+        return render(
+            request, "audit.html", user=user, view=View(), events=events[:50], actions=ACTIONS,
+            action=action, actor=actor, until=until, offset=offset,
+            prev=page(max(0, offset - 50)) if offset else None,
+            next=page(offset + 50) if len(events) > 50 else None,
+        )  # fmt: skip
 
     add_text_routes(router, state, who=who, render=render, failed=failed)
     add_drivers_routes(router, state, who=who, render=render, failed=failed)
