@@ -29,6 +29,7 @@ RANK = {
     "surveys": 5,
     "access": 5,
     "explore": 4,
+    "privacy": 4,
     "workspace": 6,
     "cli": 7,
     "api": 7,

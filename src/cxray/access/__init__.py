@@ -5,7 +5,8 @@
 
 Roles, least to most privileged: ``viewer`` reads; ``analyst`` also imports;
 ``admin`` also manages keys (and, as cxray grows, erases data and changes
-config). Interfaces check roles with :func:`role_allows`.
+config). Interfaces check roles with :func:`role_allows`. The ``pii`` permission
+(admins, and keys created with it) sees personal data unmasked.
 """
 
 from cxray.access._audit import (
@@ -19,13 +20,16 @@ from cxray.access._audit import (
 )
 from cxray.access._keys import (
     KEY_PREFIX,
+    PERMISSIONS,
     ROLES,
     ApiKey,
     ApiKeys,
     Role,
+    check_permissions,
     check_role,
     hash_key,
     role_allows,
+    role_permissions,
 )
 from cxray.access._limiter import LoginLimiter
 from cxray.access._login import log_in
@@ -34,6 +38,7 @@ from cxray.access._sessions import Session, SessionSigner
 __all__ = [
     "ACTIONS",
     "KEY_PREFIX",
+    "PERMISSIONS",
     "ROLES",
     "ApiKey",
     "ApiKeys",
@@ -44,6 +49,7 @@ __all__ = [
     "Session",
     "SessionSigner",
     "audit_call",
+    "check_permissions",
     "check_role",
     "customer_ref",
     "hash_key",
@@ -51,4 +57,5 @@ __all__ = [
     "log_in",
     "note_call",
     "role_allows",
+    "role_permissions",
 ]

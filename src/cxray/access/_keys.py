@@ -6,6 +6,12 @@ or recovered from its hash by brute force, so a slow password hash (bcrypt,
 argon2) would add latency to every request and no security. The first
 characters of the key (its *prefix*) are kept in clear so a person can tell
 their keys apart in ``cxray keys list``.
+
+Beyond its role a key may hold *permissions*: ``pii`` lets it see personal data
+unmasked (customer e-mails and names, free text as written; ``cxray.privacy``).
+An admin has every permission; a viewer or analyst key has ``pii`` only when it
+was created with it. Keys made before permissions existed have none beyond
+their role.
 """
 
 from __future__ import annotations
@@ -25,19 +31,29 @@ from cxray.store import API_KEYS, Store
 
 __all__ = [
     "KEY_PREFIX",
+    "PERMISSIONS",
     "ROLES",
     "ApiKey",
     "ApiKeys",
     "Role",
+    "check_permissions",
     "check_role",
     "hash_key",
     "role_allows",
+    "role_permissions",
 ]
 
 Role = Literal["admin", "analyst", "viewer"]
 #: roles from least to most privileged; each may do what the ones before it may
 ROLES: tuple[Role, ...] = ("viewer", "analyst", "admin")
 KEY_PREFIX = "cx_"
+#: permissions a key may hold beyond its role; ``pii``: personal data shown unmasked
+PERMISSIONS: tuple[str, ...] = ("pii",)
+_ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
+    "viewer": frozenset(),
+    "analyst": frozenset(),
+    "admin": frozenset(PERMISSIONS),
+}
 _SHOWN = len(KEY_PREFIX) + 6  # characters of a key kept in clear
 
 
@@ -57,6 +73,25 @@ def check_role(role: str) -> Role:
     return role  # type: ignore[return-value]
 
 
+def role_permissions(role: str) -> frozenset[str]:
+    """The permissions a role has without asking (admin: all of them)."""
+    return _ROLE_PERMISSIONS.get(role, frozenset())
+
+
+def check_permissions(permissions: object) -> frozenset[str]:
+    """Known permission names, or a QueryError naming the unknown one."""
+    found = frozenset(str(p).strip().lower() for p in (permissions or ()) if str(p).strip())
+    if unknown := sorted(found - set(PERMISSIONS)):
+        raise QueryError(
+            f"unknown permission {unknown[0]!r}; the permissions are: {', '.join(PERMISSIONS)}"
+        )
+    return found
+
+
+def _parse_permissions(stored: str | None) -> frozenset[str]:
+    return frozenset(p for p in (stored or "").split(",") if p in PERMISSIONS)
+
+
 @dataclass(frozen=True)
 class ApiKey:
     """What is known about a key, never the key itself."""
@@ -67,10 +102,22 @@ class ApiKey:
     prefix: str
     created_at: dt.datetime
     revoked_at: dt.datetime | None = None
+    #: what it was granted beyond its role (see :attr:`permissions`)
+    granted: frozenset[str] = frozenset()
 
     @property
     def active(self) -> bool:
         return self.revoked_at is None
+
+    @property
+    def permissions(self) -> frozenset[str]:
+        """Everything the key may do beyond reading by role: its role's and its own."""
+        return role_permissions(self.role) | self.granted
+
+    @property
+    def pii(self) -> bool:
+        """Whether the key sees personal data unmasked."""
+        return "pii" in self.permissions
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -81,10 +128,11 @@ class ApiKey:
             "created_at": self.created_at.isoformat() + "Z",
             "revoked_at": None if self.revoked_at is None else self.revoked_at.isoformat() + "Z",
             "active": self.active,
+            "permissions": sorted(self.permissions),
         }
 
 
-_COLUMNS = "key_id, name, role, prefix, created_at, revoked_at"
+_COLUMNS = "key_id, name, role, prefix, created_at, revoked_at, permissions"
 
 
 def _now() -> dt.datetime:
@@ -125,14 +173,18 @@ class ApiKeys:
             if cur is not None:
                 sql = f"SELECT {_COLUMNS} FROM {API_KEYS} {where} ORDER BY key_id"
                 rows = cur.execute(sql, params or []).fetchall()
-                return [ApiKey(*r) for r in rows]
+                return [ApiKey(*r[:-1], granted=_parse_permissions(r[-1])) for r in rows]
         # any other Ibis backend: the same query as an expression
         t = self.store.backend.table(API_KEYS)
         if where:
             column, value = where.split()[1], (params or [None])[0]
             t = t.filter(t[column] == value)
         t = t.select(*_COLUMNS.split(", ")).order_by("key_id")
-        return [ApiKey(**r) for r in t.to_pyarrow().to_pylist()]
+        out = []
+        for r in t.to_pyarrow().to_pylist():
+            granted = _parse_permissions(r.pop("permissions"))
+            out.append(ApiKey(**r, granted=granted))
+        return out
 
     def list(self, *, include_revoked: bool = True) -> list[ApiKey]:
         keys = self._select()
@@ -167,9 +219,15 @@ class ApiKeys:
 
     # ------------------------------------------------------------ changes
 
-    def create(self, role: str, *, name: str | None = None) -> tuple[ApiKey, str]:
-        """A new key with ``role``: its record and the key, which is never shown again."""
+    def create(
+        self, role: str, *, name: str | None = None, permissions: object = ()
+    ) -> tuple[ApiKey, str]:
+        """A new key with ``role``: its record and the key, which is never shown again.
+
+        ``permissions`` grants more than the role has (``("pii",)``: personal data unmasked).
+        """
         role = check_role(role)
+        granted = ",".join(sorted(check_permissions(permissions))) or None
         key = KEY_PREFIX + secrets.token_urlsafe(32)
         created = _now()
         row = {
@@ -179,14 +237,16 @@ class ApiKeys:
             "key_hash": hash_key(key),
             "created_at": created,
             "revoked_at": None,
+            "permissions": granted,
         }
         with self._cursor() as cur:
             if cur is not None:
                 # one statement: the id is taken and the row written atomically
                 (key_id,) = cur.execute(
-                    f"INSERT INTO {API_KEYS} SELECT coalesce(max(key_id), 0) + 1, ?, ?, ?, ?, ?, "
-                    f"CAST(NULL AS TIMESTAMP) FROM {API_KEYS} RETURNING key_id",
-                    [row["name"], role, row["prefix"], row["key_hash"], created],
+                    f"INSERT INTO {API_KEYS} (key_id, name, role, prefix, key_hash, created_at, "
+                    f"revoked_at, permissions) SELECT coalesce(max(key_id), 0) + 1, ?, ?, ?, ?, ?, "
+                    f"CAST(NULL AS TIMESTAMP), ? FROM {API_KEYS} RETURNING key_id",
+                    [row["name"], role, row["prefix"], row["key_hash"], created, granted],
                 ).fetchone()
             else:
                 t = self.store.backend.table(API_KEYS)

@@ -28,6 +28,7 @@ from cxray.access import role_allows
 from cxray.api._audit import note_principal
 from cxray.api._state import ApiContext, context
 from cxray.exceptions import AuthenticationError, PermissionDeniedError
+from cxray.privacy import Masking
 from cxray.store import LOCAL_TOKEN_HEADER
 
 __all__ = ["SESSION_COOKIE", "Principal", "admin", "analyst", "local_owner", "viewer"]
@@ -50,6 +51,13 @@ class Principal:
     via: str  # "key" or "session"
     #: the key's name: who a change is recorded as (a follow-up's history)
     name: str = ""
+    #: sees personal data unmasked (the ``pii`` permission: admins, keys created with it,
+    #: the store's local owner); everyone else gets rows masked by ``cxray.privacy``
+    pii: bool = False
+
+    def masking(self, config: object) -> Masking:
+        """What this caller may see of personal data under the program ``config``."""
+        return Masking.for_caller(config, pii=self.pii)
 
 
 def _same_origin(request: Request) -> bool:
@@ -78,7 +86,7 @@ def local_owner(request: Request) -> Principal | None:
     token = getattr(request.app.state, "local_token", None)
     if not token or not hmac.compare_digest(sent.encode(), token.encode()):
         raise AuthenticationError(f"{LOCAL_TOKEN_HEADER} does not match this server's serve file")
-    return Principal(0, "admin", "local", "local")
+    return Principal(0, "admin", "local", "local", pii=True)
 
 
 def authenticate(
@@ -91,7 +99,7 @@ def authenticate(
         return owner
     if bearer is not None:
         key = cx.keys.verify(bearer.credentials)
-        return Principal(key.key_id, key.role, "key", key.name)
+        return Principal(key.key_id, key.role, "key", key.name, pii=key.pii)
     if request.headers.get("authorization"):
         raise AuthenticationError("the Authorization header must be 'Bearer <API key>'")
     if cookie:
@@ -99,7 +107,7 @@ def authenticate(
         key = cx.keys.get_active(session.key_id)
         if request.method not in _SAFE and not _same_origin(request):
             raise PermissionDeniedError("a session cookie cannot authorize a cross-site request")
-        return Principal(key.key_id, key.role, "session", key.name)
+        return Principal(key.key_id, key.role, "session", key.name, pii=key.pii)
     raise AuthenticationError(
         "authentication required: send 'Authorization: Bearer <API key>' or log in "
         "(POST /api/login)"

@@ -53,13 +53,24 @@ def create(
         ),
     ],
     name: Annotated[str | None, typer.Option(help="A label: who or what uses the key.")] = None,
+    pii: Annotated[
+        bool,
+        typer.Option(
+            "--pii",
+            help="The key sees personal data unmasked (customer e-mails and names, free text "
+            "as written); admin keys always do. docs/privacy.md.",
+        ),
+    ] = False,
 ) -> None:
     """Create a key; it is printed alone on the last line, and never shown again."""
     from cxray.access import ApiKeys
 
     with _workspace(ctx) as ws:
-        info, key = ApiKeys(ws.store).create(role.value, name=name)
-    console.print(f"created API key #{info.key_id} ({info.role}, {info.name!r})")
+        info, key = ApiKeys(ws.store).create(
+            role.value, name=name, permissions=("pii",) if pii else ()
+        )
+    sees = "personal data unmasked" if info.pii else "personal data masked"
+    console.print(f"created API key #{info.key_id} ({info.role}, {info.name!r}; {sees})")
     console.print("store it now: cxray keeps only its hash and cannot show it again")
     print(key, flush=True)  # plain print: no wrapping, no markup, nothing after it
 
@@ -70,7 +81,7 @@ def list_(
     format_: FormatOpt = OutputFormat.table,
     json_: JsonOpt = False,
 ) -> None:
-    """Every key: id, name, role, the first characters, created and revoked times."""
+    """Every key: id, name, role, pii (sees personal data), the first characters, times."""
     from cxray.access import ApiKeys
 
     with _workspace(ctx) as ws:
@@ -83,11 +94,14 @@ def _print_keys(keys: list) -> None:  # type: ignore[type-arg]
         console.print("no API keys yet: `cxray keys create --role admin`")
         return
     t = Table(title="API keys", title_justify="left")
-    for col in ("id", "name", "role", "key starts", "created (UTC)", "revoked (UTC)"):
+    for col in ("id", "name", "role", "pii", "key starts", "created (UTC)", "revoked (UTC)"):
         t.add_column(col, justify="right" if col == "id" else "left")
     for k in keys:
         revoked = fmt_time(k.revoked_at) if k.revoked_at else ""
-        t.add_row(str(k.key_id), k.name, k.role, k.prefix + "…", fmt_time(k.created_at), revoked)
+        pii = "yes" if k.pii else "no"
+        t.add_row(
+            str(k.key_id), k.name, k.role, pii, k.prefix + "…", fmt_time(k.created_at), revoked
+        )
     console.print(t)
 
 

@@ -16,7 +16,6 @@ import datetime as dt
 import decimal
 import io
 import json
-import re
 from collections.abc import Callable, Iterable, Iterator, MutableMapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -27,9 +26,9 @@ import ibis.expr.datatypes as dtypes
 import pyarrow as pa
 
 from cxray.exceptions import NotFoundError, QueryError
+from cxray.privacy import Masking
 from cxray.schema import CONTRACT, TableSpec, table_spec
 from cxray.store import SYSTEM_COLUMNS
-from cxray.text import redact
 
 __all__ = [
     "FREE_TEXT",
@@ -57,14 +56,13 @@ TIMELINE_TABLES = {
     "mentions": "mention",
 }
 
-#: free-text columns, where customers write what they like (e-mail addresses, phone and
-#: card numbers too): masked wherever rows leave for people to read, when asked to
+#: the contract's free-text columns, where customers write what they like (e-mail
+#: addresses, phone and card numbers too); what is masked for whom: :mod:`cxray.privacy`
 FREE_TEXT = {
-    "responses": ("comment",),
-    "cases": ("subject", "description"),
-    "mentions": ("text",),
+    name: tuple(c.name for c in spec.columns if c.free_text)
+    for name, spec in CONTRACT.items()
+    if any(c.free_text for c in spec.columns)
 }
-_MAYBE_PERSONAL = re.compile(r"[@\d]")  # every mask needs an '@' or a digit
 
 _TRUE = {"true", "t", "yes", "y", "1"}
 _FALSE = {"false", "f", "no", "n", "0"}
@@ -201,6 +199,22 @@ class RowSelection:
             keys.append((spec.key, False))
         return keys
 
+    def named_columns(self) -> list[str]:
+        """The columns the selection filters or sorts by (what it could reveal)."""
+        named = [f.partition(":")[0].strip() for f in self.filters]
+        named += [s.strip().lstrip("+-") for part in self.sort for s in part.split(",")]
+        return [c for c in dict.fromkeys(named) if c]
+
+    def check_masking(self, masking: Masking | None) -> None:
+        """Refuse, for a caller whose ``masking`` hides a column, to filter or sort by it."""
+        if masking is None or not masking.active:
+            return
+        spec = self.spec
+        for column in self.named_columns():
+            masking.check_selection(spec.name, [column])
+            if spec.name != "customers" and column not in spec:  # maybe a customer's
+                masking.check_selection("customers", [column])
+
     def _known(self, column: str, schema: ibis.Schema, what: str, also: str = "") -> None:
         if column not in schema:
             raise QueryError(
@@ -241,34 +255,19 @@ def decode_cursor(cursor: str) -> int:
     return offset
 
 
-def _masked(value: Any) -> Any:
-    if isinstance(value, str) and _MAYBE_PERSONAL.search(value):
-        return redact(value)
-    return value
+def redact_rows(
+    table: str, rows: list[dict[str, Any]], masking: Masking | None = None
+) -> list[dict[str, Any]]:
+    """``rows`` of ``table`` as a caller without ``pii`` may read them (``masking``, default
+    the default policy): personal columns masked, free text redacted; changed in place."""
+    return (masking or Masking()).rows(table_spec(table).name, rows)
 
 
-def redact_rows(table: str, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """``rows`` of ``table`` with e-mail addresses, phone and card numbers masked in
-    their free text (:data:`FREE_TEXT`); changed in place and returned."""
-    columns = FREE_TEXT.get(table_spec(table).name, ())
-    for row in rows:
-        for c in columns:
-            if c in row:
-                row[c] = _masked(row[c])
-    return rows
-
-
-def redact_batches(table: str, batches: Iterable[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-    """Record batches of ``table`` with the free text masked (see :func:`redact_rows`)."""
-    columns = FREE_TEXT.get(table_spec(table).name, ())
-    for batch in batches:
-        for c in columns:
-            i = batch.schema.get_field_index(c)
-            if i < 0 or not pa.types.is_string(batch.schema.field(i).type):
-                continue
-            masked = pa.array([_masked(v) for v in batch.column(i).to_pylist()], pa.string())
-            batch = batch.set_column(i, batch.schema.field(i), masked)
-        yield batch
+def redact_batches(
+    table: str, batches: Iterable[pa.RecordBatch], masking: Masking | None = None
+) -> Iterator[pa.RecordBatch]:
+    """Record batches of ``table`` masked as :func:`redact_rows` masks rows."""
+    return (masking or Masking()).batches(table_spec(table).name, batches)
 
 
 def page_rows(
@@ -278,16 +277,18 @@ def page_rows(
     *,
     limit: int,
     offset: int,
-    redacted: bool = False,
+    masking: Masking | None = None,
     hints: MutableMapping[Any, Any] | None = None,
 ) -> dict[str, Any]:
     """One page of the selected rows, the total count and the page's bounds; with
-    ``redacted``, personal data in free text masked.
+    ``masking`` (:class:`cxray.privacy.Masking`), as that caller may read them (and a
+    filter or sort by a column it masks refused).
 
     ``hints``, a mapping the caller keeps while the data stays the same (a server:
     until the next import), remembers each selection's count and where its pages
     end, so that paging through it again skips those queries.
     """
+    sel.check_masking(masking)
     t = backend.table(sel.spec.name)
     filtered = sel.apply(t, zone, _customers(backend, sel), ordered=False)
     hints = {} if hints is None else hints
@@ -310,8 +311,8 @@ def page_rows(
             filtered = _bounded(filtered, keys, sel.spec.key, edge)
         page = filtered.order_by(sel.order(t.schema())).limit(limit, offset=offset)
         rows = _arrow(backend, page).to_pylist()
-        if redacted:
-            redact_rows(sel.spec.name, rows)
+        if masking is not None:
+            masking.rows(sel.spec.name, rows)
     return {
         "table": sel.spec.name,
         "columns": [{"name": c, "type": str(d)} for c, d in t.schema().items()],
@@ -411,15 +412,22 @@ def _of_customer(
 
 
 def customer_timeline(
-    backend: ibis.BaseBackend, customer_id: str, *, limit: int = 1000, redacted: bool = False
+    backend: ibis.BaseBackend,
+    customer_id: str,
+    *,
+    limit: int = 1000,
+    masking: Masking | None = None,
 ) -> dict[str, Any]:
     """A customer's profile and their activity across tables, oldest first.
 
     At most ``limit`` items, the most recent ones; ``counts`` says how many
     rows each table holds for the customer, so a cut timeline is visible.
-    With ``redacted``, personal data in free text is masked.
+    With ``masking`` (:class:`cxray.privacy.Masking`), the profile and every row as
+    that caller may read them.
     """
     profiles = _of_customer(backend, "customers", customer_id, None)
+    if masking is not None:
+        masking.rows("customers", profiles)
     profile = profiles[0] if profiles else None
     items: list[dict[str, Any]] = []
     counts: dict[str, int] = {}
@@ -433,8 +441,8 @@ def customer_timeline(
             t = backend.table(name)
             mine = t.filter(t.customer_id == customer_id)
             counts[name] = int(backend.to_pyarrow(mine.count()).as_py())
-        if redacted:
-            redact_rows(name, found_rows)
+        if masking is not None:
+            masking.rows(name, found_rows)
         for row in found_rows:
             items.append(
                 {
@@ -464,8 +472,15 @@ def customer_timeline(
 # ---------------------------------------------------------------- exports
 
 
-def export_expr(backend: ibis.BaseBackend, sel: RowSelection, zone: str) -> ibis.Table:
-    """The selected rows with every stored column but cxray's own (``_import_id``)."""
+def export_expr(
+    backend: ibis.BaseBackend, sel: RowSelection, zone: str, masking: Masking | None = None
+) -> ibis.Table:
+    """The selected rows with every stored column but cxray's own (``_import_id``).
+
+    The values are as stored: mask the batches with ``masking.batches`` (and the schema
+    with ``masking.schema``); ``masking`` here only refuses a filter or sort it would hide.
+    """
+    sel.check_masking(masking)
     t = sel.apply(backend.table(sel.spec.name), zone, _customers(backend, sel))
     return t.select(*[c for c in t.columns if c not in SYSTEM_COLUMNS])
 

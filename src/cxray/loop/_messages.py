@@ -12,6 +12,12 @@ store and drop repeats::
 shows it in a few lines of any language. Slack-compatible targets get Slack's incoming
 webhook JSON (``text`` and ``blocks``: a ``section`` and a ``context`` block of ``mrkdwn``
 text objects), escaped and cut to Slack's limits.
+
+A notification leaves the store for inboxes and services cxray cannot see, so it carries no
+personal data: its details are masked as for a caller without the ``pii`` permission
+(:class:`cxray.privacy.Masking`: a mention's author and address as ``[personal]``, e-mail
+addresses, phone and card numbers in comments and subjects redacted). The customer id and
+the link to the Inbox are there; a person with ``pii`` reads the rest in cxray.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ import time
 from typing import Any
 
 from cxray.config import NotifyTarget, ProgramConfig
+from cxray.privacy import Masking
 
 __all__ = ["composer", "sign", "verify_signature"]
 
@@ -90,12 +97,17 @@ def _lines(details: dict[str, Any]) -> list[str]:
 def composer(config: ProgramConfig) -> Any:
     """``compose(trigger, target, followup) -> (subject, payload)`` for this program."""
     base = config.surveys.base_url.rstrip("/")
+    masking = Masking.for_caller(config, pii=False)  # a notification leaves the store
 
     def compose(trigger: Any, target: NotifyTarget, followup: dict | None) -> tuple[str, Any]:
         rule = trigger.rule
-        subject = f"[cxray] {trigger.title}"
+        shown = masking.alert(
+            {"source": rule.on, "title": trigger.title, "details": dict(trigger.details or {})}
+        )
+        title, details = shown["title"], shown["details"]
+        subject = f"[cxray] {title}"
         link = f"{base}/inbox?followup={followup['followup_id']}" if followup else f"{base}/alerts"
-        facts = _lines(trigger.details)
+        facts = _lines(details)
         who = ""
         if followup:
             owner = followup.get("owner") or followup.get("team") or "unassigned"
@@ -103,7 +115,7 @@ def composer(config: ProgramConfig) -> Any:
             who = f"Follow-up {followup['followup_id']} for {owner}, due {due} UTC"
         if target.kind == "email":
             body = "\n".join(
-                [trigger.title, "", f"Rule: {rule.name}", f"About: {trigger.subject}"]
+                [title, "", f"Rule: {rule.name}", f"About: {trigger.subject}"]
                 + ([f"Customer: {trigger.customer_id}"] if trigger.customer_id else [])
                 + (["", *facts] if facts else [])
                 + (["", who] if who else [])
@@ -112,9 +124,9 @@ def composer(config: ProgramConfig) -> Any:
             return subject, {"to": target.address, "subject": subject, "body": body}
         if target.kind == "slack":
             lines = [f"rule `{rule.name}` · {trigger.subject}", *facts[:8]] + ([who] if who else [])
-            text = f"*{_slack(trigger.title)}*\n" + _slack("\n".join(lines))
+            text = f"*{_slack(title)}*\n" + _slack("\n".join(lines))
             return subject, {
-                "text": _cut(_slack(trigger.title), SLACK_TEXT),
+                "text": _cut(_slack(title), SLACK_TEXT),
                 "blocks": [
                     {"type": "section", "text": {"type": "mrkdwn", "text": _cut(text, SLACK_TEXT)}},
                     {
@@ -133,8 +145,8 @@ def composer(config: ProgramConfig) -> Any:
                 "source": rule.on,
                 "subject": trigger.subject,
                 "customer_id": trigger.customer_id,
-                "title": trigger.title,
-                "details": trigger.details,
+                "title": title,
+                "details": details,
             },
             "followup": (
                 None

@@ -50,8 +50,12 @@ class ColumnSpec:
     max: float | None = None
     #: name of the program-config scale that sets the bounds (``csat``, ``ces``)
     scale: str | None = None
-    #: personal data: redactable in views and exports, erasable on request
+    #: personal data about a customer (an e-mail, a name, an author's handle): shown as a
+    #: fixed mask to callers without the ``pii`` permission (``cxray.privacy``), erasable
     personal: bool = False
+    #: free text a customer (or an agent) wrote: may hold e-mail addresses, phone and card
+    #: numbers, which are redacted for callers without ``pii``; the rest of the text stays
+    free_text: bool = False
 
     @property
     def sql_type(self) -> str:
@@ -108,14 +112,14 @@ CUSTOMERS = TableSpec(
     columns=(
         _c("customer_id", required=True, meaning="unique customer identifier"),
         _c("created_at", "timestamp", required=True, meaning="when they became a customer"),
-        _c("email", personal=True, meaning="personal data (redactable, erasable)"),
-        _c("name", personal=True, meaning="personal data (redactable, erasable)"),
+        _c("email", personal=True, meaning="personal data (masked without pii, erasable)"),
+        _c("name", personal=True, meaning="personal data (masked without pii, erasable)"),
         _c("segment", meaning="slicing attribute"),
         _c("region", meaning="slicing attribute"),
         _c("plan", meaning="slicing attribute"),
         _c("acquisition_channel", meaning="`referral` counts toward the referral rate"),
         _c("churned_at", "timestamp", meaning="empty = still a customer"),
-        _c("churn_reason", meaning="stated or recorded reason for leaving"),
+        _c("churn_reason", free_text=True, meaning="stated or recorded reason for leaving"),
     ),
 )
 
@@ -152,7 +156,7 @@ RESPONSES = TableSpec(
         _c("nps", "integer", min=0, max=10, meaning="likelihood to recommend, 0–10"),
         _c("csat", "integer", scale="csat", meaning="satisfaction; 1–5 unless configured"),
         _c("ces", "integer", scale="ces", meaning="effort; scale and direction configured"),
-        _c("comment", meaning="open-ended answer"),
+        _c("comment", free_text=True, meaning="open-ended answer"),
     ),
 )
 
@@ -173,8 +177,8 @@ CASES = TableSpec(
         _c("status"),
         _c("contacts", "integer", min=1, meaning="contacts until resolution; 1 = first contact"),
         _c("reopened", "boolean", meaning="true/false, yes/no, 1/0"),
-        _c("subject", meaning="free text"),
-        _c("description", meaning="free text"),
+        _c("subject", free_text=True, meaning="free text"),
+        _c("description", free_text=True, meaning="free text"),
         _c("team"),
         _c("agent"),
         _c("root_cause"),
@@ -206,10 +210,15 @@ MENTIONS = TableSpec(
     columns=(
         _c("mention_id", required=True),
         _c("posted_at", "timestamp", required=True),
-        _c("text", required=True),
+        _c("text", required=True, free_text=True),
         _c("platform"),
-        _c("author", personal=True),
-        _c("url"),
+        _c("author", personal=True, meaning="personal data (masked without pii, erasable)"),
+        _c(
+            "url",
+            personal=True,
+            meaning="the post's address; it names the author on most "
+            "platforms, so it is personal data",
+        ),
         _c("customer_id", meaning="when the author is a known customer"),
         _c("rating", "number", meaning="star rating, where the platform has one"),
     ),

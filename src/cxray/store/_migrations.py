@@ -104,6 +104,7 @@ API_KEYS_SCHEMA = ibis.schema(
         "key_hash": "string",  # hex SHA-256 of the whole key
         "created_at": "timestamp",
         "revoked_at": "timestamp",  # NULL while the key is valid
+        # (migration 8 adds "permissions": string, comma-separated, e.g. "pii"; NULL: none)
     }
 )
 
@@ -316,6 +317,18 @@ def _v7(backend: ibis.BaseBackend) -> None:
     _create(backend, AUDIT, AUDIT_SCHEMA, 'PRIMARY KEY ("event_id")')
 
 
+def _v8(backend: ibis.BaseBackend) -> None:
+    """API keys carry permissions beyond their role (``pii``: sees personal data unmasked);
+    NULL for the keys made before, which keep their role's permissions."""
+    if "permissions" in backend.table(API_KEYS).schema():
+        return
+    sql = f'ALTER TABLE "{API_KEYS}" ADD COLUMN "permissions" '
+    if backend.name == "duckdb":
+        backend.con.execute(sql + "VARCHAR")
+    else:
+        backend.raw_sql(sql + "TEXT")
+
+
 MIGRATIONS: list[Migration] = [
     Migration(1, "the six canonical tables of contract v1 and the import log", _v1),
     Migration(2, "API keys for access control (hashed)", _v2),
@@ -323,4 +336,5 @@ MIGRATIONS: list[Migration] = [
     Migration(4, "the closed loop: alerts, follow-ups and their history, the outbox", _v4),
     Migration(5, "fitted models (churn risk, lifetime value) stored as JSON", _v5),
     Migration(7, "the audit log: who read, exported, imported, changed or erased what", _v7),
+    Migration(8, "API keys carry permissions beyond their role (pii)", _v8),
 ]

@@ -26,6 +26,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from cxray.access import role_allows
 from cxray.exceptions import ConflictError, CXError, NotFoundError, QueryError
 from cxray.explore import customer_timeline
+from cxray.privacy import Masking
 from cxray.store import FOLLOWUPS, OUTBOX
 from cxray.web._context import ServerState, View, period_window
 from cxray.web._format import fmt_cell, fmt_interval, fmt_number
@@ -358,11 +359,11 @@ def _count(followups: Any, tab: str, user: Any, team: str | None, rule: str | No
     return int(_page(followups, tab, user, team, rule, 0, 0)["total"])
 
 
-def _customer(backend: Any, customer_id: str, redacted: bool) -> dict[str, Any] | None:
+def _customer(backend: Any, customer_id: str, masking: Masking) -> dict[str, Any] | None:
     """The customer's profile, latest answers and cases, and recent history (newest
-    first), free text redacted as the customer page does; None when unknown."""
+    first), masked as the customer page masks them; None when unknown."""
     try:
-        story = customer_timeline(backend, customer_id, limit=200, redacted=redacted)
+        story = customer_timeline(backend, customer_id, limit=200, masking=masking)
     except NotFoundError:
         return None
     items = []
@@ -494,7 +495,10 @@ def add_inbox_routes(
                 followups = ws.loop.followups
                 backend = ws.store.backend
                 teams = _teams(backend, ws.config)
+                masking = Masking.for_caller(ws.config, pii=user.pii)  # cxray.privacy
                 fu = followups.get(selected) if selected else None
+                if fu is not None:
+                    fu = masking.followup(fu)
                 if tab is None:  # the selected one's list, else mine if I have any, else all
                     if fu is not None and fu["status"] not in _ACTIVE:
                         tab = "closed"
@@ -508,12 +512,13 @@ def add_inbox_routes(
                 if team is None and teams:  # the key has no team: the first one present
                     team = teams[0]
                 page = _page(followups, tab, user, team, rule, offset, PER_PAGE)
+                page = {**page, "rows": [masking.followup(r) for r in page["rows"]]}
                 counts = {t: _count(followups, t, user, team, rule) for t in TABS}
                 customer = others = None
                 if fu is not None and fu.get("customer_id"):
-                    customer = _customer(backend, fu["customer_id"], ws.config.privacy.redact)
+                    customer = _customer(backend, fu["customer_id"], masking)
                     others = [
-                        r
+                        masking.followup(r)
                         for r in followups.list(customer_id=fu["customer_id"], limit=20)["rows"]
                         if r["followup_id"] != fu["followup_id"]
                     ]
@@ -681,7 +686,9 @@ def add_inbox_routes(
         rule = rule or None
         try:
             with state.reader() as ws:
+                masking = Masking.for_caller(ws.config, pii=user.pii)  # cxray.privacy
                 rows = ws.loop.alerts(rule=rule, limit=ALERTS_PER_PAGE + 1, offset=offset)
+                rows = [masking.alert(a) for a in rows]
                 more = len(rows) > ALERTS_PER_PAGE
                 rows = rows[:ALERTS_PER_PAGE]
                 sent = _messages(ws.store.backend, [a["alert_id"] for a in rows])

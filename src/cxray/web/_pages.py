@@ -31,6 +31,7 @@ from cxray.exceptions import (
     UnknownTableError,
 )
 from cxray.explore import TIMELINE_TABLES, RowSelection, customer_timeline, page_rows
+from cxray.privacy import Masking
 from cxray.web import _charts, _morning
 from cxray.web._churn_value import add_churn_value_routes
 from cxray.web._context import (
@@ -508,10 +509,10 @@ def create_web_router(state: ServerState, *, cookie: str = SESSION_COOKIE) -> AP
             present = [c for c in q.getlist("has") if c]
             sel = RowSelection(table, applied, sort, start, end, present)
             zone = state.ws.config.program.timezone
-            redacted = state.ws.config.privacy.redact
+            masking = Masking.for_caller(state.ws.config, pii=user.pii)  # cxray.privacy
             with state.reading() as backend:
                 page = page_rows(
-                    backend, sel, zone, limit=ROWS_PER_PAGE, offset=offset, redacted=redacted,
+                    backend, sel, zone, limit=ROWS_PER_PAGE, offset=offset, masking=masking,
                     hints=state.cached(("row hints",), lambda ws: {}),  # until an import
                 )  # fmt: skip
         except CXError as exc:
@@ -565,9 +566,8 @@ def create_web_router(state: ServerState, *, cookie: str = SESSION_COOKIE) -> AP
         user = who(request)
         try:
             with state.reading() as backend:
-                story = customer_timeline(
-                    backend, customer_id, limit=500, redacted=state.ws.config.privacy.redact
-                )
+                masking = Masking.for_caller(state.ws.config, pii=user.pii)  # cxray.privacy
+                story = customer_timeline(backend, customer_id, limit=500, masking=masking)
         except CXError as exc:
             return failed(request, user, exc)
         items = []

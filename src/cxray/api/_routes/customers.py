@@ -27,12 +27,12 @@ router = APIRouter(tags=["customers"])
 def customer(
     customer_id: str,
     cx: Annotated[ApiContext, Depends(context)],
-    _: Annotated[Principal, Depends(viewer)],
+    who: Annotated[Principal, Depends(viewer)],
     limit: Annotated[
         int, Query(ge=1, le=10_000, description="at most this many items, the latest")
     ] = 1000,
 ) -> CXJSONResponse:
-    redacted = cx.ws.config.privacy.redact  # personal data in free text ([privacy] redact)
+    masking = who.masking(cx.ws.config)  # personal data: cxray.privacy
     with cx.reading() as backend:
-        story = customer_timeline(backend, customer_id, limit=limit, redacted=redacted)
+        story = customer_timeline(backend, customer_id, limit=limit, masking=masking)
     return CXJSONResponse(story)

@@ -21,6 +21,8 @@ router = APIRouter(tags=["keys"], responses=ERROR_RESPONSES)
 class NewKey(BaseModel):
     role: Literal["admin", "analyst", "viewer"]
     name: str | None = Field(None, max_length=200)
+    #: the key sees personal data unmasked (admin keys always do; docs/privacy.md)
+    pii: bool = False
 
 
 @router.get("/keys", summary="Every API key (never the keys themselves)")
@@ -36,7 +38,7 @@ def create_key(
     cx: Annotated[ApiContext, Depends(context)],
     _: Annotated[Principal, Depends(admin)],
 ) -> dict[str, Any]:
-    info, key = cx.keys.create(body.role, name=body.name)
+    info, key = cx.keys.create(body.role, name=body.name, permissions=("pii",) if body.pii else ())
     return {**info.to_dict(), "key": key}
 
 

@@ -132,6 +132,8 @@ def list_followups(
             limit=limit,
             offset=offset,
         )
+    masking = who.masking(cx.ws.config)  # personal data: cxray.privacy
+    page["rows"] = [masking.followup(r) for r in page["rows"]]
     return CXJSONResponse({**page, "limit": limit, "offset": offset})
 
 
@@ -144,10 +146,11 @@ def list_followups(
 def get_followup(
     followup_id: str,
     cx: Annotated[ApiContext, Depends(context)],
-    _: Annotated[Principal, Depends(viewer)],
+    who: Annotated[Principal, Depends(viewer)],
 ) -> CXJSONResponse:
     with cx.reader() as ws:
-        return CXJSONResponse(ws.loop.followups.get(followup_id))
+        fu = ws.loop.followups.get(followup_id)
+    return CXJSONResponse(who.masking(cx.ws.config).followup(fu))
 
 
 @router.post(
@@ -165,7 +168,7 @@ def assign(
     fu = _change(
         cx, lambda f: f.assign(followup_id, actor=who.name, owner=body.owner, team=body.team)
     )
-    return CXJSONResponse(fu)
+    return CXJSONResponse(who.masking(cx.ws.config).followup(fu))
 
 
 @router.post(
@@ -180,9 +183,8 @@ def contact(
     cx: Annotated[ApiContext, Depends(context)],
     who: Annotated[Principal, Depends(worker)],
 ) -> CXJSONResponse:
-    return CXJSONResponse(
-        _change(cx, lambda f: f.contact(followup_id, actor=who.name, note=body.note))
-    )
+    fu = _change(cx, lambda f: f.contact(followup_id, actor=who.name, note=body.note))
+    return CXJSONResponse(who.masking(cx.ws.config).followup(fu))
 
 
 @router.post(
@@ -199,7 +201,7 @@ def add_note(
     who: Annotated[Principal, Depends(worker)],
 ) -> CXJSONResponse:
     fu = _change(cx, lambda f: f.note(followup_id, actor=who.name, text=body.text))
-    return CXJSONResponse(fu, status_code=201)
+    return CXJSONResponse(who.masking(cx.ws.config).followup(fu), status_code=201)
 
 
 @router.post(
@@ -214,18 +216,17 @@ def close(
     cx: Annotated[ApiContext, Depends(context)],
     who: Annotated[Principal, Depends(worker)],
 ) -> CXJSONResponse:
-    return CXJSONResponse(
-        _change(
-            cx,
-            lambda f: f.close(
-                followup_id,
-                actor=who.name,
-                outcome=body.outcome,
-                contacted=body.contacted,
-                note=body.note,
-            ),
-        )
+    fu = _change(
+        cx,
+        lambda f: f.close(
+            followup_id,
+            actor=who.name,
+            outcome=body.outcome,
+            contacted=body.contacted,
+            note=body.note,
+        ),
     )
+    return CXJSONResponse(who.masking(cx.ws.config).followup(fu))
 
 
 # ------------------------------------------------------------ alerts and runs
@@ -258,7 +259,7 @@ def alert_messages(backend: Any, alert_ids: list[str]) -> dict[str, list[dict[st
 )
 def list_alerts(
     cx: Annotated[ApiContext, Depends(context)],
-    _: Annotated[Principal, Depends(viewer)],
+    who: Annotated[Principal, Depends(viewer)],
     rule: str | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     offset: Annotated[int, Query(ge=0)] = 0,
@@ -268,6 +269,8 @@ def list_alerts(
         more = len(rows) > limit
         rows = rows[:limit]
         sent = alert_messages(ws.store.backend, [a["alert_id"] for a in rows])
+    masking = who.masking(cx.ws.config)  # personal data: cxray.privacy
+    rows = [masking.alert(a) for a in rows]
     for a in rows:
         a["messages"] = sent.get(a["alert_id"], [])
     return CXJSONResponse({"alerts": rows, "limit": limit, "offset": offset, "has_more": more})

@@ -263,7 +263,7 @@ def invite(
     name: str,
     body: InviteIn,
     cx: Annotated[ApiContext, Depends(context)],
-    _: Annotated[Principal, Depends(analyst)],
+    who: Annotated[Principal, Depends(analyst)],
 ) -> CXJSONResponse:
     sv = _surveys(cx)
     if body.send and body.dry_run:
@@ -280,11 +280,17 @@ def invite(
         require_email=body.require_email or body.send,
         dry_run=body.dry_run,
     )
+    masking = who.masking(cx.ws.config)  # the invitees' e-mails and names: cxray.privacy
+
+    def shown(d: dict[str, Any]) -> dict[str, Any]:
+        return {k: masking.value("customers", k, v) if k in ("email", "name") else v
+                for k, v in d.items()}  # fmt: skip
+
     if body.dry_run:
-        return CXJSONResponse(
-            {"dry_run": True, "invitees": [i.__dict__ for i in result], "count": len(result)}
-        )
-    out: dict[str, Any] = {"invitations": [i.to_dict() for i in result], "count": len(result)}
+        invitees = [shown(i.__dict__) for i in result]
+        return CXJSONResponse({"dry_run": True, "invitees": invitees, "count": len(result)})
+    invitations = [shown(i.to_dict()) for i in result]
+    out: dict[str, Any] = {"invitations": invitations, "count": len(result)}
     if body.send:
         report = sv.send(result, mail)  # type: ignore[arg-type]
         out["sent"] = len(report.sent)

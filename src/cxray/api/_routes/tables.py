@@ -23,7 +23,6 @@ from cxray.explore import (
     export_expr,
     page_rows,
     parquet_chunks,
-    redact_batches,
 )
 
 router = APIRouter(
@@ -96,7 +95,7 @@ def rows(
     request: Request,
     sel: Annotated[RowSelection, Depends(selection)],
     cx: Annotated[ApiContext, Depends(context)],
-    _: Annotated[Principal, Depends(viewer)],
+    who: Annotated[Principal, Depends(viewer)],
     limit: Annotated[int, Query(ge=0, le=MAX_LIMIT)] = 100,
     offset: Annotated[int, Query(ge=0)] = 0,
     cursor: Annotated[str | None, Query(description="from `next_cursor`; instead of offset")] = (
@@ -115,7 +114,7 @@ def rows(
             config.program.timezone,
             limit=limit,
             offset=offset,
-            redacted=config.privacy.redact,
+            masking=who.masking(config),  # personal data: cxray.privacy
             hints=cx.cached(("row hints",), lambda ws: {}),  # counts, page ends: per import
         )
     following = offset + limit
@@ -140,15 +139,16 @@ _MEDIA = {"csv": "text/csv; charset=utf-8", "parquet": "application/vnd.apache.p
 def export(
     sel: Annotated[RowSelection, Depends(selection)],
     cx: Annotated[ApiContext, Depends(context)],
-    _: Annotated[Principal, Depends(viewer)],
+    who: Annotated[Principal, Depends(viewer)],
     format: Literal["csv", "parquet"] = "csv",
 ) -> StreamingResponse:
     zone = cx.ws.config.program.timezone
+    masking = who.masking(cx.ws.config)  # personal data: cxray.privacy
     with cx.reading() as backend:
-        expr = export_expr(backend, sel, zone)
+        expr = export_expr(backend, sel, zone, masking)
         if format == "csv":
             expr = csv_expr(expr)
-        schema = expr.schema().to_pyarrow()
+        schema = masking.schema(sel.spec.name, expr.schema().to_pyarrow())
         cursor = cx.raw_cursor()
         if cursor is None:  # other backends: read it all under the lock, then stream
             batches: Any = backend.to_pyarrow(expr).to_batches(BATCH_ROWS)
@@ -160,8 +160,7 @@ def export(
                 cursor.close()
                 raise
             batches = _closing(reader, cursor)
-    if cx.ws.config.privacy.redact:  # personal data in free text ([privacy] redact)
-        batches = redact_batches(sel.spec.name, batches)
+    batches = masking.batches(sel.spec.name, batches)
     chunks = csv_chunks(batches) if format == "csv" else parquet_chunks(schema, batches)
     filename = f"{sel.spec.name}.{format}"
     return StreamingResponse(
