@@ -241,6 +241,25 @@ class Workspace:
         return self._audit
 
     @property
+    def privacy(self) -> Any:
+        """Erasure of a customer and retention of raw text
+        (:class:`cxray.privacy.Privacy`, ``docs/privacy.md``)."""
+        from cxray.privacy._erase import Privacy
+
+        def write_queued() -> None:  # answers acknowledged before are written first
+            collector = self._surveys._collector if self._surveys is not None else None
+            if collector is not None:
+                collector.close()
+
+        return Privacy(
+            self.store,
+            self.config,
+            lock=self.write_lock,
+            before_write=write_queued,
+            owns_file=not isinstance(self, _ServedView) and self not in _SERVED.values(),
+        )
+
+    @property
     def surveys(self) -> Surveys:
         """Survey definitions, collection and invitations (``docs/surveys.md``)."""
         if self._surveys is None:

@@ -7,6 +7,8 @@
 | ``keys`` | ``GET/POST /keys``, ``DELETE /keys/{id}`` (admin) |
 | ``tables`` | ``GET /tables/{table}/rows``, ``GET /tables/{table}/export`` |
 | ``customers`` | ``GET /customers/{customer_id}`` |
+| ``privacy`` | ``DELETE /customers/{customer_id}`` (admin: erase), ``GET /privacy/erasures``,
+  ``GET /privacy/retention`` (admin) over ``Workspace.privacy`` |
 | ``imports`` | ``POST /imports/{table}`` (analyst) |
 | ``scorecard`` | ``GET /scorecard`` over ``Workspace.scorecard`` (the records of
   ``cxray scorecard --format json``) |
