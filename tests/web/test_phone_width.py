@@ -172,12 +172,13 @@ PAGES = [
     ("survey-embedded", "/s/visit/embed.js", "iframe"),
 ]
 
-#: routes that are not pages a person reads: assets, form posts, the embed script
+#: routes that are not pages a person reads: assets, form posts, the embed script, JSON
 NOT_PAGES = {
     "/static/plotly.min.js",
     "/static/cxray.css",
     "/logout",
     "/inbox/{followup_id}/{action}",
+    "/s/{name}/form-token",  # a survey's form token as JSON, for apps (docs/surveys.md)
 }
 
 
