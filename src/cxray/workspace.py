@@ -246,10 +246,13 @@ class Workspace:
         (:class:`cxray.privacy.Privacy`, ``docs/privacy.md``)."""
         from cxray.privacy._erase import Privacy
 
-        def write_queued() -> None:  # answers acknowledged before are written first
+        def write_queued() -> None:  # answers submitted before are written first
             collector = self._surveys._collector if self._surveys is not None else None
-            if collector is not None:
-                collector.close()
+            deadline = time.monotonic() + 5.0
+            while collector is not None and not collector._queue.empty():
+                if time.monotonic() > deadline:
+                    break
+                time.sleep(0.005)
 
         return Privacy(
             self.store,
