@@ -64,6 +64,8 @@ def create_app(
         _announce_while_serving(app, url)
         if os.environ.get(WARM_ENV, "1") != "0":
             _warm_while_serving(app)
+    if app.state.cx.ws.config.privacy.retain_days is not None:
+        _retain_while_serving(app)  # raw text older than [privacy] retain_days is purged
     # Everything loaded so far (Ibis, DuckDB, pandas, the app) lives as long as the server:
     # moved out of the collector's reach, a full collection no longer scans it, which took
     # 100 ms pauses out of request latencies (benchmarks/survey_load.py: p99 halved).
@@ -124,6 +126,27 @@ def _announce_while_serving(app: FastAPI, url: str) -> None:
                 finally:
                     app.state.local_cli = None
                     withdraw(ws.store.url, served)
+
+    app.router.lifespan_context = lifespan
+
+
+def _retain_while_serving(app: FastAPI) -> None:
+    """While the app runs: old raw text purged at start and every 6 hours
+    (:class:`cxray.privacy.RetentionTimer`, ``docs/privacy.md``)."""
+    from cxray.privacy._retention import RetentionTimer
+
+    ws = app.state.cx.ws
+    timer = app.state.retention = RetentionTimer(lambda: ws.privacy)
+    inner = app.router.lifespan_context
+
+    @contextlib.asynccontextmanager
+    async def lifespan(a: FastAPI) -> AsyncIterator[None]:
+        async with inner(a):
+            timer.start()
+            try:
+                yield
+            finally:
+                timer.stop()
 
     app.router.lifespan_context = lifespan
 

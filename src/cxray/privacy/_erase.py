@@ -693,9 +693,7 @@ class Privacy:
         (:class:`cxray.privacy.RetentionReport`)."""
         from cxray.privacy._retention import purge_old_text
 
-        if self.before_write is not None and not dry_run:
-            self.before_write()
-        with self.lock:
+        with self.lock:  # survey answers being collected now are new: none is purged
             return purge_old_text(self.store, self.config, now=now, dry_run=dry_run, actor=actor)
 
     def purges(self, limit: int = 100) -> list[dict[str, Any]]:

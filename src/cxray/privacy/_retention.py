@@ -45,7 +45,14 @@ from cxray.privacy._erase import (
 from cxray.schema import CONTRACT
 from cxray.store import ALERTS, OUTBOX, SUBMISSIONS, SURVEYS, Store
 
-__all__ = ["RETENTION", "RETENTION_EVERY", "RetentionReport", "purge_old_text", "purges"]
+__all__ = [
+    "RETENTION",
+    "RETENTION_EVERY",
+    "RetentionReport",
+    "RetentionTimer",
+    "purge_old_text",
+    "purges",
+]
 
 RETENTION = "_cx_retention"
 RETENTION_SCHEMA = ibis.schema(
@@ -263,3 +270,50 @@ def purges(store: Store, limit: int = 100) -> list[dict[str, Any]]:
         r["counts"] = json.loads(r["counts"] or "{}")
         r["ran_at"] = r["ran_at"].isoformat() if r["ran_at"] else None
     return out
+
+
+class RetentionTimer:
+    """The schedule inside ``cxray serve``: one daemon thread that purges old raw text at
+    start and every ``every`` seconds (``privacy()`` gives the workspace's
+    :class:`~cxray.privacy.Privacy`). A failure is logged and the next run tries again;
+    stopping waits for a run in progress."""
+
+    def __init__(self, privacy: Any, *, every: float = RETENTION_EVERY):
+        import threading
+
+        self.privacy = privacy
+        self.every = every
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        #: runs done and runs failed (for tests and health)
+        self.runs = 0
+        self.failures = 0
+
+    def start(self) -> None:
+        import threading
+
+        if self._thread is None:
+            self._stop.clear()
+            self._thread = threading.Thread(target=self._run, name="cxray-retention", daemon=True)
+            self._thread.start()
+
+    def stop(self, timeout: float = 30.0) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None
+
+    def _run(self) -> None:
+        import logging
+
+        log = logging.getLogger("cxray.privacy")
+        while not self._stop.is_set():
+            try:
+                report = self.privacy().retention(actor="schedule")
+                if report.rows:
+                    log.info("retention: %s rows of old raw text purged", report.rows)
+                self.runs += 1
+            except Exception:
+                self.failures += 1
+                log.exception("retention: the scheduled purge failed")
+            self._stop.wait(self.every)
