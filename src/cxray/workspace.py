@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import copy
+import dataclasses
 import os
 import threading
 import time
@@ -108,9 +109,12 @@ class Workspace:
         self._surveys: Surveys | None = None
         self._loop: Any = None
         self._audit: Any = None
-        #: held by every writer of the store in this process (imports, survey collection);
-        #: a server shares it with its routes
+        #: held by every writer of the store's own connection in this process (survey
+        #: collection, keys, the loop, an import's short steps); a server shares it
         self.write_lock = threading.RLock()
+        #: held by an import from its first write to its end: one import at a time, while
+        #: survey commits go on beside it (docs/security.md, "Imports never block collection")
+        self.import_lock = threading.RLock()
 
     @classmethod
     def open(
@@ -323,17 +327,36 @@ class Workspace:
                 answer["sentiment"],
                 answer["loop"],
             )
-        batch = read_batch(
-            table,
-            paths,
-            config=self.config,
-            source=source,
-            mapping=mapping,
-            progress=progress,
-            con=self.store.duckdb_connection,
-            verify=False,  # the store checks while it writes, or verifies first
-        )
-        return self._write(batch, dry_run=dry_run, progress=progress)
+        with self._import_connection() as con:
+            # read and checked without the write lock, in a connection of the import's own
+            batch = read_batch(
+                table,
+                paths,
+                config=self.config,
+                source=source,
+                mapping=mapping,
+                progress=progress,
+                con=con,
+                verify=False,  # the store checks while it writes, or verifies first
+            )
+            return self._write(batch, dry_run=dry_run, progress=progress, con=con)
+
+    @contextlib.contextmanager
+    def _import_connection(self) -> Iterator[Any]:
+        """On DuckDB, a cursor of the store's own for one import (its own transactions
+        beside survey collection's); on other backends None (a private DuckDB stages)."""
+        con = self.store.duckdb_connection
+        if con is None:
+            yield None
+            return
+        cursor = con.cursor()
+        try:
+            cursor.execute("SET TimeZone = 'UTC'")
+            cursor.execute("SET enable_progress_bar = false")
+            yield cursor
+        finally:
+            with contextlib.suppress(Exception):
+                cursor.close()
 
     def import_frame(
         self,
@@ -356,18 +379,25 @@ class Workspace:
         return self._write(batch, dry_run=dry_run)
 
     def _write(
-        self, batch: Batch, *, dry_run: bool, progress: ProgressFn | None = None
+        self,
+        batch: Batch,
+        *,
+        dry_run: bool,
+        progress: ProgressFn | None = None,
+        con: Any = None,
     ) -> ImportReport:
         steps = 2 * len(batch.files) + 2
         if progress:
             progress("writing" if not dry_run else "comparing", steps - 1, steps)
-        with batch:
-            (result,) = self.store.write(batch, dry_run=dry_run)
+        with batch, self.import_lock:
+            result = self._commit(batch, dry_run=dry_run, con=con)
+        store = self.store if con is None else self._store_on(con)
         sentiment = None
         if not dry_run and self.config.text.enrich_on_import:
             from cxray.text import enrich_imported
 
-            sentiment = enrich_imported(self.store, result, self.config)
+            # scored and written on the import's own connection: collection goes on
+            sentiment = enrich_imported(store, result, self.config)
         loop = None
         table = batch.table.name
         if not dry_run and any(r.on == table for r in self.config.loop.rules if r.enabled):
@@ -375,6 +405,42 @@ class Workspace:
         if progress:
             progress("done", steps, steps)
         return ImportReport(table, batch.files, result, list(batch.attributes), sentiment, loop)
+
+    def _commit(self, batch: Batch, *, dry_run: bool, con: Any) -> WriteResult:
+        """Write a staged batch. The write lock (survey commits wait for it) is held only
+        for short steps: adding the batch's new columns, or the whole write where the store
+        has one connection (PostgreSQL) or a dry run must add columns to compare."""
+        if con is None:  # one connection for every writer
+            if not self.store.is_duckdb:  # staged in a private DuckDB: checked before the lock
+                batch = batch.verify()
+            with self.write_lock:
+                (result,) = self.store.write(batch, dry_run=dry_run)
+            return result
+        columns = self.store.columns_to_add(batch)
+        if dry_run and columns:
+            with self.write_lock:
+                (result,) = self.store.write(batch, dry_run=True, con=con)
+            return result
+        added: list[str] = []
+        if columns:
+            with self.write_lock:
+                added = self.store.add_columns(batch.table.name, columns)
+        try:
+            (result,) = self.store.write(batch, dry_run=dry_run, con=con)
+        except BaseException:
+            if added:
+                with self.write_lock:
+                    self.store.drop_columns(batch.table.name, added)
+            raise
+        if added:  # added just before the write: new to this import all the same
+            result = dataclasses.replace(result, new_attributes=[*added, *result.new_attributes])
+        return result
+
+    def _store_on(self, con: Any) -> Store:
+        """This store, read and written through ``con`` (a cursor of its connection)."""
+        store = copy.copy(self.store)
+        store.backend = ibis.duckdb.from_connection(con)
+        return store
 
     def _run_loop(self, table: str, import_id: int | None) -> dict[str, Any]:
         """The closed loop's rules on a table's new rows, right after an import commits.
@@ -660,6 +726,7 @@ class _ServedView(Workspace):
             store.backend = ibis.duckdb.from_connection(self._cursor)
         super().__init__(store, config)
         self.write_lock = owner.write_lock  # writes in the order the server's lock gives them
+        self.import_lock = owner.import_lock
 
     def close(self) -> None:
         if self._surveys is not None:
@@ -668,10 +735,6 @@ class _ServedView(Workspace):
             with contextlib.suppress(Exception):
                 self._cursor.close()
             self._cursor = None
-
-    def _write(self, batch: Batch, *, dry_run: bool, progress: ProgressFn | None = None):
-        with self.write_lock:
-            return super()._write(batch, dry_run=dry_run, progress=progress)
 
     def load_demo(self, **kwargs: Any) -> DemoReport:
         if self.store.read_only:

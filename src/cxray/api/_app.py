@@ -60,6 +60,7 @@ def create_app(
     The workspace is opened here, once, and closed when the app shuts down.
     """
     settings = settings or ApiSettings()
+    imports.sweep_stale_uploads()  # folders of uploads a killed server left behind
     cx = ApiContext.open(Workspace.open(db, config), settings)
 
     runner = None

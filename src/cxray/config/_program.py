@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from cxray.config._imports import ImportsConfig
 from cxray.config._loop import LoopConfig
 from cxray.config._privacy import PrivacyConfig
 from cxray.config._sources import Sources
@@ -448,6 +449,8 @@ class ProgramConfig(_Model):
     surveys: SurveysConfig = SurveysConfig()
     #: named sources (``[sources.NAME]``): how a kind of file is imported (docs/importing.md)
     sources: Sources = Field(default_factory=dict)
+    #: ``[imports.limits]``: the most one imported file may hold (docs/importing.md)
+    imports: ImportsConfig = ImportsConfig()
     #: the file it was read from, if any
     path: Path | None = Field(default=None, exclude=True)
 
@@ -600,6 +603,14 @@ personal = []       # e.g. ["customers.loyalty_card", "responses.extra_note"]
 # Days raw text is kept before the retention purge removes it (absent: kept until erased);
 # one number for every table, or per table: [privacy.retain_days] responses = 365
 # retain_days = 365
+
+[imports.limits]
+# The most one imported file may hold; a file over a limit is refused before it is parsed,
+# and nothing is written (docs/importing.md). 0 turns a limit off.
+max_columns = 2000        # columns (header cells; JSON fields; Parquet columns)
+max_line_kb = 1024        # KiB in one line of a CSV or JSON Lines file
+max_cells = 1000000000    # rows x columns
+max_file_mb = 8192        # MiB of one file (its text, for a .gz file)
 """
 
 

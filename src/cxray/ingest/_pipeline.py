@@ -39,7 +39,7 @@ from cxray.config import ProgramConfig
 from cxray.exceptions import ImportValidationError, RowError, RuleSummary, SourceError
 from cxray.ingest._derive import Derivation, derivation_sql, source_of, split_derivations
 from cxray.ingest._mapping import DROP, MapExpr, check_sql, parse_expression
-from cxray.ingest._readers import csv_error, stage_arrow
+from cxray.ingest._readers import check_limits, csv_error, limit_kind, limits_in_effect, stage_arrow
 from cxray.ingest._readers import quote_ident as q
 from cxray.ingest._registry import detect_source, get_source
 from cxray.ingest._source import ROW_COLUMN, Source, StageContext
@@ -192,7 +192,10 @@ def read_batch(
     if not paths:
         raise SourceError("no files given")
     source, mapping, fmt = _named_source(config, spec, source, mapping or {})
-    with _Session(con) as s:
+    limits = config.imports.limits
+    for p in paths:  # every file within [imports.limits] before any is parsed
+        check_limits(Path(p), limits, limit_kind(Path(p), fmt))
+    with _Session(con) as s, limits_in_effect(limits):
         staged: list[tuple[str, Source, Path]] = []
         bases: list[int | None] = []
         skips: list[tuple[int, str]] = []

@@ -9,22 +9,27 @@ to the user exactly as it was written.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import csv
 import gzip
 import json
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 import duckdb
 import pyarrow as pa
 
+from cxray.config._imports import ImportLimits
 from cxray.exceptions import SourceError
 from cxray.ingest._source import ROW_COLUMN
 
 __all__ = [
+    "check_limits",
     "check_readable",
+    "limits_in_effect",
     "quote_ident",
     "stage_arrow",
     "stage_csv",
@@ -62,7 +67,8 @@ def csv_error(file: str, exc: Exception) -> SourceError:
         return SourceError(
             f"{where}: not UTF-8 text; save the file as UTF-8 (in a spreadsheet: 'CSV UTF-8')"
         )
-    return SourceError(f"{file}: cannot be read as CSV: {_duckdb_message(exc)}")
+    message = re.sub(r"(?:/[^\s/'\"]+)+/([^\s/'\"]+)", r"\1", _duckdb_message(exc))
+    return SourceError(f"{file}: cannot be read as CSV: {message}")
 
 
 def stage_csv(
@@ -112,6 +118,9 @@ def stage_csv(
         "null_padding = false",
         "auto_detect = false",
     ]
+    limits = _LIMITS.get()
+    if limits is not None and limits.max_line_bytes + 2 > _DUCKDB_LINE:
+        opts.append(f"max_line_size = {limits.max_line_bytes + 2}")
     kind = "VIEW" if lazy else "TABLE"
     sql = (
         f"CREATE OR REPLACE TEMP {kind} {quote_ident(target)} AS "
@@ -177,8 +186,8 @@ def stage_parquet(con: duckdb.DuckDBPyConnection, path: Path, target: str) -> No
         )
     except duckdb.Error as exc:
         raise SourceError(
-            f"{path.name}: cannot be read as Parquet: {_duckdb_message(exc)}"
-        ) from exc
+            f"{path.name}: cannot be read as Parquet: {_no_paths(_duckdb_message(exc), path)}"
+        ) from None
     _add_row_numbers(con, target, 1)
 
 
@@ -191,6 +200,8 @@ def stage_json_lines(con: duckdb.DuckDBPyConnection, path: Path, target: str) ->
     """
     records = []
     lines = []
+    limits = _LIMITS.get()
+    names: set[str] = set()
     check_readable(path)
     opener = gzip.open if path.name.lower().endswith(".gz") else open
     with opener(path, "rb") as fh:
@@ -214,6 +225,11 @@ def stage_json_lines(con: duckdb.DuckDBPyConnection, path: Path, target: str) ->
                 )
             records.append(obj)
             lines.append(lineno)
+            if limits is not None and limits.max_columns:
+                names.update(obj)
+                _check_columns(path.name, len(names), limits, f", line {lineno}")
+    if limits is not None and records:
+        _check_cells(path.name, len(records), len(names), limits)
     stage_records(con, records, target, rows=lines, file=path.name)
 
 
@@ -335,3 +351,221 @@ def _open_text(path: Path):
 
         return gzip.open(path, "rt", encoding="utf-8-sig", newline="")
     return path.open("r", encoding="utf-8-sig", newline="")
+
+
+# ---------------------------------------------------------------- import limits
+
+#: the limits of the import now reading files in this thread (``limits_in_effect``)
+_LIMITS: contextvars.ContextVar[ImportLimits | None] = contextvars.ContextVar(
+    "import_limits", default=None
+)
+#: how much of a file one step of the line scan reads
+_SCAN_CHUNK = 1 << 20
+#: DuckDB's own default ``max_line_size`` (2 MiB); raised to the configured limit above it
+_DUCKDB_LINE = 2 * 1024 * 1024
+
+
+@contextlib.contextmanager
+def limits_in_effect(limits: ImportLimits | None) -> Iterator[None]:
+    """Inside the block, the readers of this thread refuse what is over ``limits``
+    (columns of a JSON file, DuckDB's longest CSV line)."""
+    token = _LIMITS.set(limits)
+    try:
+        yield
+    finally:
+        _LIMITS.reset(token)
+
+
+def _where(limit: str) -> str:
+    return f"[imports.limits] {limit}"
+
+
+def check_limits(path: Path, limits: ImportLimits | None, kind: str | None = None) -> None:
+    """Refuse a file over ``limits`` before anything parses it (:class:`SourceError`
+    naming the file, where, and the limit).
+
+    ``kind``: ``csv``, ``jsonl`` or ``parquet`` (other files: only their size is
+    checked). A text file is scanned once in chunks of 1 MiB: its size (of the
+    text, for ``.gz``), every line's length, NUL bytes in a CSV file (refused
+    like a NUL in a survey answer: a text column of PostgreSQL cannot hold one,
+    and dropping it would change what a customer wrote), and for a CSV file the
+    header's columns and rows × columns. A Parquet file's columns and cells come
+    from its footer.
+    """
+    check_readable(path)
+    if limits is None:
+        return
+    name = path.name
+    gz = name.lower().endswith(".gz")
+    size = path.stat().st_size
+    if limits.max_file_mb and not gz and size > limits.max_file_bytes:
+        raise SourceError(
+            f"{name}: {size / 2**20:,.1f} MiB, over the limit of {limits.max_file_mb:,} MiB "
+            f"per file ({_where('max_file_mb')}); split the file or raise the limit"
+        )
+    if kind == "parquet":
+        _check_parquet(path, limits)
+    elif kind in ("csv", "tsv", "jsonl"):
+        _scan_text(path, limits, csv_file=kind != "jsonl", gz=gz)
+
+
+def _check_parquet(path: Path, limits: ImportLimits) -> None:
+    import pyarrow.parquet as pq
+
+    try:
+        meta = pq.read_metadata(path)
+    except (OSError, pa.ArrowException) as exc:
+        raise SourceError(
+            f"{path.name}: cannot be read as Parquet: {_no_paths(str(exc), path)}"
+        ) from None
+    _check_columns(path.name, meta.num_columns, limits, "")
+    _check_cells(path.name, meta.num_rows, meta.num_columns, limits)
+
+
+def _check_columns(file: str, columns: int, limits: ImportLimits, where: str) -> None:
+    if limits.max_columns and columns > limits.max_columns:
+        raise SourceError(
+            f"{file}{where}: {columns:,} columns, over the limit of {limits.max_columns:,} "
+            f"({_where('max_columns')})"
+        )
+
+
+def _check_cells(file: str, rows: int, columns: int, limits: ImportLimits) -> None:
+    if limits.max_cells and rows * columns > limits.max_cells:
+        raise SourceError(
+            f"{file}: over {rows:,} rows × {columns:,} columns, more than the limit of "
+            f"{limits.max_cells:,} cells ({_where('max_cells')}); split the file"
+        )
+
+
+def _line_too_long(file: str, line: int, limits: ImportLimits) -> SourceError:
+    return SourceError(
+        f"{file}, line {line}: longer than the limit of {limits.max_line_kb:,} KiB per line "
+        f"({_where('max_line_kb')})"
+    )
+
+
+def _scan_text(path: Path, limits: ImportLimits, *, csv_file: bool, gz: bool) -> None:
+    """One bounded pass over a text file: size, line lengths, NUL bytes, header, cells."""
+    file = path.name
+    longest = limits.max_line_bytes
+    most = limits.max_file_bytes if limits.max_file_mb else 0
+    opener = gzip.open if gz else open
+    header: list[str] = []
+    delim = ","
+    lines = total = carry = 0
+    ended = True  # the text read so far ends a line
+    try:
+        with opener(path, "rb") as fh:
+            if csv_file:
+                head = fh.readline(longest + 2 if longest else -1)
+                body = head.rstrip(b"\r\n")
+                if longest and len(body) > longest:
+                    raise _line_too_long(file, 1, limits)
+                wide = head[:2] in (b"\xff\xfe", b"\xfe\xff")  # UTF-16 (Google Play): NULs
+                header, delim = _header_cells(body, "utf-16" if wide else "utf-8-sig")
+                _check_columns(file, len(header), limits, ", line 1 (the header)")
+                csv_file = not wide  # its NULs are half of every character: not checked
+                if csv_file and b"\0" in head:
+                    raise SourceError(f"{file}, line 1 (the header): a NUL byte; remove it")
+                lines, total = 1, len(head)
+            while chunk := fh.read(_SCAN_CHUNK):
+                total += len(chunk)
+                if most and total > most:
+                    raise SourceError(
+                        f"{file}: over the limit of {limits.max_file_mb:,} MiB of text per file "
+                        f"({_where('max_file_mb')}); split the file or raise the limit"
+                    )
+                if csv_file and (nul := chunk.find(b"\0")) >= 0:
+                    raise _nul_error(file, chunk, nul, lines, header, delim, whole=ended)
+                ended = chunk.endswith(b"\n")
+                if longest:
+                    carry = _longest_line(chunk, carry, lines, file, limits)
+                lines += chunk.count(b"\n")
+                if header:
+                    _check_cells(file, max(lines - 1, 0), len(header), limits)
+    except (OSError, EOFError, gzip.BadGzipFile) as exc:
+        raise SourceError(f"{file}: cannot be read: {_no_paths(str(exc), path)}") from None
+
+
+def _longest_line(chunk: bytes, carry: int, lines: int, file: str, limits: ImportLimits) -> int:
+    """Check every line ending in ``chunk`` (``carry``: bytes of the line begun before it);
+    returns the bytes of the line still open at its end. Jumps a line limit at a time: a
+    window of that many bytes without a newline is a line too long."""
+    longest = limits.max_line_bytes
+    first = chunk.find(b"\n")
+    if first < 0:
+        if carry + len(chunk) > longest:
+            raise _line_too_long(file, lines + 1, limits)
+        return carry + len(chunk)
+    if carry + first > longest:
+        raise _line_too_long(file, lines + 1, limits)
+    p = first + 1
+    while len(chunk) - p > longest:
+        nl = chunk.rfind(b"\n", p, p + longest + 1)
+        if nl < 0:
+            raise _line_too_long(file, lines + chunk.count(b"\n", 0, p) + 1, limits)
+        p = nl + 1
+    return len(chunk) - chunk.rfind(b"\n") - 1
+
+
+def _header_cells(line: bytes, encoding: str) -> tuple[list[str], str]:
+    text = line.decode(encoding, errors="replace")
+    if not text.strip():
+        return [], ","
+    best: tuple[list[str], str] = ([text], ",")
+    for d in _DELIMITERS:
+        if d not in text:
+            continue
+        try:
+            cells = next(csv.reader([text], delimiter=d, quotechar='"'))
+        except (csv.Error, StopIteration):
+            continue
+        if len(cells) > len(best[0]):
+            best = (cells, d)
+    return best
+
+
+def _nul_error(
+    file: str, chunk: bytes, at: int, lines: int, header: list[str], delim: str, *, whole: bool
+) -> SourceError:
+    line = lines + chunk.count(b"\n", 0, at) + 1
+    start = chunk.rfind(b"\n", 0, at) + 1
+    end = chunk.find(b"\n", at)
+    where = f"{file}, line {line}"
+    if start > 0 or whole:  # the whole line is in this chunk: name the column
+        text = chunk[start : end if end >= 0 else len(chunk)].decode("utf-8", errors="replace")
+        with contextlib.suppress(csv.Error, StopIteration):
+            cells = next(csv.reader([text.replace("\0", "\ufffd")], delimiter=delim))
+            for i, cell in enumerate(cells):
+                if "\ufffd" in cell:
+                    column = header[i] if i < len(header) else f"#{i + 1}"
+                    where += f", column {column!r}"
+                    break
+    return SourceError(
+        f"{where}: a NUL byte in the text; it is refused as in survey answers (a database "
+        "text value cannot hold it). Remove it from the file"
+    )
+
+
+def _no_paths(message: str, path: Path) -> str:
+    """An error message without the server's paths: the file as the user named it."""
+    for p in (str(path), str(path.resolve())):
+        message = message.replace(p, path.name)
+    message = re.sub(r"(?:/[^\s/'\"]+)+/([^\s/'\"]+)", r"\1", message)  # any other path
+    return " ".join(message.split())
+
+
+def limit_kind(path: Path, fmt: str | None = None) -> str | None:
+    """Which limits a file is checked against: ``csv``, ``jsonl``, ``parquet`` or None
+    (its size only): from a named source's declared format, else from its name."""
+    if fmt:
+        return fmt
+    name = path.name.lower().removesuffix(".gz")
+    if name.endswith((".csv", ".tsv", ".txt")):
+        return "csv"
+    if name.endswith((".parquet", ".pq")):
+        return "parquet"
+    if name.endswith((".jsonl", ".ndjson")):
+        return "jsonl"
+    return None

@@ -454,12 +454,23 @@ class Store:
         """The raw DuckDB connection when the store is DuckDB (ingest stages into it)."""
         return self.backend.con if self.is_duckdb else None
 
-    def write(self, batches: Batch | list[Batch], *, dry_run: bool = False) -> list[WriteResult]:
+    def write(
+        self,
+        batches: Batch | list[Batch],
+        *,
+        dry_run: bool = False,
+        con: duckdb.DuckDBPyConnection | None = None,
+    ) -> list[WriteResult]:
         """Write batches in one transaction: upsert by primary key, log each import.
 
         A row whose key exists replaces the stored row; a stored row equal to
         the incoming one is left as it is and counted as unchanged. With
         ``dry_run`` the counts are computed and nothing is written.
+
+        ``con``: on DuckDB, the connection (a cursor of this store's) to write
+        through, the one the batches were staged in; its transaction runs beside
+        the store's own connection (survey collection commits meanwhile), so the
+        batches' new columns must exist already (:meth:`add_columns`).
         """
         if self.read_only:
             raise StoreError(f"{self.url} is open read-only")
@@ -468,13 +479,81 @@ class Store:
         batches = [batches] if isinstance(batches, Batch) else list(batches)
         if not self.is_duckdb:
             return _IbisWriter(self.backend).write(_verified(batches), dry_run=dry_run)
-        writer = _DuckDBWriter(self.backend.con)
+        if con is not None:
+            return _concurrent(lambda: self._write_duckdb(batches, dry_run, con), self.url)
+        return self._write_duckdb(batches, dry_run, self.backend.con)
+
+    def _write_duckdb(
+        self, batches: list[Batch], dry_run: bool, con: duckdb.DuckDBPyConnection
+    ) -> list[WriteResult]:
+        writer = _DuckDBWriter(con)
         if len(batches) == 1 and not batches[0].verified and not dry_run:
             # One pass: check and insert together; on any failure the transaction is
             # rolled back and the batch verified, which raises the full report.
             with contextlib.suppress(_Deferred):
                 return writer.write(batches, dry_run=False)
         return writer.write(_verified(batches), dry_run=dry_run)
+
+
+    def columns_to_add(self, batch: Batch) -> dict[str, str]:
+        """The attribute columns (name -> type) writing ``batch`` would add to its table or
+        widen there: what :meth:`add_columns` does before a concurrent write."""
+        if not self.is_duckdb:
+            return {}
+        con = batch.con  # the connection it was staged in (not the one collection writes on)
+        stored = {r[0]: r[1] for r in con.execute(f"DESCRIBE {q(batch.table.name)}").fetchall()}
+        out = {}
+        for attr, typ in batch.attributes.items():
+            if attr not in stored:
+                out[attr] = typ
+            elif stored[attr] != typ and _widen(stored[attr], typ) != stored[attr]:
+                out[attr] = _widen(stored[attr], typ)
+        return out
+
+    def add_columns(self, table: str, columns: dict[str, str]) -> list[str]:
+        """Add (or widen) attribute columns in one short transaction of the store's own
+        connection; returns those added, for :meth:`drop_columns` should the import fail.
+        The caller holds the write lock: no survey commit is open meanwhile."""
+        con = self.backend.con
+        name = q(table_spec(table).name)
+        added = []
+        con.execute("BEGIN TRANSACTION")
+        try:
+            stored = {r[0]: r[1] for r in con.execute(f"DESCRIBE {name}").fetchall()}
+            for attr, typ in columns.items():
+                if attr not in stored:
+                    con.execute(f"ALTER TABLE {name} ADD COLUMN {q(attr)} {typ}")
+                    added.append(attr)
+                elif stored[attr] != typ:
+                    con.execute(f"ALTER TABLE {name} ALTER COLUMN {q(attr)} TYPE {typ}")
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+        return added
+
+    def drop_columns(self, table: str, columns: list[str]) -> None:
+        """Drop columns :meth:`add_columns` added for an import that then failed (if still
+        empty): a refused import leaves the table as it was."""
+        con = self.backend.con
+        name = q(table_spec(table).name)
+        for c in columns:
+            with contextlib.suppress(duckdb.Error):
+                (used,) = con.execute(f"SELECT count({q(c)}) FROM {name}").fetchone()
+                if not used:
+                    con.execute(f"ALTER TABLE {name} DROP COLUMN {q(c)}")
+
+
+def _concurrent(write: Any, url: str) -> list[WriteResult]:
+    """A write beside survey collection: a conflict (the same rows changed, or a column
+    added by a survey meanwhile) rolls it back whole, and says so."""
+    try:
+        return write()
+    except duckdb.TransactionException as exc:
+        raise StoreError(
+            f"{url} changed while this import was written ({str(exc).splitlines()[0]}); "
+            "nothing was written: run the import again"
+        ) from exc
 
 
 # ---------------------------------------------------------------- connecting
@@ -645,7 +724,8 @@ class _DuckDBWriter:
             else:
                 con.execute("COMMIT")
         except BaseException:
-            con.execute("ROLLBACK")
+            with contextlib.suppress(duckdb.Error):  # a failed COMMIT has rolled back already
+                con.execute("ROLLBACK")
             raise
         return results
 

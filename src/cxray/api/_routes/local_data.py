@@ -11,7 +11,8 @@ with the serve file's token (:func:`cxray.api._auth.local_owner`).
   thread's own cursor in a read transaction, never under the write lock, so several
   run at once; the answer is an Arrow IPC stream.
 - ``POST /_local/imports/{table}``: files on this machine imported by the server's
-  workspace under its write lock (``Workspace.import_files``); the import report.
+  workspace (``Workspace.import_files``: read and checked without the write lock, which
+  only its short steps take); the import report.
 - ``POST /_local/models``: a fitted model kept (``Store.save_model``) under the lock.
 
 Errors are the API's JSON envelope plus ``X-Cxray-Error-Class``, the exception's
@@ -162,10 +163,10 @@ def import_files(
 ) -> Response:
     def compute() -> Response:
         name = table_spec(table).name
-        with cx.lock:
-            report = cx.ws.import_files(
-                name, paths, source=source or None, mapping=mapping or None, dry_run=dry_run
-            )
+        # the workspace takes the write lock only for short steps (survey commits go on)
+        report = cx.ws.import_files(
+            name, paths, source=source or None, mapping=mapping or None, dry_run=dry_run
+        )
         return CXJSONResponse(report.to_dict(), status_code=200 if dry_run else 201)
 
     return _answer(compute)
