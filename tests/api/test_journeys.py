@@ -48,16 +48,16 @@ def test_paths_graph_outcomes_touchpoints(demo):
 
 def test_mistakes_are_one_envelope(demo):
     assert_envelope(demo.client.get(f"/api/journeys/funnel?steps={SHOP}"), 401, "unauthenticated")
-    e = assert_envelope(demo.get("/api/journeys/funnel?steps=visit_site,nope"), 400, "error")
+    e = assert_envelope(demo.get("/api/journeys/funnel?steps=visit_site,nope"), 422, "analysis_error")
     assert "step 'nope' never occurs" in e["message"]
-    e = assert_envelope(demo.get("/api/journeys/funnel?steps=visit_site"), 400, "error")
+    e = assert_envelope(demo.get("/api/journeys/funnel?steps=visit_site"), 422, "analysis_error")
     assert "at least two steps" in e["message"]
-    e = assert_envelope(demo.get(f"/api/journeys/funnel?steps={SHOP}&by=bogus"), 400, "error")
+    e = assert_envelope(demo.get(f"/api/journeys/funnel?steps={SHOP}&by=bogus"), 422, "invalid_request")
     assert "unknown attribute 'bogus'" in e["message"]
     assert_envelope(demo.get(f"/api/journeys/funnel?steps={SHOP}&within=0"), 422,
                     "invalid_request")  # fmt: skip
     assert_envelope(demo.get("/api/journeys/funnel"), 422, "invalid_request")
-    e = assert_envelope(demo.get("/api/journeys/graph?case=ticket"), 400, "error")
+    e = assert_envelope(demo.get("/api/journeys/graph?case=ticket"), 422, "analysis_error")
     assert "unknown case 'ticket'" in e["message"]
     assert_envelope(demo.get("/api/journeys/outcomes?group=cohort"), 422, "invalid_request")
     assert_envelope(demo.get("/api/journeys/paths?top=0"), 422, "invalid_request")

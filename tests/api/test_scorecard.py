@@ -48,7 +48,7 @@ def test_scorecard_takes_the_cli_options(demo):
 def test_scorecard_needs_a_key_and_checks_its_options(demo):
     assert_envelope(demo.client.get("/api/scorecard"), 401, "unauthenticated")
     assert demo.get("/api/scorecard", role="viewer").status_code == 200
-    err = assert_envelope(demo.get("/api/scorecard?metric=nope"), 400, "error")
+    err = assert_envelope(demo.get("/api/scorecard?metric=nope"), 422, "invalid_request")
     assert "unknown KPI" in err["message"]
     assert_envelope(demo.get("/api/scorecard?period=decade"), 422, "invalid_request")
-    assert demo.get("/api/scorecard?by=nowhere").status_code == 400
+    assert_envelope(demo.get("/api/scorecard?by=nowhere"), 422, "invalid_request")

@@ -111,7 +111,7 @@ def test_score_posted_texts(demo):
     assert "10,000" in assert_envelope(too_many, 422, "invalid_request")["message"]
     assert_envelope(demo.post("/api/text/score", json={"texts": [1]}), 422, "invalid_request")
     no_domain = demo.post("/api/text/score", json={"texts": ["x"], "model": "domain"})
-    assert "cxray text train" in assert_envelope(no_domain, 400, "error")["message"]
+    assert "cxray text train" in assert_envelope(no_domain, 422, "analysis_error")["message"]
 
 
 def test_roles_and_enrichment(make_api):

@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -32,6 +32,9 @@ from cxray.exceptions import (
     ExpiredTokenError,
     ImportValidationError,
     InvalidTokenError,
+    JourneyError,
+    MetricError,
+    ModelError,
     NotFoundError,
     PermissionDeniedError,
     QueryError,
@@ -41,6 +44,7 @@ from cxray.exceptions import (
     StoreError,
     StoreLockedError,
     SubmissionError,
+    SurveyError,
     UnknownTableError,
 )
 
@@ -57,6 +61,10 @@ CX_ERRORS: dict[type[CXError], tuple[int, str]] = {
     AlreadySubmittedError: (409, "already_submitted"),
     SourceError: (422, "source_error"),
     QueryError: (422, "invalid_request"),
+    MetricError: (422, "invalid_request"),
+    JourneyError: (422, "analysis_error"),
+    ModelError: (422, "analysis_error"),
+    SurveyError: (422, "invalid_submission"),
     ConflictError: (409, "conflict"),
     AnalysisError: (422, "analysis_error"),
     UnknownTableError: (404, "unknown_table"),
@@ -69,7 +77,7 @@ CX_ERRORS: dict[type[CXError], tuple[int, str]] = {
     SchemaVersionError: (503, "schema_version"),
     StoreError: (409, "store_error"),
     ConfigError: (500, "config_error"),
-    CXError: (400, "error"),
+    CXError: (422, "invalid_request"),
 }
 
 _HTTP_CODES = {
@@ -110,8 +118,24 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
+def _printable(value: Any) -> Any:
+    """``value`` with every string writable as UTF-8: an error may quote what the client
+    sent, lone surrogates (``"\\ud800"`` in JSON) included, and its answer must not fail."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return value.encode("utf-8", "backslashreplace").decode("utf-8")
+        return value
+    if isinstance(value, dict):
+        return {_printable(k): _printable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_printable(v) for v in value]
+    return value
+
+
 def error_body(code: str, message: str, details: list[dict[str, Any]] | None = None) -> dict:
-    return {"error": {"code": code, "message": message, "details": details or []}}
+    return {"error": _printable({"code": code, "message": message, "details": details or []})}
 
 
 def error_response(
@@ -195,8 +219,27 @@ async def _unexpected(request: Request, exc: Exception) -> CXJSONResponse:
     )
 
 
+async def checked_query(request: Request) -> None:
+    """Refuse a query parameter no store can hold: a NUL character (``%00``) is 422
+    ``invalid_request`` naming the parameter, before any route reads it (DuckDB's SQL
+    parser and PostgreSQL's text type both refuse NUL, so it could never match)."""
+    for name, value in request.query_params.multi_items():
+        if "\x00" in value or "\x00" in name:
+            raise RequestValidationError(
+                [
+                    {
+                        "loc": ("query", name.replace("\x00", "\\x00")),
+                        "msg": "must not contain a NUL character",
+                        "type": "value_error",
+                    }
+                ]
+            )
+
+
 def install(app: FastAPI) -> None:
-    """Route every error of ``app`` through the envelope."""
+    """Route every error of ``app`` through the envelope; refuse NUL in query parameters
+    (:func:`checked_query`, on every route included after this)."""
+    app.router.dependencies.append(Depends(checked_query))
     app.add_exception_handler(CXError, _cx_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)

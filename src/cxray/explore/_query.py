@@ -82,7 +82,19 @@ def parse_time(value: str, zone: str, what: str = "time") -> dt.datetime:
     return t.astimezone(dt.UTC).replace(tzinfo=None)
 
 
+def _encodable(raw: str) -> bool:
+    try:
+        raw.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _typed(raw: str, dtype: dtypes.DataType, column: str, zone: str) -> Any:
+    if "\x00" in raw or not _encodable(raw):  # no store holds either, so none could match
+        raise QueryError(
+            f"filter on {column}: {raw!r} holds a NUL character or a lone surrogate"
+        )
     try:
         if dtype.is_string():
             return raw

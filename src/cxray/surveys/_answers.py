@@ -54,6 +54,16 @@ def _problem(q: str, value: Any, rule: str) -> dict[str, Any]:
     return {"question": q, "value": shown, "rule": rule}
 
 
+def _encodable(value: str) -> bool:
+    """Whether ``value`` can be stored as UTF-8 (a lone surrogate such as ``"\\ud800"``
+    in JSON decodes to a Python string that cannot)."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _check_one(q: Question, value: Any, config: ProgramConfig) -> tuple[Any, str | None]:
     """The normalized answer, or the rule it breaks."""
     bounds = scale_of(q, config)
@@ -75,6 +85,8 @@ def _check_one(q: Question, value: Any, config: ProgramConfig) -> tuple[Any, str
             return None, f"must be at most {q.max_length} characters"
         if "\x00" in value:
             return None, "must not contain NUL characters"
+        if not _encodable(value):
+            return None, "must be valid Unicode text (it holds a lone surrogate)"
         return value, None
     choices = q.choice_values()
     if q.type == "single":

@@ -78,6 +78,17 @@ async def _read_body(request: Request) -> bytes:
     return b"".join(chunks)
 
 
+def _storable(value: str) -> bool:
+    """Whether ``value`` can be stored: no NUL, no lone surrogate (``"\\ud800"`` in JSON)."""
+    if "\x00" in value:
+        return False
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _trusted(request: Request, cx: ApiContext) -> bool:
     header = request.headers.get("authorization")
     if not header:
@@ -132,6 +143,8 @@ async def submit(name: str, request: Request) -> CXJSONResponse:
         body = json.loads(raw)
     except (ValueError, UnicodeDecodeError) as exc:
         raise SubmissionError(f"the body is not valid JSON: {exc}") from None
+    except RecursionError:  # e.g. 30,000 nested brackets: refused, never a 500
+        raise SubmissionError("the body is not valid JSON: it nests too deeply") from None
     if not isinstance(body, dict):
         raise SubmissionError("the body must be a JSON object with an 'answers' object")
     unknown = set(body) - set(SubmissionIn.model_fields)
@@ -145,6 +158,8 @@ async def submit(name: str, request: Request) -> CXJSONResponse:
     for key in ("token", "submission_id", "language", "channel", "customer_id"):
         if body.get(key) is not None and not isinstance(body[key], str):
             raise SubmissionError(f"{key} must be a string")
+        if isinstance(body.get(key), str) and not _storable(body[key]):
+            raise SubmissionError(f"{key} must be text without NUL characters or lone surrogates")
     trusted = _trusted(request, cx)
     sid = body.get("submission_id") or request.headers.get("idempotency-key")
     guard, address = None, request.client.host if request.client else "unknown"

@@ -20,6 +20,9 @@ from cxray.api._errors import ERROR_RESPONSES, ErrorEnvelope
 from cxray.api._json import CXJSONResponse
 from cxray.api._state import ApiContext, context
 
+#: the largest seed NumPy takes (2**32 - 1); a larger one is 422, not a 500
+MAX_SEED = 2**32 - 1
+
 router = APIRouter(prefix="/text", tags=["text"])
 enricher = _require("analyst", "run the text enrichment")
 
@@ -60,7 +63,9 @@ def themes(
     n_themes: Annotated[
         int, Query(alias="themes", ge=2, le=50, description="themes to discover")
     ] = 8,
-    seed: Annotated[int, Query(ge=0, description="seed of discovery and bootstrap")] = 0,
+    seed: Annotated[
+        int, Query(ge=0, le=MAX_SEED, description="seed of discovery and bootstrap")
+    ] = 0,
 ) -> CXJSONResponse:
     with cx.lock:  # reads through the workspace's own connection
         report = text.REPORTS.themes(
@@ -85,7 +90,7 @@ def theme_rows(
     source: Annotated[Source, Query()] = "taxonomy",
     table: Annotated[Table, Query()] = "responses",
     n_themes: Annotated[int, Query(alias="themes", ge=2, le=50)] = 8,
-    seed: Annotated[int, Query(ge=0)] = 0,
+    seed: Annotated[int, Query(ge=0, le=MAX_SEED)] = 0,
     sentiment: Annotated[
         Literal["negative", "neutral", "positive"] | None,
         Query(description="only rows with this sentiment label"),
