@@ -236,3 +236,42 @@ def test_cxray_audit_prints_json_and_csv(tmp_path, capsys, monkeypatch, write):
     with pytest.raises(SystemExit) as exc:
         main(["--db", db, "audit", "--since", "soon"])
     assert exc.value.code == 1 and "since='soon' is not a time" in capsys.readouterr().err
+
+
+def test_a_command_run_through_a_server_is_recorded_once_and_kept_at_shutdown(tmp_path):
+    import subprocess
+    import sys
+
+    import httpx
+
+    from tests._serve import create_key, served
+
+    db = tmp_path / "served.duckdb"
+    (tmp_path / "c.csv").write_text("customer_id,created_at\nC-1,2026-01-01\n")
+    with Workspace.open(db):
+        pass
+    key = create_key(db, "viewer")  # recorded locally: no server yet
+    env = {k: v for k, v in __import__("os").environ.items() if not k.startswith("CXRAY_")}
+    with served(db) as base:
+        done = subprocess.run(
+            [sys.executable, "-m", "cxray", "--db", str(db), "import", "customers", "c.csv"],
+            cwd=tmp_path, capture_output=True, text=True, timeout=120, env=env,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        for _ in range(3):
+            r = httpx.get(f"{base}/api/status", headers={"Authorization": f"Bearer {key}"})
+            assert r.status_code == 200
+    # the server stopped (SIGTERM): what it had queued is in the store
+    with Workspace.open(db) as ws:
+        events = list(reversed(ws.audit.events()))
+    assert [(e.action, e.interface) for e in events] == [
+        ("keys", "cli"),
+        ("import", "cli"),  # once: by the server that ran it, not by the client too
+        ("read", "api"),
+        ("read", "api"),
+        ("read", "api"),
+    ]
+    assert events[1].actor == local_actor() and events[1].target == "customers"
+    assert {(e.actor, e.role, e.address) for e in events[2:]} == {
+        ("viewer key", "viewer", "127.0.0.1")
+    }

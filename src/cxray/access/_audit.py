@@ -25,13 +25,13 @@ writes what is still queued.
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import contextvars
 import datetime as dt
 import getpass
 import hashlib
 import json
-import queue
 import secrets
 import threading
 import time
@@ -164,9 +164,6 @@ def _row(e: AuditEvent) -> dict[str, Any]:
     }
 
 
-_STOP = object()
-
-
 class AuditLog:
     """The audit log of one store: record events (queued), read them back.
 
@@ -188,16 +185,25 @@ class AuditLog:
         self.lock = lock or threading.RLock()
         self.flush_every = flush_every
         self.batch = batch
-        self._queue: queue.Queue[Any] = queue.Queue(maxsize=max_queued)
+        self.max_queued = max_queued
+        # a deque's append and popleft are atomic: recording takes no lock, and the writer
+        # wakes every flush_every seconds or when a batch is full, never once per event
+        self._pending: collections.deque[AuditEvent] = collections.deque()
+        self._wake = threading.Event()
+        self._waiters: list[threading.Event] = []
+        self._stopping = False
         self._thread: threading.Thread | None = None
         self._started = threading.Lock()
         self._write_lock = threading.Lock()  # one writer of the audit table at a time
         self._dropped = 0
         self._dropped_lock = threading.Lock()
         self._cursor: Any = None
-        #: batches written and events in them (for tests: batched, not one by one)
+        #: batches written and events in them (for tests: batched, not one by one), and the
+        #: seconds the write lock was held for them, in all and at most (for the benchmark)
         self.flushes = 0
         self.written = 0
+        self.locked_seconds = 0.0
+        self.longest_lock = 0.0
         self.closed = False
 
     # ------------------------------------------------------------ recording
@@ -211,12 +217,16 @@ class AuditLog:
         if sync or self.closed:
             self._write([event])
             return event
-        self._ensure_thread()
-        try:
-            self._queue.put_nowait(event)
-        except queue.Full:
+        if self._thread is None:
+            self._ensure_thread()
+        pending = self._pending
+        if len(pending) >= self.max_queued:
             with self._dropped_lock:
                 self._dropped += 1
+            return event
+        pending.append(event)
+        if len(pending) >= self.batch:
+            self._wake.set()
         return event
 
     @property
@@ -227,14 +237,11 @@ class AuditLog:
     def flush(self, timeout: float = 30.0) -> None:
         """Write everything queued so far; returns once it is in the store."""
         if self._thread is None:
-            self._write(self._drain())
+            self._write_all()
             return
         done = threading.Event()
-        try:
-            self._queue.put(done, timeout=timeout)
-        except queue.Full:
-            self._write(self._drain())
-            return
+        self._waiters.append(done)
+        self._wake.set()
         done.wait(timeout)
 
     def close(self, timeout: float = 30.0) -> None:
@@ -242,9 +249,10 @@ class AuditLog:
         self.closed = True
         thread, self._thread = self._thread, None
         if thread is not None:
-            self._queue.put(_STOP)
+            self._stopping = True
+            self._wake.set()
             thread.join(timeout)
-        self._write(self._drain())
+        self._write_all()
         if self._cursor is not None:
             with contextlib.suppress(Exception):
                 self._cursor.close()
@@ -253,54 +261,43 @@ class AuditLog:
     # ------------------------------------------------------------ the writer
 
     def _ensure_thread(self) -> None:
-        if self._thread is not None:
-            return
         with self._started:
             if self._thread is None and not self.closed:
                 t = threading.Thread(target=self._run, name="cxray-audit", daemon=True)
                 t.start()
                 self._thread = t
 
-    def _drain(self) -> list[AuditEvent]:
-        out = []
+    def _write_all(self) -> None:
+        """Write the events queued now, ``batch`` at a time (one insert each); those that
+        arrive meanwhile wait for the next round rather than make more, smaller inserts."""
+        pending = self._pending
+        left = len(pending)
         while True:
+            chunk = []
+            while left and len(chunk) < self.batch:
+                chunk.append(pending.popleft())
+                left -= 1
+            if not chunk and not self._dropped:
+                return
             try:
-                item = self._queue.get_nowait()
-            except queue.Empty:
-                return out
-            if isinstance(item, AuditEvent):
-                out.append(item)
-            elif isinstance(item, threading.Event):
-                item.set()
-
-    def _run(self) -> None:
-        stop = False
-        while not stop:
-            pending: list[AuditEvent] = []
-            waiters: list[threading.Event] = []
-            deadline = None
-            while len(pending) < self.batch:
-                timeout = None if deadline is None else max(0.0, deadline - time.monotonic())
-                try:
-                    item = self._queue.get(timeout=timeout)
-                except queue.Empty:
-                    break
-                if item is _STOP:
-                    stop = True
-                    break
-                if isinstance(item, threading.Event):  # flush(): write now
-                    waiters.append(item)
-                    break
-                pending.append(item)
-                if deadline is None:
-                    deadline = time.monotonic() + self.flush_every
-            try:
-                self._write(pending)
+                self._write(chunk)
             except Exception:  # the store failed or is gone: counted, reported with the next
                 with self._dropped_lock:
-                    self._dropped += len(pending)
+                    self._dropped += len(chunk)
+                return
+            if not left:
+                return
+
+    def _run(self) -> None:
+        while True:
+            self._wake.wait(self.flush_every)
+            self._wake.clear()
+            waiters, self._waiters = self._waiters, []  # each saw its events queued first
+            self._write_all()
             for w in waiters:
                 w.set()
+            if self._stopping:
+                return
 
     def _write(self, events: list[AuditEvent]) -> None:
         with self._dropped_lock:
@@ -311,6 +308,7 @@ class AuditLog:
             return
         data = pa.Table.from_pylist([_row(e) for e in events], schema=_ARROW)
         with self._write_lock, self.lock:  # one short insert under the store's write lock
+            held = time.perf_counter()
             if self.store.is_duckdb:
                 if self._cursor is None:
                     self._cursor = self.store.backend.con.cursor()
@@ -324,6 +322,9 @@ class AuditLog:
                 self.store.backend.insert(AUDIT, ibis.memtable(data))
             self.flushes += 1
             self.written += len(events)
+            held = time.perf_counter() - held
+            self.locked_seconds += held
+            self.longest_lock = max(self.longest_lock, held)
 
     # ------------------------------------------------------------ reading
 
