@@ -220,6 +220,22 @@ class Masking:
             return value
         return _redacted(value)
 
+    def texts(self, data: Any, keys: Iterable[str]) -> Any:
+        """A copy of a nested result (dicts and lists) with the strings under ``keys`` (or in
+        lists under them) redacted as free text: a report of what customers wrote (stated churn reasons)."""
+        if self.pii or not self.privacy.redact:
+            return data
+        wanted = frozenset(keys)
+
+        def walk(x: Any, here: bool = False) -> Any:
+            if isinstance(x, Mapping):
+                return {k: walk(v, k in wanted) for k, v in x.items()}
+            if isinstance(x, list | tuple):
+                return [walk(v, here) for v in x]
+            return self.text(x) if here else x
+
+        return walk(data)
+
     def value(self, table: str, column: str, value: Any) -> Any:
         """One value of ``table.column`` as this caller may read it."""
         fn = self.plan(table, [column]).get(column)

@@ -30,6 +30,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from cxray.exceptions import CXError, QueryError
+from cxray.privacy import Masking
 from cxray.store import MODELS
 from cxray.web._charts import BLUE, INK, _html
 from cxray.web._context import ServerState, View
@@ -284,6 +285,8 @@ def add_churn_value_routes(
                     "at_risk": at_risk_chart(at_risk["groups"]) if at_risk else None,
                 },
             )  # fmt: skip
+        masking = Masking.for_caller(state.ws.config, pii=user.pii)  # cxray.privacy
+        reasons = masking.texts(reasons, ["reason", "reasons"])  # stated reasons: free text
         rows = list(risk["rows"]) if risk else []
         rows.sort(key=lambda r: (-r[SORTS[sort]], r["customer_id"]))
         if risk_why and "no churn-risk model" in risk_why:

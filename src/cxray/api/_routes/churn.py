@@ -43,7 +43,7 @@ def _split(values: list[str]) -> list[str]:
 )
 def reasons(
     cx: Annotated[ApiContext, Depends(context)],
-    _: Annotated[Principal, Depends(viewer)],
+    who: Annotated[Principal, Depends(viewer)],
     by: Annotated[str | None, Query(description="a customer attribute")] = None,
     period: Annotated[
         Literal["month", "quarter"] | None, Query(description="month or quarter of leaving")
@@ -58,7 +58,8 @@ def reasons(
         ("churn-reasons", by, period, tuple(sorted(opts.items()))),
         lambda ws: ws.churn.reasons(by, period, **opts).to_dict(),
     )
-    return CXJSONResponse(body)
+    # stated reasons are what customers wrote: free text (cxray.privacy)
+    return CXJSONResponse(who.masking(cx.ws.config).texts(body, ["reason", "reasons"]))
 
 
 @router.get(
