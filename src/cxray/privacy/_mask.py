@@ -221,8 +221,8 @@ class Masking:
         return _redacted(value)
 
     def texts(self, data: Any, keys: Iterable[str]) -> Any:
-        """A copy of a nested result (dicts and lists) with the strings under ``keys`` (or in
-        lists under them) redacted as free text: a report of what customers wrote (stated churn reasons)."""
+        """A copy of a nested result (dicts and lists) with the strings under ``keys`` (or
+        in lists under them) redacted as free text: what customers wrote (churn reasons)."""
         if self.pii or not self.privacy.redact:
             return data
         wanted = frozenset(keys)
