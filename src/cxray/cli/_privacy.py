@@ -77,7 +77,7 @@ def erase(
             for r in records:
                 t.add_row(
                     r["erasure_id"],
-                    (r["erased_at"] or "")[:19],
+                    (r["erased_at"] or "")[:16].replace("T", " "),
                     f"{r['actor']} ({r['role']})",
                     r["reason"] or "",
                     fmt_int(sum(r["counts"].values())),
@@ -115,7 +115,9 @@ def erase(
             console.print(f"customer {customer!r} was erased before: nothing left to change")
             return
         verb = "would change" if dry_run else "changed"
-        _counts(f"erasure {report.erasure_id or '(dry run)'}: rows {verb}", report.counts)
+        if report.erasure_id:
+            console.print(f"erasure {report.erasure_id}")
+        _counts(f"rows {verb}", report.counts)
         if dry_run:
             console.print("dry run: nothing was changed")
             return
@@ -170,7 +172,7 @@ def retention(
                 t.add_column(col)
             for r in runs:
                 cuts = ", ".join(f"{k} < {v[:10]}" for k, v in r["cutoffs"].items())
-                t.add_row(r["run_id"], (r["ran_at"] or "")[:19], r["actor"], cuts,
+                t.add_row(r["run_id"], (r["ran_at"] or "")[:16].replace("T", " "), r["actor"], cuts,
                           fmt_int(sum(r["counts"].values())))  # fmt: skip
             console.print(t if runs else "no retention runs recorded")
 

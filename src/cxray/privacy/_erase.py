@@ -9,9 +9,10 @@ tied to the person:
   table, the same for all of this customer's rows (so per-customer counts stay right) and
   recorded nowhere;
 * personal columns (e-mail, name, mention author and url, the columns ``[privacy]
-  personal`` names) and free text (comments, case subjects and descriptions, mention texts)
-  are emptied, and so is every text column outside the contract (attributes an import
-  brought, survey text answers): cxray cannot vouch for what they hold;
+  personal`` names) and free text (comments, case subjects and descriptions, mention texts,
+  churn reasons) are emptied, and so is every text column outside the contract (attributes
+  an import brought, survey answers) but those named ``*_id`` (links to other rows, such as
+  an event's ``order_id``): cxray cannot vouch for what a text holds;
 * scores, times, amounts, categories and row keys stay;
 * the survey ledger keeps the numbers of each answer, drops its texts; invitations lose
   the e-mail address; alerts keep numbers and categories of their details; follow-up notes
@@ -217,7 +218,7 @@ def text_columns(store: Store, config: ProgramConfig, table: str) -> dict[str, s
             if name.lower() in personal and name != spec.key and name != "customer_id":
                 out.setdefault(name, None)
             continue
-        if typ.is_string() or name.lower() in personal:
+        if name.lower() in personal or (typ.is_string() and not name.lower().endswith("_id")):
             out[name] = None  # attributes: cxray cannot vouch for what a text holds
     return out
 
