@@ -242,6 +242,17 @@ def test_erasing_twice_changes_nothing_and_an_unknown_id_is_an_error(world):
             ws.privacy.erase("  ")
 
 
+def test_a_reimport_brings_the_customer_back_and_a_new_erasure_finds_them(world):
+    db, config = world
+    with Workspace.open(db, config) as ws:
+        ws.privacy.erase(CID)
+        ws.import_frame("customers", _frames()["customers"])  # last year's export again
+        assert EMAIL in str(scan_tables(ws).get("customers"))
+        again = ws.privacy.erase(CID)
+        assert not again.already_erased and again.counts == {"customers": 1}
+        assert scan_tables(ws) == {} and len(ws.privacy.erasures()) == 2
+
+
 def test_a_dry_run_counts_and_changes_nothing(world):
     db, config = world
     with Workspace.open(db, config) as ws:
