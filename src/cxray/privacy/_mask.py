@@ -214,6 +214,15 @@ class Masking:
                 out[c] = _masked if kind == "mask" else _redacted
         return out
 
+    def report_config(self, config: Any) -> Any:
+        """The program config a text report (theme quotes, examples) is made under for this
+        caller: as it is without ``pii`` (texts redacted unless ``[privacy] redact =
+        false``); with ``pii``, a copy that leaves texts as written (a report of its own)."""
+        privacy = getattr(config, "privacy", None)
+        if not self.pii or not isinstance(privacy, PrivacyConfig) or not privacy.redact:
+            return config
+        return config.model_copy(update={"privacy": privacy.model_copy(update={"redact": False})})
+
     def text(self, value: Any) -> Any:
         """Free text (a quote, an example, a note) as this caller may read it."""
         if self.pii or not self.privacy.redact:

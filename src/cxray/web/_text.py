@@ -18,6 +18,7 @@ from markupsafe import Markup
 
 from cxray import text
 from cxray.exceptions import CXError, QueryError
+from cxray.privacy import Masking
 from cxray.web._charts import _html
 from cxray.web._context import ServerState, View
 
@@ -124,12 +125,14 @@ def add_text_routes(
                 raise QueryError(f"source={source!r}: use taxonomy or discover")
             with state.lock:  # reports read through the workspace's own connection
                 ws = state.ws
-                report = text.REPORTS.themes(ws.store, ws.config, source=source, table=table)
+                # quotes as this reader may read them (cxray.privacy)
+                config = Masking.for_caller(ws.config, pii=user.pii).report_config(ws.config)
+                report = text.REPORTS.themes(ws.store, config, source=source, table=table)
                 quotes = None
                 if theme:
                     quotes = text.REPORTS.theme_rows(
                         ws.store,
-                        ws.config,
+                        config,
                         theme,
                         source=source,
                         table=table,
@@ -137,7 +140,7 @@ def add_text_routes(
                         limit=QUOTES_PER_PAGE,
                         offset=max(0, offset),
                     )
-                trends = text.REPORTS.trends(ws.store, ws.config, period="week")
+                trends = text.REPORTS.trends(ws.store, config, period="week")
                 fdr = ws.config.measurement.fdr
         except CXError as exc:
             return failed(request, user, exc)

@@ -55,7 +55,7 @@ class EnrichRequest(BaseModel):
 )
 def themes(
     cx: Annotated[ApiContext, Depends(context)],
-    _: Annotated[Principal, Depends(viewer)],
+    who: Annotated[Principal, Depends(viewer)],
     source: Annotated[
         Source, Query(description="taxonomy ([themes.*] of cxray.toml) or discover")
     ] = "taxonomy",
@@ -68,8 +68,9 @@ def themes(
     ] = 0,
 ) -> CXJSONResponse:
     with cx.lock:  # reads through the workspace's own connection
+        config = who.masking(cx.ws.config).report_config(cx.ws.config)  # quotes: pii or not
         report = text.REPORTS.themes(
-            cx.ws.store, cx.ws.config, source=source, table=table, n_themes=n_themes, seed=seed
+            cx.ws.store, config, source=source, table=table, n_themes=n_themes, seed=seed
         )
     return CXJSONResponse(report)
 
@@ -86,7 +87,7 @@ def themes(
 def theme_rows(
     theme_id: str,
     cx: Annotated[ApiContext, Depends(context)],
-    _: Annotated[Principal, Depends(viewer)],
+    who: Annotated[Principal, Depends(viewer)],
     source: Annotated[Source, Query()] = "taxonomy",
     table: Annotated[Table, Query()] = "responses",
     n_themes: Annotated[int, Query(alias="themes", ge=2, le=50)] = 8,
@@ -122,14 +123,15 @@ def theme_rows(
 )
 def trends(
     cx: Annotated[ApiContext, Depends(context)],
-    _: Annotated[Principal, Depends(viewer)],
+    who: Annotated[Principal, Depends(viewer)],
     period: Annotated[Literal["week", "month"], Query()] = "week",
     baseline: Annotated[
         int, Query(ge=1, le=52, description="trailing periods a spike is compared with")
     ] = 8,
 ) -> CXJSONResponse:
     with cx.lock:
-        report = text.REPORTS.trends(cx.ws.store, cx.ws.config, period=period, baseline=baseline)
+        config = who.masking(cx.ws.config).report_config(cx.ws.config)  # examples: pii or not
+        report = text.REPORTS.trends(cx.ws.store, config, period=period, baseline=baseline)
     return CXJSONResponse(report)
 
 
