@@ -84,6 +84,9 @@ def test_bad_filters_and_unknown_actions_are_refused(tmp_path):
             log.events(since="yesterday")
         with pytest.raises(QueryError, match="unknown audit action"):
             log.events(action="nothing")
+        for bad in ("0001-01-01T00:00:00+05:00", "9999-12-31T23:59:59-10:00", "2026-13-01"):
+            with pytest.raises(QueryError, match="is not a time"):
+                log.events(until=bad)
         log.close()
         assert _rows(s) == []  # nothing written by any of them
     assert set(ACTIONS) >= {"read", "export", "import", "keys", "secrets", "erase", "login"}

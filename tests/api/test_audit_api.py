@@ -164,6 +164,18 @@ def test_public_submissions_and_anonymous_requests_are_not_recorded(make_api):
     assert len(after) == before + 1 and after[0]["target"] == "/api/audit"
 
 
+def test_commands_map_to_actions():
+    from cxray.cli._audit import audited_action
+
+    assert audited_action(["--db", "x.duckdb", "erase", "--customer", "C1"]) == ("erase", "erase")
+    assert audited_action(["erase", "--list"]) is None  # a read of the erasure records
+    assert audited_action(["privacy", "retention"]) == ("privacy retention", "erase")
+    assert audited_action(["keys", "create", "--role", "viewer"]) == ("keys create", "keys")
+    assert audited_action(["keys", "list"]) is None and audited_action(["status"]) is None
+    assert audited_action(["--config", "import", "status"]) is None  # "import" is a value
+    assert audited_action(["surveys", "invite", "pulse"]) == ("surveys invite", "survey_change")
+
+
 def test_classify_maps_routes_to_actions():
     assert classify("DELETE", "/api/customers/C-9") == "erase"
     assert classify("GET", "/api/customers/C-9") == "read"
@@ -230,3 +242,24 @@ def test_the_audit_page_is_for_admins_and_linked_only_for_them(tmp_path):
         assert re.findall(r'<tr data-action="([a-z_]+)">', logins) == ["login", "login"]
         assert admin.get("/audit", params={"since": "x", "actor": "#2"}).status_code == 200
         assert "No events match" in admin.get("/audit", params={"actor": "nobody"}).text
+
+
+def test_an_erasure_is_recorded_with_the_customer_as_a_digest(api):
+    assert api.post(
+        "/api/imports/customers", files=[("files", ("c.csv", CUSTOMERS, "text/csv"))]
+    ).is_success
+    admin = api.auth("admin")
+    dry = api.client.delete("/api/customers/C-1", params={"dry_run": "true"}, headers=admin)
+    real = api.client.delete(
+        "/api/customers/C-1", params={"reason": "ana.planted@example.com"}, headers=admin
+    )
+    events = _events(api, action="erase")
+    assert [e["detail"].get("dry_run", False) for e in events] == [False, True]
+    assert [e["detail"]["http"] for e in events] == [real.status_code, dry.status_code]
+    assert {(e["role"], e["actor"], e["interface"]) for e in events} == {
+        ("admin", "test admin", "api")
+    }
+    if real.status_code != 405:  # the erasure route is there: the target names its customer
+        assert {e["target"] for e in events} == {f"/api/customers/{customer_ref('C-1')}"}
+        assert len(_events(api, customer="C-1", action="erase")) == 2
+    assert "planted" not in json.dumps(events) and "C-1" not in json.dumps(events)

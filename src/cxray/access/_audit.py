@@ -379,18 +379,18 @@ class AuditLog:
 
 
 def _time(value: dt.datetime | str, name: str) -> dt.datetime:
-    if isinstance(value, dt.datetime):
-        moment = value
-    else:
-        try:
-            moment = dt.datetime.fromisoformat(str(value).strip().replace("Z", "+00:00"))
-        except ValueError:
-            raise QueryError(
-                f"{name}={value!r} is not a time; use ISO 8601, e.g. 2026-12-01 or "
-                "2026-12-01T09:30:00Z"
-            ) from None
-    if moment.tzinfo is not None:
-        moment = moment.astimezone(dt.UTC).replace(tzinfo=None)
+    try:
+        moment = (
+            value
+            if isinstance(value, dt.datetime)
+            else dt.datetime.fromisoformat(str(value).strip().replace("Z", "+00:00"))
+        )
+        if moment.tzinfo is not None:
+            moment = moment.astimezone(dt.UTC).replace(tzinfo=None)
+    except (ValueError, OverflowError):
+        raise QueryError(
+            f"{name}={value!r} is not a time; use ISO 8601, e.g. 2026-12-01 or 2026-12-01T09:30:00Z"
+        ) from None
     return moment
 
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import re
 from typing import Any
+from urllib.parse import parse_qs
 
 from cxray.access import audit_call, customer_ref, local_actor, note_call
 
@@ -95,6 +96,12 @@ def note_principal(who: Any) -> None:
         note_call(actor=who.name, key_id=who.key_id, role=who.role, via=who.via)
 
 
+def _dry_run(query: bytes) -> bool:
+    """Whether a query string asks for a dry run (the one parameter an event keeps)."""
+    values = parse_qs(query.decode("latin-1")).get("dry_run", [])
+    return any(v.lower() in ("1", "true", "yes", "on") for v in values)
+
+
 def _status(code: int) -> str:
     if code < 400:
         return "ok"
@@ -149,6 +156,8 @@ class AuditTrail:
         if action == "login_failed" and code != 429:
             status = "failed"
         detail: dict[str, Any] = {"method": method, "http": code}
+        if action == "erase" and _dry_run(scope.get("query_string", b"")):
+            detail["dry_run"] = True  # counted what would change; changed nothing
         if call.get("via"):
             detail["via"] = call["via"]
         with contextlib.suppress(Exception):  # recording never fails the request it records

@@ -47,7 +47,11 @@ _COMMANDS: dict[str, str] = {
     "text train": "model",
     "churn model": "model",
     "clv fit": "model",
+    "privacy retention": "erase",
+    "privacy compact": "config",
 }
+#: options that make a command a read (``erase --list``): not recorded
+_READS = ("--list",)
 _ROOT_VALUES = ("--db", "--config")
 
 
@@ -67,6 +71,8 @@ def _words(argv: list[str]) -> list[str]:
 def audited_action(argv: list[str]) -> tuple[str, str] | None:
     """``(command, action)`` if ``argv`` runs a command the audit log records."""
     words = _words(argv)
+    if any(arg in _READS for arg in argv):
+        return None
     for n in (2, 1):
         name = " ".join(words[:n])
         if len(words) >= n and name in _COMMANDS:
@@ -106,6 +112,9 @@ def record_command(argv: list[str], code: int, root: dict[str, Any] | None) -> N
     elif command.startswith("surveys ") and len(words) > 2:
         target = f"survey:{words[2]}"
     status = "ok" if code == 0 else "error" if code == 70 else "failed"
+    detail: dict[str, Any] = {"command": command, "exit": code}
+    if "--dry-run" in argv:
+        detail["dry_run"] = True  # counted what would change; changed nothing
     # no store to record in (the command failed before making one): nothing to record
     with (
         contextlib.suppress(Exception),
@@ -119,7 +128,7 @@ def record_command(argv: list[str], code: int, root: dict[str, Any] | None) -> N
             interface="cli",
             target=target,
             status=status,
-            detail={"command": command, "exit": code},
+            detail=detail,
         )
 
 
