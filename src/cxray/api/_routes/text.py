@@ -102,7 +102,7 @@ def theme_rows(
     with cx.lock:
         page = text.REPORTS.theme_rows(
             cx.ws.store,
-            cx.ws.config,
+            who.masking(cx.ws.config).report_config(cx.ws.config),  # texts: pii or not
             theme_id,
             source=source,
             table=table,
