@@ -281,6 +281,34 @@ def test_the_cli_refuses_without_yes_and_lists_records(world, capsys):
     assert record["erasure_id"] == body["erasure_id"] and "subject" not in record
 
 
+def test_through_a_running_server_then_compacted(world):
+    """`cxray erase` sent to the `cxray serve` that holds the file: erased there (the file
+    cannot be swapped under the server); `cxray privacy compact` once it stopped leaves no
+    byte of the customer in any file of the folder (the server's log included)."""
+    import subprocess
+    import sys
+
+    from tests._serve import served
+
+    db, config = world
+    cli = [sys.executable, "-m", "cxray", "--db", str(db), "--config", str(config)]
+    with served(db, config):
+        assert (db.parent / f"{db.name}.serve.json").exists()  # the server holds the file
+        done = subprocess.run([*cli, "erase", "--customer", CID, "--yes", "--format", "json"],
+                              capture_output=True, text=True, timeout=120)  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        body = json.loads(done.stdout)
+        assert body["storage"] == "checkpointed" and body["compacted"] is None
+        assert body["counts"]["responses"] == 2
+        refused = subprocess.run([*cli, "privacy", "compact"], capture_output=True, text=True,
+                                 timeout=120)  # fmt: skip
+        assert refused.returncode == 1 and "stop `cxray serve`" in refused.stderr
+    assert run(["--db", str(db), "--config", str(config), "privacy", "compact"]) == 0
+    assert scan_files(db.parent) == {}
+    with Workspace.open(db, config) as ws:
+        assert scan_tables(ws) == {} and len(ws.privacy.erasures()) == 1
+
+
 # ---------------------------------------------------------------- over HTTP
 
 
