@@ -261,6 +261,10 @@ def test_a_command_run_through_a_server_is_recorded_once_and_kept_at_shutdown(tm
             cwd=tmp_path, capture_output=True, text=True, timeout=120, env=env,
         )  # fmt: skip
         assert done.returncode == 0, done.stderr
+        (tmp_path / "d.csv").write_text("customer_id,created_at\nC-2,2026-01-02\n")
+        with Workspace.open(db) as remote:  # the library, through the server
+            assert remote.store.remote == base
+            remote.import_files("customers", [tmp_path / "d.csv"])
         for _ in range(3):
             r = httpx.get(f"{base}/api/status", headers={"Authorization": f"Bearer {key}"})
             assert r.status_code == 200
@@ -270,11 +274,18 @@ def test_a_command_run_through_a_server_is_recorded_once_and_kept_at_shutdown(tm
     assert [(e.action, e.interface) for e in events] == [
         ("keys", "cli"),
         ("import", "cli"),  # once: by the server that ran it, not by the client too
+        ("import", "api"),  # the library's import, through the server
         ("read", "api"),
         ("read", "api"),
         ("read", "api"),
     ]
     assert events[1].actor == local_actor() and events[1].target == "customers"
-    assert {(e.actor, e.role, e.address) for e in events[2:]} == {
+    assert (events[2].actor, events[2].role, events[2].detail["via"]) == (
+        local_actor(),
+        "owner",
+        "local",
+    )
+    assert events[2].target == "/api/_local/imports/customers"
+    assert {(e.actor, e.role, e.address) for e in events[3:]} == {
         ("viewer key", "viewer", "127.0.0.1")
     }

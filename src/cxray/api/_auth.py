@@ -86,7 +86,9 @@ def local_owner(request: Request) -> Principal | None:
     token = getattr(request.app.state, "local_token", None)
     if not token or not hmac.compare_digest(sent.encode(), token.encode()):
         raise AuthenticationError(f"{LOCAL_TOKEN_HEADER} does not match this server's serve file")
-    return Principal(0, "admin", "local", "local", pii=True)
+    owner = Principal(0, "admin", "local", "local", pii=True)
+    note_principal(owner)  # the audit log: the library's imports through the server
+    return owner
 
 
 def authenticate(
