@@ -334,6 +334,13 @@ def test_the_api_erases_for_admins_only(http):
     assert_envelope(
         http.client.delete("/api/customers/nobody", headers=http.auth("admin")), 404, "not_found"
     )
+    assert_envelope(http.client.delete("/api/customers/a%00b", headers=http.auth("admin")),
+                    422, "invalid_request")  # fmt: skip
+    assert_envelope(
+        http.client.delete("/api/customers/%ED%A0%80", headers=http.auth("admin")), 404, "not_found"
+    )  # invalid UTF-8 in the path: no such customer, no 500
+    assert_envelope(http.client.delete(url, params={"reason": "a\x00b"},
+                                       headers=http.auth("admin")), 422, "invalid_request")  # fmt: skip
     seen = http.get(url, role="admin")
     assert seen.status_code == 200 and seen.json()["profile"]["email"] == EMAIL
     resp = http.client.delete(url, params={"reason": "ticket 9"}, headers=http.auth("admin"))

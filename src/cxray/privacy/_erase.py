@@ -338,6 +338,14 @@ def erasures(store: Store, limit: int = 100) -> list[dict[str, Any]]:
 # ---------------------------------------------------------------- erasing
 
 
+def _utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate
+        return False
+    return True
+
+
 def _tables_with_customer(store: Store) -> list[str]:
     """Every table of the store with a ``customer_id`` column, canonical ones first."""
     b = store.backend
@@ -368,11 +376,13 @@ def erase_customer(
     nothing."""
     if not isinstance(customer_id, str) or not customer_id.strip():
         raise QueryError("give the customer id to erase (--customer ID)")
-    if "\x00" in customer_id or len(customer_id) > 1000:
-        raise QueryError("a customer id has at most 1000 characters and no NUL byte")
+    if "\x00" in customer_id or len(customer_id) > 1000 or not _utf8(customer_id):
+        raise QueryError("a customer id has at most 1000 characters, no NUL byte, valid UTF-8")
     reason = (reason or "").strip()
     if len(reason) > MAX_REASON:
         raise QueryError(f"the reason has {len(reason)} characters; at most {MAX_REASON}")
+    if "\x00" in reason or not _utf8(reason):
+        raise QueryError("the reason may not hold a NUL byte and must be valid UTF-8")
     now = now or _now()
     cid = customer_id
     tables = _tables_with_customer(store)
