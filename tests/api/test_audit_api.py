@@ -16,6 +16,7 @@ from cxray.api._audit import classify
 from cxray.app import create_app
 from cxray.store import AUDIT
 from cxray.workspace import Workspace
+from tests._backends import fresh_postgres, needs_postgres
 from tests.api.conftest import assert_envelope
 from tests.surveys.conftest import PULSE
 
@@ -263,3 +264,29 @@ def test_an_erasure_is_recorded_with_the_customer_as_a_digest(api):
         assert {e["target"] for e in events} == {f"/api/customers/{customer_ref('C-1')}"}
         assert len(_events(api, customer="C-1", action="erase")) == 2
     assert "planted" not in json.dumps(events) and "C-1" not in json.dumps(events)
+
+
+@needs_postgres
+def test_the_audit_trail_on_a_postgresql_store(tmp_path):
+    from cxray.api import create_app as create_api
+
+    url = fresh_postgres()
+    with Workspace.open(url, tmp_path / "cxray.toml") as ws:
+        keys = {r: ApiKeys(ws.store).create(r, name=f"pg {r}")[1] for r in ("viewer", "admin")}
+    app = create_api(url, tmp_path / "cxray.toml", settings=ApiSettings())
+    with TestClient(app, raise_server_exceptions=False) as c:
+        view = {"Authorization": f"Bearer {keys['viewer']}"}
+        for _ in range(3):
+            assert c.get("/api/status", headers=view).status_code == 200
+        assert c.get("/api/audit", headers=view).status_code == 403
+        r = c.get("/api/audit", headers={"Authorization": f"Bearer {keys['admin']}"})
+        assert r.status_code == 200, r.text
+        events = r.json()["events"]
+    assert [(e["action"], e["actor"], e["status"]) for e in events] == [
+        ("read", "pg viewer", "denied"),
+        ("read", "pg viewer", "ok"),
+        ("read", "pg viewer", "ok"),
+        ("read", "pg viewer", "ok"),
+    ]
+    with Workspace.open(url) as ws:  # written at shutdown: the admin's read too
+        assert len(ws.audit.events()) == 5
