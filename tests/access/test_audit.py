@@ -84,6 +84,9 @@ def test_bad_filters_and_unknown_actions_are_refused(tmp_path):
             log.events(since="yesterday")
         with pytest.raises(QueryError, match="unknown audit action"):
             log.events(action="nothing")
+        with pytest.raises(QueryError, match="control character"):
+            log.events(actor="a\x00b")
+        assert log.events(actor="9" * 30) == [] and log.events(actor="#") == []
         for bad in ("0001-01-01T00:00:00+05:00", "9999-12-31T23:59:59-10:00", "2026-13-01"):
             with pytest.raises(QueryError, match="is not a time"):
                 log.events(until=bad)

@@ -112,6 +112,9 @@ def test_paging_and_filters(api):
     assert_envelope(
         api.get("/api/audit", role="admin", params={"action": "nothing"}), 422, "invalid_request"
     )
+    for params in ({"actor": "a\x00b"}, {"until": "9999-12-31T23:59:59-10:00"}):
+        assert_envelope(api.get("/api/audit", role="admin", params=params), 422, "invalid_request")
+    assert api.get("/api/audit", role="admin", params={"actor": "9" * 40}).json()["events"] == []
 
 
 def test_no_key_token_or_personal_value_in_any_audit_row(api):

@@ -368,8 +368,11 @@ class AuditLog:
             preds.append(t.target.contains(customer_ref(customer)))
         if actor is not None:
             text = str(actor).strip()
-            if text.lstrip("#").isdigit():
-                preds.append(t.key_id == int(text.lstrip("#")))
+            if any(ord(c) < 32 for c in text):
+                raise QueryError(f"actor={text!r} holds a control character; no actor does")
+            number = text.removeprefix("#")
+            if number.isdecimal() and len(number) <= 18:  # a key id (int64)
+                preds.append(t.key_id == int(number))
             else:
                 preds.append(t.actor == text)
         if preds:
