@@ -97,11 +97,16 @@ def _safe_name(name: str | None, index: int) -> str:
         **ERROR_RESPONSES,
         200: {"description": "a dry run: what would change; nothing written"},
         404: {"model": ErrorEnvelope, "description": "unknown table"},
-        413: {"model": ErrorEnvelope, "description": "body over CXRAY_MAX_UPLOAD_MB"},
+        413: {
+            "model": ErrorEnvelope,
+            "description": "body over CXRAY_MAX_UPLOAD_MB, or a file over [imports.limits] "
+            "max_file_mb; nothing written",
+        },
         422: {
             "model": ErrorEnvelope,
             "description": "rows break the contract (details: file, row, column, value, rule, "
-            "count) or a file cannot be read; nothing written",
+            "count), a file cannot be read, or it is over [imports.limits] (columns, line "
+            "length, cells); nothing written",
         },
     },
 )
