@@ -84,7 +84,11 @@ def test_each_kind_of_action_is_recorded_with_key_role_and_address(api):
 
 @pytest.mark.parametrize("role", ["viewer", "analyst"])
 def test_only_admins_read_the_audit_log_and_a_refusal_is_recorded(api, role):
-    assert_envelope(api.get("/api/audit", role=role), 403, "forbidden")
+    refused = assert_envelope(api.get("/api/audit", role=role), 403, "forbidden")
+    assert (
+        refused["message"]
+        == f"a {role} key may not read the audit log; it needs the admin role or higher"
+    )
     assert_envelope(api.client.get("/api/audit"), 401, "unauthenticated")
     (denied,) = [e for e in _events(api) if e["target"] == "/api/audit" and e["role"] == role]
     assert (denied["status"], denied["detail"]["http"]) == ("denied", 403)

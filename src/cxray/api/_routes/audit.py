@@ -8,13 +8,14 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Query
 
 from cxray.access import ACTIONS
-from cxray.api._auth import Principal, admin
+from cxray.api._auth import Principal, _require
 from cxray.api._errors import ERROR_RESPONSES
 from cxray.api._state import ApiContext, context
 
 router = APIRouter(tags=["audit"], responses=ERROR_RESPONSES)
 
 Action = Literal[ACTIONS]  # type: ignore[valid-type]
+auditor = _require("admin", "read the audit log")
 
 
 @router.get(
@@ -23,7 +24,7 @@ Action = Literal[ACTIONS]  # type: ignore[valid-type]
 )
 def audit_log(
     cx: Annotated[ApiContext, Depends(context)],
-    _: Annotated[Principal, Depends(admin)],
+    _: Annotated[Principal, Depends(auditor)],
     since: Annotated[
         str | None, Query(max_length=40, description="from this UTC time (ISO 8601)")
     ] = None,
