@@ -41,11 +41,16 @@ STALE_AFTER_S = 24 * 3600
 _PREFIX = "cxray-upload-"
 
 
+def _uploads_path() -> Path:
+    uid = os.getuid() if hasattr(os, "getuid") else 0
+    return Path(tempfile.gettempdir()) / f"cxray-uploads-{uid}"
+
+
 def uploads_folder() -> Path:
     """This user's folder of upload folders (made 0700); a folder of that name that is a
     link or someone else's is not used: the uploads then go to the temp folder itself."""
     uid = os.getuid() if hasattr(os, "getuid") else 0
-    folder = Path(tempfile.gettempdir()) / f"cxray-uploads-{uid}"
+    folder = _uploads_path()
     with contextlib.suppress(FileExistsError):
         folder.mkdir(mode=0o700)
     st = folder.lstat()
@@ -67,6 +72,8 @@ def _alive(pid: int) -> bool:
 def sweep_stale_uploads(now: float | None = None) -> list[str]:
     """Remove upload folders left by a server that died mid-upload (its process is gone)
     or older than a day; returns their names. Run when ``cxray serve`` starts."""
+    if not _uploads_path().is_dir():
+        return []  # no upload yet: nothing to make or remove
     folder = uploads_folder()
     now = time.time() if now is None else now
     removed = []
