@@ -147,3 +147,136 @@ def test_framework_errors_are_the_envelope(api):
     assert_envelope(
         r, r.status_code, "invalid_request" if r.status_code == 422 else "unauthenticated"
     )
+
+
+# -- 500s the fuzzer found (tests/api/test_fuzz.py) -------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/drivers/moments?window_days=1e308",  # OverflowError in a timedelta
+        "/api/drivers?window_days=1e308",
+        "/api/drivers?seed=10000000001",
+        "/api/followups?offset=9223372036854775808",  # INT64 overflow in DuckDB
+        "/api/tables/responses/rows?offset=9223372036854775808",
+        "/api/text/themes/0/rows?offset=9223372036854775808",
+        "/api/journeys/funnel?steps=a,b&within=1e308",
+    ],
+)
+def test_out_of_range_numbers_are_422(demo, path):
+    err = assert_envelope(demo.get(path, role="admin"), 422, "invalid_request")
+    assert err["details"][0]["location"] == "query"
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/clv/by-nps-group?as_of=",  # an empty date was an AssertionError
+        "/api/churn/survival?as_of=",
+        "/api/churn/survival?landmark=",
+        "/api/drivers/moments?as_of=",
+    ],
+)
+def test_an_empty_date_is_the_default_date(demo, path):
+    base = path.split("?")[0]
+    r = demo.get(path, role="admin")
+    assert r.status_code < 500, r.text
+    default = demo.get(base, role="admin")
+    assert r.status_code == default.status_code
+    if r.status_code == 200:
+        assert r.json() == default.json()
+
+
+# -- who may write a survey row ---------------------------------------------------------------
+
+
+def test_a_viewer_key_cannot_write_survey_rows(sapi):
+    for body in ({"answers": {"nps": 8}, "customer_id": "C5"}, {"answers": {"nps": 8}}):
+        r = sapi.client.post("/api/surveys/pulse/responses", json=body, headers=sapi.auth("viewer"))
+        assert "read-only" in assert_envelope(r, 403, "forbidden")["message"]
+    assert _responses(sapi) == 0
+    r = sapi.client.post(
+        "/api/surveys/pulse/responses",
+        json={"answers": {"nps": 8}, "customer_id": "C5"},
+        headers=sapi.auth("analyst"),
+    )
+    assert r.status_code == 201
+    con = sapi.ws.store.backend.con
+    assert con.sql("SELECT customer_id, nps FROM responses").fetchall() == [("C5", 8)]
+    # without a key a customer cannot be named
+    r = sapi.client.post(
+        "/api/surveys/pulse/responses", json={"answers": {"nps": 8}, "customer_id": "C6"}
+    )
+    assert_envelope(r, 422, "invalid_submission")
+
+
+def _post(api, body, **kw):
+    return api.client.post("/api/surveys/pulse/responses", json=body, **kw)
+
+
+def test_a_partial_response_is_continued_only_by_its_first_client(sapi):
+    first = _post(sapi, {"answers": {"nps": 4}, "submission_id": "p", "complete": False})
+    assert first.status_code == 201
+    token = first.json()["resume_token"]
+    rid = first.json()["response_id"]
+    # another client that knows the submission id: refused, whatever it sends
+    for body in (
+        {"answers": {"improve": "hijacked"}, "submission_id": "p"},
+        {"answers": {"improve": "hijacked"}, "submission_id": "p", "complete": False},
+        {"answers": {"nps": 10}, "submission_id": "p"},
+        {"answers": {"improve": "x"}, "submission_id": "p", "resume_token": token[:-2] + "AA"},
+        {"answers": {"improve": "x"}, "submission_id": "p", "resume_token": "k1.forged"},
+    ):
+        r = _post(sapi, body)
+        assert "another client" in assert_envelope(r, 403, "invalid_token")["message"]
+    stored = sapi.ws.surveys.submission(rid)
+    assert stored["answers"] == {"nps": 4} and stored["completed"] is False
+    # a plain repeat of the first step changes nothing: 200, but no resume token
+    again = _post(sapi, {"answers": {"nps": 4}, "submission_id": "p", "complete": False})
+    assert again.status_code == 200 and again.json()["status"] == "unchanged"
+    assert "resume_token" not in again.json()
+    # the first client continues with its token
+    done = _post(sapi, {"answers": {"improve": "x"}, "submission_id": "p", "resume_token": token})
+    assert done.status_code == 200 and done.json()["status"] == "updated"
+    assert done.json()["completed"] is True and "resume_token" not in done.json()
+    assert sapi.ws.surveys.submission(rid)["answers"] == {"nps": 4, "improve": "x"}
+    # a token is bound to its response: it does not open another one
+    other = _post(sapi, {"answers": {"nps": 2}, "submission_id": "q", "complete": False})
+    r = _post(sapi, {"answers": {"improve": "y"}, "submission_id": "q", "resume_token": token})
+    assert_envelope(r, 403, "invalid_token")
+    assert other.json()["resume_token"] != token
+    # an analyst's key may continue any response (it may also name the customer)
+    keyed = _post(sapi, {"answers": {"improve": "z"}, "submission_id": "q"},
+                  headers=sapi.auth("analyst"))  # fmt: skip
+    assert keyed.status_code == 200 and keyed.json()["completed"] is True
+
+
+def test_a_survey_page_never_continues_a_response_it_did_not_begin(tmp_path):
+    from fastapi.testclient import TestClient
+
+    from cxray.app import create_app
+
+    app = create_app(tmp_path / "w.duckdb", tmp_path / "cxray.toml")
+    with TestClient(app, raise_server_exceptions=False) as client:
+        ws = app.state.cx.ws
+        ws.surveys.registry.save("pulse", PULSE)
+        api_first = client.post(
+            "/api/surveys/pulse/responses",
+            json={"answers": {"nps": 3, "improve": "my words"}, "submission_id": "kiosk-1",
+                  "complete": False},
+        )  # fmt: skip
+        assert api_first.status_code == 201
+        rid = api_first.json()["response_id"]
+        # the page named with that id neither shows its answers nor adds to it
+        page = client.get("/s/pulse?sid=kiosk-1&step=1")
+        assert page.status_code == 200 and "my words" not in page.text
+        sid = re.search(r'name="sid" value="([^"]+)"', page.text).group(1)
+        assert sid != "kiosk-1" and ws.surveys.form_sid_ok("pulse", sid)
+        r = client.post("/s/pulse", data={"sid": "kiosk-1", "step": "0", "q_nps": "10"},
+                        follow_redirects=False)  # fmt: skip
+        assert r.status_code == 303
+        assert ws.surveys.submission(rid)["answers"] == {"nps": 3, "improve": "my words"}
+        assert ws.surveys.submission(rid)["completed"] is False
+        rows = ws.store.backend.con.sql("SELECT nps FROM responses ORDER BY nps").fetchall()
+        assert rows == [(3,), (10,)]  # the page's answer is a response of its own

@@ -66,7 +66,8 @@ def test_repeat_is_200_and_a_change_409(sapi):
 def test_partial_response_then_the_rest(sapi):
     p = _submit(sapi, {"answers": {"nps": 4}, "submission_id": "p", "complete": False})
     assert p.status_code == 201 and p.json()["completed"] is False
-    c = _submit(sapi, {"answers": {"improve": "x"}, "submission_id": "p"})
+    resume = p.json()["resume_token"]  # the next step is sent with it (tests/api/test_findings)
+    c = _submit(sapi, {"answers": {"improve": "x"}, "submission_id": "p", "resume_token": resume})
     assert c.status_code == 200
     assert c.json() == {**c.json(), "status": "updated", "completed": True}
 
@@ -151,8 +152,8 @@ def test_response_rate_with_its_interval(sapi):
     assert rate["ci_high"] == pytest.approx(40.19, abs=0.01)
 
 
-def test_api_keys_may_name_the_customer(sapi):
-    r = _submit(sapi, {"answers": {"nps": 8}, "customer_id": "C5"}, headers=sapi.auth("viewer"))
+def test_analyst_keys_may_name_the_customer(sapi):
+    r = _submit(sapi, {"answers": {"nps": 8}, "customer_id": "C5"}, headers=sapi.auth("analyst"))
     assert r.status_code == 201
     bad = _submit(sapi, {"answers": {"nps": 8}, "customer_id": "C5"},
                   headers={"Authorization": "Bearer cx_wrong"})  # fmt: skip

@@ -192,23 +192,24 @@ def test_the_page_carries_a_token_and_a_submission_needs_it(required):
 
 def test_each_step_has_its_own_token_and_a_refused_step_keeps_the_first(required):
     ws, client = required
+    page = client.get("/s/pulse").text
+    sid = re.search(r'name="sid" value="([^"]+)"', page).group(1)  # the page's signed session
     first = client.post(
         "/s/pulse",
-        data={"sid": "multi", "step": "0", "lang": "en", "q_nps": "3",
-              "ft": _ft(client.get("/s/pulse").text)},
+        data={"sid": sid, "step": "0", "lang": "en", "q_nps": "3", "ft": _ft(page)},
         follow_redirects=False,
     )  # fmt: skip
     assert first.status_code == 303 and "step=1" in first.headers["location"]
     step2 = client.get(first.headers["location"])
     ft2 = _ft(step2.text)
-    data = {"sid": "multi", "step": "1", "lang": "en", "q_improve": "faster"}
+    data = {"sid": sid, "step": "1", "lang": "en", "q_improve": "faster"}
     refused = client.post("/s/pulse", data=data, follow_redirects=False)
     assert refused.status_code == 403 and 'name="q_improve"' in refused.text
-    row = ws.surveys.submission(ws.surveys.response_id_for("pulse", None, "multi"))
+    row = ws.surveys.submission(ws.surveys.response_id_for("pulse", None, sid))
     assert row["completed"] is False and row["answers"] == {"nps": 3}
     done = client.post("/s/pulse", data={**data, "ft": ft2}, follow_redirects=False)
     assert done.status_code == 303
-    row = ws.surveys.submission(ws.surveys.response_id_for("pulse", None, "multi"))
+    row = ws.surveys.submission(ws.surveys.response_id_for("pulse", None, sid))
     assert row["completed"] is True and row["answers"]["improve"] == "faster"
 
 
@@ -232,7 +233,7 @@ def test_the_json_api_needs_the_header_but_not_with_a_key_or_invitation(required
     # an API key is trusted; an invitation names its customer: neither needs a form token
     from cxray.access import ApiKeys
 
-    key = ApiKeys(ws.store).create("viewer", name="app")[1]
+    key = ApiKeys(ws.store).create("analyst", name="app")[1]  # a viewer key is read-only
     keyed = client.post(
         URL, json={"answers": {"nps": 8}}, headers={"Authorization": f"Bearer {key}"}
     )

@@ -221,7 +221,7 @@ def test_api_keys_and_invitations_are_not_rate_limited(server, make_keys):
 def make_keys():
     from cxray.access import ApiKeys
 
-    return lambda ws: ApiKeys(ws.store).create("viewer", name="t")[1]
+    return lambda ws: ApiKeys(ws.store).create("analyst", name="t")[1]  # viewer: read-only
 
 
 def test_the_form_answers_429_with_retry_after_and_stores_nothing(server):

@@ -450,7 +450,7 @@ class ChurnRisk:
         stored = self.stored()
         spec = stored["spec"]
         model = RiskModel.from_json(spec["model"])
-        if as_of is None:
+        if as_of is None or as_of == "":
             when = self.features.data_end()
             if when is None:
                 raise AnalysisError("the store has no data yet; import data or run `cxray demo`")

@@ -232,7 +232,7 @@ def population(
     if bands < 2:
         raise AnalysisError(f"bands must be at least 2, got {bands}")
     f = Features(tables, config)
-    end = parse_when(as_of, "as_of") if as_of is not None else _data_end(tables)
+    end = parse_when(as_of, "as_of") or _data_end(tables)  # "" is no date
     assert end is not None
     c = tables("customers")
     if not by:
@@ -257,7 +257,7 @@ def population(
                 f"unknown covariate {unknown[0]!r}: not a customer column nor a feature of the "
                 "customers (`cxray drivers --outcome churn --list` lists them)"
             )
-    use_layer = not plain or bool(wanted) or landmark is not None
+    use_layer = not plain or bool(wanted) or landmark not in (None, "")  # "": none
     at = ibis.timestamp(end)
     if not use_layer:
         pop = c.filter(c.created_at.notnull() & (c.created_at <= at))
@@ -290,7 +290,7 @@ def population(
         return Population(
             grouped.select(*keep), by, "joined", end, None, definition, order, features
         )
-    mark = parse_when(landmark, "landmark") if landmark is not None else f.default_as_of()
+    mark = parse_when(landmark, "landmark") or f.default_as_of()  # "" is no date
     assert mark is not None
     if mark >= end:
         raise AnalysisError(

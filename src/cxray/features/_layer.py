@@ -346,7 +346,7 @@ class Features:
         horizon = horizon_days if horizon_days is not None else cfg.churn_horizon_days
         if lookback <= 0 or horizon <= 0:
             raise AnalysisError("lookback_days and horizon_days must be positive")
-        when = parse_when(as_of, "as_of") if as_of is not None else self.default_as_of()
+        when = parse_when(as_of, "as_of") or self.default_as_of()  # "" is no date
         assert when is not None
         at = ibis.timestamp(when)
         c = self.tables("customers")
@@ -403,7 +403,7 @@ class Features:
 
     def as_of(self, as_of: Any = None) -> dt.datetime:
         """The as-of date :meth:`customers` uses for ``as_of`` (its default when ``None``)."""
-        when = parse_when(as_of, "as_of") if as_of is not None else self.default_as_of()
+        when = parse_when(as_of, "as_of") or self.default_as_of()  # "" is no date
         assert when is not None
         return when
 

@@ -62,6 +62,9 @@ class Submission:
     invitation_id: str | None = None
     language: str | None = None
     channel: str | None = None
+    #: may not add to a partial response stored before it (an anonymous client without
+    #: that response's resume token; ``Surveys.prepare``)
+    bound: bool = False
 
 
 @dataclass(frozen=True)
@@ -360,6 +363,11 @@ class Collector:
         )
         if prev is not None and merged == prev.answers and sub.complete == prev.completed:
             return Receipt(sub.response_id, "unchanged", prev.completed, merged, prev.customer_id)
+        if prev is not None and sub.bound:
+            raise InvalidTokenError(
+                f"response {sub.response_id!r} was started by another client: continue it "
+                "with the resume_token its first step was answered with"
+            )
         state = _State(
             answers=merged,
             completed=sub.complete,

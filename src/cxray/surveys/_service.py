@@ -9,9 +9,11 @@ before it reaches the writer; ``collector.submit`` stores it durably;
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import datetime as dt
 import hashlib
+import hmac
 import json
 import secrets
 import threading
@@ -32,6 +34,7 @@ __all__ = ["CHANNELS", "Surveys", "response_id_for"]
 
 CHANNELS = ("link", "email", "embed", "api", "app", "sms", "web")
 MAX_ID = 200
+_SID = "sid\x00{name}\x00{nonce}"  # what a survey page's session id signs
 
 
 def response_id_for(survey: str, *, invitation_id: str | None, submission_id: str | None) -> str:
@@ -127,12 +130,21 @@ class Surveys:
         complete: bool = True,
         language: str | None = None,
         channel: str | None = None,
+        bind: bool = False,
+        resume_token: str | None = None,
     ) -> Submission:
         """A checked submission, or the error that says what is wrong with it.
 
-        ``trusted`` callers (an API key) may name the customer and answer a
-        survey that is not public; anyone else needs the survey to be public
-        or an invitation token, which names the customer itself.
+        ``trusted`` callers (an API key of an analyst or admin) may name the customer
+        and answer a survey that is not public; anyone else needs the survey to be
+        public or an invitation token, which names the customer itself.
+
+        With ``bind`` (a client on the network: the API), an anonymous submission with a
+        ``submission_id`` may add to a partial response only if it started it: it sends
+        the ``resume_token`` (:meth:`resume_token`) the first step was answered with; else
+        the collector refuses it (:class:`~cxray.exceptions.InvalidTokenError`) unless it
+        changes nothing. (A survey page binds its responses by its signed session id,
+        :meth:`new_form_sid`.)
         """
         survey = self.registry.get(name)
         invitation = None
@@ -167,9 +179,19 @@ class Surveys:
             raise SubmissionError("complete must be true or false")
         checked = check_answers(survey, answers, self.config, survey_name=name)
         inv_id = invitation.invitation_id if invitation else None
+        rid = response_id_for(name, invitation_id=inv_id, submission_id=submission_id)
+        # an anonymous client continues only a response it started (its resume token)
+        bound = (
+            bind
+            and not trusted
+            and inv_id is None
+            and submission_id is not None
+            and not (resume_token is not None and self.resume_token_ok(rid, resume_token))
+        )
         return Submission(
             survey=name,
-            response_id=response_id_for(name, invitation_id=inv_id, submission_id=submission_id),
+            response_id=rid,
+            bound=bound,
             answers=checked,
             complete=complete,
             customer_id=customer_id,
@@ -177,6 +199,44 @@ class Surveys:
             language=language or survey.languages[0],
             channel=channel or ("email" if invitation else None),
         )
+
+    # ------------------------------------------------------------ who may continue
+
+    def _mac(self, message: str, key_id: str | None = None) -> str | None:
+        """``KEYID.MAC`` of ``message`` with the invitation keys' current key (or key
+        ``key_id``; None when that key is no longer kept)."""
+        ring = self.store.keyring("invitations")
+        key = ring.current if key_id is None else ring.get(key_id)
+        if key is None:
+            return None
+        digest = hmac.new(key.key, message.encode("utf-8"), hashlib.sha256).digest()
+        return f"{key.id}.{base64.urlsafe_b64encode(digest[:18]).decode('ascii')}"
+
+    def _mac_ok(self, message: str, token: str) -> bool:
+        if not isinstance(token, str) or not 0 < len(token) <= 100 or token.count(".") != 1:
+            return False
+        expected = self._mac(message, token.partition(".")[0])
+        return expected is not None and hmac.compare_digest(expected, token)
+
+    def resume_token(self, response_id: str) -> str:
+        """The token that lets its holder add to the partial response ``response_id``:
+        answered with the first step of an anonymous response with a submission id."""
+        token = self._mac(f"resume\x00{response_id}")
+        assert token is not None  # the current key is always kept
+        return token
+
+    def resume_token_ok(self, response_id: str, token: str) -> bool:
+        return self._mac_ok(f"resume\x00{response_id}", token)
+
+    def new_form_sid(self, name: str) -> str:
+        """A session id for a survey page: random, signed, so that a page can continue
+        only responses the server began for it (never one named by another client)."""
+        nonce = secrets.token_urlsafe(16)
+        return f"{nonce}.{self._mac(_SID.format(name=name, nonce=nonce))}"
+
+    def form_sid_ok(self, name: str, sid: str) -> bool:
+        nonce, _, mac = sid.partition(".") if isinstance(sid, str) else ("", "", "")
+        return bool(nonce) and self._mac_ok(_SID.format(name=name, nonce=nonce), mac)
 
     def response_id_for(
         self, name: str, invitation: Invitation | None, submission_id: str | None

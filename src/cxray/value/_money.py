@@ -332,9 +332,8 @@ class Money:
     def _observed_as_of(self, as_of: Any, horizon: float) -> dt.datetime:
         """The as-of date churn is observed after: given, or the end of the data less the
         horizon (the latest date whose horizon the data covers)."""
-        if as_of is not None:
-            when = parse_when(as_of, "as_of")
-            assert when is not None
+        when = parse_when(as_of, "as_of")  # None and "" are no date
+        if when is not None:
             return when
         return self._end() - dt.timedelta(days=horizon)
 

@@ -22,7 +22,6 @@ at the top with links to their questions and tied to them with
 from __future__ import annotations
 
 import asyncio
-import secrets
 from typing import Any
 from urllib.parse import urlencode
 
@@ -246,8 +245,10 @@ def create_survey_router(state: ServerState, env: Environment | None = None) -> 
         except CXError as exc:
             return _fail(request, name, q.get("lang"), exc)
         sid = q.get("sid")
+        if sid is not None and not surveys().form_sid_ok(name, sid):
+            sid = None  # not a session this server began: a fresh page, never another's answers
         fresh = sid is None and invitation is None  # a new visitor: nothing stored yet
-        sid = sid or secrets.token_urlsafe(16)
+        sid = sid or surveys().new_form_sid(name)
         rid = surveys().response_id_for(name, invitation, sid)
         stored = None if fresh else surveys().submission(rid)
         if stored is not None and stored["completed"]:
@@ -274,7 +275,8 @@ def create_survey_router(state: ServerState, env: Environment | None = None) -> 
             return _fail(request, name, lang_asked, exc)
         address = request.client.host if request.client else "unknown"
         sid = form.get("sid") if isinstance(form.get("sid"), str) else ""
-        sid = sid or secrets.token_urlsafe(16)
+        if not (sid and surveys().form_sid_ok(name, sid)):  # only a session this server
+            sid = surveys().new_form_sid(name)  # began continues a response (signed sid)
         embed = form.get("embed") == "1"
         step = _step(form.get("step"), survey)
         if invitation is None:  # anonymous: the page's form token, where required

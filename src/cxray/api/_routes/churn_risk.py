@@ -28,10 +28,10 @@ class Train(BaseModel):
     """Options of ``cxray churn model``."""
 
     split: Literal["auto", "time", "stratified"] = "auto"
-    horizon_days: float | None = Field(default=None, gt=0)
-    lookback_days: float | None = Field(default=None, gt=0)
+    horizon_days: float | None = Field(default=None, gt=0, le=36_500)  # 100 years
+    lookback_days: float | None = Field(default=None, gt=0, le=36_500)
     test_size: float = Field(default=0.2, gt=0, lt=1)
-    seed: int = Field(default=0, ge=0)
+    seed: int = Field(default=0, ge=0, le=2**32 - 1)  # NumPy's largest seed
     keep: bool = True
 
 
@@ -91,7 +91,7 @@ def risk(
     cx: Annotated[ApiContext, Depends(context)],
     _: Annotated[Principal, Depends(viewer)],
     limit: Annotated[int, Query(ge=1, le=1000, description="customers per page")] = 50,
-    offset: Annotated[int, Query(ge=0, description="customers to skip")] = 0,
+    offset: Annotated[int, Query(ge=0, le=10**12, description="customers to skip")] = 0,
     customer_id: Annotated[str | None, Query(description="this customer only")] = None,
     as_of: Annotated[
         str | None, Query(description="customers active at this date (default: the data's end)")

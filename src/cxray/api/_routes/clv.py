@@ -102,7 +102,7 @@ def customers(
     discount_rate: Rate = 0.10,
     as_of: AsOf = None,
     limit: Annotated[int, Query(ge=1, le=1000, description="customers per page")] = 50,
-    offset: Annotated[int, Query(ge=0, description="customers to skip")] = 0,
+    offset: Annotated[int, Query(ge=0, le=10**12, description="customers to skip")] = 0,
 ) -> CXJSONResponse:
     result = _clv(cx, horizon_days, discount_rate, as_of)
     body = result.to_dict(top=0)

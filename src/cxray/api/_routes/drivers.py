@@ -30,7 +30,11 @@ Start = Annotated[
 End = Annotated[str | None, Query(alias="to", description="last date, inclusive")]
 Window = Annotated[
     float | None,
-    Query(gt=0, description="days before each response (or the as-of date) features look back"),
+    Query(
+        gt=0,
+        le=36_500,
+        description="days before each response (or the as-of date) features look back",
+    ),
 ]
 AsOf = Annotated[
     str | None,
@@ -66,7 +70,7 @@ def drivers(
     window_days: Window = None,
     as_of: AsOf = None,
     bootstrap: Annotated[int, Query(ge=0, le=2000, description="bootstrap replicates")] = 200,
-    seed: Annotated[int, Query(ge=0, description="seed of the bootstrap")] = 0,
+    seed: Annotated[int, Query(ge=0, le=2**32 - 1, description="seed of the bootstrap")] = 0,
 ) -> CXJSONResponse:
     names = tuple(_split(driver))
     opts: dict[str, Any] = {

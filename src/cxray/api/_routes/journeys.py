@@ -70,7 +70,8 @@ def funnel(
         list[str], Query(description="the steps in order: touchpoints, comma-separated or repeated")
     ],
     within: Annotated[
-        float | None, Query(gt=0, description="every step within this many hours of the first")
+        float | None,
+        Query(gt=0, le=876_000, description="every step within this many hours of the first"),
     ] = None,
     by: Annotated[
         list[str], Query(description="slice by an attribute of events or customers (repeatable)")

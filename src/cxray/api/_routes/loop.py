@@ -115,7 +115,7 @@ def list_followups(
     rule: str | None = None,
     mine: Annotated[bool, Query(description="only those owned by the caller's key name")] = False,
     limit: Annotated[int, Query(ge=0, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=10**12)] = 0,
 ) -> CXJSONResponse:
     if mine:
         if owner is not None and owner != who.name:
@@ -262,7 +262,7 @@ def list_alerts(
     who: Annotated[Principal, Depends(viewer)],
     rule: str | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=10**12)] = 0,
 ) -> CXJSONResponse:
     with cx.reader() as ws:
         rows = ws.loop.alerts(rule=rule, limit=limit + 1, offset=offset)

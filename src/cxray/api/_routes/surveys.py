@@ -1,10 +1,12 @@
 """Surveys over HTTP: definitions, the JSON submission endpoint for apps, invitations.
 
 ``POST /api/surveys/{name}/responses`` is open to the public for a public
-survey and to invitees (their signed ``token``); an API key may also name the
-customer. It answers only once the response is durably stored: 201 with the
-``response_id`` for a new response, 200 when the same submission (same
-``submission_id`` or invitation) came again.
+survey and to invitees (their signed ``token``); an analyst's or admin's API key
+may also name the customer (a viewer's key is read-only: 403). It answers only
+once the response is durably stored: 201 with the ``response_id`` for a new
+response, 200 when the same submission (same ``submission_id`` or invitation)
+came again. An anonymous partial response is continued only with the
+``resume_token`` its first step answered.
 """
 
 from __future__ import annotations
@@ -17,11 +19,17 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Depends, Request
 from pydantic import BaseModel, Field
 
+from cxray.access import role_allows
 from cxray.api._auth import Principal, admin, analyst, viewer
 from cxray.api._errors import ERROR_RESPONSES, ErrorEnvelope, error_response
 from cxray.api._json import CXJSONResponse
 from cxray.api._state import ApiContext, context
-from cxray.exceptions import AuthenticationError, QueryError, SubmissionError
+from cxray.exceptions import (
+    AuthenticationError,
+    PermissionDeniedError,
+    QueryError,
+    SubmissionError,
+)
 from cxray.surveys import MailSettings, Surveys, check_reachable
 from cxray.surveys._limits import guard_for
 from cxray.surveys._tokens import FORM_TOKEN_HEADER, check_form_token
@@ -55,7 +63,12 @@ class SubmissionIn(BaseModel):
     complete: bool = Field(True, description="false for a partial response (more steps follow)")
     language: str | None = None
     channel: str | None = Field(None, description="link, email, embed, api, app, sms or web")
-    customer_id: str | None = Field(None, description="only with an API key")
+    customer_id: str | None = Field(None, description="only with an analyst's or admin's API key")
+    resume_token: str | None = Field(
+        None,
+        description="continues an anonymous partial response: the token its first step "
+        "answered (a different client without it gets 403)",
+    )
 
 
 class ReceiptOut(BaseModel):
@@ -63,6 +76,9 @@ class ReceiptOut(BaseModel):
     status: str = Field(description="created, updated (a partial response continued) or unchanged")
     completed: bool
     answers: dict[str, Any]
+    resume_token: str | None = Field(
+        None, description="an anonymous partial response's: send it with the next step"
+    )
 
 
 async def _read_body(request: Request) -> bytes:
@@ -96,7 +112,13 @@ def _trusted(request: Request, cx: ApiContext) -> bool:
     scheme, _, key = header.partition(" ")
     if scheme.lower() != "bearer" or not key.strip():
         raise AuthenticationError("the Authorization header must be 'Bearer <API key>'")
-    cx.keys.verify(key.strip())  # any role may submit on a customer's behalf
+    role = cx.keys.verify(key.strip()).role
+    if not role_allows(role, "analyst"):  # a write on a customer's behalf
+        raise PermissionDeniedError(
+            f"a {role} key is read-only: submitting survey responses with a key (and naming "
+            "their customer) needs an analyst or admin key; a public survey takes answers "
+            "without one"
+        )
     return True
 
 
@@ -155,7 +177,7 @@ async def submit(name: str, request: Request) -> CXJSONResponse:
         )
     if "answers" not in body:
         raise SubmissionError("the body needs an 'answers' object")
-    for key in ("token", "submission_id", "language", "channel", "customer_id"):
+    for key in ("token", "submission_id", "language", "channel", "customer_id", "resume_token"):
         if body.get(key) is not None and not isinstance(body[key], str):
             raise SubmissionError(f"{key} must be a string")
         if isinstance(body.get(key), str) and not _storable(body[key]):
@@ -183,10 +205,16 @@ async def submit(name: str, request: Request) -> CXJSONResponse:
         complete=body.get("complete", True),
         language=body.get("language"),
         channel=body.get("channel") or "api",
+        bind=True,
+        resume_token=body.get("resume_token"),
     )
     receipt = await asyncio.wrap_future(_surveys(cx).collector.submit(sub))
     status = 201 if receipt.status == "created" else 200
     out = receipt.to_dict()
+    anonymous = sub.invitation_id is None and not trusted and sid
+    # a partial response's resume token goes to the client that started it, none other
+    if anonymous and not receipt.completed and (receipt.status != "unchanged" or not sub.bound):
+        out["resume_token"] = _surveys(cx).resume_token(receipt.response_id)
     if guard is not None and not sid:
         guard.remember(name, address, body["answers"], {k: out[k] for k in out if k != "answers"})
     return CXJSONResponse(out, status_code=status)

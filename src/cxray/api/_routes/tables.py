@@ -97,7 +97,7 @@ def rows(
     cx: Annotated[ApiContext, Depends(context)],
     who: Annotated[Principal, Depends(viewer)],
     limit: Annotated[int, Query(ge=0, le=MAX_LIMIT)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=10**12)] = 0,
     cursor: Annotated[str | None, Query(description="from `next_cursor`; instead of offset")] = (
         None
     ),

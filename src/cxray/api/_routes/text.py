@@ -97,7 +97,7 @@ def theme_rows(
         Query(description="only rows with this sentiment label"),
     ] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=10**12)] = 0,
 ) -> CXJSONResponse:
     with cx.lock:
         page = text.REPORTS.theme_rows(
