@@ -174,14 +174,23 @@ def nps_scores(ws: Workspace) -> list[int]:
     return sorted(t.filter(t.nps.notnull()).nps.to_pyarrow().to_pylist())
 
 
-@pytest.fixture
-def world(tmp_path: Path) -> tuple[Path, Path]:
-    db, config = tmp_path / "store" / "cx.duckdb", tmp_path / "cxray.toml"
-    db.parent.mkdir()
-    config.write_text(CONFIG, encoding="utf-8")
-    with Workspace.open(db, config) as ws:
+@pytest.fixture(scope="module")
+def planted(tmp_path_factory) -> Path:
+    """The planted world, built once: each test erases in a copy of its folder."""
+    folder = tmp_path_factory.mktemp("planted")
+    (folder / "store").mkdir()
+    (folder / "cxray.toml").write_text(CONFIG, encoding="utf-8")
+    with Workspace.open(folder / "store" / "cx.duckdb", folder / "cxray.toml") as ws:
         plant(ws)
-    return db, config
+    return folder
+
+
+@pytest.fixture
+def world(planted: Path, tmp_path: Path) -> tuple[Path, Path]:
+    import shutil
+
+    shutil.copytree(planted, tmp_path / "w")  # the store and its key file, modes kept
+    return tmp_path / "w" / "store" / "cx.duckdb", tmp_path / "w" / "cxray.toml"
 
 
 def test_nothing_of_the_customer_is_left_in_any_table_or_file(world, capsys):

@@ -369,11 +369,12 @@ def erase_customer(
     reason: str = "",
     dry_run: bool = False,
     now: dt.datetime | None = None,
+    settle: bool = True,
 ) -> ErasureReport:
     """Anonymise one customer in every table, all in one transaction (the caller holds the
-    write lock). Raises :class:`~cxray.exceptions.NotFoundError` for an id no table holds
-    and that was never erased; an id erased before gives ``already_erased`` and writes
-    nothing."""
+    write lock); with ``settle``, then fold DuckDB's log into the file (``_settle``). Raises
+    :class:`~cxray.exceptions.NotFoundError` for an id no table holds and that was never
+    erased; an id erased before gives ``already_erased`` and writes nothing."""
     if not isinstance(customer_id, str) or not customer_id.strip():
         raise QueryError("give the customer id to erase (--customer ID)")
     if "\x00" in customer_id or len(customer_id) > 1000 or not _utf8(customer_id):
@@ -531,7 +532,7 @@ def erase_customer(
                 "counts": json.dumps(counts, sort_keys=True),
             },
         )
-    storage = "" if dry_run else _settle(store)
+    storage = "" if dry_run or not settle else _settle(store)
     return ErasureReport(
         True, False, dry_run, counts, None if dry_run else erasure_id, now, actor, reason, storage
     )
@@ -665,10 +666,12 @@ class Privacy:
         """Anonymise a customer in every table (see the module's docstring), in one
         transaction under the write lock; write the erasure record. An unknown id raises
         :class:`~cxray.exceptions.NotFoundError`; an id erased before changes nothing."""
+        import dataclasses
+
         if self.before_write is not None and not dry_run:
             self.before_write()
         with self.lock:
-            return erase_customer(
+            report = erase_customer(
                 self.store,
                 self.config,
                 customer_id,
@@ -676,7 +679,11 @@ class Privacy:
                 role=role,
                 reason=reason,
                 dry_run=dry_run,
+                settle=False,
             )
+        if report.rows and not dry_run:  # the checkpoint outside the lock: collection goes on
+            report = dataclasses.replace(report, storage=_settle(self.store))
+        return report
 
     def erasures(self, limit: int = 100) -> list[dict[str, Any]]:
         """The erasure records, newest first (when, who, why, rows per table)."""
@@ -705,7 +712,10 @@ class Privacy:
         from cxray.privacy._retention import purge_old_text
 
         with self.lock:  # survey answers being collected now are new: none is purged
-            return purge_old_text(self.store, self.config, now=now, dry_run=dry_run, actor=actor)
+            report = purge_old_text(self.store, self.config, now=now, dry_run=dry_run, actor=actor)
+        if report.rows and not dry_run:  # the checkpoint outside the lock
+            _settle(self.store)
+        return report
 
     def purges(self, limit: int = 100) -> list[dict[str, Any]]:
         """The retention runs recorded, newest first."""

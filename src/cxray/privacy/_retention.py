@@ -251,10 +251,6 @@ def purge_old_text(
                 "counts": json.dumps(counts, sort_keys=True),
             },
         )
-    if not dry_run and store.is_duckdb and counts:
-        from cxray.privacy._erase import _settle
-
-        _settle(store)
     return RetentionReport(now, cuts, counts, dry_run, None if dry_run else run_id)
 
 
