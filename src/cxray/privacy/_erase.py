@@ -372,7 +372,7 @@ def erase_customer(
     settle: bool = True,
 ) -> ErasureReport:
     """Anonymise one customer in every table, all in one transaction (the caller holds the
-    write lock); with ``settle``, then fold DuckDB's log into the file (``_settle``). Raises
+    write lock); with ``settle``, then what :func:`_settle` does. Raises
     :class:`~cxray.exceptions.NotFoundError` for an id no table holds and that was never
     erased; an id erased before gives ``already_erased`` and writes nothing."""
     if not isinstance(customer_id, str) or not customer_id.strip():
@@ -538,22 +538,33 @@ def erase_customer(
     )
 
 
-def _settle(store: Store) -> str:
-    """After a commit: DuckDB folds its write-ahead log into the file (so the log holds no
-    erased value); PostgreSQL's dead row versions are reclaimed by (auto)vacuum."""
+def _settle(store: Store, *, checkpoint: bool = True) -> str:
+    """After a commit (the caller holds the write lock): on PostgreSQL, drop this session's
+    copies of imported rows; dead row versions are reclaimed by (auto)vacuum. On DuckDB, fold
+    the write-ahead log into the file (so the log holds no erased value), unless
+    ``checkpoint`` is False (then :func:`checkpoint` does it later, outside the lock)."""
     if not store.is_duckdb:
         _drop_session_copies(store)
         return "database"
-    con = store.backend.con
-    for _ in range(20):
-        try:
-            con.execute("CHECKPOINT")
-            return "checkpointed"
-        except Exception:  # another connection's transaction is open: try again shortly
-            import time
+    return checkpoint_store(store) if checkpoint else "logged"
 
-            time.sleep(0.05)
-    return "logged"
+
+def checkpoint_store(store: Store) -> str:
+    """``CHECKPOINT`` a DuckDB store through a cursor of its own (safe beside the threads
+    that use the store's connection); retried briefly while another transaction is open."""
+    import time
+
+    cur = store.backend.con.cursor()
+    try:
+        for _ in range(20):
+            try:
+                cur.execute("CHECKPOINT")
+                return "checkpointed"
+            except Exception:  # another connection's transaction is open: try again shortly
+                time.sleep(0.05)
+        return "logged"
+    finally:
+        cur.close()
 
 
 def _drop_session_copies(store: Store) -> None:
@@ -681,8 +692,10 @@ class Privacy:
                 dry_run=dry_run,
                 settle=False,
             )
-        if report.rows and not dry_run:  # the checkpoint outside the lock: collection goes on
-            report = dataclasses.replace(report, storage=_settle(self.store))
+            if report.rows and not dry_run:
+                report = dataclasses.replace(report, storage=_settle(self.store, checkpoint=False))
+        if report.storage == "logged":  # the checkpoint outside the lock: collection goes on
+            report = dataclasses.replace(report, storage=checkpoint_store(self.store))
         return report
 
     def erasures(self, limit: int = 100) -> list[dict[str, Any]]:
@@ -713,8 +726,10 @@ class Privacy:
 
         with self.lock:  # survey answers being collected now are new: none is purged
             report = purge_old_text(self.store, self.config, now=now, dry_run=dry_run, actor=actor)
-        if report.rows and not dry_run:  # the checkpoint outside the lock
-            _settle(self.store)
+            if report.rows and not dry_run:
+                _settle(self.store, checkpoint=False)
+        if report.rows and not dry_run and self.store.is_duckdb:  # outside the lock
+            checkpoint_store(self.store)
         return report
 
     def purges(self, limit: int = 100) -> list[dict[str, Any]]:

@@ -56,7 +56,8 @@ def erasures(
     _: Annotated[Principal, Depends(eraser)],
     limit: Annotated[int, Query(ge=1, le=10_000)] = 100,
 ) -> list[dict[str, Any]]:
-    return cx.ws.privacy.erasures(limit)
+    with cx.reader() as ws:  # this thread's cursor, not the writers' connection
+        return ws.privacy.erasures(limit)
 
 
 @router.get("/privacy/retention", summary="The retention runs, newest first (admin)")
@@ -65,4 +66,5 @@ def retention_runs(
     _: Annotated[Principal, Depends(eraser)],
     limit: Annotated[int, Query(ge=1, le=10_000)] = 100,
 ) -> list[dict[str, Any]]:
-    return cx.ws.privacy.purges(limit)
+    with cx.reader() as ws:
+        return ws.privacy.purges(limit)
