@@ -280,3 +280,65 @@ def test_a_survey_page_never_continues_a_response_it_did_not_begin(tmp_path):
         assert ws.surveys.submission(rid)["completed"] is False
         rows = ws.store.backend.con.sql("SELECT nps FROM responses ORDER BY nps").fetchall()
         assert rows == [(3,), (10,)]  # the page's answer is a response of its own
+
+
+# -- the envelope everywhere: bodies that cannot be read, the body limit, the pages' JSON ------
+
+
+def test_unreadable_bodies_are_422_invalid_request(sapi):
+    deep = b"[" * 30_000 + b"]" * 30_000
+    json_h = {"Content-Type": "application/json"}
+    for method, path, role in (
+        ("PUT", "/api/surveys/deep", "admin"),  # FastAPI's own body parsing: was a bare 400
+        ("POST", "/api/login", None),
+        ("POST", "/api/text/score", "viewer"),
+    ):
+        headers = {**json_h, **(sapi.auth(role) if role else {})}
+        r = sapi.client.request(method, path, content=deep, headers=headers)
+        err = assert_envelope(r, 422, "invalid_request")
+        assert err["details"][0]["location"] == "body"
+    junk = {"Content-Type": "multipart/form-data; boundary=x", **sapi.auth("analyst")}
+    r = sapi.client.post("/api/imports/responses", content=deep, headers=junk)
+    assert_envelope(r, 422, "invalid_request")
+
+
+def test_the_body_limit_answers_the_envelope(make_api):
+    api = make_api(max_upload_mb=0.001)  # 1,048 bytes
+    big = b"x" * 5000
+    r = api.client.post(
+        "/api/imports/responses",
+        files={"file": ("a.csv", big, "text/csv")},
+        headers=api.auth("analyst"),
+    )
+    assert "CXRAY_MAX_UPLOAD_MB" in assert_envelope(r, 413, "payload_too_large")["message"]
+
+
+def test_public_survey_endpoints_never_answer_500(tmp_path):
+    from fastapi.testclient import TestClient
+
+    from cxray.app import create_app
+
+    app = create_app(tmp_path / "w.duckdb", tmp_path / "cxray.toml")
+    deep = b"[" * 30_000 + b"]" * 30_000
+    with TestClient(app, raise_server_exceptions=False) as client:
+        ws = app.state.cx.ws
+        ws.surveys.registry.save("pulse", PULSE)
+        for ctype, body in (
+            ("application/json", deep),
+            ("application/x-www-form-urlencoded", b"q_nps=" + deep),
+            ("application/x-www-form-urlencoded", deep + b"=1"),
+            ("multipart/form-data; boundary=x", deep),
+        ):
+            r = client.post("/s/pulse", content=body, headers={"Content-Type": ctype})
+            assert 400 <= r.status_code < 500, (ctype, r.status_code)
+            if r.headers["content-type"].startswith("application/json"):
+                assert_envelope(r, r.status_code, r.json()["error"]["code"])
+        r = client.post(
+            "/api/surveys/pulse/responses",
+            content=deep,
+            headers={"Content-Type": "application/json"},
+        )
+        assert_envelope(r, 422, "invalid_submission")
+        # the pages' JSON endpoint answers the envelope too
+        assert_envelope(client.get("/s/nope/form-token"), 404, "not_found")
+        assert ws.store.table("responses").count().execute() == 0

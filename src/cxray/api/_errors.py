@@ -192,6 +192,14 @@ async def _http_error(request: Request, exc: Exception) -> CXJSONResponse:
     message = exc.detail if isinstance(exc.detail, str) else code.replace("_", " ")
     if exc.status_code == 404 and message == "Not Found":
         message = f"no such endpoint: {request.method} {request.url.path}"
+    if exc.status_code == 400:  # a body FastAPI or Starlette could not parse (e.g. JSON
+        # nested too deeply, broken multipart): a bad request like any other, as documented
+        return error_response(
+            422,
+            "invalid_request",
+            f"the request body could not be read: {message}",
+            [{"location": "body", "field": None, "message": message}],
+        )
     return error_response(exc.status_code, code, message, None, exc.headers)
 
 
