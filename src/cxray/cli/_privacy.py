@@ -171,7 +171,10 @@ def retention(
             for col in ("id", "when (UTC)", "who", "cutoffs", "rows"):
                 t.add_column(col)
             for r in runs:
+                days = {v[:10] for v in r["cutoffs"].values()}
                 cuts = ", ".join(f"{k} < {v[:10]}" for k, v in r["cutoffs"].items())
+                if len(days) == 1 and len(r["cutoffs"]) > 1:
+                    cuts = f"all < {days.pop()}"
                 t.add_row(r["run_id"], (r["ran_at"] or "")[:16].replace("T", " "), r["actor"], cuts,
                           fmt_int(sum(r["counts"].values())))  # fmt: skip
             console.print(t if runs else "no retention runs recorded")
@@ -186,7 +189,10 @@ def retention(
         for name, cut in sorted(report.cutoffs.items()):
             console.print(f"{name}: text before {cut:%Y-%m-%d %H:%M} UTC")
         verb = "would be purged" if dry_run else "purged"
-        _counts(f"rows {verb}", report.counts)
+        if report.counts:
+            _counts(f"rows {verb}", report.counts)
+        else:
+            console.print("no old raw text left: nothing " + verb)
         if dry_run:
             console.print("dry run: nothing was changed")
 
