@@ -342,3 +342,26 @@ def test_public_survey_endpoints_never_answer_500(tmp_path):
         # the pages' JSON endpoint answers the envelope too
         assert_envelope(client.get("/s/nope/form-token"), 404, "not_found")
         assert ws.store.table("responses").count().execute() == 0
+
+
+def test_lone_surrogate_in_a_definition_or_field_is_422_naming_it(sapi):
+    import json
+
+    raw = json.dumps({**PULSE, "title": {"en": "PLACEHOLDER"}}).replace("PLACEHOLDER", "\\ud800")
+    r = sapi.client.put(
+        "/api/surveys/other",
+        content=raw.encode(),
+        headers={"Content-Type": "application/json", **sapi.auth("admin")},
+    )
+    assert "definition.title.en" in assert_envelope(r, 422, "invalid_request")["message"]
+    assert sapi.client.get("/api/surveys/other", headers=sapi.auth("admin")).status_code == 404
+    # typed fields: FastAPI refuses them while reading the body, naming the field
+    r = sapi.client.post(
+        "/api/keys",
+        content=b'{"role": "viewer", "name": "\\ud800"}',
+        headers={"Content-Type": "application/json", **sapi.auth("admin")},
+    )
+    assert assert_envelope(r, 422, "invalid_request")["details"][0]["field"] == "name"
+    # in a query string a lone surrogate cannot arrive: its bytes decode as U+FFFD
+    r = sapi.get("/api/tables/responses/rows?filter=channel:%ED%A0%80")
+    assert r.status_code == 200 and r.json()["total"] == 0

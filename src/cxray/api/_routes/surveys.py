@@ -105,6 +105,20 @@ def _storable(value: str) -> bool:
     return True
 
 
+def _check_storable(value: Any, where: str) -> None:
+    """Refuse a string in ``value`` no store can hold, naming where it is (a 422)."""
+    if isinstance(value, str):
+        if not _storable(value):
+            raise QueryError(f"{where}: must be text without NUL characters or lone surrogates")
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            _check_storable(k, f"{where} (a key)")
+            _check_storable(v, f"{where}.{k}")
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            _check_storable(v, f"{where}[{i}]")
+
+
 def _trusted(request: Request, cx: ApiContext) -> bool:
     header = request.headers.get("authorization")
     if not header:
@@ -276,6 +290,7 @@ def put_survey(
     cx: Annotated[ApiContext, Depends(context)],
     _: Annotated[Principal, Depends(admin)],
 ) -> CXJSONResponse:
+    _check_storable(definition, "definition")
     sv = _surveys(cx)
     try:
         existed = sv.registry.source(name) == "api"
