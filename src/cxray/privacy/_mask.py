@@ -62,6 +62,7 @@ _PHONE = re.compile(
     r"(?<![\w+.\-/])(?:\+|\b)\d(?:[ .\-/]?\(?\d\)?){6,14}(?!\w|[.\-/]\d)"
     r"|\(\d{2,5}\)[ .\-]?\d(?:[ .\-]?\d){4,11}(?!\w|[.\-/]\d)"
 )
+_YEARS = re.compile(r"(?:19|20)\d\d ?[-/] ?(?:19|20)\d\d")
 _DATE = re.compile(r"\d{4}[-./]\d{1,2}[-./]\d{1,2}|\d{1,2}[-./]\d{1,2}[-./]\d{2,4}")
 #: every mask needs an '@' (an e-mail) or at least 7 digits (a phone; a card has 13)
 _MAYBE_PERSONAL = re.compile(r"@|\d(?:\D*\d){6}")
@@ -118,7 +119,9 @@ def redact(
         def phone(m: re.Match[str]) -> str:
             s = m.group()
             digits = sum(ch.isdigit() for ch in s)
-            if not 7 <= digits <= 15 or _DATE.fullmatch(s.strip()):
+            if not 7 <= digits <= 15 or _DATE.fullmatch(s.strip(" ()")):
+                return s
+            if _YEARS.fullmatch(s.strip(" ()")):  # "2006-2010", "1930-1940": years, no phone
                 return s
             # a bare run of digits is a phone only when it is as long as one (10-12 digits)
             if s.isdigit() and not 10 <= len(s) <= 12:
