@@ -137,14 +137,14 @@ class Tx:
                 return int(row[0]) if row else 0
             return 0
         with self.con.cursor() as cur:
-            cur.execute(sql.replace("?", "%s"), list(params))
+            cur.execute(sql.replace("%", "%%").replace("?", "%s"), list(params))
             return max(int(cur.rowcount or 0), 0)
 
     def rows(self, sql: str, params: Sequence[Any] = ()) -> list[tuple]:
         if self.duckdb:
             return self.con.execute(sql, list(params)).fetchall()
         with self.con.cursor() as cur:
-            cur.execute(sql.replace("?", "%s"), list(params))
+            cur.execute(sql.replace("%", "%%").replace("?", "%s"), list(params))
             return list(cur.fetchall())
 
 
