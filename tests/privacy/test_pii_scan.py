@@ -381,6 +381,9 @@ def test_no_planted_value_reaches_a_caller_without_pii(site, role):
     assert "[personal]" in rows and "[email]" in rows and "[phone]" in rows and "[card]" in rows
     assert "late delivery" in rows and "awful delivery" in rows
     assert "C1" in outputs["/api/customers/C1"]
+    # no sort link on a masked column (sorting by it is refused), on the others there is
+    assert "sort=email" not in outputs["/rows/customers"]
+    assert "sort=region" in outputs["/rows/customers"]
 
 
 @pytest.mark.parametrize("role", ["analyst+pii", "admin"])
@@ -393,6 +396,7 @@ def test_a_caller_with_pii_sees_every_planted_value(site, role):
     assert "followups.note" in _found(followup)
     pages = _pages(client, keys[role], ids)
     assert _found(pages["/customers/C1"]) >= {"customers.email", "customers.name"}
+    assert "sort=email" in pages["/rows/customers"]
     # text reports show the texts as written (a report of their own)
     reports = " ".join(v for k, v in outputs.items() if "/text/" in k)
     assert _found(reports) >= {"responses.comment", "responses.comment.card", "mentions.text"}

@@ -539,7 +539,9 @@ def create_web_router(state: ServerState, *, cookie: str = SESSION_COOKIE) -> AP
                 continue
             direction = "asc" if current == name else "desc" if current == f"-{name}" else None
             flip = f"-{name}" if current == name else name
-            headers.append({"name": name, "sort": direction, "href": link(sort=flip)})
+            # a column masked for this key cannot be sorted by (cxray.privacy)
+            href = None if masking.kind(table, name) == "mask" else link(sort=flip)
+            headers.append({"name": name, "sort": direction, "href": href})
         names = [h["name"] for h in headers]
         nav = {
             "prev": link(sort=sort, offset=max(0, offset - ROWS_PER_PAGE)) if offset else None,
