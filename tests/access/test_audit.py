@@ -292,3 +292,23 @@ def test_a_command_run_through_a_server_is_recorded_once_and_kept_at_shutdown(tm
     assert {(e.actor, e.role, e.address) for e in events[3:]} == {
         ("viewer key", "viewer", "127.0.0.1")
     }
+
+
+def test_a_process_that_forgets_to_close_still_writes_its_queue(tmp_path):
+    import subprocess
+    import sys
+
+    db = tmp_path / "s.duckdb"
+    with Store(db):
+        pass
+    script = (
+        "from cxray.access import AuditLog\n"
+        "from cxray.store import Store\n"
+        f"log = AuditLog(Store({str(db)!r}), flush_every=60)\n"
+        "for i in range(25):\n"
+        "    log.record('read', actor='script', target=f'/x/{i}')\n"
+    )  # no close(): the interpreter's exit writes the 25 events
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    with Store(db) as s:
+        assert sorted(r["target"] for r in _rows(s)) == sorted(f"/x/{i}" for i in range(25))

@@ -144,7 +144,7 @@ def test_no_key_token_or_personal_value_in_any_audit_row(api):
     api.get("/api/no-such-route/ana.planted@example.com")
     api.client.post("/api/login", json={"key": api.keys["viewer"][:-1] + "Z"})
     api.client.post("/api/login", json={"key": "4111111111111111"})
-    api.client.get("/api/me", cookies={"cxray_session": token})
+    api.client.get("/api/me", headers={"Cookie": f"cxray_session={token}"})
     api.ws.audit.flush()
     with Workspace.open(api.db) as ws:  # the file as another process reads it
         rows = ws.store.backend.table(AUDIT).to_pyarrow().to_pylist()

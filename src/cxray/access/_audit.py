@@ -25,6 +25,7 @@ writes what is still queued.
 
 from __future__ import annotations
 
+import atexit
 import collections
 import contextlib
 import contextvars
@@ -35,6 +36,7 @@ import json
 import secrets
 import threading
 import time
+import weakref
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -261,11 +263,16 @@ class AuditLog:
     # ------------------------------------------------------------ the writer
 
     def _ensure_thread(self) -> None:
+        # what DuckDB imports to read an Arrow table registers an exit hook, which fails
+        # once the interpreter is shutting down: imported now, the last flush at exit works
+        import pyarrow.dataset  # noqa: F401
+
         with self._started:
             if self._thread is None and not self.closed:
                 t = threading.Thread(target=self._run, name="cxray-audit", daemon=True)
                 t.start()
                 self._thread = t
+                _RUNNING.add(self)
 
     def _write_all(self) -> None:
         """Write the events queued now, ``batch`` at a time (one insert each); those that
@@ -419,6 +426,18 @@ def _event(r: dict[str, Any]) -> AuditEvent:
         at=at,
         event_id=r["event_id"],
     )
+
+
+#: logs whose writer thread runs: a process that ends without closing one still writes
+#: what it queued (at exit, before the interpreter stops its threads)
+_RUNNING: weakref.WeakSet[AuditLog] = weakref.WeakSet()
+
+
+@atexit.register
+def _close_running() -> None:
+    for log in list(_RUNNING):
+        with contextlib.suppress(Exception):
+            log.close(timeout=5.0)
 
 
 # ---------------------------------------------------------------- one call's caller
