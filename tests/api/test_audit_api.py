@@ -53,6 +53,9 @@ def test_each_kind_of_action_is_recorded_with_key_role_and_address(api):
     assert made.status_code == 201
     assert api.client.delete(f"/api/keys/{made.json()['id']}", headers=api.auth("admin")).is_success
     assert api.client.put("/api/surveys/pulse", json=PULSE, headers=api.auth("admin")).is_success
+    loop = api.post("/api/loop/run", role="analyst", json={"deliver": False})
+    enrich = api.post("/api/text/enrich", role="analyst")
+    assert (loop.status_code, enrich.status_code) == (200, 200)
     assert api.client.post("/api/login", json={"key": api.keys["viewer"]}).status_code == 200
     assert api.client.post("/api/login", json={"key": "cx_" + "x" * 43}).status_code == 401
 
@@ -67,6 +70,8 @@ def test_each_kind_of_action_is_recorded_with_key_role_and_address(api):
         ("keys", f"/api/keys/{made.json()['id']}"): ("admin", "ok"),
         ("survey_change", "/api/surveys/pulse"): ("admin", "ok"),
         ("login", "/api/login"): ("viewer", "ok"),
+        ("loop_change", "/api/loop/run"): ("analyst", "ok"),
+        ("model", "/api/text/enrich"): ("analyst", "ok"),
     }
     for (action, target), (role, status) in expected.items():
         e = got[(action, target)]
