@@ -5,9 +5,10 @@
 Goal: a CSV export for a key without ``pii`` (personal columns masked, free text redacted)
 takes at most 4× the export as stored (what a ``pii`` key gets) when one text in fifty holds
 an e-mail, a phone or a card number, so masking by default costs no user a slow download
-(about 1.7 s per million rows; the figures are in ``benchmarks/README.md``). What makes it possible: a personal column is replaced by
-Arrow in C++ (``if_else``); in free text, Arrow's regex finds the values holding an '@' or
-a digit and only those go through the Python patterns (``cxray.privacy._mask``).
+(about 1.7 s per million rows; the figures are in ``benchmarks/README.md``). What makes
+it possible: a personal column is replaced by Arrow in C++ (``if_else``); in free text,
+Arrow's regex finds the values holding an '@' or 7+ digits and only those go through the
+Python patterns (``cxray.privacy._mask``).
 
 Cases, each in a fresh process, read the same DuckDB table in batches of 50,000 rows and
 write CSV, as ``GET /api/tables/responses/export?format=csv`` does; the table is
