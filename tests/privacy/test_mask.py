@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 
 import duckdb
 import pyarrow as pa
@@ -212,3 +213,34 @@ def test_years_and_bracketed_dates_are_no_phones_but_phones_still_are():
     for kept in ("worn 2006-2010", "a 1930-1940's look", "bought (12/27/2015).", "2020 / 2021"):
         assert redact(kept) == kept
     assert redact("ring 0207 946 0958 or +1 212-555-0199") == "ring [phone] or [phone]"
+
+
+def test_cli_and_api_create_keys_with_pii(tmp_path, capsys):
+    from fastapi.testclient import TestClient
+
+    from cxray.api import ApiSettings, create_app
+    from cxray.cli import main
+
+    db = str(tmp_path / "k.duckdb")
+
+    def cli(*args: str) -> str:
+        with pytest.raises(SystemExit) as done:
+            main(["--db", db, *args])
+        assert done.value.code == 0
+        return capsys.readouterr().out
+
+    assert "personal data unmasked" in cli("keys", "create", "--role", "analyst", "--pii")
+    assert "personal data masked" in cli("keys", "create", "--role", "viewer")
+    admin_key = cli("keys", "create", "--role", "admin").strip().splitlines()[-1]
+    listed = json.loads(cli("keys", "list", "--json"))
+    assert [k["permissions"] for k in listed] == [["pii"], [], ["pii"]]
+    with TestClient(create_app(db, tmp_path / "cxray.toml", settings=ApiSettings())) as client:
+        auth = {"Authorization": f"Bearer {admin_key}"}
+        made = client.post("/api/keys", headers=auth, json={"role": "viewer", "pii": True})
+        assert made.status_code == 201 and made.json()["permissions"] == ["pii"]
+        plain = client.post("/api/keys", headers=auth, json={"role": "viewer"}).json()
+        assert plain["permissions"] == []
+        viewer = {"Authorization": f"Bearer {plain['key']}"}
+        assert client.get("/api/tables/customers/rows", headers=viewer).status_code == 200
+        refused = client.get("/api/tables/customers/rows?sort=email", headers=viewer)
+        assert refused.status_code == 403 and "pii" in refused.json()["error"]["message"]
