@@ -365,3 +365,26 @@ def test_lone_surrogate_in_a_definition_or_field_is_422_naming_it(sapi):
     # in a query string a lone surrogate cannot arrive: its bytes decode as U+FFFD
     r = sapi.get("/api/tables/responses/rows?filter=channel:%ED%A0%80")
     assert r.status_code == 200 and r.json()["total"] == 0
+
+
+@pytest.mark.parametrize(
+    ("table", "item"),
+    [
+        ("responses", "csat:99999999999999999999999"),  # beyond int64: was a 500 (TypeError)
+        ("responses", "nps:-99999999999999999999999"),
+        ("orders", "amount:99999999999999999999999"),  # beyond decimal(18, 4): was a 500
+        ("orders", "amount:-1e20"),
+    ],
+)
+def test_a_filter_value_beyond_its_column_type_is_422(demo, table, item):
+    err = assert_envelope(
+        demo.get(f"/api/tables/{table}/rows?filter={item}"), 422, "invalid_request"
+    )
+    assert f"filter on {item.split(':')[0]}" in err["message"]
+    t = demo.ws.store.table(table)
+    with pytest.raises(QueryError):
+        RowSelection(table, [item]).apply(t, "UTC")
+    # the largest values the types hold are fine (and match nothing here)
+    edge = "9223372036854775807" if table == "responses" else "99999999999999.9999"
+    r = demo.get(f"/api/tables/{table}/rows?filter={item.split(':')[0]}:{edge}")
+    assert r.status_code == 200 and r.json()["total"] == 0

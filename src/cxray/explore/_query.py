@@ -104,10 +104,18 @@ def _typed(raw: str, dtype: dtypes.DataType, column: str, zone: str) -> Any:
                 return low in _TRUE
             raise ValueError
         if dtype.is_integer():
-            return int(raw)
+            value = int(raw)
+            low, high = dtype.bounds  # e.g. csat:99999999999999999999999 on an int64 column
+            if not low <= value <= high:
+                raise ValueError
+            return value
         if dtype.is_decimal():
             d = decimal.Decimal(raw)
             if not d.is_finite():
+                raise ValueError
+            if dtype.precision is not None and d and d.adjusted() >= dtype.precision - (
+                dtype.scale or 0
+            ):  # more whole digits than the column holds: no row could match
                 raise ValueError
             return d
         if dtype.is_floating():
