@@ -95,6 +95,16 @@ notify = ["email:cx-lead@company.test"]
 """
 
 
+#: reads that slice, filter or sort by a personal column (each would list its values)
+SLICED = (
+    "/scorecard?by=email&metrics=nps",
+    "/scorecard?by=loyalty_card",
+    "/churn/reasons?by=name",
+    "/tables/responses/rows?filter=email:" + P["customers.email"],
+    "/tables/mentions/rows?sort=author",
+)
+
+
 def _csv(rows: list[dict[str, Any]]) -> str:
     cols = list(rows[0])
     out = [",".join(cols)]
@@ -381,6 +391,16 @@ def test_no_planted_value_reaches_a_caller_without_pii(site, role):
     assert "[personal]" in rows and "[email]" in rows and "[phone]" in rows and "[card]" in rows
     assert "late delivery" in rows and "awful delivery" in rows
     assert "C1" in outputs["/api/customers/C1"]
+    # slicing, filtering or sorting by a masked column would list its values: refused
+    auth = {"Authorization": f"Bearer {keys[role]}"}
+    for url in SLICED:
+        r = client.get("/api" + url, headers=auth)
+        assert r.status_code == 403 and not _found(r.text), (url, r.text)
+    _login(client, keys[role])
+    for url in ("/segments?by=email", "/rows/responses?sort=name", "/churn?by=name"):
+        r = client.get(url)
+        assert r.status_code == 403 and "pii" in r.text and not _found(r.text), url
+    client.cookies.clear()
     # no sort link on a masked column (sorting by it is refused), on the others there is
     assert "sort=email" not in outputs["/rows/customers"]
     assert "sort=region" in outputs["/rows/customers"]
@@ -394,6 +414,9 @@ def test_a_caller_with_pii_sees_every_planted_value(site, role):
     assert _found(exports) == set(P) - {"followups.note"}
     followup = outputs[f"/api/followups/{ids['followup_id']}"]
     assert "followups.note" in _found(followup)
+    auth = {"Authorization": f"Bearer {keys[role]}"}
+    sliced = " ".join(client.get("/api" + url, headers=auth).text for url in SLICED)
+    assert _found(sliced) >= {"customers.email", "customers.name", "customers.loyalty_card"}
     pages = _pages(client, keys[role], ids)
     assert _found(pages["/customers/C1"]) >= {"customers.email", "customers.name"}
     assert "sort=email" in pages["/rows/customers"]

@@ -117,12 +117,18 @@ def authenticate(
 
 
 def _require(needed: str, action: str):
-    def check(who: Annotated[Principal, Depends(authenticate)]) -> Principal:
+    def check(
+        request: Request,
+        cx: Annotated[ApiContext, Depends(context)],
+        who: Annotated[Principal, Depends(authenticate)],
+    ) -> Principal:
         note_principal(who)  # the request's audit record: who, before whether they may
         if not role_allows(who.role, needed):
             raise PermissionDeniedError(
                 f"a {who.role} key may not {action}; it needs the {needed} role or higher"
             )
+        if not who.pii:  # no slicing or sorting by what the caller sees masked
+            who.masking(cx.ws.config).check_query(request.query_params.multi_items())
         return who
 
     check.__name__ = f"require_{needed}"

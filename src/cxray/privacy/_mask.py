@@ -358,6 +358,24 @@ class Masking:
             ev["detail"] = self.text(d)
         return ev
 
+    def check_query(self, items: Iterable[tuple[str, str]]) -> None:
+        """Refuse a request whose parameters slice, group, trace, filter or sort by a column
+        this caller sees masked, in any table (``/api/scorecard?by=email`` would list every
+        e-mail as a segment)."""
+        if self.pii:
+            return
+        for key, value in items:
+            if key not in _NAMING:
+                continue
+            for column in _named(key, value):
+                for table in CONTRACT:
+                    if column and column_kind(table, column, self.privacy) == "mask":
+                        raise PermissionDeniedError(
+                            f"{key}={column}: {table}.{column} is personal data; slicing, "
+                            "filtering or sorting by it needs the pii permission (an admin "
+                            "key, or `cxray keys create --pii`)"
+                        )
+
     def check_selection(self, table: str, columns: Iterable[str]) -> None:
         """Refuse to filter or sort rows by a masked column: the answer would tell what the
         mask hides (``filter=email:jo@example.com`` finds whether jo is a customer)."""
@@ -388,6 +406,16 @@ def _mask_array(column: Any, fn: Callable[[Any], Any]) -> Any:
     return pa.array(
         [redact(v) if f else v for v, f in zip(values, flags, strict=True)], pa.string()
     )
+
+
+#: query parameters that name a column to slice, group, trace, filter or sort by
+_NAMING = frozenset({"by", "case", "group", "trace", "sort", "filter"})
+
+
+def _named(key: str, value: str) -> list[str]:
+    if key == "filter":
+        return [value.partition(":")[0].strip()]
+    return [v.strip().lstrip("+-") for v in value.split(",") if v.strip()]
 
 
 def _is_text(t: Any) -> bool:

@@ -83,6 +83,15 @@ class LoginRequired(Exception):
         self.next_url = next_url
 
 
+class MaskedColumnRefused(Exception):
+    """A page was asked to slice, filter or sort by a column the key sees masked
+    (``cxray.privacy``); the app answers 403 with the error page."""
+
+    def __init__(self, user: Any, message: str):
+        super().__init__(message)
+        self.user, self.message = user, message
+
+
 def _env() -> Environment:
     env = Environment(
         loader=PackageLoader("cxray.web", "templates"),
@@ -130,6 +139,12 @@ def create_web_router(state: ServerState, *, cookie: str = SESSION_COOKIE) -> AP
         except CXError:
             raise LoginRequired(here) from None
         note_call(actor=key.name, key_id=key.key_id, role=key.role, via="session")  # audit log
+        if not key.pii:  # no slicing or sorting by what the key sees masked (cxray.privacy)
+            try:
+                masking = Masking.for_caller(state.ws.config, pii=False)
+                masking.check_query(request.query_params.multi_items())
+            except CXError as exc:
+                raise MaskedColumnRefused(key, str(exc)) from None
         return key
 
     def render(request: Request, template: str, status: int = 200, **ctx: Any) -> HTMLResponse:
@@ -643,6 +658,17 @@ def mount(app: FastAPI, state: ServerState, *, cookie: str = SESSION_COOKIE) -> 
         return RedirectResponse("/login" + (f"?{query}" if query else ""), status_code=303)
 
     app.add_exception_handler(LoginRequired, to_login)
+    env = _env()
+
+    async def refused(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, MaskedColumnRefused)
+        html = env.get_template("error.html").render(
+            request=request, path=request.url.path, user=exc.user, view=View(),
+            message=exc.message,
+        )  # fmt: skip
+        return HTMLResponse(html, status_code=403)
+
+    app.add_exception_handler(MaskedColumnRefused, refused)
     _html_not_found(app, state, cookie)
 
 
