@@ -422,16 +422,20 @@ class Workspace:
                 (result,) = self.store.write(batch, dry_run=True, con=con)
             return result
         added: list[str] = []
-        if columns:
-            with self.write_lock:
+        with self.write_lock:
+            if columns:
                 added = self.store.add_columns(batch.table.name, columns)
+            # its import id, taken so that survey collection logging meanwhile takes another
+            import_id = self.store.reserve_import_ids(1)
         try:
-            (result,) = self.store.write(batch, dry_run=dry_run, con=con)
+            (result,) = self.store.write(batch, dry_run=dry_run, con=con, import_id=import_id)
         except BaseException:
             if added:
                 with self.write_lock:
                     self.store.drop_columns(batch.table.name, added)
             raise
+        finally:
+            self.store.release_import_ids(import_id, 1)
         if added:  # added just before the write: new to this import all the same
             result = dataclasses.replace(result, new_attributes=[*added, *result.new_attributes])
         return result

@@ -108,6 +108,14 @@ def test_a_submission_commits_and_is_read_while_an_import_is_held(sapi, monkeypa
     con = sapi.ws.store.backend.con
     assert con.sql("SELECT count(*) FROM responses").fetchone() == (201,)
     assert con.sql("SELECT nps FROM responses WHERE response_id = 'I7'").fetchone() == (7,)
+    log = con.sql("SELECT import_id, source FROM _cx_imports ORDER BY import_id").fetchall()
+    # one id each, although the collector logged itself while the import was under way
+    want = (
+        [(1, "canonical"), (2, "surveys")]
+        if phase == "writing"
+        else [(1, "surveys"), (2, "canonical")]
+    )
+    assert log == want
 
 
 CASES = {

@@ -113,6 +113,9 @@ class Store:
         self._memory_keys: dict[str, list[SigningKey]] = {}
         self._migrated: set[str] = set()
         self._secret_lock = threading.Lock()
+        #: import ids taken by imports still writing (their log rows are not committed yet);
+        #: shared by copies of this store (a served view, an import's own connection)
+        self._reserved_ids: set[int] = set()
         self.backend = _connect(self.url, read_only=read_only, create=create)
         #: the URL of the ``cxray serve`` this store is reached through (the file is
         #: held by it; see :mod:`cxray.store._remote`), or None when it is opened directly
@@ -460,6 +463,7 @@ class Store:
         *,
         dry_run: bool = False,
         con: duckdb.DuckDBPyConnection | None = None,
+        import_id: int | None = None,
     ) -> list[WriteResult]:
         """Write batches in one transaction: upsert by primary key, log each import.
 
@@ -470,7 +474,8 @@ class Store:
         ``con``: on DuckDB, the connection (a cursor of this store's) to write
         through, the one the batches were staged in; its transaction runs beside
         the store's own connection (survey collection commits meanwhile), so the
-        batches' new columns must exist already (:meth:`add_columns`).
+        batches' new columns must exist already (:meth:`add_columns`), and ``import_id``
+        (the first id the batches are logged under) taken with :meth:`reserve_import_ids`.
         """
         if self.read_only:
             raise StoreError(f"{self.url} is open read-only")
@@ -480,20 +485,44 @@ class Store:
         if not self.is_duckdb:
             return _IbisWriter(self.backend).write(_verified(batches), dry_run=dry_run)
         if con is not None:
-            return _concurrent(lambda: self._write_duckdb(batches, dry_run, con), self.url)
+            return _concurrent(
+                lambda: self._write_duckdb(batches, dry_run, con, import_id), self.url
+            )
         return self._write_duckdb(batches, dry_run, self.backend.con)
 
     def _write_duckdb(
-        self, batches: list[Batch], dry_run: bool, con: duckdb.DuckDBPyConnection
+        self,
+        batches: list[Batch],
+        dry_run: bool,
+        con: duckdb.DuckDBPyConnection,
+        import_id: int | None = None,
     ) -> list[WriteResult]:
         writer = _DuckDBWriter(con)
         if len(batches) == 1 and not batches[0].verified and not dry_run:
             # One pass: check and insert together; on any failure the transaction is
             # rolled back and the batch verified, which raises the full report.
             with contextlib.suppress(_Deferred):
-                return writer.write(batches, dry_run=False)
-        return writer.write(_verified(batches), dry_run=dry_run)
+                return writer.write(batches, dry_run=False, import_id=import_id)
+        return writer.write(_verified(batches), dry_run=dry_run, import_id=import_id)
 
+    def next_import_id(self) -> int:
+        """The next free import id: after the log's last and after every id an import still
+        writing has taken (:meth:`reserve_import_ids`). The caller holds the write lock."""
+        t = self.backend.table(IMPORT_LOG)
+        latest = int(t.import_id.max().fill_null(0).to_pyarrow().as_py())
+        return max([latest, *self._reserved_ids]) + 1
+
+    def reserve_import_ids(self, count: int) -> int:
+        """Take ``count`` import ids for an import written beside other writers (survey
+        collection logs itself too); returns the first. The caller holds the write lock, and
+        gives them back with :meth:`release_import_ids` once the import has committed or
+        rolled back."""
+        first = self.next_import_id()
+        self._reserved_ids.update(range(first, first + count))
+        return first
+
+    def release_import_ids(self, first: int, count: int) -> None:
+        self._reserved_ids.difference_update(range(first, first + count))
 
     def columns_to_add(self, batch: Batch) -> dict[str, str]:
         """The attribute columns (name -> type) writing ``batch`` would add to its table or
@@ -700,13 +729,16 @@ class _DuckDBWriter:
     def __init__(self, con: duckdb.DuckDBPyConnection):
         self.con = con
 
-    def write(self, batches: list[Batch], *, dry_run: bool) -> list[WriteResult]:
+    def write(
+        self, batches: list[Batch], *, dry_run: bool, import_id: int | None = None
+    ) -> list[WriteResult]:
         con = self.con
         results = []
         con.execute("BEGIN TRANSACTION")
         try:
-            next_id = con.execute(f"SELECT coalesce(max(import_id), 0) + 1 FROM {IMPORT_LOG}")
-            import_id = next_id.fetchone()[0]
+            if import_id is None:
+                next_id = con.execute(f"SELECT coalesce(max(import_id), 0) + 1 FROM {IMPORT_LOG}")
+                import_id = next_id.fetchone()[0]
             for batch in batches:
                 started = _now()
                 result = self._write_one(batch, import_id, dry_run=dry_run)

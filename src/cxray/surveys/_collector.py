@@ -391,8 +391,7 @@ class Collector:
         from cxray import __version__  # the package's, set after its modules load
 
         b = self.store.backend
-        t = b.table(IMPORT_LOG)
-        next_id = int((t.import_id.max().fill_null(0) + 1).to_pyarrow().as_py())
+        next_id = self.store.next_import_id()  # not one an import still writing has taken
         now = _utcnow()
         row = {
             "import_id": next_id,
