@@ -17,6 +17,7 @@ import hmac
 import json
 import secrets
 import threading
+import time
 from typing import Any
 
 from cxray import stats
@@ -68,6 +69,7 @@ class Surveys:
         self._collector: Collector | None = None
         self._local = threading.local()  # per-thread read cursors
         self._cursors: list[Any] = []
+        self._ring_cache: tuple[float, Any] | None = None  # (read at, the invitation keys)
 
     # ------------------------------------------------------------ parts
 
@@ -205,7 +207,11 @@ class Surveys:
     def _mac(self, message: str, key_id: str | None = None) -> str | None:
         """``KEYID.MAC`` of ``message`` with the invitation keys' current key (or key
         ``key_id``; None when that key is no longer kept)."""
-        ring = self.store.keyring("invitations")
+        now = time.monotonic()
+        cached = self._ring_cache
+        if cached is None or now - cached[0] > 1.0:  # a rotation is seen within a second
+            cached = self._ring_cache = (now, self.store.keyring("invitations"))
+        ring = cached[1]
         key = ring.current if key_id is None else ring.get(key_id)
         if key is None:
             return None
