@@ -388,3 +388,26 @@ def test_a_filter_value_beyond_its_column_type_is_422(demo, table, item):
     edge = "9223372036854775807" if table == "responses" else "99999999999999.9999"
     r = demo.get(f"/api/tables/{table}/rows?filter={item.split(':')[0]}:{edge}")
     assert r.status_code == 200 and r.json()["total"] == 0
+
+
+def test_survey_pages_under_concurrent_load_never_answer_500(tmp_path):
+    """Found by benchmarks/survey_load: concurrent page views read the signing keys on the
+    store's one connection at once (a legacy-secret check per call); 14 of 2,365 were 500s."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from fastapi.testclient import TestClient
+
+    from cxray.app import create_app
+
+    app = create_app(tmp_path / "w.duckdb", tmp_path / "cxray.toml")
+    with TestClient(app, raise_server_exceptions=False) as client:
+        store = app.state.cx.ws.store
+        app.state.cx.ws.surveys.registry.save("pulse", PULSE)
+
+        def keys(_):
+            return store.keyring("forms").current.id, store.keyring("invitations").current.id
+
+        with ThreadPoolExecutor(8) as pool:
+            assert set(pool.map(keys, range(400))) == {("k1", "k1")}
+            statuses = list(pool.map(lambda _: client.get("/s/pulse").status_code, range(200)))
+        assert statuses == [200] * 200

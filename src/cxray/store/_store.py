@@ -112,7 +112,7 @@ class Store:
         self.read_only = read_only
         self._memory_keys: dict[str, list[SigningKey]] = {}
         self._migrated: set[str] = set()
-        self._secret_lock = threading.Lock()
+        self._secret_lock = threading.RLock()  # re-entered by a legacy secret's move
         #: import ids taken by imports still writing (their log rows are not committed yet);
         #: shared by copies of this store (a served view, an import's own connection)
         self._reserved_ids: set[int] = set()
@@ -298,7 +298,14 @@ class Store:
         """A secret an older cxray kept in ``_cx_meta``: moved to the key file (k0)."""
         if name in self._migrated:
             return []
+        with self._secret_lock:  # server threads (survey pages) ask at once: one looks
+            return self._legacy_secret_locked(name, file)
+
+    def _legacy_secret_locked(self, name: str, file: Path | None) -> list[SigningKey]:
+        if name in self._migrated:
+            return []
         if META not in self.backend.list_tables():
+            self._migrated.add(name)  # no metadata table: nothing older to move, ever
             return []
         value = self.meta(f"secret:{name}")
         if value is None:

@@ -207,10 +207,13 @@ class Surveys:
     def _mac(self, message: str, key_id: str | None = None) -> str | None:
         """``KEYID.MAC`` of ``message`` with the invitation keys' current key (or key
         ``key_id``; None when that key is no longer kept)."""
-        now = time.monotonic()
         cached = self._ring_cache
-        if cached is None or now - cached[0] > 1.0:  # a rotation is seen within a second
-            cached = self._ring_cache = (now, self.store.keyring("invitations"))
+        if cached is None or time.monotonic() - cached[0] > 1.0:  # a rotation: seen in 1 s
+            with self.lock:  # the keyring may read the store: one thread on its connection
+                cached = self._ring_cache
+                if cached is None or time.monotonic() - cached[0] > 1.0:
+                    ring = self.store.keyring("invitations")
+                    cached = self._ring_cache = (time.monotonic(), ring)
         ring = cached[1]
         key = ring.current if key_id is None else ring.get(key_id)
         if key is None:
