@@ -1,12 +1,16 @@
 """Survey collection while a large import runs: submission latency alone vs during imports.
 
-    python -m benchmarks.collect_during_import [--rate 500] [--seconds 10] [--rows 1000000]
+    python -m benchmarks.collect_during_import [--connections 32] [--seconds 12] [--rows 1000000]
+    python -m benchmarks.collect_during_import --client python --rate 300
 
-One ``cxray serve`` on loopback over a small demo world, a public survey, and an
-open-loop client (asyncio, keep-alive connections) sending distinct submissions
-at a fixed rate (``--rate`` per second); each latency is measured from the moment
-the request was *due*, so a stalled server shows as latency, not as fewer
-requests. The phases, one after another on the same server:
+One ``cxray serve`` on loopback over a small demo world, a public survey, and a load of
+distinct submissions. The default client is ``wrk`` (closed loop: ``--connections``
+keep-alive connections, each sending its next submission when the last was answered;
+written in C, so the load takes little of the CPU the server needs on a small machine).
+``--client python`` is an open-loop client (asyncio) sending at a fixed ``--rate``, each
+latency measured from the moment the request was *due*, so a stalled server shows as
+latency, not as fewer requests; on two cores it competes with the server for the CPU.
+The phases, one after another on the same server:
 
 * ``alone``: submissions only (the baseline of this run);
 * ``import by upload``: meanwhile an analyst uploads a responses CSV of ``--rows``
@@ -16,7 +20,9 @@ requests. The phases, one after another on the same server:
 * ``import over a limit``: a CSV whose header has 10^6 columns and one with a
   50 MB line, refused by ``[imports.limits]`` (the time to the refusal is shown).
 
-Every phase lasts at least ``--seconds`` and at least as long as its imports. The table
+With wrk every phase lasts ``--seconds`` and its imports start one second in (the table
+says whether they ended inside the window); with the Python client a phase lasts at least
+``--seconds`` and at least as long as its imports. The table
 gives requests sent and answered, p50 / p99 / max latency in ms, errors, the import's own
 seconds and its answer, the server's peak memory, and the p99 ratio to ``alone``. Goal
 (issue 12): p99 < 100 ms at ≥ 500 submissions/s during the imports. Afterwards the store
@@ -254,10 +260,65 @@ def _phase(port: int, rate: float, seconds: float, prefix: str, work=None) -> di
     return out
 
 
+def _bodies(n: int, prefix: str) -> list[str]:
+    out = []
+    for i in range(n):
+        answers: dict = {"nps": i % 11}
+        if i % 11 <= 6:
+            answers["improve"] = f"faster please ({i})"
+        out.append(json.dumps({"answers": answers, "submission_id": f"{prefix}-{i}"}))
+    return out
+
+
+def _phase_wrk(port: int, connections: int, seconds: float, prefix: str, work=None) -> dict:
+    """wrk for ``seconds``; ``work`` (in a thread) starts one second in."""
+    from benchmarks._load import run_load
+
+    box: dict = {}
+    window_end = time.monotonic() + seconds
+
+    def run() -> None:
+        time.sleep(1.0)
+        try:
+            box["imports"] = [w() for w in work]
+        except Exception as exc:  # reported in the table
+            box["imports"] = [{"seconds": float("nan"), "answer": f"failed: {exc}"}]
+        box["inside"] = time.monotonic() <= window_end
+
+    thread = threading.Thread(target=run, daemon=True) if work else None
+    if thread:
+        thread.start()
+    r = run_load(
+        f"http://127.0.0.1:{port}/api/surveys/pulse/responses",
+        method="POST",
+        bodies=_bodies(60_000, prefix),
+        duration_s=seconds,
+        connections=connections,
+        threads=2,
+    )
+    if thread:
+        thread.join()
+    statuses = {int(k): v for k, v in r.statuses.items()}
+    return {
+        "sent": r.requests,
+        "rps": r.rps,
+        "p50": r.p50_ms,
+        "p99": r.p99_ms,
+        "max": r.max_ms,
+        "errors": r.errors,
+        "statuses": statuses,
+        "created": statuses.get(201, 0),
+        "imports": box.get("imports", []),
+        "inside": box.get("inside", True),
+    }
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--rate", type=float, default=500, help="submissions per second")
-    ap.add_argument("--seconds", type=float, default=10, help="at least this long per phase")
+    ap.add_argument("--client", choices=("wrk", "python"), default="wrk")
+    ap.add_argument("--connections", type=int, default=32, help="wrk's connections")
+    ap.add_argument("--rate", type=float, default=500, help="submissions per second (python)")
+    ap.add_argument("--seconds", type=float, default=12, help="each phase (at least, python)")
     ap.add_argument("--rows", type=int, default=1_000_000, help="rows of the imported CSV")
     ap.add_argument("--world", type=int, default=2000, help="demo customers in the store")
     args = ap.parse_args()
@@ -299,21 +360,23 @@ def main() -> None:
                     if server.poll() is not None or time.monotonic() > deadline:
                         raise RuntimeError(log.read_text()[-2000:]) from None
                     time.sleep(0.2)
+
+            def phase(seconds: float, prefix: str, work=None) -> dict:
+                if args.client == "wrk":
+                    return _phase_wrk(port, args.connections, seconds, prefix, work)
+                return _phase(port, args.rate, seconds, prefix, work)
+
             time.sleep(5)  # the server computes the overview once it starts: let it finish
-            _phase(port, args.rate, 3, "warm")
+            phase(3, "warm")
             phases = [
-                ("alone", _phase(port, args.rate, args.seconds, "p0")),
+                ("alone", phase(args.seconds, "p0")),
                 (
                     f"import by upload ({args.rows:,} rows, {size_mib:,.0f} MiB)",
-                    _phase(
-                        port, args.rate, args.seconds, "p1", [lambda: _upload(base, key, big_a)]
-                    ),
+                    phase(args.seconds, "p1", [lambda: _upload(base, key, big_a)]),
                 ),
                 (
                     f"import through the server ({args.rows:,} rows, library/CLI)",
-                    _phase(
-                        port,
-                        args.rate,
+                    phase(
                         args.seconds,
                         "p2",
                         [lambda: _through_server(db, config, big_b)],
@@ -321,9 +384,7 @@ def main() -> None:
                 ),
                 (
                     "imports over a limit (10^6 columns; one 50 MB line)",
-                    _phase(
-                        port,
-                        args.rate,
+                    phase(
                         args.seconds,
                         "p3",
                         [lambda p=p: _upload(base, key, p) for p in refused],
@@ -341,9 +402,14 @@ def main() -> None:
             imported = ws.store.table("responses").count().execute() - before - stored
 
     base_p99 = phases[0][1]["p99"]
+    client = (
+        f"wrk, {args.connections} connections (closed loop), phases of {args.seconds:g} s"
+        if args.client == "wrk"
+        else f"{args.rate:g} submissions/s (open loop, latency from when each was due), "
+        f"phases of ≥ {args.seconds:g} s"
+    )
     print(
-        f"\n{args.rate:g} submissions/s (open loop, latency from when each was due), phases of "
-        f"≥ {args.seconds:g} s, one `cxray serve` on loopback, {load0['cpus']} cores, "
+        f"\n{client}, one `cxray serve` on loopback, {load0['cpus']} cores, "
         f"load average {' / '.join(f'{v:.2f}' for v in load0['load'])} at the start, "
         f"{' / '.join(f'{v:.2f}' for v in load_line()['load'])} at the end; server peak RSS "
         f"{rss:,.0f} MiB\n"
@@ -355,6 +421,8 @@ def main() -> None:
         imports = r["imports"] or [{"seconds": float("nan"), "answer": "-"}]
         secs = " + ".join(f"{i['seconds']:.1f}" for i in imports)
         answer = "; ".join(i["answer"].replace("|", "/") for i in imports)
+        if not r.get("inside", True):
+            answer += " (ended after the window)"
         print(
             f"| {name} | {r['sent']:,} | {r['rps']:,.0f} | {r['p50']:.1f} | {r['p99']:.1f} | "
             f"{r['max']:.0f} | {r['errors']} | {r['p99'] / base_p99:.2f}× | {secs} | {answer} |"
@@ -366,8 +434,10 @@ def main() -> None:
         f"{2 * args.rows:,})"
     )
     worst = max(r["p99"] for _, r in phases[1:])
-    print(f"goal p99 < 100 ms during the imports: {'met' if worst < 100 else 'NOT met'} "
-          f"(worst p99 {worst:.1f} ms)")  # fmt: skip
+    slowest = min(r["rps"] for _, r in phases[1:])
+    met = worst < 100 and slowest >= 500
+    print(f"goal p99 < 100 ms at >= 500/s during the imports: {'met' if met else 'NOT met'} "
+          f"(worst p99 {worst:.1f} ms, fewest {slowest:,.0f}/s)")  # fmt: skip
 
 
 if __name__ == "__main__":

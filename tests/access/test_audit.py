@@ -240,8 +240,8 @@ def test_cxray_audit_prints_json_and_csv(tmp_path, capsys, monkeypatch, write):
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].startswith("action,actor,key_id,role") and len(lines) == 2
     with pytest.raises(SystemExit) as exc:
-        main(["--db", db, "audit", "--since", "soon"])
-    assert exc.value.code == 1 and "since='soon' is not a time" in capsys.readouterr().err
+        main(["--db", db, "audit", "--from", "soon"])
+    assert exc.value.code == 1 and "'soon' is not a time" in capsys.readouterr().err
 
 
 def test_a_command_run_through_a_server_is_recorded_once_and_kept_at_shutdown(tmp_path):

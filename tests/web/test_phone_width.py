@@ -162,6 +162,7 @@ PAGES = [
     ("inbox", "/inbox", "table.followups"),
     ("inbox-followup", "/inbox?id={followup}", ".inbox-detail"),
     ("alerts", "/alerts", "table.alerts"),
+    ("audit", "/audit", "table.audit"),  # an admin's page: opened with the admin key
     ("error", "/trends?metric=no_such_kpi", ".error"),
     ("not-found", "/rows/no_such_table", ".error"),
     ("login", "/login", "form"),
@@ -223,10 +224,10 @@ def _url(server, path: str) -> str:
     return server["base"] + path.format(**{k: quote(str(v)) for k, v in server.items()})
 
 
-def _login(page, server) -> None:
-    if "/login" in page.url or not page.context.cookies():
+def _login(page, server, role: str = "analyst") -> None:
+    if role != "analyst" or "/login" in page.url or not page.context.cookies():
         page.goto(f"{server['base']}/login")
-        page.fill("input[name=key]", server["analyst"])
+        page.fill("input[name=key]", server[role])
         page.click("button[type=submit]")
         page.wait_for_url(f"{server['base']}/")
 
@@ -264,6 +265,9 @@ def _open(page, server, name: str, path: str, selector: str | None) -> dict:
     else:
         if name == "login":
             page.context.clear_cookies()
+        elif name == "audit":  # the admin's session ends with the page: the next logs in anew
+            page.context.clear_cookies()
+            _login(page, server, "admin")
         else:
             _login(page, server)
         if name == "drivers-detail":  # the first driver's detail, as a click opens it
@@ -274,7 +278,10 @@ def _open(page, server, name: str, path: str, selector: str | None) -> dict:
             page.wait_for_selector(".timeline")
         for chart in page.locator(".js-plotly-plot").all():  # drawn, at this width
             chart.locator("svg.main-svg").first.wait_for()
-    return page.evaluate(MEASURE, selector)
+    measured = page.evaluate(MEASURE, selector)
+    if name == "audit":
+        page.context.clear_cookies()
+    return measured
 
 
 @pytest.mark.parametrize("size", [PHONE, LAPTOP], ids=["390", "1280"])

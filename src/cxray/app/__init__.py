@@ -42,6 +42,10 @@ __all__ = ["create_app"]
 WARM_ENV = "CXRAY_WARM"
 #: how often the warmer looks for a new import (seconds)
 WARM_EVERY = 2.0
+#: after an import, the overview waits for this long without a survey commit ...
+WARM_QUIET = 2.0
+#: ... but no longer than this
+WARM_PATIENCE = 120.0
 
 _log = logging.getLogger("cxray.app")
 
@@ -154,10 +158,26 @@ def _retain_while_serving(app: FastAPI) -> None:
 def _warm_while_serving(app: FastAPI) -> None:
     """While ``cxray serve`` runs: compute the overview's numbers in the background when
     the server starts and again after every import (:func:`cxray.web.warm_overview`), so
-    that the first look after a start or an import does not wait for them. Survey answers
-    alone do not trigger it: the page computes anew on its next view, as without a warmer."""
+    that the first look after a start or an import does not wait for them. After an
+    import it first waits for a pause of ``WARM_QUIET`` seconds in survey collection (at
+    most ``WARM_PATIENCE``): answering respondents comes before a page nobody has asked
+    for. Survey answers alone do not trigger it: the page computes anew on its next view,
+    as without a warmer."""
     state = app.state.cx
     inner = app.router.lifespan_context
+
+    def quiet(stop: threading.Event) -> None:
+        # Survey collection comes first: on a small machine the overview's computation
+        # takes the CPU that answering submissions needs, so it waits for a pause in
+        # the survey commits (at most WARM_PATIENCE seconds; a page computes on demand).
+        waited = 0.0
+        commits = state.ws.collected_commits()
+        while waited < WARM_PATIENCE and not stop.wait(WARM_QUIET):
+            waited += WARM_QUIET
+            now = state.ws.collected_commits()
+            if now == commits:
+                return
+            commits = now
 
     def warm(stop: threading.Event) -> None:
         seen: int | None = None
@@ -165,6 +185,8 @@ def _warm_while_serving(app: FastAPI) -> None:
             try:
                 imported = state.version()[0]
                 if imported != seen:
+                    if seen is not None:
+                        quiet(stop)
                     web.warm_overview(state)
                     seen = imported
             except Exception:  # never take the server down: the page computes on demand

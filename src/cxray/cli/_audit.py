@@ -10,6 +10,7 @@ same hook.
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -142,10 +143,18 @@ def _workspace(ctx: typer.Context) -> Workspace:
 @app.command()
 def audit(
     ctx: typer.Context,
-    since: Annotated[
-        str | None, typer.Option(help="From this UTC time (ISO 8601: 2026-12-01 or ...T09:30Z).")
+    start: Annotated[
+        str | None,
+        typer.Option(
+            "--from", help="From this UTC day or time (ISO 8601: 2026-12-01 or ...T09:30Z)."
+        ),
     ] = None,
-    until: Annotated[str | None, typer.Option(help="Before this UTC time (ISO 8601).")] = None,
+    end: Annotated[
+        str | None,
+        typer.Option(
+            "--to", help="To this UTC day, inclusive (2026-12-03), or before a time (...T18:00Z)."
+        ),
+    ] = None,
     actor: Annotated[
         str | None,
         typer.Option(help="A key's id (3), a key's name or local:USER, as recorded."),
@@ -164,10 +173,21 @@ def audit(
     """The audit log, newest first: who read, exported, imported, changed or erased what."""
     with _workspace(ctx) as ws:
         events = ws.audit.events(
-            since=since, until=until, actor=actor, action=action, customer=customer, limit=limit
+            since=start, until=_end(end), actor=actor, action=action, customer=customer, limit=limit
         )
     records = [e.to_dict() for e in events]
     emit(output_format(format_, json_), records, lambda: _print(records))
+
+
+def _end(end: str | None) -> str | None:
+    """``--to``: a day means through its end (the day after, exclusive); a time, before it."""
+    if end is None or "T" in end or " " in end.strip():
+        return end
+    try:
+        day = dt.date.fromisoformat(end.strip())
+    except ValueError:
+        return end  # the audit log says what it cannot read
+    return (day + dt.timedelta(days=1)).isoformat()
 
 
 def _print(records: list[dict[str, Any]]) -> None:
