@@ -167,6 +167,17 @@ def test_rotation_from_the_command_line(tmp_path):
     assert res.exit_code != 0 and "not a secret" in res.output
 
 
+def test_the_form_token_key_rotates_from_the_command_line(tmp_path):
+    db = str(tmp_path / "f.duckdb")
+    with Store(db) as store:
+        first = store.keyring("forms").current.id
+    res = CliRunner().invoke(app, ["--db", db, "secrets", "rotate", "forms", "--drop-old"])
+    assert res.exit_code == 0, res.output
+    with Store(db) as store:
+        assert store.keyring("forms").ids == [store.keyring("forms").current.id]
+        assert store.keyring("forms").current.id != first
+
+
 def test_the_environment_variable_wins(tmp_path, monkeypatch):
     path = tmp_path / "e.duckdb"
     with Store(path) as store:

@@ -11,20 +11,20 @@ from cxray.cli._app import app
 from cxray.cli._output import console
 
 secrets_app = typer.Typer(
-    help="Signing keys (invitations, webhooks) kept outside the store: list, rotate, drop "
+    help="Signing keys (invitations, webhooks, forms) kept outside the store: list, rotate, drop "
     "old. docs/security.md.",
     no_args_is_help=True,
 )
 app.add_typer(secrets_app, name="secrets")
 
 NameArg = Annotated[
-    str, typer.Argument(metavar="NAME", help="The secret: invitations or webhooks.")
+    str, typer.Argument(metavar="NAME", help="The secret: invitations, webhooks or forms.")
 ]
 
 
 def _check(name: str) -> str:
-    if name not in ("invitations", "webhooks"):
-        raise typer.BadParameter(f"{name!r} is not a secret: use invitations or webhooks")
+    if name not in ("invitations", "webhooks", "forms"):
+        raise typer.BadParameter(f"{name!r} is not a secret: use invitations, webhooks or forms")
     return name
 
 
