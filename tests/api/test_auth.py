@@ -63,10 +63,11 @@ def test_admin_creates_a_key_over_http_and_it_works(api):
     r = api.post("/api/keys", role="admin", json={"role": "viewer", "name": "wall"})
     assert r.status_code == 201
     key = r.json()["key"]
-    assert (
-        api.client.get("/api/me", headers={"Authorization": f"Bearer {key}"}).json()["role"]
-        == "viewer"
-    )
+    me = api.client.get("/api/me", headers={"Authorization": f"Bearer {key}"}).json()
+    assert (me["role"], me["pii"]) == ("viewer", False)
+    r = api.post("/api/keys", role="admin", json={"role": "analyst", "pii": True})
+    me = api.client.get("/api/me", headers={"Authorization": f"Bearer {r.json()['key']}"})
+    assert (me.json()["role"], me.json()["pii"]) == ("analyst", True)
     assert_envelope(
         api.post("/api/keys", role="admin", json={"role": "owner"}), 422, "invalid_request"
     )

@@ -72,4 +72,4 @@ def logout(request: Request, response: Response) -> dict[str, Any]:
 
 @router.get("/me", summary="The caller's key and role", responses=ERROR_RESPONSES)
 def me(who: Annotated[Principal, Depends(viewer)]) -> dict[str, Any]:
-    return {"key_id": who.key_id, "role": who.role, "via": who.via}
+    return {"key_id": who.key_id, "role": who.role, "via": who.via, "pii": who.pii}
