@@ -123,7 +123,8 @@ def test_cli_mistakes_are_one_line(capsys, demo_db, args, code, message):
     assert message in err and "Traceback" not in err + out
 
 
-def test_cli_empty_store(capsys, tmp_path):
+def test_cli_empty_store(capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # init writes cxray.toml in the current folder
     db = str(tmp_path / "empty.duckdb")
     run(capsys, "--db", db, "init")
     code, out, err = run(capsys, "--db", db, "journeys", "funnel", "--steps", "a,b")
