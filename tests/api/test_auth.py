@@ -82,7 +82,7 @@ def test_login_session_cookie(api):
     assert cookie and api.keys["analyst"] not in cookie
     assert "httponly" in r.headers["set-cookie"].lower()
     me = c.get("/api/me")
-    assert me.json() == {"key_id": 2, "role": "analyst", "via": "session"}
+    assert me.json() == {"key_id": 2, "role": "analyst", "via": "session", "pii": False}
     assert _upload(api, headers={}).status_code == 201  # the cookie authorizes a write
     # ... but not one from another site
     cross = _upload(api, headers={"Origin": "https://evil.example"})
