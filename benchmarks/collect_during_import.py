@@ -34,7 +34,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import socket
 import subprocess
 import sys
 import tempfile
@@ -45,6 +44,7 @@ from pathlib import Path
 import httpx
 
 from benchmarks._harness import load_line
+from benchmarks.survey_load import _free_port, _peak_rss_mib
 
 CONFIG = """
 [surveys.pulse]
@@ -64,20 +64,6 @@ show_if = { question = "nps", max = 6 }
 [text]
 enrich_on_import_max_rows = 200000
 """
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _peak_rss_mib(pid: int) -> float:
-    with open(f"/proc/{pid}/status", encoding="ascii") as f:
-        for line in f:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    return float("nan")
 
 
 # ---------------------------------------------------------------- the open-loop client

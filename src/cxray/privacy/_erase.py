@@ -223,42 +223,36 @@ def text_columns(store: Store, config: ProgramConfig, table: str) -> dict[str, s
     return out
 
 
-def numbers_only(answers: str | None) -> str | None:
-    """A survey ledger's answers (JSON) without its texts: numbers and booleans stay."""
-    if answers is None:
+def _kept_json(text: str | None, keep: Callable[[str, object], bool]) -> str | None:
+    """A JSON object's text with only the entries ``keep(key, value)`` accepts ("{}" for
+    anything that is not one); None stays None."""
+    if text is None:
         return None
     try:
-        data = json.loads(answers)
+        data = json.loads(text)
     except ValueError:
         return "{}"
     if not isinstance(data, dict):
         return "{}"
-    kept = {
-        k: v
-        for k, v in data.items()
-        if isinstance(v, bool | int | float) and not isinstance(v, str)
-    }
-    return json.dumps(kept, separators=(",", ":"))
+    kept = {k: v for k, v in data.items() if keep(k, v)}
+    return json.dumps(kept, separators=(",", ":"), default=str)
+
+
+def numbers_only(answers: str | None) -> str | None:
+    """A survey ledger's answers (JSON) without its texts: numbers and booleans stay."""
+    return _kept_json(answers, lambda k, v: isinstance(v, bool | int | float))
 
 
 def plain_details(details: str | None, keep: Sequence[str] = KEPT_DETAILS) -> str | None:
     """An alert's details (JSON) without texts: numbers, booleans and the categories in
     ``keep`` stay; every other string (comments, authors, ids) goes."""
-    if details is None:
-        return None
-    try:
-        data = json.loads(details)
-    except ValueError:
-        return "{}"
-    if not isinstance(data, dict):
-        return "{}"
-    kept = {
-        k: v
-        for k, v in data.items()
-        if (isinstance(v, bool | int | float) and k != "customer_id")
-        or (k in keep and isinstance(v, str))
-    }
-    return json.dumps(kept, separators=(",", ":"), default=str)
+    return _kept_json(
+        details,
+        lambda k, v: (
+            (isinstance(v, bool | int | float) and k != "customer_id")
+            or (k in keep and isinstance(v, str))
+        ),
+    )
 
 
 # ---------------------------------------------------------------- the record
