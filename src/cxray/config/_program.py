@@ -323,11 +323,19 @@ class ThemeConfig(_Model):
     ending in ``*`` matches words that start with it ("deliver*": "delivery",
     "delivered"). Matching ignores case. ``examples`` are texts the theme must
     match: ``cxray text themes`` reports those its keywords miss.
+
+    Context rules, checked per clause (a text is split at sentence ends, ``;``
+    and contrast words such as "but"): ``require`` lists words or phrases of
+    which one must be in the same clause for a keyword to count ("hold" is
+    support only next to "call", "line", "agent"...); ``exclude`` lists words
+    or phrases that veto the theme in that clause.
     """
 
     label: str
     keywords: tuple[str, ...]
     examples: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+    require: tuple[str, ...] = ()
 
     @field_validator("keywords")
     @classmethod
@@ -336,70 +344,174 @@ class ThemeConfig(_Model):
             raise ValueError("keywords must list at least one non-empty word or phrase")
         return v
 
+    @field_validator("exclude", "require")
+    @classmethod
+    def _no_empty_rule(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        if any(not k.strip(" *") for k in v):
+            raise ValueError("exclude and require words must not be empty")
+        return v
 
-def _theme(label: str, keywords: str) -> ThemeConfig:
-    return ThemeConfig(label=label, keywords=tuple(k.strip() for k in keywords.split(",")))
+
+def _split(words: str) -> tuple[str, ...]:
+    return tuple(k.strip() for k in words.split(",") if k.strip())
 
 
-#: the default CX taxonomy: id -> (label, comma-separated keywords)
-DEFAULT_THEMES: dict[str, tuple[str, str]] = {
-    "delivery": (
-        "Delivery",
-        "deliver*, shipping, shipment*, shipped, parcel*, package*, courier*, carrier*, late, "
-        "arrive*, arrival, tracking, dispatch*, transit, where is my order, wrong address, lost, "
-        "order stuck",
-    ),
-    "price_billing": (
-        "Price & billing",
-        "price*, pricing, expensive, overpriced, cheap, cost*, charg*, overcharg*, bill, billed, "
-        "billing, invoice*, payment*, paid, fee*, discount*, promo*, coupon*, deal, deals, "
+def _theme(label: str, keywords: str, require: str = "", exclude: str = "") -> ThemeConfig:
+    return ThemeConfig(
+        label=label, keywords=_split(keywords), require=_split(require), exclude=_split(exclude)
+    )
+
+
+#: people a remark about attitude can be about ("friendly" needs one in its clause)
+_PEOPLE = (
+    "staff, crew, agent*, employee*, team, person, people, host*, receptionist*, waiter*, "
+    "waitress*, server*, attendant*, steward*, manager*, driver*, colleague*, representative*, "
+    "rep, advisor*, adviser*, guy, lady, woman, man, they, she, he, everyone, service"
+)
+#: words that make a remark about replies or waiting one about contacting support
+_CONTACT = (
+    "customer service, customer services, customer support, customer care, support, "
+    "support team, help desk, helpdesk, helpline, hotline, call centre, call center, "
+    "call*, phone*, phoned, rang, chat, live chat, on hold, ticket*, agent*, "
+    "representative*, email*, e-mail*, contact*, complain*, complaint*"
+)
+
+#: the default CX taxonomy: id -> label, keywords and optional context rules, each a
+#: comma-separated string (``require``: one of these in the same clause; ``exclude``:
+#: none of these in the same clause); see :class:`ThemeConfig`
+DEFAULT_THEMES: dict[str, dict[str, str]] = {
+    "delivery": {
+        "label": "Delivery",
+        "keywords": "deliver*, shipping, shipment*, shipped, parcel*, courier*, tracking number, "
+        "tracking, dispatch*, where is my order, wrong address, order stuck, arrived late, "
+        "came late, days late, week late, weeks late, never arrived, not arrived, "
+        "hasn't arrived, has not arrived, not received, never received, in transit",
+        "exclude": "flight*, plane, boarding, baggage, luggage",
+    },
+    "price_billing": {
+        "label": "Price & billing",
+        "keywords": "price*, pricing, expensive, overpriced, cost*, charge, overcharg*, bill, "
+        "billed, billing, invoice*, payment*, paid, fee*, discount*, promo*, coupon*, "
         "value for money, subscription",
-    ),
-    "product_quality": (
-        "Product quality",
-        "quality, broken, broke, break*, defect*, faulty, fault, faults, battery, batteries, "
-        "stopped working, doesn't work, does not work, malfunction*, flimsy, poorly made, "
-        "cheaply made, fell apart, damaged, overheat*, swollen, sturdy, well made, flaw*, "
-        "missing part*, missing from the box, firmware, disconnect*, freez*",
-    ),
-    "support": (
-        "Support & staff",
-        "support, service, agent*, staff, colleague*, helpful, unhelpful, rude, answer*, "
-        "friendly, reply, replied, respon*, on hold, ticket*, representative*, contact*, chase*, "
-        "chasing, call back, email*, waiting, waited",
-    ),
-    "digital": (
-        "Website & app",
-        "app, apps, website*, site, online, checkout, search, page*, crash*, bug*, glitch*, "
-        "browser*, clunky, navigat*, order history",
-    ),
-    "account": (
-        "Account & login",
-        "account*, login, log in, logged in, sign in, password*, verification code, locked out, "
-        "personal data, my data, update my address, change my address",
-    ),
-    "returns_refunds": (
-        "Returns & refunds",
-        "return, returns, returned, returning, refund*, exchange*, send it back, sent it back, "
-        "return label, send back, sent back, replacement*, wrong item, wrong size, "
-        "wrong colo*, didn't order",
-    ),
-    "range_stock": (
-        "Range & availability",
-        "range, selection, choice, stock, out of stock, in stock, availab*, sold out, "
-        "back in stock",
-    ),
-    "product_help": (
-        "Product questions & setup",
-        "warranty, set up, setup, setting up, assembl*, instruction*, manual, compatib*, "
-        "install*, work with, how do i",
-    ),
+    },
+    "product_quality": {
+        "label": "Product quality",
+        "keywords": "quality, broken, broke, break, breaks, defect*, faulty, fault, faults, "
+        "battery, batteries, stopped working, doesn't work, does not work, malfunction*, "
+        "flimsy, poorly made, cheaply made, fell apart, damaged, overheat*, swollen, sturdy, "
+        "well made, flaw*, missing part*, missing from the box, firmware, freez*",
+        "exclude": "food, meal*, service",
+    },
+    "support": {
+        "label": "Customer support",
+        "keywords": _CONTACT + ", reply, replied, replies, respon*, answer*, waiting, waited, "
+        "wait, chase*, chasing, call back, unhelpful, no help, resolve*, sorted",
+        "require": _CONTACT,
+    },
+    "staff": {
+        "label": "Staff attitude",
+        "keywords": "rude, rudely, friendly, unfriendly, helpful, unhelpful, polite, impolite, "
+        "courteous, attentive, welcoming, professional, unprofessional, arrogant, "
+        "dismissive, condescending, patient, kind, caring, smiling, smile, attitude",
+        "require": _PEOPLE,
+    },
+    "waiting": {
+        "label": "Waiting & delays",
+        "keywords": "delay*, late, wait*, queue*, queuing, took forever, takes forever, "
+        "hours later, still waiting, slow, slowly, on hold, behind schedule, overdue",
+        "exclude": "can't wait, cannot wait, can not wait, wait to, late night, late checkout, "
+        "late check out, latest, slow cooker",
+    },
+    "cancellation": {
+        "label": "Cancellations",
+        "keywords": "cancel, cancels, cancelled, canceled, cancelling, canceling, cancellation*, "
+        "called off",
+    },
+    "communication": {
+        "label": "Communication & updates",
+        "keywords": "no information, no info, not informed, never informed, kept informed, "
+        "kept me informed, kept us informed, kept me updated, kept us updated, no update*, "
+        "notif*, announce*, announcement*, communicat*, explanation, no explanation, "
+        "nobody told, no one told, told us nothing, misinform*, text message",
+    },
+    "digital": {
+        "label": "Website & app",
+        "keywords": "app, apps, website*, web site, site, checkout, crash*, bug, bugs, buggy, "
+        "glitch*, browser*, clunky, error message, error code, won't load, doesn't load, "
+        "not loading, order history, log in, login",
+        "exclude": "bed bug*, bedbug*",
+    },
+    "account": {
+        "label": "Account & login",
+        "keywords": "account*, login, log in, logged in, sign in, password*, verification code, "
+        "locked out, personal data, my data, update my address, change my address",
+    },
+    "returns_refunds": {
+        "label": "Returns & refunds",
+        "keywords": "return, returns, returned, returning, refund*, exchange*, send it back, "
+        "sent it back, return label, send back, sent back, replacement*, wrong item, "
+        "wrong size, wrong colo*, didn't order",
+        "exclude": "return flight*, return journey*, return trip*, return leg, return ticket*, "
+        "on return, on our return, on my return, exchange rate*, return home",
+    },
+    "cleanliness": {
+        "label": "Cleanliness",
+        "keywords": "dirty, filthy, clean, cleaned, cleaning, cleanliness, unclean, spotless, "
+        "stain*, smell*, smelly, stink*, stank, dust*, hygien*, unhygienic, mould*, mold, "
+        "moldy, mouldy, cockroach*, bed bug*, bedbug*, sticky, grime, grimy, hair in",
+        "exclude": "clean lines, clean look, clean cut, cleaning instructions",
+    },
+    "food": {
+        "label": "Food & drink",
+        "keywords": "food, meal*, breakfast*, dinner*, lunch*, snack*, menu*, dish, dishes, "
+        "drink*, coffee, tea, wine, beverage*, catering, tasty, tasteless, delicious, bland, "
+        "stale, undercooked, overcooked, portion*, cuisine",
+    },
+    "comfort": {
+        "label": "Seat & room comfort",
+        "keywords": "seat*, legroom, leg room, bed, beds, mattress*, pillow*, recline*, "
+        "comfort*, uncomfortable, cramped, spacious, noisy, noise, air conditioning, "
+        "too hot, too cold",
+        "require": "seat*, legroom, leg room, bed, beds, bedroom*, mattress*, pillow*, "
+        "recline*, room, rooms, cabin, chair*, sofa, sleep*, slept, noisy, noise, "
+        "air conditioning, too hot, too cold",
+    },
+    "payments": {
+        "label": "Payments & transfers",
+        "keywords": "transfer*, top up, top-up, topped up, topup, card payment*, declined, "
+        "pending, atm, cash withdrawal*, withdraw*, direct debit*, standing order*, "
+        "exchange rate*",
+        "exclude": "airport transfer*, transfer flight*, transfer desk, transfer passenger*",
+    },
+    "cards": {
+        "label": "Cards",
+        "keywords": "card, cards, pin, contactless, virtual card*, debit card*, credit card*",
+        "exclude": "boarding card*, boarding pass*, gift card*, sim card*, card table*",
+    },
+    "fit_size": {
+        "label": "Fit & size",
+        "keywords": "fit, fits, fitted, fitting, size*, sizing, too small, too big, too large, "
+        "too tight, too loose, too long, too short, runs small, runs large, runs big, "
+        "true to size",
+        "exclude": "seat*, legroom, room, cabin, bed, beds",
+    },
+    "range_stock": {
+        "label": "Range & availability",
+        "keywords": "range, selection, out of stock, in stock, availab*, sold out, "
+        "back in stock, stock",
+        "exclude": "range of motion",
+    },
+    "product_help": {
+        "label": "Product questions & setup",
+        "keywords": "warranty, set up, setup, setting up, assembl*, instruction*, manual, "
+        "compatib*, install*, work with, how do i",
+    },
 }
 
 
 def _default_themes() -> dict[str, ThemeConfig]:
     """The default taxonomy; any ``[themes.*]`` section in cxray.toml replaces it whole."""
-    return {key: _theme(label, words) for key, (label, words) in DEFAULT_THEMES.items()}
+    return {key: _theme(**spec) for key, spec in DEFAULT_THEMES.items()}
 
 
 class TextConfig(_Model):

@@ -1,39 +1,52 @@
 """Taxonomy themes: every text to the themes whose keywords it contains. Deterministic.
 
 A taxonomy is the ``[themes.*]`` section of ``cxray.toml`` (or the built-in
-default): a theme id, a label and keywords. Matching rules, in full:
+default): a theme id, a label, keywords and optional context rules. Matching
+rules, in full:
 
-* a text is split into words: runs of letters, digits and apostrophes, lower-cased
-  (``’`` counts as ``'``);
+* a text is split into **clauses** at sentence ends (``.``, ``!``, ``?``), ``;``,
+  line breaks and the contrast words of :data:`CONTRAST` ("but", "however",
+  "although", "though", "yet", "whereas" and their Portuguese, Spanish, French
+  and German counterparts); a clause into words: runs of letters, digits and
+  apostrophes, lower-cased (``’`` counts as ``'``);
 * every word and every keyword word is reduced by the same light stemmer
   (:func:`stem`: plural ``-s``/``-es``/``-ies``, ``-ing``, ``-ed``, a final ``-e``,
   a doubled final consonant), so "charge", "charges", "charged" and
   "charging" are one word;
-* a keyword of one word matches that word anywhere in the text; a phrase matches
-  its words consecutively; a keyword ending in ``*`` matches any word that
-  starts with it (before stemming: "deliver*" matches "delivery", "delivered");
-* a text belongs to every theme with at least one matching keyword (multi-label),
+* a keyword of one word matches that word anywhere in a clause; a phrase matches
+  its words consecutively within a clause; a keyword ending in ``*`` matches any
+  word that starts with it (before stemming: "deliver*" matches "delivery",
+  "delivered");
+* a theme with ``require`` words matches a clause only when the clause also holds
+  one of them (context: "hold" counts for support only next to "call", "line",
+  "agent", ...); a theme with ``exclude`` words never matches a clause that holds
+  one of them ("customer service was lovely" is not a complaint about waiting);
+  both lists take words, phrases and ``*`` prefixes like keywords do;
+* a text belongs to every theme that matches one of its clauses (multi-label),
   listed in taxonomy order.
 
 Nothing depends on the order of the texts or on earlier calls: the same text
-and taxonomy always give the same themes.
+and taxonomy always give the same themes. :meth:`Taxonomy.match_report` says how
+often each theme matches a set of texts, with which keywords, and shows examples,
+to tune a taxonomy (``cxray text taxonomy``).
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
 from cxray.config import ProgramConfig
 from cxray.exceptions import ModelError
 
-__all__ = ["Taxonomy", "TaxonomyTheme", "stem", "words"]
+__all__ = ["CONTRAST", "MatchReport", "Taxonomy", "TaxonomyTheme", "split_clauses", "stem", "words"]
 
 _WORD = re.compile(r"[^\W_]+(?:'[^\W_]+)*")
-_WORD_OR_SEP = re.compile(r"[^\W_]+(?:'[^\W_]+)*|\x00")
+_WORD_OR_SEP = re.compile(r"[^\W_]+(?:'[^\W_]+)*|\x00|[.!?;\n]+")
 _KEEP_DOUBLE = frozenset("lsz")
 
 
@@ -64,12 +77,215 @@ def stem(word: str) -> str:
     return w
 
 
+#: contrast words that start a new clause ("great staff | a dirty room"), per language
+CONTRAST = frozenset(
+    {
+        # English
+        "but", "however", "although", "though", "yet", "whereas",
+        # Portuguese
+        "mas", "porém", "porem", "entretanto", "contudo", "embora", "todavia",
+        # Spanish
+        "pero", "aunque", "sin embargo", "sino",
+        # French
+        "mais", "cependant", "pourtant", "toutefois",
+        # German
+        "aber", "jedoch", "obwohl", "trotzdem",
+    }
+)  # fmt: skip
+_ONE_WORD_CONTRAST = frozenset(c for c in CONTRAST if " " not in c)
+_CLAUSE_SPLIT = re.compile(
+    r"[.!?;\n]+(?:\s|$)|\s*\b(?:"
+    + "|".join(sorted((re.escape(c) for c in CONTRAST), key=len, reverse=True))
+    + r")\b",
+    re.IGNORECASE,
+)
+
+
+def split_clauses(texts: Sequence[str | None]) -> tuple[list[str], np.ndarray]:
+    """The clauses of every text and the index of the text each comes from.
+
+    Clause boundaries: sentence ends, ``;``, line breaks and the contrast words of
+    :data:`CONTRAST` (dropped from the clauses). Clauses without a letter or digit
+    are left out, so a text may have none.
+    """
+    out: list[str] = []
+    doc: list[int] = []
+    has_word = re.compile(r"[^\W_]")
+    for i, t in enumerate(texts):
+        if not isinstance(t, str) or not t:
+            continue
+        for part in _CLAUSE_SPLIT.split(t):
+            part = part.strip(" ,:-")
+            if part and has_word.search(part):
+                out.append(part)
+                doc.append(i)
+    return out, np.asarray(doc, dtype=np.int64)
+
+
+class _Keywords:
+    """Lists of keywords matched per clause, as a boolean matrix (clause x list)."""
+
+    def __init__(self, lists: Sequence[tuple[str, Sequence[str]]]):
+        self.n = len(lists)
+        self._exact: dict[str, list[int]] = {}
+        self._prefix: list[tuple[str, int]] = []
+        # (list index, stems of a phrase's first words, its last word, last is a prefix)
+        self._phrases: list[tuple[int, tuple[str, ...], str, bool]] = []
+        for i, (where, kws) in enumerate(lists):
+            for kw in kws:
+                prefix = kw.strip().endswith("*")
+                toks = words(kw.strip().rstrip("*"))
+                if not toks:
+                    raise ModelError(f"{where}: keyword {kw!r} has no words")
+                if prefix and len(toks) == 1:
+                    self._prefix.append((toks[0], i))
+                elif len(toks) == 1:
+                    self._exact.setdefault(stem(toks[0]), []).append(i)
+                else:
+                    last = toks[-1] if prefix else stem(toks[-1])
+                    self._phrases.append((i, tuple(stem(t) for t in toks[:-1]), last, prefix))
+        self._cache: dict[str, np.ndarray] = {}
+
+    def _word(self, word: str) -> np.ndarray:
+        """The lists (as a boolean row) a single word matches by itself."""
+        hit = self._cache.get(word)
+        if hit is None:
+            hit = np.zeros(self.n, dtype=bool)
+            hit[self._exact.get(stem(word), [])] = True
+            for prefix, i in self._prefix:
+                if word.startswith(prefix):
+                    hit[i] = True
+            self._cache[word] = hit
+        return hit
+
+    def match(self, tokens: _Tokens) -> np.ndarray:
+        """Clause x list: whether a keyword of the list occurs in the clause."""
+        out = np.zeros((tokens.n_clauses, self.n), dtype=bool)
+        if not tokens.codes.size or not self.n:
+            return out
+        urows = np.vstack([self._word(u) for u in tokens.uniques])
+        rows = urows[tokens.codes]
+        hit = np.flatnonzero(rows.any(axis=1))
+        if hit.size:
+            r, c = np.nonzero(rows[hit])
+            out[tokens.clause[hit[r]], c] = True
+        if self._phrases:
+            ids = tokens.stem_ids
+            tstem = tokens.tstem
+            m = tstem.size
+            for i, body, last, prefix in self._phrases:
+                if any(b not in ids for b in body):
+                    continue
+                pos = np.flatnonzero(tstem == ids[body[0]])
+                for k, b in enumerate(body[1:], start=1):
+                    pos = pos[pos + k < m]
+                    j = pos + k
+                    pos = pos[(tokens.clause[j] == tokens.clause[pos]) & (tstem[j] == ids[b])]
+                pos = pos[pos + len(body) < m]
+                j = pos + len(body)
+                if prefix:
+                    ok_u = np.array([st.startswith(last) for st in tokens.ustems], dtype=bool)
+                    last_ok = ok_u[tokens.codes[j]]
+                else:
+                    last_ok = tstem[j] == ids.get(last, -1)
+                pos = pos[(tokens.clause[j] == tokens.clause[pos]) & last_ok]
+                out[tokens.clause[pos], i] = True
+        return out
+
+
+class _Tokens:
+    """The words of a batch of texts with the clause and text of each (vectorized)."""
+
+    def __init__(self, texts: Sequence[str | None]):
+        import pandas as pd
+
+        clean = (t.replace("\x00", " ") if isinstance(t, str) else "" for t in texts)
+        big = "\x00".join(clean).lower().replace("\u2019", "'")
+        toks = _WORD_OR_SEP.findall(big)
+        codes, uniques = pd.factorize(np.array(toks, dtype=object)) if toks else ([], [])
+        codes = np.asarray(codes, dtype=np.int64)
+        is_doc = np.array([u == "\x00" for u in uniques], dtype=bool)
+        is_break = np.array(
+            [u == "\x00" or u in _ONE_WORD_CONTRAST or not u[0].isalnum() for u in uniques],
+            dtype=bool,
+        )
+        sep = is_break[codes] if codes.size else np.zeros(0, dtype=bool)
+        doc = np.cumsum(is_doc[codes])[~sep] if codes.size else codes
+        raw_clause = np.cumsum(sep)[~sep] if codes.size else codes
+        self.codes = codes[~sep] if codes.size else codes
+        # clauses numbered 0.. in order, only those with words
+        self.clause_start = np.flatnonzero(np.r_[True, raw_clause[1:] != raw_clause[:-1]])
+        if not self.codes.size:
+            self.clause_start = np.zeros(0, dtype=np.int64)
+        self.clause = np.cumsum(np.r_[False, raw_clause[1:] != raw_clause[:-1]]).astype(np.int64)[
+            : self.codes.size
+        ]
+        self.n_clauses = int(self.clause_start.size)
+        self.clause_doc = doc[self.clause_start] if self.codes.size else np.zeros(0, np.int64)
+        self.n_texts = len(texts)
+        self.uniques = [str(u) for u in uniques]
+        self.ustems = [stem(u) if not is_break[k] else "" for k, u in enumerate(self.uniques)]
+        self.stem_ids: dict[str, int] = {}
+        ustem_id = np.fromiter(
+            (self.stem_ids.setdefault(st, len(self.stem_ids)) for st in self.ustems),
+            dtype=np.int64,
+            count=len(self.ustems),
+        )
+        self.tstem = ustem_id[self.codes] if self.codes.size else self.codes
+
+    def per_text(self, clause_matrix: np.ndarray) -> np.ndarray:
+        """Text x column: any of its clauses."""
+        out = np.zeros((self.n_texts, clause_matrix.shape[1]), dtype=bool)
+        if self.n_clauses:
+            np.logical_or.at(out, self.clause_doc, clause_matrix)
+        return out
+
+
 @dataclass(frozen=True)
 class TaxonomyTheme:
     id: str
     label: str
     keywords: tuple[str, ...]
     examples: tuple[str, ...] = ()
+    #: words or phrases that veto a match in the same clause
+    exclude: tuple[str, ...] = ()
+    #: context: a keyword counts only with one of these in the same clause
+    require: tuple[str, ...] = ()
+
+
+@dataclass
+class MatchReport:
+    """How a taxonomy matches a set of texts (:meth:`Taxonomy.match_report`)."""
+
+    n_texts: int
+    #: per theme: id, label, matched, rate, top keywords [(keyword, texts)], examples
+    themes: list[dict[str, Any]]
+    unmatched: int
+    unmatched_rate: float
+    #: texts with two themes or more
+    overlap: int
+    overlap_rate: float
+    #: the theme pairs that share most texts: (id, id, texts)
+    pairs: list[tuple[str, str, int]]
+    unmatched_examples: list[str]
+    warnings: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "n_texts": self.n_texts,
+            "unmatched": self.unmatched,
+            "unmatched_rate": self.unmatched_rate,
+            "overlap": self.overlap,
+            "overlap_rate": self.overlap_rate,
+            "pairs": [{"a": a, "b": b, "texts": n} for a, b, n in self.pairs],
+            "themes": self.themes,
+            "unmatched_examples": self.unmatched_examples,
+            "warnings": self.warnings,
+        }
+
+
+#: a theme matching more than this share of texts sweeps too much to tell anything
+TOO_BROAD = 0.4
 
 
 class Taxonomy:
@@ -88,44 +304,15 @@ class Taxonomy:
             raise ModelError(f"theme ids repeat: {ids}")
         self.themes = tuple(themes)
         self.ids = tuple(ids)
-        # one-word keywords: stem -> theme indexes; prefixes: (prefix, theme index)
-        self._exact: dict[str, set[int]] = {}
-        self._prefix: list[tuple[str, int]] = []
-        phrases: dict[int, list[str]] = {}
-        # (theme index, stems of a phrase's first words, its last word, last is a prefix)
-        self._phrase_specs: list[tuple[int, tuple[str, ...], str, bool]] = []
-        for i, theme in enumerate(self.themes):
-            for kw in theme.keywords:
-                prefix = kw.strip().endswith("*")
-                toks = words(kw.strip().rstrip("*"))
-                if not toks:
-                    raise ModelError(f"theme {theme.id!r}: keyword {kw!r} has no words")
-                if prefix and len(toks) == 1:
-                    self._prefix.append((toks[0], i))
-                elif len(toks) == 1:
-                    self._exact.setdefault(stem(toks[0]), set()).add(i)
-                else:
-                    body = " ".join(stem(t) for t in toks[:-1])
-                    last = toks[-1] if prefix else stem(toks[-1])
-                    pattern = re.escape(f" {body} {last}") + (r"\S*" if prefix else "") + " "
-                    phrases.setdefault(i, []).append(pattern)
-                    self._phrase_specs.append((i, tuple(stem(t) for t in toks[:-1]), last, prefix))
-        self._phrases = {
-            i: re.compile("|".join(f"(?:{p})" for p in pats)) for i, pats in phrases.items()
-        }
-        # a phrase can only match a text holding the stem of its first word
-        self._phrase_starts = {
-            i: frozenset(
-                stem(words(kw.strip().rstrip("*"))[0])
-                for kw in self.themes[i].keywords
-                if len(words(kw.strip().rstrip("*"))) > 1
-            )
-            for i in phrases
-        }
-        self._all_starts = frozenset().union(*self._phrase_starts.values())
-        self._cache: dict[str, int] = {}  # word -> bit mask of its themes
-        self._info: dict[str, tuple[int, str]] = {}  # word -> (bit mask, stem)
-        self._stems: dict[str, str] = {}
+        self._keywords = _Keywords([(f"theme {t.id!r}", t.keywords) for t in self.themes])
+        self._excluded = [i for i, t in enumerate(self.themes) if t.exclude]
+        self._required = [i for i, t in enumerate(self.themes) if t.require]
+        self._exclude = _Keywords(
+            [(f"theme {self.ids[i]!r} exclude", self.themes[i].exclude) for i in self._excluded]
+        )
+        self._require = _Keywords(
+            [(f"theme {self.ids[i]!r} require", self.themes[i].require) for i in self._required]
+        )
 
     @classmethod
     def from_config(cls, config: ProgramConfig) -> Taxonomy:
@@ -147,153 +334,155 @@ class Taxonomy:
                     str(get("label", key)),
                     tuple(get("keywords", ())),
                     tuple(get("examples", ()) or ()),
+                    tuple(get("exclude", ()) or ()),
+                    tuple(get("require", ()) or ()),
                 )
             )
         return cls(out)
 
     # ---------------------------------------------------------------- matching
 
-    def _word_themes(self, word: str) -> int:
-        hit = self._cache.get(word)
-        if hit is None:
-            s = self._stem(word)
-            mask = 0
-            for i in self._exact.get(s, ()):
-                mask |= 1 << i
-            for prefix, i in self._prefix:
-                if word.startswith(prefix):
-                    mask |= 1 << i
-            hit = self._cache[word] = mask
-        return hit
+    def _clause_matrix(self, tokens: _Tokens) -> np.ndarray:
+        """Clause x theme after the exclude and require rules."""
+        m = self._keywords.match(tokens)
+        if self._excluded:
+            m[:, self._excluded] &= ~self._exclude.match(tokens)
+        if self._required:
+            m[:, self._required] &= self._require.match(tokens)
+        return m
 
-    def _stem(self, word: str) -> str:
-        s = self._stems.get(word)
-        if s is None:
-            s = self._stems[word] = stem(word)
-        return s
+    def clause_themes(self, texts: Sequence[str | None]) -> tuple[np.ndarray, np.ndarray]:
+        """Per clause (as split by the matcher): the text it comes from, and clause x theme."""
+        tokens = _Tokens(list(texts))
+        return tokens.clause_doc, self._clause_matrix(tokens)
 
-    def _mask(self, text: str | None) -> int:
-        """The themes of a text as a bit mask (bit i: theme i)."""
-        toks = words(text)
-        info = self._info
-        try:
-            entries = [info[w] for w in toks]
-        except KeyError:
-            for w in toks:
-                if w not in info:
-                    info[w] = (self._word_themes(w), self._stem(w))
-            entries = [info[w] for w in toks]
-        mask = 0
-        for m, _ in entries:
-            mask |= m
-        if self._phrases and len(toks) > 1:
-            present = {st for _, st in entries}
-            if present.isdisjoint(self._all_starts):
-                return mask
-            joined = None
-            for i, pattern in self._phrases.items():
-                if mask >> i & 1 or present.isdisjoint(self._phrase_starts[i]):
-                    continue
-                if joined is None:
-                    joined = " " + " ".join([st for _, st in entries]) + " "
-                if pattern.search(joined):
-                    mask |= 1 << i
-        return mask
+    def matrix(self, texts: Sequence[str | None], *, batch: int = 20_000) -> np.ndarray:
+        """Text x theme: whether each text has each theme (boolean)."""
+        texts = list(texts)
+        out = np.zeros((len(texts), len(self.themes)), dtype=bool)
+        for start in range(0, len(texts), batch):
+            tokens = _Tokens(texts[start : start + batch])
+            out[start : start + batch] = tokens.per_text(self._clause_matrix(tokens))
+        return out
 
     def _indexes(self, text: str | None) -> set[int]:
-        mask = self._mask(text)
-        return {i for i in range(len(self.themes)) if mask >> i & 1}
+        return {int(i) for i in np.flatnonzero(self.matrix([text])[0])}
 
     def assign(self, texts: Iterable[str | None]) -> list[tuple[str, ...]]:
         """The theme ids of every text, in taxonomy order (empty tuple: no theme)."""
-        ids = self.ids
-        seen: dict[int, tuple[str, ...]] = {}
-        out = []
-        for mask in self.masks(list(texts)):
-            mask = int(mask)
-            got = seen.get(mask)
-            if got is None:
-                got = seen[mask] = tuple(ids[i] for i in range(len(ids)) if mask >> i & 1)
-            out.append(got)
-        return out
+        m = self.matrix(list(texts))
+        if not len(m):
+            return []
+        rows, inverse = np.unique(m, axis=0, return_inverse=True)
+        got = [tuple(self.ids[j] for j in np.flatnonzero(r)) for r in rows]
+        return [got[k] for k in np.asarray(inverse).ravel()]
 
     def masks(self, texts: Sequence[str | None], *, batch: int = 20_000) -> Sequence[int]:
         """Each text's themes as a bit mask (bit i: theme i), for many texts at once.
 
-        The same matching as text by text, done over all words of a batch: one
-        regular-expression pass over the batch's texts joined by a separator,
-        each distinct word looked up once, every keyword and phrase checked
-        as array operations over the words.
+        One regular-expression pass over a batch's texts joined by a separator,
+        each distinct word looked up once, every keyword, phrase and rule
+        checked as array operations over the words.
         """
-        if len(self.themes) > 62:  # beyond an int64: text by text, Python integers
-            return [self._mask(t) for t in texts]
-        out = np.zeros(len(texts), dtype=np.int64)
-        for start in range(0, len(texts), batch):
-            out[start : start + batch] = self._masks(texts[start : start + batch])
-        return out
-
-    def _masks(self, texts: Sequence[str | None]) -> np.ndarray:
-        import pandas as pd
-
-        n = len(texts)
-        out = np.zeros(n, dtype=np.int64)
-        clean = (t.replace("\x00", " ") if isinstance(t, str) else "" for t in texts)
-        big = "\x00".join(clean).lower().replace("\u2019", "'")
-        toks = _WORD_OR_SEP.findall(big)
-        if not toks:
-            return out
-        codes, uniques = pd.factorize(np.array(toks, dtype=object))
-        is_sep = np.array([u == "\x00" for u in uniques], dtype=bool)[codes]
-        doc = np.cumsum(is_sep)[~is_sep]  # the text each word belongs to
-        codes = codes[~is_sep]
-        if not codes.size:
-            return out
-        umask = np.fromiter(
-            (0 if u == "\x00" else self._word_themes(u) for u in uniques),
-            dtype=np.int64,
-            count=len(uniques),
-        )
-        tmask = umask[codes]
-        starts = np.flatnonzero(np.r_[True, doc[1:] != doc[:-1]])
-        out[doc[starts]] = np.bitwise_or.reduceat(tmask, starts)
-        if self._phrase_specs:
-            ustems = ["" if u == "\x00" else self._stem(u) for u in uniques]
-            ids: dict[str, int] = {}
-            ustem_id = np.fromiter(
-                (ids.setdefault(st, len(ids)) for st in ustems), dtype=np.int64, count=len(ustems)
-            )
-            tstem = ustem_id[codes]
-            m = tstem.size
-            for i, body, last, prefix in self._phrase_specs:
-                bit = np.int64(1) << np.int64(i)
-                if any(b not in ids for b in body):
-                    continue
-                pos = np.flatnonzero(tstem == ids[body[0]])
-                for k, b in enumerate(body[1:], start=1):
-                    j = pos + k
-                    pos = pos[(j < m)]
-                    j = pos + k
-                    pos = pos[(doc[j] == doc[pos]) & (tstem[j] == ids[b])]
-                j = pos + len(body)
-                pos = pos[j < m]
-                j = pos + len(body)
-                if prefix:
-                    ok_u = np.array([st.startswith(last) for st in ustems], dtype=bool)
-                    last_ok = ok_u[codes[j]]
-                else:
-                    last_ok = tstem[j] == ids.get(last, -1)
-                pos = pos[(doc[j] == doc[pos]) & last_ok]
-                out[np.unique(doc[pos])] |= bit
-        return out
+        m = self.matrix(texts, batch=batch)
+        if len(self.themes) > 62:  # beyond an int64: Python integers
+            return [sum(1 << int(j) for j in np.flatnonzero(r)) for r in m]
+        weights = np.left_shift(np.int64(1), np.arange(len(self.themes), dtype=np.int64))
+        return (m.astype(np.int64) * weights).sum(axis=1) if len(m) else np.zeros(0, np.int64)
 
     def matches(self, text: str | None) -> dict[str, list[str]]:
         """Which keywords of which themes a text matches (to explain an assignment)."""
         out: dict[str, list[str]] = {}
-        for theme in self.themes:
-            for kw in theme.keywords:
-                if Taxonomy([TaxonomyTheme(theme.id, theme.label, (kw,))])._indexes(text):
-                    out.setdefault(theme.id, []).append(kw)
+        tokens = _Tokens([text])
+        if not tokens.n_clauses:
+            return out
+        themes = self._clause_matrix(tokens)
+        for j, theme in enumerate(self.themes):
+            if not themes[:, j].any():
+                continue
+            kws = _Keywords([(theme.id, (kw,)) for kw in theme.keywords]).match(tokens)
+            hit = (kws & themes[:, [j]]).any(axis=0)
+            out[theme.id] = [kw for kw, h in zip(theme.keywords, hit, strict=True) if h]
         return out
+
+    def match_report(
+        self, texts: Sequence[str | None], *, n_examples: int = 3, n_keywords: int = 5
+    ) -> MatchReport:
+        """Each theme's match rate, top keywords and examples; the unmatched rate; overlap.
+
+        Rates are over the texts with any word. A theme matching more than
+        :data:`TOO_BROAD` of them, or none, gets a warning. Examples are the
+        first texts (in the order given) of 8 to 60 words, else the first ones.
+        """
+        texts = [t for t in texts if isinstance(t, str) and _WORD.search(t)]
+        n = len(texts)
+        flat = [(j, kw) for j, t in enumerate(self.themes) for kw in t.keywords]
+        each = _Keywords([(self.ids[j], (kw,)) for j, kw in flat])
+        per_text = np.zeros((n, len(self.themes)), dtype=bool)
+        kw_text = np.zeros(len(flat), dtype=np.int64)
+        for start in range(0, n, 5_000):
+            tokens = _Tokens(texts[start : start + 5_000])
+            clause_themes = self._clause_matrix(tokens)
+            per_text[start : start + 5_000] = tokens.per_text(clause_themes)
+            kw_clause = each.match(tokens) & clause_themes[:, [j for j, _ in flat]]
+            kw_text += tokens.per_text(kw_clause).sum(axis=0)
+        n_words = np.array([len(t.split()) for t in texts], dtype=np.int64)
+        readable = (n_words >= 8) & (n_words <= 60)
+
+        def examples(rows: np.ndarray) -> list[str]:
+            good = rows[readable[rows]][:n_examples]
+            if good.size < n_examples:
+                good = np.r_[good, rows[~readable[rows]][: n_examples - good.size]]
+            return [texts[i] for i in good]
+
+        out, warnings = [], []
+        for j, theme in enumerate(self.themes):
+            rows = np.flatnonzero(per_text[:, j])
+            rate = rows.size / n if n else 0.0
+            kws = sorted(
+                ((kw, int(kw_text[k])) for k, (jj, kw) in enumerate(flat) if jj == j),
+                key=lambda x: -x[1],
+            )
+            out.append(
+                {
+                    "id": theme.id,
+                    "label": theme.label,
+                    "matched": int(rows.size),
+                    "rate": rate,
+                    "keywords": [{"keyword": k, "texts": c} for k, c in kws[:n_keywords] if c],
+                    "examples": examples(rows),
+                }
+            )
+            if n and rate > TOO_BROAD:
+                warnings.append(
+                    f"{theme.id}: matches {rate:.0%} of texts (more than {TOO_BROAD:.0%}): "
+                    "its keywords are too generic; add require/exclude words or phrases"
+                )
+            elif n and not rows.size:
+                warnings.append(f"{theme.id}: matches no text")
+        count = per_text.sum(axis=1)
+        unmatched = np.flatnonzero(count == 0)
+        co = per_text.T.astype(np.int64) @ per_text.astype(np.int64)
+        pairs = sorted(
+            (
+                (self.ids[a], self.ids[b], int(co[a, b]))
+                for a in range(len(self.ids))
+                for b in range(a + 1, len(self.ids))
+                if co[a, b]
+            ),
+            key=lambda x: (-x[2], x[0], x[1]),
+        )[:5]
+        return MatchReport(
+            n,
+            out,
+            int(unmatched.size),
+            unmatched.size / n if n else 0.0,
+            int((count >= 2).sum()),
+            float((count >= 2).sum() / n) if n else 0.0,
+            pairs,
+            examples(unmatched),
+            warnings,
+        )
 
     def unmatched_examples(self) -> dict[str, list[str]]:
         """Examples of each theme that its own keywords do not match."""
