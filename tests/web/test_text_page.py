@@ -72,7 +72,13 @@ def test_text_page_numbers_equal_the_api(site):
             if not e["suppressed"]
         ]
         assert nums == want
-    assert "themes-chart" in page and "/static/plotly.min.js" in page
+    # a bubble for every theme whose sentiment and impact are shown (not suppressed)
+    plotted = [
+        t
+        for t in report["themes"]
+        if t["volume"] and not t["sentiment"]["suppressed"] and not t["impact"]["nps"]["suppressed"]
+    ]
+    assert ("themes-chart" in page) == ("/static/plotly.min.js" in page) == bool(plotted)
     assert '<a href="/text"' in page or 'href="/text?' in page  # in the nav
 
 

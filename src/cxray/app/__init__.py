@@ -38,7 +38,7 @@ SERVE_URL_ENV = "CXRAY_SERVE_URL"
 
 __all__ = ["create_app"]
 
-#: ``CXRAY_WARM=0`` turns the background computation of the overview off
+#: ``CXRAY_WARM=0`` turns the background computation of the overview and the Text page off
 WARM_ENV = "CXRAY_WARM"
 #: how often the warmer looks for a new import (seconds)
 WARM_EVERY = 2.0
@@ -181,6 +181,7 @@ def _warm_while_serving(app: FastAPI) -> None:
 
     def warm(stop: threading.Event) -> None:
         seen: int | None = None
+        texts: tuple | None = None  # the Text page's reports: warmed when the texts change
         while not stop.is_set():
             try:
                 imported = state.version()[0]
@@ -192,6 +193,14 @@ def _warm_while_serving(app: FastAPI) -> None:
             except Exception:  # never take the server down: the page computes on demand
                 _log.warning("could not compute the overview in the background", exc_info=True)
                 seen = None
+                stop.wait(30.0)
+            try:
+                now = web.text_version(state)  # an import's enrichment, `cxray text enrich`
+                if now != texts:
+                    web.warm_text(state)
+                    texts = now
+            except Exception:
+                _log.warning("could not compute the Text page in the background", exc_info=True)
                 stop.wait(30.0)
             stop.wait(WARM_EVERY)
 

@@ -142,6 +142,9 @@ def enrich(
         scorer, model_id = text.resolve_model(model, ws.store)
         report = text.enrich_sentiment(ws.store, scorer, model_id, progress=progress)
         themes = text.assign_store_themes(ws.store, ws.config, progress=progress)
+        # what the Text page shows first, computed now and kept in the store
+        text.REPORTS.precompute(ws.store, ws.config)
+        text.REPORTS.save(ws.store)
     if fmt != "table":
         data = {**report.to_dict(), "themes": themes}
         emit(fmt, data, records=data["fields"])

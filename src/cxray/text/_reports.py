@@ -14,17 +14,29 @@ everything they depend on:
 
 One process-wide instance, :data:`REPORTS`, serves the REST API and the
 dashboard, so a page and the API answer the same numbers from one computation.
+
+What the Text page shows first (each table's taxonomy themes and the weekly case
+trends, under the store's own config) is also **kept in the store**, in the
+internal table ``_cx_text_reports``, with the data version it was computed at:
+:meth:`TextReports.precompute` runs after ``cxray text enrich`` and in the
+background of ``cxray serve`` (at start and after every import), so a fresh
+server answers the first page from the kept report at once. A kept report is
+served only while its data version is the current one, and reports made for a
+reader who sees personal data (texts unredacted) are never written there.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
+import json
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
 
 from cxray.config import ProgramConfig
 from cxray.exceptions import NotFoundError, QueryError
@@ -35,10 +47,20 @@ from cxray.text._stored import THEMES_TABLE
 from cxray.text._themes import TIME_COLUMNS, Documents, themes_with_documents
 from cxray.text._trends import case_trends
 
-__all__ = ["REPORTS", "TextReports", "score_texts"]
+__all__ = ["KEPT_TABLE", "REPORTS", "TextReports", "score_texts"]
 
 #: at most this many texts in one call of :func:`score_texts`
 MAX_TEXTS = 10_000
+#: the reports kept in the store: one row per report (its options), the latest data version
+KEPT_TABLE = "_cx_text_reports"
+_KEPT_SCHEMA = pa.schema(
+    [
+        ("report_key", pa.string()),
+        ("data_version", pa.string()),
+        ("computed_at", pa.timestamp("us")),
+        ("body", pa.string()),
+    ]
+)
 
 
 @dataclass
@@ -52,10 +74,13 @@ class _Themes:
 class TextReports:
     """Theme reports, theme drill-downs and case trends, kept until the data changes."""
 
-    def __init__(self, size: int = 8):
+    def __init__(self, size: int = 16):
         self.size = size
         self._items: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
         self._lock = threading.Lock()
+        #: (key, version) of reports computed under a store's own config, not yet in the store
+        self._unsaved: dict[tuple[Any, ...], tuple[Any, ...]] = {}
+        self._computing: dict[tuple[Any, ...], threading.Lock] = {}
 
     # ------------------------------------------------------------ keys
 
@@ -81,28 +106,121 @@ class TextReports:
     def _config_key(config: ProgramConfig) -> str:
         return hashlib.sha1(config.model_dump_json().encode("utf-8")).hexdigest()
 
-    def _get(self, key: tuple[Any, ...], version: tuple[Any, ...], make: Any) -> Any:
+    def _get(
+        self,
+        key: tuple[Any, ...],
+        version: tuple[Any, ...],
+        make: Any,
+        *,
+        store: Store | None = None,
+        keep: bool = False,
+    ) -> Any:
         """The value kept for ``key`` at this data ``version``, else ``make()``'s.
 
         One value per key: a newer version replaces the older one at once, so a
-        report over a million texts is never held twice.
+        report over a million texts is never held twice. With ``store``, a report
+        kept there at this version is read before anything is computed; with
+        ``keep`` too, one computed here is marked to be written there by
+        :meth:`save` (only reports under the store's own config are kept).
         """
         with self._lock:
             held = self._items.get(key)
             if held is not None and held[0] == version:
                 self._items.move_to_end(key)
                 return held[1]
-        value = make()
-        with self._lock:
-            self._items[key] = (version, value)
-            self._items.move_to_end(key)
-            while len(self._items) > self.size:
-                self._items.popitem(last=False)
+            # one computation per report: a page asked for while the server computes it in
+            # the background waits for that instead of computing it a second time
+            gate = self._computing.setdefault((key, version), threading.Lock())
+        with gate:
+            with self._lock:
+                held = self._items.get(key)
+                if held is not None and held[0] == version:
+                    return held[1]
+            try:
+                value = _read_kept(store, key, version) if store is not None else None
+                computed = value is None
+                if computed:
+                    value = make()
+                with self._lock:
+                    self._items[key] = (version, value)
+                    self._items.move_to_end(key)
+                    while len(self._items) > self.size:
+                        self._items.popitem(last=False)
+                    if computed and keep:
+                        self._unsaved[key] = version
+            finally:
+                with self._lock:
+                    self._computing.pop((key, version), None)
         return value
 
     def clear(self) -> None:
         with self._lock:
             self._items.clear()
+            self._unsaved.clear()
+
+    # ------------------------------------------------------------ kept in the store
+
+    def save(self, store: Store) -> int:
+        """Write the reports computed under ``store``'s own config since the last save into
+        its ``_cx_text_reports`` table (each replacing its older version); how many.
+
+        Separate from computing so that a server can compute through a read snapshot and
+        write under its write lock. A read-only store writes nothing.
+        """
+        if store.read_only:
+            return 0
+        with self._lock:
+            todo = [
+                (k, v, self._items[k][1])
+                for k, v in self._unsaved.items()
+                if k[1] == store.url and k in self._items and self._items[k][0] == v
+            ]
+        if not todo:
+            return 0
+        b = store.backend
+        if KEPT_TABLE not in b.list_tables():
+            b.create_table(KEPT_TABLE, schema=_KEPT_SCHEMA)
+        now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+        rows = pa.table(
+            {
+                "report_key": [_kept_id(k) for k, _, _ in todo],
+                "data_version": [_version_text(v) for _, v, _ in todo],
+                "computed_at": pa.array([now] * len(todo), pa.timestamp("us")),
+                "body": [json.dumps(value, separators=(",", ":")) for _, _, value in todo],
+            },
+            schema=_KEPT_SCHEMA,
+        )
+        ids = ", ".join("'" + r + "'" for r in rows["report_key"].to_pylist())
+        b.raw_sql(f"DELETE FROM {KEPT_TABLE} WHERE report_key IN ({ids})")
+        b.insert(KEPT_TABLE, rows)
+        with self._lock:
+            for k, v, _ in todo:
+                if self._unsaved.get(k) == v:
+                    del self._unsaved[k]
+        return len(todo)
+
+    def precompute(
+        self, store: Store, config: ProgramConfig, *, tables: tuple[str, ...] | None = None
+    ) -> list[str]:
+        """Compute what the Text page shows first, so that nobody waits for it: the
+        taxonomy themes of every table with scored texts and the weekly case trends,
+        under ``config`` (the store's own: texts redacted unless configured off).
+
+        Kept in memory at once and marked for :meth:`save` (call it with a writable
+        store; ``cxray text enrich`` and ``cxray serve`` do). Returns what it covered
+        (``"themes:responses"``, ``"trends:week"``).
+        """
+        done = []
+        have = _tables_with_texts(store)
+        for table in tables or tuple(TEXT_FIELDS):
+            if table not in have:
+                continue
+            self.themes(store, config, table=table, keep=True)
+            done.append(f"themes:{table}")
+        if "cases" in store.backend.list_tables():
+            self.trends(store, config, period="week", keep=True)
+            done.append("trends:week")
+        return done
 
     # ------------------------------------------------------------ themes
 
@@ -145,11 +263,42 @@ class TextReports:
         table: str = "responses",
         n_themes: int = 8,
         seed: int = 0,
+        keep: bool = False,
     ) -> dict[str, Any]:
-        """:func:`cxray.text.theme_report` as a dict (quotes redacted unless configured off)."""
-        return self._themes(
-            store, config, source=source, table=table, n_themes=n_themes, seed=seed
-        ).report
+        """:func:`cxray.text.theme_report` as a dict (quotes redacted unless configured off).
+
+        Read from memory, else from the store's kept reports at the current data
+        version, else computed; ``keep``: mark a computed one for :meth:`save`
+        (pass it only for the store's own config, never a reader's with texts
+        unredacted).
+        """
+        if table not in TEXT_FIELDS:
+            raise QueryError(f"no texts in {table!r}; choose one of {', '.join(TEXT_FIELDS)}")
+        key = (
+            "report",
+            store.url,
+            self._config_key(config),
+            source,
+            table,
+            n_themes if source == "discover" else None,
+            seed,
+        )
+        version = self.data_version(store, table)
+        with self._lock:
+            held = self._items.get(("themes", *key[1:]))
+        if held is not None and held[0] == version:
+            return held[1].report
+        return self._get(
+            key,
+            version,
+            lambda: (
+                self._themes(
+                    store, config, source=source, table=table, n_themes=n_themes, seed=seed
+                ).report
+            ),
+            store=store,
+            keep=keep,
+        )
 
     def theme_rows(
         self,
@@ -225,8 +374,10 @@ class TextReports:
         *,
         period: str = "week",
         baseline: int = 8,
+        keep: bool = False,
     ) -> dict[str, Any]:
-        """:func:`cxray.text.case_trends` as a dict (examples redacted unless configured off)."""
+        """:func:`cxray.text.case_trends` as a dict (examples redacted unless configured off);
+        read and kept as :meth:`themes` is."""
         if period not in ("week", "month"):
             raise QueryError(f"period={period!r}: use week or month")
         key = ("trends", store.url, self._config_key(config), period, baseline)
@@ -234,7 +385,46 @@ class TextReports:
             key,
             self.data_version(store, "cases"),
             lambda: case_trends(store, config, period=period, baseline=baseline).to_dict(),  # type: ignore[arg-type]
+            store=store,
+            keep=keep,
         )
+
+
+def _kept_id(key: tuple[Any, ...]) -> str:
+    """A report's options as a row key: the same in every process (the store's URL left
+    out: a copied store keeps its reports)."""
+    return hashlib.sha1(json.dumps([key[0], *key[2:]], default=str).encode("utf-8")).hexdigest()
+
+
+def _version_text(version: tuple[Any, ...]) -> str:
+    return json.dumps(version, default=str)
+
+
+def _read_kept(store: Store, key: tuple[Any, ...], version: tuple[Any, ...]) -> Any:
+    """The report kept in the store for ``key`` at exactly this data ``version``, or None."""
+    b = store.backend
+    try:
+        if KEPT_TABLE not in b.list_tables():
+            return None
+        t = b.table(KEPT_TABLE)
+        rows = (
+            t.filter((t.report_key == _kept_id(key)) & (t.data_version == _version_text(version)))
+            .select("body")
+            .to_pyarrow()
+        )
+    except Exception:  # an unreadable kept report is computed anew
+        return None
+    if not rows.num_rows:
+        return None
+    return json.loads(rows["body"][0].as_py())
+
+
+def _tables_with_texts(store: Store) -> set[str]:
+    b = store.backend
+    if SENTIMENT_TABLE not in b.list_tables():
+        return set()
+    t = b.table(SENTIMENT_TABLE)
+    return set(t.select("table_name").distinct().to_pyarrow()["table_name"].to_pylist())
 
 
 def _plain(row: dict[str, Any]) -> dict[str, Any]:

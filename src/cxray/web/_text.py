@@ -7,6 +7,7 @@ API agree. Quotes and examples are redacted unless ``[privacy] redact = false``.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode
@@ -22,12 +23,44 @@ from cxray.privacy import Masking
 from cxray.web._charts import _html
 from cxray.web._context import ServerState, View
 
-__all__ = ["add_text_routes", "themes_chart"]
+__all__ = ["add_text_routes", "text_version", "themes_chart", "warm_text"]
 
 TABLES = ("responses", "cases", "mentions")
 SOURCES = ("taxonomy", "discover")
 QUOTES_PER_PAGE = 20
 _KEYS = {"responses": "response_id", "cases": "case_id", "mentions": "mention_id"}
+_log = logging.getLogger("cxray.web")
+
+
+def text_version(state: ServerState) -> tuple[Any, ...]:
+    """The state of the texts the Text page reports on (imports, scores, stored themes of
+    every table): when it changes, :func:`warm_text` has something new to compute."""
+    with state.reader() as ws:
+        return tuple(text.REPORTS.data_version(ws.store, t) for t in TABLES)
+
+
+def warm_text(state: ServerState) -> list[str]:
+    """Compute what the Text page shows first (:meth:`cxray.text.TextReports.precompute`:
+    each table's taxonomy themes and the weekly case trends) and keep it in the store.
+
+    ``cxray serve`` calls this in the background when it starts and whenever the texts
+    change (an import and its enrichment, ``cxray text enrich``), so the first look at
+    the page finds the reports ready. Computed through a read snapshot (an import is not
+    held up), written under the write lock. Returns what it covered.
+    """
+    with state.reader() as ws:
+        done = text.REPORTS.precompute(ws.store, state.ws.config)
+    with state.lock:
+        text.REPORTS.save(state.ws.store)
+    return done
+
+
+def _save_kept(state: ServerState) -> None:
+    """Keep in the store what a view just computed (the next server start reads it)."""
+    try:
+        text.REPORTS.save(state.ws.store)
+    except Exception:  # a store that cannot take it: the page computes it again next time
+        _log.warning("could not keep the Text page's reports in the store", exc_info=True)
 
 
 def _est(e: dict[str, Any] | None) -> float | None:
@@ -127,7 +160,10 @@ def add_text_routes(
                 ws = state.ws
                 # quotes as this reader may read them (cxray.privacy)
                 config = Masking.for_caller(ws.config, pii=user.pii).report_config(ws.config)
-                report = text.REPORTS.themes(ws.store, config, source=source, table=table)
+                keep = config is ws.config  # only reports under the store's own config are kept
+                report = text.REPORTS.themes(
+                    ws.store, config, source=source, table=table, keep=keep
+                )
                 quotes = None
                 if theme:
                     quotes = text.REPORTS.theme_rows(
@@ -140,8 +176,10 @@ def add_text_routes(
                         limit=QUOTES_PER_PAGE,
                         offset=max(0, offset),
                     )
-                trends = text.REPORTS.trends(ws.store, config, period="week")
+                trends = text.REPORTS.trends(ws.store, config, period="week", keep=keep)
                 fdr = ws.config.measurement.fdr
+                if keep:
+                    _save_kept(state)
         except CXError as exc:
             return failed(request, user, exc)
         rows = []

@@ -168,4 +168,6 @@ def enrich(
         scorer, model_id = text.resolve_model(model, cx.ws.store)
         report = text.enrich_sentiment(cx.ws.store, scorer, model_id)
         themes = text.assign_store_themes(cx.ws.store, cx.ws.config)
+        text.REPORTS.precompute(cx.ws.store, cx.ws.config)  # the Text page's, kept in the store
+        text.REPORTS.save(cx.ws.store)
     return CXJSONResponse({**report.to_dict(), "themes": themes})
