@@ -17,6 +17,8 @@
   :func:`discover_embedded_themes` clusters sentence embeddings instead (``cxray[text]``);
   :func:`theme_report` measures them (share, sentiment, trend, NPS/CSAT impact).
 * :func:`case_trends`: cases by category over time and emerging issues.
+* :func:`faq_candidates`: recurring questions of cases, mentions and comments grouped
+  into FAQ candidates, checked against the knowledge base (:func:`import_kb`).
 * :func:`redact` masks e-mail addresses, phone numbers and card numbers
   (:func:`redactor`: unless ``[privacy] redact = false``).
 * :data:`REPORTS` (:class:`TextReports`) keeps theme reports, their rows and case
@@ -43,7 +45,9 @@ from cxray.text._enrich import (
     train_store_model,
 )
 from cxray.text._evaluate import SentimentEvaluation, evaluate_sentiment, holdout_split
+from cxray.text._faq import FaqCandidate, FaqReport, cached_faq, faq_candidates, question_mask
 from cxray.text._files import read_text_file, score_rows, write_scored
+from cxray.text._kb import KbImport, drop_kb, import_kb, kb_articles, read_kb_file
 from cxray.text._labels import LABELS, label_scores, labels_from_nps, labels_from_scale
 from cxray.text._lexicon import LexiconSentiment
 from cxray.text._redact import luhn_valid, redact, redactor
@@ -76,6 +80,9 @@ __all__ = [
     "DomainSentiment",
     "EmergingIssue",
     "EnrichReport",
+    "FaqCandidate",
+    "FaqReport",
+    "KbImport",
     "LexiconSentiment",
     "SentimentEvaluation",
     "Taxonomy",
@@ -86,16 +93,21 @@ __all__ = [
     "TrainReport",
     "TrendsReport",
     "assign_store_themes",
+    "cached_faq",
     "case_categories",
     "case_trends",
     "csat_impact",
     "discover_embedded_themes",
     "discover_themes",
+    "drop_kb",
     "embeddings_available",
     "enrich_imported",
     "enrich_sentiment",
     "evaluate_sentiment",
+    "faq_candidates",
     "holdout_split",
+    "import_kb",
+    "kb_articles",
     "label_scores",
     "labelled_texts",
     "labels_from_nps",
@@ -104,6 +116,8 @@ __all__ = [
     "load_store_model",
     "luhn_valid",
     "nps_impact",
+    "question_mask",
+    "read_kb_file",
     "read_text_file",
     "redact",
     "redactor",
