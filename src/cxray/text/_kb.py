@@ -63,7 +63,7 @@ KB_TABLE = "_cx_kb_articles"
 #: a title counts this many times an article's text (titles say what it answers)
 TITLE_WEIGHT = 3.0
 #: a candidate is covered by its best article at this cosine similarity or above
-COVERED_AT = 0.25
+COVERED_AT = 0.15
 FIELDS = ("title", "url", "text")
 _URL = re.compile(r"^(https?://[^\s/]+[^\s]*|/[^\s]*)$", re.IGNORECASE)
 
@@ -388,7 +388,8 @@ def match_articles(
     questions = [t for g in groups for t in g]
     vec = TfidfVectorizer(
         token_pattern=r"(?u)\b[^\W\d_][^\W\d_]+\b",
-        stop_words=sorted(stop_words) or None,
+        stop_words=sorted({w for s in stop_words for w in re.findall(r"(?u)\b\w\w+\b", s.lower())})
+        or None,
         ngram_range=(1, 2),
         sublinear_tf=True,
         dtype=np.float64,
