@@ -34,6 +34,7 @@ from cxray.api._routes import (
     system,
     tables,
     text,
+    text_faq,
 )
 from cxray.api._settings import ApiSettings
 from cxray.api._state import ApiContext
@@ -106,6 +107,7 @@ def create_app(
         doctor,
         surveys,
         text,
+        text_faq,
         drivers,
         journeys,
         loop,

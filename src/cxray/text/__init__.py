@@ -47,7 +47,14 @@ from cxray.text._enrich import (
 from cxray.text._evaluate import SentimentEvaluation, evaluate_sentiment, holdout_split
 from cxray.text._faq import FaqCandidate, FaqReport, cached_faq, faq_candidates, question_mask
 from cxray.text._files import read_text_file, score_rows, write_scored
-from cxray.text._kb import KbImport, drop_kb, import_kb, kb_articles, read_kb_file
+from cxray.text._kb import (
+    KbImport,
+    articles_from_rows,
+    drop_kb,
+    import_kb,
+    kb_articles,
+    read_kb_file,
+)
 from cxray.text._labels import LABELS, label_scores, labels_from_nps, labels_from_scale
 from cxray.text._lexicon import LexiconSentiment
 from cxray.text._redact import luhn_valid, redact, redactor
@@ -92,6 +99,7 @@ __all__ = [
     "ThemesReport",
     "TrainReport",
     "TrendsReport",
+    "articles_from_rows",
     "assign_store_themes",
     "cached_faq",
     "case_categories",

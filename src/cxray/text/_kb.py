@@ -51,6 +51,7 @@ __all__ = [
     "TITLE_WEIGHT",
     "Article",
     "KbImport",
+    "articles_from_rows",
     "drop_kb",
     "import_kb",
     "kb_articles",
