@@ -9,12 +9,20 @@ CDN) and ``/static/cxray-charts.js``, which draws every block with ``Plotly.newP
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Any
 
 import plotly.graph_objects as go
 from markupsafe import Markup, escape
 
-__all__ = ["segments_chart", "sparkline", "trend_chart"]
+__all__ = [
+    "LabelSpot",
+    "bubble_radius",
+    "place_bubble_labels",
+    "segments_chart",
+    "sparkline",
+    "trend_chart",
+]
 
 INK = "#1f2328"
 BLUE = "#0a58ca"
@@ -22,9 +30,15 @@ BAND = "rgba(10, 88, 202, 0.15)"
 _CONFIG = {"displaylogo": False, "responsive": True}
 
 
-def _html(fig: go.Figure, div_id: str, *, legend: dict[str, Any] | None = None) -> Markup:
+def _html(
+    fig: go.Figure,
+    div_id: str,
+    *,
+    legend: dict[str, Any] | None = None,
+    margin: dict[str, int] | None = None,
+) -> Markup:
     fig.update_layout(
-        margin={"l": 56, "r": 16, "t": 16, "b": 48},
+        margin=margin or {"l": 56, "r": 16, "t": 16, "b": 48},
         paper_bgcolor="white",
         plot_bgcolor="white",
         font={"color": INK, "size": 13},
@@ -189,3 +203,146 @@ def sparkline(values: list[float | None], *, width: int = 120, height: int = 32)
         f'stroke="currentColor" stroke-width="1.8"/><circle cx="{last_x}" cy="{last_y}" r="2.5" '
         'fill="currentColor"/></svg>'
     )
+
+
+# ---------------------------------------------------------------- bubble labels (the Text page)
+
+#: the themes chart's plot area: its height, and the widths it is drawn at (the page's widest
+#: box, and the narrowest: the chart's own minimum width, scrolling sideways on a phone)
+BUBBLE_HEIGHT = 460
+BUBBLE_MARGIN = {"l": 56, "r": 16, "t": 24, "b": 48}
+BUBBLE_MIN_WIDTH = 600
+BUBBLE_MAX_WIDTH = 1160
+BUBBLE_MAX_RADIUS = 30.0
+BUBBLE_MIN_RADIUS = 6.0
+LABEL_FONT = 12
+LABEL_CHARS = 24
+_GAP = 3.0
+_LEADER = 30.0
+
+
+@dataclass(frozen=True)
+class LabelSpot:
+    """Where a bubble's label goes: its box's centre ``dx``, ``dy`` pixels from the bubble's
+    centre (``dy`` up), its size, and whether a leader line joins them; or, when no spot is
+    free, ``number`` (shown in the bubble, the label in a numbered key under the chart)."""
+
+    text: str
+    dx: float = 0.0
+    dy: float = 0.0
+    width: float = 0.0
+    height: float = 0.0
+    leader: bool = False
+    number: int | None = None
+
+
+def bubble_radius(volume: float, largest: float) -> float:
+    """A bubble's radius in pixels: area by volume, the largest ``BUBBLE_MAX_RADIUS``."""
+    if largest <= 0:
+        return BUBBLE_MIN_RADIUS
+    return max(BUBBLE_MAX_RADIUS * (max(volume, 0.0) / largest) ** 0.5, BUBBLE_MIN_RADIUS)
+
+
+def label_size(text: str, font: int = LABEL_FONT) -> tuple[float, float]:
+    """A label's box in pixels, on the safe side (0.62 em a character, wider capitals)."""
+    wide = sum(1 for c in text if c.isupper() or c in "mwMW@%")
+    return 0.62 * font * len(text) + 0.2 * font * wide + 4.0, 1.35 * font + 2.0
+
+
+def short_label(text: str, chars: int = LABEL_CHARS) -> str:
+    return text if len(text) <= chars else text[: chars - 1].rstrip() + "…"
+
+
+def _apart(a: tuple[float, ...], b: tuple[float, ...], widths: tuple[float, float]) -> bool:
+    """Whether boxes ``a`` and ``b`` (fx, fy_px, dx, dy, half_w, half_h: centre at
+    ``fx * W + dx``, ``fy_px + dy``) are apart at every plot width W between ``widths``.
+
+    The vertical gap does not depend on W; the horizontal one is linear in W, so apart at
+    both ends on the same side means apart everywhere between."""
+    if abs((a[1] + a[3]) - (b[1] + b[3])) >= a[5] + b[5]:
+        return True
+    need = a[4] + b[4]
+    ends = [(a[0] - b[0]) * w + (a[2] - b[2]) for w in widths]
+    return all(e >= need for e in ends) or all(e <= -need for e in ends)
+
+
+def _inside(box: tuple[float, ...], widths: tuple[float, float], height: float) -> bool:
+    fx, fy, dx, dy, hw, hh = box
+    top_room = BUBBLE_MARGIN["t"] - 4
+    if fy + dy - hh < 0 or fy + dy + hh > height + top_room:
+        return False
+    return all(fx * w + dx - hw >= 0 and fx * w + dx + hw <= w for w in widths)
+
+
+def _around(r: float, w: float, h: float, extra: float) -> list[tuple[float, float]]:
+    """Eight spots for a ``w`` x ``h`` box around a bubble of radius ``r``: above, beside,
+    below, then the diagonals (box centres, pixels from the bubble's centre, up positive)."""
+    ox, oy = r + extra + w / 2, r + extra + h / 2
+    dia = (r + extra) * 0.72  # the box's near corner just outside the circle
+    return [
+        (0.0, oy), (ox, 0.0), (-ox, 0.0), (0.0, -oy),
+        (dia + w / 2, dia + h / 2), (-dia - w / 2, dia + h / 2),
+        (dia + w / 2, -dia - h / 2), (-dia - w / 2, -dia - h / 2),
+    ]  # fmt: skip
+
+
+def place_bubble_labels(
+    fx: list[float],
+    fy: list[float],
+    radii: list[float],
+    labels: list[str],
+    *,
+    height: float,
+    widths: tuple[float, float],
+) -> list[LabelSpot]:
+    """Labels that overlap neither one another nor any bubble, at every plot width in
+    ``widths`` (a responsive chart): greedy, the largest bubble first, each trying eight
+    spots around its bubble, then eight further out joined by a leader line. A label with
+    no free spot becomes a number (listed under the chart), placed the same way but free to
+    sit on bubbles: in its own bubble if free, else around it.
+
+    ``fx`` is each bubble's centre as a fraction of the plot's width, ``fy`` in pixels from
+    the plot's bottom (the height is fixed), ``radii`` in pixels. One spot per bubble, in
+    their order."""
+    n = len(fx)
+    bubbles = [(fx[i], fy[i], 0.0, 0.0, radii[i], radii[i]) for i in range(n)]
+    placed: list[tuple[float, ...]] = []
+    spots: list[LabelSpot | None] = [None] * n
+    order = sorted(range(n), key=lambda k: (-radii[k], k))
+    unplaced = []
+    for i in order:
+        text = short_label(labels[i])
+        w, h = label_size(text)
+        chosen = None
+        for leader, extra in ((False, _GAP), (True, _LEADER)):
+            for dx, dy in _around(radii[i], w, h, extra):
+                box = (fx[i], fy[i], dx, dy, w / 2, h / 2)
+                if not _inside(box, widths, height):
+                    continue
+                if all(_apart(box, p, widths) for p in placed) and all(
+                    _apart(box, b, widths) for j, b in enumerate(bubbles) if j != i
+                ):
+                    chosen = (dx, dy, leader, box)
+                    break
+            if chosen:
+                break
+        if chosen is None:
+            unplaced.append(i)
+            continue
+        dx, dy, leader, box = chosen
+        placed.append(box)
+        spots[i] = LabelSpot(text, dx, dy, w, h, leader)
+    for number, i in enumerate(unplaced, start=1):
+        w, h = label_size(str(number), font=LABEL_FONT - 1)
+        tries = [(False, (0.0, 0.0))]
+        tries += [(False, d) for d in _around(radii[i], w, h, _GAP)]
+        tries += [(True, d) for d in _around(radii[i], w, h, _LEADER)]
+        spot = LabelSpot(labels[i], 0.0, 0.0, w, h, False, number)
+        for leader, (dx, dy) in tries:
+            box = (fx[i], fy[i], dx, dy, w / 2, h / 2)
+            if _inside(box, widths, height) and all(_apart(box, p, widths) for p in placed):
+                spot = LabelSpot(labels[i], dx, dy, w, h, leader, number)
+                break
+        placed.append((fx[i], fy[i], spot.dx, spot.dy, w / 2, h / 2))
+        spots[i] = spot
+    return [s for s in spots if s is not None]

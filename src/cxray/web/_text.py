@@ -15,12 +15,24 @@ from urllib.parse import urlencode
 import plotly.graph_objects as go
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from cxray import text
 from cxray.exceptions import CXError, QueryError
 from cxray.privacy import Masking
-from cxray.web._charts import _html
+from cxray.web._charts import (
+    BUBBLE_HEIGHT,
+    BUBBLE_MARGIN,
+    BUBBLE_MAX_RADIUS,
+    BUBBLE_MAX_WIDTH,
+    BUBBLE_MIN_RADIUS,
+    BUBBLE_MIN_WIDTH,
+    INK,
+    LABEL_FONT,
+    _html,
+    bubble_radius,
+    place_bubble_labels,
+)
 from cxray.web._context import ServerState, View
 
 __all__ = ["add_text_routes", "text_version", "themes_chart", "warm_text"]
@@ -69,9 +81,24 @@ def _est(e: dict[str, Any] | None) -> float | None:
     return float(e["estimate"])
 
 
+def _range(values: list[float], lo: float | None = None, hi: float | None = None) -> list[float]:
+    a, b = min(values), max(values)
+    if lo is not None:
+        a = min(a, lo)
+    if hi is not None:
+        b = max(b, hi)
+    pad = max((b - a) * 0.12, 0.05 if b - a < 1 else 1.0)
+    return [a - pad, b + pad]
+
+
 def themes_chart(report: dict[str, Any]) -> Markup | None:
     """Bubbles: mean sentiment (x) against NPS impact (y, responses) or negative share
-    (y, other tables), area by volume; a click opens the theme's quotes."""
+    (y, other tables), area by volume; a click opens the theme's quotes.
+
+    Labels never overlap one another or a bubble at any width the chart is drawn at
+    (:func:`cxray.web._charts.place_bubble_labels`: axis ranges and height fixed here, the
+    width between the page's widest box and the chart's minimum, below which it scrolls);
+    a label with no free spot becomes a number in its bubble, listed under the chart."""
     impact = report["table"] == "responses"
     xs, ys, sizes, labels, links, hover = [], [], [], [], [], []
     for t in report["themes"]:
@@ -88,22 +115,51 @@ def themes_chart(report: dict[str, Any]) -> Markup | None:
     if not xs:
         return None
     top = max(sizes)
+    xr = _range(xs, -0.1, 0.1)
+    yr = _range(ys, 0.0)
+    m = BUBBLE_MARGIN
+    height = BUBBLE_HEIGHT - m["t"] - m["b"]
+    widths = (BUBBLE_MIN_WIDTH - m["l"] - m["r"], BUBBLE_MAX_WIDTH - m["l"] - m["r"])
+    radii = [bubble_radius(v, top) for v in sizes]
+    fx = [(x - xr[0]) / (xr[1] - xr[0]) for x in xs]
+    fy = [(y - yr[0]) / (yr[1] - yr[0]) * height for y in ys]
+    spots = place_bubble_labels(fx, fy, radii, labels, height=height, widths=widths)
+    annotations = []
+    key = []
+    for i, spot in enumerate(spots):  # in the bubbles' order
+        text = spot.text
+        font = {"size": LABEL_FONT}
+        if spot.number is not None:
+            key.append((spot.number, spot.text, links[i]))
+            text = str(spot.number)
+            font = {"size": LABEL_FONT - 1, "color": INK}
+        if spot.leader:
+            annotations.append(
+                {"x": xs[i], "y": ys[i], "text": text, "showarrow": True, "ax": spot.dx,
+                 "ay": -spot.dy, "xanchor": "center", "yanchor": "middle", "arrowhead": 0,
+                 "arrowwidth": 1, "arrowcolor": "#57606a", "standoff": radii[i], "font": font}
+            )  # fmt: skip
+        else:
+            annotations.append(
+                {"x": xs[i], "y": ys[i], "text": text, "showarrow": False, "xshift": spot.dx,
+                 "yshift": spot.dy, "xanchor": "center", "yanchor": "middle", "font": font}
+            )  # fmt: skip
+        if spot.number is not None:
+            annotations[-1].update(bgcolor="rgba(255,255,255,0.85)", borderpad=0)
     fig = go.Figure(
         go.Scatter(
             x=xs,
             y=ys,
-            mode="markers+text",
-            text=labels,
-            textposition="top center",
-            cliponaxis=False,  # a label above the topmost bubble stays whole
+            mode="markers",
+            cliponaxis=False,  # a bubble at the edge stays whole
             customdata=links,
             hovertext=hover,
             hoverinfo="text",
             marker={
                 "size": sizes,
                 "sizemode": "area",
-                "sizeref": 2.0 * top / 60.0**2,
-                "sizemin": 6,
+                "sizeref": 2.0 * top / (2 * BUBBLE_MAX_RADIUS) ** 2,
+                "sizemin": BUBBLE_MIN_RADIUS,
                 "color": xs,
                 "colorscale": "RdBu",
                 "cmin": -1,
@@ -114,10 +170,26 @@ def themes_chart(report: dict[str, Any]) -> Markup | None:
             showlegend=False,
         )
     )
-    fig.update_xaxes(title="mean sentiment (−1 … 1)")
-    fig.update_yaxes(title="NPS points lost to its negative comments" if impact else "% negative")
-    html = _html(fig, "themes-chart")
+    fig.update_xaxes(title="mean sentiment (−1 … 1)", range=xr, autorange=False)
+    fig.update_yaxes(
+        title="NPS points lost to its negative comments" if impact else "% negative",
+        range=yr,
+        autorange=False,
+    )
+    fig.update_layout(annotations=annotations, height=BUBBLE_HEIGHT)
+    html = _html(fig, "themes-chart", margin=m)
     # a click on a bubble opens its theme: the dashboard's chart script (static/cxray-charts.js)
+    # below its minimum width the chart scrolls sideways in a box of its own (a phone)
+    html = Markup(
+        '<div class="scroll" tabindex="0" role="region" aria-label="Themes chart">'
+        f'<div class="bubble-chart">{html}</div></div>'
+    )
+    if key:
+        items = "".join(
+            f'<li value="{n}"><a href="{escape(link)}">{escape(text)}</a></li>'
+            for n, text, link in sorted(key)
+        )
+        html = Markup(f'{html}<ol class="bubble-key" aria-label="Numbered bubbles">{items}</ol>')
     return Markup(html)
 
 
