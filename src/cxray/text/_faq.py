@@ -21,16 +21,18 @@ rules and the question mark.
 **Grouping** (:func:`group_questions`): a case is its subject and the question
 sentences of its description; other texts their question sentences (the whole
 text when the question is not a sentence of its own). Handles, URLs, e-mail
-addresses and numbers are removed; words of two or more letters, unigrams and
-bigrams, sublinear TF-IDF, the stop words of every language present
+addresses and numbers are removed; words of two or more letters, lightly stemmed
+(``arrives``/``arrived`` -> ``arriv``; labels show the commonest spelling), unigrams
+and bigrams, sublinear TF-IDF, the stop words of every language present
 (:func:`cxray.text._language.stopwords`) and words of asking (:data:`FILLER`:
 *know, need, want, please, help, thanks...*). The distinct texts are sorted; above
 ``max_fit`` a seeded sample is fitted. Latent semantic analysis (truncated SVD,
 seeded, 100 dimensions) and average-linkage agglomerative clustering on cosine
 distance with a distance threshold (0.5) find many small groups, one per
 intent; every other text goes to its nearest group centroid when its cosine
-similarity is at least ``1 − threshold``. Groups of fewer than ``min_size``
-texts are dropped.
+similarity is at least ``1 − threshold``. Groups whose mean TF-IDF vectors have a
+cosine of at least ``merge_at`` (0.5) are merged (near-duplicate intents). Groups
+of fewer than ``min_size`` texts (rows, not distinct texts) are dropped.
 
 A group's **label** is its most distinctive phrase: the heaviest bigram of its
 mean TF-IDF vector when it weighs at least half the heaviest term, else the two
@@ -54,6 +56,7 @@ import hashlib
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from itertools import pairwise
 from typing import Any, Literal
 
 import numpy as np
@@ -247,6 +250,7 @@ def group_questions(
     threshold: float = 0.5,
     n_components: int = 100,
     min_size: int = 3,
+    merge_at: float = 0.5,
     stop_words: frozenset[str] | None = None,
 ) -> FaqGroups:
     """Group texts into recurring intents (see the module for the method)."""
@@ -272,10 +276,9 @@ def group_questions(
         else np.sort(rng.choice(len(distinct), size=max_fit, replace=False))
     )
     fit_on = [distinct[i] for i in fit_idx]
+    analyzer = _Analyzer(_tokenized(stop_words))
     vec = TfidfVectorizer(
-        token_pattern=_TOKENS,
-        stop_words=sorted(_tokenized(stop_words)) or None,
-        ngram_range=(1, 2),
+        analyzer=analyzer,
         sublinear_tf=True,
         min_df=2 if len(fit_on) >= 50 else 1,
         max_df=0.5,
@@ -299,7 +302,12 @@ def group_questions(
     labels[ok] = AgglomerativeClustering(
         n_clusters=None, distance_threshold=threshold, metric="cosine", linkage="average"
     ).fit_predict(z_fit[ok])
-    found = [c for c in np.unique(labels) if c >= 0 and (labels == c).sum() >= min_size]
+    labels = _merge_near(labels, x_fit, merge_at)
+    # a group's size counts rows, not distinct texts: a question asked 9 times word for
+    # word is a recurring question
+    rows_of = pd.Series(clean).str.strip().value_counts()
+    weight = rows_of.reindex(fit_on).fillna(0).to_numpy()
+    found = [c for c in np.unique(labels) if c >= 0 and weight[labels == c].sum() >= min_size]
     if not found:
         return empty
     centroids = normalize(np.vstack([z_fit[labels == c].mean(axis=0) for c in found]))
@@ -330,6 +338,7 @@ def group_questions(
         top = [str(vocab[i]) for i in order[:10] if weights[i] > 0]
         if not top:
             continue
+        top = [analyzer.readable(t) for t in top]
         label = _label(top, weights[order[: len(top)]])
         gid = "q-" + hashlib.sha1("|".join(sorted(top[:5])).encode("utf-8")).hexdigest()[:8]
         while gid in seen:
@@ -347,6 +356,56 @@ def group_questions(
         remap[old] = new
     assigned = np.where(per_text >= 0, remap[per_text], -1)
     return FaqGroups(ids, names, terms_out, assigned, nearest)
+
+
+def _merge_near(labels: np.ndarray, x: Any, merge_at: float) -> np.ndarray:
+    """Merge groups whose mean TF-IDF vectors have a cosine of ``merge_at`` or more
+    (average linkage): near-duplicate intents ("refund" / "refund arrives") become one."""
+    from sklearn.cluster import AgglomerativeClustering
+    from sklearn.preprocessing import normalize
+
+    ids = np.unique(labels[labels >= 0])
+    if ids.size < 2:
+        return labels
+    cent = normalize(np.vstack([np.asarray(x[labels == c].mean(axis=0)).ravel() for c in ids]))
+    merged = AgglomerativeClustering(
+        n_clusters=None, distance_threshold=1.0 - merge_at, metric="cosine", linkage="average"
+    ).fit_predict(cent)
+    out = labels.copy()
+    for c, m in zip(ids, merged, strict=True):
+        out[labels == c] = m
+    return out
+
+
+class _Analyzer:
+    """Words (two or more letters, stop words out), lightly stemmed, and their bigrams.
+
+    Remembers the commonest spelling of each stem, so that labels read as written.
+    """
+
+    def __init__(self, stop: set[str]):
+        from collections import Counter, defaultdict
+
+        from cxray.text._taxonomy import stem
+
+        self.stop = stop
+        self.stem = stem
+        self.seen: defaultdict[str, Counter[str]] = defaultdict(Counter)
+
+    def __call__(self, doc: str) -> list[str]:
+        stems = []
+        for w in re.findall(_TOKENS, doc):
+            if w in self.stop:
+                continue
+            s = self.stem(w)
+            self.seen[s][w] += 1
+            stems.append(s)
+        return stems + [f"{a} {b}" for a, b in pairwise(stems)]
+
+    def readable(self, term: str) -> str:
+        return " ".join(
+            self.seen[s].most_common(1)[0][0] if s in self.seen else s for s in term.split()
+        )
 
 
 def _tokenized(words: frozenset[str]) -> set[str]:
@@ -494,9 +553,16 @@ def _read(
         parts = [
             pc.utf8_trim_whitespace(pc.fill_null(data[f].cast(pa.string()), "")) for f in fields
         ]
-        text = parts[0]
-        if len(parts) > 1:
-            text = pc.utf8_trim(pc.binary_join_element_wise(*parts, ". "), characters=". ")
+        if len(parts) > 1:  # a case: "subject. description" (no dot after a "?")
+            text = pa.array(
+                [
+                    _join(a, b)
+                    for a, b in zip(parts[0].to_pylist(), parts[1].to_pylist(), strict=True)
+                ],
+                pa.string(),
+            )
+        else:
+            text = parts[0]
         keep = pc.greater(pc.utf8_length(text), 0)
         data, text = data.filter(keep), text.filter(keep)
         subj = parts[0].filter(keep) if len(parts) > 1 else None
@@ -522,6 +588,12 @@ def _read(
         pd.concat(times, ignore_index=True) if times else pd.Series([], dtype="datetime64[ns, UTC]")
     )
     return _Texts(out_t, out_k, out_x, subjects, when)
+
+
+def _join(subject: str, description: str) -> str:
+    if not subject or not description:
+        return subject or description
+    return f"{subject} {description}" if subject[-1] in ".!?…" else f"{subject}. {description}"
 
 
 def _local(value: str | None, tz: str, what: str) -> pd.Timestamp | None:
@@ -581,7 +653,7 @@ def faq_candidates(
     for i in qi:
         f = question_focus(got.text[i], str(langs[i]))
         if got.table[i] == "cases" and got.focus[i] and got.focus[i] not in f:
-            f = f"{got.focus[i]}. {f}"
+            f = _join(got.focus[i], f)
         focus.append(f)
     groups = group_questions(focus, random_state=seed, min_size=min_size, stop_words=stop)
     report = FaqReport(
