@@ -42,3 +42,82 @@ def test_kept_until_the_data_changes(ws):
     reports.trends(ws.store, ws.config)
     reports.trends(ws.store, ws.config, period="month")
     assert len(reports._items) == 4
+
+
+def test_kept_in_the_store_and_read_by_a_fresh_process(ws, monkeypatch):
+    """`precompute` + `save` keep the first reports in the store; a fresh TextReports (a new
+    server) reads them without computing, only at the same data version."""
+    import cxray.text._reports as reports_module
+    from cxray.text._reports import KEPT_TABLE
+
+    ws.import_frame("responses", frame(["late parcel", "rude agent", "great app"]))
+    first = TextReports()
+    # the tables with scored texts, and the case trends (the page shows both)
+    assert first.precompute(ws.store, ws.config) == ["themes:responses", "trends:week"]
+    assert first.save(ws.store) == 2
+    assert first.save(ws.store) == 0  # nothing new
+    kept = ws.store.backend.table(KEPT_TABLE).to_pyarrow()
+    assert kept.num_rows == 2
+    computed = first.themes(ws.store, ws.config)
+
+    def refuse(*a, **k):
+        raise AssertionError("computed although the store keeps this report")
+
+    monkeypatch.setattr(reports_module, "themes_with_documents", refuse)
+    fresh = TextReports()
+    assert fresh.themes(ws.store, ws.config) == computed  # read back, the same numbers
+    # another reader's config (texts unredacted) is never read from or written to the store
+    plain = ws.config.model_copy(
+        update={"privacy": ws.config.privacy.model_copy(update={"redact": False})}
+    )
+    monkeypatch.undo()
+    fresh.themes(ws.store, plain)
+    assert fresh.save(ws.store) == 0
+    # an import changes the data version: the kept report is no longer served
+    ws.import_frame("responses", frame(["parcel lost"], start=10))
+    monkeypatch.setattr(reports_module, "themes_with_documents", refuse)
+    try:
+        TextReports().themes(ws.store, ws.config)
+    except AssertionError as exc:
+        assert "computed although" in str(exc)
+    else:
+        raise AssertionError("a report of older data was served")
+    monkeypatch.undo()
+    again = TextReports()
+    assert again.precompute(ws.store, ws.config) == ["themes:responses", "trends:week"]
+    assert again.save(ws.store) == 2
+    rows = ws.store.backend.table(KEPT_TABLE).to_pyarrow()
+    assert rows.num_rows == 2  # replaced, not kept beside the old ones
+    volumes = {t["id"]: t["volume"] for t in again.themes(ws.store, ws.config)["themes"]}
+    assert volumes["delivery"] == 2
+
+
+def test_concurrent_requests_compute_once(ws, monkeypatch):
+    import threading
+    import time
+
+    import cxray.text._reports as reports_module
+
+    ws.import_frame("responses", frame(["late parcel", "rude agent", "great app"]))
+    reports = TextReports()
+    real = reports_module.themes_with_documents
+    calls = []
+
+    def slow(*a, **k):
+        calls.append(1)
+        time.sleep(0.3)
+        return real(*a, **k)
+
+    monkeypatch.setattr(reports_module, "themes_with_documents", slow)
+    version = reports.data_version(ws.store, "responses")
+    out = []
+    make = lambda: slow(ws.store, ws.config)[0].to_dict()  # noqa: E731
+    threads = [
+        threading.Thread(target=lambda: out.append(reports._get(("k",), version, make)))
+        for _ in range(3)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(calls) == 1 and len(out) == 3 and out[0] is out[1] is out[2]

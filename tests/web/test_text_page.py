@@ -141,3 +141,158 @@ def test_an_empty_store_shows_an_empty_page(make_site):
         assert r.status_code == 200, r.text
         assert 'class="total" data-value="0"' in r.text
         assert "No emerging issues" in r.text
+
+
+def _crowded_report(n: int = 20, seed: int = 3) -> dict:
+    """``n`` themes whose sentiment and impact lie close together, volumes far apart."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+
+    def est(v: float) -> dict:
+        return {"estimate": v, "ci_low": v, "ci_high": v, "suppressed": False}
+
+    themes = [
+        {
+            "id": f"t{i}",
+            "label": f"Theme {i} " + "long label words"[: 4 + i % 12],
+            "volume": int(rng.integers(10, 5000)),
+            "sentiment": est(float(rng.normal(-0.1, 0.06))),
+            "impact": {"nps": est(float(rng.normal(2.0, 0.4)))},
+            "negative_share": est(0.3),
+        }
+        for i in range(n)
+    ]
+    return {"table": "responses", "source": "taxonomy", "themes": themes}
+
+
+def _figure(html: str) -> dict:
+    import json
+
+    block = re.search(r'class="cx-figure"[^>]*>(.*?)</script>', html, re.S).group(1)
+    return json.loads(block)
+
+
+def test_crowded_bubble_labels_do_not_overlap():
+    """20 themes close together: at the chart's narrowest and widest plot, and between, no
+    two labels (or numbers) intersect and no label covers another theme's bubble; every
+    theme is labelled on the chart or listed, numbered, under it."""
+    from cxray.web._charts import (
+        BUBBLE_HEIGHT,
+        BUBBLE_MARGIN,
+        BUBBLE_MAX_WIDTH,
+        BUBBLE_MIN_WIDTH,
+        LABEL_FONT,
+        bubble_radius,
+        label_size,
+    )
+    from cxray.web._text import themes_chart
+
+    report = _crowded_report()
+    html = str(themes_chart(report))
+    fig = _figure(html)
+    layout = fig["layout"]
+    (xr, yr) = layout["xaxis"]["range"], layout["yaxis"]["range"]
+    m = BUBBLE_MARGIN
+    assert layout["height"] == BUBBLE_HEIGHT and layout["margin"] == m
+    h = BUBBLE_HEIGHT - m["t"] - m["b"]
+    top = max(t["volume"] for t in report["themes"])
+    by_xy = {
+        (t["sentiment"]["estimate"], t["impact"]["nps"]["estimate"]): t for t in report["themes"]
+    }
+    key = re.findall(r'<li value="(\d+)"><a href="[^"]+">([^<]+)</a></li>', html)
+    numbers = {int(n): label for n, label in key}
+    assert numbers and sorted(numbers) == list(range(1, len(numbers) + 1))
+    shown = set()
+    for pw in (BUBBLE_MIN_WIDTH - m["l"] - m["r"], 800, BUBBLE_MAX_WIDTH - m["l"] - m["r"]):
+
+        def px(x: float, y: float, pw: int = pw) -> tuple[float, float]:
+            return (x - xr[0]) / (xr[1] - xr[0]) * pw, (y - yr[0]) / (yr[1] - yr[0]) * h
+
+        labels, bubbles = [], []
+        for a in layout["annotations"]:
+            theme = by_xy[(a["x"], a["y"])]
+            cx, cy = px(a["x"], a["y"])
+            if a.get("showarrow"):
+                cx, cy = cx + a["ax"], cy - a["ay"]
+            else:
+                cx, cy = cx + a.get("xshift", 0), cy + a.get("yshift", 0)
+            number = a["text"].isdigit()
+            w, hh = label_size(a["text"], LABEL_FONT - 1 if number else LABEL_FONT)
+            labels.append((theme["id"], number, (cx - w / 2, cy - hh / 2, cx + w / 2, cy + hh / 2)))
+            if number:
+                assert numbers[int(a["text"])] == theme["label"]
+            else:
+                assert theme["label"].startswith(a["text"].rstrip("…"))
+            shown.add(theme["id"])
+        for t in report["themes"]:
+            bx, by = px(t["sentiment"]["estimate"], t["impact"]["nps"]["estimate"])
+            r = bubble_radius(t["volume"], top)
+            bubbles.append((t["id"], (bx - r, by - r, bx + r, by + r)))
+
+        def meet(a: tuple, b: tuple) -> bool:
+            return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+
+        for i, (ti, _, a) in enumerate(labels):
+            for tj, _, b in labels[i + 1 :]:
+                assert not meet(a, b), f"at {pw} px the labels of {ti} and {tj} overlap"
+        for ti, number, a in labels:
+            if number:
+                continue  # a number may sit in a bubble
+            for tj, b in bubbles:
+                assert ti == tj or not meet(a, b), f"at {pw} px {ti}'s label covers {tj}"
+    assert shown == {t["id"] for t in report["themes"]}
+    # the crowd needed more than one way to be labelled
+    kinds = {bool(a.get("showarrow")) for a in layout["annotations"] if not a["text"].isdigit()}
+    assert kinds == {True, False}
+
+
+def test_the_served_app_keeps_the_text_reports(tmp_path, monkeypatch):
+    """`cxray serve` computes the Text page's reports in the background and keeps them in
+    the store: a second server process reads them at once."""
+    import time
+
+    from cxray.app import SERVE_URL_ENV, WARM_ENV
+    from cxray.text._reports import KEPT_TABLE
+
+    db = tmp_path / "site.duckdb"
+    rows = pd.DataFrame(
+        {
+            "response_id": [f"R{i}" for i in range(40)],
+            "submitted_at": ["2026-01-05"] * 40,
+            "nps": [i % 11 for i in range(40)],
+            "comment": ["late parcel again" if i % 2 else "great app" for i in range(40)],
+        }
+    )
+    with Workspace.open(db, tmp_path / "cxray.toml") as ws:
+        ws.import_frame("responses", rows)
+    monkeypatch.setenv(SERVE_URL_ENV, "http://127.0.0.1:9")
+    monkeypatch.delenv(WARM_ENV, raising=False)
+    REPORTS.clear()
+    app = create_app(db, tmp_path / "cxray.toml", settings=ApiSettings())
+    with TestClient(app):
+        end = time.monotonic() + 60
+        while time.monotonic() < end:
+            with app.state.cx.lock:
+                b = app.state.cx.ws.store.backend
+                if KEPT_TABLE in b.list_tables() and b.table(KEPT_TABLE).count().execute() >= 2:
+                    break
+            time.sleep(0.2)
+        else:
+            raise AssertionError("the server kept no Text page reports")
+    REPORTS.clear()
+    monkeypatch.setenv(WARM_ENV, "0")
+    import cxray.text._reports as reports_module
+
+    def refuse(*a, **k):
+        raise AssertionError("computed although the store keeps this report")
+
+    monkeypatch.setattr(reports_module, "themes_with_documents", refuse)
+    monkeypatch.setattr(reports_module, "case_trends", refuse)
+    with Workspace.open(db, tmp_path / "cxray.toml") as ws:
+        key = ApiKeys(ws.store).create("viewer", name="t")[1]
+    with TestClient(create_app(db, tmp_path / "cxray.toml", settings=ApiSettings())) as client:
+        assert client.post("/login", data={"key": key}, follow_redirects=False).status_code == 303
+        page = client.get("/text")
+        assert page.status_code == 200, page.text
+        assert 'class="total" data-value="40"' in page.text
