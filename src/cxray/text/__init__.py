@@ -37,16 +37,26 @@ from cxray.text._enrich import (
     TEXT_FIELDS,
     EnrichReport,
     TrainReport,
+    default_scorer,
     enrich_imported,
     enrich_sentiment,
     labelled_texts,
     load_store_model,
+    model_info,
     resolve_model,
+    store_language_gaps,
+    supported_languages,
     train_store_model,
 )
-from cxray.text._evaluate import SentimentEvaluation, evaluate_sentiment, holdout_split
+from cxray.text._evaluate import (
+    SentimentEvaluation,
+    evaluate_sentiment,
+    f1_difference,
+    holdout_split,
+    macro_f1_estimate,
+)
 from cxray.text._faq import FaqCandidate, FaqReport, cached_faq, faq_candidates, question_mask
-from cxray.text._files import read_text_file, score_rows, write_scored
+from cxray.text._files import read_text_file, score_rows, unscored_languages, write_scored
 from cxray.text._kb import (
     KbImport,
     articles_from_rows,
@@ -105,6 +115,7 @@ __all__ = [
     "case_categories",
     "case_trends",
     "csat_impact",
+    "default_scorer",
     "discover_embedded_themes",
     "discover_themes",
     "drop_kb",
@@ -112,6 +123,7 @@ __all__ = [
     "enrich_imported",
     "enrich_sentiment",
     "evaluate_sentiment",
+    "f1_difference",
     "faq_candidates",
     "holdout_split",
     "import_kb",
@@ -123,6 +135,8 @@ __all__ = [
     "load_documents",
     "load_store_model",
     "luhn_valid",
+    "macro_f1_estimate",
+    "model_info",
     "nps_impact",
     "question_mask",
     "read_kb_file",
@@ -133,10 +147,13 @@ __all__ = [
     "score_rows",
     "score_texts",
     "stem",
+    "store_language_gaps",
+    "supported_languages",
     "taxonomy_scheme",
     "theme_id",
     "theme_report",
     "train_store_model",
+    "unscored_languages",
     "words",
     "write_scored",
 ]

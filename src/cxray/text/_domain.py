@@ -1,73 +1,101 @@
 """The domain sentiment model: learned from a team's own comments and the scores beside them.
 
-Features are word unigrams and bigrams, hashed into a fixed number of columns
-(so there is no vocabulary to store or to grow), weighted by sublinear TF-IDF
-and normalized; a linear classifier (logistic loss, trained by seeded
-stochastic gradient descent, classes weighted to count equally) maps them to
-negative / neutral / positive.
+Features are TF-IDF weights of two vocabularies learned from the training
+texts: words and word pairs (1-2-grams) and characters within words
+(``char_wb`` 2-5-grams, which catch misspellings, inflections and the words
+of any language written with spaces). Each block is weighted by sublinear
+TF-IDF and normalized on its own; terms seen in only one training text are
+dropped. A multinomial logistic regression (classes weighted to count equally,
+so *neutral* is not drowned by the majority) maps them to negative / neutral /
+positive.
 
-The learned state is nothing but arrays (IDF weights, coefficients,
-intercepts, class names), so a model is saved as one NumPy ``.npz`` file read
-back with ``allow_pickle=False``: loading a model file never runs code from
-it. The worst a tampered file can do is give wrong scores.
+Probabilities are calibrated by temperature scaling: the model is first fitted
+on a seeded stratified 80 % of the training texts, the one temperature that
+minimizes the log-loss on the other 20 % is kept, and the model is then fitted
+on every training text (starting from the first fit). The temperature changes
+confidence, never which class is most likely.
+
+The learned state is nothing but arrays (the two vocabularies as UTF-8 bytes,
+IDF weights, coefficients, intercepts), so a model is saved as one NumPy
+``.npz`` file read back with ``allow_pickle=False``: loading a model file never
+runs code from it. The worst a tampered file can do is give wrong scores.
 """
 
 from __future__ import annotations
 
+import io
 import json
+from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from scipy.special import expit
+import scipy.sparse as sp
 
 from cxray.exceptions import ModelError
 from cxray.text._labels import LABELS
 
-__all__ = ["DomainSentiment"]
+__all__ = ["MIN_LANGUAGE_TEXTS", "DomainSentiment"]
 
 FORMAT = "cxray.text.DomainSentiment"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 _TOKENS = r"(?u)\b\w[\w']*\b"
+_ARRAYS = (
+    "word_vocab",
+    "word_idf",
+    "char_vocab",
+    "char_idf",
+    "coef",
+    "intercept",
+)
+#: a language counts as one the model was trained on with at least this many training texts
+MIN_LANGUAGE_TEXTS = 50
 
 
 class DomainSentiment:
-    """A 3-class sentiment classifier learned from labelled texts.
+    """A 3-class sentiment classifier learned from labelled texts, in any language.
 
     >>> m = DomainSentiment(random_state=0).fit(texts, labels)   # doctest: +SKIP
     >>> m.predict(["runs small, sent it back"])                  # doctest: +SKIP
     array(['negative'], dtype=object)
 
-    Parameters are keyword-only; the learned state (``classes_``, ``idf_``,
-    ``coef_``, ``intercept_``) ends in ``_``. The same data and the same
-    ``random_state`` give the same model.
+    Parameters are keyword-only; the learned state (``classes_``, ``coef_``,
+    ``intercept_``, ``temperature_``, ``languages_``, ...) ends in ``_``. The
+    same data and the same ``random_state`` give the same model.
+
+    ``languages_`` are the languages (ISO 639-1 codes) of the training texts
+    with at least :data:`MIN_LANGUAGE_TEXTS` texts each (when none has, the
+    most common one): the languages the model can be trusted with.
     """
 
     def __init__(
         self,
         *,
-        n_features: int = 2**18,
-        ngram_range: tuple[int, int] = (1, 2),
-        alpha: float = 3e-5,
-        max_iter: int = 100,
+        word_ngrams: tuple[int, int] = (1, 2),
+        char_ngrams: tuple[int, int] = (2, 5),
+        min_df: int = 2,
+        C: float = 1.0,
+        max_iter: int = 1000,
+        calibration_size: float = 0.2,
         random_state: int = 0,
         batch_size: int = 20_000,
     ):
-        self.n_features = n_features
-        self.ngram_range = ngram_range
-        self.alpha = alpha
+        self.word_ngrams = word_ngrams
+        self.char_ngrams = char_ngrams
+        self.min_df = min_df
+        self.C = C
         self.max_iter = max_iter
+        self.calibration_size = calibration_size
         self.random_state = random_state
         self.batch_size = batch_size
 
     # ------------------------------------------------------------ learning
 
     def fit(self, texts: Sequence[str | None], labels: Sequence[str]) -> DomainSentiment:
-        from sklearn.feature_extraction.text import TfidfTransformer
-        from sklearn.linear_model import SGDClassifier
+        from sklearn.feature_extraction.text import TfidfVectorizer
 
-        texts, labels = list(texts), [str(x) for x in labels]
+        texts, labels = _clean(texts), [str(x) for x in labels]
         if len(texts) != len(labels):
             raise ModelError(f"{len(texts)} texts but {len(labels)} labels")
         unknown = sorted(set(labels) - set(LABELS))
@@ -79,45 +107,107 @@ class DomainSentiment:
                 f"a domain model needs texts of at least two classes; all {len(labels)} are "
                 f"{present[0] if present else 'missing'}"
             )
-        counts = _hashing(self).transform(_clean(texts))
-        tfidf = TfidfTransformer(sublinear_tf=True).fit(counts)
-        clf = SGDClassifier(
-            loss="log_loss",
-            alpha=self.alpha,
+        if not 0.0 <= self.calibration_size < 1.0:
+            raise ModelError(f"calibration_size must be in [0, 1); got {self.calibration_size}")
+        blocks = []
+        for kind in ("word", "char"):
+            for min_df in dict.fromkeys((self.min_df, 1)):
+                vec = TfidfVectorizer(**_analyzer(self, kind), sublinear_tf=True, min_df=min_df)
+                try:
+                    vec.fit(texts)
+                except ValueError:  # too few texts for min_df (or no words at all)
+                    continue
+                break
+            else:
+                raise ModelError("no words to learn from: the training texts are all empty")
+            vocab = np.empty(len(vec.vocabulary_), dtype=object)
+            for term, j in vec.vocabulary_.items():
+                vocab[j] = term
+            setattr(self, f"{kind}_vocab_", vocab)
+            setattr(self, f"{kind}_idf_", vec.idf_.astype(np.float64))
+            blocks.append(vec)
+        self._cache = None
+        x = self._features(texts)
+        y = np.asarray(labels, dtype=object)
+        self.temperature_ = 1.0
+        warm = None
+        fold = _calibration_split(y, self.calibration_size, self.random_state)
+        if fold is not None:
+            tr, cal = fold
+            first = self._classifier().fit(x[tr], y[tr])
+            self.temperature_ = _temperature(first.decision_function(x[cal]), y[cal], first)
+            warm = first
+        clf = self._classifier(warm_start=warm is not None)
+        if warm is not None:
+            clf.coef_, clf.intercept_ = warm.coef_.copy(), warm.intercept_.copy()
+            clf.classes_ = warm.classes_
+        clf.fit(x, y)
+        self.classes_ = np.array(clf.classes_, dtype=object)
+        coef, icpt = clf.coef_, clf.intercept_
+        if coef.shape[0] == 1:  # two classes: one logit, split so that softmax gives sigmoid
+            coef, icpt = np.vstack([-coef / 2, coef / 2]), np.array([-icpt[0] / 2, icpt[0] / 2])
+        # float32 is the precision kept in the file: fitting and loading predict the same
+        self.coef_ = np.asarray(coef, dtype=np.float32)
+        self.intercept_ = np.asarray(icpt, dtype=np.float64)
+        self.n_train_ = len(texts)
+        self.class_counts_ = {c: int(n) for c, n in Counter(labels).items()}
+        self.languages_ = _training_languages(texts)
+        return self
+
+    def _classifier(self, *, warm_start: bool = False) -> Any:
+        from sklearn.linear_model import LogisticRegression
+
+        return LogisticRegression(
+            C=self.C,
             class_weight="balanced",
             max_iter=self.max_iter,
             tol=1e-4,
+            warm_start=warm_start,
             random_state=self.random_state,
-        ).fit(tfidf.transform(counts), labels)
-        self.classes_ = np.array(clf.classes_, dtype=object)
-        self.idf_ = tfidf.idf_.astype(np.float64)
-        coef = clf.coef_ if len(present) > 2 else np.vstack([-clf.coef_, clf.coef_])
-        icpt = clf.intercept_ if len(present) > 2 else np.array([-1, 1]) * clf.intercept_
-        self.coef_ = np.asarray(coef, dtype=np.float64)
-        self.intercept_ = np.asarray(icpt, dtype=np.float64)
-        self.n_train_ = len(texts)
-        return self
+        )
 
     # ------------------------------------------------------------ using
 
-    def decision_function(self, texts: Sequence[str | None]) -> np.ndarray:
-        self._check_fitted()
-        texts = list(texts)
-        h = _hashing(self)
+    def _vectorizers(self) -> tuple[Any, Any]:
+        from sklearn.feature_extraction.text import CountVectorizer
+
+        if getattr(self, "_cache", None) is None:
+            self._cache = tuple(
+                CountVectorizer(
+                    **_analyzer(self, kind),
+                    vocabulary={t: j for j, t in enumerate(getattr(self, f"{kind}_vocab_"))},
+                    dtype=np.float64,
+                )
+                for kind in ("word", "char")
+            )
+        return self._cache
+
+    def _features(self, texts: list[str]) -> sp.csr_matrix:
+        """Sublinear TF-IDF of each block, each block L2-normalized, side by side."""
         parts = []
-        for i in range(0, len(texts), self.batch_size):
-            x = h.transform(_clean(texts[i : i + self.batch_size]))
-            x.data = np.log(x.data) + 1.0  # sublinear term frequency
-            x = x.multiply(self.idf_).tocsr()
+        for kind, vec in zip(("word", "char"), self._vectorizers(), strict=True):
+            x = vec.transform(texts).tocsr()
+            x.data = np.log(x.data) + 1.0
+            x = x.multiply(getattr(self, f"{kind}_idf_")).tocsr()
             norms = np.sqrt(np.asarray(x.multiply(x).sum(axis=1)).ravel())
             norms[norms == 0] = 1.0
-            parts.append((x @ self.coef_.T) / norms[:, None] + self.intercept_)
+            parts.append(sp.diags(1.0 / norms) @ x)
+        return sp.hstack(parts, format="csr")
+
+    def decision_function(self, texts: Sequence[str | None]) -> np.ndarray:
+        """Uncalibrated logits, one column per class of ``classes_``."""
+        self._check_fitted()
+        texts = _clean(texts)
+        coef = self.coef_.astype(np.float64)
+        parts = [
+            self._features(texts[i : i + self.batch_size]) @ coef.T + self.intercept_
+            for i in range(0, len(texts), self.batch_size)
+        ]
         return np.vstack(parts) if parts else np.zeros((0, len(self.classes_)))
 
     def predict_proba(self, texts: Sequence[str | None]) -> np.ndarray:
-        """Probabilities, one column per class of ``classes_`` (one-vs-rest, normalized)."""
-        p = expit(self.decision_function(texts))
-        return p / p.sum(axis=1, keepdims=True)
+        """Calibrated probabilities, one column per class of ``classes_``."""
+        return _softmax(self.decision_function(texts) / self.temperature_)
 
     def predict(self, texts: Sequence[str | None]) -> np.ndarray:
         d = self.decision_function(texts)
@@ -129,13 +219,11 @@ class DomainSentiment:
 
     def score_texts(self, texts: Sequence[str | None]) -> tuple[np.ndarray, np.ndarray]:
         """Labels (the most likely class) and scores (P(positive) - P(negative)) in one pass."""
-        d = self.decision_function(texts)
-        p = expit(d)
-        p /= p.sum(axis=1, keepdims=True)
+        p = self.predict_proba(texts)
         col = {c: i for i, c in enumerate(self.classes_)}
         pos = p[:, col[LABELS[2]]] if LABELS[2] in col else 0.0
         neg = p[:, col[LABELS[0]]] if LABELS[0] in col else 0.0
-        return self.classes_[np.argmax(d, axis=1)], np.clip(pos - neg, -1.0, 1.0)
+        return self.classes_[np.argmax(p, axis=1)], np.clip(pos - neg, -1.0, 1.0)
 
     def score(self, texts: Sequence[str | None], labels: Sequence[str]) -> float:
         """Macro-F1 over the three classes."""
@@ -147,12 +235,28 @@ class DomainSentiment:
 
     def get_params(self) -> dict[str, Any]:
         return {
-            "n_features": self.n_features,
-            "ngram_range": list(self.ngram_range),
-            "alpha": self.alpha,
+            "word_ngrams": list(self.word_ngrams),
+            "char_ngrams": list(self.char_ngrams),
+            "min_df": self.min_df,
+            "C": self.C,
             "max_iter": self.max_iter,
+            "calibration_size": self.calibration_size,
             "random_state": self.random_state,
             "batch_size": self.batch_size,
+        }
+
+    def header(self) -> dict[str, Any]:
+        """What the model is (the JSON header of its file)."""
+        self._check_fitted()
+        return {
+            "format": FORMAT,
+            "version": FORMAT_VERSION,
+            "params": self.get_params(),
+            "classes": [str(c) for c in self.classes_],
+            "n_train": int(self.n_train_),
+            "class_counts": self.class_counts_,
+            "temperature": float(self.temperature_),
+            "languages": list(self.languages_),
         }
 
     def save(self, path: str | Path) -> Path:
@@ -164,21 +268,14 @@ class DomainSentiment:
         return path
 
     def to_bytes(self) -> bytes:
-        import io
-
-        self._check_fitted()
-        header = {
-            "format": FORMAT,
-            "version": FORMAT_VERSION,
-            "params": self.get_params(),
-            "classes": [str(c) for c in self.classes_],
-            "n_train": int(self.n_train_),
-        }
         buf = io.BytesIO()
         np.savez_compressed(
             buf,
-            header=np.array(json.dumps(header)),
-            idf=self.idf_,
+            header=np.array(json.dumps(self.header())),
+            word_vocab=_pack(self.word_vocab_),
+            word_idf=self.word_idf_,
+            char_vocab=_pack(self.char_vocab_),
+            char_idf=self.char_idf_,
             coef=self.coef_,
             intercept=self.intercept_,
         )
@@ -194,26 +291,52 @@ class DomainSentiment:
 
     @classmethod
     def from_bytes(cls, data: bytes, *, name: str = "<bytes>") -> DomainSentiment:
-        import io
         import zipfile
 
         try:
             with np.load(io.BytesIO(data), allow_pickle=False) as z:
                 header = json.loads(str(z["header"]))
-                arrays = {k: z[k] for k in ("idf", "coef", "intercept")}
+                version = header.get("version", 0) if isinstance(header, dict) else 0
+                if isinstance(header, dict) and header.get("format") == FORMAT and version == 1:
+                    raise ModelError(
+                        f"{name} is a domain model of an older cxray (version 1, hashed "
+                        "features), which this cxray no longer reads; learn it again with "
+                        "`cxray text train`"
+                    )
+                arrays = {k: z[k] for k in _ARRAYS if k in z.files}
         except (OSError, ValueError, KeyError, zipfile.BadZipFile) as exc:
             raise ModelError(f"{name} is not a cxray sentiment model: {exc}") from exc
-        if header.get("format") != FORMAT:
+        if not isinstance(header, dict) or header.get("format") != FORMAT:
             raise ModelError(f"{name} is not a cxray sentiment model")
         if header.get("version", 0) > FORMAT_VERSION:
             raise ModelError(f"{name} was written by a newer cxray; upgrade cxray to read it")
-        params = header["params"]
-        params["ngram_range"] = tuple(params["ngram_range"])
-        m = cls(**params)
-        m.classes_ = np.array(header["classes"], dtype=object)
-        m.idf_, m.coef_, m.intercept_ = arrays["idf"], arrays["coef"], arrays["intercept"]
-        m.n_train_ = header.get("n_train", 0)
-        if m.coef_.shape != (len(m.classes_), m.n_features) or m.idf_.shape != (m.n_features,):
+        missing = [k for k in _ARRAYS if k not in arrays]
+        if missing:
+            raise ModelError(f"{name} is not a complete model: no {', '.join(missing)}")
+        try:
+            params = dict(header["params"])
+            for k in ("word_ngrams", "char_ngrams"):
+                params[k] = tuple(params[k])
+            m = cls(**params)
+            m.classes_ = np.array(header["classes"], dtype=object)
+            m.n_train_ = int(header.get("n_train", 0))
+            m.class_counts_ = dict(header.get("class_counts", {}))
+            m.temperature_ = float(header.get("temperature", 1.0))
+            m.languages_ = tuple(header.get("languages", ()))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ModelError(f"{name}: its header is not one cxray wrote ({exc})") from exc
+        m.word_vocab_, m.char_vocab_ = _unpack(arrays["word_vocab"]), _unpack(arrays["char_vocab"])
+        m.word_idf_, m.char_idf_ = arrays["word_idf"], arrays["char_idf"]
+        m.coef_, m.intercept_ = arrays["coef"], arrays["intercept"]
+        m._cache = None
+        n_features = len(m.word_vocab_) + len(m.char_vocab_)
+        if (
+            m.coef_.shape != (len(m.classes_), n_features)
+            or m.intercept_.shape != (len(m.classes_),)
+            or m.word_idf_.shape != (len(m.word_vocab_),)
+            or m.char_idf_.shape != (len(m.char_vocab_),)
+            or not m.temperature_ > 0
+        ):
             raise ModelError(f"{name}: model arrays do not match its header")
         return m
 
@@ -230,14 +353,65 @@ def _clean(texts: Sequence[str | None]) -> list[str]:
     return [t if isinstance(t, str) else "" for t in texts]
 
 
-def _hashing(m: DomainSentiment) -> Any:
-    from sklearn.feature_extraction.text import HashingVectorizer
+def _analyzer(m: DomainSentiment, kind: str) -> dict[str, Any]:
+    if kind == "word":
+        return {"ngram_range": tuple(m.word_ngrams), "token_pattern": _TOKENS}
+    return {"analyzer": "char_wb", "ngram_range": tuple(m.char_ngrams)}
 
-    return HashingVectorizer(
-        ngram_range=tuple(m.ngram_range),
-        n_features=m.n_features,
-        alternate_sign=False,
-        norm=None,
-        token_pattern=_TOKENS,
-        dtype=np.float64,
-    )
+
+def _pack(terms: np.ndarray) -> np.ndarray:
+    """Terms as one UTF-8 byte array, newline-separated (no term holds a newline)."""
+    return np.frombuffer("\n".join(terms).encode("utf-8"), dtype=np.uint8)
+
+
+def _unpack(data: np.ndarray) -> np.ndarray:
+    raw = data.tobytes().decode("utf-8")
+    return np.array(raw.split("\n") if raw else [], dtype=object)
+
+
+def _softmax(z: np.ndarray) -> np.ndarray:
+    z = z - z.max(axis=1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def _calibration_split(
+    y: np.ndarray, size: float, seed: int
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """A stratified (fit, calibrate) split, or ``None`` when a class is too small for one."""
+    from sklearn.model_selection import train_test_split
+
+    counts = Counter(y.tolist())
+    if size <= 0 or min(counts.values()) < 4 or len(y) * size < 2 * len(counts):
+        return None
+    idx = np.arange(len(y))
+    tr, cal = train_test_split(idx, test_size=size, stratify=y, random_state=seed)
+    return np.sort(tr), np.sort(cal)
+
+
+def _temperature(logits: np.ndarray, y: np.ndarray, clf: Any) -> float:
+    """The temperature minimizing the log-loss of ``softmax(logits / T)`` on ``y``."""
+    from scipy.optimize import minimize_scalar
+
+    if logits.ndim == 1:  # two classes
+        logits = np.column_stack([-logits / 2, logits / 2])
+    col = {c: i for i, c in enumerate(clf.classes_)}
+    rows = np.arange(len(y))
+    truth = np.array([col[c] for c in y])
+
+    def nll(log_t: float) -> float:
+        z = logits / np.exp(log_t)
+        z = z - z.max(axis=1, keepdims=True)
+        return float(-(z[rows, truth] - np.log(np.exp(z).sum(axis=1))).mean())
+
+    best = minimize_scalar(nll, bounds=(-3.0, 3.0), method="bounded")
+    return float(np.exp(best.x))
+
+
+def _training_languages(texts: list[str]) -> tuple[str, ...]:
+    from cxray.text._language import UNDETERMINED, detect_languages
+
+    tally = Counter(str(c) for c in detect_languages(texts) if c != UNDETERMINED)
+    common = sorted(tally.items(), key=lambda kv: (-kv[1], kv[0]))
+    kept = tuple(c for c, n in common if n >= MIN_LANGUAGE_TEXTS)
+    return kept or tuple(c for c, _ in common[:1])

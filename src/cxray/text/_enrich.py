@@ -15,14 +15,23 @@ Scores live in a table of their own, ``text_sentiment``, one row per
 
 The learned domain model is kept in the store too (``_cx_text_models``), as the
 bytes of its ``.npz`` file, so it travels with the data it was learned from and
-works for every backend; it is read without unpickling.
+works for every backend; it is read without unpickling. A newly learned model
+becomes the active one only when it beats the active scorer on held-out texts
+with its interval (or when forced); the evaluation of the last training is
+kept beside it either way.
+
+Each score records the language of its text (``language``, ISO 639-1 or
+``und``); a text in a language the scorer was not made for is stored with no
+score and no label rather than a confident wrong one.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import io
 import json
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -35,8 +44,9 @@ from cxray.config import ProgramConfig
 from cxray.exceptions import CXError, ModelError
 from cxray.store import Store
 from cxray.text._domain import DomainSentiment
-from cxray.text._evaluate import SentimentEvaluation, evaluate_sentiment
+from cxray.text._evaluate import SentimentEvaluation, check_labelled, evaluate_sentiment
 from cxray.text._labels import LABELS, labels_from_nps, labels_from_scale
+from cxray.text._language import UNDETERMINED, LanguageGap, detect_languages, language_gaps
 from cxray.text._lexicon import LexiconSentiment
 
 __all__ = [
@@ -46,11 +56,15 @@ __all__ = [
     "TEXT_FIELDS",
     "EnrichReport",
     "TrainReport",
+    "default_scorer",
     "enrich_imported",
     "enrich_sentiment",
     "labelled_texts",
     "load_store_model",
+    "model_info",
     "resolve_model",
+    "store_language_gaps",
+    "supported_languages",
     "train_store_model",
 ]
 
@@ -66,6 +80,8 @@ SENTIMENT_TABLE = "text_sentiment"
 MODELS_TABLE = "_cx_text_models"
 DEFAULT_MODEL_ID = "lexicon-v1"
 _MODEL_NAME = "sentiment"
+_LAST_TRAIN = "sentiment-last-training"  # the evaluation of the last `cxray text train`
+_DIGESTS = "sentiment-training-digests"  # 64-bit digests of the active model's training texts
 
 SENTIMENT_SCHEMA = ibis.schema(
     {
@@ -77,6 +93,7 @@ SENTIMENT_SCHEMA = ibis.schema(
         "sentiment_label": "string",
         "model": "string",
         "scored_at": "timestamp",
+        "language": "string",  # ISO 639-1 of the text, "und" when undetermined
     }
 )
 MODELS_SCHEMA = ibis.schema(
@@ -143,15 +160,79 @@ def labelled_texts(store: Store, config: ProgramConfig) -> tuple[list[str], list
 
 @dataclass(frozen=True)
 class TrainReport:
-    """What ``train_store_model`` learned from and how much better it is on held-out texts."""
+    """What ``train_store_model`` learned from, how it compares with the active scorer, and
+    whether it became the active one.
+
+    ``activated`` is true when the new model now scores the store's texts: it
+    beat the active scorer on the held-out texts with its interval (the lower
+    bound of the paired bootstrap 95 % interval of the macro-F1 difference is
+    above 0), or ``force`` was given. ``reason`` says which, in words.
+    """
 
     evaluation: SentimentEvaluation
     sources: dict[str, int]
     model_id: str
     saved: bool
+    activated: bool = False
+    reason: str = ""
+    previous: str = DEFAULT_MODEL_ID  # the active scorer before this training
+    forced: bool = False
+    trained_at: dt.datetime | None = None
+    languages: tuple[str, ...] = ()
+
+    @property
+    def active(self) -> str:
+        """The id of the active scorer after this training."""
+        return self.model_id if self.activated else self.previous
+
+    @property
+    def interval(self) -> tuple[float, float] | None:
+        d = self.evaluation.difference
+        return None if d is None else (d.ci_low, d.ci_high)
 
     def to_dict(self) -> dict[str, Any]:
-        return {**self.evaluation.to_dict(), "sources": self.sources, "model_id": self.model_id}
+        return {
+            **self.evaluation.to_dict(),
+            "sources": self.sources,
+            "model_id": self.model_id,
+            "activated": self.activated,
+            "forced": self.forced,
+            "reason": self.reason,
+            "previous": self.previous,
+            "active": self.active,
+            "saved": self.saved,
+            "trained_at": None if self.trained_at is None else self.trained_at.isoformat(),
+            "languages": list(self.languages),
+        }
+
+
+def default_scorer() -> LexiconSentiment:
+    """The out-of-the-box scorer (id :data:`DEFAULT_MODEL_ID`): what scores without labels."""
+    return LexiconSentiment()
+
+
+def supported_languages(model: Any) -> tuple[str, ...]:
+    """The languages a scorer was made for (``languages_``; the out-of-the-box ones: English)."""
+    return tuple(getattr(model, "languages_", None) or ("en",))
+
+
+def _signed(x: float) -> str:
+    return f"{x:+.2f}".replace("-", "\u2212")
+
+
+def _reason(ev: SentimentEvaluation, activated: bool, forced: bool) -> str:
+    d = ev.difference
+    if d is None:  # pragma: no cover - evaluate_sentiment always measures it
+        return "activated" if activated else "kept the active model"
+    figures = (
+        f"the new one scored {ev.f1_domain:.2f} vs {ev.f1_default:.2f} ({ev.baseline}), "
+        f"difference {_signed(d.estimate)} [{_signed(d.ci_low)}, {_signed(d.ci_high)}]"
+    )
+    if forced and not ev.beats_baseline:
+        return f"activated because of --force, although {figures} (95% interval not above 0)"
+    if activated:
+        return f"activated: {figures}, above 0 with its 95% interval"
+    return f"kept the active model: {figures}; it must be better with its 95% interval"
 
 
 def train_store_model(
@@ -161,59 +242,170 @@ def train_store_model(
     test_size: float = 0.2,
     random_state: int = 42,
     save: bool = True,
+    force: bool = False,
 ) -> TrainReport:
-    """Learn the domain model from the store's labelled texts; keep it in the store.
+    """Learn a domain model from the store's labelled texts; activate it only if it wins.
 
-    The before/after figures come from a seeded held-out split (the model
-    scored on it never saw it); the model kept is then learned from every
-    labelled text.
+    The candidate is fitted on a seeded stratified ``1 - test_size`` of the
+    labelled texts and compared, on the rest, with the active scorer (the
+    store's domain model if there is one, else the out-of-the-box scorer):
+    macro-F1 of both and the paired bootstrap 95 % interval of the
+    difference. It is activated only if that interval lies above 0, or with
+    ``force``; the model kept then is learned from every labelled text. The
+    evaluation is kept in the store either way (:func:`model_info`). An
+    earlier domain model is compared on the held-out texts it was not trained
+    on (digests of its training texts are kept with it).
     """
     texts, labels, sources = labelled_texts(store, config)
-    evaluation = evaluate_sentiment(texts, labels, test_size=test_size, random_state=random_state)
-    model = DomainSentiment(random_state=random_state).fit(texts, labels)
-    blob = model.to_bytes()
-    model_id = _model_id(blob)
+    check_labelled(texts, labels)
+    active, active_id = resolve_model(None, store, missing_ok=True)
+    unseen = None
+    if isinstance(active, DomainSentiment):
+        seen = _load_digests(store)
+        if seen is not None:
+            unseen = ~np.isin(_digests(texts), seen)
+    evaluation = evaluate_sentiment(
+        texts,
+        labels,
+        test_size=test_size,
+        random_state=random_state,
+        default=active,
+        default_id=active_id,
+        unseen_by_default=unseen,
+    )
+    activate = bool(force or evaluation.beats_baseline)
+    languages = tuple(evaluation.model.languages_) if evaluation.model is not None else ()
+    if activate:
+        model = DomainSentiment(random_state=random_state).fit(texts, labels)
+        blob = model.to_bytes()
+        model_id = _model_id(blob)
+        languages = tuple(model.languages_)
+    else:
+        assert evaluation.model is not None
+        blob = None
+        model_id = _model_id(evaluation.model.to_bytes())
+    now = _now()
+    report = TrainReport(
+        evaluation,
+        sources,
+        model_id,
+        save,
+        activated=activate and save,
+        reason=_reason(evaluation, activate, force),
+        previous=active_id,
+        forced=force,
+        trained_at=now,
+        languages=languages,
+    )
     if save:
-        _save_model(store, blob, model_id, len(texts), evaluation)
-    return TrainReport(evaluation, sources, model_id, save)
+        payload = json.dumps(report.to_dict())
+        rows = [(_LAST_TRAIN, model_id, len(texts), payload, b"")]
+        if blob is not None:
+            digests = io.BytesIO()
+            np.savez_compressed(digests, digests=np.unique(_digests(texts)))
+            rows += [
+                (_MODEL_NAME, model_id, len(texts), payload, blob),
+                (_DIGESTS, model_id, len(texts), "{}", digests.getvalue()),
+            ]
+        _save_rows(store, rows, now)
+    return report
 
 
 def _model_id(blob: bytes) -> str:
     return "domain-" + hashlib.sha256(blob).hexdigest()[:12]
 
 
-def _save_model(
-    store: Store, blob: bytes, model_id: str, n: int, evaluation: SentimentEvaluation
-) -> None:
+def _digests(texts: Sequence[str]) -> np.ndarray:
+    """A 64-bit digest of each text (to know which texts a model was trained on)."""
+    return np.array(
+        [
+            int.from_bytes(hashlib.blake2b(t.encode("utf-8"), digest_size=8).digest(), "little")
+            for t in texts
+        ],
+        dtype=np.uint64,
+    )
+
+
+def _save_rows(store: Store, rows: list[tuple[str, str, int, str, bytes]], now: Any) -> None:
     b = store.backend
     if MODELS_TABLE not in b.list_tables():
         b.create_table(MODELS_TABLE, schema=MODELS_SCHEMA)
-    row = pa.table(
+    table = pa.table(
         {
-            "name": [_MODEL_NAME],
-            "model_id": [model_id],
-            "created_at": pa.array([_now()], pa.timestamp("us")),
-            "n_train": [n],
-            "evaluation": [json.dumps(evaluation.to_dict())],
-            "model": pa.array([blob], pa.binary()),
+            "name": [r[0] for r in rows],
+            "model_id": [r[1] for r in rows],
+            "created_at": pa.array([now] * len(rows), pa.timestamp("us")),
+            "n_train": pa.array([r[2] for r in rows], pa.int64()),
+            "evaluation": [r[3] for r in rows],
+            "model": pa.array([r[4] for r in rows], pa.binary()),
         }
     )
-    b.raw_sql(f"DELETE FROM {MODELS_TABLE} WHERE name = '{_MODEL_NAME}'")
-    b.insert(MODELS_TABLE, row)
+    names = ", ".join(_lit(r[0]) for r in rows)
+    b.raw_sql(f"DELETE FROM {MODELS_TABLE} WHERE name IN ({names})")
+    b.insert(MODELS_TABLE, table)
 
 
-def load_store_model(store: Store) -> tuple[DomainSentiment, str] | None:
-    """The domain model kept in the store and its id, or ``None`` when none was learned."""
+def _model_rows(store: Store, name: str, columns: Sequence[str]) -> dict[str, Any] | None:
     b = store.backend
     if MODELS_TABLE not in b.list_tables():
         return None
     t = b.table(MODELS_TABLE)
-    rows = t.filter(t.name == _MODEL_NAME).select("model_id", "model").to_pyarrow()
+    rows = t.filter(t.name == name).select(*columns).to_pyarrow()
     if not rows.num_rows:
         return None
-    blob = rows["model"][0].as_py()
-    model = DomainSentiment.from_bytes(blob, name=f"{store.url} ({MODELS_TABLE})")
-    return model, rows["model_id"][0].as_py()
+    return {c: rows[c][0].as_py() for c in columns}
+
+
+def _load_digests(store: Store) -> np.ndarray | None:
+    row = _model_rows(store, _DIGESTS, ("model",))
+    if row is None:
+        return None
+    try:
+        with np.load(io.BytesIO(row["model"]), allow_pickle=False) as z:
+            return np.asarray(z["digests"], dtype=np.uint64)
+    except (OSError, ValueError, KeyError):
+        return None
+
+
+def load_store_model(store: Store) -> tuple[DomainSentiment, str] | None:
+    """The active domain model kept in the store and its id, or ``None`` when none was learned."""
+    row = _model_rows(store, _MODEL_NAME, ("model_id", "model"))
+    if row is None:
+        return None
+    model = DomainSentiment.from_bytes(row["model"], name=f"{store.url} ({MODELS_TABLE})")
+    return model, row["model_id"]
+
+
+def model_info(store: Store) -> dict[str, Any]:
+    """What scores the store's texts now, and what the last ``cxray text train`` measured.
+
+    ``active``: ``kind`` (``domain`` or ``default``), ``model_id``,
+    ``trained_at``, ``n_train``, ``languages`` and the ``evaluation`` that
+    activated it (``None`` for the out-of-the-box scorer); ``last_training``:
+    the report of the last training (activated or not), or ``None``.
+    """
+    row = _model_rows(store, _MODEL_NAME, ("model_id", "created_at", "n_train", "evaluation"))
+    last = _model_rows(store, _LAST_TRAIN, ("evaluation",))
+    if row is None:
+        active: dict[str, Any] = {
+            "kind": "default",
+            "model_id": DEFAULT_MODEL_ID,
+            "trained_at": None,
+            "n_train": None,
+            "languages": list(supported_languages(default_scorer())),
+            "evaluation": None,
+        }
+    else:
+        evaluation = json.loads(row["evaluation"] or "{}")
+        active = {
+            "kind": "domain",
+            "model_id": row["model_id"],
+            "trained_at": row["created_at"].isoformat() if row["created_at"] else None,
+            "n_train": row["n_train"],
+            "languages": evaluation.get("languages", []),
+            "evaluation": evaluation,
+        }
+    return {"active": active, "last_training": json.loads(last["evaluation"]) if last else None}
 
 
 # ---------------------------------------------------------------- enriching
@@ -230,18 +422,31 @@ class FieldCounts:
 
 @dataclass(frozen=True)
 class EnrichReport:
+    """What one enrichment scored; ``languages``: texts scored now per language;
+    ``gaps``: per language the scorer does not support, how many of them were left
+    unscored (no score, no label) and what to do."""
+
     model: str
     fields: list[FieldCounts] = field(default_factory=list)
+    languages: dict[str, int] = field(default_factory=dict)
+    gaps: list[LanguageGap] = field(default_factory=list)
 
     @property
     def scored(self) -> int:
         return sum(f.scored for f in self.fields)
 
+    @property
+    def unscored(self) -> int:
+        return sum(g.n for g in self.gaps)
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "model": self.model,
             "scored": self.scored,
+            "unscored": self.unscored,
             "fields": [f.__dict__ for f in self.fields],
+            "languages": self.languages,
+            "language_gaps": [g.to_dict() for g in self.gaps],
         }
 
 
@@ -274,10 +479,11 @@ def enrich_sentiment(
             f"no text fields in {', '.join(map(repr, unknown))}; "
             f"tables with texts: {', '.join(TEXT_FIELDS)}"
         )
-    model = model if model is not None else LexiconSentiment()
+    model = model if model is not None else default_scorer()
+    supported = set(supported_languages(model)) | {UNDETERMINED}
+    languages: Counter[str] = Counter()
     b = store.backend
-    if SENTIMENT_TABLE not in b.list_tables():
-        b.create_table(SENTIMENT_TABLE, schema=SENTIMENT_SCHEMA)
+    ensure_sentiment_table(store)
     stage = f"_cx_{SENTIMENT_TABLE}_stage"
     scope = None if import_ids is None else sorted({int(i) for i in import_ids})
     plan = []
@@ -301,7 +507,8 @@ def enrich_sentiment(
                 # read every pending row before writing: a write on the same connection
                 # ends a result still being streamed (DuckDB), which would drop batches
                 for batch in list(_batches(todo, batch_size)):
-                    labels, scores = _score_distinct(model, batch.column("text"))
+                    labels, scores, langs = _score_distinct(model, batch.column("text"), supported)
+                    languages.update(langs.tolist())
                     texts = batch.column("text")
                     b.insert(
                         stage,
@@ -311,10 +518,13 @@ def enrich_sentiment(
                                 "row_key": batch.column("row_key"),
                                 "field": pa.array([name] * len(texts), pa.string()),
                                 "text_hash": batch.column("text_hash"),
-                                "sentiment_score": pa.array(scores, pa.float64()),
-                                "sentiment_label": pa.array(labels, pa.string()),
+                                "sentiment_score": pa.array(
+                                    scores, pa.float64(), mask=np.isnan(scores)
+                                ),
+                                "sentiment_label": labels,
                                 "model": pa.array([model_id] * len(texts), pa.string()),
                                 "scored_at": pa.array([_now()] * len(texts), pa.timestamp("us")),
+                                "language": pa.array(langs, pa.string()),
                             }
                         ),
                     )
@@ -331,7 +541,43 @@ def enrich_sentiment(
         counts.append(FieldCounts(table, name, texts_n, n, removed))
     if progress:
         progress("done", total, total)
-    return EnrichReport(model_id, counts)
+    codes = np.repeat(np.array(list(languages), dtype=object), list(languages.values()))
+    gaps = language_gaps(codes, supported)
+    return EnrichReport(model_id, counts, dict(languages.most_common()), gaps)
+
+
+def ensure_sentiment_table(store: Store) -> None:
+    """Create ``text_sentiment``, or add the ``language`` column to one of an older cxray
+    (its rows then count as stale: the next enrichment scores them again, once)."""
+    b = store.backend
+    if SENTIMENT_TABLE not in b.list_tables():
+        b.create_table(SENTIMENT_TABLE, schema=SENTIMENT_SCHEMA)
+        return
+    if "language" in b.table(SENTIMENT_TABLE).schema():
+        return
+    if store.read_only:
+        return
+    typ = "VARCHAR" if b.name == "duckdb" else "TEXT"
+    b.raw_sql(f"ALTER TABLE {SENTIMENT_TABLE} ADD COLUMN language {typ}")
+
+
+def store_language_gaps(store: Store, config: ProgramConfig | None = None) -> list[LanguageGap]:
+    """Languages whose texts ``text_sentiment`` holds without a score because the scorer
+    that ran does not support them, most texts first, each with what to do."""
+    b = store.backend
+    if SENTIMENT_TABLE not in b.list_tables():
+        return []
+    s = b.table(SENTIMENT_TABLE)
+    if "language" not in s.schema():
+        return []
+    rows = (
+        s.filter(s.sentiment_score.isnull() & s.language.notnull() & (s.language != UNDETERMINED))
+        .group_by("language")
+        .aggregate(n=s.count())
+        .to_pyarrow()
+    )
+    codes = np.repeat(np.array(rows["language"].to_pylist(), dtype=object), rows["n"].to_pylist())
+    return language_gaps(codes, ())
 
 
 def _batches(expr: ibis.Table, size: int) -> Any:
@@ -403,19 +649,35 @@ def enrich_imported(
 
 
 def _score_distinct(
-    model: LexiconSentiment | DomainSentiment, texts: pa.ChunkedArray | pa.Array
-) -> tuple[pa.Array, np.ndarray]:
-    """Labels and scores of ``texts``, each distinct text scored once."""
+    model: LexiconSentiment | DomainSentiment,
+    texts: pa.ChunkedArray | pa.Array,
+    supported: set[str] | None = None,
+) -> tuple[pa.Array, np.ndarray, np.ndarray]:
+    """Labels, scores and languages of ``texts``, each distinct text scored once.
+
+    Texts in a language outside ``supported`` get no label and a NaN score.
+    """
     import pyarrow.compute as pc
 
     distinct = pc.unique(texts)
-    if len(distinct) == len(texts):
-        labels, scores = model.score_texts(texts.to_pylist())
-        return pa.array(np.asarray(labels, dtype=object), pa.string()), np.asarray(scores)
-    labels, scores = model.score_texts(distinct.to_pylist())
-    where = pc.index_in(texts, value_set=distinct).to_numpy(zero_copy_only=False)
-    labels = np.asarray(labels, dtype=object)[where]
-    return pa.array(labels, pa.string()), np.asarray(scores)[where]
+    values = distinct.to_pylist()
+    langs = np.asarray(detect_languages(values), dtype=object)
+    ok = (
+        np.ones(len(values), dtype=bool)
+        if supported is None
+        else np.isin(langs.astype(str), list(supported))
+    )
+    labels = np.full(len(values), None, dtype=object)
+    scores = np.full(len(values), np.nan)
+    if ok.any():
+        keep = np.flatnonzero(ok)
+        lab, sc = model.score_texts([values[i] for i in keep])
+        labels[keep] = np.asarray(lab, dtype=object)
+        scores[keep] = np.asarray(sc, dtype=float)
+    if len(distinct) != len(texts):
+        where = pc.index_in(texts, value_set=distinct).to_numpy(zero_copy_only=False)
+        labels, scores, langs = labels[where], scores[where], langs[where]
+    return pa.array(labels, pa.string()), scores, langs
 
 
 @ibis.udf.scalar.builtin(name="md5")
@@ -449,10 +711,15 @@ def _pending(
     )
     s = store.backend.table(SENTIMENT_TABLE)
     s = s.filter((s.table_name == table) & (s.field == name)).select(
-        s_key=s.row_key, s_hash=s.text_hash, s_model=s.model
+        s_key=s.row_key, s_hash=s.text_hash, s_model=s.model, s_language=s.language
     )
     j = cur.left_join(s, cur.row_key == s.s_key)
-    stale = j.s_key.isnull() | (j.s_hash != j.text_hash) | (j.s_model != model_id)
+    stale = (
+        j.s_key.isnull()
+        | (j.s_hash != j.text_hash)
+        | (j.s_model != model_id)
+        | j.s_language.isnull()
+    )
     return j.filter(stale).select("row_key", "text", "text_hash").order_by("row_key")
 
 
@@ -518,19 +785,25 @@ def _in_transaction(b: Any, statements: list[str]) -> None:
 
 
 def resolve_model(
-    spec: str | None, store: Store | None
+    spec: str | None, store: Store | None, *, missing_ok: bool = False
 ) -> tuple[LexiconSentiment | DomainSentiment, str]:
     """The scorer named by ``spec`` and its id.
 
-    ``None`` or ``"auto"``: the store's domain model when one was learned, else
+    ``None`` or ``"auto"``: the store's domain model when one is active, else
     the out-of-the-box scorer; ``"default"``: the out-of-the-box scorer;
     ``"domain"``: the store's domain model (an error when there is none);
     anything else: the path of a model file written by ``DomainSentiment.save``.
+    With ``missing_ok``, a stored model this cxray cannot read counts as none.
     """
     from pathlib import Path
 
     if spec in (None, "", "auto", "domain"):
-        found = load_store_model(store) if store is not None else None
+        try:
+            found = load_store_model(store) if store is not None else None
+        except ModelError:
+            if not missing_ok:
+                raise
+            found = None
         if found is not None:
             return found
         if spec == "domain":
@@ -538,9 +811,9 @@ def resolve_model(
             raise ModelError(
                 f"no domain model in {where}; run `cxray text train` first, or use --model default"
             )
-        return LexiconSentiment(), DEFAULT_MODEL_ID
+        return default_scorer(), DEFAULT_MODEL_ID
     if spec == "default":
-        return LexiconSentiment(), DEFAULT_MODEL_ID
+        return default_scorer(), DEFAULT_MODEL_ID
     path = Path(spec)
     model = DomainSentiment.load(path)
     return model, _model_id(path.read_bytes())

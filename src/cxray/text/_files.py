@@ -11,7 +11,7 @@ import numpy as np
 
 from cxray.exceptions import SourceError
 
-__all__ = ["TextScorer", "read_text_file", "score_rows", "write_scored"]
+__all__ = ["TextScorer", "read_text_file", "score_rows", "unscored_languages", "write_scored"]
 
 _JSON_SUFFIXES = {".jsonl", ".ndjson", ".json"}
 
@@ -79,28 +79,56 @@ def read_text_file(path: str | Path, column: str) -> tuple[list[dict[str, Any]],
 def score_rows(
     rows: list[dict[str, Any]], column: str, model: TextScorer, *, decimals: int = 4
 ) -> list[dict[str, Any]]:
-    """The rows with ``sentiment_label`` and ``sentiment_score`` added (empty text: no score)."""
+    """The rows with ``sentiment_label``, ``sentiment_score`` and ``language`` added.
+
+    An empty text gets no score; a text in a language the model does not
+    support (its ``languages_``; English for the out-of-the-box scorer) gets its
+    language but no label or score (:func:`unscored_languages` says which).
+    """
+    from cxray.text._enrich import supported_languages
+    from cxray.text._language import UNDETERMINED, detect_languages
+
     texts = [r.get(column) if isinstance(r.get(column), str) else None for r in rows]
     has = np.array([bool(t and t.strip()) for t in texts], dtype=bool)
-    labels, scores = model.score_texts(texts)
+    langs = np.asarray(detect_languages(texts), dtype=object)
+    ok = has & np.isin(langs.astype(str), [*supported_languages(model), UNDETERMINED])
+    labels = np.full(len(texts), None, dtype=object)
+    scores = np.full(len(texts), np.nan)
+    if ok.any():
+        keep = np.flatnonzero(ok)
+        lab, sc = model.score_texts([texts[i] for i in keep])
+        labels[keep], scores[keep] = np.asarray(lab, dtype=object), np.asarray(sc, dtype=float)
     out = []
-    for r, ok, s, lab in zip(rows, has, scores, labels, strict=True):
+    for r, scored, text_ok, s, lab, lang in zip(rows, ok, has, scores, labels, langs, strict=True):
         out.append(
             r
             | {
-                "sentiment_label": str(lab) if ok else None,
-                "sentiment_score": round(float(s), decimals) if ok else None,
+                "sentiment_label": str(lab) if scored else None,
+                "sentiment_score": round(float(s), decimals) if scored else None,
+                "language": str(lang) if text_ok else None,
             }
         )
     return out
 
 
+def unscored_languages(rows: list[dict[str, Any]], model: TextScorer) -> list[Any]:
+    """Per language of scored ``rows`` the model does not support: a
+    :class:`cxray.text.LanguageGap` (texts left unscored, what to do), most first."""
+    from cxray.text._enrich import supported_languages
+    from cxray.text._language import language_gaps
+
+    codes = [r["language"] for r in rows if r.get("language")]
+    return language_gaps(codes, supported_languages(model))
+
+
+_NEW = ("sentiment_label", "sentiment_score", "language")
+
+
 def write_scored(rows: list[dict[str, Any]], names: list[str], fmt: str, out: Any) -> None:
-    """Write scored rows as CSV (input columns, then the two new ones) or JSON Lines."""
+    """Write scored rows as CSV (input columns, then the new ones) or JSON Lines."""
     import csv
 
-    fields = [*[n for n in names if n not in ("sentiment_label", "sentiment_score")]]
-    fields += ["sentiment_label", "sentiment_score"]
+    fields = [*[n for n in names if n not in _NEW], *_NEW]
     if fmt == "json":
         for r in rows:
             out.write(json.dumps(r, ensure_ascii=False, default=str) + "\n")
