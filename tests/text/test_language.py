@@ -85,7 +85,9 @@ def test_real_english_sets_are_english():
 
 @pytest.mark.skipif(not DATA.is_dir(), reason="../shared/data is absent")
 def test_real_portuguese_reviews_are_never_english():
-    texts = _column(DATA / "olist" / "olist_classified_public_dataset.csv", "review_comment_message")
+    texts = _column(
+        DATA / "olist" / "olist_classified_public_dataset.csv", "review_comment_message"
+    )
     shares = _shares(texts)
     assert shares["pt"] >= 0.6, shares.most_common(4)
     assert shares["en"] < 0.01, shares.most_common(4)
