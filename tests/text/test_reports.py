@@ -53,11 +53,11 @@ def test_kept_in_the_store_and_read_by_a_fresh_process(ws, monkeypatch):
     ws.import_frame("responses", frame(["late parcel", "rude agent", "great app"]))
     first = TextReports()
     # the tables with scored texts, and the case trends (the page shows both)
-    assert first.precompute(ws.store, ws.config) == ["themes:responses", "trends:week"]
-    assert first.save(ws.store) == 2
+    assert first.precompute(ws.store, ws.config) == ["themes:responses", "trends:week", "faq"]
+    assert first.save(ws.store) == 3
     assert first.save(ws.store) == 0  # nothing new
     kept = ws.store.backend.table(KEPT_TABLE).to_pyarrow()
-    assert kept.num_rows == 2
+    assert kept.num_rows == 3
     computed = first.themes(ws.store, ws.config)
 
     def refuse(*a, **k):
@@ -84,10 +84,10 @@ def test_kept_in_the_store_and_read_by_a_fresh_process(ws, monkeypatch):
         raise AssertionError("a report of older data was served")
     monkeypatch.undo()
     again = TextReports()
-    assert again.precompute(ws.store, ws.config) == ["themes:responses", "trends:week"]
-    assert again.save(ws.store) == 2
+    assert again.precompute(ws.store, ws.config) == ["themes:responses", "trends:week", "faq"]
+    assert again.save(ws.store) == 3
     rows = ws.store.backend.table(KEPT_TABLE).to_pyarrow()
-    assert rows.num_rows == 2  # replaced, not kept beside the old ones
+    assert rows.num_rows == 3  # replaced, not kept beside the old ones
     volumes = {t["id"]: t["volume"] for t in again.themes(ws.store, ws.config)["themes"]}
     assert volumes["delivery"] == 2
 

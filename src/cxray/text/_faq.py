@@ -770,12 +770,19 @@ def cached_faq(
     period: Period = "month",
     limit: int = 20,
     seed: int = 0,
+    keep: bool = False,
+    reports: Any = None,
 ) -> dict[str, Any]:
     """:func:`faq_candidates` as a dict, computed once per state of the data and the KB.
 
-    Kept in :data:`cxray.text.REPORTS` (the API and the Text page share it).
+    Kept in :data:`cxray.text.REPORTS` (the API and the Text page share it); one kept in
+    the store's ``_cx_text_reports`` at this version is read instead of computed, and
+    ``keep`` marks a computed one to be written there (:meth:`TextReports.precompute`).
+    ``reports``: another :class:`~cxray.text.TextReports` than :data:`~cxray.text.REPORTS`.
     """
-    from cxray.text._reports import REPORTS
+    from cxray.text._reports import REPORTS as SHARED
+
+    REPORTS = reports if reports is not None else SHARED
 
     names = (
         FAQ_TABLES
@@ -812,4 +819,6 @@ def cached_faq(
             limit=limit,
             seed=seed,
         ).to_dict(),
+        store=store,
+        keep=keep,
     )

@@ -220,6 +220,10 @@ class TextReports:
         if "cases" in store.backend.list_tables():
             self.trends(store, config, period="week", keep=True)
             done.append("trends:week")
+        from cxray.text._faq import cached_faq  # the Text page's FAQ section
+
+        cached_faq(store, config, keep=True, reports=self)
+        done.append("faq")
         return done
 
     # ------------------------------------------------------------ themes
