@@ -34,6 +34,7 @@ from cxray.web._charts import (
     place_bubble_labels,
 )
 from cxray.web._context import ServerState, View
+from cxray.web._text_faq import faq_section
 
 __all__ = ["add_text_routes", "text_version", "themes_chart", "warm_text"]
 
@@ -249,6 +250,7 @@ def add_text_routes(
                         offset=max(0, offset),
                     )
                 trends = text.REPORTS.trends(ws.store, config, period="week", keep=keep)
+                faq = faq_section(ws.store, config, keep=keep)  # cxray.web._text_faq
                 fdr = ws.config.measurement.fdr
                 if keep:
                     _save_kept(state)
@@ -284,6 +286,7 @@ def add_text_routes(
             nav=nav,
             key=_KEYS[table],
             trends=trends,
+            faq=faq,
             fdr=fdr,
             tables=TABLES,
             sources=SOURCES,
