@@ -49,6 +49,9 @@ from cxray.text._trends import case_trends
 
 __all__ = ["KEPT_TABLE", "REPORTS", "TextReports", "score_texts"]
 
+#: the tables whose texts a language summary covers when none is named
+_ALL = "all"
+
 #: at most this many texts in one call of :func:`score_texts`
 MAX_TEXTS = 10_000
 #: the reports kept in the store: one row per report (its options), the latest data version
@@ -225,6 +228,23 @@ class TextReports:
         cached_faq(store, config, keep=True, reports=self)
         done.append("faq")
         return done
+
+    # ------------------------------------------------------------ languages
+
+    def languages(self, store: Store, table: str | None = None) -> dict[str, Any]:
+        """The languages of the scored texts (of ``table``, or of every table): per language
+        its texts, how many have a sentiment score, and whether sentiment supports it (every
+        text of it scored); ``gaps``: the languages left unscored, each with what to do
+        (``"Portuguese: 12,400 texts; sentiment needs a trained model: `cxray text train`"``).
+
+        Kept per data version like the reports (one grouped count of ``text_sentiment``).
+        """
+        if table is not None and table not in TEXT_FIELDS:
+            raise QueryError(f"no texts in {table!r}; choose one of {', '.join(TEXT_FIELDS)}")
+        tables = (table,) if table else tuple(TEXT_FIELDS)
+        version = tuple(self.data_version(store, t) for t in tables)
+        key = ("languages", store.url, table or _ALL)
+        return self._get(key, version, lambda: _language_summary(store, table))
 
     # ------------------------------------------------------------ themes
 
@@ -421,6 +441,47 @@ def _read_kept(store: Store, key: tuple[Any, ...], version: tuple[Any, ...]) -> 
     if not rows.num_rows:
         return None
     return json.loads(rows["body"][0].as_py())
+
+
+def _language_summary(store: Store, table: str | None) -> dict[str, Any]:
+    from cxray.text._language import UNDETERMINED, language_gaps, language_name
+
+    b = store.backend
+    out: dict[str, Any] = {"table": table, "n_texts": 0, "languages": [], "gaps": []}
+    if SENTIMENT_TABLE not in b.list_tables():
+        return out
+    s = b.table(SENTIMENT_TABLE)
+    if "language" not in s.schema():
+        return out
+    if table is not None:
+        s = s.filter(s.table_name == table)
+    rows = (
+        s.group_by(s.language.fill_null(UNDETERMINED).name("code"))
+        .aggregate(n=s.count(), scored=s.sentiment_score.count())
+        .to_pyarrow()
+        .to_pylist()
+    )
+    rows.sort(key=lambda r: (-r["n"], r["code"]))
+    total = sum(r["n"] for r in rows)
+    out["n_texts"] = total
+    for r in rows:
+        code, n, scored = str(r["code"]), int(r["n"]), int(r["scored"])
+        out["languages"].append(
+            {
+                "code": code,
+                "name": "undetermined" if code == UNDETERMINED else language_name(code),
+                "n": n,
+                "share": n / total,
+                "scored": scored,
+                "unscored": n - scored,
+                # undetermined texts (empty, too short) are scored as usual
+                "supported": code == UNDETERMINED or scored == n,
+            }
+        )
+    missing = [(r["code"], r["unscored"]) for r in out["languages"] if not r["supported"]]
+    codes = np.repeat(np.array([c for c, _ in missing], dtype=object), [n for _, n in missing])
+    out["gaps"] = [g.to_dict() for g in language_gaps(codes, ())]
+    return out
 
 
 def _tables_with_texts(store: Store) -> set[str]:

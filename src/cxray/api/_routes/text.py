@@ -1,4 +1,4 @@
-"""Text analytics over HTTP: themes, their rows, case trends, scoring texts, enrichment.
+"""Text analytics over HTTP: themes, their rows, case trends, languages, scoring, enrichment.
 
 Reports come from :data:`cxray.text.REPORTS`, computed once per state of the
 data and shared with the dashboard (the Text page shows the same numbers).
@@ -72,7 +72,9 @@ def themes(
         report = text.REPORTS.themes(
             cx.ws.store, config, source=source, table=table, n_themes=n_themes, seed=seed
         )
-    return CXJSONResponse(report)
+        gaps = text.REPORTS.languages(cx.ws.store, table)["gaps"]
+    # languages: its texts' languages without a sentiment model, each with what to do
+    return CXJSONResponse({**report, "languages": gaps})
 
 
 @router.get(
@@ -132,7 +134,26 @@ def trends(
     with cx.lock:
         config = who.masking(cx.ws.config).report_config(cx.ws.config)  # examples: pii or not
         report = text.REPORTS.trends(cx.ws.store, config, period=period, baseline=baseline)
-    return CXJSONResponse(report)
+        gaps = text.REPORTS.languages(cx.ws.store, "cases")["gaps"]
+    return CXJSONResponse({**report, "languages": gaps})
+
+
+@router.get(
+    "/languages",
+    summary="The languages of the texts: per language its texts, how many have a sentiment "
+    "score and whether sentiment supports it; gaps with what to do",
+    response_class=CXJSONResponse,
+    responses=ERROR_RESPONSES,
+)
+def languages(
+    cx: Annotated[ApiContext, Depends(context)],
+    _: Annotated[Principal, Depends(viewer)],
+    table: Annotated[
+        Table | None, Query(description="whose texts (default: every table's)")
+    ] = None,
+) -> CXJSONResponse:
+    with cx.lock:
+        return CXJSONResponse(text.REPORTS.languages(cx.ws.store, table))
 
 
 @router.post(
