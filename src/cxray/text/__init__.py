@@ -2,6 +2,9 @@
 
 * :class:`LexiconSentiment` scores any text with the VADER lexicon and rules,
   vectorized over whole batches; it needs no training.
+* :class:`GeneralSentiment` scores English text with a small model shipped in the
+  package (customer-service lexicon and rules plus words, learned on public labelled
+  feedback); it needs no training either.
 * :class:`DomainSentiment` learns negative / neutral / positive from a team's
   own comments and the scores beside them (NPS, CSAT, star ratings);
   :func:`evaluate_sentiment` says how much better it is on held-out texts.
@@ -84,6 +87,7 @@ from cxray.text._trends import EmergingIssue, TrendsReport, case_categories, cas
 
 __all__ = [
     "DEFAULT_MODEL_ID",
+    "GENERAL_MODEL",
     "LABELS",
     "MAX_TEXTS",
     "MODELS_TABLE",
@@ -99,6 +103,7 @@ __all__ = [
     "EnrichReport",
     "FaqCandidate",
     "FaqReport",
+    "GeneralSentiment",
     "KbImport",
     "LexiconSentiment",
     "SentimentEvaluation",

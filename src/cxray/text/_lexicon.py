@@ -28,7 +28,7 @@ import numpy as np
 
 from cxray.text._labels import LABELS, label_scores
 
-__all__ = ["LexiconSentiment"]
+__all__ = ["CX_PHRASES", "CX_VALENCE", "LexiconSentiment", "compound", "token_valence"]
 
 _ALPHA = 15.0  # VADER's normalization constant
 _N_SCALAR = -0.74  # a negated word flips and keeps 74% of its strength
@@ -57,6 +57,84 @@ _BOOST_DOWN = (  # noqa: SIM905
     "occasionally partly scarce scarcely slight slightly somewhat sorta sortof"
 ).split()
 
+
+def _split(words: str) -> list[str]:
+    return words.split()
+
+
+# Customer-service language for the general model (cxray.text.GeneralSentiment), not used by
+# LexiconSentiment, which stays VADER. Valences on VADER's -4..4 scale, chosen by hand.
+CX_VALENCE: dict[str, float] = {
+    # words VADER lacks or under-scores, that in feedback nearly always report a problem
+    **dict.fromkeys(_split("delayed delays cancelled canceled overbooked stranded"), -1.8),
+    **dict.fromkeys(_split("delay cancellation cancellations overcharged mishandled"), -1.6),
+    **dict.fromkeys(_split("unhelpful unprofessional understaffed downgraded filthy"), -1.8),
+    **dict.fromkeys(_split("crashed crashes crashing buggy laggy glitchy unresponsive"), -1.6),
+    **dict.fromkeys(_split("glitch glitches bug bugs freezes freezing overpriced"), -1.2),
+    **dict.fromkeys(_split("cramped smelly stale nightmare hassle rip-off ripoff"), -1.6),
+    **dict.fromkeys(_split("waited waiting queue queues late later missed missing"), -0.8),
+    **dict.fromkeys(_split("refund refunds reimbursement compensation complaint"), -0.8),
+    **dict.fromkeys(_split("lost stuck diverted misplaced damaged broken"), -1.5),
+    **dict.fromkeys(_split("slow slower worse"), -1.4),
+    # VADER words that in customer service are not praise: names ("United", "Spirit"),
+    # "customer care", "please help", "I would like a refund", "pretty" as an adverb
+    **dict.fromkeys(_split("united care please help like pretty spirit want yes party"), 0.0),
+}
+#: two-token phrases: the valence goes to the second token ("n't" is a token of its own)
+CX_PHRASES: dict[tuple[str, str], float] = {
+    **dict.fromkeys(
+        [
+            ("on", "hold"),
+            ("still", "waiting"),
+            ("still", "waited"),
+            ("never", "arrived"),
+            ("never", "received"),
+            ("never", "got"),
+            ("never", "came"),
+            ("n't", "arrived"),
+            ("n't", "arrive"),
+            ("n't", "received"),
+            ("n't", "receive"),
+            ("n't", "work"),
+            ("n't", "working"),
+            ("n't", "works"),
+            ("not", "working"),
+            ("not", "work"),
+            ("n't", "answer"),
+            ("no", "answer"),
+            ("no", "response"),
+            ("no", "reply"),
+            ("no", "one"),
+            ("nobody", "answered"),
+            ("hung", "up"),
+            ("charged", "twice"),
+            ("double", "charged"),
+            ("lost", "luggage"),
+            ("lost", "bag"),
+            ("lost", "baggage"),
+            ("missed", "connection"),
+            ("n't", "load"),
+            ("n't", "open"),
+            ("keeps", "crashing"),
+            ("still", "no"),
+            ("n't", "fixed"),
+            ("n't", "refund"),
+            ("no", "refund"),
+            ("sent", "back"),
+            ("send", "back"),
+            ("returned", "it"),
+            ("return", "it"),
+        ],
+        -1.8,
+    ),
+}
+#: hand-made examples of CX sentences that VADER reads wrongly (documentation and tests)
+CX_EXAMPLES: tuple[tuple[str, str], ...] = (
+    ("@united flight delayed 3 hours and no one at the desk", "negative"),
+    ("@SouthwestAir what time does the gate open?", "neutral"),
+    ("thanks @JetBlue, great crew!", "positive"),
+)
+
 # words ending in n't are split so that "n't" is a token of its own ("didn't" -> "did", "n't");
 # emoticons from the lexicon are kept whole; "!" and "?" are tokens.
 _TOKEN = re.compile(
@@ -75,32 +153,52 @@ def _lexicon_path() -> Path:
 
 
 @lru_cache(maxsize=1)
-def _tables() -> tuple[dict[str, int], np.ndarray, np.ndarray, np.ndarray]:
-    """Token -> id, and per id: valence, kind, booster value. Id 0 is "not in the lexicon"."""
+def vader_valence() -> dict[str, float]:
+    """The VADER lexicon: lower-case token -> mean valence (-4..4)."""
     valence: dict[str, float] = {}
     for line in _lexicon_path().read_text(encoding="utf-8").splitlines():
         word, _, rest = line.partition("\t")
         if word and rest:
             valence[word.lower()] = float(rest.split("\t", 1)[0])
+    return valence
+
+
+def rule_kinds() -> tuple[dict[str, int], dict[str, float]]:
+    """Token -> kind (negator, degree adverb, "but", "!", "?"), and degree adverb -> effect."""
     kinds = {w: _NEG for w in _NEGATORS}
     boosts = dict.fromkeys(_BOOST_UP, _B_INCR) | dict.fromkeys(_BOOST_DOWN, -_B_INCR)
     kinds |= dict.fromkeys(boosts, _BOOST)
     kinds |= {"but": _BUT, "!": _EXCL, "?": _QUEST}
-    words = sorted(set(valence) | set(kinds))
-    ids = {w: i + 1 for i, w in enumerate(words)}
+    return kinds, boosts
+
+
+def build_tables(
+    words: Sequence[str], valence: dict[str, float]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per id (``words[i]`` has id ``i + 1``; id 0 is unknown): valence, kind, booster value."""
+    kinds, boosts = rule_kinds()
     val = np.zeros(len(words) + 1)
     kind = np.zeros(len(words) + 1, dtype=np.int8)
     boost = np.zeros(len(words) + 1)
-    for w, i in ids.items():
+    for i, w in enumerate(words, start=1):
         if kinds.get(w) == _BOOST:  # a degree adverb is a modifier, not a sentiment word
             kind[i], boost[i] = _BOOST, boosts[w]
         elif w in kinds:
             kind[i] = kinds[w]
+            # a negator's own valence ("no" is -1.2 in the lexicon) is kept, as VADER does
             val[i] = valence.get(w, 0.0) if kinds[w] == _NEG else 0.0
         else:
-            val[i] = valence[w]
-    # a negator's own valence ("no" is -1.2 in the lexicon) is kept, as VADER does
-    return ids, val, kind, boost
+            val[i] = valence.get(w, 0.0)
+    return val, kind, boost
+
+
+@lru_cache(maxsize=1)
+def _tables() -> tuple[dict[str, int], np.ndarray, np.ndarray, np.ndarray]:
+    """Token -> id, and per id: valence, kind, booster value. Id 0 is "not in the lexicon"."""
+    valence = vader_valence()
+    words = sorted(set(valence) | set(rule_kinds()[0]))
+    ids = {w: i + 1 for i, w in enumerate(words)}
+    return (ids, *build_tables(words, valence))
 
 
 class LexiconSentiment:
@@ -166,25 +264,47 @@ def _score_batch(texts: list[str | None]) -> np.ndarray:
     doc = np.repeat(np.arange(n), lengths)
     start = np.repeat(np.cumsum(lengths) - lengths, lengths)
     pos = np.arange(len(flat)) - start  # position of each token in its text
+    upper = np.fromiter(map(str.isupper, flat), dtype=bool, count=len(flat))
+    v, word, k, _ = token_valence(ids, doc, pos, upper, n, valence, kind, boost)
+    return compound(v, word, k, doc, n)
 
-    v = valence[ids].copy()
+
+def token_valence(
+    ids: np.ndarray,
+    doc: np.ndarray,
+    pos: np.ndarray,
+    upper: np.ndarray,
+    n: int,
+    valence: np.ndarray,
+    kind: np.ndarray,
+    boost: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """VADER's rules over the flat tokens of a batch.
+
+    ``ids`` index the per-id tables ``valence``, ``kind`` and ``boost``; ``doc`` is the
+    text of each token, ``pos`` its position in it, ``upper`` whether it is written in
+    capitals. Returns each token's adjusted valence, whether it is a word (not "!" or
+    "?"), its kind, and whether a negator stood in the three tokens before it.
+    """
+    m = len(ids)
+    v = valence[ids]  # a new array (fancy indexing copies)
     k = kind[ids]
     word = (k != _EXCL) & (k != _QUEST)
     sentiment = v != 0
     sign = np.sign(v)
 
     # capitals: an upper-case word among lower-case ones (not a shouting text) is emphasised
-    upper = np.fromiter(map(str.isupper, flat), dtype=bool, count=len(flat)) & word
+    upper = upper & word
     n_upper = np.bincount(doc, weights=upper, minlength=n)
     n_words = np.bincount(doc, weights=word, minlength=n)
     mixed = (n_upper > 0) & (n_upper < n_words)
     v += np.where(upper & mixed[doc] & sentiment, sign * _C_INCR, 0.0)
 
     # modifiers 1..3 words before a sentiment word, inside the same text
-    negated = np.zeros(len(flat), dtype=bool)
+    negated = np.zeros(m, dtype=bool)
     for lag, weight in enumerate(_WINDOW, start=1):
         ok = pos >= lag
-        prev = np.zeros(len(flat), dtype=np.int64)
+        prev = np.zeros(m, dtype=np.int64)
         prev[lag:] = ids[:-lag]
         prev[~ok] = 0
         b = boost[prev]
@@ -199,7 +319,11 @@ def _score_batch(texts: list[str | None]) -> np.ndarray:
     fb = first_but[doc]
     has_but = fb < np.iinfo(np.int64).max
     v = np.where(has_but & (pos < fb), v * 0.5, np.where(has_but & (pos > fb), v * 1.5, v))
+    return v, word, k, negated
 
+
+def compound(v: np.ndarray, word: np.ndarray, k: np.ndarray, doc: np.ndarray, n: int) -> np.ndarray:
+    """VADER's compound score per text from the adjusted valences of its tokens."""
     total = np.bincount(doc, weights=np.where(word, v, 0.0), minlength=n)
     # punctuation adds intensity in the direction of the text
     excl = np.minimum(np.bincount(doc, weights=k == _EXCL, minlength=n), 4) * _EXCLAIM
