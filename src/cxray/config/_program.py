@@ -366,6 +366,7 @@ def _theme(label: str, keywords: str, require: str = "", exclude: str = "") -> T
 _PEOPLE = (
     "staff, crew, agent*, employee*, team, person, people, host*, receptionist*, waiter*, "
     "waitress*, server*, attendant*, steward*, manager*, driver*, colleague*, representative*, "
+    "personnel, "
     "rep, advisor*, adviser*, guy, lady, woman, man, they, she, he, everyone, service"
 )
 #: words that make a remark about replies or waiting one about contacting support
@@ -410,7 +411,9 @@ DEFAULT_THEMES: dict[str, dict[str, str]] = {
     },
     "staff": {
         "label": "Staff attitude",
-        "keywords": "rude, rudely, friendly, unfriendly, helpful, unhelpful, polite, impolite, "
+        "keywords": "staff, crew, employee*, receptionist*, waiter*, waitress*, attendant*, "
+        "steward*, personnel, rude, rudely, friendly, unfriendly, helpful, unhelpful, polite, "
+        "impolite, "
         "courteous, attentive, welcoming, professional, unprofessional, arrogant, "
         "dismissive, condescending, patient, kind, caring, smiling, smile, attitude",
         "require": _PEOPLE,

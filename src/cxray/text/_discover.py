@@ -1,17 +1,41 @@
-"""Discovered themes: recurring topics found without a taxonomy, with stable ids.
+"""Discovered themes: recurring experiences found without a taxonomy, with stable ids.
 
 Method (all seeded, nothing downloaded):
 
-1. the distinct non-empty texts are sorted, so the row order of the store does
-   not matter; above ``max_fit`` of them a seeded sample is taken for fitting;
-2. words of two or more letters (no digits, so order numbers and amounts drop
-   out), English stop words removed, unigrams and bigrams, sublinear TF-IDF,
+1. **cleaning** (:func:`clean_for_themes`): @handles, URLs, e-mail addresses, the
+   ``[email]``/``[phone]``/``[card]`` placeholders of redaction, a retweet's ``RT``,
+   numbers and the ``#`` of hashtags are removed, so a theme cannot be a handle,
+   a link or an order number, and a retweeted text becomes one distinct text;
+2. the distinct cleaned texts are sorted, so the row order of the store does not
+   matter; above ``max_fit`` of them a seeded sample is taken for fitting;
+3. **names out** (:func:`proper_nouns`): a word written with a capital inside a
+   sentence in more than half of at least three such occurrences is a name (a
+   city, hotel, brand or product) and is not a term; so are the stop words of
+   the corpus's languages (:func:`corpus_stop_words`: the languages of at least
+   10 % of a sample of texts, detected by :func:`cxray.text._language.detect_languages`;
+   English stop words always) and the courtesies and contraction pieces of
+   :data:`FILLER` ("thanks", "please", "didn"), except the negations and time
+   words of :data:`KEEP` ("não", "never", "still", "antes"), which carry what a
+   complaint is about but never start or end a label;
+4. words of two or more letters, unigrams and bigrams, sublinear TF-IDF,
    terms in at least ``min_df`` texts and at most half of them;
-3. non-negative matrix factorization (NMF, ``nndsvda`` start, seeded) into
-   ``n_themes`` topics; every text goes to its strongest topic (a text with no
-   known term goes to none);
-4. a theme's **label** is its three heaviest terms, its **terms** the ten
-   heaviest, its **quotes** the texts that load most on it.
+5. non-negative matrix factorization (NMF, ``nndsvda`` start, seeded) into
+   ``n_themes`` topics, then **near-duplicates merged** (:func:`merge_topics`): two
+   topics whose term vectors have a cosine above :data:`MERGE_COSINE` (0.35), or that
+   share their heaviest term, become one theme (weights added), so "thanks" or
+   "refund" cannot be split in two; every text goes to the theme it weighs most on,
+   each theme's term vector scaled to unit length (a text with no known term goes to
+   none);
+6. a theme's **label** is its most distinctive phrase: the heaviest bigram or
+   trigram weighing at least 30 % of the theme's heaviest term, written as it
+   most often reads in the theme's texts ("waited on hold", "lost luggage");
+   without one, its two heaviest words; no two themes share a label. Its **terms**
+   are the ten heaviest terms;
+7. its **quotes** (exemplars) are central and readable: texts of 8 to 60 words,
+   not written in capitals, mostly words rather than handles or links,
+   de-duplicated, ranked by the text's weight on the theme (relative to its
+   strongest) times the cosine between the text and the theme's term vector;
+   shorter or noisier texts only fill up when too few qualify.
 
 **Stable ids.** A theme's id is ``t-`` + the first 8 hex digits of the SHA-1 of
 its five heaviest terms, sorted and joined with ``|``. It depends on what the
@@ -23,16 +47,164 @@ of every theme whose top five terms did not change.
 from __future__ import annotations
 
 import hashlib
+import re
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
 from cxray.exceptions import ModelError
 
-__all__ = ["DiscoveredTheme", "discover_themes", "theme_id"]
+__all__ = [
+    "FILLER",
+    "KEEP",
+    "MERGE_COSINE",
+    "DiscoveredTheme",
+    "clean_for_themes",
+    "corpus_stop_words",
+    "discover_themes",
+    "proper_nouns",
+    "theme_id",
+]
 
 _TOKENS = r"(?u)\b[^\W\d_][^\W\d_]+\b"
+#: two topics whose term vectors have a cosine above this are one theme
+MERGE_COSINE = 0.35
+#: courtesies, chat filler and the pieces tokenization leaves of English contractions
+FILLER = frozenset(
+    [
+        "thanks",
+        "thank",
+        "thx",
+        "ty",
+        "pls",
+        "plz",
+        "please",
+        "hi",
+        "hello",
+        "hey",
+        "dear",
+        "lol",
+        "omg",
+        "amp",
+        "rt",
+        "dm",
+        "pm",
+        "ok",
+        "okay",
+        "yes",
+        "yeah",
+        "just",
+        "really",
+        "got",
+        "get",
+        "gets",
+        "getting",
+        "im",
+        "ive",
+        "id",
+        "ill",
+        "youre",
+        "dont",
+        "didn",
+        "doesn",
+        "isn",
+        "wasn",
+        "weren",
+        "aren",
+        "couldn",
+        "wouldn",
+        "shouldn",
+        "won",
+        "haven",
+        "hasn",
+        "hadn",
+        "ll",
+        "ve",
+        "re",
+        "cant",
+        "wont",
+    ]
+)
+#: words that some stop-word lists hold but that carry what a complaint is about: negations
+#: and time ("não recebi", "still waiting", "before the deadline"); they stay terms, but a
+#: label never starts or ends with one (a negation may start a phrase)
+KEEP = frozenset(
+    [
+        "not",
+        "no",
+        "never",
+        "nothing",
+        "without",
+        "before",
+        "after",
+        "still",
+        "again",
+        "late",
+        "early",
+        "não",
+        "nao",
+        "nunca",
+        "nada",
+        "sem",
+        "nem",
+        "antes",
+        "depois",
+        "ainda",
+        "já",
+        "ja",
+        "recebi",
+        "chegou",
+        "dia",
+        "dias",
+        "prazo",
+        "nunca",
+        "sin",
+        "todavía",
+        "después",
+        "pas",
+        "jamais",
+        "sans",
+        "avant",
+        "après",
+        "encore",
+        "nicht",
+        "kein",
+        "keine",
+        "nie",
+        "ohne",
+        "noch",
+    ]
+)
+NEGATIONS = frozenset(
+    [
+        "not",
+        "no",
+        "never",
+        "não",
+        "nao",
+        "nunca",
+        "sem",
+        "nem",
+        "sin",
+        "pas",
+        "jamais",
+        "nicht",
+        "kein",
+        "keine",
+    ]
+)
+_URL = re.compile(r"(?:https?://|www\.)\S+", re.IGNORECASE)
+_EMAIL = re.compile(r"\b[\w.+-]+@[\w-]+\.[\w.-]+\b")
+_HANDLE = re.compile(r"(?<![\w@])@\w+")
+_PLACEHOLDER = re.compile(r"\[(?:email|phone|card|name|url)\]", re.IGNORECASE)
+_RT = re.compile(r"(?<!\w)RT\b:?")
+_NUMBER = re.compile(r"\b\w*\d[\w.,:/-]*")
+_SPACES = re.compile(r"\s+")
+_WORD = re.compile(r"[^\W\d_][\w'-]*")
+_SENTENCE_START = re.compile(r"(?:^|[.!?:;\n\"(]\s*)$")
 
 
 def theme_id(terms: Sequence[str]) -> str:
@@ -46,8 +218,78 @@ class DiscoveredTheme:
     id: str
     label: str
     terms: tuple[str, ...]
-    #: index of the texts (in the caller's order) that load most on it, best first
+    #: index of the texts (in the caller's order) that represent it, best first
     exemplars: tuple[int, ...] = field(default=())
+
+
+def clean_for_themes(text: str | None) -> str:
+    """A text without handles, links, e-mail addresses, placeholders, ``RT``, numbers, ``#``."""
+    if not isinstance(text, str):
+        return ""
+    t = _URL.sub(" ", text)
+    t = _EMAIL.sub(" ", t)
+    t = _HANDLE.sub(" ", t)
+    t = _PLACEHOLDER.sub(" ", t)
+    t = _RT.sub(" ", t)
+    t = _NUMBER.sub(" ", t)
+    t = t.replace("#", " ").replace("&amp;", "&")
+    return _SPACES.sub(" ", t).strip()
+
+
+def proper_nouns(texts: Sequence[str], *, min_count: int = 3) -> frozenset[str]:
+    """Words (lower-cased) written with a capital inside a sentence in most of their uses.
+
+    Only uses that do not start a sentence count; a word needs ``min_count`` of them;
+    all-capital words (shouting, acronyms) count as neither. Place, brand, hotel and
+    product names come out; ordinary words written in capitals at a sentence's start
+    do not.
+    """
+    seen: Counter[str] = Counter()
+    capital: Counter[str] = Counter()
+    for t in texts:
+        for m in _WORD.finditer(t):
+            w = m.group(0)
+            if w.isupper() and len(w) > 1:
+                continue
+            if _SENTENCE_START.search(t[max(0, m.start() - 3) : m.start()]):
+                continue
+            low = w.lower()
+            seen[low] += 1
+            if w[0].isupper():
+                capital[low] += 1
+    return frozenset(w for w, n in seen.items() if n >= min_count and capital[w] * 2 > n)
+
+
+def corpus_stop_words(texts: Sequence[str], *, sample: int = 2_000, min_share: float = 0.1):
+    """Stop words of the languages of at least ``min_share`` of (a sample of) the texts.
+
+    English stop words always (scikit-learn's list), with :data:`FILLER`; other languages'
+    from :func:`cxray.text._language.stopwords`. Returns ``(words, language codes)``.
+    """
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+    words = set(ENGLISH_STOP_WORDS) | FILLER
+    codes: list[str] = []
+    try:
+        from cxray.text._language import detect_languages, stopwords
+    except ImportError:  # pragma: no cover - the language module ships with cxray
+        return frozenset(words), ["en"]
+    step = max(1, len(texts) // sample)
+    got = Counter(str(c) for c in detect_languages(list(texts[::step])) if c and c != "und")
+    total = sum(got.values())
+    for code, n in got.most_common():
+        if total and n / total >= min_share:
+            codes.append(code)
+            words |= {w.lower() for w in stopwords(code)}
+            # accents are often left out in feedback ("nao", "voce")
+            words |= {_strip_accents(w.lower()) for w in stopwords(code)}
+    return frozenset(words), codes or ["en"]
+
+
+def _strip_accents(word: str) -> str:
+    import unicodedata
+
+    return "".join(c for c in unicodedata.normalize("NFKD", word) if not unicodedata.combining(c))
 
 
 def distinct_texts(texts: Sequence[str | None], n_themes: int) -> tuple[list[str], list[str]]:
@@ -75,12 +317,14 @@ def themes_and_rows(
     distinct: list[str],
     found: list[tuple[tuple[str, ...], np.ndarray]],
     best: np.ndarray,
+    labels: Sequence[str] | None = None,
 ) -> tuple[list[DiscoveredTheme], list[tuple[str, ...]]]:
     """Themes from ``(terms, exemplar indices into distinct)`` and each row's theme.
 
     ``best[i]`` is the theme index of ``distinct[i]`` (negative: none). Ids come
     from the terms (:func:`theme_id`); two themes with the same top terms are
-    kept apart by an ``x`` suffix.
+    kept apart by an ``x`` suffix. Without ``labels``, a label is the three
+    heaviest terms.
     """
     ids, seen = [], set()
     for terms, _ in found:
@@ -99,13 +343,143 @@ def themes_and_rows(
     out = [
         DiscoveredTheme(
             tid,
-            " / ".join(terms[:3]) if terms else tid,
+            (labels[j] if labels else " / ".join(terms[:3])) if terms else tid,
             terms,
             tuple(first_row[distinct[i]] for i in top),
         )
-        for tid, (terms, top) in zip(ids, found, strict=True)
+        for j, (tid, (terms, top)) in enumerate(zip(ids, found, strict=True))
     ]
     return out, assigned
+
+
+def theme_vectorizer(texts: Sequence[str], stop: frozenset[str], *, min_df: int) -> Any:
+    """The TF-IDF vectorizer of discovery: words and bigrams without ``stop``."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    return TfidfVectorizer(
+        token_pattern=_TOKENS,
+        stop_words=sorted(stop),
+        ngram_range=(1, 2),
+        sublinear_tf=True,
+        min_df=min(min_df, max(1, len(texts) // 100)),
+        max_df=0.5,
+        max_features=30_000,
+        dtype=np.float64,
+    )
+
+
+def merge_topics(components: np.ndarray, n_themes: int) -> list[list[int]]:
+    """Groups of topic indexes, merged greedily by the cosine of their term vectors.
+
+    The most alike pair merges (term weights added) while more than ``n_themes``
+    groups remain, or two groups have a cosine above :data:`MERGE_COSINE`, or share
+    their heaviest term. Groups come out in order of their first topic.
+    """
+    groups = [[j] for j in range(len(components))]
+    vecs = [components[j].astype(float) for j in range(len(components))]
+    while len(groups) > 1:
+        unit = np.vstack([v / max(np.linalg.norm(v), 1e-12) for v in vecs])
+        sim = unit @ unit.T
+        np.fill_diagonal(sim, -1.0)
+        tops = np.array([int(v.argmax()) for v in vecs])
+        same_top = tops[:, None] == tops[None, :]
+        np.fill_diagonal(same_top, False)
+        a, b = np.unravel_index(int(sim.argmax()), sim.shape)
+        if same_top.any():
+            a, b = (int(x) for x in np.argwhere(same_top)[0])
+        elif len(groups) <= n_themes and sim[a, b] <= MERGE_COSINE:
+            break
+        a, b = min(a, b), max(a, b)
+        groups[a] += groups.pop(b)
+        vecs[a] = vecs[a] + vecs.pop(b)
+    return groups
+
+
+def surface_form(phrase: str, texts: Sequence[str], stop: frozenset[str]) -> str:
+    """How a phrase of non-stop words most often reads in ``texts`` ("waited hold" →
+    "waited on hold"): the words in order with at most two stop words between them."""
+    parts = phrase.split()
+    gap = r"(?:\s+[^\W\d_]+){0,2}?\s+"
+    pattern = re.compile(
+        r"\b" + gap.join(re.escape(p) for p in parts) + r"\b", re.IGNORECASE | re.UNICODE
+    )
+    seen: Counter[str] = Counter()
+    for t in texts:
+        for m in pattern.finditer(t):
+            form = _SPACES.sub(" ", m.group(0).lower())
+            inner = [w for w in form.split() if w not in parts]
+            if all(w in stop for w in inner):
+                seen[form] += 1
+    if not seen:
+        return phrase
+    return min(seen.items(), key=lambda kv: (-kv[1], len(kv[0]), kv[0]))[0]
+
+
+def _labelable(term: str, stop: frozenset[str]) -> bool:
+    """A term that can name a theme: not a stop word; a phrase neither starting (but for a
+    negation) nor ending with one."""
+    words = term.split()
+    if words[-1] in stop or words[-1] in KEEP:
+        return False
+    return words[0] not in stop or words[0] in NEGATIONS or len(words) == 1
+
+
+def _label(
+    weights: np.ndarray, vocab: np.ndarray, texts: Sequence[str], stop: frozenset[str], used: set
+) -> str:
+    order = np.lexsort((vocab, -weights))
+    top = float(weights[order[0]]) if len(order) else 0.0
+    for i in order[:40]:
+        term = str(vocab[i])
+        if weights[i] < 0.3 * top or weights[i] <= 0:
+            break
+        if " " in term and _labelable(term, stop):
+            label = surface_form(term, texts, stop)
+            if label not in used and not any(label in u or u in label for u in used):
+                return label
+    words = [
+        str(vocab[i])
+        for i in order[:20]
+        if " " not in str(vocab[i]) and weights[i] > 0 and _labelable(str(vocab[i]), stop)
+    ]
+    label = " / ".join(words[:2]) if words else ""
+    while label in used and words:
+        words = words[1:]
+        label = " / ".join(words[:2])
+    return label
+
+
+def readable(text: str) -> bool:
+    """8 to 60 words, not written in capitals, mostly words rather than handles or links."""
+    toks = text.split()
+    if not 8 <= len(toks) <= 60:
+        return False
+    letters = [c for c in text if c.isalpha()]
+    if letters and sum(c.isupper() for c in letters) > 0.6 * len(letters):
+        return False
+    noise = sum(1 for t in toks if t.startswith(("@", "#", "http", "www")))
+    return noise <= 0.25 * len(toks)
+
+
+def pick_quotes(
+    candidates: np.ndarray, score: np.ndarray, texts: Sequence[str], n: int
+) -> np.ndarray:
+    """Up to ``n`` of ``candidates`` (indexes into ``texts``), highest ``score`` first, readable
+    ones before the rest, no two alike once lower-cased and cleaned."""
+    order = candidates[np.lexsort((candidates, -score))]
+    good = [i for i in order if readable(texts[i])]
+    rest = [i for i in order if not readable(texts[i])]
+    rest.sort(key=lambda i: -min(len(texts[i].split()), 8))  # stable: longer, up to 8 words
+    out, keys = [], set()
+    for i in good + rest:
+        key = _SPACES.sub(" ", clean_for_themes(texts[i]).lower())
+        if key in keys:
+            continue
+        keys.add(key)
+        out.append(int(i))
+        if len(out) >= n:
+            break
+    return np.asarray(out, dtype=np.int64)
 
 
 def discover_themes(
@@ -117,35 +491,46 @@ def discover_themes(
     min_df: int = 3,
     n_exemplars: int = 5,
 ) -> tuple[list[DiscoveredTheme], list[tuple[str, ...]]]:
-    """Find ``n_themes`` recurring themes; return them and each text's theme (or none)."""
+    """Find up to ``n_themes`` recurring themes; return them and each text's theme (or none)."""
     from sklearn.decomposition import NMF
-    from sklearn.feature_extraction.text import TfidfVectorizer
 
     clean, distinct = distinct_texts(texts, n_themes)
-    fit_on = [distinct[i] for i in fit_sample(len(distinct), max_fit, random_state)]
-    vec = TfidfVectorizer(
-        token_pattern=_TOKENS,
-        stop_words="english",
-        ngram_range=(1, 2),
-        sublinear_tf=True,
-        min_df=min(min_df, max(1, len(fit_on) // 100)),
-        max_df=0.5,
-        max_features=20_000,
-        dtype=np.float64,
-    )
+    cleaned = [clean_for_themes(t) for t in distinct]
+    fit_idx = fit_sample(len(distinct), max_fit, random_state)
+    fit_on = [cleaned[i] for i in fit_idx]
+    stop, _ = corpus_stop_words(fit_on)
+    stop = stop | proper_nouns(fit_on)
+    vec = theme_vectorizer(fit_on, stop - KEEP, min_df=min_df)
     x_fit = vec.fit_transform(fit_on)
     if x_fit.shape[1] < n_themes:
         raise ModelError(f"only {x_fit.shape[1]} distinct terms; too few for {n_themes} themes")
-    nmf = NMF(n_components=n_themes, init="nndsvda", random_state=random_state, max_iter=400)
+    k = min(n_themes, x_fit.shape[1], x_fit.shape[0])
+    nmf = NMF(n_components=k, init="nndsvda", random_state=random_state, max_iter=400)
     nmf.fit(x_fit)
     vocab = vec.get_feature_names_out()
+    groups = merge_topics(nmf.components_, n_themes)
+    comps = np.vstack([nmf.components_[g].sum(axis=0) for g in groups])
     # every distinct text once, then mapped back to the caller's rows
-    w = nmf.transform(vec.transform(distinct))
+    x = vec.transform(cleaned)
+    w_raw = nmf.transform(x)
+    # a text's weight on a theme, with the theme's term vector scaled to unit length (NMF
+    # leaves the scale between the two factors free)
+    w_raw = w_raw * np.linalg.norm(nmf.components_, axis=1)
+    w = np.column_stack([w_raw[:, g].sum(axis=1) for g in groups])
     best = np.where(w.max(axis=1) > 0, w.argmax(axis=1), -1)
-    found = []
-    for j, comp in enumerate(nmf.components_):
+    # centrality: the text's weight on its theme relative to its strongest, times the cosine
+    # of the text's TF-IDF vector (unit length) with the theme's term vector
+    unit = comps / np.maximum(np.linalg.norm(comps, axis=1, keepdims=True), 1e-12)
+    cos = np.asarray(x @ unit.T)
+    rel = w / np.maximum(w.max(axis=1, keepdims=True), 1e-12)
+    found, labels, used = [], [], set()
+    for j, comp in enumerate(comps):
         order = np.lexsort((vocab, -comp))  # heaviest first, ties by term
         terms = tuple(str(vocab[i]) for i in order[:10] if comp[i] > 0)
         mine = np.flatnonzero(best == j)
-        found.append((terms, mine[np.lexsort((mine, -w[mine, j]))][:n_exemplars]))
-    return themes_and_rows(clean, distinct, found, best)
+        quotes = pick_quotes(mine, rel[mine, j] * cos[mine, j], distinct, n_exemplars)
+        found.append((terms, quotes))
+        label = _label(comp, vocab, [cleaned[i] for i in mine[:500]], stop, used)
+        used.add(label)
+        labels.append(label)
+    return themes_and_rows(clean, distinct, found, best, labels)
