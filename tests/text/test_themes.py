@@ -135,3 +135,104 @@ def test_cli_json_shapes(capsys, demo):
     assert set(d["emerging"][0]) >= {"period", "cases", "q_value", "examples", "change"}
     code, out, err = _run(capsys, "--db", db, "text", "trends", "--period", "month")
     assert code == 0 and "emerging issues" in out and "product_defect" in out
+
+
+def _tweets() -> list[str]:
+    """Service posts with handles, links, city names and retweets around four experiences."""
+    rng = random.Random(5)
+    experiences = [
+        "they lost luggage again and nobody at the desk could find my bag",
+        "the gate agent was rude staff shouted at passengers for no reason",
+        "still waiting for my refund after the cancelled flight three weeks on",
+        "the app crashed at check in and the boarding pass never loaded",
+    ]
+    cities = ["Chicago", "Denver", "Boston", "Houston"]
+    out = []
+    for k, text in enumerate(experiences):
+        words = text.split()
+        for n in range(45):
+            w = words[:]
+            rng.shuffle(w[3:])
+            body = " ".join(w)
+            city = cities[(k + n) % 4]
+            pre = rng.choice(["@SkyAir", "RT @SkyAir:", "@SkyAir @SkyHelp"])
+            out.append(
+                f"{pre} {body} flying from {city} to {cities[(k + n + 1) % 4]} "
+                f"https://t.co/x{n}{k} #SkyAir"
+            )
+        out += ["lost luggage!", "rude staff", "refund?", "app crashed"][k : k + 1] * 3
+    return out
+
+
+def test_discovery_labels_experiences_not_handles_links_or_names():
+    from cxray.text._discover import proper_nouns
+
+    texts = _tweets()
+    found, assigned = discover_themes(texts, n_themes=4, random_state=0)
+    labels = [t.label for t in found]
+    banned = {"skyair", "skyhelp", "chicago", "denver", "boston", "houston", "rt", "https", "co"}
+    for t in found:
+        words = set(t.label.replace("/", " ").split()) | {w for x in t.terms for w in x.split()}
+        assert not words & banned, (t.label, t.terms)
+        assert not any(c.isdigit() or c in "@#:" for c in t.label)
+    assert {"chicago", "denver"} <= proper_nouns(texts)
+    # labels are phrases, one per theme, never the same word split over two themes
+    assert sum(" " in x and "/" not in x for x in labels) >= 3, labels
+    heads = [t.terms[0] for t in found]
+    assert len(set(heads)) == len(heads) and len(set(labels)) == len(labels)
+    # quotes: readable (8+ words), never the short texts, no two alike
+    short = {"lost luggage!", "rude staff", "refund?", "app crashed"}
+    for t in found:
+        quotes = [texts[i] for i in t.exemplars]
+        assert quotes and not short & set(quotes)
+        assert all(len(q.split()) >= 8 for q in quotes)
+    assert sum(1 for a in assigned if a) >= len(texts) - 12
+
+
+def test_portuguese_labels_have_no_portuguese_stop_words():
+    from cxray.text._language import stopwords
+
+    rng = random.Random(2)
+    parts = [
+        ("o produto chegou antes do prazo", "muito bem embalado e com ótima qualidade"),
+        ("não recebi o meu pedido", "até agora e ninguém responde as mensagens"),
+        ("a qualidade do produto é péssima", "veio quebrado e com defeito na tampa"),
+        ("entrega rápida e loja excelente", "recomendo a todos os meus amigos"),
+    ]
+    texts = []
+    for a, b in parts:
+        for _ in range(40):
+            w = b.split()
+            rng.shuffle(w)
+            texts.append(f"{a} {' '.join(w)} {rng.choice(['obrigado', 'parabéns', 'nota dez'])}")
+    stop = {w.lower() for w in stopwords("pt")}
+    assert {"que", "um", "de", "não"} <= stop
+    found, _ = discover_themes(texts, n_themes=4, random_state=0)
+    for t in found:
+        for part in t.label.split(" / "):
+            words = part.split()
+            assert words[-1] not in stop, t.label
+            assert not all(w in stop for w in words), t.label
+
+
+def test_near_duplicate_topics_are_merged():
+    from cxray.text._discover import MERGE_COSINE, merge_topics
+
+    comps = np.array(
+        [
+            [1.0, 0.2, 0.0, 0.0, 0.0],  # thanks ...
+            [0.9, 0.0, 0.3, 0.0, 0.0],  # thanks ... (same heaviest term)
+            [0.0, 0.0, 0.0, 1.0, 0.1],
+            [0.0, 0.1, 0.0, 0.2, 1.0],
+        ]
+    )
+    assert merge_topics(comps, 4) == [[0, 1], [2], [3]]
+    # above the cosine threshold without sharing the heaviest term: merged too
+    alike = np.array([[1.0, 0.9, 0.0], [0.9, 1.0, 0.0], [0.0, 0.0, 1.0]])
+    cos = alike[0] @ alike[1] / (np.linalg.norm(alike[0]) * np.linalg.norm(alike[1]))
+    assert cos > MERGE_COSINE and merge_topics(alike, 3) == [[0, 1], [2]]
+    # more topics than asked for: the most alike pair goes first
+    assert merge_topics(np.eye(3) + 0.1 * np.array([[0, 1, 0], [1, 0, 0], [0, 0, 0]]), 2) == [
+        [0, 1],
+        [2],
+    ]

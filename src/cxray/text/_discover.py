@@ -358,7 +358,8 @@ def theme_vectorizer(texts: Sequence[str], stop: frozenset[str], *, min_df: int)
 
     return TfidfVectorizer(
         token_pattern=_TOKENS,
-        stop_words=sorted(stop),
+        # stop words as the tokenizer cuts them ("don't" -> "don")
+        stop_words=sorted({t for w in stop for t in re.findall(_TOKENS, w.lower())}),
         ngram_range=(1, 2),
         sublinear_tf=True,
         min_df=min(min_df, max(1, len(texts) // 100)),
