@@ -16,11 +16,13 @@ changes nothing. Articles missing from a file stay (``cxray text kb drop``
 empties the base).
 
 **Coverage** (:func:`match_articles`): the questions of a FAQ candidate and
-every article are put in one TF-IDF space (words of two or more letters,
-unigrams and bigrams, sublinear tf, stop words of their languages removed,
-fitted on the articles and the questions together). An article's vector is its
-title's (counted :data:`TITLE_WEIGHT` times) plus its text's, normalized; a
-candidate's is the mean of its questions' vectors, normalized. The best article
+every article are put in one TF-IDF space (words of two or more letters, stop
+words of their languages removed, lightly stemmed, unigrams and bigrams,
+sublinear tf, fitted on the articles and the questions together). An article's
+vector is its title's (counted :data:`TITLE_WEIGHT` times) plus its text's,
+normalized; a candidate's is the mean of its questions' vectors cut to its
+:data:`TOP_TERMS` heaviest terms (what the questions are about, not every word of
+their descriptions), normalized. The best article
 is the one of highest cosine similarity; the candidate is **covered** when that
 similarity is at least :data:`COVERED_AT` (see docs/text-analytics.md for how
 the threshold was chosen).
@@ -35,6 +37,7 @@ import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +47,7 @@ import pyarrow as pa
 
 from cxray.exceptions import ModelError, SourceError
 from cxray.store import Store
+from cxray.text._taxonomy import stem
 
 __all__ = [
     "COVERED_AT",
@@ -64,8 +68,11 @@ KB_TABLE = "_cx_kb_articles"
 #: a title counts this many times an article's text (titles say what it answers)
 TITLE_WEIGHT = 3.0
 #: a candidate is covered by its best article at this cosine similarity or above
-COVERED_AT = 0.15
+COVERED_AT = 0.20
+#: a group of questions is compared by its heaviest terms only
+TOP_TERMS = 10
 FIELDS = ("title", "url", "text")
+_WORDS = r"(?u)\b[^\W\d_][^\W\d_]+\b"
 _URL = re.compile(r"^(https?://[^\s/]+[^\s]*|/[^\s]*)$", re.IGNORECASE)
 
 KB_SCHEMA = ibis.schema(
@@ -375,10 +382,13 @@ def match_articles(
     groups: Sequence[Sequence[str]],
     articles: Sequence[Article],
     *,
-    stop_words: Iterable[str] = (),
+    stop_words: Iterable[str] | None = None,
     threshold: float = COVERED_AT,
 ) -> list[Coverage]:
-    """The best article for each group of texts (see the module for the method)."""
+    """The best article for each group of texts (see the module for the method).
+
+    ``stop_words``: left out of the comparison (default: English stop words).
+    """
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.preprocessing import normalize
 
@@ -387,14 +397,17 @@ def match_articles(
     titles = [a.title for a in articles]
     bodies = [a.text for a in articles]
     questions = [t for g in groups for t in g]
-    vec = TfidfVectorizer(
-        token_pattern=r"(?u)\b[^\W\d_][^\W\d_]+\b",
-        stop_words=sorted({w for s in stop_words for w in re.findall(r"(?u)\b\w\w+\b", s.lower())})
-        or None,
-        ngram_range=(1, 2),
-        sublinear_tf=True,
-        dtype=np.float64,
-    )
+    if stop_words is None:
+        from cxray.text._language import stopwords
+
+        stop_words = stopwords("en")
+    stop = {w for s in stop_words for w in re.findall(r"(?u)\b\w\w+\b", s.lower())}
+
+    def analyzer(doc: str) -> list[str]:
+        toks = [stem(w) for w in re.findall(_WORDS, doc.lower()) if w not in stop]
+        return toks + [f"{a} {b}" for a, b in pairwise(toks)]
+
+    vec = TfidfVectorizer(analyzer=analyzer, sublinear_tf=True, dtype=np.float64)
     try:
         vec.fit([*titles, *bodies, *questions])
     except ValueError:  # nothing but stop words anywhere
@@ -407,12 +420,14 @@ def match_articles(
         if not g:
             out.append(Coverage(False, 0.0, None))
             continue
-        q = np.asarray(normalize(vec.transform(list(g))).mean(axis=0))
+        q = np.asarray(normalize(vec.transform(list(g))).mean(axis=0)).ravel()
+        if np.count_nonzero(q) > TOP_TERMS:  # what the group is about, not its every word
+            q[np.argsort(-q, kind="stable")[TOP_TERMS:]] = 0.0
         norm = float(np.linalg.norm(q))
         if norm == 0:
             out.append(Coverage(False, 0.0, None))
             continue
-        sims = np.asarray(art @ (q.ravel() / norm)).ravel()
+        sims = np.asarray(art @ (q / norm)).ravel()
         best = int(np.argmax(sims))
         s = float(sims[best])
         out.append(Coverage(s >= threshold, s, articles[best] if s > 0 else None))
