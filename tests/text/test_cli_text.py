@@ -36,8 +36,16 @@ def test_score_csv_to_stdout_and_json(capsys, db, write):
     code, out, err = run(capsys, "--db", db, "text", "score", str(p), "--column", "comment")
     assert code == 0, err
     rows = list(csv.DictReader(io.StringIO(out)))
-    assert list(rows[0]) == ["id", "comment", "extra", "sentiment_label", "sentiment_score"]
+    assert list(rows[0]) == [
+        "id",
+        "comment",
+        "extra",
+        "sentiment_label",
+        "sentiment_score",
+        "language",
+    ]
     assert [r["sentiment_label"] for r in rows] == ["positive", "negative", "", "neutral"]
+    assert rows[2]["language"] == ""  # no text, no language
     assert rows[2]["sentiment_score"] == "" and -1 <= float(rows[1]["sentiment_score"]) < 0
     code, out, _ = run(capsys, "text", "score", str(p), "-c", "comment", "--format", "json")
     recs = [json.loads(line) for line in out.splitlines()]
@@ -53,6 +61,23 @@ def test_score_jsonl_to_file(capsys, db, write, tmp_path):
     lines = [json.loads(x) for x in out_path.read_text().splitlines()]
     assert [r["sentiment_label"] for r in lines] == ["negative", "positive"]
     assert lines[0]["n"] == 1
+
+
+def test_score_leaves_unsupported_languages_unscored_with_a_warning(capsys, db, write):
+    p = write(
+        "pt.csv",
+        "id,comment\n1,I love it and the staff were great\n"
+        '2,"O produto chegou muito rápido e a qualidade é ótima, recomendo a todos"\n'
+        '3,"Não recebi o pedido até agora e ninguém responde as minhas mensagens"\n',
+    )
+    code, out, err = run(capsys, "--db", db, "text", "score", str(p), "-c", "comment")
+    assert code == 0, err
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert [r["language"] for r in rows] == ["en", "pt", "pt"]
+    assert rows[0]["sentiment_label"] == "positive"
+    assert [r["sentiment_label"] for r in rows[1:]] == ["", ""]
+    assert [r["sentiment_score"] for r in rows[1:]] == ["", ""]
+    assert "Portuguese: 2 texts" in err and "cxray text train" in err
 
 
 def test_score_bad_inputs_one_clear_line(capsys, db, write, tmp_path):

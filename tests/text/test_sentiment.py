@@ -117,14 +117,88 @@ def test_domain_model_learns_and_is_deterministic():
 
 def test_domain_model_save_load_round_trip(tmp_path):
     texts, labels = _toy()
-    m = DomainSentiment(random_state=1, n_features=2**12).fit(texts, labels)
+    m = DomainSentiment(random_state=1, min_df=1).fit(texts, labels)
     path = m.save(tmp_path / "model.npz")
     back = DomainSentiment.load(path)
     assert back.get_params() == m.get_params()
     assert np.array_equal(back.predict_proba(texts), m.predict_proba(texts))
-    # the file is arrays only: it loads with pickling disabled
+    assert back.temperature_ == m.temperature_ and back.languages_ == m.languages_
+    assert list(back.word_vocab_) == list(m.word_vocab_)
+    # the file is arrays only (vocabularies as UTF-8 bytes): it loads with pickling disabled
     with np.load(path, allow_pickle=False) as z:
-        assert set(z.files) == {"header", "idf", "coef", "intercept"}
+        assert set(z.files) == {
+            "header", "word_vocab", "word_idf", "char_vocab", "char_idf", "coef", "intercept"
+        }  # fmt: skip
+        assert z["word_vocab"].dtype == np.uint8
+
+
+def test_domain_model_refuses_version_1_files_with_what_to_do(tmp_path):
+    import io
+    import json
+
+    buf = io.BytesIO()
+    header = {"format": "cxray.text.DomainSentiment", "version": 1, "params": {}}
+    np.savez(buf, header=np.array(json.dumps(header)), idf=np.ones(4))
+    old = tmp_path / "old.npz"
+    old.write_bytes(buf.getvalue())
+    with pytest.raises(ModelError, match="older cxray.*cxray text train"):
+        DomainSentiment.load(old)
+
+
+def test_domain_model_probabilities_are_calibrated_and_neutral_is_predicted():
+    texts, labels = _toy(900, seed=2)
+    noisy = list(labels)
+    rng = np.random.default_rng(0)
+    flip = rng.random(len(noisy)) < 0.25  # a quarter of the labels are wrong
+    noisy = [LABELS[rng.integers(3)] if f else y for y, f in zip(noisy, flip, strict=True)]
+    m = DomainSentiment(random_state=0).fit(texts[:600], noisy[:600])
+    assert m.temperature_ != 1.0  # a temperature was fitted on the internal fold
+    proba = m.predict_proba(texts[600:])
+    conf = proba.max(axis=1)
+    right = m.classes_[proba.argmax(axis=1)] == np.array(noisy[600:], dtype=object)
+    # calibrated: the mean confidence is close to the accuracy on noisy labels
+    assert abs(conf.mean() - right.mean()) < 0.08
+    assert (m.predict(texts[600:]) == "neutral").mean() > 0.2
+
+
+def test_domain_model_languages_are_those_it_was_trained_on():
+    pt = [
+        "O produto chegou muito rápido e a qualidade é ótima, recomendo a todos",
+        "Não recebi o pedido até agora e ninguém responde as minhas mensagens",
+        "O produto é bom mas a entrega demorou mais do que o prazo",
+    ]
+    en = ["The dress arrived quickly and the quality is great, I recommend it"]
+    texts = pt * 30 + en * 10
+    labels = ["positive", "negative", "neutral"] * 30 + ["positive"] * 10
+    m = DomainSentiment(random_state=0).fit(texts, labels)
+    assert m.languages_ == ("pt",)
+    assert m.header()["languages"] == ["pt"]
+    assert m.predict([pt[1]])[0] == "negative"
+
+
+def test_bootstrap_f1_matches_sklearn_and_pairs_the_difference():
+    from sklearn.metrics import f1_score
+
+    from cxray.text import f1_difference, macro_f1_estimate
+
+    rng = np.random.default_rng(1)
+    lab = np.array(LABELS, dtype=object)
+    y = lab[rng.integers(0, 3, 400)]
+    good = np.where(rng.random(400) < 0.7, y, lab[rng.integers(0, 3, 400)])
+    bad = lab[rng.integers(0, 3, 400)]
+    e = macro_f1_estimate(y, good, seed=3)
+    assert e.estimate == pytest.approx(f1_score(y, good, average="macro"), abs=1e-12)
+    assert e.ci_low < e.estimate < e.ci_high and e.n == 400 and "bootstrap" in e.method
+    assert macro_f1_estimate(y, good, seed=3) == e  # seeded
+    d = f1_difference(y, good, bad, seed=3)
+    assert d.estimate == pytest.approx(
+        f1_score(y, good, average="macro") - f1_score(y, bad, average="macro"), abs=1e-12
+    )
+    assert d.ci_low > 0.3
+    same = f1_difference(y, good, good, seed=3)
+    assert same.ci_low == same.ci_high == 0.0  # paired: identical scorers never differ
+    with pytest.raises(ModelError, match="labels must be"):
+        macro_f1_estimate(["good"], ["positive"])
 
 
 def test_domain_model_bad_inputs(tmp_path):
@@ -149,7 +223,10 @@ def test_evaluation_uses_a_fixed_split():
     assert np.array_equal(te1, te2) and not set(tr1) & set(te1)
     ev = evaluate_sentiment(texts, labels, random_state=5)
     assert ev.n_test == len(te1) and ev.n_train == len(tr1)
-    assert ev.f1_domain > ev.f1_default
+    assert ev.f1_domain > ev.f1_default and ev.beats_baseline
+    assert ev.difference.estimate == pytest.approx(ev.gain)
+    assert ev.domain_f1.ci_low <= ev.f1_domain <= ev.domain_f1.ci_high
+    assert ev.per_class["domain"]["neutral"] > 0.5 and 0 <= ev.brier < 1
     assert ev.to_dict()["gain"] == pytest.approx(ev.gain, abs=1e-4)
     with pytest.raises(ModelError, match="too little labelled text"):
         evaluate_sentiment(texts[:10], labels[:10])

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import sys
+import textwrap
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import typer
+from rich import box
 from rich.table import Table
 
 from cxray.cli._app import app
@@ -83,6 +85,8 @@ def score(
         if ws is not None:
             ws.close()
     scored = text.score_rows(rows, column, scorer)
+    for gap in text.unscored_languages(scored, scorer):
+        err_console.print(f"[yellow]not scored[/yellow] ({model_id} is not for it): {gap.message}")
     if output is None:
         text.write_scored(scored, names, format_ or fmt, sys.stdout)
         return
@@ -95,17 +99,31 @@ def score(
 def train(
     ctx: typer.Context,
     test_size: Annotated[
-        float, typer.Option(help="Share of labelled texts held out to measure the gain.")
+        float,
+        typer.Option(
+            min=0.05, max=0.5, help="Share of labelled texts held out to compare the models."
+        ),
     ] = 0.2,
     seed: Annotated[int, typer.Option(help="Seed of the split and of the model.")] = 42,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force", help="Activate the new model even if it does not beat the active one."
+        ),
+    ] = False,
     format_: FormatOpt = OutputFormat.table,
     json_: JsonOpt = False,
 ) -> None:
-    """Learn the domain sentiment model from the store (comments with NPS/CSAT, rated mentions)."""
+    """Learn a domain sentiment model from the store (comments with NPS/CSAT, rated mentions).
+
+    The new model is compared with the active scorer on held-out texts and becomes the
+    active one only if it is better with its 95% interval (or with --force)."""
     from cxray import text
 
     with _open(ctx) as ws:
-        report = text.train_store_model(ws.store, ws.config, test_size=test_size, random_state=seed)
+        report = text.train_store_model(
+            ws.store, ws.config, test_size=test_size, random_state=seed, force=force
+        )
     fmt = output_format(format_, json_)
     if fmt != "table":
         emit(fmt, report.to_dict(), records=lambda: [report.to_dict()])
@@ -115,16 +133,29 @@ def train(
     console.print(f"learned from {fmt_int(ev.n_train + ev.n_test)} labelled texts ({sources})")
     t = Table(title_justify="left")
     t.add_column(f"held-out macro-F1 ({fmt_int(ev.n_test)} texts, seed {ev.random_state})")
-    t.add_column("value", justify="right")
-    t.add_row("out of the box (lexicon)", f"{ev.f1_default:.3f}")
-    t.add_row("domain model", f"{ev.f1_domain:.3f}")
-    colour = "green" if ev.gain > 0 else "red"
-    t.add_row("gain", f"[{colour}]{ev.gain:+.3f}[/{colour}]")
+    t.add_column("value [95% interval]", justify="right")
+
+    def ci(e: Any, sign: str = "") -> str:
+        return f"{e.estimate:{sign}.3f} [dim][{e.ci_low:{sign}.3f}, {e.ci_high:{sign}.3f}][/dim]"
+
+    t.add_row(f"active: {ev.baseline}", ci(ev.baseline_f1))
+    t.add_row("new domain model", ci(ev.domain_f1))
+    colour = "green" if ev.beats_baseline else "red"
+    t.add_row("difference", f"[{colour}]{ci(ev.difference, '+')}[/{colour}]")
     console.print(t)
-    console.print(
-        f"kept as [bold]{report.model_id}[/bold] (learned from every labelled text); "
-        "`cxray text score` and `cxray text enrich` now use it"
-    )
+    if ev.note:
+        console.print(f"[dim]{ev.note}[/dim]")
+    if report.activated:
+        console.print(
+            f"{report.reason}\n[bold]{report.model_id}[/bold] is now the active model "
+            f"(learned from every labelled text; languages: {', '.join(report.languages)}); "
+            "`cxray text score`, `cxray text enrich` and imports use it"
+        )
+    else:
+        console.print(
+            f"[yellow]{report.reason}[/yellow]\n{report.previous} stays active; "
+            "`cxray text train --force` activates the new one anyway"
+        )
 
 
 @text_app.command("enrich")
@@ -141,18 +172,25 @@ def enrich(
     with _open(ctx) as ws, progress_bar(fmt == "table") as progress:
         scorer, model_id = text.resolve_model(model, ws.store)
         report = text.enrich_sentiment(ws.store, scorer, model_id, progress=progress)
+        gaps = text.store_language_gaps(ws.store, ws.config)
         themes = text.assign_store_themes(ws.store, ws.config, progress=progress)
         # what the Text page shows first, computed now and kept in the store
         text.REPORTS.precompute(ws.store, ws.config)
         text.REPORTS.save(ws.store)
     if fmt != "table":
-        data = {**report.to_dict(), "themes": themes}
+        data = {
+            **report.to_dict(),
+            "themes": themes,
+            "store_language_gaps": [g.to_dict() for g in gaps],
+        }
         emit(fmt, data, records=data["fields"])
         return
     _print_enrich(report)
     matched = sum(t["matched"] for t in themes.values())
     if matched:
         console.print(f"taxonomy themes matched for {fmt_int(matched)} texts")
+    for gap in gaps:
+        err_console.print(f"[yellow]not scored[/yellow]: {gap.message}")
 
 
 def _print_enrich(report: Any) -> None:
@@ -166,13 +204,44 @@ def _print_enrich(report: Any) -> None:
         console.print("everything was up to date")
 
 
+#: a theme's or a category's name in an 80-column table (the whole one in --format json)
+LABEL_WIDTH = 20
+
+
 def _est(e: Any, fmt: str = "{:.1f}", scale: float = 1.0) -> str:
+    """An estimate and its 95% interval, compactly: ``24.8 ±0.9`` (± the interval's wider
+    side, so the whole interval lies within it)."""
     if e is None:
         return "-"
     if e.suppressed or e.estimate is None:
         return "[dim]n/a[/dim]"
-    lo, hi = e.ci_low * scale, e.ci_high * scale
-    return f"{fmt.format(e.estimate * scale)} [dim]({fmt.format(lo)}, {fmt.format(hi)})[/dim]"
+    est = e.estimate * scale
+    half = max(est - e.ci_low * scale, e.ci_high * scale - est, 0.0)
+    return f"{fmt.format(est)} [dim]±{fmt.format(half).lstrip('+')}[/dim]"
+
+
+def _fit(text: str, width: int) -> str:
+    """``text`` on one line of at most ``width`` characters, cut with an ellipsis."""
+    line = " ".join(str(text).split())
+    return line if len(line) <= width else line[: max(width - 1, 0)].rstrip() + "…"
+
+
+def _lines(label: str, texts: list[tuple[str, str]], width: int) -> None:
+    """``label``, then one line per (name, text), each cut to the console's width."""
+    if not texts:
+        return
+    console.print(f"[bold]{label}[/bold]")
+    for name, body in texts:
+        console.print("  " + _fit(f"{name}: {body}", width - 2), markup=False, no_wrap=True)
+
+
+def _warn_languages(gaps: list[dict[str, Any]]) -> None:
+    """On stderr: each language of these texts that sentiment cannot score, with what to do."""
+    for g in gaps:
+        err_console.print(
+            textwrap.fill(f"warning: {g['message']}", width=max(err_console.width, 40)),
+            markup=False,
+        )
 
 
 @text_app.command("themes")
@@ -215,42 +284,59 @@ def themes(
             method=method,
             progress=pb,
         )
+        gaps = text.REPORTS.languages(ws.store, table)["gaps"]
+        fdr = ws.config.measurement.fdr
     if fmt != "table":
         data = report.to_dict()
         emit(fmt, data, records=data["themes"])
+        _warn_languages(gaps)
         return
+    width = console.width
     t = Table(
         title=f"{report.table}: themes ({report.source}), {fmt_int(report.n_texts)} texts, "
         f"{fmt_int(report.unthemed)} without a theme",
         title_justify="left",
+        box=box.SIMPLE_HEAD,
+        show_edge=False,
+        collapse_padding=True,
     )
-    for name in ("theme", "texts", "share %", "sentiment", "last month", "NPS impact"):
-        t.add_column(name, justify="left" if name == "theme" else "right", no_wrap=name != "theme")
-    t.add_column("quote", no_wrap=True, overflow="ellipsis", max_width=50)
+    t.add_column("theme", no_wrap=True)  # cut by _fit
+    for name in ("texts", "share %", "sentiment", "last mo.", "NPS impact"):
+        t.add_column(name, justify="right", no_wrap=True)
+    wide = width >= 120  # room for a quote beside each theme
+    if wide:
+        t.add_column("quote", no_wrap=True, overflow="ellipsis", max_width=width - 90)
+    quotes = []
     for th in report.themes:
         change = "-"
         if th.change is not None and not th.change.suppressed:
-            star = (
-                "*" if th.change_q is not None and th.change_q <= ws.config.measurement.fdr else ""
-            )
-            change = f"{th.change.estimate * 100:+.1f} pts{star}"
-        t.add_row(
-            f"{th.label} [dim]{th.id}[/dim]",
+            star = "*" if th.change_q is not None and th.change_q <= fdr else ""
+            change = f"{th.change.estimate * 100:+.1f}{star}"
+        cells = [
+            _fit(th.label, LABEL_WIDTH),
             fmt_int(th.volume),
             _est(th.share, scale=100.0),
             _est(th.sentiment, "{:+.2f}"),
             change,
             _est(th.impact_nps, "{:+.1f}"),
-            (th.quotes[0][:70] if th.quotes else ""),
-        )
+        ]
+        if wide:
+            cells.append(_fit(th.quotes[0], width) if th.quotes else "")
+        elif th.quotes:
+            quotes.append((_fit(th.label, LABEL_WIDTH), th.quotes[0]))
+        t.add_row(*cells)
     console.print(t)
+    _lines("quotes", quotes, width)
     console.print(
-        "[dim]share and sentiment: 95% intervals; last month: change of share (* significant "
-        "after Benjamini-Hochberg); NPS impact: points gained without the theme's negative "
-        "detractor comments[/dim]"
+        "[dim]± 95% intervals; last mo.: change of share in points over the last month "
+        "(* significant after Benjamini-Hochberg); NPS impact: points gained without the "
+        "theme's negative detractor comments; --format json for ids and every quote[/dim]"
     )
     for tid, missed in report.unmatched_examples.items():
-        err_console.print(f"theme {tid}: its keywords miss example(s): {'; '.join(missed)}")
+        err_console.print(
+            f"theme {tid}: its keywords miss example(s): {'; '.join(missed)}", soft_wrap=False
+        )
+    _warn_languages(gaps)
 
 
 @text_app.command("trends")
@@ -273,21 +359,38 @@ def trends(
         report = text.case_trends(
             ws.store, ws.config, period=period, baseline=baseline, progress=pb
         )
+        gaps = text.REPORTS.languages(ws.store, "cases")["gaps"]
     if fmt != "table":
         data = report.to_dict()
         emit(fmt, data, records=data["categories"])
+        _warn_languages(gaps)
         return
+    width = console.width
     t = Table(
         title=f"cases by category ({report.source}), {fmt_int(report.n_cases)} cases",
         title_justify="left",
+        box=box.SIMPLE_HEAD,
+        show_edge=False,
+        collapse_padding=True,
     )
     last = report.periods[-4:]
-    for name in ("category", "cases", "share %", *last):
-        t.add_column(name, justify="left" if name == "category" else "right")
+    # a week's start without its year (the year is in the title's periods): 80 columns
+    short = [p[5:] if period == "week" and len(p) == 10 else p for p in last]
+    if last:
+        t.caption = f"the last {len(last)} {period}s: {last[0]} to {last[-1]}"
+        t.caption_justify = "left"
+    t.add_column("category", no_wrap=True)  # cut by _fit
+    for name in ("cases", "share %", *short):
+        t.add_column(name, justify="right", no_wrap=True)
     for c in report.categories:
         share = c["share"]
         pct = "-" if share["estimate"] is None else f"{share['estimate'] * 100:.1f}"
-        t.add_row(c["category"], fmt_int(c["cases"]), pct, *map(str, c["per_period"][-4:]))
+        t.add_row(
+            _fit(c["category"], LABEL_WIDTH),
+            fmt_int(c["cases"]),
+            pct,
+            *map(str, c["per_period"][-4:]),
+        )
     console.print(t)
     if not report.emerging:
         console.print(f"no emerging issues ({fmt_int(report.tests)} {period}-category tests)")
@@ -295,18 +398,73 @@ def trends(
     e = Table(
         title=f"emerging issues ({fmt_int(report.tests)} tests, Benjamini-Hochberg)",
         title_justify="left",
+        box=box.SIMPLE_HEAD,
+        show_edge=False,
+        collapse_padding=True,
     )
-    for name in ("period", "category", "cases", "share %", "baseline %", "q"):
-        e.add_column(name, justify="left" if name in ("period", "category") else "right")
-    e.add_column("example", no_wrap=True, overflow="ellipsis", max_width=60)
+    e.add_column(period, no_wrap=True)
+    e.add_column("category", no_wrap=True)  # cut by _fit
+    for name in ("cases", "share %", "base %", "q"):
+        e.add_column(name, justify="right", no_wrap=True)
+    examples = []
     for x in report.emerging:
         e.add_row(
             x.period,
-            x.category,
+            _fit(x.category, LABEL_WIDTH),
             fmt_int(x.cases),
             f"{x.share * 100:.1f}",
             f"{x.baseline_share * 100:.1f}",
-            f"{x.q_value:.3g}",
-            x.examples[0]["text"][:70] if x.examples else "",
+            f"{x.q_value:.2g}",
         )
+        if x.examples:
+            ex = x.examples[0]
+            examples.append((f"{x.period} {x.category}", f"{ex['case_id']}: {ex['text']}"))
     console.print(e)
+    _lines("examples", examples, width)
+
+
+@text_app.command("languages")
+def languages(
+    ctx: typer.Context,
+    table: Annotated[
+        Literal["responses", "cases", "mentions"] | None,
+        typer.Option(help="Whose texts (default: every table's)."),
+    ] = None,
+    format_: FormatOpt = OutputFormat.table,
+    json_: JsonOpt = False,
+) -> None:
+    """The languages of the scored texts: how many, how many have a sentiment score, and
+    whether sentiment supports each (a language without a model needs `cxray text train`)."""
+    from cxray import text
+
+    fmt = output_format(format_, json_)
+    with _open(ctx, read_only=True, create=False) as ws:
+        data = text.REPORTS.languages(ws.store, table)
+    if fmt != "table":
+        emit(fmt, data, records=data["languages"])
+        return
+    t = Table(
+        title=f"languages of {table or 'all'} texts ({fmt_int(data['n_texts'])})",
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+        show_edge=False,
+        collapse_padding=True,
+    )
+    t.add_column("language", no_wrap=True)  # cut by _fit
+    t.add_column("code")
+    for name in ("texts", "share %", "scored"):
+        t.add_column(name, justify="right", no_wrap=True)
+    t.add_column("sentiment")
+    for lang in data["languages"]:
+        t.add_row(
+            lang["name"],
+            lang["code"],
+            fmt_int(lang["n"]),
+            f"{lang['share'] * 100:.1f}",
+            fmt_int(lang["scored"]),
+            "supported" if lang["supported"] else "[yellow]needs a model[/yellow]",
+        )
+    console.print(t)
+    if not data["languages"]:
+        console.print("no texts with a detected language: `cxray text enrich` detects them")
+    _warn_languages(data["gaps"])

@@ -570,12 +570,10 @@ def store_language_gaps(store: Store, config: ProgramConfig | None = None) -> li
     s = b.table(SENTIMENT_TABLE)
     if "language" not in s.schema():
         return []
-    rows = (
-        s.filter(s.sentiment_score.isnull() & s.language.notnull() & (s.language != UNDETERMINED))
-        .group_by("language")
-        .aggregate(n=s.count())
-        .to_pyarrow()
+    left = s.filter(
+        s.sentiment_score.isnull() & s.language.notnull() & (s.language != UNDETERMINED)
     )
+    rows = left.group_by("language").aggregate(n=left.count()).to_pyarrow()
     codes = np.repeat(np.array(rows["language"].to_pylist(), dtype=object), rows["n"].to_pylist())
     return language_gaps(codes, ())
 
