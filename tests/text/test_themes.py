@@ -106,6 +106,11 @@ def test_cli_json_shapes(capsys, demo):
     assert t["share"]["ci_low"] <= t["share"]["estimate"] <= t["share"]["ci_high"]
     assert t["impact"]["nps"]["estimate"] > 0 and t["trend"]["months"][0]["month"] < month
     assert all("@" not in q for x in d["themes"] for q in x["quotes"])
+    # aspect sentiment (clauses about the theme) next to the whole-text sentiment
+    a = t["aspect_sentiment"]
+    assert a["n"] == t["volume"] and a["ci_low"] <= a["estimate"] <= a["ci_high"]
+    assert -1 <= a["estimate"] <= 1 and t["aspect_negative_share"]["n"] == a["n"]
+    assert t["sentiment"]["n"] == t["volume"]
     code, out, err = _run(
         capsys,
         "--db",
