@@ -10,9 +10,13 @@ Discovery with embeddings (:func:`discover_embedded_themes`, ``--method embeddin
 
 1. the distinct texts, sorted; a seeded sample of at most ``max_fit`` is embedded
    (unit-length vectors) and clustered by k-means (seeded, ``n_init=4``);
-2. each cluster's label and terms come from class-based TF-IDF: the terms most
-   frequent in the cluster relative to all sampled texts (so ids are stable in the same
-   way as NMF themes: :func:`cxray.text.theme_id` of the five heaviest terms);
+2. each cluster's label and terms come from class-based TF-IDF over the texts cleaned as
+   for NMF discovery (handles, links, numbers, names and the corpus languages' stop words
+   out; :mod:`cxray.text._discover`): the terms most frequent in the cluster relative to
+   all sampled texts (so ids are stable in the same way as NMF themes:
+   :func:`cxray.text.theme_id` of the five heaviest terms); the label is the cluster's
+   most distinctive phrase, as for NMF; quotes are readable texts closest to the
+   cluster's centre;
 3. every distinct text beyond the sample gets its cluster from a linear classifier
    learned on the sample's TF-IDF (embedding a million texts on a CPU takes many
    minutes; the classifier takes seconds).
@@ -24,6 +28,7 @@ domain sentiment, taxonomy themes and NMF discovery.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Sequence
 from functools import lru_cache
 from typing import Any
@@ -33,9 +38,15 @@ import numpy as np
 from cxray.exceptions import ModelError
 from cxray.text._discover import (
     _TOKENS,
+    KEEP,
     DiscoveredTheme,
+    _label,
+    clean_for_themes,
+    corpus_stop_words,
     distinct_texts,
     fit_sample,
+    pick_quotes,
+    proper_nouns,
     themes_and_rows,
 )
 
@@ -105,10 +116,16 @@ def discover_embedded_themes(
     km = KMeans(n_clusters=n_themes, n_init=4, random_state=random_state).fit(vectors)
     cluster = km.labels_
     # class-based TF-IDF: a cluster's term counts, weighted by how rare the term is overall
+    cleaned = [clean_for_themes(t) for t in sample]
+    stop, _ = corpus_stop_words(cleaned)
+    stop = stop | proper_nouns(cleaned)
     counts = CountVectorizer(
-        token_pattern=_TOKENS, stop_words="english", ngram_range=(1, 2), min_df=2
+        token_pattern=_TOKENS,
+        stop_words=sorted({t for w in stop - KEEP for t in re.findall(_TOKENS, w.lower())}),
+        ngram_range=(1, 2),
+        min_df=2,
     )
-    x = counts.fit_transform(sample)
+    x = counts.fit_transform(cleaned)
     vocab = counts.get_feature_names_out()
     per = np.vstack([np.asarray(x[cluster == j].sum(axis=0)).ravel() for j in range(n_themes)])
     freq = per / np.maximum(per.sum(axis=1, keepdims=True), 1)
@@ -124,10 +141,14 @@ def discover_embedded_themes(
         clf.fit(tfidf.fit_transform(sample), cluster)
         best[rest] = clf.predict(tfidf.transform([distinct[i] for i in rest]))
     distance = np.linalg.norm(vectors - km.cluster_centers_[cluster], axis=1)
-    found = []
+    found, labels, used = [], [], set()
     for j in range(n_themes):
         order = np.lexsort((vocab, -weight[j]))
         terms = tuple(str(vocab[i]) for i in order[:10] if weight[j, i] > 0)
         mine = np.flatnonzero(cluster == j)
-        found.append((terms, pick[mine[np.lexsort((mine, distance[mine]))][:n_exemplars]]))
-    return themes_and_rows(clean, distinct, found, best)
+        quotes = pick_quotes(mine, -distance[mine], sample, n_exemplars)
+        found.append((terms, pick[quotes]))
+        label = _label(weight[j], vocab, [cleaned[i] for i in mine[:500]], stop, used)
+        used.add(label)
+        labels.append(label)
+    return themes_and_rows(clean, distinct, found, best, labels)
