@@ -89,7 +89,7 @@ _TOKENS = r"(?u)\b[^\W\d_][^\W\d_]+\b"
 _EN_OPEN = (
     r"how|what|where|when|why|which|who|whom|whose|"
     r"(?:can|could|would|will|should|may|might|shall)\s+(?:i|you|we|u|someone|anyone|my)|"
-    r"(?:is|are|do|does|did|has|have|was|were)\s+(?:there|it|this|that|my|i|you|we|they|the)|"
+    r"(?:is|are|do|does|did|has|have|was|were)\s+(?:there|it|this|that|my|i|you|we|they)|"
     r"is\s+it\s+possible|any\s+(?:idea|way)"
 )
 _EN_ASK = (
@@ -214,12 +214,30 @@ def question_mask(
 
 def question_focus(text: str, language: str = "en") -> str:
     """The question sentences of a text (all of it when no sentence asks on its own)."""
-    parts = [p for p in _SENTENCES.split(text) if p.strip()]
-    if len(parts) <= 1:
-        return text
-    langs = [language] * len(parts) if language in _RULES else None
-    keep = [p for p, q in zip(parts, question_mask(parts, langs), strict=True) if q]
-    return " ".join(keep) if keep else text
+    return questions_of([text], [language])[0]
+
+
+def questions_of(texts: Sequence[str], languages: Sequence[str]) -> list[str]:
+    """:func:`question_focus` of many texts: every sentence of every text in one pass."""
+    parts: list[str] = []
+    owner: list[int] = []
+    langs: list[str] = []
+    for i, (t, lang) in enumerate(zip(texts, languages, strict=True)):
+        for p in _SENTENCES.split(t):
+            if p.strip():
+                parts.append(p)
+                owner.append(i)
+                langs.append(lang)
+    asks = question_mask(parts, langs) if parts else np.zeros(0, dtype=bool)
+    kept: list[list[str]] = [[] for _ in texts]
+    count = np.bincount(np.asarray(owner, dtype=int), minlength=len(texts))
+    for p, i, q in zip(parts, owner, asks, strict=True):
+        if q:
+            kept[i].append(p)
+    return [
+        " ".join(k) if k and count[i] > 1 else t
+        for i, (t, k) in enumerate(zip(texts, kept, strict=True))
+    ]
 
 
 def _clean(text: str) -> str:
@@ -649,12 +667,10 @@ def faq_candidates(
     qi = np.flatnonzero(is_q)
     codes = sorted({str(c) for c in langs[qi]} - {"und"})
     stop = frozenset().union(stopwords("en"), FILLER, *(stopwords(c) for c in codes))
-    focus = []
-    for i in qi:
-        f = question_focus(got.text[i], str(langs[i]))
-        if got.table[i] == "cases" and got.focus[i] and got.focus[i] not in f:
-            f = _join(got.focus[i], f)
-        focus.append(f)
+    focus = questions_of([got.text[i] for i in qi], [str(langs[i]) for i in qi])
+    for k, i in enumerate(qi):
+        if got.table[i] == "cases" and got.focus[i] and got.focus[i] not in focus[k]:
+            focus[k] = _join(got.focus[i], focus[k])
     groups = group_questions(focus, random_state=seed, min_size=min_size, stop_words=stop)
     report = FaqReport(
         list(tables),
