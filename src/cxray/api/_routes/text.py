@@ -46,6 +46,19 @@ class EnrichRequest(BaseModel):
     model: Literal["auto", "default", "domain"] = "auto"
 
 
+class TrainRequest(BaseModel):
+    force: bool = Field(
+        False, description="activate the new model even if it does not beat the active one"
+    )
+    test_size: float = Field(
+        0.2, ge=0.05, le=0.5, description="share of labelled texts held out to compare"
+    )
+    seed: int = Field(42, ge=0, le=MAX_SEED, description="seed of the split and of the model")
+
+
+trainer = _require("analyst", "train the sentiment model")
+
+
 @router.get(
     "/themes",
     summary="Themes with volume, share, sentiment, trend and NPS/CSAT impact (with intervals) "
@@ -168,9 +181,30 @@ def score(
     _: Annotated[Principal, Depends(viewer)],
 ) -> CXJSONResponse:
     if body.model == "default":
-        return CXJSONResponse(text.score_texts(body.texts, None, "default"))
+        return CXJSONResponse(_by_language(text.score_texts(body.texts, None, "default"), body))
     with cx.lock:  # the domain model is read from the store
-        return CXJSONResponse(text.score_texts(body.texts, cx.ws.store, body.model))
+        scored = text.score_texts(body.texts, cx.ws.store, body.model)
+        supported = text.supported_languages(text.resolve_model(body.model, cx.ws.store)[0])
+    return CXJSONResponse(_by_language(scored, body, supported))
+
+
+def _by_language(
+    scored: dict, body: ScoreRequest, supported: tuple[str, ...] | None = None
+) -> dict:
+    """Each result with its text's language; a language the scorer does not support gets
+    no label and no score, and a gap saying what to do."""
+    from cxray.text._language import UNDETERMINED, detect_languages, language_gaps
+
+    if supported is None:
+        supported = text.supported_languages(text.default_scorer())
+    codes = detect_languages(body.texts)
+    ok = {*supported, UNDETERMINED}
+    for r, code in zip(scored["results"], codes, strict=True):
+        r["language"] = str(code)
+        if code not in ok:
+            r["sentiment_label"] = r["sentiment_score"] = None
+    gaps = language_gaps([str(c) for c in codes], supported)
+    return {**scored, "language_gaps": [g.to_dict() for g in gaps]}
 
 
 @router.post(
@@ -192,3 +226,42 @@ def enrich(
         text.REPORTS.precompute(cx.ws.store, cx.ws.config)  # the Text page's, kept in the store
         text.REPORTS.save(cx.ws.store)
     return CXJSONResponse({**report.to_dict(), "themes": themes})
+
+
+@router.get(
+    "/model",
+    summary="The active sentiment scorer (kind, id, when trained, n, languages, held-out "
+    "macro-F1s with intervals) and the report of the last training",
+    response_class=CXJSONResponse,
+    responses=ERROR_RESPONSES,
+)
+def model(
+    cx: Annotated[ApiContext, Depends(context)],
+    _: Annotated[Principal, Depends(viewer)],
+) -> CXJSONResponse:
+    with cx.lock:
+        return CXJSONResponse(text.model_info(cx.ws.store))
+
+
+@router.post(
+    "/train",
+    summary="Learn a domain sentiment model from the store's labelled texts; it becomes active "
+    "only if it beats the active scorer with its interval, or with force (analyst or admin)",
+    response_class=CXJSONResponse,
+    responses=ERROR_RESPONSES,
+)
+def train(
+    cx: Annotated[ApiContext, Depends(context)],
+    _: Annotated[Principal, Depends(trainer)],
+    body: TrainRequest | None = None,
+) -> CXJSONResponse:
+    body = body if body is not None else TrainRequest()
+    with cx.lock:
+        report = text.train_store_model(
+            cx.ws.store,
+            cx.ws.config,
+            test_size=body.test_size,
+            random_state=body.seed,
+            force=body.force,
+        )
+    return CXJSONResponse(report.to_dict())
