@@ -25,6 +25,8 @@
   over ``Workspace.churn.risk`` (train and keep the churn-risk model; scores with reasons) |
 | ``clv`` | ``GET /clv/fit``, ``POST /clv/fit`` (analyst), ``GET /clv/customers``,
   ``GET /clv/summary`` over ``Workspace.value`` (the kept lifetime-value fit; CLV per customer) |
+| ``text_faq`` | ``GET /text/faq`` (FAQ candidates and their articles), ``GET /text/kb``,
+  ``POST /text/kb`` (analyst: knowledge-base articles, all or nothing) |
 | ``money`` | ``GET /clv/by-nps-group``, ``/clv/at-risk``, ``/clv/what-if``, ``/clv/roi`` over
   ``Workspace.value.money`` (churn cost and CLV by NPS group, revenue at risk, the what-if, ROI) |
 """
