@@ -144,31 +144,56 @@ class _Keywords:
                 else:
                     last = toks[-1] if prefix else stem(toks[-1])
                     self._phrases.append((i, tuple(stem(t) for t in toks[:-1]), last, prefix))
-        self._cache: dict[str, np.ndarray] = {}
+        # prefixes by length: a word is looked up once per length, not once per prefix
+        self._by_length: dict[int, dict[str, list[int]]] = {}
+        for prefix, i in self._prefix:
+            self._by_length.setdefault(len(prefix), {}).setdefault(prefix, []).append(i)
+        self._cache: dict[str, list[int]] = {}
+        self._bits: dict[str, int] = {}
+
+    def _lists(self, word: str) -> list[int]:
+        """The lists a single word matches by itself."""
+        hit = self._cache.get(word)
+        if hit is None:
+            hit = list(self._exact.get(stem(word), ()))
+            for length, prefixes in self._by_length.items():
+                hit += prefixes.get(word[:length], ()) if len(word) >= length else ()
+            self._cache[word] = hit
+        return hit
 
     def _word(self, word: str) -> np.ndarray:
         """The lists (as a boolean row) a single word matches by itself."""
-        hit = self._cache.get(word)
-        if hit is None:
-            hit = np.zeros(self.n, dtype=bool)
-            hit[self._exact.get(stem(word), [])] = True
-            for prefix, i in self._prefix:
-                if word.startswith(prefix):
-                    hit[i] = True
-            self._cache[word] = hit
-        return hit
+        row = np.zeros(self.n, dtype=bool)
+        row[self._lists(word)] = True
+        return row
+
+    def _mask(self, word: str) -> int:
+        got = self._bits.get(word)
+        if got is None:
+            got = self._bits[word] = sum({1 << i for i in self._lists(word)})
+        return got
 
     def match(self, tokens: _Tokens) -> np.ndarray:
         """Clause x list: whether a keyword of the list occurs in the clause."""
         out = np.zeros((tokens.n_clauses, self.n), dtype=bool)
         if not tokens.codes.size or not self.n:
             return out
-        urows = np.vstack([self._word(u) for u in tokens.uniques])
-        rows = urows[tokens.codes]
-        hit = np.flatnonzero(rows.any(axis=1))
-        if hit.size:
-            r, c = np.nonzero(rows[hit])
-            out[tokens.clause[hit[r]], c] = True
+        if self.n <= 62:  # a bit mask per word, OR-ed over each clause's run of words
+            bits = np.left_shift(np.int64(1), np.arange(self.n, dtype=np.int64))
+            umask = np.fromiter(
+                (self._mask(u) for u in tokens.uniques),
+                dtype=np.int64,
+                count=len(tokens.uniques),
+            )
+            cmask = np.bitwise_or.reduceat(umask[tokens.codes], tokens.clause_start)
+            out |= (cmask[:, None] & bits) != 0
+        else:
+            urows = np.vstack([self._word(u) for u in tokens.uniques])
+            rows = urows[tokens.codes]
+            hit = np.flatnonzero(rows.any(axis=1))
+            if hit.size:
+                r, c = np.nonzero(rows[hit])
+                out[tokens.clause[hit[r]], c] = True
         if self._phrases:
             ids = tokens.stem_ids
             tstem = tokens.tstem
@@ -236,8 +261,10 @@ class _Tokens:
     def per_text(self, clause_matrix: np.ndarray) -> np.ndarray:
         """Text x column: any of its clauses."""
         out = np.zeros((self.n_texts, clause_matrix.shape[1]), dtype=bool)
-        if self.n_clauses:
-            np.logical_or.at(out, self.clause_doc, clause_matrix)
+        if self.n_clauses:  # clauses come in the order of their texts
+            d = self.clause_doc
+            starts = np.flatnonzero(np.r_[True, d[1:] != d[:-1]])
+            out[d[starts]] = np.logical_or.reduceat(clause_matrix, starts, axis=0)
         return out
 
 
