@@ -494,9 +494,9 @@ DEFAULT_THEMES: dict[str, dict[str, str]] = {
     "fit_size": {
         "label": "Fit & size",
         "keywords": "fit, fits, fitted, fitting, size*, sizing, too small, too big, too large, "
-        "too tight, too loose, too long, too short, runs small, runs large, runs big, "
+        "too tight, too loose, runs small, runs large, runs big, "
         "true to size",
-        "exclude": "seat*, legroom, room, cabin, bed, beds",
+        "exclude": "seat*, legroom, room, cabin, bed, beds, checkout, queue*, wait*",
     },
     "range_stock": {
         "label": "Range & availability",
