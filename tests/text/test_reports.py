@@ -83,9 +83,12 @@ def test_kept_in_the_store_and_read_by_a_fresh_process(ws, monkeypatch):
     else:
         raise AssertionError("a report of older data was served")
     monkeypatch.undo()
+    # ... but the case trends, whose table no import touched, are read back, not computed
+    monkeypatch.setattr(reports_module, "case_trends", refuse)
     again = TextReports()
     assert again.precompute(ws.store, ws.config) == ["themes:responses", "trends:week", "faq"]
-    assert again.save(ws.store) == 3
+    monkeypatch.undo()
+    assert again.save(ws.store) >= 1  # the new responses themes (and the FAQ, if it changed)
     rows = ws.store.backend.table(KEPT_TABLE).to_pyarrow()
     assert rows.num_rows == 3  # replaced, not kept beside the old ones
     volumes = {t["id"]: t["volume"] for t in again.themes(ws.store, ws.config)["themes"]}

@@ -8,9 +8,10 @@ everything they depend on:
 
 * the store and the program config (taxonomy, measurement, time zone, privacy);
 * the options (source, table, number of themes, seed; period and baseline);
-* the **data version**: the last import id, and the count and latest time of the
-  table's rows in ``text_sentiment`` and ``text_themes``, so an import, ``cxray
-  text enrich`` or a new domain model (which re-scores) makes a fresh report.
+* the **data version**: the table's last import id, and the count and latest time
+  of the table's rows in ``text_sentiment`` and ``text_themes``, so an import into
+  the table, ``cxray text enrich`` or a new domain model (which re-scores) makes a
+  fresh report (an import into another table does not).
 
 One process-wide instance, :data:`REPORTS`, serves the REST API and the
 dashboard, so a page and the API answer the same numbers from one computation.
@@ -92,7 +93,8 @@ class TextReports:
         b = store.backend
         names = set(b.list_tables())
         log = b.table(IMPORT_LOG)
-        out: list[Any] = [log.import_id.max().to_pyarrow().as_py()]
+        # this table's latest import: an import into another table leaves its reports be
+        out: list[Any] = [log.filter(log.table_name == table).import_id.max().to_pyarrow().as_py()]
         for name, stamp in ((SENTIMENT_TABLE, "scored_at"), (THEMES_TABLE, None)):
             if name not in names:
                 out.append(None)
