@@ -241,3 +241,33 @@ def test_near_duplicate_topics_are_merged():
         [0, 1],
         [2],
     ]
+
+
+def test_terms_of_one_author_are_left_out():
+    from cxray.text._discover import concentrated_terms
+
+    texts, groups = [], []
+    for k in range(60):
+        texts.append(f"the room was dirty and the towels smelled bad, visit {k}")
+        groups.append(f"guest{k}")
+        texts.append(f"breakfast was cold and the coffee was weak on day {k}")
+        groups.append(f"guest{k + 100}")
+    for k in range(30):  # one author's own word, in many texts
+        texts.append(f"grandview pool was lovely again and grandview spa too number {k}")
+        groups.append("guest-loyal")
+    found, _ = discover_themes(texts, n_themes=3, random_state=0, groups=groups)
+    assert not any("grandview" in x for t in found for x in t.terms)
+    found, _ = discover_themes(texts, n_themes=3, random_state=0)
+    assert any("grandview" in x for t in found for x in t.terms)
+    from scipy import sparse
+
+    x = sparse.csr_matrix(
+        np.array([[1, 1], [1, 0], [1, 1], [0, 1], [1, 0], [0, 0], [0, 1], [0, 0]])
+    )
+    groups = ["a", "b", "a", "c", "a", None, "d", "e"]
+    # term 0: 4 texts, 3 by "a" -> concentrated; term 1: 4 texts, 2 by "a" -> not
+    assert concentrated_terms(x, groups).tolist() == [True, False]
+    assert concentrated_terms(x, groups, min_texts=5).tolist() == [False, False]
+    assert not concentrated_terms(x, ["a"] * 8).any()  # fewer than five groups: nothing
+    with pytest.raises(Exception, match="groups has 1 values"):
+        discover_themes(texts, n_themes=3, groups=["x"])

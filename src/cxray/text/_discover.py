@@ -16,7 +16,10 @@ Method (all seeded, nothing downloaded):
    English stop words always) and the courtesies and contraction pieces of
    :data:`FILLER` ("thanks", "please", "didn"), except the negations and time
    words of :data:`KEEP` ("não", "never", "still", "antes"), which carry what a
-   complaint is about but never start or end a label;
+   complaint is about but never start or end a label; with ``groups`` (the author of
+   each text: a mention's author, a response's customer), a term found in at least
+   three texts of which more than half come from one group is out too
+   (:func:`concentrated_terms`: one customer's hotel, product or pet name);
 4. words of two or more letters, unigrams and bigrams, sublinear TF-IDF,
    terms in at least ``min_df`` texts and at most half of them;
 5. non-negative matrix factorization (NMF, ``nndsvda`` start, seeded) into
@@ -63,6 +66,7 @@ __all__ = [
     "MERGE_COSINE",
     "DiscoveredTheme",
     "clean_for_themes",
+    "concentrated_terms",
     "corpus_stop_words",
     "discover_themes",
     "proper_nouns",
@@ -292,6 +296,32 @@ def _strip_accents(word: str) -> str:
     return "".join(c for c in unicodedata.normalize("NFKD", word) if not unicodedata.combining(c))
 
 
+def concentrated_terms(x: Any, groups: Sequence[Any], *, min_texts: int = 3) -> np.ndarray:
+    """Columns of ``x`` (texts x terms) whose texts come more than half from one group.
+
+    Only terms in at least ``min_texts`` texts are judged; texts without a group count
+    as groups of their own. With fewer than five groups nothing is concentrated.
+    """
+    import pandas as pd
+    from scipy import sparse
+
+    codes, uniques = pd.factorize(pd.Series(list(groups), dtype=object), use_na_sentinel=True)
+    codes = np.asarray(codes, dtype=np.int64)
+    if len(uniques) < 5:
+        return np.zeros(x.shape[1], dtype=bool)
+    alone = np.flatnonzero(codes < 0)
+    codes[alone] = len(uniques) + np.arange(alone.size)
+    present = (x > 0).astype(np.int64).tocsr()
+    g = sparse.csr_matrix(
+        (np.ones(len(codes), dtype=np.int64), (codes, np.arange(len(codes)))),
+        shape=(int(codes.max()) + 1, len(codes)),
+    )
+    per_group = (g @ present).tocsc()
+    total = np.asarray(present.sum(axis=0)).ravel()
+    top = np.asarray(per_group.max(axis=0).todense()).ravel()
+    return (total >= min_texts) & (top * 2 > total)
+
+
 def distinct_texts(texts: Sequence[str | None], n_themes: int) -> tuple[list[str], list[str]]:
     """The texts stripped (``""`` for none) and their distinct non-empty values, sorted."""
     clean = [t.strip() if isinstance(t, str) else "" for t in texts]
@@ -491,9 +521,15 @@ def discover_themes(
     max_fit: int = 20_000,
     min_df: int = 3,
     n_exemplars: int = 5,
+    groups: Sequence[Any] | None = None,
 ) -> tuple[list[DiscoveredTheme], list[tuple[str, ...]]]:
-    """Find up to ``n_themes`` recurring themes; return them and each text's theme (or none)."""
+    """Find up to ``n_themes`` recurring themes; return them and each text's theme (or none).
+
+    ``groups``: the author of each text (same length as ``texts``), to leave out terms
+    that mostly one author uses.
+    """
     from sklearn.decomposition import NMF
+    from sklearn.preprocessing import normalize
 
     clean, distinct = distinct_texts(texts, n_themes)
     cleaned = [clean_for_themes(t) for t in distinct]
@@ -503,6 +539,18 @@ def discover_themes(
     stop = stop | proper_nouns(fit_on)
     vec = theme_vectorizer(fit_on, stop - KEEP, min_df=min_df)
     x_fit = vec.fit_transform(fit_on)
+    keep = None
+    if groups is not None:
+        if len(groups) != len(texts):
+            raise ModelError(f"groups has {len(groups)} values for {len(texts)} texts")
+        first: dict[str, Any] = {}
+        for t, g in zip(clean, groups, strict=True):
+            if t and t not in first:
+                first[t] = g
+        drop = concentrated_terms(x_fit, [first[distinct[i]] for i in fit_idx])
+        if drop.any():
+            keep = (~drop).astype(np.float64)
+            x_fit = normalize(x_fit.multiply(keep).tocsr())
     if x_fit.shape[1] < n_themes:
         raise ModelError(f"only {x_fit.shape[1]} distinct terms; too few for {n_themes} themes")
     k = min(n_themes, x_fit.shape[1], x_fit.shape[0])
@@ -513,6 +561,8 @@ def discover_themes(
     comps = np.vstack([nmf.components_[g].sum(axis=0) for g in groups])
     # every distinct text once, then mapped back to the caller's rows
     x = vec.transform(cleaned)
+    if keep is not None:
+        x = normalize(x.multiply(keep).tocsr())
     w_raw = nmf.transform(x)
     # a text's weight on a theme, with the theme's term vector scaled to unit length (NMF
     # leaves the scale between the two factors free)
