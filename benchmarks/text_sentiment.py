@@ -113,11 +113,19 @@ def _macro(counts: np.ndarray, present: np.ndarray) -> np.ndarray:
     return f1[:, present].mean(axis=1)
 
 
-def cross_domain(*, not_stated: bool = False, max_test: int = 4000, data: Path | None = None):
+def cross_domain(
+    *,
+    not_stated: bool = False,
+    max_test: int = 4000,
+    data: Path | None = None,
+    save_full: str | None = None,
+    **params,
+):
     """The leave-one-domain-out table: one row per held-out set."""
     from cxray.text import LexiconSentiment
     from cxray.text._train_general import (
         ALLOWED,
+        EVAL_ONLY,
         EVALUATED,
         NOT_STATED,
         load_domains,
@@ -127,13 +135,19 @@ def cross_domain(*, not_stated: bool = False, max_test: int = 4000, data: Path |
     data = data or ROOT.parent / "shared" / "data"
     pool = ALLOWED + (NOT_STATED if not_stated else ())
     domains = load_domains(dict.fromkeys(EVALUATED + pool), data)
-    rows = []
-    for held in EVALUATED:
+    rows, models = [], {}
+    order = ("chatgpt", "british_airways", "alexa", "financial_phrasebank", "uci_amazon")
+    for held in sorted(EVALUATED, key=lambda h: order.index(h) if h in order else 9):
         d = domains[held]
         train = {k: v for k, v in domains.items() if k in pool and k != held}
+        key = tuple(sorted(train))
         t0 = time.perf_counter()
-        model = train_general(train, random_state=0)
+        if key not in models:  # folds with the same training sets share one model
+            models[key] = train_general(train, random_state=0, **params)
+        model = models[key]
         fit_s = time.perf_counter() - t0
+        if save_full and held in EVAL_ONLY:  # trained on the whole pool: the shipped model
+            model.save(save_full)
         rng = np.random.default_rng(SEED)
         take = np.sort(rng.permutation(len(d))[:max_test])
         x = [d.texts[i] for i in take]
@@ -200,6 +214,7 @@ def main_cross_domain(argv: list[str]) -> None:
     ap.add_argument("--not-stated", action="store_true")
     ap.add_argument("--max-test", type=int, default=4000)
     ap.add_argument("--json", help="also write the rows to this JSON file")
+    ap.add_argument("--save-full", help="save the model trained on every set of the pool here")
     args = ap.parse_args(argv)
     what = "clearly licensed + license not stated" if args.not_stated else "clearly licensed"
     print(f"Leave-one-domain-out; the general model is trained on the other {what} sets\n")
@@ -207,7 +222,9 @@ def main_cross_domain(argv: list[str]) -> None:
         "| held-out set | texts | VADER | LexiconSentiment | GeneralSentiment | general - VADER |"
     )
     print("|---|---:|---:|---:|---:|---:|")
-    rows = cross_domain(not_stated=args.not_stated, max_test=args.max_test)
+    rows = cross_domain(
+        not_stated=args.not_stated, max_test=args.max_test, save_full=args.save_full
+    )
     if args.json:
         Path(args.json).write_text(json.dumps(rows, indent=1))
 

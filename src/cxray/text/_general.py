@@ -46,7 +46,6 @@ from cxray.text._labels import LABELS
 from cxray.text._lexicon import (
     _APOSTROPHES,
     _EXCL,
-    _NEG,
     _QUEST,
     _TOKEN,
     CX_PHRASES,
@@ -77,7 +76,7 @@ _QUESTION_WORDS = frozenset(
     )
 )
 _SENTENCE_END = frozenset(".!?;")
-N_DENSE = 18
+N_DENSE = 17
 DENSE_NAMES = (
     "compound",
     *(f"compound_bin_{i}" for i in range(7)),
@@ -87,7 +86,6 @@ DENSE_NAMES = (
     "no_sentiment_words",
     "question_mark",
     "question_word_first",
-    "length",
     "negated_positive",
     "exclamations",
     "bias_like",
@@ -152,7 +150,7 @@ class GeneralSentiment:
         return _softmax(self.decision_function(texts))
 
     def predict(self, texts: Sequence[str | None]) -> np.ndarray:
-        return self.classes_[np.argmax(self.decision_function(texts), axis=1)]
+        return self.score_texts(texts)[0]
 
     def predict_score(self, texts: Sequence[str | None]) -> np.ndarray:
         """A score in -1..1: P(positive) - P(negative)."""
@@ -160,9 +158,12 @@ class GeneralSentiment:
 
     def score_texts(self, texts: Sequence[str | None]) -> tuple[np.ndarray, np.ndarray]:
         """Labels (the most likely class) and scores (P(positive) - P(negative)) in one pass."""
-        d = self.decision_function(texts)
-        p = _softmax(d)
-        return self.classes_[np.argmax(d, axis=1)], np.clip(p[:, 2] - p[:, 0], -1.0, 1.0)
+        p = self.predict_proba(texts)
+        labels = self.classes_[np.argmax(p, axis=1)]
+        # an unsure call is no call: below min_confidence the text is neutral
+        tau = float(self._state()["header"]["params"].get("min_confidence", 0.0))
+        labels[p.max(axis=1) < tau] = LABELS[1]
+        return labels, np.clip(p[:, 2] - p[:, 0], -1.0, 1.0)
 
     def score(self, texts: Sequence[str | None], labels: Sequence[str]) -> float:
         """Macro-F1 over the three classes."""
@@ -185,12 +186,20 @@ class GeneralSentiment:
         dense_scale: float = 1.0,
         random_state: int = 0,
         max_iter: int = 200,
+        neutral_boost: float = 3.0,
+        min_confidence: float = 0.6,
     ) -> GeneralSentiment:
         """Learn a model from labelled texts; ``groups`` names each text's training set.
 
         Every group weighs the same in total and, inside a group, every class present
         weighs the same, so a large set of one kind of text does not drown the others.
         The same data and parameters give the same model.
+
+        Two rules apply when scoring, not when learning: a text without any sentiment
+        word or service problem gets ``neutral_boost`` added to its neutral logit (the
+        training reviews almost never show text without sentiment, questions and
+        statements of fact do), and a text whose most likely class has a probability
+        below ``min_confidence`` is labelled neutral.
         """
         from scipy import sparse
         from sklearn.linear_model import LogisticRegression
@@ -232,6 +241,8 @@ class GeneralSentiment:
                 "dense_scale": dense_scale,
                 "random_state": random_state,
                 "max_iter": max_iter,
+                "neutral_boost": neutral_boost,
+                "min_confidence": min_confidence,
             },
             "n_train": len(texts),
         }
@@ -363,7 +374,11 @@ def _make_state(
 ) -> dict[str, Any]:
     n_buckets = int(header["params"]["n_buckets"])
     ids = {w: i + 1 for i, w in enumerate(vocab)}
-    valence = vader_valence() | CX_VALENCE
+    # cxray's service words add to VADER's lexicon; where both know a problem word, the
+    # stronger valence is kept, and the words cxray marks 0.0 lose theirs
+    valence = dict(vader_valence())
+    for w, v in CX_VALENCE.items():
+        valence[w] = v if v == 0 or w not in valence else min(v, valence[w])
     val, kind, boost = build_tables(vocab, valence)
     cx_problem = np.zeros(len(vocab) + 1, dtype=bool)
     for w, v in CX_VALENCE.items():
@@ -446,7 +461,7 @@ def _features(
     if m == 0:
         dense[:, 11] = 1.0
         dense[:, 4] = 1.0  # compound bin of 0
-        dense[:, 17] = 1.0
+        dense[:, 16] = 1.0
         return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0), dense
     ids = np.fromiter(map(st["ids"].get, lower, repeat(0)), dtype=np.int64, count=m)
     start = np.repeat(np.cumsum(lengths) - lengths, lengths)
@@ -496,12 +511,10 @@ def _features(
     dense[:, 12] = np.bincount(doc, weights=(k == _QUEST), minlength=n) > 0
     first_q = st["qwords"][ids] & (pos == 0)
     dense[:, 13] = np.bincount(doc, weights=first_q, minlength=n) > 0
-    dense[:, 14] = np.log1p(lengths) / 5.0
     neg_pos = negated & (valence[vids] > 0)
-    dense[:, 15] = np.log1p(np.bincount(doc, weights=neg_pos, minlength=n))
-    dense[:, 16] = np.log1p(np.bincount(doc, weights=(k == _EXCL), minlength=n))
-    dense[:, 17] = 1.0
-    _ = _NEG
+    dense[:, 14] = np.log1p(np.bincount(doc, weights=neg_pos, minlength=n))
+    dense[:, 15] = np.log1p(np.bincount(doc, weights=(k == _EXCL), minlength=n))
+    dense[:, 16] = 1.0
 
     # text columns: unigram ids (known words) and hashed bigrams of consecutive ids
     uni = ids
@@ -536,6 +549,8 @@ def _logits(st: dict[str, Any], texts: list[str | None]) -> np.ndarray:
     cols, doc, _, dense = _features(st, tok, n)
     norm = _text_norms(st, cols, doc, n)
     out = dense @ st["coef_dense"].T + st["intercept"]
+    no_sentiment = (dense[:, 11] > 0) & (dense[:, 10] == 0)
+    out[:, 1] += float(st["header"]["params"].get("neutral_boost", 0.0)) * no_sentiment
     for c, w in enumerate(st["w_idf"]):
         out[:, c] += np.bincount(doc, weights=w.take(cols), minlength=n) / norm
     return out

@@ -76,6 +76,9 @@ CX_VALENCE: dict[str, float] = {
     **dict.fromkeys(_split("refund refunds reimbursement compensation complaint"), -0.8),
     **dict.fromkeys(_split("lost stuck diverted misplaced damaged broken"), -1.5),
     **dict.fromkeys(_split("slow slower worse"), -1.4),
+    **dict.fromkeys(_split("declined failing compromised"), -1.4),
+    **dict.fromkeys(_split("swallowed reverted unrecognised unrecognized unauthorised"), -1.2),
+    **dict.fromkeys(_split("unauthorized pending overdue incorrect"), -0.8),
     # VADER words that in customer service are not praise: names ("United", "Spirit"),
     # "customer care", "please help", "I would like a refund", "pretty" as an adverb
     **dict.fromkeys(_split("united care please help like pretty spirit want yes party"), 0.0),

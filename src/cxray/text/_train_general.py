@@ -41,6 +41,7 @@ __all__ = [
     "BANKING_NEUTRAL",
     "EVAL_ONLY",
     "LICENSES",
+    "MAX_PER_SET",
     "NOT_STATED",
     "Domain",
     "load_domain",
@@ -49,6 +50,8 @@ __all__ = [
     "train_general",
 ]
 
+#: the most texts taken from one set (a seeded sample)
+MAX_PER_SET = 8000
 #: clearly licensed for a shipped model
 ALLOWED = ("clothing", "uci_amazon", "uci_imdb", "banking_support")
 #: license not stated: measured, shipped only if clearly better
@@ -202,28 +205,47 @@ def load_domains(names: Iterable[str], data: str | Path) -> dict[str, Domain]:
     return {n: load_domain(n, data) for n in names}
 
 
-def train_general(domains: dict[str, Domain], *, random_state: int = 0, **params):
-    """Fit a :class:`GeneralSentiment` on the given sets, each weighted as one domain."""
+def train_general(
+    domains: dict[str, Domain],
+    *,
+    random_state: int = 0,
+    max_per_set: int = MAX_PER_SET,
+    **params,
+):
+    """Fit a :class:`GeneralSentiment` on the given sets, each weighted as one domain.
+
+    A set larger than ``max_per_set`` texts is cut to a seeded sample of that many (every
+    set weighs the same anyway; this keeps training to a minute or two).
+    """
+    import numpy as np
+
     from cxray.text._general import GeneralSentiment
 
     bad = sorted(set(domains) & set(EVAL_ONLY))
     if bad:
         raise ModelError(f"{', '.join(bad)} may be used for evaluation only")
     texts, labels, groups = [], [], []
+    used = {}
     for name, d in domains.items():
-        texts += d.texts
-        labels += d.labels
-        groups += [name] * len(d)
+        take = np.arange(len(d))
+        if max_per_set and len(d) > max_per_set:
+            rng = np.random.default_rng(random_state)
+            take = np.sort(rng.permutation(len(d))[:max_per_set])
+        texts += [d.texts[i] for i in take]
+        labels += [d.labels[i] for i in take]
+        groups += [name] * len(take)
+        used[name] = len(take)
     model = GeneralSentiment.train(
         texts, labels, groups=groups, random_state=random_state, **params
     )
     model.training_sets_ = [
         {
             "name": name,
-            "rows": len(d),
+            "rows": used[name],
+            "rows_in_set": len(d),
             "files": d.files,
             "license": LICENSES.get(name, "unknown"),
-            "sha256": hashlib.sha256("\n".join(d.texts).encode()).hexdigest()[:16],
+            "sha256_16": hashlib.sha256("\n".join(d.texts).encode()).hexdigest()[:16],
         }
         for name, d in domains.items()
     ]
@@ -245,7 +267,7 @@ def main(argv: list[str] | None = None) -> None:
     domains = load_domains(names, args.data)
     model = train_general(domains, random_state=args.seed)
     out = model.save(args.out)
-    rows = ", ".join(f"{n} {len(d):,}" for n, d in domains.items())
+    rows = ", ".join(f"{t['name']} {t['rows']:,}" for t in model.training_sets_)
     print(f"wrote {out} ({out.stat().st_size / 1e6:.2f} MB); trained on {rows}")
 
 
