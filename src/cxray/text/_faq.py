@@ -27,7 +27,7 @@ and bigrams, sublinear TF-IDF, the stop words of every language present
 (:func:`cxray.text._language.stopwords`) and words of asking (:data:`FILLER`:
 *know, need, want, please, help, thanks...*). The distinct texts are sorted; above
 ``max_fit`` a seeded sample is fitted. Latent semantic analysis (truncated SVD,
-seeded, 100 dimensions) and average-linkage agglomerative clustering on cosine
+seeded, 150 dimensions) and average-linkage agglomerative clustering on cosine
 distance with a distance threshold (0.5) find many small groups, one per
 intent; every other text goes to its nearest group centroid when its cosine
 similarity is at least ``1 − threshold``. Groups whose mean TF-IDF vectors have a
@@ -266,7 +266,7 @@ def group_questions(
     random_state: int = 0,
     max_fit: int = 3_000,
     threshold: float = 0.5,
-    n_components: int = 100,
+    n_components: int = 150,
     min_size: int = 3,
     merge_at: float = 0.5,
     stop_words: frozenset[str] | None = None,
