@@ -124,3 +124,30 @@ def test_concurrent_requests_compute_once(ws, monkeypatch):
     for t in threads:
         t.join()
     assert len(calls) == 1 and len(out) == 3 and out[0] is out[1] is out[2]
+
+
+def test_a_view_answers_with_the_older_report_while_a_newer_one_is_computed(ws):
+    """With a background computation (``cxray serve``), a view inside ``ready_first`` gets
+    the report of before an import at once, marked stale; after rows were removed (an
+    erasure) it waits for the new one, so that no removed text is shown."""
+    ws.import_frame("responses", frame(["late parcel", "rude agent", "great app"]))
+    reports = TextReports()
+    old = reports.themes(ws.store, ws.config)
+    ws.import_frame("responses", frame(["parcel lost"], start=10))
+    with reports.ready_first() as stale:
+        assert reports.themes(ws.store, ws.config)["n_texts"] == 4  # no background: computed
+    assert stale == [] and old["n_texts"] == 3
+    reports.background = True
+    ws.import_frame("responses", frame(["parcel lost again"], start=20))
+    with reports.ready_first() as stale:
+        got = reports.themes(ws.store, ws.config)
+    assert got["stale"] is True and got["n_texts"] == 4 and len(stale) == 1
+    assert "stale" not in old
+    # outside a view (the API, the background computation): always the current one
+    current = reports.themes(ws.store, ws.config)
+    assert current["n_texts"] == 5 and "stale" not in current
+    # rows removed (as an erasure does): computed anew even in a view
+    ws.store.backend.raw_sql("DELETE FROM text_sentiment WHERE row_key = 'R20'")
+    with reports.ready_first() as stale:
+        after = reports.themes(ws.store, ws.config)
+    assert stale == [] and "stale" not in after

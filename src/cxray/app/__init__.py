@@ -215,5 +215,6 @@ def _warm_while_serving(app: FastAPI) -> None:
             finally:
                 stop.set()
                 thread.join(timeout=10.0)
+                web.stop_warm_text()
 
     app.router.lifespan_context = lifespan

@@ -28,11 +28,13 @@ reader who sees personal data (texts unredacted) are never written there.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import json
 import threading
 from collections import OrderedDict
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -85,6 +87,9 @@ class TextReports:
         #: (key, version) of reports computed under a store's own config, not yet in the store
         self._unsaved: dict[tuple[Any, ...], tuple[Any, ...]] = {}
         self._computing: dict[tuple[Any, ...], threading.Lock] = {}
+        #: set by a server that computes new reports in the background (``cxray serve``)
+        self.background = False
+        self._local = threading.local()
 
     # ------------------------------------------------------------ keys
 
@@ -133,6 +138,10 @@ class TextReports:
             if held is not None and held[0] == version:
                 self._items.move_to_end(key)
                 return held[1]
+        older = self._older(key, version, held, store)
+        if older is not None:
+            return older
+        with self._lock:
             # one computation per report: a page asked for while the server computes it in
             # the background waits for that instead of computing it a second time
             gate = self._computing.setdefault((key, version), threading.Lock())
@@ -142,7 +151,8 @@ class TextReports:
                 if held is not None and held[0] == version:
                     return held[1]
             try:
-                value = _read_kept(store, key, version) if store is not None else None
+                kept = _read_kept(store, key, version) if store is not None else None
+                value = kept[1] if kept is not None else None
                 computed = value is None
                 if computed:
                     value = make()
@@ -157,6 +167,42 @@ class TextReports:
                 with self._lock:
                     self._computing.pop((key, version), None)
         return value
+
+    @contextlib.contextmanager
+    def ready_first(self) -> Iterator[list[tuple[Any, ...]]]:
+        """Within this block (one request of a page), a report whose data grew since it was
+        last computed is answered at once from that older computation, marked
+        ``"stale": True``, while the server computes the new one in the background
+        (:attr:`background`); the list yielded collects the keys so answered.
+
+        Only when the data grew (more rows, a later import): after an erasure or a purge
+        (fewer rows) the report is computed anew, so that no removed text is shown.
+        Without a background computation, nothing changes.
+        """
+        self._local.stale = []
+        try:
+            yield self._local.stale
+        finally:
+            self._local.stale = None
+
+    def _older(
+        self,
+        key: tuple[Any, ...],
+        version: tuple[Any, ...],
+        held: Any,
+        store: Store | None,
+    ) -> Any:
+        """The older report of ``key`` to answer with while a newer one is computed, or None."""
+        stale = getattr(self._local, "stale", None)
+        if stale is None or not self.background:
+            return None
+        old = held
+        if old is None and store is not None:
+            old = _read_kept(store, key, None)
+        if old is None or not isinstance(old[1], dict) or not _grew(old[0], version):
+            return None
+        stale.append(key)
+        return {**old[1], "stale": True}
 
     def clear(self) -> None:
         with self._lock:
@@ -426,23 +472,47 @@ def _version_text(version: tuple[Any, ...]) -> str:
     return json.dumps(version, default=str)
 
 
-def _read_kept(store: Store, key: tuple[Any, ...], version: tuple[Any, ...]) -> Any:
-    """The report kept in the store for ``key`` at exactly this data ``version``, or None."""
+def _read_kept(
+    store: Store, key: tuple[Any, ...], version: tuple[Any, ...] | None
+) -> tuple[Any, Any] | None:
+    """The report kept in the store for ``key`` at exactly this data ``version`` (any
+    version: ``None``) as (its version, the report), or None."""
     b = store.backend
     try:
         if KEPT_TABLE not in b.list_tables():
             return None
         t = b.table(KEPT_TABLE)
-        rows = (
-            t.filter((t.report_key == _kept_id(key)) & (t.data_version == _version_text(version)))
-            .select("body")
-            .to_pyarrow()
-        )
+        t = t.filter(t.report_key == _kept_id(key))
+        if version is not None:
+            t = t.filter(t.data_version == _version_text(version))
+        rows = t.select("data_version", "body").to_pyarrow()
     except Exception:  # an unreadable kept report is computed anew
         return None
     if not rows.num_rows:
         return None
-    return json.loads(rows["body"][0].as_py())
+    return json.loads(rows["data_version"][0].as_py()), json.loads(rows["body"][0].as_py())
+
+
+def _counts(version: Any) -> list[float]:
+    """The numbers of a data version, in order: import ids and row counts, which only grow
+    while data is added (times and digests left out; a missing table counts 0)."""
+    out: list[float] = []
+
+    def walk(v: Any) -> None:
+        if isinstance(v, list | tuple):
+            for x in v:
+                walk(x)
+        elif v is None or (isinstance(v, int | float) and not isinstance(v, bool)):
+            out.append(float(v or 0))
+
+    walk(json.loads(_version_text(version)))
+    return out
+
+
+def _grew(old: Any, new: Any) -> bool:
+    """Whether data went from version ``old`` to ``new`` only by being added to."""
+    a, b = _counts(old), _counts(new)
+    return len(a) == len(b) and all(y >= x for x, y in zip(a, b, strict=True))
 
 
 def _language_summary(store: Store, table: str | None) -> dict[str, Any]:

@@ -15,7 +15,7 @@ server's state with :func:`mount`.
 from cxray.web._context import SESSION_COOKIE, ServerState, warm_overview
 from cxray.web._pages import LoginRequired, create_web_router, mount
 from cxray.web._surveys import create_survey_router, survey_environment
-from cxray.web._text import text_version, warm_text
+from cxray.web._text import stop_warm_text, text_version, warm_text
 
 __all__ = [
     "SESSION_COOKIE",
@@ -24,6 +24,7 @@ __all__ = [
     "create_survey_router",
     "create_web_router",
     "mount",
+    "stop_warm_text",
     "survey_environment",
     "text_version",
     "warm_overview",

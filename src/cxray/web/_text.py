@@ -36,7 +36,7 @@ from cxray.web._charts import (
 from cxray.web._context import ServerState, View
 from cxray.web._text_faq import faq_section
 
-__all__ = ["add_text_routes", "text_version", "themes_chart", "warm_text"]
+__all__ = ["add_text_routes", "stop_warm_text", "text_version", "themes_chart", "warm_text"]
 
 TABLES = ("responses", "cases", "mentions")
 SOURCES = ("taxonomy", "discover")
@@ -61,11 +61,17 @@ def warm_text(state: ServerState) -> list[str]:
     the page finds the reports ready. Computed through a read snapshot (an import is not
     held up), written under the write lock. Returns what it covered.
     """
+    text.REPORTS.background = True  # views may answer with older reports meanwhile
     with state.reader() as ws:
         done = text.REPORTS.precompute(ws.store, state.ws.config)
     with state.lock:
         text.REPORTS.save(state.ws.store)
     return done
+
+
+def stop_warm_text() -> None:
+    """No more background computation: views compute what they need again (server stop)."""
+    text.REPORTS.background = False
 
 
 def _save_kept(state: ServerState) -> None:
@@ -229,7 +235,9 @@ def add_text_routes(
                 raise QueryError(f"table={table!r}: use one of {', '.join(TABLES)}")
             if source not in SOURCES:
                 raise QueryError(f"source={source!r}: use taxonomy or discover")
-            with state.lock:  # reports read through the workspace's own connection
+            # while the server computes newer reports in the background, a view answers at
+            # once with the ones computed before (marked), rather than waiting for them
+            with state.lock, text.REPORTS.ready_first() as stale:
                 ws = state.ws
                 # quotes as this reader may read them (cxray.privacy)
                 config = Masking.for_caller(ws.config, pii=user.pii).report_config(ws.config)
@@ -289,6 +297,7 @@ def add_text_routes(
             key=_KEYS[table],
             trends=trends,
             gaps=gaps,
+            stale=bool(stale),
             faq=faq,
             fdr=fdr,
             tables=TABLES,
