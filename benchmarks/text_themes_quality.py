@@ -10,7 +10,12 @@ Data (``../shared/data``; each part is skipped when its files are absent):
   reviews with text (a seeded sample of ``--sample``), 8 themes;
 * **Olist** (Portuguese): ``most_voted_subclass`` (9 annotated reasons: late, early,
   partial delivery, not as advertised, ...), 8 themes;
-* **British Airways** reviews (``sentiment_train/british_airways_reviews``): taxonomy only.
+* **British Airways** reviews (``sentiment_train/british_airways_reviews``): taxonomy match
+  rates, and **aspect sentiment** against the reviews' own 1-5 sub-ratings: for the reviews
+  with a theme and its sub-rating (food ↔ Food&Beverages, comfort ↔ SeatComfort, staff ↔
+  CabinStaffService, price_billing ↔ ValueForMoney), Spearman's correlation of the rating
+  with the whole-text score and with the theme's aspect score (clauses about the theme),
+  both from the out-of-the-box scorer, with a bootstrap interval of the difference.
 
 Per discovery, the mean over seeds 0, 1 and 2 (NMF's start depends on the seed; single runs
 vary by a few hundredths): normalized mutual information (NMI) and adjusted Rand index (ARI)
@@ -25,6 +30,7 @@ default): the unmatched share and the largest theme's share of texts.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import json
 import re
@@ -74,6 +80,64 @@ def olist() -> tuple[list[str], list[str]]:
 
 def airways() -> list[str]:
     return [r["ReviewBody"] for r in _rows(AIRWAYS) if (r.get("ReviewBody") or "").strip()]
+
+
+def _number(value: str | None) -> float:
+    try:
+        return float(value or "nan")
+    except ValueError:  # "N/A"
+        return float("nan")
+
+
+SUB_RATINGS = {
+    "food": "Food&Beverages",
+    "comfort": "SeatComfort",
+    "staff": "CabinStaffService",
+    "price_billing": "ValueForMoney",
+}
+
+
+def aspects_vs_ratings() -> list[dict[str, Any]]:
+    """Spearman of each sub-rating with the whole-text and the aspect score (see above)."""
+    import numpy as np
+    from scipy.stats import spearmanr
+
+    from cxray.config import ProgramConfig
+    from cxray.text import LexiconSentiment, Taxonomy
+    from cxray.text._aspects import text_aspect_scores
+
+    rows = [r for r in _rows(AIRWAYS) if (r.get("ReviewBody") or "").strip()]
+    texts = [r["ReviewBody"] for r in rows]
+    tx = Taxonomy.from_config(ProgramConfig())
+    scorer = LexiconSentiment()
+    whole = np.asarray(scorer.score_texts(texts)[1], dtype=float)
+    has = tx.matrix(texts)
+    aspect, _ = text_aspect_scores(texts, has, tx, scorer, whole_score=whole)
+    rng = np.random.default_rng(0)
+    out = []
+    for theme, column in SUB_RATINGS.items():
+        j = tx.ids.index(theme)
+        rating = np.array([_number(r.get(column)) for r in rows])
+        keep = np.flatnonzero(has[:, j] & np.isfinite(rating))
+        y, a, w = rating[keep], aspect[keep, j], whole[keep]
+        rho_w, rho_a = spearmanr(y, w)[0], spearmanr(y, a)[0]
+        diffs = []
+        for _ in range(300):
+            b = rng.integers(0, keep.size, keep.size)
+            diffs.append(spearmanr(y[b], a[b])[0] - spearmanr(y[b], w[b])[0])
+        lo, hi = np.quantile(diffs, [0.025, 0.975])
+        out.append(
+            {
+                "theme": theme,
+                "rating": column,
+                "n": int(keep.size),
+                "rho_whole": round(float(rho_w), 3),
+                "rho_aspect": round(float(rho_a), 3),
+                "gain": round(float(rho_a - rho_w), 3),
+                "gain_interval": [round(float(lo), 3), round(float(hi), 3)],
+            }
+        )
+    return out
 
 
 def agreement(themes: list[tuple[str, ...]], truth: list[str]) -> tuple[float, float, int]:
@@ -199,7 +263,7 @@ def main() -> None:
     p.add_argument("--sample", type=int, default=6000, help="clothing reviews (seeded sample)")
     p.add_argument("--json", type=Path, help="also write the figures here")
     args = p.parse_args()
-    results: dict[str, list[dict[str, Any]]] = {"discovery": [], "taxonomy": []}
+    results: dict[str, list[dict[str, Any]]] = {"discovery": [], "taxonomy": [], "aspects": []}
     if BANKING.exists():
         texts, intent = banking()
         for k in (10, 20):
@@ -216,6 +280,8 @@ def main() -> None:
         results["discovery"].append(discovery("Olist (pt)", texts, {"reason": reason}, 8, "pt"))
     if AIRWAYS.exists():
         results["taxonomy"].append(taxonomy("British Airways reviews", airways()))
+        with contextlib.suppress(ImportError):  # a cxray without aspect sentiment
+            results["aspects"] = aspects_vs_ratings()
 
     print("### Discovered themes against annotated reasons\n")
     print("| set | themes | annotation | NMI (seeds 0-2) | ARI | entity or stop-word labels |")
@@ -237,6 +303,16 @@ def main() -> None:
             f"| {r['set']} | {r['texts']:,} | {r['unmatched']:.1%} | {r['largest']} | "
             f"{r['largest_rate']:.1%} | {', '.join(r['over_40']) or 'none'} |"
         )
+    if results["aspects"]:
+        print("\n### Aspect sentiment against British Airways sub-ratings (Spearman)\n")
+        print("| theme | sub-rating | reviews | whole text | aspect | gain (95 % bootstrap) |")
+        print("|---|---|---:|---:|---:|---:|")
+        for r in results["aspects"]:
+            lo, hi = r["gain_interval"]
+            print(
+                f"| {r['theme']} | {r['rating']} | {r['n']:,} | {r['rho_whole']:.3f} | "
+                f"{r['rho_aspect']:.3f} | {r['gain']:+.3f} ({lo:+.3f} to {hi:+.3f}) |"
+            )
     if args.json:
         args.json.write_text(json.dumps(results, indent=2), encoding="utf-8")
 

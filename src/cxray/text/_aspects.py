@@ -38,7 +38,13 @@ from cxray import stats
 from cxray.exceptions import ModelError
 from cxray.text._taxonomy import Taxonomy, TaxonomyTheme, split_clauses
 
-__all__ = ["AspectSentiment", "aspect_sentiment", "split_clauses", "terms_taxonomy"]
+__all__ = [
+    "AspectSentiment",
+    "aspect_sentiment",
+    "split_clauses",
+    "terms_taxonomy",
+    "text_aspect_scores",
+]
 
 #: at most this many themed texts are split and scored for a report (a seeded sample)
 MAX_TEXTS = 20_000
@@ -63,6 +69,48 @@ def terms_taxonomy(themes: Sequence[tuple[str, Sequence[str]]]) -> Taxonomy:
     return Taxonomy(
         [TaxonomyTheme(tid, tid, tuple(terms) or (tid,)) for tid, terms in themes if tid]
     )
+
+
+def text_aspect_scores(
+    texts: Sequence[str],
+    has: np.ndarray,
+    taxonomy: Taxonomy,
+    scorer: Any,
+    *,
+    whole_score: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each text's aspect score per theme (texts x themes; NaN where the text lacks the
+    theme) and the number of clauses scored per theme. See the module docstring."""
+    has = np.asarray(has, dtype=bool)
+    if has.ndim != 2 or has.shape != (len(texts), len(taxonomy.ids)):
+        raise ModelError(
+            f"has must be texts x themes ({len(texts)} x {len(taxonomy.ids)}), got {has.shape}"
+        )
+    n = len(texts)
+    clauses, doc = split_clauses(texts)
+    cm = taxonomy.matrix(clauses) if clauses else np.zeros((0, has.shape[1]), dtype=bool)
+    if len(doc):
+        cm &= has[doc]
+    scored = np.flatnonzero(cm.any(axis=1))
+    clause_score = np.zeros(len(clauses))
+    if scored.size:
+        _, sc = scorer.score_texts([clauses[i] for i in scored])
+        clause_score[scored] = np.asarray(sc, dtype=float)
+    if whole_score is None:
+        _, ws = scorer.score_texts(list(texts)) if n else ([], [])
+        whole = np.asarray(ws, dtype=float)
+    else:
+        whole = np.asarray(whole_score, dtype=float)
+    out = np.full(has.shape, np.nan)
+    clause_counts = np.zeros(has.shape[1], dtype=np.int64)
+    for j in range(has.shape[1]):
+        mine = np.flatnonzero(cm[:, j])
+        clause_counts[j] = mine.size
+        total = np.bincount(doc[mine], weights=clause_score[mine], minlength=n)
+        count = np.bincount(doc[mine], minlength=n)
+        per_text = np.where(count > 0, total / np.maximum(count, 1), whole)
+        out[has[:, j], j] = per_text[has[:, j]]
+    return out, clause_counts
 
 
 def aspect_sentiment(
@@ -92,28 +140,16 @@ def aspect_sentiment(
     if rows.size > max_texts:
         rng = np.random.default_rng(random_state)
         rows = np.sort(rng.choice(rows, size=max_texts, replace=False))
-    sub = [texts[i] for i in rows]
-    clauses, doc = split_clauses(sub)
-    cm = taxonomy.matrix(clauses) if clauses else np.zeros((0, has.shape[1]), dtype=bool)
-    cm &= has[rows][doc] if len(doc) else cm
-    scored = np.flatnonzero(cm.any(axis=1))
-    clause_score = np.full(len(clauses), np.nan)
-    if scored.size:
-        _, sc = scorer.score_texts([clauses[i] for i in scored])
-        clause_score[scored] = np.asarray(sc, dtype=float)
-    if whole_score is None:
-        _, ws = scorer.score_texts(sub) if sub else ([], [])
-        whole = np.asarray(ws, dtype=float)
-    else:
-        whole = np.asarray(whole_score, dtype=float)[rows]
+    scores, clauses = text_aspect_scores(
+        [texts[i] for i in rows],
+        has[rows],
+        taxonomy,
+        scorer,
+        whole_score=None if whole_score is None else np.asarray(whole_score, dtype=float)[rows],
+    )
     out = []
-    n_sub = len(sub)
     for j, tid in enumerate(taxonomy.ids):
-        mine = np.flatnonzero(cm[:, j])
-        total = np.bincount(doc[mine], weights=clause_score[mine], minlength=n_sub)
-        count = np.bincount(doc[mine], minlength=n_sub)
-        with_theme = has[rows, j]
-        per_text = np.where(count > 0, total / np.maximum(count, 1), whole)[with_theme]
+        per_text = scores[:, j]
         per_text = per_text[np.isfinite(per_text)]
         k = int(per_text.size)
         senti = stats.mean(
@@ -126,5 +162,5 @@ def aspect_sentiment(
         neg = stats.proportion(
             int((per_text <= NEGATIVE_AT).sum()), k, confidence=confidence, min_n=min_n
         )
-        out.append(AspectSentiment(tid, senti, neg, int(mine.size)))
+        out.append(AspectSentiment(tid, senti, neg, int(clauses[j])))
     return out
