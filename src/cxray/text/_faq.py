@@ -608,6 +608,40 @@ def _read(
     return _Texts(out_t, out_k, out_x, subjects, when)
 
 
+def _languages(store: Store, got: _Texts, detect: Callable[[Any], np.ndarray]) -> np.ndarray:
+    """Each text's language: as enrichment stored it with its sentiment (``language`` of
+    ``text_sentiment``; a case: its first field with a determined language), detected
+    for texts not scored yet."""
+    from cxray.text._enrich import SENTIMENT_TABLE
+
+    out = np.full(len(got.text), None, dtype=object)
+    b = store.backend
+    if got.text and SENTIMENT_TABLE in b.list_tables():
+        s = b.table(SENTIMENT_TABLE)
+        if "language" in s.columns:
+            for table in sorted(set(got.table)):
+                rows = (
+                    s.filter((s.table_name == table) & s.language.notnull())
+                    .select("row_key", "field", "language")
+                    .to_pyarrow()
+                    .to_pandas()
+                )
+                if not len(rows):
+                    continue
+                rows["und"] = rows["language"] == "und"
+                rows = rows.sort_values(["row_key", "und", "field"], kind="stable")
+                first = rows.drop_duplicates("row_key").set_index("row_key")["language"]
+                mine = np.flatnonzero(np.asarray(got.table, dtype=object) == table)
+                keys = pd.Index([got.key[i] for i in mine], dtype=object)
+                found = first.reindex(keys).to_numpy(dtype=object)
+                has = pd.notna(found)
+                out[mine[has]] = found[has]
+    todo = np.flatnonzero(pd.isna(out))
+    if todo.size:
+        out[todo] = detect([got.text[i] for i in todo])
+    return out
+
+
 def _join(subject: str, description: str) -> str:
     if not subject or not description:
         return subject or description
@@ -662,7 +696,7 @@ def faq_candidates(
     tz = config.program.timezone
     lo, hi = _local(since, tz, "since"), _local(until, tz, "until")
     got = _read(store, config, list(tables), lo, hi)
-    langs = detect_languages(got.text)
+    langs = _languages(store, got, detect_languages)
     is_q = question_mask(got.text, langs)
     qi = np.flatnonzero(is_q)
     codes = sorted({str(c) for c in langs[qi]} - {"und"})
