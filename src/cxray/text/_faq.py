@@ -15,8 +15,9 @@ Portuguese, Spanish, German and French have their own openings and request
 phrases (*como, onde, por que, preciso, não consigo*; *cómo, dónde, necesito,
 no puedo*; *wie, wo, warum, ich möchte, kann ich*; *comment, où, pourquoi,
 je voudrais, impossible de*), applied to the texts detected in that language
-(:func:`cxray.text._language.detect_languages`); every text gets the English
-rules and the question mark.
+(the language enrichment stored with each text's sentiment, else
+:func:`cxray.text._language.detect_languages`); every text gets the English rules and
+the question mark.
 
 **Grouping** (:func:`group_questions`): a case is its subject and the question
 sentences of its description; other texts their question sentences (the whole
@@ -460,6 +461,8 @@ class FaqCandidate:
     rising: bool
     examples: list[dict[str, str]]
     coverage: Coverage | None
+    #: a significant fall (after Benjamini-Hochberg)
+    falling: bool = False
 
     @property
     def gap(self) -> bool:
@@ -475,7 +478,7 @@ class FaqCandidate:
             return "-"
         if self.rising:
             return "up"
-        return "down" if self.change.estimate < 0 and self.change_q <= 0.05 else "flat"
+        return "down" if self.falling else "flat"
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -776,7 +779,9 @@ def faq_candidates(
         fdr = stats.benjamini_hochberg([c.change.p_value for c in tested], alpha=m.fdr)
         for c, q in zip(tested, fdr.q_values, strict=True):
             c.change_q = float(q)
-            c.rising = bool(q <= m.fdr and c.change.estimate is not None and c.change.estimate > 0)
+            moved = q <= m.fdr and c.change.estimate is not None
+            c.rising = bool(moved and c.change.estimate > 0)
+            c.falling = bool(moved and c.change.estimate < 0)
     if articles:
         texts_of = [[focus[r] for r in groups.nearest[groups.ids.index(c.id)][:200]] for c in cands]
         for c, cov in zip(cands, match_articles(texts_of, articles, stop_words=stop), strict=True):
