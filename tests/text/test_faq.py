@@ -161,3 +161,34 @@ def test_banking77_groups_follow_the_intents():
     # measured 0.689 on this sample, 0.644 on all 10,003 (benchmarks/text_faq.py)
     assert nmi >= 0.60, nmi
     assert (g.assigned >= 0).mean() >= 0.9
+
+
+def test_questions_in_portuguese_are_grouped_without_stop_words(tmp_path):
+    import pandas as pd
+
+    asks = {
+        "endereço": [
+            "Como faço para trocar o endereço de entrega?",
+            "Preciso trocar o endereço de entrega do meu pedido",
+            "É possível mudar o endereço de entrega?",
+        ],
+        "reembolso": [
+            "Onde está o meu reembolso?",
+            "Quando vou receber o meu reembolso?",
+            "Não consigo ver o reembolso na minha conta",
+        ],
+    }
+    rows = [
+        {"mention_id": f"M{k}{i}", "posted_at": f"2026-03-{1 + i % 27:02d}", "text": t}
+        for k, pool in enumerate(asks.values())
+        for i in range(12)
+        for t in [pool[i % len(pool)]]
+    ]
+    with Workspace.open(tmp_path / "pt.duckdb", tmp_path / "cxray.toml") as ws:
+        ws.import_frame("mentions", pd.DataFrame(rows))
+        r = text.faq_candidates(ws.store, ws.config, tables="mentions")
+    assert r.n_questions == 24
+    terms = {t for c in r.candidates for t in " ".join(c.terms).split()}
+    assert not terms & {"que", "o", "de", "do", "meu", "para", "na", "minha"}
+    assert any("endereço" in c.label for c in r.candidates)
+    assert any("reembolso" in c.label for c in r.candidates)
