@@ -45,8 +45,10 @@ def holdout_split(
     """Row indices (train, test) of a seeded split stratified by label."""
     from sklearn.model_selection import train_test_split
 
-    if not 0.0 < test_size < 1.0:
-        raise ModelError(f"test_size must be between 0 and 1 (a share); got {test_size}")
+    if not (0.0 < test_size < 1.0 or (float(test_size).is_integer() and test_size >= 1)):
+        raise ModelError(
+            f"test_size must be a share between 0 and 1 or a number of texts; got {test_size}"
+        )
     idx = np.arange(len(labels))
     tr, te = train_test_split(
         idx, test_size=test_size, stratify=np.asarray(labels), random_state=random_state
