@@ -60,6 +60,7 @@ from cxray.text._evaluate import (
 )
 from cxray.text._faq import FaqCandidate, FaqReport, cached_faq, faq_candidates, question_mask
 from cxray.text._files import read_text_file, score_rows, unscored_languages, write_scored
+from cxray.text._general import GENERAL_MODEL, GeneralSentiment
 from cxray.text._kb import (
     KbImport,
     articles_from_rows,
