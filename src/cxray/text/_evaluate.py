@@ -50,9 +50,14 @@ def holdout_split(
             f"test_size must be a share between 0 and 1 or a number of texts; got {test_size}"
         )
     idx = np.arange(len(labels))
-    tr, te = train_test_split(
-        idx, test_size=test_size, stratify=np.asarray(labels), random_state=random_state
-    )
+    try:
+        tr, te = train_test_split(
+            idx, test_size=test_size, stratify=np.asarray(labels), random_state=random_state
+        )
+    except ValueError as exc:  # too few texts of a class, or a test part too small
+        raise ModelError(
+            f"cannot hold out {test_size} of {len(labels)} labelled texts: {exc}"
+        ) from exc
     return np.sort(tr), np.sort(te)
 
 
