@@ -416,7 +416,14 @@ DEFAULT_THEMES: dict[str, dict[str, str]] = {
         "impolite, "
         "courteous, attentive, welcoming, professional, unprofessional, arrogant, "
         "dismissive, condescending, patient, kind, caring, smiling, smile, attitude",
-        "require": _PEOPLE,
+        # a person word counts with a judgement of them in the clause ("great staff", "the
+        # crew were rude"), not in "the crew served drinks"
+        "require": "rude, rudely, friendly, unfriendly, helpful, unhelpful, polite, impolite, "
+        "courteous, attentive, welcoming, professional, unprofessional, arrogant, dismissive, "
+        "condescending, patient, kind, caring, smiling, smile, attitude, great, good, "
+        "excellent, lovely, amazing, fantastic, wonderful, brilliant, superb, nice, "
+        "terrible, awful, bad, poor, horrible, worst, best, efficient, hospitable, "
+        "incompetent, useless, obnoxious, grumpy, cold, warm, pleasant, unpleasant",
     },
     "waiting": {
         "label": "Waiting & delays",
