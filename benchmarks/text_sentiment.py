@@ -260,6 +260,17 @@ def main() -> None:
     ]
     rows[1] = (*rows[1][:2], _rate(default.score_texts, big), len(big))
     rows[2] = (*rows[2][:2], _rate(domain.score_texts, big), len(big))
+    from cxray.text import GeneralSentiment
+
+    general = GeneralSentiment()
+    rows.append(
+        (
+            "cxray general model (GeneralSentiment, shipped; its training saw these reviews)",
+            f1(general.predict(x_te)),
+            _rate(general.score_texts, big),
+            len(big),
+        )
+    )
     print(
         f"Women's clothing reviews: {len(texts):,} texts; train {len(tr):,}, test {len(te):,} "
         f"(stratified, seed {SEED}); domain model fitted in {fit_s:.1f} s\n"

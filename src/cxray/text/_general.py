@@ -166,10 +166,12 @@ class GeneralSentiment:
         return labels, np.clip(p[:, 2] - p[:, 0], -1.0, 1.0)
 
     def score(self, texts: Sequence[str | None], labels: Sequence[str]) -> float:
-        """Macro-F1 over the three classes."""
+        """Macro-F1 over the classes present in ``labels`` (binary sets: the two of them)."""
         from sklearn.metrics import f1_score
 
-        return float(f1_score(list(labels), self.predict(texts), average="macro", labels=LABELS))
+        labels = [str(x) for x in labels]
+        present = [c for c in LABELS if c in set(labels)]
+        return float(f1_score(labels, self.predict(texts), average="macro", labels=present))
 
     # ------------------------------------------------------------ training
 
