@@ -141,6 +141,12 @@ def test_unsupported_languages_are_stored_unscored_with_their_language(tmp_path)
         )
         again = enrich_sentiment(ws.store)
         assert again.scored == 0  # unscored is a result too: nothing to redo
+        rows = pd.DataFrame(
+            {"response_id": ["P9"], "submitted_at": ["2026-01-05"], "comment": [PT[1]]}
+        )
+        report = ws.import_frame("responses", rows)  # the import's report says it too
+        assert report.sentiment["unscored"] == 1
+        assert report.sentiment["language_gaps"][0]["code"] == "pt"
 
 
 def test_an_older_text_sentiment_table_gets_its_language_column(tmp_path):
@@ -154,16 +160,6 @@ def test_an_older_text_sentiment_table_gets_its_language_column(tmp_path):
         assert report.scored == 5  # scored again once, to know their languages
         assert report.languages == {"pt": 3, "en": 2}
         assert [g.to_dict()["n"] for g in report.gaps] == [3]
-
-
-def test_enrich_on_import_reports_the_languages_left_unscored(tmp_path):
-    with Workspace.open(tmp_path / "i.duckdb", tmp_path / "cxray.toml") as ws:
-        rows = pd.DataFrame(
-            {"response_id": ["P9"], "submitted_at": ["2026-01-05"], "comment": [PT[1]]}
-        )
-        report = ws.import_frame("responses", rows)
-    assert report.sentiment["unscored"] == 1
-    assert report.sentiment["language_gaps"][0]["code"] == "pt"
 
 
 def test_model_and_train_over_http(make_api):  # noqa: F811 - the fixture
