@@ -230,3 +230,31 @@ def test_evaluation_uses_a_fixed_split():
     assert ev.to_dict()["gain"] == pytest.approx(ev.gain, abs=1e-4)
     with pytest.raises(ModelError, match="too little labelled text"):
         evaluate_sentiment(texts[:10], labels[:10])
+
+
+def test_char_ngram_counts_match_scikit_learns_char_wb():
+    from sklearn.feature_extraction.text import CountVectorizer
+
+    from cxray.text._domain import _CharCounter
+
+    texts = [
+        "Runs SMALL, sent it back!",
+        "",
+        "a",
+        "I  am\tok\nthanks",
+        "ÉCOLE ça déçu 😀 emoji",
+        "O produto chegou rápido",
+        "x y z",
+    ] * 3
+    cv = CountVectorizer(analyzer="char_wb", ngram_range=(2, 5)).fit(texts[:5])
+    vocab = np.empty(len(cv.vocabulary_), dtype=object)
+    for term, j in cv.vocabulary_.items():
+        vocab[j] = term
+    mine = _CharCounter(vocab, (2, 5)).transform(texts)
+    assert abs(mine - cv.transform(texts)).sum() == 0
+    three = CountVectorizer(analyzer="char_wb", ngram_range=(4, 5)).fit(texts)
+    vocab = np.empty(len(three.vocabulary_), dtype=object)
+    for term, j in three.vocabulary_.items():
+        vocab[j] = term
+    short = _CharCounter(vocab, (4, 5)).transform(texts)  # " a " counts once, whole
+    assert abs(short - three.transform(texts)).sum() == 0

@@ -172,14 +172,12 @@ class DomainSentiment:
         from sklearn.feature_extraction.text import CountVectorizer
 
         if getattr(self, "_cache", None) is None:
-            self._cache = tuple(
-                CountVectorizer(
-                    **_analyzer(self, kind),
-                    vocabulary={t: j for j, t in enumerate(getattr(self, f"{kind}_vocab_"))},
-                    dtype=np.float64,
-                )
-                for kind in ("word", "char")
+            words = CountVectorizer(
+                **_analyzer(self, "word"),
+                vocabulary={t: j for j, t in enumerate(self.word_vocab_)},
+                dtype=np.float64,
             )
+            self._cache = (words, _CharCounter(self.char_vocab_, tuple(self.char_ngrams)))
         return self._cache
 
     def _features(self, texts: list[str]) -> sp.csr_matrix:
@@ -415,3 +413,86 @@ def _training_languages(texts: list[str]) -> tuple[str, ...]:
     common = sorted(tally.items(), key=lambda kv: (-kv[1], kv[0]))
     kept = tuple(c for c, n in common if n >= MIN_LANGUAGE_TEXTS)
     return kept or tuple(c for c, _ in common[:1])
+
+
+_BASE = np.uint64(1_000_003)
+
+
+class _CharCounter:
+    """Counts of the ``char_wb`` n-grams of a fixed vocabulary, vectorized with NumPy.
+
+    The same counts as scikit-learn's ``CountVectorizer(analyzer="char_wb")`` (lower-cased
+    text, each whitespace-separated word padded with one space on each side, every
+    n-gram inside a padded word; a padded word shorter than the smallest n counts once
+    whole), computed over all the texts of a batch at once: each n-gram is a 64-bit
+    polynomial hash of its code points, looked up in the sorted hashes of the vocabulary.
+    """
+
+    def __init__(self, vocab: np.ndarray, ngrams: tuple[int, int]):
+        self.lo, self.hi = ngrams
+        self.n_terms = len(vocab)
+        hashes = np.array([_hash_term(str(t)) for t in vocab], dtype=np.uint64)
+        order = np.argsort(hashes, kind="stable")
+        self.hashes, self.cols = hashes[order], order.astype(np.int64)
+
+    def transform(self, texts: list[str]) -> sp.csr_matrix:
+        words: list[str] = []
+        doc_of_word: list[int] = []
+        for i, t in enumerate(texts):
+            w = t.lower().split()
+            words += w
+            doc_of_word += [i] * len(w)
+        shape = (len(texts), self.n_terms)
+        if not words:
+            return sp.csr_matrix(shape, dtype=np.float64)
+        joined = " " + "  ".join(words) + " "
+        cp = np.frombuffer(joined.encode("utf-32-le"), dtype=np.uint32).astype(np.uint64)
+        length = np.array([len(w) + 2 for w in words], dtype=np.int64)
+        end = np.cumsum(length)
+        word_of = np.repeat(np.arange(len(words)), length)
+        end_of = end[word_of]
+        doc = np.asarray(doc_of_word, dtype=np.int64)[word_of]
+        docs, cols = [], []
+        h = np.zeros(len(cp), dtype=np.uint64)
+        pos = np.arange(len(cp))
+        for n in range(1, self.hi + 1):
+            # h[p]: hash of cp[p : p + n]; defined where the window stays inside its word
+            nxt = np.zeros(len(cp), dtype=np.uint64)
+            nxt[: len(cp) - n + 1] = cp[n - 1 :]
+            h = h * _BASE + nxt
+            if n < self.lo:
+                continue
+            ok = pos + n <= end_of
+            self._lookup(h[ok] ^ np.uint64(n), doc[ok], docs, cols)
+        if self.lo > 1:  # padded words shorter than the smallest n count once, whole
+            short = np.flatnonzero(length < self.lo)
+            if len(short):
+                start = end[short] - length[short]
+                hw = np.array(
+                    [_hash_term(joined[a:b]) for a, b in zip(start, end[short], strict=True)],
+                    dtype=np.uint64,
+                )
+                self._lookup(hw, doc[start], docs, cols)
+        if not docs:
+            return sp.csr_matrix(shape, dtype=np.float64)
+        d, c = np.concatenate(docs), np.concatenate(cols)
+        m = sp.coo_matrix((np.ones(len(d)), (d, c)), shape=shape).tocsr()
+        m.sum_duplicates()
+        return m
+
+    def _lookup(self, h: np.ndarray, doc: np.ndarray, docs: list, cols: list) -> None:
+        if not len(self.hashes) or not len(h):
+            return
+        i = np.searchsorted(self.hashes, h)
+        i[i == len(self.hashes)] = 0
+        found = self.hashes[i] == h
+        docs.append(doc[found])
+        cols.append(self.cols[i[found]])
+
+
+def _hash_term(term: str) -> int:
+    """The hash :class:`_CharCounter` gives the n-gram ``term`` (64-bit, wrapping)."""
+    h = 0
+    for ch in term:
+        h = (h * 1_000_003 + ord(ch)) & 0xFFFFFFFFFFFFFFFF
+    return h ^ len(term)
