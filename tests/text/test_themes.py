@@ -246,14 +246,31 @@ def test_near_duplicate_topics_are_merged():
 def test_terms_of_one_author_are_left_out():
     from cxray.text._discover import concentrated_terms
 
+    days = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
+    months = [
+        "january",
+        "february",
+        "march",
+        "april",
+        "may",
+        "june",
+        "july",
+        "august",
+        "september",
+        "october",
+    ]
+
+    def when(k: int) -> str:  # distinct words per text (numbers are cleaned away)
+        return f"{days[k % 7]} in {months[k // 7 % 10]}"
+
     texts, groups = [], []
     for k in range(60):
-        texts.append(f"the room was dirty and the towels smelled bad, visit {k}")
+        texts.append(f"the room was dirty and the towels smelled bad, visit {when(k)}")
         groups.append(f"guest{k}")
-        texts.append(f"breakfast was cold and the coffee was weak on day {k}")
+        texts.append(f"breakfast was cold and the coffee was weak on {when(k + 3)}")
         groups.append(f"guest{k + 100}")
     for k in range(30):  # one author's own word, in many texts
-        texts.append(f"grandview pool was lovely again and grandview spa too number {k}")
+        texts.append(f"grandview pool was lovely again and grandview spa too, {when(k)}")
         groups.append("guest-loyal")
     found, _ = discover_themes(texts, n_themes=3, random_state=0, groups=groups)
     assert not any("grandview" in x for t in found for x in t.terms)
@@ -271,3 +288,14 @@ def test_terms_of_one_author_are_left_out():
     assert not concentrated_terms(x, ["a"] * 8).any()  # fewer than five groups: nothing
     with pytest.raises(Exception, match="groups has 1 values"):
         discover_themes(texts, n_themes=3, groups=["x"])
+
+
+def test_a_retweeted_text_counts_once():
+    texts = _tweets()
+    meme = "this meme about mondays is the funniest thing on the whole internet today"
+    many = texts + [f"RT @fan{k}: {meme} https://t.co/m{k}" for k in range(300)]
+    found, _ = discover_themes(many, n_themes=4, random_state=0)
+    base, _ = discover_themes(texts, n_themes=4, random_state=0)
+    # 300 retweets are one cleaned text: they do not take over a theme
+    assert sorted(t.label for t in found) == sorted(t.label for t in base)
+    assert not any("meme" in x or "funniest" in x for t in found for x in t.terms)

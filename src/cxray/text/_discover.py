@@ -7,7 +7,8 @@ Method (all seeded, nothing downloaded):
    numbers and the ``#`` of hashtags are removed, so a theme cannot be a handle,
    a link or an order number, and a retweeted text becomes one distinct text;
 2. the distinct cleaned texts are sorted, so the row order of the store does not
-   matter; above ``max_fit`` of them a seeded sample is taken for fitting;
+   matter (texts that differ only by what cleaning removed, such as retweets, count
+   once); above ``max_fit`` of them a seeded sample is taken for fitting;
 3. **names out** (:func:`proper_nouns`): a word written with a capital inside a
    sentence in more than half of at least three such occurrences is a name (a
    city, hotel, brand or product) and is not a term; so are the stop words of
@@ -533,8 +534,17 @@ def discover_themes(
 
     clean, distinct = distinct_texts(texts, n_themes)
     cleaned = [clean_for_themes(t) for t in distinct]
-    fit_idx = fit_sample(len(distinct), max_fit, random_state)
-    fit_on = [cleaned[i] for i in fit_idx]
+    # texts that differ only by handles, links or numbers (retweets) are fitted once
+    ukeys = sorted({c for c in cleaned if c})
+    if len(ukeys) < max(2 * n_themes, 10):
+        raise ModelError(
+            f"{len(ukeys)} distinct texts (without handles, links and numbers) are too few to "
+            f"discover {n_themes} themes; use the taxonomy (--source taxonomy)"
+        )
+    where = {c: i for i, c in enumerate(ukeys)}
+    to_u = np.array([where.get(c, -1) for c in cleaned], dtype=np.int64)
+    fit_idx = fit_sample(len(ukeys), max_fit, random_state)
+    fit_on = [ukeys[i] for i in fit_idx]
     stop, _ = corpus_stop_words(fit_on)
     stop = stop | proper_nouns(fit_on)
     vec = theme_vectorizer(fit_on, stop - KEEP, min_df=min_df)
@@ -543,11 +553,13 @@ def discover_themes(
     if groups is not None:
         if len(groups) != len(texts):
             raise ModelError(f"groups has {len(groups)} values for {len(texts)} texts")
+        cleaned_of = dict(zip(distinct, cleaned, strict=True))
         first: dict[str, Any] = {}
         for t, g in zip(clean, groups, strict=True):
-            if t and t not in first:
-                first[t] = g
-        drop = concentrated_terms(x_fit, [first[distinct[i]] for i in fit_idx])
+            key = cleaned_of.get(t) if t else None
+            if key and key not in first:
+                first[key] = g
+        drop = concentrated_terms(x_fit, [first[k] for k in fit_on])
         if drop.any():
             keep = (~drop).astype(np.float64)
             x_fit = normalize(x_fit.multiply(keep).tocsr())
@@ -557,18 +569,19 @@ def discover_themes(
     nmf = NMF(n_components=k, init="nndsvda", random_state=random_state, max_iter=400)
     nmf.fit(x_fit)
     vocab = vec.get_feature_names_out()
-    groups = merge_topics(nmf.components_, n_themes)
-    comps = np.vstack([nmf.components_[g].sum(axis=0) for g in groups])
-    # every distinct text once, then mapped back to the caller's rows
-    x = vec.transform(cleaned)
+    merged = merge_topics(nmf.components_, n_themes)
+    comps = np.vstack([nmf.components_[g].sum(axis=0) for g in merged])
+    # every distinct cleaned text once, then mapped back to the texts and the caller's rows
+    x = vec.transform(ukeys)
     if keep is not None:
         x = normalize(x.multiply(keep).tocsr())
     w_raw = nmf.transform(x)
     # a text's weight on a theme, with the theme's term vector scaled to unit length (NMF
     # leaves the scale between the two factors free)
     w_raw = w_raw * np.linalg.norm(nmf.components_, axis=1)
-    w = np.column_stack([w_raw[:, g].sum(axis=1) for g in groups])
-    best = np.where(w.max(axis=1) > 0, w.argmax(axis=1), -1)
+    w = np.column_stack([w_raw[:, g].sum(axis=1) for g in merged])
+    best_u = np.where(w.max(axis=1) > 0, w.argmax(axis=1), -1)
+    best = np.where(to_u >= 0, best_u[np.maximum(to_u, 0)], -1)
     # centrality: the text's weight on its theme relative to its strongest, times the cosine
     # of the text's TF-IDF vector (unit length) with the theme's term vector
     unit = comps / np.maximum(np.linalg.norm(comps, axis=1, keepdims=True), 1e-12)
@@ -579,9 +592,11 @@ def discover_themes(
         order = np.lexsort((vocab, -comp))  # heaviest first, ties by term
         terms = tuple(str(vocab[i]) for i in order[:10] if comp[i] > 0)
         mine = np.flatnonzero(best == j)
-        quotes = pick_quotes(mine, rel[mine, j] * cos[mine, j], distinct, n_exemplars)
+        u = to_u[mine]
+        quotes = pick_quotes(mine, rel[u, j] * cos[u, j], distinct, n_exemplars)
         found.append((terms, quotes))
-        label = _label(comp, vocab, [cleaned[i] for i in mine[:500]], stop, used)
+        theirs = np.flatnonzero(best_u == j)[:500]
+        label = _label(comp, vocab, [ukeys[i] for i in theirs], stop, used)
         used.add(label)
         labels.append(label)
     return themes_and_rows(clean, distinct, found, best, labels)
