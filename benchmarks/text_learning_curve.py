@@ -189,6 +189,27 @@ def run_set(name: str, sizes: tuple[int, ...], scorer: object) -> list[dict]:
     return rows
 
 
+def gate_chance(n: int, runs: int) -> int:
+    """How often the gate activates a model learned from shuffled labels: ``runs`` samples
+    of ``n`` clothing reviews (seeds 0, 1, ...), their labels permuted, each candidate
+    compared with the out-of-the-box scorer as ``cxray text train`` does."""
+    from cxray.text import evaluate_sentiment
+
+    texts, labels = load_clothing()
+    scorer, _ = out_of_the_box()
+    wins = 0
+    for seed in range(runs):
+        rng = np.random.default_rng(seed)
+        idx = rng.choice(len(texts), size=n, replace=False)
+        shuffled = list(rng.permutation([labels[i] for i in idx]))
+        ev = evaluate_sentiment([texts[i] for i in idx], shuffled, default=scorer)
+        wins += ev.beats_baseline
+        d = ev.difference
+        print(f"seed {seed}: difference {d.estimate:+.3f} [{d.ci_low:+.3f}, {d.ci_high:+.3f}]")
+    print(f"activated {wins} of {runs} models learned from shuffled labels ({n} texts each)")
+    return wins
+
+
 def _ci(e: dict) -> str:
     return f"{e['estimate']:.3f} [{e['ci_low']:.3f}, {e['ci_high']:.3f}]"
 
@@ -217,7 +238,16 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--sets", default=",".join(SETS), help="comma-separated: " + ", ".join(SETS))
     ap.add_argument("--sizes", default=",".join(map(str, SIZES)), help="training sizes")
     ap.add_argument("--json", type=Path, help="also write every figure to this JSON file")
+    ap.add_argument(
+        "--gate-chance",
+        type=int,
+        metavar="N",
+        help="instead: how often the gate activates a model of N texts with shuffled labels",
+    )
     args = ap.parse_args(argv)
+    if args.gate_chance:
+        gate_chance(args.gate_chance, 20)
+        return 0
     names = [s.strip() for s in args.sets.split(",") if s.strip()]
     bad = [s for s in names if s not in SETS]
     if bad:
