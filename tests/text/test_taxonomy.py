@@ -235,8 +235,12 @@ def test_taxonomy_command(tmp_path, monkeypatch):
     rates = {t["id"]: t["matched"] for t in d["themes"]}
     assert d["n_texts"] == 3 and d["unmatched"] == 1 and rates["delivery"] == 1
     assert rates["support"] == 1 and rates["staff"] == 1
-    res = runner.invoke(app, ["--db", db, "text", "taxonomy", "--file", "f.csv"])
+    res = runner.invoke(
+        app, ["--db", db, "text", "taxonomy", "--file", "f.csv"], env={"COLUMNS": "80"}
+    )
     assert res.exit_code == 0 and "without a theme" in res.output
+    assert max(len(line) for line in res.stdout.splitlines()) <= 80
+    assert "│ delivery" in res.stdout and "│ (none)" not in res.stdout
     res = runner.invoke(app, ["--db", db, "text", "taxonomy", "--file", "f.csv", "--format", "csv"])
     assert res.exit_code == 0 and res.stdout.splitlines()[0].startswith("id,label,matched,rate")
     res = runner.invoke(app, ["--db", db, "text", "taxonomy", "--table", "nope"])

@@ -97,15 +97,17 @@ def taxonomy(
         f"{report.unmatched_rate:.1%} without a theme, {report.overlap_rate:.1%} with two or more",
         title_justify="left",
     )
-    for name in ("theme", "texts", "rate %", "top keywords (texts)"):
-        t.add_column(name, justify="right" if name in ("texts", "rate %") else "left")
-    t.add_column("example", no_wrap=True, overflow="ellipsis", max_width=50)
+    t.add_column("theme", no_wrap=True, overflow="ellipsis", min_width=12, max_width=14)
+    t.add_column("texts", justify="right", no_wrap=True, min_width=5)
+    t.add_column("rate %", justify="right", no_wrap=True, min_width=6)
+    t.add_column("top keywords", no_wrap=True, overflow="ellipsis", min_width=10, max_width=18)
+    t.add_column("example", no_wrap=True, overflow="ellipsis", max_width=20)
     for th in report.themes:
         t.add_row(
-            f"{th['label']} [dim]{th['id']}[/dim]",
+            th["id"],
             fmt_int(th["matched"]),
             f"{th['rate'] * 100:.1f}",
-            ", ".join(f"{k['keyword']} ({fmt_int(k['texts'])})" for k in th["keywords"][:3]),
+            ", ".join(f"{k['keyword']} ({fmt_int(k['texts'])})" for k in th["keywords"][:2]),
             th["examples"][0][:70] if th["examples"] else "",
         )
     t.add_row(

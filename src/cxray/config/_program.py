@@ -373,7 +373,7 @@ _PEOPLE = (
 _CONTACT = (
     "customer service, customer services, customer support, customer care, support, "
     "support team, help desk, helpdesk, helpline, hotline, call centre, call center, "
-    "call*, phone*, phoned, rang, chat, live chat, on hold, ticket*, agent*, "
+    "call*, phone*, phoned, chat, live chat, on hold, ticket*, agent*, "
     "representative*, email*, e-mail*, contact*, complain*, complaint*"
 )
 
