@@ -362,13 +362,6 @@ def _theme(label: str, keywords: str, require: str = "", exclude: str = "") -> T
     )
 
 
-#: people a remark about attitude can be about ("friendly" needs one in its clause)
-_PEOPLE = (
-    "staff, crew, agent*, employee*, team, person, people, host*, receptionist*, waiter*, "
-    "waitress*, server*, attendant*, steward*, manager*, driver*, colleague*, representative*, "
-    "personnel, "
-    "rep, advisor*, adviser*, guy, lady, woman, man, they, she, he, everyone, service"
-)
 #: words that make a remark about replies or waiting one about contacting support
 _CONTACT = (
     "customer service, customer services, customer support, customer care, support, "
@@ -411,13 +404,12 @@ DEFAULT_THEMES: dict[str, dict[str, str]] = {
     },
     "staff": {
         "label": "Staff attitude",
-        "keywords": "staff, crew, employee*, receptionist*, waiter*, waitress*, attendant*, "
-        "steward*, personnel, rude, rudely, friendly, unfriendly, helpful, unhelpful, polite, "
-        "impolite, "
-        "courteous, attentive, welcoming, professional, unprofessional, arrogant, "
-        "dismissive, condescending, patient, kind, caring, smiling, smile, attitude",
-        # a person word counts with a judgement of them in the clause ("great staff", "the
-        # crew were rude"), not in "the crew served drinks"
+        # a member of staff and a judgement of them in one clause ("great staff", "the crew
+        # were rude"), not "the crew served drinks" or "support was rude" (a contact)
+        "keywords": "staff, crew, employee*, receptionist*, waiter*, waitress*, server*, "
+        "attendant*, steward*, personnel, agent*, representative*, colleague*, manager*, "
+        "driver*, host, hostess, hosts, advisor*, adviser*, person, people, team, guy, lady, "
+        "concierge, cashier*, cabin crew",
         "require": "rude, rudely, friendly, unfriendly, helpful, unhelpful, polite, impolite, "
         "courteous, attentive, welcoming, professional, unprofessional, arrogant, dismissive, "
         "condescending, patient, kind, caring, smiling, smile, attitude, great, good, "
