@@ -329,7 +329,8 @@ def language_gaps(
             c.code,
             c.name,
             c.n,
-            f"{c.name}: {c.n:,} texts; sentiment needs a trained model: `cxray text train`",
+            f"{c.name}: {c.n:,} text{'' if c.n == 1 else 's'}; "
+            "sentiment needs a trained model: `cxray text train`",
         )
         for c in language_counts(codes, supported)
         if not c.supported
