@@ -9,6 +9,7 @@ import pytest
 
 from cxray.text import (
     REPORTS,
+    GeneralSentiment,
     LexiconSentiment,
     Taxonomy,
     case_trends,
@@ -103,9 +104,9 @@ def test_score_posted_texts(demo):
     texts = ["I love it, thank you!", "Awful. Broken again.", "It is a shirt.", None]
     got = demo.post("/api/text/score", role="viewer", json={"texts": texts, "model": "default"})
     assert got.status_code == 200, got.text
-    labels, scores = LexiconSentiment().score_texts(texts)
+    labels, scores = GeneralSentiment().score_texts(texts)
     body = got.json()
-    assert body["model"] == "lexicon-v1"
+    assert body["model"] == "general-v1"
     assert [r["sentiment_label"] for r in body["results"]] == list(labels)
     assert [r["sentiment_score"] for r in body["results"]] == pytest.approx(list(scores))
     assert list(labels[:3]) == ["positive", "negative", "neutral"]
@@ -114,6 +115,10 @@ def test_score_posted_texts(demo):
     too_many = demo.post("/api/text/score", json={"texts": ["x"] * 10_001})
     assert "10,000" in assert_envelope(too_many, 422, "invalid_request")["message"]
     assert_envelope(demo.post("/api/text/score", json={"texts": [1]}), 422, "invalid_request")
+    reference = demo.post("/api/text/score", json={"texts": texts[:3], "model": "lexicon"}).json()
+    assert reference.get("model") == "lexicon-v1", reference
+    _, lex_scores = LexiconSentiment().score_texts(texts[:3])
+    assert [r["sentiment_score"] for r in reference["results"]] == pytest.approx(list(lex_scores))
     no_domain = demo.post("/api/text/score", json={"texts": ["x"], "model": "domain"})
     assert "cxray text train" in assert_envelope(no_domain, 422, "analysis_error")["message"]
 

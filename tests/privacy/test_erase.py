@@ -398,3 +398,19 @@ def test_erasure_on_postgres_leaves_nothing_in_any_table(tmp_path, monkeypatch):
         with pytest.raises(NotFoundError):
             ws.privacy.erase("nobody")
         assert [r["reason"] for r in ws.privacy.erasures()] == ["pg"]
+
+
+def test_the_text_pages_kept_reports_go_with_an_erasure(world):
+    """`cxray text enrich` keeps the Text page's reports (quotes, examples) in the store; an
+    erasure deletes them all (they are computed again from what remains)."""
+    db, config = world
+    base = ["--db", str(db), "--config", str(config)]
+    assert run([*base, "text", "enrich"]) == 0
+    with Workspace.open(db, config) as ws:
+        kept = ws.store.backend.table("_cx_text_reports").count().to_pyarrow().as_py()
+    assert kept >= 1
+    with Workspace.open(db, config) as ws:
+        report = ws.privacy.erase(CID)
+        assert report.counts["_cx_text_reports"] == kept
+        assert ws.store.backend.table("_cx_text_reports").count().to_pyarrow().as_py() == 0
+        assert scan_tables(ws) == {}

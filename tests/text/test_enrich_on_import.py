@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cxray.text import SENTIMENT_TABLE, LexiconSentiment, enrich_sentiment
+from cxray.text import SENTIMENT_TABLE, GeneralSentiment, LexiconSentiment, enrich_sentiment
 from cxray.text._enrich import _score_distinct
 from cxray.workspace import Workspace
 
@@ -34,7 +34,7 @@ def md5(text: str) -> str:
 
 def test_import_scores_its_comments(ws, write):
     report = ws.import_files("responses", [write("r.csv", RESPONSES)])
-    assert report.sentiment["scored"] == 4 and report.sentiment["model"] == "lexicon-v1"
+    assert report.sentiment["scored"] == 4 and report.sentiment["model"] == "general-v1"
     assert report.to_dict()["sentiment"] == report.sentiment
     got = scores(ws)
     assert set(got) == {("R1", "comment"), ("R2", "comment"), ("R4", "comment"), ("R5", "comment")}
@@ -44,7 +44,7 @@ def test_import_scores_its_comments(ws, write):
         "R4": "It is a blue shirt.",
         "R5": "I love it, great service!",
     }
-    labels, expected = LexiconSentiment().score_texts(list(texts.values()))
+    labels, expected = GeneralSentiment().score_texts(list(texts.values()))
     for (key, text), label, score in zip(texts.items(), labels, expected, strict=True):
         row = got[(key, "comment")]
         assert row["sentiment_score"] == pytest.approx(score, abs=1e-12)

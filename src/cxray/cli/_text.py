@@ -36,8 +36,9 @@ text_app = typer.Typer(
 app.add_typer(text_app, name="text")
 
 _MODEL_HELP = (
-    "default (out of the box), domain (learned by `cxray text train`) or the PATH of a model "
-    "file; when not given: the store's domain model if there is one, else default."
+    "default (out of the box: general-v1), lexicon (the VADER reference), domain (learned by "
+    "`cxray text train`) or the PATH of a model file; when not given: the store's domain model "
+    "if there is one, else default."
 )
 
 

@@ -90,6 +90,8 @@ ERASURES_SCHEMA = ibis.schema(
 )
 #: the derived per-row text tables (``cxray.text``): (table_name, row_key)
 TEXT_CACHES = ("text_sentiment", "text_themes")
+#: reports of the Text page kept in the store (cxray.text._reports.KEPT_TABLE)
+KEPT_TEXT_REPORTS = "_cx_text_reports"
 #: free-text columns of the contract (``free_text=True``): emptied by erasure and retention
 FREE_TEXT = {
     name: tuple(c.name for c in spec.columns if getattr(c, "free_text", False))
@@ -346,7 +348,7 @@ def _tables_with_customer(store: Store) -> list[str]:
     names = [t for t in b.list_tables() if not t.startswith("_cx_batch")]
     canonical = [t for t in CONTRACT if t in names]
     others = []
-    for name in sorted(set(names) - set(canonical) - {ERASURES, *TEXT_CACHES}):
+    for name in sorted(set(names) - set(canonical) - {ERASURES, KEPT_TEXT_REPORTS, *TEXT_CACHES}):
         with contextlib.suppress(Exception):
             if "customer_id" in b.table(name).columns:
                 others.append(name)
@@ -416,6 +418,10 @@ def erase_customer(
                         [table, pseudonym],
                     ),
                 )
+        # the text reports kept for the dashboard (quotes, examples): all of them go, and
+        # are computed again from what remains by `cxray text enrich` or the server
+        if KEPT_TEXT_REPORTS in existing:
+            add(KEPT_TEXT_REPORTS, tx.run(f"DELETE FROM {ident(KEPT_TEXT_REPORTS)}", []))
         # the survey ledger: numbers stay, texts go
         if SUBMISSIONS in existing:
             ledger = tx.rows(
@@ -550,12 +556,13 @@ def checkpoint_store(store: Store) -> str:
 
     cur = store.backend.con.cursor()
     try:
-        for _ in range(20):
+        # a reader's transaction (the server's background reports) may last seconds
+        for wait in [0.05] * 20 + [0.25] * 60:
             try:
                 cur.execute("CHECKPOINT")
                 return "checkpointed"
             except Exception:  # another connection's transaction is open: try again shortly
-                time.sleep(0.05)
+                time.sleep(wait)
         return "logged"
     finally:
         cur.close()

@@ -34,6 +34,7 @@ from cxray.config import ProgramConfig
 from cxray.privacy._erase import (
     EXTRA_PERSONAL,
     FREE_TEXT,
+    KEPT_TEXT_REPORTS,
     TEXT_CACHES,
     ensure_table,
     ident,
@@ -239,6 +240,9 @@ def purge_old_text(
                             ["{}", "{}", cuts[table], table],
                         ),
                     )
+        # the Text page's kept reports quote texts: when any text went, they go too
+        if KEPT_TEXT_REPORTS in existing and any(counts.get(t) for t in plans):
+            add(KEPT_TEXT_REPORTS, tx.run(f"DELETE FROM {ident(KEPT_TEXT_REPORTS)}", []))
         ensure_table(store, tx, RETENTION, RETENTION_SCHEMA, "run_id")
         insert_row(
             tx,

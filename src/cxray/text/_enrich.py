@@ -45,6 +45,7 @@ from cxray.exceptions import CXError, ModelError
 from cxray.store import Store
 from cxray.text._domain import DomainSentiment
 from cxray.text._evaluate import SentimentEvaluation, check_labelled, evaluate_sentiment
+from cxray.text._general import GeneralSentiment
 from cxray.text._labels import LABELS, labels_from_nps, labels_from_scale
 from cxray.text._language import UNDETERMINED, LanguageGap, detect_languages, language_gaps
 from cxray.text._lexicon import LexiconSentiment
@@ -78,7 +79,8 @@ TEXT_FIELDS: dict[str, tuple[str, tuple[str, ...]]] = {
 }
 SENTIMENT_TABLE = "text_sentiment"
 MODELS_TABLE = "_cx_text_models"
-DEFAULT_MODEL_ID = "lexicon-v1"
+DEFAULT_MODEL_ID = "general-v1"  # GeneralSentiment, shipped in the package
+LEXICON_MODEL_ID = "lexicon-v1"  # LexiconSentiment, the VADER reference
 _MODEL_NAME = "sentiment"
 _LAST_TRAIN = "sentiment-last-training"  # the evaluation of the last `cxray text train`
 _DIGESTS = "sentiment-training-digests"  # 64-bit digests of the active model's training texts
@@ -206,9 +208,9 @@ class TrainReport:
         }
 
 
-def default_scorer() -> LexiconSentiment:
+def default_scorer() -> GeneralSentiment:
     """The out-of-the-box scorer (id :data:`DEFAULT_MODEL_ID`): what scores without labels."""
-    return LexiconSentiment()
+    return GeneralSentiment()
 
 
 def supported_languages(model: Any) -> tuple[str, ...]:
@@ -452,7 +454,7 @@ class EnrichReport:
 
 def enrich_sentiment(
     store: Store,
-    model: LexiconSentiment | DomainSentiment | None = None,
+    model: GeneralSentiment | LexiconSentiment | DomainSentiment | None = None,
     model_id: str = DEFAULT_MODEL_ID,
     *,
     tables: Sequence[str] | None = None,
@@ -647,7 +649,7 @@ def enrich_imported(
 
 
 def _score_distinct(
-    model: LexiconSentiment | DomainSentiment,
+    model: GeneralSentiment | LexiconSentiment | DomainSentiment,
     texts: pa.ChunkedArray | pa.Array,
     supported: set[str] | None = None,
 ) -> tuple[pa.Array, np.ndarray, np.ndarray]:
@@ -784,11 +786,12 @@ def _in_transaction(b: Any, statements: list[str]) -> None:
 
 def resolve_model(
     spec: str | None, store: Store | None, *, missing_ok: bool = False
-) -> tuple[LexiconSentiment | DomainSentiment, str]:
+) -> tuple[GeneralSentiment | LexiconSentiment | DomainSentiment, str]:
     """The scorer named by ``spec`` and its id.
 
     ``None`` or ``"auto"``: the store's domain model when one is active, else
-    the out-of-the-box scorer; ``"default"``: the out-of-the-box scorer;
+    the out-of-the-box scorer (:class:`GeneralSentiment`); ``"default"``: the
+    out-of-the-box scorer; ``"lexicon"``: the VADER reference (:class:`LexiconSentiment`);
     ``"domain"``: the store's domain model (an error when there is none);
     anything else: the path of a model file written by ``DomainSentiment.save``.
     With ``missing_ok``, a stored model this cxray cannot read counts as none.
@@ -812,6 +815,8 @@ def resolve_model(
         return default_scorer(), DEFAULT_MODEL_ID
     if spec == "default":
         return default_scorer(), DEFAULT_MODEL_ID
+    if spec == "lexicon":
+        return LexiconSentiment(), LEXICON_MODEL_ID
     path = Path(spec)
     model = DomainSentiment.load(path)
     return model, _model_id(path.read_bytes())

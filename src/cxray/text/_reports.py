@@ -582,8 +582,8 @@ def score_texts(
     model if one was learned, else the out-of-the-box scorer), ``default`` or
     ``domain``. Model files by path are for the command line only.
     """
-    if model not in (None, "", "auto", "default", "domain"):
-        raise QueryError(f"model={model!r}: use auto, default or domain")
+    if model not in (None, "", "auto", "default", "lexicon", "domain"):
+        raise QueryError(f"model={model!r}: use auto, default, lexicon or domain")
     if len(texts) > MAX_TEXTS:
         raise QueryError(f"{len(texts):,} texts in one call; send at most {MAX_TEXTS:,}")
     for i, t in enumerate(texts):

@@ -35,15 +35,16 @@ class ScoreRequest(BaseModel):
         description=f"the texts to score, at most {text.MAX_TEXTS:,} (nothing is stored)",
         examples=[["Great service, thank you!", "The parcel never arrived"]],
     )
-    model: Literal["auto", "default", "domain"] = Field(
+    model: Literal["auto", "default", "lexicon", "domain"] = Field(
         "auto",
         description="auto: the store's domain model if one was learned, else default; "
-        "default: the out-of-the-box scorer; domain: the learned model (an error without one)",
+        "default: the out-of-the-box scorer (general-v1); lexicon: the VADER reference "
+        "(lexicon-v1); domain: the learned model (an error without one)",
     )
 
 
 class EnrichRequest(BaseModel):
-    model: Literal["auto", "default", "domain"] = "auto"
+    model: Literal["auto", "default", "lexicon", "domain"] = "auto"
 
 
 class TrainRequest(BaseModel):
@@ -180,8 +181,8 @@ def score(
     cx: Annotated[ApiContext, Depends(context)],
     _: Annotated[Principal, Depends(viewer)],
 ) -> CXJSONResponse:
-    if body.model == "default":
-        return CXJSONResponse(_by_language(text.score_texts(body.texts, None, "default"), body))
+    if body.model in ("default", "lexicon"):
+        return CXJSONResponse(_by_language(text.score_texts(body.texts, None, body.model), body))
     with cx.lock:  # the domain model is read from the store
         scored = text.score_texts(body.texts, cx.ws.store, body.model)
         supported = text.supported_languages(text.resolve_model(body.model, cx.ws.store)[0])
