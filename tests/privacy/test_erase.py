@@ -414,3 +414,21 @@ def test_the_text_pages_kept_reports_go_with_an_erasure(world):
         assert report.counts["_cx_text_reports"] == kept
         assert ws.store.backend.table("_cx_text_reports").count().to_pyarrow().as_py() == 0
         assert scan_tables(ws) == {}
+
+
+def test_reports_computed_before_an_erasure_are_never_written(world):
+    """A server's background computation that read the texts before an erasure must not
+    write its reports (they may quote the customer) after it."""
+    from cxray.text import TextReports
+
+    db, config = world
+    assert run(["--db", str(db), "--config", str(config), "text", "enrich"]) == 0
+    with Workspace.open(db, config) as ws:
+        ws.store.backend.raw_sql("DELETE FROM _cx_text_reports")
+        reports = TextReports()
+        assert reports.precompute(ws.store, ws.config)  # computed, waiting to be written
+        assert reports._unsaved
+        ws.privacy.erase(CID)
+        assert reports.save(ws.store) == 0 and not reports._unsaved
+        assert ws.store.backend.table("_cx_text_reports").count().to_pyarrow().as_py() == 0
+        assert scan_tables(ws) == {}

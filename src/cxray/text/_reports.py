@@ -86,6 +86,9 @@ class TextReports:
         self._lock = threading.Lock()
         #: (key, version) of reports computed under a store's own config, not yet in the store
         self._unsaved: dict[tuple[Any, ...], tuple[Any, ...]] = {}
+        # when each unsaved report's computation started (UTC): one that started before an
+        # erasure or a retention purge may quote removed text and is never written
+        self._started: dict[tuple[Any, ...], dt.datetime] = {}
         self._computing: dict[tuple[Any, ...], threading.Lock] = {}
         #: set by a server that computes new reports in the background (``cxray serve``)
         self.background = False
@@ -154,6 +157,7 @@ class TextReports:
                 kept = _read_kept(store, key, version) if store is not None else None
                 value = kept[1] if kept is not None else None
                 computed = value is None
+                started = dt.datetime.now(dt.UTC).replace(tzinfo=None)
                 if computed:
                     value = make()
                 with self._lock:
@@ -163,6 +167,7 @@ class TextReports:
                         self._items.popitem(last=False)
                     if computed and keep:
                         self._unsaved[key] = version
+                        self._started[key] = started
             finally:
                 with self._lock:
                     self._computing.pop((key, version), None)
@@ -228,6 +233,19 @@ class TextReports:
             ]
         if not todo:
             return 0
+        removed = _last_removal(store)
+        if removed is not None:
+            with self._lock:
+                # the erasure's time is taken before its transaction commits: a computation
+                # that started within _REMOVAL_MARGIN after it may have read the old texts
+                cutoff = removed + _REMOVAL_MARGIN
+                late = [k for k, v, _ in todo if self._started.get(k, cutoff) <= cutoff]
+                for k in late:  # computed from texts that are gone since: never written
+                    self._unsaved.pop(k, None)
+                    self._started.pop(k, None)
+            todo = [item for item in todo if item[0] not in late]
+            if not todo:
+                return 0
         b = store.backend
         if KEPT_TABLE not in b.list_tables():
             b.create_table(KEPT_TABLE, schema=_KEPT_SCHEMA)
@@ -248,6 +266,7 @@ class TextReports:
             for k, v, _ in todo:
                 if self._unsaved.get(k) == v:
                     del self._unsaved[k]
+                    self._started.pop(k, None)
         return len(todo)
 
     def precompute(
@@ -602,3 +621,19 @@ def score_texts(
 
 #: the process's reports: the REST API and the dashboard share it
 REPORTS = TextReports()
+
+
+_REMOVAL_MARGIN = dt.timedelta(seconds=30)
+
+
+def _last_removal(store: Store) -> dt.datetime | None:
+    """When texts were last removed from the store (the latest erasure or retention purge,
+    UTC), or None."""
+    b = store.backend
+    names = set(b.list_tables())
+    times = []
+    for table, column in (("_cx_erasures", "erased_at"), ("_cx_retention", "ran_at")):
+        if table in names:
+            times.append(b.table(table)[column].max().to_pyarrow().as_py())
+    times = [t.replace(tzinfo=None) if t.tzinfo else t for t in times if t is not None]
+    return max(times) if times else None
