@@ -274,6 +274,7 @@ def _open(page, server, name: str, path: str, selector: str | None) -> dict:
             page.goto(f"{server['base']}/drivers")
             path = page.locator("a[href*='driver=']").first.get_attribute("href")
         page.goto(_url(server, path))
+        page.wait_for_selector("h1", state="attached")  # the page itself, not a step before it
         if name == "customer":
             page.wait_for_selector(".timeline")
         for chart in page.locator(".js-plotly-plot").all():  # drawn, at this width
