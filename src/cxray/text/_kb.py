@@ -47,6 +47,7 @@ import pyarrow as pa
 
 from cxray.exceptions import ModelError, SourceError
 from cxray.store import Store
+from cxray.text._enrich import _in_transaction
 from cxray.text._taxonomy import stem
 
 __all__ = [
@@ -331,17 +332,6 @@ def import_kb(
             b.drop_table(stage, force=True)
     total = int(b.table(KB_TABLE).count().to_pyarrow().as_py())
     return KbImport(name, len(new), len(changed), len(articles) - len(todo), total)
-
-
-def _in_transaction(b: Any, statements: list[str]) -> None:
-    b.raw_sql("BEGIN TRANSACTION")
-    try:
-        for sql in statements:
-            b.raw_sql(sql)
-    except Exception:
-        b.raw_sql("ROLLBACK")
-        raise
-    b.raw_sql("COMMIT")
 
 
 def drop_kb(store: Store) -> int:
