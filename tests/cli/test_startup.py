@@ -18,9 +18,6 @@ from tests._backends import POSTGRES_URL, fresh_postgres, needs_postgres
 
 HEAVY = ("ibis", "pandas", "pyarrow", "scipy", "sklearn", "fastapi", "numpy", "cxray.workspace")
 
-#: command modules of other parts that still import the workspace when loaded
-_NOT_LAZY_YET = {"_scorecard", "_doctor"}
-
 
 def _imported_after(code: str) -> list[str]:
     """The heavy modules imported by running ``code`` in a fresh interpreter."""
@@ -37,20 +34,7 @@ def test_importing_the_package_imports_no_analysis_library():
     assert _imported_after("from cxray import Workspace") != []  # and it still works
 
 
-@pytest.mark.parametrize(
-    "module",
-    [
-        pytest.param(
-            m,
-            marks=pytest.mark.xfail(
-                strict=True, reason="imports cxray.workspace at module level (not this part's)"
-            ),
-        )
-        if m in _NOT_LAZY_YET
-        else m
-        for m in _command_modules()
-    ],
-)
+@pytest.mark.parametrize("module", _command_modules())
 def test_a_command_module_imports_no_analysis_library(module):
     assert _imported_after(f"import cxray.cli.{module}") == []
 

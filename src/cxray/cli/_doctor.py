@@ -10,7 +10,6 @@ from rich.table import Table
 
 from cxray.cli._app import app
 from cxray.cli._output import console, fmt_int, print_json
-from cxray.workspace import Workspace
 
 
 @app.command()
@@ -22,6 +21,8 @@ def doctor(
 ) -> None:
     """What the data supports: every KPI and analysis, and for the others what to import."""
     obj = ctx.obj or {}
+    from cxray.workspace import Workspace  # imported when run: `cxray --help` stays fast
+
     with Workspace.open(obj.get("db"), obj.get("config"), read_only=True, create=False) as ws:
         cov = ws.doctor()
     if format_ == "json":

@@ -14,7 +14,6 @@ from rich.table import Table
 
 from cxray.cli._app import app
 from cxray.cli._output import console, fmt_int
-from cxray.workspace import Workspace
 
 _COLOURS = {"on_target": "green", "watch": "yellow", "action": "red"}
 
@@ -54,6 +53,8 @@ def scorecard(
 ) -> None:
     """Every KPI with its 95% interval, n, status against target, and change by period."""
     obj = ctx.obj or {}
+    from cxray.workspace import Workspace  # imported when run: `cxray --help` stays fast
+
     with Workspace.open(obj.get("db"), obj.get("config"), read_only=True, create=False) as ws:
         card = ws.scorecard(by=by, period=period, start=from_, end=to, metrics=metric or None)
     if format_ == "json":
