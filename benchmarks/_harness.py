@@ -18,7 +18,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["Case", "child_main", "load_line", "load_note", "markdown", "run_cases", "run_one"]
+__all__ = [
+    "Case",
+    "child_main",
+    "load_line",
+    "load_note",
+    "markdown",
+    "run_cases",
+    "run_measured",
+    "run_one",
+]
 
 DATA_DIR = Path(__file__).parent / "_data"
 
@@ -67,6 +76,23 @@ def load_line() -> dict:
     """The machine's load average (1, 5, 15 min) and its CPU count, now."""
     one, five, fifteen = os.getloadavg()
     return {"load": [round(one, 2), round(five, 2), round(fifteen, 2)], "cpus": os.cpu_count() or 1}
+
+
+def run_measured(cmd: list[str], **popen: object) -> dict:
+    """Run ``cmd`` to its end: its seconds and its own peak resident memory (MiB).
+
+    The peak is the child's ``ru_maxrss`` as ``wait4`` reports it for that one process
+    (not the largest of every child this process ever waited for). Raises
+    ``CalledProcessError`` when it fails.
+    """
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(cmd, **popen)  # type: ignore[call-overload]
+    _, status, usage = os.wait4(proc.pid, 0)
+    seconds = time.perf_counter() - t0
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:
+        raise subprocess.CalledProcessError(proc.returncode, cmd)
+    return {"seconds": round(seconds, 2), "peak_mib": round(usage.ru_maxrss / 1024, 1)}
 
 
 def run_one(module: str, case: str, *, cwd: Path | None = None) -> dict:

@@ -27,6 +27,7 @@ Prints a markdown table with the load average.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import statistics
@@ -39,7 +40,7 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks._harness import DATA_DIR, load_line
+from benchmarks._harness import DATA_DIR, load_line, run_measured
 from benchmarks.overview_first import _free_port, _opener
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -108,13 +109,25 @@ def build(rows: int) -> Path:
     cases.to_csv(c_csv, index=False)
     del responses, cases
     cx = ["cxray", "--db", str(tmp), "--config", str(off)]
-    subprocess.run([*cx, "import", "responses", str(r_csv)], check=True, stdout=subprocess.DEVNULL)
-    subprocess.run([*cx, "import", "cases", str(c_csv)], check=True, stdout=subprocess.DEVNULL)
-    subprocess.run([*cx, "text", "enrich"], check=True, stdout=subprocess.DEVNULL)
+    steps = {}
+    for step, args in (
+        ("import responses", ["import", "responses", str(r_csv)]),
+        ("import cases", ["import", "cases", str(c_csv)]),
+        ("text enrich", ["text", "enrich"]),
+    ):
+        steps[step] = run_measured([*cx, *args], stdout=subprocess.DEVNULL)
+        print(f"{step}: {steps[step]}", file=sys.stderr)
     r_csv.unlink()
     c_csv.unlink()
     tmp.rename(store)
+    size = {"rows": rows, "cases": CASES, "store_mib": round(store.stat().st_size / 2**20, 1)}
+    _build_log(rows).write_text(json.dumps({**size, "steps": steps}, indent=1), encoding="utf-8")
     return store
+
+
+def _build_log(rows: int) -> Path:
+    """Where ``build`` keeps each step's seconds and peak memory (JSON)."""
+    return HERE / f"store_{rows}.build.json"
 
 
 def _page(op: urllib.request.OpenerDirector, port: int) -> float:
