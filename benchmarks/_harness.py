@@ -7,26 +7,36 @@ noisy: ratios travel, absolute seconds do not.
 
 from __future__ import annotations
 
+import contextlib
+import http.cookiejar
 import json
 import os
 import resource
+import socket
 import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+import urllib.parse
+import urllib.request
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 __all__ = [
     "Case",
     "child_main",
+    "first_view_round",
+    "first_view_table",
+    "free_port",
     "load_line",
     "load_note",
+    "login",
     "markdown",
     "run_cases",
     "run_measured",
     "run_one",
+    "serve",
 ]
 
 DATA_DIR = Path(__file__).parent / "_data"
@@ -78,21 +88,35 @@ def load_line() -> dict:
     return {"load": [round(one, 2), round(five, 2), round(fifteen, 2)], "cpus": os.cpu_count() or 1}
 
 
+_MEASURE = """
+import json, os, subprocess, sys
+proc = subprocess.Popen(sys.argv[2:])
+_, status, usage = os.wait4(proc.pid, 0)
+proc.returncode = os.waitstatus_to_exitcode(status)
+with open(sys.argv[1], "w") as f:
+    json.dump({"rc": proc.returncode, "peak_kib": usage.ru_maxrss}, f)
+"""
+
+
 def run_measured(cmd: list[str], **popen: object) -> dict:
     """Run ``cmd`` to its end: its seconds and its own peak resident memory (MiB).
 
-    The peak is the child's ``ru_maxrss`` as ``wait4`` reports it for that one process
-    (not the largest of every child this process ever waited for). Raises
+    A small interpreter starts ``cmd`` and reads its peak from ``wait4``: Linux carries the
+    peak of a forked process's parent into the child's (``ru_maxrss``), so a benchmark that
+    built its data in memory would otherwise report its own peak as the command's. Raises
     ``CalledProcessError`` when it fails.
     """
-    t0 = time.perf_counter()
-    proc = subprocess.Popen(cmd, **popen)  # type: ignore[call-overload]
-    _, status, usage = os.wait4(proc.pid, 0)
-    seconds = time.perf_counter() - t0
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    if proc.returncode != 0:
-        raise subprocess.CalledProcessError(proc.returncode, cmd)
-    return {"seconds": round(seconds, 2), "peak_mib": round(usage.ru_maxrss / 1024, 1)}
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "usage.json"
+        t0 = time.perf_counter()
+        subprocess.run([sys.executable, "-c", _MEASURE, str(out), *cmd], check=True, **popen)  # type: ignore[call-overload]
+        seconds = time.perf_counter() - t0
+        usage = json.loads(out.read_text())
+    if usage["rc"] != 0:
+        raise subprocess.CalledProcessError(usage["rc"], cmd)
+    return {"seconds": round(seconds, 2), "peak_mib": round(usage["peak_kib"] / 1024, 1)}
 
 
 def run_one(module: str, case: str, *, cwd: Path | None = None) -> dict:
@@ -187,4 +211,130 @@ def markdown(rows: list[dict], title: str) -> str:
             f"| {r['case']}: {r['description']} | {r['seconds']:.2f}{spread} | "
             f"{r['ratio']:.2f}× | {r['peak_mib']:.0f} MiB |"
         )
+    return "\n".join(lines)
+
+
+# --- the first page a person opens after `cxray serve` starts and after an import -------
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def login(port: int, key: str) -> urllib.request.OpenerDirector:
+    """An opener that holds the session cookie of a login with ``key``."""
+    op = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
+    data = urllib.parse.urlencode({"key": key, "next": "/api/health"}).encode()
+    req = urllib.request.Request(
+        f"http://127.0.0.1:{port}/login", data=data, headers={"Origin": f"http://127.0.0.1:{port}"}
+    )
+    op.open(req, timeout=600).read()
+    return op
+
+
+@dataclass
+class Server:
+    port: int
+    pid: int
+
+    def peak_mib(self) -> float | None:
+        """The server process's peak resident memory so far (Linux), else None."""
+        try:
+            for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+        except OSError:
+            pass
+        return None
+
+
+@contextlib.contextmanager
+def serve(db: Path, *, warm: bool, start_s: float = 120.0) -> Iterator[Server]:
+    """A real ``cxray serve`` over ``db`` (``CXRAY_WARM`` set from ``warm``), once
+    ``/api/health`` answers. Stopped on leaving."""
+    port = free_port()
+    env = {**os.environ, "CXRAY_WARM": "1" if warm else "0"}
+    cmd = ["cxray", "--db", str(db), "serve", "--port", str(port), "--log-level", "warning"]
+    server = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + start_s
+        while True:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/api/health", timeout=2).read()
+                break
+            except OSError:
+                if server.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"cxray serve did not start on {db}") from None
+                time.sleep(0.1)
+        yield Server(port, server.pid)
+    finally:
+        server.terminate()
+        server.wait(60)
+
+
+def time_get(op: urllib.request.OpenerDirector, port: int, path: str, marker: bytes) -> float:
+    """Seconds to ``GET path`` in full; raises when the body lacks ``marker``."""
+    t0 = time.perf_counter()
+    with op.open(f"http://127.0.0.1:{port}{path}", timeout=600) as r:
+        body = r.read()
+    seconds = time.perf_counter() - t0
+    if marker not in body:
+        raise RuntimeError(f"{path} did not render: {body[:300]!r}")
+    return seconds
+
+
+def first_view_round(
+    db: Path, key: str, *, path: str, marker: bytes, warm: bool, wait: float, extra: Path
+) -> dict:
+    """Start a server, log in, wait ``wait`` s as a person would, time ``GET path``; import
+    ``extra`` (responses) through the CLI, wait, time it again. Also the server's peak
+    memory (MiB) at the end."""
+    with serve(db, warm=warm) as server:
+        op = login(server.port, key)
+        time.sleep(wait)
+        start = time_get(op, server.port, path, marker)
+        subprocess.run(
+            ["cxray", "--db", str(db), "import", "responses", str(extra)],
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
+        time.sleep(wait)
+        after = time_get(op, server.port, path, marker)
+        peak = server.peak_mib()
+    return {"after_start": start, "after_import": after, "server_peak_mib": peak}
+
+
+def first_view_table(
+    rows: list[dict], cases: list[tuple[str, str]], *, title: str, what: str, before: dict
+) -> str:
+    """The markdown table of ``first_view_round`` results: per case (``rows[i]["case"]``) the
+    median and range of both times, under ``title`` and the load line."""
+
+    def med(case: str, k: str) -> str:
+        xs = [r[k] for r in rows if r["case"] == case]
+        return f"{statistics.median(xs):.3f} ({min(xs):.3f}–{max(xs):.3f})"
+
+    after = load_line()
+    fmt = lambda x: " / ".join(f"{v:.2f}" for v in x["load"])  # noqa: E731
+    lines = [
+        f"### {title}",
+        "",
+        f"Load average (1/5/15 min) before {fmt(before)}, after {fmt(after)}, "
+        f"on {before['cpus']} CPUs.",
+        "",
+        f"| server | first `GET {what}` after start, s (median, range) | after an import, s "
+        "| server's peak memory |",
+        "|---|---:|---:|---:|",
+    ]
+    seen = {r["case"] for r in rows}
+    for case, label in cases:
+        if case in seen:
+            peaks = [r["server_peak_mib"] for r in rows if r["case"] == case]
+            peak = f"{max(peaks):.0f} MiB" if None not in peaks else "n/a"
+            lines.append(
+                f"| {label} | {med(case, 'after_start')} | {med(case, 'after_import')} | {peak} |"
+            )
     return "\n".join(lines)

@@ -30,18 +30,21 @@ import argparse
 import json
 import os
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 import numpy as np
 
-from benchmarks._harness import DATA_DIR, load_line, run_measured
-from benchmarks.overview_first import _free_port, _opener
+from benchmarks._harness import (
+    DATA_DIR,
+    first_view_round,
+    first_view_table,
+    load_line,
+    run_measured,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 REVIEWS = ROOT.parent / "shared" / "data" / "womens_clothing_reviews"
@@ -130,44 +133,6 @@ def _build_log(rows: int) -> Path:
     return HERE / f"store_{rows}.build.json"
 
 
-def _page(op: urllib.request.OpenerDirector, port: int) -> float:
-    t0 = time.perf_counter()
-    with op.open(f"http://127.0.0.1:{port}/text", timeout=600) as r:
-        body = r.read()
-    seconds = time.perf_counter() - t0
-    if b'class="data themes"' not in body:
-        raise RuntimeError(f"the Text page did not render: {body[:300]!r}")
-    return seconds
-
-
-def one_round(db: Path, key: str, *, case: str, wait: float, extra: Path) -> dict:
-    port = _free_port()
-    env = {**os.environ, "CXRAY_WARM": "1" if case == "background" else "0"}
-    cmd = ["cxray", "--db", str(db), "serve", "--port", str(port), "--log-level", "warning"]
-    server = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        for _ in range(1200):
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/api/health", timeout=2).read()
-                break
-            except OSError:
-                time.sleep(0.1)
-        op = _opener(port, key)
-        time.sleep(wait)
-        start = _page(op, port)
-        subprocess.run(
-            ["cxray", "--db", str(db), "import", "responses", str(extra)],
-            check=True,
-            stdout=subprocess.DEVNULL,
-        )
-        time.sleep(wait)
-        after = _page(op, port)
-        return {"case": case, "after_start": start, "after_import": after}
-    finally:
-        server.terminate()
-        server.wait(60)
-
-
 CASES_ORDER = (
     ("on_view", "computes on the first view (`CXRAY_WARM=0`, nothing kept)"),
     ("kept", "reports kept in the store, no background (`CXRAY_WARM=0`)"),
@@ -219,29 +184,22 @@ def main() -> None:
                     quoted = '"' + comment.replace('"', '""') + '"'
                     pd_lines.append(f"X{r}_{i},C{i:07d},2025-12-30T10:00:00,{i % 11},{quoted}")
                 extra.write_text("\n".join(pd_lines) + "\n", encoding="utf-8")
-                rows.append(one_round(db, key, case=case, wait=args.wait, extra=extra))
+                one = first_view_round(
+                    db,
+                    key,
+                    path="/text",
+                    marker=b'class="data themes"',
+                    warm=case == "background",
+                    wait=args.wait,
+                    extra=extra,
+                )
+                rows.append({"case": case, **one})
                 print(rows[-1], file=sys.stderr)
                 db.unlink()
-    after = load_line()
-
-    def med(case: str, k: str) -> str:
-        xs = [r[k] for r in rows if r["case"] == case]
-        return f"{statistics.median(xs):.3f} ({min(xs):.3f}–{max(xs):.3f})"
-
-    fmt = lambda x: " / ".join(f"{v:.2f}" for v in x["load"])  # noqa: E731
-    print(
-        f"### First Text page over {args.rows:,} comments, {args.rounds} rounds, "
-        f"{args.wait:g} s wait\n"
+    title = (
+        f"First Text page over {args.rows:,} comments, {args.rounds} rounds, {args.wait:g} s wait"
     )
-    print(
-        f"Load average (1/5/15 min) before {fmt(before)}, after {fmt(after)}, "
-        f"on {before['cpus']} CPUs.\n"
-    )
-    print("| server | first `GET /text` after start, s (median, range) | after an import, s |")
-    print("|---|---:|---:|")
-    for case, label in CASES_ORDER:
-        if case in chosen:
-            print(f"| {label} | {med(case, 'after_start')} | {med(case, 'after_import')} |")
+    print(first_view_table(rows, list(CASES_ORDER), title=title, what="/text", before=before))
 
 
 if __name__ == "__main__":
