@@ -793,6 +793,9 @@ def resolve_model(
     the out-of-the-box scorer (:class:`GeneralSentiment`); ``"default"``: the
     out-of-the-box scorer; ``"lexicon"``: the VADER reference (:class:`LexiconSentiment`);
     ``"domain"``: the store's domain model (an error when there is none);
+    ``"embeddings"``: the sentence-embedding head (:class:`EmbeddingSentiment`, needs
+    ``cxray[text]``; chosen by name only, ``auto`` never picks it: it scores tens to
+    hundreds of texts per second on a small CPU);
     anything else: the path of a model file written by ``DomainSentiment.save``.
     With ``missing_ok``, a stored model this cxray cannot read counts as none.
     """
@@ -817,6 +820,14 @@ def resolve_model(
         return default_scorer(), DEFAULT_MODEL_ID
     if spec == "lexicon":
         return LexiconSentiment(), LEXICON_MODEL_ID
+    if spec == "embeddings":
+        from cxray.text._embed import MISSING, embeddings_available
+        from cxray.text._embed_sentiment import EmbeddingSentiment
+
+        if not embeddings_available():
+            raise ModelError(f"--model embeddings: {MISSING}")
+        head = EmbeddingSentiment()
+        return head, head.model_id
     path = Path(spec)
     model = DomainSentiment.load(path)
     return model, _model_id(path.read_bytes())
