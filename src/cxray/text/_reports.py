@@ -598,11 +598,12 @@ def score_texts(
     """Sentiment of texts handed over directly (nothing stored): label and score of each.
 
     ``model`` as for ``cxray text score``: ``None``/``auto`` (the store's domain
-    model if one was learned, else the out-of-the-box scorer), ``default`` or
-    ``domain``. Model files by path are for the command line only.
+    model if one was learned, else the out-of-the-box scorer), ``default``, ``lexicon``,
+    ``domain`` or ``embeddings`` (needs ``cxray[text]``). Model files by path are for the
+    command line only.
     """
-    if model not in (None, "", "auto", "default", "lexicon", "domain"):
-        raise QueryError(f"model={model!r}: use auto, default, lexicon or domain")
+    if model not in (None, "", "auto", "default", "lexicon", "domain", "embeddings"):
+        raise QueryError(f"model={model!r}: use auto, default, lexicon, domain or embeddings")
     if len(texts) > MAX_TEXTS:
         raise QueryError(f"{len(texts):,} texts in one call; send at most {MAX_TEXTS:,}")
     for i, t in enumerate(texts):
