@@ -35,16 +35,17 @@ class ScoreRequest(BaseModel):
         description=f"the texts to score, at most {text.MAX_TEXTS:,} (nothing is stored)",
         examples=[["Great service, thank you!", "The parcel never arrived"]],
     )
-    model: Literal["auto", "default", "lexicon", "domain"] = Field(
+    model: Literal["auto", "default", "lexicon", "domain", "embeddings"] = Field(
         "auto",
         description="auto: the store's domain model if one was learned, else default; "
         "default: the out-of-the-box scorer (general-v1); lexicon: the VADER reference "
-        "(lexicon-v1); domain: the learned model (an error without one)",
+        "(lexicon-v1); domain: the learned model (an error without one); embeddings: the "
+        "sentence-embedding head (embed-v1; needs cxray[text], slower)",
     )
 
 
 class EnrichRequest(BaseModel):
-    model: Literal["auto", "default", "lexicon", "domain"] = "auto"
+    model: Literal["auto", "default", "lexicon", "domain", "embeddings"] = "auto"
 
 
 class TrainRequest(BaseModel):
@@ -181,7 +182,7 @@ def score(
     cx: Annotated[ApiContext, Depends(context)],
     _: Annotated[Principal, Depends(viewer)],
 ) -> CXJSONResponse:
-    if body.model in ("default", "lexicon"):
+    if body.model in ("default", "lexicon", "embeddings"):  # nothing read from the store
         return CXJSONResponse(_by_language(text.score_texts(body.texts, None, body.model), body))
     with cx.lock:  # the domain model is read from the store
         scored = text.score_texts(body.texts, cx.ws.store, body.model)
