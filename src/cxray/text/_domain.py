@@ -27,6 +27,7 @@ import io
 import json
 from collections import Counter
 from collections.abc import Sequence
+from itertools import chain, repeat
 from pathlib import Path
 from typing import Any
 
@@ -168,39 +169,52 @@ class DomainSentiment:
 
     # ------------------------------------------------------------ using
 
-    def _vectorizers(self) -> tuple[Any, Any]:
-        from sklearn.feature_extraction.text import CountVectorizer
-
+    def _counters(self) -> tuple[_WordCounter, _CharCounter]:
         if getattr(self, "_cache", None) is None:
-            words = CountVectorizer(
-                **_analyzer(self, "word"),
-                vocabulary={t: j for j, t in enumerate(self.word_vocab_)},
-                dtype=np.float64,
+            self._cache = (
+                _WordCounter(self.word_vocab_, tuple(self.word_ngrams)),
+                _CharCounter(self.char_vocab_, tuple(self.char_ngrams)),
             )
-            self._cache = (words, _CharCounter(self.char_vocab_, tuple(self.char_ngrams)))
         return self._cache
+
+    def _blocks(self, texts: list[str]) -> list[tuple[sp.csr_matrix, np.ndarray]]:
+        """Per block (words, characters): sublinear TF-IDF (not yet normalized) and the
+        L2 norm of each text's row (1 for a text with none of the block's terms)."""
+        out = []
+        words = _Words(texts)
+        for kind, counter in zip(("word", "char"), self._counters(), strict=True):
+            x = counter.transform(words)
+            np.log(x.data, out=x.data)
+            x.data += 1.0
+            x.data *= getattr(self, f"{kind}_idf_")[x.indices]
+            norms = np.ones(x.shape[0])
+            filled = np.flatnonzero(np.diff(x.indptr))
+            if len(filled):
+                norms[filled] = np.sqrt(np.add.reduceat(x.data * x.data, x.indptr[filled]))
+            out.append((x, norms))
+        return out
 
     def _features(self, texts: list[str]) -> sp.csr_matrix:
         """Sublinear TF-IDF of each block, each block L2-normalized, side by side."""
-        parts = []
-        for kind, vec in zip(("word", "char"), self._vectorizers(), strict=True):
-            x = vec.transform(texts).tocsr()
-            x.data = np.log(x.data) + 1.0
-            x = x.multiply(getattr(self, f"{kind}_idf_")).tocsr()
-            norms = np.sqrt(np.asarray(x.multiply(x).sum(axis=1)).ravel())
-            norms[norms == 0] = 1.0
-            parts.append(sp.diags(1.0 / norms) @ x)
-        return sp.hstack(parts, format="csr")
+        return sp.hstack(
+            [sp.diags(1.0 / norms) @ x for x, norms in self._blocks(texts)], format="csr"
+        )
 
     def decision_function(self, texts: Sequence[str | None]) -> np.ndarray:
         """Uncalibrated logits, one column per class of ``classes_``."""
         self._check_fitted()
         texts = _clean(texts)
+        # one product per block: (TF-IDF @ coefficients) / norm = normalized TF-IDF @ coef.
+        n_words = len(self.word_vocab_)
         coef = self.coef_.astype(np.float64)
-        parts = [
-            self._features(texts[i : i + self.batch_size]) @ coef.T + self.intercept_
-            for i in range(0, len(texts), self.batch_size)
-        ]
+        coefs = [np.ascontiguousarray(c.T) for c in (coef[:, :n_words], coef[:, n_words:])]
+        parts = []
+        for i in range(0, len(texts), self.batch_size):
+            batch = texts[i : i + self.batch_size]
+            z = np.tile(self.intercept_, (len(batch), 1))
+            for (x, norms), c in zip(self._blocks(batch), coefs, strict=True):
+                z += (x @ c) / norms[:, None]
+            parts.append(z)
         return np.vstack(parts) if parts else np.zeros((0, len(self.classes_)))
 
     def predict_proba(self, texts: Sequence[str | None]) -> np.ndarray:
@@ -418,14 +432,132 @@ def _training_languages(texts: list[str]) -> tuple[str, ...]:
 _BASE = np.uint64(1_000_003)
 
 
+class _Words:
+    """The whitespace-separated words of a batch of lower-cased texts, each distinct one once.
+
+    ``distinct`` holds every distinct word of the batch; ``row`` the index in ``distinct``
+    of each word of each text, text after text; ``lengths`` the number of words per text.
+    Texts of one batch share most of their words, so whatever is computed per word
+    (its character n-grams, its tokens) is computed once per distinct word.
+    """
+
+    def __init__(self, texts: list[str]):
+        words = [t.lower().split() for t in texts]
+        self.n = len(texts)
+        self.lengths = np.fromiter(map(len, words), dtype=np.int64, count=len(words))
+        flat = list(chain.from_iterable(words))
+        self.distinct = list(dict.fromkeys(flat))
+        index = {w: i for i, w in enumerate(self.distinct)}
+        self.row = np.fromiter(map(index.__getitem__, flat), dtype=np.int64, count=len(flat))
+
+    def matrix(self) -> sp.csr_matrix:
+        """(texts x distinct words) counts."""
+        indptr = np.concatenate([[0], np.cumsum(self.lengths)])
+        # a word twice in a text is two entries: products and sums count both
+        return sp.csr_matrix(
+            (np.ones(len(self.row)), self.row, indptr), shape=(self.n, len(self.distinct))
+        )
+
+
+class _WordCounter:
+    """Counts of the word n-grams of a fixed vocabulary, vectorized with NumPy.
+
+    The same counts as scikit-learn's ``CountVectorizer`` with cxray's token pattern
+    (lower-cased text; an n-gram is ``n`` consecutive tokens of one text joined by a
+    space). A token never spans whitespace, so a text's tokens are those of its
+    whitespace-separated words in turn: each distinct word of a batch is tokenized once
+    and its tokens mapped to integer ids (the words of the vocabulary's n-grams; 0 for
+    any other). An n-gram is the number ``((id_1 * B + id_2) * B + ...)`` with ``B`` one
+    more than the largest id, looked up in the sorted numbers of the vocabulary: exact
+    (no collisions) while ``B ** n`` stays below 2**64, i.e. for 1-3-grams of any
+    realistic vocabulary.
+    """
+
+    def __init__(self, vocab: np.ndarray, ngrams: tuple[int, int]):
+        import re
+
+        self.lo, self.hi = ngrams
+        self.n_terms = len(vocab)
+        self.findall = re.compile(_TOKENS).findall
+        grams = [str(t).split(" ") for t in vocab]
+        ids: dict[str, int] = {}
+        for g in grams:
+            for w in g:
+                if w not in ids:
+                    ids[w] = len(ids) + 1
+        self.ids = ids
+        self.base = np.uint64(len(ids) + 1)
+        # unigrams: a column per id (-1: none); longer n-grams: sorted numbers
+        self.unigram = np.full(len(ids) + 1, -1, dtype=np.int64)
+        longer = [j for j, g in enumerate(grams) if len(g) > 1]
+        for j, g in enumerate(grams):
+            if len(g) == 1:
+                self.unigram[ids[g[0]]] = j
+        keys = np.array([self._key([ids[w] for w in grams[j]]) for j in longer], dtype=np.uint64)
+        order = np.argsort(keys, kind="stable")
+        self.keys, self.cols = keys[order], np.asarray(longer, dtype=np.int64)[order]
+
+    def _key(self, gram_ids: list[int]) -> int:
+        h, b = 0, int(self.base)
+        for i in gram_ids:
+            h = (h * b + i) & 0xFFFFFFFFFFFFFFFF
+        return h
+
+    def transform(self, texts: list[str] | _Words) -> sp.csr_matrix:
+        words = texts if isinstance(texts, _Words) else _Words(texts)
+        shape = (words.n, self.n_terms)
+        # the token ids of each distinct word, end to end, and where each word's begin
+        tokens = list(map(self.findall, words.distinct))
+        per_word = np.fromiter(map(len, tokens), dtype=np.int64, count=len(tokens))
+        word_ids = np.fromiter(
+            map(self.ids.get, chain.from_iterable(tokens), repeat(0)),
+            dtype=np.uint64,
+            count=int(per_word.sum()),
+        )
+        first = np.cumsum(per_word) - per_word
+        # the tokens of every text, text after text
+        count = per_word[words.row]
+        m = int(count.sum())
+        if m == 0 or not self.n_terms:
+            return sp.csr_matrix(shape, dtype=np.float64)
+        at = np.repeat(first[words.row] - (np.cumsum(count) - count), count) + np.arange(m)
+        ids = word_ids[at]
+        text_of_word = np.repeat(np.arange(words.n), words.lengths)
+        lengths = np.bincount(text_of_word, weights=count, minlength=words.n).astype(np.int64)
+        doc = np.repeat(np.arange(words.n), lengths)
+        # tokens left in a token's text, itself included
+        left = np.repeat(np.cumsum(lengths), lengths) - np.arange(m)
+        h = np.zeros(m, dtype=np.uint64)
+        known = np.ones(m, dtype=bool)
+        docs, cols = [], []
+        for n in range(1, self.hi + 1):
+            # h[p]: the number of tokens p .. p + n - 1; known[p]: all of them are known
+            nxt = np.zeros(m, dtype=np.uint64)
+            nxt[: m - n + 1] = ids[n - 1 :]
+            h = h * self.base + nxt
+            known &= nxt > 0
+            if n < self.lo:
+                continue
+            if n == 1:
+                col = self.unigram[ids.astype(np.int64)]
+                docs.append(doc[col >= 0])
+                cols.append(col[col >= 0])
+                continue
+            ok = known & (left >= n)
+            _lookup(self.keys, self.cols, h[ok], doc[ok], docs, cols)
+        return _count_matrix(docs, cols, shape)
+
+
 class _CharCounter:
     """Counts of the ``char_wb`` n-grams of a fixed vocabulary, vectorized with NumPy.
 
     The same counts as scikit-learn's ``CountVectorizer(analyzer="char_wb")`` (lower-cased
     text, each whitespace-separated word padded with one space on each side, every
     n-gram inside a padded word; a padded word shorter than the smallest n counts once
-    whole), computed over all the texts of a batch at once: each n-gram is a 64-bit
-    polynomial hash of its code points, looked up in the sorted hashes of the vocabulary.
+    whole). A text's counts are the sum of its words' counts, so the n-grams of each
+    *distinct* word of a batch are counted once (each n-gram a 64-bit polynomial hash of
+    its code points, looked up in the sorted hashes of the vocabulary), and the counts of
+    the texts are the product of the (texts x distinct words) counts with those.
     """
 
     def __init__(self, vocab: np.ndarray, ngrams: tuple[int, int]):
@@ -435,14 +567,15 @@ class _CharCounter:
         order = np.argsort(hashes, kind="stable")
         self.hashes, self.cols = hashes[order], order.astype(np.int64)
 
-    def transform(self, texts: list[str]) -> sp.csr_matrix:
-        words: list[str] = []
-        doc_of_word: list[int] = []
-        for i, t in enumerate(texts):
-            w = t.lower().split()
-            words += w
-            doc_of_word += [i] * len(w)
-        shape = (len(texts), self.n_terms)
+    def transform(self, texts: list[str] | _Words) -> sp.csr_matrix:
+        words = texts if isinstance(texts, _Words) else _Words(texts)
+        if not words.distinct:
+            return sp.csr_matrix((words.n, self.n_terms), dtype=np.float64)
+        return (words.matrix() @ self.word_counts(words.distinct)).tocsr()
+
+    def word_counts(self, words: list[str]) -> sp.csr_matrix:
+        """The n-gram counts of each word (lower-cased, without whitespace), one row each."""
+        shape = (len(words), self.n_terms)
         if not words:
             return sp.csr_matrix(shape, dtype=np.float64)
         joined = " " + "  ".join(words) + " "
@@ -451,7 +584,6 @@ class _CharCounter:
         end = np.cumsum(length)
         word_of = np.repeat(np.arange(len(words)), length)
         end_of = end[word_of]
-        doc = np.asarray(doc_of_word, dtype=np.int64)[word_of]
         docs, cols = [], []
         h = np.zeros(len(cp), dtype=np.uint64)
         pos = np.arange(len(cp))
@@ -463,7 +595,7 @@ class _CharCounter:
             if n < self.lo:
                 continue
             ok = pos + n <= end_of
-            self._lookup(h[ok] ^ np.uint64(n), doc[ok], docs, cols)
+            _lookup(self.hashes, self.cols, h[ok] ^ np.uint64(n), word_of[ok], docs, cols)
         if self.lo > 1:  # padded words shorter than the smallest n count once, whole
             short = np.flatnonzero(length < self.lo)
             if len(short):
@@ -472,22 +604,34 @@ class _CharCounter:
                     [_hash_term(joined[a:b]) for a, b in zip(start, end[short], strict=True)],
                     dtype=np.uint64,
                 )
-                self._lookup(hw, doc[start], docs, cols)
-        if not docs:
-            return sp.csr_matrix(shape, dtype=np.float64)
-        d, c = np.concatenate(docs), np.concatenate(cols)
-        m = sp.coo_matrix((np.ones(len(d)), (d, c)), shape=shape).tocsr()
-        m.sum_duplicates()
-        return m
+                _lookup(self.hashes, self.cols, hw, short, docs, cols)
+        return _count_matrix(docs, cols, shape, summed=False)
 
-    def _lookup(self, h: np.ndarray, doc: np.ndarray, docs: list, cols: list) -> None:
-        if not len(self.hashes) or not len(h):
-            return
-        i = np.searchsorted(self.hashes, h)
-        i[i == len(self.hashes)] = 0
-        found = self.hashes[i] == h
-        docs.append(doc[found])
-        cols.append(self.cols[i[found]])
+
+def _lookup(
+    keys: np.ndarray, key_cols: np.ndarray, h: np.ndarray, doc: np.ndarray, docs: list, cols: list
+) -> None:
+    """Append the rows and columns of the keys ``h`` found in the sorted ``keys``."""
+    if not len(keys) or not len(h):
+        return
+    i = np.searchsorted(keys, h)
+    i[i == len(keys)] = 0
+    found = keys[i] == h
+    docs.append(doc[found])
+    cols.append(key_cols[i[found]])
+
+
+def _count_matrix(
+    docs: list, cols: list, shape: tuple[int, int], *, summed: bool = True
+) -> sp.csr_matrix:
+    """One entry per (row, column) found; ``summed``: repeated ones added up into one."""
+    if not docs:
+        return sp.csr_matrix(shape, dtype=np.float64)
+    d, c = np.concatenate(docs), np.concatenate(cols)
+    m = sp.coo_matrix((np.ones(len(d)), (d, c)), shape=shape).tocsr()
+    if summed:
+        m.sum_duplicates()
+    return m
 
 
 def _hash_term(term: str) -> int:
