@@ -5,6 +5,8 @@
 * :class:`GeneralSentiment` scores English text with a small model shipped in the
   package (customer-service lexicon and rules plus words, learned on public labelled
   feedback); it needs no training either.
+* :class:`EmbeddingSentiment` (``cxray[text]``) scores English text with a shipped linear
+  head over sentence embeddings; chosen by name, as it is much slower.
 * :class:`DomainSentiment` learns negative / neutral / positive from a team's
   own comments and the scores beside them (NPS, CSAT, star ratings);
   :func:`evaluate_sentiment` says how much better it is on held-out texts.
@@ -33,6 +35,7 @@ from cxray.text._categorize import CaseCategorizer
 from cxray.text._discover import DiscoveredTheme, discover_themes, theme_id
 from cxray.text._domain import DomainSentiment
 from cxray.text._embed import discover_embedded_themes, embeddings_available
+from cxray.text._embed_sentiment import EMBED_MODEL, EmbeddingSentiment
 from cxray.text._enrich import (
     DEFAULT_MODEL_ID,
     MODELS_TABLE,
@@ -88,6 +91,7 @@ from cxray.text._trends import EmergingIssue, TrendsReport, case_categories, cas
 
 __all__ = [
     "DEFAULT_MODEL_ID",
+    "EMBED_MODEL",
     "GENERAL_MODEL",
     "LABELS",
     "MAX_TEXTS",
@@ -100,6 +104,7 @@ __all__ = [
     "DiscoveredTheme",
     "Documents",
     "DomainSentiment",
+    "EmbeddingSentiment",
     "EmergingIssue",
     "EnrichReport",
     "FaqCandidate",
