@@ -66,13 +66,31 @@ def test_kept_in_the_store_and_read_by_a_fresh_process(ws, monkeypatch):
     monkeypatch.setattr(reports_module, "themes_with_documents", refuse)
     fresh = TextReports()
     assert fresh.themes(ws.store, ws.config) == computed  # read back, the same numbers
-    # another reader's config (texts unredacted) is never read from or written to the store
+    # a config that differs only in when texts are scored (a bulk load with scoring on
+    # import off) keeps the same reports
+    off = ws.config.model_copy(
+        update={"text": ws.config.text.model_copy(update={"enrich_on_import": False})}
+    )
+    assert TextReports().themes(ws.store, off) == computed
+    # a reader's config with texts as written (pii) is another report: computed, written
+    # only when marked keep, under a key that says unmasked; then read back by a new server
     plain = ws.config.model_copy(
         update={"privacy": ws.config.privacy.model_copy(update={"redact": False})}
     )
     monkeypatch.undo()
-    fresh.themes(ws.store, plain)
-    assert fresh.save(ws.store) == 0
+    unmasked = fresh.themes(ws.store, plain)
+    assert fresh.save(ws.store) == 0  # not marked keep (the API): not written
+    assert TextReports().themes(ws.store, plain, keep=True) == unmasked
+    assert fresh.save(ws.store) == 0  # the other instance holds the mark
+    marked = TextReports()
+    marked.themes(ws.store, plain, keep=True)
+    assert marked.save(ws.store) == 1
+    ids = ws.store.backend.table(KEPT_TABLE).to_pyarrow()["report_key"].to_pylist()
+    assert sorted(i.split(":")[0] for i in ids) == ["masked", "masked", "masked", "unmasked"]
+    monkeypatch.setattr(reports_module, "themes_with_documents", refuse)
+    assert TextReports().themes(ws.store, plain) == unmasked  # read back, not computed
+    monkeypatch.undo()
+    ws.store.backend.raw_sql(f"DELETE FROM {KEPT_TABLE} WHERE report_key LIKE 'unmasked:%'")
     # an import changes the data version: the kept report is no longer served
     ws.import_frame("responses", frame(["parcel lost"], start=10))
     monkeypatch.setattr(reports_module, "themes_with_documents", refuse)

@@ -298,3 +298,76 @@ def test_the_served_app_keeps_the_text_reports(tmp_path, monkeypatch):
         page = client.get("/text")
         assert page.status_code == 200, page.text
         assert 'class="total" data-value="40"' in page.text
+
+
+def test_a_pii_readers_text_page_is_kept_unmasked_and_erased_with_the_rest(tmp_path, monkeypatch):
+    """A reader with ``pii`` sees quotes as written: that report is kept in the store too,
+    under an ``unmasked:`` key, served to the next server without computing, and an
+    erasure deletes it with the masked one."""
+    import json
+
+    import cxray.text._faq as faq_module
+    import cxray.text._reports as reports_module
+    from cxray.app import WARM_ENV
+    from cxray.text._reports import KEPT_TABLE
+
+    db, cfg = tmp_path / "site.duckdb", tmp_path / "cxray.toml"
+    rows = pd.DataFrame(
+        {
+            "response_id": [f"R{i}" for i in range(40)],
+            "customer_id": [f"C{i % 4}" for i in range(40)],
+            "submitted_at": ["2026-01-05"] * 40,
+            "nps": [i % 11 for i in range(40)],
+            "comment": [
+                f"late parcel again, write to ann{i}@example.com" if i % 2 else "great app"
+                for i in range(40)
+            ],
+        }
+    )
+    with Workspace.open(db, cfg) as ws:
+        ws.import_frame("responses", rows)
+        keys = ApiKeys(ws.store)
+        pii = keys.create("viewer", name="pii", permissions=["pii"])[1]
+        plain = keys.create("viewer", name="plain")[1]
+    monkeypatch.setenv(WARM_ENV, "0")  # only what the views compute is kept
+
+    def page(client, key: str) -> str:
+        assert client.post("/login", data={"key": key}, follow_redirects=False).status_code == 303
+        r = client.get("/text")
+        assert r.status_code == 200, r.text
+        return r.text
+
+    REPORTS.clear()
+    with TestClient(create_app(db, cfg, settings=ApiSettings())) as client:
+        first = page(client, pii)
+        assert "@example.com" in first  # quotes as written
+        assert "@example.com" not in page(client, plain)
+    with Workspace.open(db, cfg) as ws:
+        kept = ws.store.backend.table(KEPT_TABLE).to_pyarrow().to_pylist()
+    modes = sorted(r["report_key"].split(":")[0] for r in kept)
+    # themes, case trends (none: no cases) and the FAQ, each masked and unmasked
+    assert modes.count("unmasked") == modes.count("masked") >= 2
+    for r in kept:
+        quoted = "@example.com" in r["body"]
+        assert quoted == (r["report_key"].startswith("unmasked:") and '"quotes"' in r["body"])
+    bodies = [json.loads(r["body"]) for r in kept if r["report_key"].startswith("unmasked:")]
+    assert any(b.get("table") == "responses" and b.get("themes") for b in bodies)
+
+    # a new server serves the pii reader from the kept report: nothing is computed
+    def refuse(*a, **k):
+        raise AssertionError("computed although the store keeps this report")
+
+    monkeypatch.setattr(reports_module, "themes_with_documents", refuse)
+    monkeypatch.setattr(reports_module, "case_trends", refuse)
+    monkeypatch.setattr(faq_module, "faq_candidates", refuse)
+    REPORTS.clear()
+    with TestClient(create_app(db, cfg, settings=ApiSettings())) as client:
+        again = page(client, pii)
+    assert 'class="total" data-value="40"' in again and "@example.com" in again
+    monkeypatch.undo()
+
+    # an erasure deletes every kept report, the unmasked ones with the masked
+    with Workspace.open(db, cfg) as ws:
+        report = ws.privacy.erase("C1")
+        assert report.counts[KEPT_TABLE] == len(kept)
+        assert ws.store.backend.table(KEPT_TABLE).count().to_pyarrow().as_py() == 0

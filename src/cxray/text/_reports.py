@@ -22,8 +22,10 @@ internal table ``_cx_text_reports``, with the data version it was computed at:
 :meth:`TextReports.precompute` runs after ``cxray text enrich`` and in the
 background of ``cxray serve`` (at start and after every import), so a fresh
 server answers the first page from the kept report at once. A kept report is
-served only while its data version is the current one, and reports made for a
-reader who sees personal data (texts unredacted) are never written there.
+served only while its data version is the current one. Reports made for a reader who
+sees personal data (texts as written) are kept there too once a page computed them, under
+a key that says ``unmasked:``; an erasure or a retention purge deletes every kept report,
+masked and unmasked alike (``cxray.privacy``).
 """
 
 from __future__ import annotations
@@ -55,6 +57,10 @@ __all__ = ["KEPT_TABLE", "REPORTS", "TextReports", "score_texts"]
 #: the tables whose texts a language summary covers when none is named
 _ALL = "all"
 
+#: config sections no text report reads: when texts are scored (``[text]``: scores are in
+#: the data version), how files are imported, the loop and the surveys
+_NOT_IN_REPORTS = ("text", "sources", "imports", "loop", "surveys")
+
 #: at most this many texts in one call of :func:`score_texts`
 MAX_TEXTS = 10_000
 #: the reports kept in the store: one row per report (its options), the latest data version
@@ -84,7 +90,7 @@ class TextReports:
         self.size = size
         self._items: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
         self._lock = threading.Lock()
-        #: (key, version) of reports computed under a store's own config, not yet in the store
+        #: (key, version) of reports marked to be kept (:meth:`save`), not yet in the store
         self._unsaved: dict[tuple[Any, ...], tuple[Any, ...]] = {}
         # when each unsaved report's computation started (UTC): one that started before an
         # erasure or a retention purge may quote removed text and is never written
@@ -117,7 +123,14 @@ class TextReports:
 
     @staticmethod
     def _config_key(config: ProgramConfig) -> str:
-        return hashlib.sha1(config.model_dump_json().encode("utf-8")).hexdigest()
+        """The config a report depends on, as a digest: all of it but the sections that say
+        when and how data arrives or what the loop does (``_NOT_IN_REPORTS``), so that a
+        store enriched under a config that turned scoring on import off, or a changed
+        import limit, still serves the reports it keeps."""
+        kept = config.model_dump(mode="json", exclude=set(_NOT_IN_REPORTS))
+        digest = hashlib.sha1(json.dumps(kept, sort_keys=True).encode("utf-8")).hexdigest()
+        # a report that quotes texts as written says so in its key (and its kept row's)
+        return f"{'masked' if config.privacy.redact else 'unmasked'}:{digest}"
 
     def _get(
         self,
@@ -134,7 +147,7 @@ class TextReports:
         report over a million texts is never held twice. With ``store``, a report
         kept there at this version is read before anything is computed; with
         ``keep`` too, one computed here is marked to be written there by
-        :meth:`save` (only reports under the store's own config are kept).
+        :meth:`save` (the store's own config, or its unmasked copy).
         """
         with self._lock:
             held = self._items.get(key)
@@ -217,8 +230,9 @@ class TextReports:
     # ------------------------------------------------------------ kept in the store
 
     def save(self, store: Store) -> int:
-        """Write the reports computed under ``store``'s own config since the last save into
-        its ``_cx_text_reports`` table (each replacing its older version); how many.
+        """Write the reports marked ``keep`` (under ``store``'s own config, or its unmasked
+        copy for readers with ``pii``) since the last save into its ``_cx_text_reports``
+        table (each replacing its older version); how many.
 
         Separate from computing so that a server can compute through a read snapshot and
         write under its write lock. A read-only store writes nothing.
@@ -360,8 +374,9 @@ class TextReports:
 
         Read from memory, else from the store's kept reports at the current data
         version, else computed; ``keep``: mark a computed one for :meth:`save`
-        (pass it only for the store's own config, never a reader's with texts
-        unredacted).
+        (pass it only for the store's own config or its unmasked copy,
+        :meth:`cxray.privacy.Masking.report_config`: a kept report of a reader's
+        texts as written is keyed ``unmasked:``).
         """
         if table not in TEXT_FIELDS:
             raise QueryError(f"no texts in {table!r}; choose one of {', '.join(TEXT_FIELDS)}")
@@ -483,8 +498,12 @@ class TextReports:
 
 def _kept_id(key: tuple[Any, ...]) -> str:
     """A report's options as a row key: the same in every process (the store's URL left
-    out: a copied store keeps its reports)."""
-    return hashlib.sha1(json.dumps([key[0], *key[2:]], default=str).encode("utf-8")).hexdigest()
+    out: a copied store keeps its reports), led by ``masked:`` or ``unmasked:`` (texts
+    redacted or as written, for readers with ``pii``)."""
+    digest = hashlib.sha1(json.dumps([key[0], *key[2:]], default=str).encode("utf-8")).hexdigest()
+    config = key[2] if len(key) > 2 and isinstance(key[2], str) else ""
+    mode, sep, _ = config.partition(":")
+    return f"{mode}:{digest}" if sep and mode in ("masked", "unmasked") else digest
 
 
 def _version_text(version: tuple[Any, ...]) -> str:

@@ -241,7 +241,9 @@ def add_text_routes(
                 ws = state.ws
                 # quotes as this reader may read them (cxray.privacy)
                 config = Masking.for_caller(ws.config, pii=user.pii).report_config(ws.config)
-                keep = config is ws.config  # only reports under the store's own config are kept
+                # kept in the store: the store's own config and, for readers with pii, its
+                # unmasked copy (keyed unmasked:, deleted by an erasure like the others)
+                keep = True
                 report = text.REPORTS.themes(
                     ws.store, config, source=source, table=table, keep=keep
                 )
