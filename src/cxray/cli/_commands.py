@@ -133,6 +133,38 @@ def _print_import(report: ImportReport, seconds: float) -> None:
         console.print(f"  {fmt_int(repeated)} exact repeat row(s) collapsed")
     if r.new_attributes:
         console.print(f"  new attribute columns: {', '.join(r.new_attributes)}")
+    _print_import_sentiment(report.sentiment)
+
+
+def _print_import_sentiment(sentiment: dict[str, Any] | None) -> None:
+    """What the import's enrichment did (``ImportReport.sentiment``): texts scored and by
+    which model, or why not; each language it left unscored, with what to do (as the
+    JSON's ``language_gaps``)."""
+    if not sentiment:
+        return
+    for why in ("skipped", "error"):
+        if sentiment.get(why):
+            console.print(f"  texts: {sentiment[why]}", markup=False)
+            return
+    import textwrap
+
+    # rows processed, less those left unscored (a language the scorer does not support)
+    scored = int(sentiment.get("scored") or 0) - int(sentiment.get("unscored") or 0)
+    line = f"  texts: {fmt_int(scored)} scored by {sentiment.get('model')}"
+    themes = sentiment.get("themes")
+    if isinstance(themes, dict) and themes.get("matched"):
+        line += f", taxonomy themes matched for {fmt_int(themes['matched'])}"
+    console.print(line, markup=False)
+    width = max(console.width, 40)
+    for gap in sentiment.get("language_gaps") or ():
+        said = textwrap.fill(
+            f"not scored: {gap['message']}",
+            width=width,
+            initial_indent="  ",
+            subsequent_indent="    ",
+            break_on_hyphens=False,
+        )
+        console.print(said, markup=False, soft_wrap=True)
 
 
 @app.command()
