@@ -631,8 +631,19 @@ def _private_files() -> None:
     os.umask(current | 0o077)
 
 
+#: Ibis backends cxray reads tables from (a table source) but keeps no store in
+_ANALYSIS_ONLY = ("pyspark", "spark")
+
+
 def _connect(url: str, *, read_only: bool, create: bool) -> ibis.BaseBackend:
     is_url = re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*://", url) is not None
+    if is_url and url.split(":", 1)[0].lower() in _ANALYSIS_ONLY:
+        raise StoreError(
+            f"{url}: Apache Spark cannot hold a cxray store (imports, text enrichment and "
+            "the Text page's reports delete and replace rows in transactions); keep the store "
+            "in DuckDB or PostgreSQL, and read its tables on Spark through a table source "
+            "(docs/metrics.md: Portability)"
+        )
     try:
         if is_url and not url.startswith("duckdb://"):
             return ibis.connect(url)
