@@ -45,6 +45,42 @@ def test_clauses_split_at_sentence_ends_and_contrast_words():
     assert doc.tolist() == [0, 0, 2, 2, 3, 3]
 
 
+def test_commas_split_two_evaluations_but_not_lists():
+    texts = [
+        "Great staff, dirty room.",
+        "Lovely crew, terrible food, uncomfortable seats",
+        "The flag was red, white and blue.",
+        "Friendly, helpful staff",
+        "The food was great, which surprised us",
+        "Check-in was fast, the staff were friendly, the room was dirty",
+        "1,000 points, great",
+    ]
+    clauses, doc = split_clauses(texts)
+    assert clauses == [
+        "Great staff",
+        "dirty room",
+        "Lovely crew",
+        "terrible food",
+        "uncomfortable seats",
+        "The flag was red, white and blue",
+        "Friendly, helpful staff",
+        "The food was great, which surprised us",
+        # "fast" is no opinion word of the lexicon: only the second comma separates two
+        "Check-in was fast, the staff were friendly",
+        "the room was dirty",
+        "1,000 points, great",
+    ]
+    assert doc.tolist() == [0, 0, 1, 1, 1, 2, 3, 4, 5, 5, 6]
+    # the comma case of "great staff but a dirty room": staff +, cleanliness -
+    tx = Taxonomy.from_config(ProgramConfig())
+    texts = ["Great staff, dirty room."]
+    got = {
+        a.theme: a.sentiment.estimate
+        for a in aspect_sentiment(texts, tx.matrix(texts), tx, LexiconSentiment(), min_n=1)
+    }
+    assert got["staff"] > 0.3 and got["cleanliness"] < -0.3
+
+
 def test_great_staff_but_a_dirty_room():
     tx = Taxonomy.from_config(ProgramConfig())
     texts = ["Great staff but a dirty room."]
@@ -91,9 +127,14 @@ def test_aspect_means_are_over_texts_with_whole_text_fallback():
 
 def test_discovered_terms_become_clause_keywords_and_bad_shapes_are_refused():
     tx = terms_taxonomy([("t-1", ("lost luggage", "baggage")), ("t-2", ("crew", "smile"))])
-    texts = ["They lost luggage but the crew had a great smile"]
+    texts = ["They lost luggage rudely but the crew had a great smile"]
     assert tx.assign(texts) == [("t-1", "t-2")]
     got = aspect_sentiment(texts, tx.matrix(texts), tx, _Words(), min_n=1)
-    assert [a.sentiment.estimate for a in got] == [0.0, 1.0]
+    assert [a.sentiment.estimate for a in got] == [-1.0, 1.0]
+    # a clause about a theme that says nothing (score 0) leaves the theme its whole-text
+    # score: here "great" of the other clause, (0 + 1) clipped -> 1
+    texts = ["They lost luggage but the crew had a great smile"]
+    got = aspect_sentiment(texts, tx.matrix(texts), tx, _Words(), min_n=1)
+    assert [a.sentiment.estimate for a in got] == [1.0, 1.0]
     with pytest.raises(ModelError, match="texts x themes"):
         aspect_sentiment(texts, np.zeros((2, 2), dtype=bool), tx, _Words())

@@ -6,7 +6,8 @@ room; the whole text's score (about neutral) says neither. Method:
 1. every text is split into clauses (:func:`cxray.text._taxonomy.split_clauses`:
    sentence ends, ``;``, line breaks and contrast words such as "but", "however",
    "although", "though", "yet", with their Portuguese, Spanish, French and German
-   counterparts; the contrast word itself is dropped);
+   counterparts, the contrast word itself dropped; and commas between two evaluations,
+   "great staff, dirty room");
 2. each clause gets its themes: a taxonomy's matching rules applied to the clause
    alone (:meth:`cxray.text.Taxonomy.matrix`); for discovered themes, a clause has
    a theme when it holds one of the theme's terms (:func:`terms_taxonomy`). A clause
@@ -14,8 +15,10 @@ room; the whole text's score (about neutral) says neither. Method:
 3. the clauses with a theme are scored in one batch by the active scorer (the one
    ``cxray text score`` and enrichment use: ``resolve_model(None, store)``);
 4. a text's **aspect score** for a theme is the mean score of its clauses with the
-   theme; a text with the theme but no such clause (the theme came from words that
-   span clauses, or from NMF weights) keeps its whole-text score;
+   theme that say something (score at least 0.05 from 0: "we had the chicken" says
+   nothing of the food); a text with the theme but no such clause (the theme came from
+   words that span clauses, or from NMF weights, or its clauses are neutral) keeps its
+   whole-text score;
 5. a theme's **aspect sentiment** is the mean aspect score over its texts, with a
    Student t interval over texts (clauses of one text are not independent, texts
    are); its **aspect negative share** the share of its texts whose aspect score is
@@ -49,6 +52,8 @@ __all__ = [
 #: at most this many themed texts are split and scored for a report (a seeded sample)
 MAX_TEXTS = 20_000
 NEGATIVE_AT = -0.05
+#: a clause about a theme that scores closer to 0 than this says nothing of it
+SKIP_NEUTRAL_BELOW = 0.05
 
 
 @dataclass(frozen=True)
@@ -103,9 +108,11 @@ def text_aspect_scores(
         whole = np.asarray(whole_score, dtype=float)
     out = np.full(has.shape, np.nan)
     clause_counts = np.zeros(has.shape[1], dtype=np.int64)
+    opinion = np.abs(clause_score) >= SKIP_NEUTRAL_BELOW
     for j in range(has.shape[1]):
         mine = np.flatnonzero(cm[:, j])
         clause_counts[j] = mine.size
+        mine = mine[opinion[mine]]
         total = np.bincount(doc[mine], weights=clause_score[mine], minlength=n)
         count = np.bincount(doc[mine], minlength=n)
         per_text = np.where(count > 0, total / np.maximum(count, 1), whole)

@@ -36,6 +36,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
+from itertools import pairwise
 from typing import Any
 
 import numpy as np
@@ -101,12 +103,87 @@ _CLAUSE_SPLIT = re.compile(
 )
 
 
+#: words that open a clause of its own after a comma ("great staff, the room was dirty")
+CLAUSE_OPENERS = frozenset(
+    """the a an my our your their his her its it they we i he she you this that these those
+    there everything nothing everyone service staff""".split()
+)
+#: words that describe without naming an aspect: with only these (and opinion words) after a
+#: comma, the words continue a list ("clean, spacious and quiet"), not a clause of their own
+_LIST_WORDS = frozenset(
+    """and or nor plus also very so too quite really rather extremely a an the but with
+    was were is are be been being has had have seemed looked felt
+    cold hot warm tasty bland small tiny big large spacious cramped noisy quiet loud fast
+    quick slow late early expensive cheap old new modern broken stale fresh tidy basic
+    red white blue green black yellow""".split()
+)
+#: words that, after a comma, continue the clause before it ("..., which was cold", "..., as
+#: was the crew")
+_CONTINUES = frozenset(
+    """which who whom whose where when whilst while as because since so that than to if until
+    unless including especially like such""".split()
+)
+_COMMA = re.compile(r",\s+")
+
+
+@lru_cache(maxsize=1)
+def _opinion_words() -> frozenset[str]:
+    """Words with a sentiment of their own: VADER's lexicon (|valence| ≥ 0.5) and cxray's CX
+    words ("delayed", "overpriced")."""
+    from cxray.text._lexicon import CX_VALENCE, vader_valence
+
+    return frozenset(w for w, v in vader_valence().items() if abs(v) >= 0.5) | frozenset(
+        CX_VALENCE
+    )
+
+
+def _opens_clause(piece: str) -> bool:
+    """Does the text after a comma start a clause of its own?
+
+    Yes when it has at least two words, does not start with a word that continues the
+    clause before (:data:`_CONTINUES`: "which", "as", "because"), and either starts with a
+    subject word
+    (:data:`CLAUSE_OPENERS`: "the", "it", "staff"...) or holds an opinion word and a
+    word that names something ("dirty room": "dirty" and "room"), not only describing
+    words (:data:`_LIST_WORDS`: "spacious and quiet" continues a list).
+    """
+    ws = words(piece)
+    if len(ws) < 2 or ws[0] in _CONTINUES:
+        return False
+    if ws[0] in CLAUSE_OPENERS:
+        return True
+    opinion = _opinion_words()
+    has_opinion = any(w in opinion for w in ws)
+    names = any(w not in opinion and w not in _LIST_WORDS and len(w) > 2 for w in ws)
+    return has_opinion and names
+
+
+def _comma_clauses(part: str) -> list[str]:
+    """``part`` split at the commas that separate two evaluations: the text before the comma
+    has two words or more and an opinion word ("great staff"), the text after it opens a
+    clause of its own (:func:`_opens_clause`: "dirty room"). "Friendly, helpful staff",
+    "red, white and blue" and "after all this trouble, we..." stay one clause."""
+    pieces = _COMMA.split(part)
+    if len(pieces) == 1:
+        return pieces
+    out = [pieces[0]]
+    opinion = _opinion_words()
+    for prev, piece in pairwise(pieces):
+        before = words(prev)
+        if len(before) >= 2 and any(w in opinion for w in before) and _opens_clause(piece):
+            out.append(piece)
+        else:
+            out[-1] = out[-1] + ", " + piece
+    return out
+
+
 def split_clauses(texts: Sequence[str | None]) -> tuple[list[str], np.ndarray]:
     """The clauses of every text and the index of the text each comes from.
 
-    Clause boundaries: sentence ends, ``;``, line breaks and the contrast words of
-    :data:`CONTRAST` (dropped from the clauses). Clauses without a letter or digit
-    are left out, so a text may have none.
+    Clause boundaries: sentence ends, ``;``, line breaks, the contrast words of
+    :data:`CONTRAST` (dropped from the clauses), and a comma between two evaluations
+    ("great staff, dirty room"; not "red, white and blue": :func:`_comma_clauses`).
+    Clauses without a letter or digit are left out, so a text may have none.
     """
     out: list[str] = []
     doc: list[int] = []
@@ -115,10 +192,11 @@ def split_clauses(texts: Sequence[str | None]) -> tuple[list[str], np.ndarray]:
         if not isinstance(t, str) or not t:
             continue
         for part in _CLAUSE_SPLIT.split(t):
-            part = part.strip(" ,:-")
-            if part and has_word.search(part):
-                out.append(part)
-                doc.append(i)
+            for clause in _comma_clauses(part.strip(" ,:-")):
+                clause = clause.strip(" ,:-")
+                if clause and has_word.search(clause):
+                    out.append(clause)
+                    doc.append(i)
     return out, np.asarray(doc, dtype=np.int64)
 
 
