@@ -103,26 +103,23 @@ _CLAUSE_SPLIT = re.compile(
 )
 
 
+_OPENERS_TEXT = """the a an my our your their his her its it they we i he she you this that
+these those there everything nothing everyone service staff"""
+_LIST_TEXT = """and or nor plus also very so too quite really rather extremely a an the but with
+was were is are be been being has had have seemed looked felt
+cold hot warm tasty bland small tiny big large spacious cramped noisy quiet loud fast
+quick slow late early expensive cheap old new modern broken stale fresh tidy basic
+red white blue green black yellow"""
+_CONTINUES_TEXT = """which who whom whose where when whilst while as because since so that than
+to if until unless including especially like such"""
 #: words that open a clause of its own after a comma ("great staff, the room was dirty")
-CLAUSE_OPENERS = frozenset(
-    """the a an my our your their his her its it they we i he she you this that these those
-    there everything nothing everyone service staff""".split()
-)
+CLAUSE_OPENERS = frozenset(_OPENERS_TEXT.split())
 #: words that describe without naming an aspect: with only these (and opinion words) after a
 #: comma, the words continue a list ("clean, spacious and quiet"), not a clause of their own
-_LIST_WORDS = frozenset(
-    """and or nor plus also very so too quite really rather extremely a an the but with
-    was were is are be been being has had have seemed looked felt
-    cold hot warm tasty bland small tiny big large spacious cramped noisy quiet loud fast
-    quick slow late early expensive cheap old new modern broken stale fresh tidy basic
-    red white blue green black yellow""".split()
-)
+_LIST_WORDS = frozenset(_LIST_TEXT.split())
 #: words that, after a comma, continue the clause before it ("..., which was cold", "..., as
 #: was the crew")
-_CONTINUES = frozenset(
-    """which who whom whose where when whilst while as because since so that than to if until
-    unless including especially like such""".split()
-)
+_CONTINUES = frozenset(_CONTINUES_TEXT.split())
 _COMMA = re.compile(r",\s+")
 
 
@@ -132,9 +129,7 @@ def _opinion_words() -> frozenset[str]:
     words ("delayed", "overpriced")."""
     from cxray.text._lexicon import CX_VALENCE, vader_valence
 
-    return frozenset(w for w, v in vader_valence().items() if abs(v) >= 0.5) | frozenset(
-        CX_VALENCE
-    )
+    return frozenset(w for w, v in vader_valence().items() if abs(v) >= 0.5) | frozenset(CX_VALENCE)
 
 
 def _opens_clause(piece: str) -> bool:
