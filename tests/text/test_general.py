@@ -29,7 +29,7 @@ def test_shipped_file_is_small_and_says_what_it_was_trained_on(model):
     assert GENERAL_MODEL.is_file()
     assert GENERAL_MODEL.stat().st_size < 5_000_000
     h = model.header
-    assert h["model_id"] == model.model_id == "general-v1"
+    assert h["model_id"] == model.model_id == "general-v2"
     names = [t["name"] for t in h["training_sets"]]
     assert set(names) == set(ALLOWED)  # the clearly licensed sets, nothing else
     assert not set(names) & set(EVAL_ONLY + NOT_STATED)
@@ -131,7 +131,7 @@ def _toy() -> tuple[list[str], list[str], list[str]]:
     neu = ["what time do you open?", "where is my order number", "how do I reset it", "ok"]
     texts = (pos + neg + neu) * 5
     labels = (["positive"] * 4 + ["negative"] * 4 + ["neutral"] * 4) * 5
-    groups = ["a", "b"] * 30
+    groups = ["a"] * 12 + ["b"] * 12 + ["a"] * 12 + ["b"] * 12 + ["a"] * 12  # every text in both
     return texts, labels, groups
 
 
@@ -152,6 +152,81 @@ def test_training_refuses_bad_labels():
         GeneralSentiment.train(texts[:8], labels[:8])
     with pytest.raises(ModelError, match="60 texts, 59 labels"):
         GeneralSentiment.train(texts, labels[:-1])
+
+
+def test_a_word_of_one_training_set_only_is_not_learned():
+    texts, labels, groups = _toy()
+    texts = [t + " zebra" if g == "a" else t for t, g in zip(texts, groups, strict=True)]
+    jargon = GeneralSentiment.train(texts, labels, groups=groups, min_df=1, min_groups=1)
+    shared = GeneralSentiment.train(texts, labels, groups=groups, min_df=1)
+    for m, learned in ((jargon, True), (shared, False)):
+        st = m._state()
+        assert bool(np.any(st["coef_text"][:, st["ids"]["zebra"]] != 0)) is learned
+        assert np.any(st["coef_text"][:, st["ids"]["love"]] != 0)  # in both groups
+    # one group: min_groups is capped by the number of groups
+    one = GeneralSentiment.train(texts, labels, min_df=1)
+    assert np.any(one._state()["coef_text"][:, one._state()["ids"]["zebra"]] != 0)
+    with pytest.raises(ModelError, match="min_groups must be 1 or more"):
+        GeneralSentiment.train(texts, labels, groups=groups, min_groups=0)
+
+
+def test_class_balance_evens_out_sets_that_lack_a_class():
+    # group "b" has no positive texts: without class balance the prior leans away from it
+    texts, labels, groups = _toy()
+    keep = [
+        i
+        for i, (lab, g) in enumerate(zip(labels, groups, strict=True))
+        if not (g == "b" and lab == "positive")
+    ]
+    args = ([texts[i] for i in keep], [labels[i] for i in keep])
+    kw = {"groups": [groups[i] for i in keep], "min_df": 1, "min_groups": 1}
+    tilted = GeneralSentiment.train(*args, class_balance=False, **kw)
+    even = GeneralSentiment.train(*args, **kw)
+    p_t = tilted.predict_proba(["zzz"])[0]  # no known word: the prior speaks
+    p_e = even.predict_proba(["zzz"])[0]
+    assert p_e[2] > p_t[2]
+
+
+def _domains():
+    from cxray.text._train_general import Domain
+
+    texts, labels, _ = _toy()
+    out = {}
+    for k, name in enumerate(("one", "two", "three")):
+        idx = range(k, len(texts), 3)
+        out[name] = Domain(name, [f"{texts[i]} {name}" for i in idx], [labels[i] for i in idx])
+    return out
+
+
+def test_neutral_rules_are_chosen_on_the_training_sets_left_out_in_turn():
+    from cxray.text._train_general import RULE_GRID, choose_rules, train_general
+
+    domains = _domains()
+    rules = choose_rules(domains, min_df=1)
+    assert rules == choose_rules(domains, min_df=1)  # deterministic
+    assert rules["left_out"] == ["one", "two", "three"] and len(rules["macro_f1"]) == 3
+    assert rules["neutral_boost"] in RULE_GRID["neutral_boost"]
+    assert rules["min_confidence"] in RULE_GRID["min_confidence"]
+    assert rules["mean_macro_f1"] == pytest.approx(np.mean(rules["macro_f1"]), abs=1e-4)
+    m = train_general(domains, min_df=1)
+    p = m.header["params"]
+    assert (p["neutral_boost"], p["min_confidence"]) == (
+        rules["neutral_boost"],
+        rules["min_confidence"],
+    )
+    assert m.header["rule_selection"] == rules
+    # given rules are kept as given
+    fixed = train_general(domains, min_df=1, neutral_boost=1.0, min_confidence=0.5)
+    assert (fixed.header["params"]["neutral_boost"], fixed.header["params"]["min_confidence"]) == (
+        1.0,
+        0.5,
+    )
+    # a set is left out only when the others still have all three classes
+    domains["one"].labels = ["positive"] * len(domains["one"].labels)
+    partial = choose_rules({"one": domains["one"], "two": domains["two"]}, min_df=1)
+    assert partial["left_out"] == ["one"]
+    with pytest.raises(ModelError, match="no training set can be left out"):
+        choose_rules({"two": domains["two"]}, min_df=1)
 
 
 def test_financial_phrasebank_can_never_be_trained_on():

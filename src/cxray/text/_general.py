@@ -137,13 +137,23 @@ class GeneralSentiment:
 
     def decision_function(self, texts: Sequence[str | None]) -> np.ndarray:
         """Logits, one column per class of ``classes_``."""
+        logits, no_sentiment = self._raw_logits(texts)
+        boost = float(self._state()["header"]["params"].get("neutral_boost", 0.0))
+        logits[:, 1] += boost * no_sentiment
+        return logits
+
+    def _raw_logits(self, texts: Sequence[str | None]) -> tuple[np.ndarray, np.ndarray]:
+        """Logits before the neutral rule, and whether each text has no sentiment word and
+        no service problem (the texts the rule moves towards neutral)."""
         st = self._state()
         texts = list(texts)
         parts = [
             _logits(st, texts[i : i + self.batch_size])
             for i in range(0, len(texts), self.batch_size)
         ]
-        return np.vstack(parts) if parts else np.zeros((0, len(LABELS)))
+        if not parts:
+            return np.zeros((0, len(LABELS))), np.zeros(0, dtype=bool)
+        return np.vstack([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
 
     def predict_proba(self, texts: Sequence[str | None]) -> np.ndarray:
         """Probabilities, columns in ``classes_`` (= ``LABELS``) order."""
@@ -159,11 +169,8 @@ class GeneralSentiment:
     def score_texts(self, texts: Sequence[str | None]) -> tuple[np.ndarray, np.ndarray]:
         """Labels (the most likely class) and scores (P(positive) - P(negative)) in one pass."""
         p = self.predict_proba(texts)
-        labels = self.classes_[np.argmax(p, axis=1)]
-        # an unsure call is no call: below min_confidence the text is neutral
         tau = float(self._state()["header"]["params"].get("min_confidence", 0.0))
-        labels[p.max(axis=1) < tau] = LABELS[1]
-        return labels, np.clip(p[:, 2] - p[:, 0], -1.0, 1.0)
+        return decide(p, tau), np.clip(p[:, 2] - p[:, 0], -1.0, 1.0)
 
     def score(self, texts: Sequence[str | None], labels: Sequence[str]) -> float:
         """Macro-F1 over the classes present in ``labels`` (binary sets: the two of them)."""
@@ -190,12 +197,20 @@ class GeneralSentiment:
         max_iter: int = 200,
         neutral_boost: float = 3.0,
         min_confidence: float = 0.6,
+        class_balance: bool = True,
+        min_groups: int = 2,
     ) -> GeneralSentiment:
         """Learn a model from labelled texts; ``groups`` names each text's training set.
 
         Every group weighs the same in total and, inside a group, every class present
         weighs the same, so a large set of one kind of text does not drown the others.
         The same data and parameters give the same model.
+
+        With ``class_balance`` every class weighs the same in total too (sets that lack a
+        class, such as binary reviews or support queries, would otherwise tilt the prior to
+        the classes they have). A word or hashed bigram is learned only when at least two
+        texts of each of ``min_groups`` groups have it (at most the number of groups), so
+        that one set's jargon does not become a rule for every domain.
 
         Two rules apply when scoring, not when learning: a text without any sentiment
         word or service problem gets ``neutral_boost`` added to its neutral logit (the
@@ -211,6 +226,9 @@ class GeneralSentiment:
         groups = ["all"] * len(texts) if groups is None else [str(g) for g in groups]
         if not len(texts) == len(labels) == len(groups):
             raise ModelError(f"{len(texts)} texts, {len(labels)} labels, {len(groups)} groups")
+        if min_groups < 1:
+            raise ModelError(f"min_groups must be 1 or more, got {min_groups}")
+        min_groups = min(min_groups, len(set(groups)))
         unknown = sorted(set(labels) - set(LABELS))
         if unknown:
             raise ModelError(f"labels must be {', '.join(LABELS)}; got {unknown[:3]}")
@@ -245,6 +263,8 @@ class GeneralSentiment:
                 "max_iter": max_iter,
                 "neutral_boost": neutral_boost,
                 "min_confidence": min_confidence,
+                "class_balance": class_balance,
+                "min_groups": min_groups,
             },
             "n_train": len(texts),
         }
@@ -268,9 +288,25 @@ class GeneralSentiment:
             for c in present:
                 m = in_g & (y == c)
                 w[m] = 1.0 / (m.sum() * len(present))
+        if class_balance:
+            # sets that lack a class (binary reviews, support queries) would tilt the prior
+            # to the classes they have: every class weighs the same in total
+            for c in LABELS:
+                w[y == c] /= w[y == c].sum()
         w *= len(texts) / w.sum()
         # only columns seen in >= min_df training texts are learned (the rest keep weight 0)
-        active = np.concatenate([dfreq >= min_df, np.ones(N_DENSE, dtype=bool)])
+        learned = dfreq >= min_df
+        if min_groups > 1:
+            # a word or bigram used by one training set only is that set's jargon ("runs
+            # small", "the plot"): learned only when >= 2 texts of min_groups sets have it
+            gcode = {name: i for i, name in enumerate(np.unique(g))}
+            gdoc = np.array([gcode[x] for x in g], dtype=np.int64)[dpairs // n_cols]
+            gpairs, gcount = np.unique(
+                gdoc * np.int64(n_cols) + dpairs % n_cols, return_counts=True
+            )
+            n_groups = np.bincount(gpairs[gcount >= 2] % n_cols, minlength=n_cols)
+            learned &= n_groups >= min_groups
+        active = np.concatenate([learned, np.ones(N_DENSE, dtype=bool)])
         clf = LogisticRegression(C=C, max_iter=max_iter, tol=1e-3, random_state=random_state)
         clf.fit(x[:, np.flatnonzero(active)], y, sample_weight=w)
         if [str(c) for c in clf.classes_] != list(LABELS):
@@ -545,17 +581,25 @@ def _text_matrix(st: dict[str, Any], cols: np.ndarray, doc: np.ndarray, n: int) 
     return x
 
 
-def _logits(st: dict[str, Any], texts: list[str | None]) -> np.ndarray:
+def _logits(st: dict[str, Any], texts: list[str | None]) -> tuple[np.ndarray, np.ndarray]:
+    """The linear model's logits (no neutral rule) and the no-sentiment flag of each text."""
     n = len(texts)
     tok = _tokenize(texts)
     cols, doc, _, dense = _features(st, tok, n)
     norm = _text_norms(st, cols, doc, n)
     out = dense @ st["coef_dense"].T + st["intercept"]
     no_sentiment = (dense[:, 11] > 0) & (dense[:, 10] == 0)
-    out[:, 1] += float(st["header"]["params"].get("neutral_boost", 0.0)) * no_sentiment
     for c, w in enumerate(st["w_idf"]):
         out[:, c] += np.bincount(doc, weights=w.take(cols), minlength=n) / norm
-    return out
+    return out, no_sentiment
+
+
+def decide(p: np.ndarray, min_confidence: float) -> np.ndarray:
+    """Labels from probabilities: the most likely class, or neutral when its probability is
+    below ``min_confidence`` (an unsure call is no call)."""
+    labels = np.array(LABELS, dtype=object)[np.argmax(p, axis=1)]
+    labels[p.max(axis=1) < min_confidence] = LABELS[1]
+    return labels
 
 
 def _softmax(d: np.ndarray) -> np.ndarray:

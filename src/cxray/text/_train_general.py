@@ -43,7 +43,9 @@ __all__ = [
     "LICENSES",
     "MAX_PER_SET",
     "NOT_STATED",
+    "RULE_GRID",
     "Domain",
+    "choose_rules",
     "load_domain",
     "load_domains",
     "main",
@@ -205,18 +207,112 @@ def load_domains(names: Iterable[str], data: str | Path) -> dict[str, Domain]:
     return {n: load_domain(n, data) for n in names}
 
 
+#: the neutral rules tried by :func:`choose_rules`: the neutral-logit boost of a text
+#: without sentiment words, and the probability below which a call is neutral
+RULE_GRID = {
+    "neutral_boost": (0.0, 1.0, 2.0, 3.0, 4.0, 5.0),
+    "min_confidence": (0.0, 0.4, 0.45, 0.5, 0.55, 0.6, 0.65, 0.7),
+}
+#: texts per set scored when choosing the rules (a seeded sample)
+RULE_SAMPLE = 3000
+
+
 def train_general(
     domains: dict[str, Domain],
     *,
     random_state: int = 0,
     max_per_set: int = MAX_PER_SET,
+    choose: bool = True,
     **params,
 ):
     """Fit a :class:`GeneralSentiment` on the given sets, each weighted as one domain.
 
     A set larger than ``max_per_set`` texts is cut to a seeded sample of that many (every
-    set weighs the same anyway; this keeps training to a minute or two).
+    set weighs the same anyway; this keeps training to a minute or two). With ``choose``
+    (the default) the two neutral rules are not given but chosen by :func:`choose_rules`,
+    on the training sets only, leaving each out in turn.
     """
+    bad = sorted(set(domains) & set(EVAL_ONLY))
+    if bad:
+        raise ModelError(f"{', '.join(bad)} may be used for evaluation only")
+    if choose and "neutral_boost" not in params and "min_confidence" not in params:
+        rules = choose_rules(domains, random_state=random_state, max_per_set=max_per_set, **params)
+        model = _train(
+            domains,
+            random_state=random_state,
+            max_per_set=max_per_set,
+            neutral_boost=rules["neutral_boost"],
+            min_confidence=rules["min_confidence"],
+            **params,
+        )
+        model._fitted["header"]["rule_selection"] = rules
+        return model
+    return _train(domains, random_state=random_state, max_per_set=max_per_set, **params)
+
+
+def choose_rules(
+    domains: dict[str, Domain], *, random_state: int = 0, max_per_set: int = MAX_PER_SET, **params
+) -> dict:
+    """The neutral rules (``neutral_boost``, ``min_confidence``) that give the best mean
+    macro-F1 when each training set is left out in turn: a model is learned on the other
+    sets and scores the one left out (at most :data:`RULE_SAMPLE` texts of it, macro-F1 over
+    the classes it has); every rule of :data:`RULE_GRID` is tried on the same scores. A set
+    is not left out when the others lack one of the three classes. Only the given sets are
+    read, so a set held out of ``domains`` never shapes the rules.
+    """
+    import numpy as np
+    from sklearn.metrics import f1_score
+
+    from cxray.text._general import _softmax, decide
+    from cxray.text._labels import LABELS
+
+    folds = []
+    for name, d in domains.items():
+        rest = {k: v for k, v in domains.items() if k != name}
+        if {lab for v in rest.values() for lab in v.labels} != set(LABELS):
+            continue
+        m = _train(
+            rest,
+            random_state=random_state,
+            max_per_set=max_per_set,
+            neutral_boost=0.0,
+            min_confidence=0.0,
+            **params,
+        )
+        rng = np.random.default_rng(random_state)
+        take = np.sort(rng.permutation(len(d))[:RULE_SAMPLE])
+        x = [d.texts[i] for i in take]
+        y = [d.labels[i] for i in take]
+        logits, no_sentiment = m._raw_logits(x)
+        folds.append((name, y, logits, no_sentiment))
+    if not folds:
+        raise ModelError(
+            "choosing the neutral rules: no training set can be left out with all three "
+            "classes in the others; give neutral_boost and min_confidence"
+        )
+    scores = {}
+    for b in RULE_GRID["neutral_boost"]:
+        for t in RULE_GRID["min_confidence"]:
+            f1s = []
+            for _, y, logits, ns in folds:
+                z = logits.copy()
+                z[:, 1] += b * ns
+                present = [c for c in LABELS if c in set(y)]
+                pred = decide(_softmax(z), t)
+                f1s.append(float(f1_score(y, pred, average="macro", labels=present)))
+            scores[(b, t)] = f1s
+    (b, t), f1s = max(scores.items(), key=lambda kv: np.mean(kv[1]))  # first of equals
+    return {
+        "neutral_boost": b,
+        "min_confidence": t,
+        "left_out": [f[0] for f in folds],
+        "macro_f1": [round(v, 4) for v in f1s],
+        "mean_macro_f1": round(float(np.mean(f1s)), 4),
+        "method": "leave-one-training-set-out; best mean macro-F1 over RULE_GRID",
+    }
+
+
+def _train(domains: dict[str, Domain], *, random_state: int, max_per_set: int, **params):
     import numpy as np
 
     from cxray.text._general import GeneralSentiment
@@ -253,9 +349,12 @@ def train_general(
 
 
 def main(argv: list[str] | None = None) -> None:
+    from cxray.text._general import MODEL_ID
+
     ap = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     ap.add_argument("--data", default="../shared/data", help="the shared data folder")
-    ap.add_argument("--out", default="src/cxray/text/models/general-v1.npz")
+    ap.add_argument("--out", default=f"src/cxray/text/models/{MODEL_ID}.npz")
+    ap.add_argument("--model-id", default=MODEL_ID, help="the id written in the header")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument(
         "--not-stated",
@@ -266,6 +365,7 @@ def main(argv: list[str] | None = None) -> None:
     names = ALLOWED + (NOT_STATED if args.not_stated else ())
     domains = load_domains(names, args.data)
     model = train_general(domains, random_state=args.seed)
+    model._fitted["header"]["model_id"] = args.model_id
     out = model.save(args.out)
     rows = ", ".join(f"{t['name']} {t['rows']:,}" for t in model.training_sets_)
     print(f"wrote {out} ({out.stat().st_size / 1e6:.2f} MB); trained on {rows}")
