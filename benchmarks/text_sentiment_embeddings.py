@@ -40,6 +40,24 @@ def _interval(boot: np.ndarray) -> list[float]:
     return [float(q) for q in np.quantile(boot, [0.025, 0.975])]
 
 
+def _head(train: dict, cache: str | None):
+    """The head trained on ``train`` (parameters chosen inside it); kept in ``cache`` as
+    ``head-<sets>.npz`` and read back from there on a later run (training chooses among 36
+    candidates, minutes on a busy small CPU)."""
+    from cxray.text._embed_sentiment import EmbeddingSentiment
+    from cxray.text._train_embed import train_embed
+
+    path = Path(cache) / f"head-{'+'.join(sorted(train))}.npz" if cache else None
+    if path is not None and path.is_file():
+        head = EmbeddingSentiment.load(path)
+        head.selection_ = head.header.get("selection")
+        return head
+    head = train_embed(train, random_state=0, cache=cache)
+    if path is not None:
+        head.save(path)
+    return head
+
+
 def cross_domain(
     *,
     max_test: int = 3000,
@@ -47,7 +65,7 @@ def cross_domain(
     cache: str | None = "/tmp/cxray-embed-cache",
     with_general: bool = False,
 ) -> list[dict]:
-    from cxray.text._train_embed import cached_embeddings, train_embed
+    from cxray.text._train_embed import cached_embeddings
     from cxray.text._train_general import ALLOWED, EVALUATED, load_domains, train_general
 
     data = data or ROOT.parent / "shared" / "data"
@@ -60,7 +78,7 @@ def cross_domain(
         key = tuple(sorted(train))
         t0 = time.perf_counter()
         if key not in heads:  # folds with the same training sets share one head
-            heads[key] = train_embed(train, random_state=0, cache=cache)
+            heads[key] = _head(train, cache)
         head = heads[key]
         fit_s = time.perf_counter() - t0
         rng = np.random.default_rng(SEED)
