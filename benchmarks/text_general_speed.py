@@ -5,7 +5,7 @@
 The texts are the women's clothing reviews (``../shared/data/womens_clothing_reviews``)
 repeated to ``--n`` (200,000 by default), written one per line to a temporary file. A fresh
 Python process then does what ``cxray text score`` does for a file: imports cxray, reads the
-texts, loads the shipped model (``cxray/text/models/general-v1.npz``) and scores every
+texts, loads the shipped model (``cxray/text/models/general-v2.npz``) and scores every
 text. The figure is texts / wall-clock seconds of that whole process, best of three; the
 same is measured for ``LexiconSentiment`` (the VADER-like scorer) for scale, since the
 machine is shared and its absolute speed varies. Beside wall-clock time, the CPU time

@@ -106,7 +106,7 @@ def test_score_posted_texts(demo):
     assert got.status_code == 200, got.text
     labels, scores = GeneralSentiment().score_texts(texts)
     body = got.json()
-    assert body["model"] == "general-v1"
+    assert body["model"] == "general-v2"
     assert [r["sentiment_label"] for r in body["results"]] == list(labels)
     assert [r["sentiment_score"] for r in body["results"]] == pytest.approx(list(scores))
     assert list(labels[:3]) == ["positive", "negative", "neutral"]

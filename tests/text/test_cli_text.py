@@ -137,11 +137,11 @@ def test_train_enrich_and_score_with_domain_model(capsys, db, write):
     code, out, _ = run(capsys, "--db", db, "text", "enrich", "--json")
     assert json.loads(out)["scored"] == 0  # nothing left to do
     code, out, _ = run(capsys, "--db", db, "text", "enrich", "--model", "default", "--json")
-    assert json.loads(out)["scored"] == 90 and json.loads(out)["model"] == "general-v1"
+    assert json.loads(out)["scored"] == 90 and json.loads(out)["model"] == "general-v2"
     with Workspace.open(db, read_only=True) as ws:
         t = ws.store.backend.table(SENTIMENT_TABLE)
         assert t.count().to_pyarrow().as_py() == 90
-        assert set(t.model.to_pyarrow().to_pylist()) == {"general-v1"}
+        assert set(t.model.to_pyarrow().to_pylist()) == {"general-v2"}
     p = write("c.csv", CSV)
     code, out, _ = run(capsys, "--db", db, "text", "score", str(p), "-c", "comment")
     domain = list(csv.DictReader(io.StringIO(out)))

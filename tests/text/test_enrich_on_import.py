@@ -34,7 +34,7 @@ def md5(text: str) -> str:
 
 def test_import_scores_its_comments(ws, write):
     report = ws.import_files("responses", [write("r.csv", RESPONSES)])
-    assert report.sentiment["scored"] == 4 and report.sentiment["model"] == "general-v1"
+    assert report.sentiment["scored"] == 4 and report.sentiment["model"] == "general-v2"
     assert report.to_dict()["sentiment"] == report.sentiment
     got = scores(ws)
     assert set(got) == {("R1", "comment"), ("R2", "comment"), ("R4", "comment"), ("R5", "comment")}

@@ -36,7 +36,7 @@ text_app = typer.Typer(
 app.add_typer(text_app, name="text")
 
 _MODEL_HELP = (
-    "default (out of the box: general-v1), lexicon (the VADER reference), domain (learned by "
+    "default (out of the box: general-v2), lexicon (the VADER reference), domain (learned by "
     "`cxray text train`), embeddings (embed-v1: sentence embeddings, needs cxray[text]; slower) "
     "or the PATH of a model file; when not given: the store's domain model if there is one, "
     "else default."

@@ -79,7 +79,7 @@ TEXT_FIELDS: dict[str, tuple[str, tuple[str, ...]]] = {
 }
 SENTIMENT_TABLE = "text_sentiment"
 MODELS_TABLE = "_cx_text_models"
-DEFAULT_MODEL_ID = "general-v1"  # GeneralSentiment, shipped in the package
+DEFAULT_MODEL_ID = "general-v2"  # GeneralSentiment, shipped in the package
 LEXICON_MODEL_ID = "lexicon-v1"  # LexiconSentiment, the VADER reference
 _MODEL_NAME = "sentiment"
 _LAST_TRAIN = "sentiment-last-training"  # the evaluation of the last `cxray text train`

@@ -1,7 +1,7 @@
 """The general sentiment model: shipped in the package, trained on public labelled feedback.
 
 :class:`GeneralSentiment` needs no labels of the user's. It reads a small model file
-shipped with cxray (``cxray/text/models/general-v1.npz``) and scores a batch in one
+shipped with cxray (``cxray/text/models/general-v2.npz``) and scores a batch in one
 tokenizing pass:
 
 * **Cleaning.** @handles, URLs and the ``#`` of hashtags are removed before anything
@@ -61,7 +61,7 @@ __all__ = ["GENERAL_MODEL", "GeneralSentiment"]
 
 FORMAT = "cxray.text.GeneralSentiment"
 FORMAT_VERSION = 1
-MODEL_ID = "general-v1"
+MODEL_ID = "general-v2"
 #: the model file shipped in the package
 GENERAL_MODEL = Path(__file__).with_name("models") / f"{MODEL_ID}.npz"
 

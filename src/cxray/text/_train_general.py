@@ -1,7 +1,7 @@
 """Rebuild the shipped general sentiment model from public labelled feedback.
 
     python -m cxray.text._train_general --data ../shared/data \\
-        --out src/cxray/text/models/general-v1.npz
+        --out src/cxray/text/models/general-v2.npz
 
 Seeded and deterministic: the same data give the same file (byte for byte, but for
 the JSON header's cxray version). The sets read here, their labels and licenses:

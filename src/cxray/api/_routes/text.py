@@ -38,7 +38,7 @@ class ScoreRequest(BaseModel):
     model: Literal["auto", "default", "lexicon", "domain", "embeddings"] = Field(
         "auto",
         description="auto: the store's domain model if one was learned, else default; "
-        "default: the out-of-the-box scorer (general-v1); lexicon: the VADER reference "
+        "default: the out-of-the-box scorer (general-v2); lexicon: the VADER reference "
         "(lexicon-v1); domain: the learned model (an error without one); embeddings: the "
         "sentence-embedding head (embed-v1; needs cxray[text], slower)",
     )
