@@ -171,6 +171,7 @@ class DomainSentiment:
 
     def _counters(self) -> tuple[_WordCounter, _CharCounter]:
         if getattr(self, "_cache", None) is None:
+            self._scoring = None
             self._cache = (
                 _WordCounter(self.word_vocab_, tuple(self.word_ngrams)),
                 _CharCounter(self.char_vocab_, tuple(self.char_ngrams)),
@@ -200,21 +201,34 @@ class DomainSentiment:
             [sp.diags(1.0 / norms) @ x for x, norms in self._blocks(texts)], format="csr"
         )
 
+    def _tables(self) -> tuple[np.ndarray, ...]:
+        """Per block, the coefficients times the IDF (terms x classes) and the IDF squared."""
+        if getattr(self, "_scoring", None) is None:
+            n_words = len(self.word_vocab_)
+            coef = self.coef_.astype(np.float64)
+            w = np.ascontiguousarray(coef[:, :n_words].T) * self.word_idf_[:, None]
+            c = np.ascontiguousarray(coef[:, n_words:].T) * self.char_idf_[:, None]
+            self._scoring = (w, self.word_idf_**2, c, self.char_idf_**2)
+        return self._scoring
+
     def decision_function(self, texts: Sequence[str | None]) -> np.ndarray:
         """Uncalibrated logits, one column per class of ``classes_``."""
         self._check_fitted()
         texts = _clean(texts)
-        # one product per block: (TF-IDF @ coefficients) / norm = normalized TF-IDF @ coef.
-        n_words = len(self.word_vocab_)
-        coef = self.coef_.astype(np.float64)
-        coefs = [np.ascontiguousarray(c.T) for c in (coef[:, :n_words], coef[:, n_words:])]
+        words_counter, chars_counter = self._counters()
+        w_weights, w_idf2, c_weights, c_idf2 = self._tables()
         parts = []
         for i in range(0, len(texts), self.batch_size):
-            batch = texts[i : i + self.batch_size]
-            z = np.tile(self.intercept_, (len(batch), 1))
-            for (x, norms), c in zip(self._blocks(batch), coefs, strict=True):
-                z += (x @ c) / norms[:, None]
-            parts.append(z)
+            words = _Words(texts[i : i + self.batch_size])
+            x = words_counter.transform(words)
+            z = _sublinear_logits(x, x @ w_weights, x @ w_idf2, w_weights, w_idf2)
+            # characters: counts = (texts x words) @ (words x n-grams), and the parts linear
+            # in the counts are computed through the small words x n-grams matrix
+            which, per_word = chars_counter.factors(words)
+            x = which @ per_word
+            lin = which @ (per_word @ c_weights)
+            z += _sublinear_logits(x, lin, which @ (per_word @ c_idf2), c_weights, c_idf2)
+            parts.append(z + self.intercept_)
         return np.vstack(parts) if parts else np.zeros((0, len(self.classes_)))
 
     def predict_proba(self, texts: Sequence[str | None]) -> np.ndarray:
@@ -568,10 +582,13 @@ class _CharCounter:
         self.hashes, self.cols = hashes[order], order.astype(np.int64)
 
     def transform(self, texts: list[str] | _Words) -> sp.csr_matrix:
-        words = texts if isinstance(texts, _Words) else _Words(texts)
-        if not words.distinct:
-            return sp.csr_matrix((words.n, self.n_terms), dtype=np.float64)
-        return (words.matrix() @ self.word_counts(words.distinct)).tocsr()
+        which, per_word = self.factors(texts if isinstance(texts, _Words) else _Words(texts))
+        return (which @ per_word).tocsr()
+
+    def factors(self, words: _Words) -> tuple[sp.csr_matrix, sp.csr_matrix]:
+        """(texts x distinct words) and (distinct words x n-grams) counts: their product
+        is the (texts x n-grams) counts."""
+        return words.matrix(), self.word_counts(words.distinct)
 
     def word_counts(self, words: list[str]) -> sp.csr_matrix:
         """The n-gram counts of each word (lower-cased, without whitespace), one row each."""
@@ -619,6 +636,33 @@ def _lookup(
     found = keys[i] == h
     docs.append(doc[found])
     cols.append(key_cols[i[found]])
+
+
+def _sublinear_logits(
+    x: sp.csr_matrix, lin: np.ndarray, lin2: np.ndarray, weights: np.ndarray, idf2: np.ndarray
+) -> np.ndarray:
+    """``normalize(tf(x) * idf) @ coef`` with ``tf(c) = 1 + log(c)``, from the parts linear
+    in the counts: ``lin = x @ weights`` (weights = IDF x coefficients) and
+    ``lin2 = x @ idf2``.
+
+    ``tf(c) = c`` for a count of 1, which most counts are, so only the counts of 2 or more
+    need a correction: of the logits ``(c - tf(c)) * weights`` and of the squared norms
+    ``(c - tf(c)**2) * idf**2``.
+    """
+    n = x.shape[0]
+    lin = np.array(lin, dtype=np.float64).reshape(n, -1)
+    norm2 = np.array(lin2, dtype=np.float64).reshape(n)
+    many = np.flatnonzero(x.data >= 2)
+    if len(many):
+        c, col = x.data[many], x.indices[many]
+        row = np.searchsorted(x.indptr, many, side="right") - 1
+        tf = 1.0 + np.log(c)
+        for k in range(lin.shape[1]):
+            lin[:, k] -= np.bincount(row, weights=(c - tf) * weights[col, k], minlength=n)
+        norm2 -= np.bincount(row, weights=(c - tf * tf) * idf2[col], minlength=n)
+    norm = np.sqrt(np.clip(norm2, 0.0, None))
+    norm[norm == 0] = 1.0
+    return lin / norm[:, None]
 
 
 def _count_matrix(
