@@ -53,11 +53,16 @@ def test_kept_in_the_store_and_read_by_a_fresh_process(ws, monkeypatch):
     ws.import_frame("responses", frame(["late parcel", "rude agent", "great app"]))
     first = TextReports()
     # the tables with scored texts, and the case trends (the page shows both)
-    assert first.precompute(ws.store, ws.config) == ["themes:responses", "trends:week", "faq"]
-    assert first.save(ws.store) == 3
+    assert first.precompute(ws.store, ws.config) == [
+        "themes:responses",
+        "languages:responses",
+        "trends:week",
+        "faq",
+    ]
+    assert first.save(ws.store) == 4
     assert first.save(ws.store) == 0  # nothing new
     kept = ws.store.backend.table(KEPT_TABLE).to_pyarrow()
-    assert kept.num_rows == 3
+    assert kept.num_rows == 4
     computed = first.themes(ws.store, ws.config)
 
     def refuse(*a, **k):
@@ -86,7 +91,8 @@ def test_kept_in_the_store_and_read_by_a_fresh_process(ws, monkeypatch):
     marked.themes(ws.store, plain, keep=True)
     assert marked.save(ws.store) == 1
     ids = ws.store.backend.table(KEPT_TABLE).to_pyarrow()["report_key"].to_pylist()
-    assert sorted(i.split(":")[0] for i in ids) == ["masked", "masked", "masked", "unmasked"]
+    modes = sorted(i.split(":")[0] for i in ids if ":" in i)  # the languages' holds no texts
+    assert modes == ["masked", "masked", "masked", "unmasked"] and len(ids) == 5
     monkeypatch.setattr(reports_module, "themes_with_documents", refuse)
     assert TextReports().themes(ws.store, plain) == unmasked  # read back, not computed
     monkeypatch.undo()
@@ -104,11 +110,16 @@ def test_kept_in_the_store_and_read_by_a_fresh_process(ws, monkeypatch):
     # ... but the case trends, whose table no import touched, are read back, not computed
     monkeypatch.setattr(reports_module, "case_trends", refuse)
     again = TextReports()
-    assert again.precompute(ws.store, ws.config) == ["themes:responses", "trends:week", "faq"]
+    assert again.precompute(ws.store, ws.config) == [
+        "themes:responses",
+        "languages:responses",
+        "trends:week",
+        "faq",
+    ]
     monkeypatch.undo()
-    assert again.save(ws.store) >= 1  # the new responses themes (and the FAQ, if it changed)
+    assert again.save(ws.store) >= 2  # the new responses themes, languages (and FAQ if changed)
     rows = ws.store.backend.table(KEPT_TABLE).to_pyarrow()
-    assert rows.num_rows == 3  # replaced, not kept beside the old ones
+    assert rows.num_rows == 4  # replaced, not kept beside the old ones
     volumes = {t["id"]: t["volume"] for t in again.themes(ws.store, ws.config)["themes"]}
     assert volumes["delivery"] == 2
 
@@ -169,3 +180,33 @@ def test_a_view_answers_with_the_older_report_while_a_newer_one_is_computed(ws):
     with reports.ready_first() as stale:
         after = reports.themes(ws.store, ws.config)
     assert stale == [] and "stale" not in after
+
+
+def test_one_request_reads_the_data_versions_once(ws, monkeypatch):
+    """Within a request (``ready_first``) every table's data version is read once (three
+    grouped queries) and equals the one read table by table; a new request reads again."""
+    import cxray.text._reports as reports_module
+
+    ws.import_frame("responses", frame(["late parcel", "rude agent", "great app"]))
+    enrich = TextReports()
+    enrich.precompute(ws.store, ws.config)
+    reports = TextReports()
+    alone = {t: reports.data_version(ws.store, t) for t in ("responses", "cases", "mentions")}
+    assert alone["responses"][0] is not None and alone["responses"][1][0] == 3
+    assert alone["cases"] == (None, (0, None), (0,))
+    real, calls = reports_module._data_versions, []
+
+    def counted(store):
+        calls.append(1)
+        return real(store)
+
+    monkeypatch.setattr(reports_module, "_data_versions", counted)
+    with reports.ready_first():
+        got = {t: reports.data_version(ws.store, t) for t in ("responses", "cases", "mentions")}
+        reports.themes(ws.store, ws.config)
+        reports.languages(ws.store, "responses")
+    assert got == alone and len(calls) == 1
+    ws.import_frame("responses", frame(["parcel lost"], start=10))
+    with reports.ready_first():
+        assert reports.data_version(ws.store, "responses")[1][0] == 4  # read again
+    assert len(calls) == 2

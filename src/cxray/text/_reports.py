@@ -102,24 +102,17 @@ class TextReports:
 
     # ------------------------------------------------------------ keys
 
-    @staticmethod
-    def data_version(store: Store, table: str) -> tuple[Any, ...]:
-        b = store.backend
-        names = set(b.list_tables())
-        log = b.table(IMPORT_LOG)
-        # this table's latest import: an import into another table leaves its reports be
-        out: list[Any] = [log.filter(log.table_name == table).import_id.max().to_pyarrow().as_py()]
-        for name, stamp in ((SENTIMENT_TABLE, "scored_at"), (THEMES_TABLE, None)):
-            if name not in names:
-                out.append(None)
-                continue
-            t = b.table(name)
-            t = t.filter(t.table_name == table)
-            agg = [t.count().name("n")]
-            if stamp:
-                agg.append(t[stamp].max().name("last"))
-            out.append(tuple(t.aggregate(agg).to_pyarrow().to_pylist()[0].values()))
-        return tuple(out)
+    def data_version(self, store: Store, table: str) -> tuple[Any, ...]:
+        """The state of ``table``'s texts a report of it depends on: the table's latest
+        import, and the count (and latest score time) of its rows in ``text_sentiment``
+        and ``text_themes``. Within one request (:meth:`ready_first`) every table's is read
+        once, by three grouped queries, and reused by all the reports of that page."""
+        memo = getattr(self._local, "versions", None)
+        if memo is None:
+            return _data_versions(store)(table)
+        if store.url not in memo:
+            memo[store.url] = _data_versions(store)
+        return memo[store.url](table)
 
     @staticmethod
     def _config_key(config: ProgramConfig) -> str:
@@ -198,10 +191,12 @@ class TextReports:
         Without a background computation, nothing changes.
         """
         self._local.stale = []
+        self._local.versions = {}  # data versions, read once for the request
         try:
             yield self._local.stale
         finally:
             self._local.stale = None
+            self._local.versions = None
 
     def _older(
         self,
@@ -287,12 +282,13 @@ class TextReports:
         self, store: Store, config: ProgramConfig, *, tables: tuple[str, ...] | None = None
     ) -> list[str]:
         """Compute what the Text page shows first, so that nobody waits for it: the
-        taxonomy themes of every table with scored texts and the weekly case trends,
-        under ``config`` (the store's own: texts redacted unless configured off).
+        taxonomy themes (and languages) of every table with scored texts, the weekly case
+        trends and the FAQ candidates, under ``config`` (the store's own: texts redacted
+        unless configured off).
 
         Kept in memory at once and marked for :meth:`save` (call it with a writable
         store; ``cxray text enrich`` and ``cxray serve`` do). Returns what it covered
-        (``"themes:responses"``, ``"trends:week"``).
+        (``"themes:responses"``, ``"languages:responses"``, ``"trends:week"``, ``"faq"``).
         """
         done = []
         have = _tables_with_texts(store)
@@ -301,6 +297,8 @@ class TextReports:
                 continue
             self.themes(store, config, table=table, keep=True)
             done.append(f"themes:{table}")
+            self.languages(store, table, keep=True)  # the page's note on unscored languages
+            done.append(f"languages:{table}")
         if "cases" in store.backend.list_tables():
             self.trends(store, config, period="week", keep=True)
             done.append("trends:week")
@@ -312,20 +310,26 @@ class TextReports:
 
     # ------------------------------------------------------------ languages
 
-    def languages(self, store: Store, table: str | None = None) -> dict[str, Any]:
+    def languages(
+        self, store: Store, table: str | None = None, *, keep: bool = False
+    ) -> dict[str, Any]:
         """The languages of the scored texts (of ``table``, or of every table): per language
         its texts, how many have a sentiment score, and whether sentiment supports it (every
         text of it scored); ``gaps``: the languages left unscored, each with what to do
         (``"Portuguese: 12,400 texts; sentiment needs a trained model: `cxray text train`"``).
 
-        Kept per data version like the reports (one grouped count of ``text_sentiment``).
+        Kept per data version like the reports (one grouped count of ``text_sentiment``),
+        read from the store's kept reports when there (counts only, no texts); ``keep``:
+        mark a computed one for :meth:`save`.
         """
         if table is not None and table not in TEXT_FIELDS:
             raise QueryError(f"no texts in {table!r}; choose one of {', '.join(TEXT_FIELDS)}")
         tables = (table,) if table else tuple(TEXT_FIELDS)
         version = tuple(self.data_version(store, t) for t in tables)
         key = ("languages", store.url, table or _ALL)
-        return self._get(key, version, lambda: _language_summary(store, table))
+        return self._get(
+            key, version, lambda: _language_summary(store, table), store=store, keep=keep
+        )
 
     # ------------------------------------------------------------ themes
 
@@ -494,6 +498,36 @@ class TextReports:
             store=store,
             keep=keep,
         )
+
+
+def _data_versions(store: Store) -> Any:
+    """Every table's data version (:meth:`TextReports.data_version`) from three grouped
+    queries; a function of the table name."""
+    b = store.backend
+    names = set(b.list_tables())
+    log = b.table(IMPORT_LOG)
+    got = log.group_by("table_name").aggregate(m=log.import_id.max()).to_pyarrow().to_pylist()
+    imports = {r["table_name"]: r["m"] for r in got}
+    derived: dict[str, dict[str, tuple[Any, ...]] | None] = {}
+    for name, stamp in ((SENTIMENT_TABLE, "scored_at"), (THEMES_TABLE, None)):
+        if name not in names:
+            derived[name] = None
+            continue
+        t = b.table(name)
+        agg = {"n": t.count()}
+        if stamp:
+            agg["last"] = t[stamp].max()
+        rows = t.group_by("table_name").aggregate(**agg).to_pyarrow().to_pylist()
+        derived[name] = {r["table_name"]: tuple(r[k] for k in agg) for r in rows if r["table_name"]}
+
+    def of(table: str) -> tuple[Any, ...]:
+        out: list[Any] = [imports.get(table)]
+        for name, empty in ((SENTIMENT_TABLE, (0, None)), (THEMES_TABLE, (0,))):
+            per = derived[name]
+            out.append(None if per is None else per.get(table, empty))
+        return tuple(out)
+
+    return of
 
 
 def _kept_id(key: tuple[Any, ...]) -> str:

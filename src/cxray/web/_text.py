@@ -262,7 +262,7 @@ def add_text_routes(
                 trends = text.REPORTS.trends(ws.store, config, period="week", keep=keep)
                 faq = faq_section(ws.store, config, keep=keep)  # cxray.web._text_faq
                 # languages of these texts that sentiment cannot score: a notice at the top
-                gaps = text.REPORTS.languages(ws.store, table)["gaps"]
+                gaps = text.REPORTS.languages(ws.store, table, keep=keep)["gaps"]
                 fdr = ws.config.measurement.fdr
                 if keep:
                     _save_kept(state)
