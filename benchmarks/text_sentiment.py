@@ -4,6 +4,7 @@ and texts per second of the default path and of the domain model; and a cross-do
 
     python -m benchmarks.text_sentiment
     python -m benchmarks.text_sentiment --cross-domain [--not-stated] [--max-test 4000]
+        [--no-class-balance] [--min-groups 1]
 
 Data: ``../shared/data/womens_clothing_reviews/Womens Clothing E-Commerce Reviews.csv`` (next to
 the project root; not copied into the repo). Texts are ``Review Text`` (rows without one are
@@ -223,6 +224,17 @@ def main_cross_domain(argv: list[str]) -> None:
     ap.add_argument("--max-test", type=int, default=4000)
     ap.add_argument("--json", help="also write the rows to this JSON file")
     ap.add_argument("--save-full", help="save the model trained on every set of the pool here")
+    ap.add_argument(
+        "--no-class-balance",
+        action="store_true",
+        help="train without evening out the classes (general-v1's weighting)",
+    )
+    ap.add_argument(
+        "--min-groups",
+        type=int,
+        default=2,
+        help="learn a word only when 2+ texts of this many training sets have it (v1: 1)",
+    )
     args = ap.parse_args(argv)
     what = "clearly licensed + license not stated" if args.not_stated else "clearly licensed"
     print(f"Leave-one-domain-out; the general model is trained on the other {what} sets\n")
@@ -232,7 +244,11 @@ def main_cross_domain(argv: list[str]) -> None:
     )
     print("|---|---:|---:|---:|---:|---:|---|")
     rows = cross_domain(
-        not_stated=args.not_stated, max_test=args.max_test, save_full=args.save_full
+        not_stated=args.not_stated,
+        max_test=args.max_test,
+        save_full=args.save_full,
+        class_balance=not args.no_class_balance,
+        min_groups=args.min_groups,
     )
     if args.json:
         Path(args.json).write_text(json.dumps(rows, indent=1))
