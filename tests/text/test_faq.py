@@ -3,13 +3,15 @@ the knowledge base; BANKING77 groups follow its annotated intents."""
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 from benchmarks.text_faq import DATA, load
 
 from cxray import text
 from cxray.exceptions import QueryError
-from cxray.text._faq import group_questions, question_focus
+from cxray.text._faq import _TOKENS, _clean, group_questions, question_focus
 from cxray.workspace import Workspace
 from tests.text._faq_data import cases, n_questions
 
@@ -161,6 +163,16 @@ def test_banking77_groups_follow_the_intents():
     # measured 0.689 on this sample, 0.644 on all 10,003 (benchmarks/text_faq.py)
     assert nmi >= 0.60, nmi
     assert (g.assigned >= 0).mean() >= 0.9
+    # labels: phrases of the group's own texts, never a lone short word, all distinct
+    assert len(set(g.labels)) == len(g.labels)
+    for j, label in enumerate(g.labels):
+        assert label and not (" " not in label and len(label) <= 3), label
+        mine = [x[i] for i in np.flatnonzero(g.assigned == j)]
+        said = [" " + " ".join(re.findall(_TOKENS, _clean(t))) + " " for t in mine]
+        assert any(f" {label} " in t for t in said), (label, mine[:3])
+    assert {"forgot my password", "exchange rate", "apple pay", "change my pin"} <= set(g.labels), (
+        g.labels
+    )
 
 
 def test_questions_in_portuguese_are_grouped_without_stop_words(tmp_path):

@@ -35,11 +35,16 @@ similarity is at least ``1 − threshold``. Groups whose mean TF-IDF vectors hav
 cosine of at least ``merge_at`` (0.5) are merged (near-duplicate intents). Groups
 of fewer than ``min_size`` texts (rows, not distinct texts) are dropped.
 
-A group's **label** is its most distinctive phrase: the heaviest bigram of its
-mean TF-IDF vector when it weighs at least half the heaviest term, else the two
-heaviest terms; its **id** is ``q-`` + the first 8 hex digits of the SHA-1 of
-its five heaviest terms, sorted (stable like a discovered theme's id). Its
-**examples** are the readable texts (20–240 characters) nearest its centroid.
+A group's **label** is its most distinctive phrase as its texts write it
+(:func:`phrase_label`): a run of up to four words of its texts, neither starting nor
+ending with a stop word, a word of asking or a contraction's piece ("forgot my
+password", "change my pin"), scored by the share of the group's texts that hold it
+times the share of its uses inside the group; a single word (four letters or more)
+only when no phrase qualifies and half of its texts are in the group; else the
+representative question, shortened. Labels are distinct. Its **id** is ``q-`` + the
+first 8 hex digits of the SHA-1 of its five heaviest terms, sorted (stable like a
+discovered theme's id). Its **examples** are the readable texts (20–240 characters)
+nearest its centroid.
 
 **Measures** (:func:`faq_candidates`): volume (question texts in the group),
 share of all question texts with a Wilson interval, volume per period (months
@@ -348,6 +353,7 @@ def group_questions(
     text_sim = np.array(
         [best_sim[index[c.strip()]] if c.strip() else -1.0 for c in clean], dtype=float
     )
+    background = _phrase_counts(fit_on, stop_words)
     for j in range(len(found)):
         members = np.flatnonzero(best == j)
         if members.size < 1:
@@ -358,7 +364,11 @@ def group_questions(
         if not top:
             continue
         top = [analyzer.readable(t) for t in top]
-        label = _label(top, weights[order[: len(top)]])
+        rows_j = np.flatnonzero(per_text == j)
+        rows_j = rows_j[np.lexsort((rows_j, -text_sim[rows_j]))]
+        label = phrase_label(
+            [clean[i] for i in rows_j[:300]], background, stop_words, used=set(names)
+        ) or _label(top, weights[order[: len(top)]])
         gid = "q-" + hashlib.sha1("|".join(sorted(top[:5])).encode("utf-8")).hexdigest()[:8]
         while gid in seen:
             gid += "x"
@@ -433,6 +443,120 @@ def _tokenized(words: frozenset[str]) -> set[str]:
     for w in words:
         out.update(re.findall(_TOKENS, w.lower()))
     return out
+
+
+#: the longest label phrase, in words
+MAX_LABEL_WORDS = 4
+#: a single word names a group only when at least this share of its uses (members counted
+#: twice) fall in the group: half of its texts ("passcode", not "make")
+SINGLE_SPECIFIC = 0.25
+
+
+#: what tokenization leaves of English contractions ("hasn't" -> "hasn"): never at a label's
+#: start or end
+_PIECES = "hasn doesn didn isn isnt wasn weren aren won wont don dont couldn wouldn shouldn"
+CONTRACTION_PIECES = frozenset(_PIECES.split()) | {"haven", "hadn", "ve", "ll", "re", "cant"}
+
+
+def _phrases(text: str, stop: frozenset[str] | set[str]) -> set[str]:
+    """The phrases of a (cleaned, lower-case) text that can name a group: runs of one to
+    :data:`MAX_LABEL_WORDS` consecutive words that neither start nor end with a stop word
+    or a word of asking (a phrase may hold them inside: "cancel my order"); a single word
+    needs four letters or more."""
+    toks = re.findall(_TOKENS, text)
+    out = set()
+    for i, first in enumerate(toks):
+        if first in stop or first in FILLER or first in CONTRACTION_PIECES:
+            continue
+        for n in range(1, MAX_LABEL_WORDS + 1):
+            if i + n > len(toks):
+                break
+            last = toks[i + n - 1]
+            if last in stop or last in FILLER or last in CONTRACTION_PIECES:
+                continue
+            if n == 1 and len(first) < 4:
+                continue
+            out.add(" ".join(toks[i : i + n]))
+    return out
+
+
+def _phrase_counts(texts: Sequence[str], stop: frozenset[str] | set[str]) -> dict[str, int]:
+    """In how many of ``texts`` each phrase (:func:`_phrases`) occurs."""
+    from collections import Counter
+
+    counts: Counter[str] = Counter()
+    for t in texts:
+        counts.update(_phrases(t, stop))
+    return dict(counts)
+
+
+def phrase_label(
+    members: Sequence[str],
+    background: dict[str, int],
+    stop: frozenset[str] | set[str],
+    *,
+    used: set[str] | None = None,
+) -> str:
+    """A group's most distinctive phrase, as its texts write it.
+
+    ``members``: the group's (cleaned) texts, nearest its centroid first; ``background``:
+    the phrase counts of the texts grouping was fitted on (:func:`_phrase_counts`). A
+    phrase's score is its share of the members that hold it (coverage) times the share
+    of its uses that fall in the group (specificity; members count once more on top of
+    the background), times 1.25 per word beyond the second up to three. Phrases of two
+    or more words in at least a fifth of the members (and two) come first ("reset
+    password", "cancel my order"); a single word (four letters or more) in at least a
+    third of them only when there is none, and only when half of its texts are in the
+    group (:data:`SINGLE_SPECIFIC`: "passcode", not "make"). No label in ``used``. Without
+    a candidate: the nearest member from its first content word, at most
+    :data:`MAX_LABEL_WORDS` words (the representative question, shortened); ``""`` when no
+    member has a content word.
+    """
+    used = used or set()
+    n = len(members)
+    if not n:
+        return ""
+    from collections import Counter
+
+    inside: Counter[str] = Counter()
+    for t in members:
+        inside.update(_phrases(t, stop))
+    for single, share in ((False, 5), (True, 3)):
+        need = max(2, int(np.ceil(n / share)))
+        best, best_score = "", 0.0
+        for phrase, k in sorted(inside.items()):
+            words = phrase.count(" ") + 1
+            if k < need or phrase in used or (words == 1) != single:
+                continue
+            specific = k / (k + background.get(phrase, 0))
+            if single and specific < SINGLE_SPECIFIC:
+                continue
+            score = (k / n) * specific * 1.25 ** (min(words, 3) - 2)
+            if score > best_score:
+                best, best_score = phrase, score
+        if best:
+            return best
+    for t in members:
+        toks = re.findall(_TOKENS, t)
+        start = next(
+            (
+                i
+                for i, w in enumerate(toks)
+                if w not in stop and w not in FILLER and w not in CONTRACTION_PIECES
+            ),
+            None,
+        )
+        if start is None:
+            continue
+        words_ = toks[start : start + MAX_LABEL_WORDS]
+        while words_ and (
+            words_[-1] in stop or words_[-1] in FILLER or words_[-1] in CONTRACTION_PIECES
+        ):
+            words_.pop()
+        label = " ".join(words_)
+        if label and label not in used and (" " in label or len(label) >= 4):
+            return label
+    return ""
 
 
 def _label(top: list[str], weights: np.ndarray) -> str:
