@@ -104,7 +104,8 @@ def discover_embedded_themes(
     max_fit: int = 2_000,
     n_exemplars: int = 5,
 ) -> tuple[list[DiscoveredTheme], list[tuple[str, ...]]]:
-    """Like :func:`cxray.text.discover_themes`, clustering sentence embeddings instead of NMF."""
+    """Like :func:`cxray.text.discover_themes`, clustering sentence embeddings of the cleaned
+    texts (:func:`clean_for_themes`) instead of NMF."""
     from sklearn.cluster import KMeans
     from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
     from sklearn.linear_model import SGDClassifier
@@ -112,11 +113,12 @@ def discover_embedded_themes(
     clean, distinct = distinct_texts(texts, n_themes)
     pick = fit_sample(len(distinct), max_fit, random_state)
     sample = [distinct[i] for i in pick]
-    vectors = embed(sample)
+    # embedded without handles, links, tags and numbers (clean_for_themes), like NMF's texts
+    cleaned = [clean_for_themes(t) for t in sample]
+    vectors = embed([c or t for c, t in zip(cleaned, sample, strict=True)])
     km = KMeans(n_clusters=n_themes, n_init=4, random_state=random_state).fit(vectors)
     cluster = km.labels_
     # class-based TF-IDF: a cluster's term counts, weighted by how rare the term is overall
-    cleaned = [clean_for_themes(t) for t in sample]
     stop, _ = corpus_stop_words(cleaned)
     stop = stop | proper_nouns(cleaned)
     counts = CountVectorizer(
