@@ -1,11 +1,20 @@
 """Do discovered themes follow annotated reasons, and does the taxonomy spread its matches?
 
     python -m benchmarks.text_themes_quality [--json out.json] [--sample 6000]
+        [--baseline old_discover.py] [--embeddings] [--only-banking]
 
 Data (``../shared/data``; each part is skipped when its files are absent):
 
 * **BANKING77** ``banking77/test.csv``: 3,080 support questions, 77 annotated intents (the
   intent stands for the reason of the contact); 10 and 20 discovered themes;
+* **BANKING77 social posts**: the same texts and intents made into short social-style posts
+  to a company (:func:`social_posts`: handles of the company at the start of 90 % of them,
+  other handles, links, hashtags, reference numbers, place names, retweets of 5 posts; the
+  rates are stated there), built anew for each seed, a stand-in for the social posts with
+  annotated complaint reasons that cxray does not have; 10 and 20 themes. ``--baseline
+  FILE`` measures another ``discover_themes`` next to today's on both (the discovery before
+  the rebuild: ``git show 516699e:src/cxray/text/_discover.py > /tmp/old_discover.py``);
+  ``--embeddings`` also embedding discovery (``cxray[text]``);
 * **clothing reviews**: ``Department Name`` (6) and ``Class Name`` (about 20) of the
   reviews with text (a seeded sample of ``--sample``), 8 themes;
 * **Olist** (Portuguese): ``most_voted_subclass`` (9 annotated reasons: late, early,
@@ -36,6 +45,7 @@ import json
 import re
 import time
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -80,6 +90,114 @@ def olist() -> tuple[list[str], list[str]]:
 
 def airways() -> list[str]:
     return [r["ReviewBody"] for r in _rows(AIRWAYS) if (r.get("ReviewBody") or "").strip()]
+
+
+#: the company of the social-style posts: a brand that is also an English word, with a main
+#: handle, a support handle and two regional ones (first handle of a post, drawn with these
+#: probabilities)
+BRAND = "Harbor"
+BRAND_HANDLES = (("@harbor", 0.55), ("@HarborHelp", 0.2), ("@AskHarbor", 0.15), ("@HarborUK", 0.1))
+OTHER_HANDLES = tuple(
+    f"@{h}"
+    for h in (
+        "jess_m", "moneysavingtom", "dan_k", "SarahB", "finance_daily", "mike1987", "lucyloo",
+        "consumerwatch", "ravi_p", "BBCWatchdog", "annaj", "techcrunchfan", "paulw", "nina_r",
+        "theboss", "kate_m", "ombudsman_help", "liamg", "chloe_x", "ukmoneynews",
+    )
+)  # fmt: skip
+HASHTAGS = (
+    "#fail", "#banking", "#customerservice", "#help", "#harborbank", "#mondaymotivation",
+    "#annoyed", "#fintech", "#worstbank", "#frustrated",
+)  # fmt: skip
+PLACES = (
+    "Leeds", "Bristol", "Manchester", "Glasgow", "Cardiff", "Denver", "Dublin", "Madrid",
+    "Lisbon", "Berlin", "Austin", "Toronto", "Sydney", "Brighton", "Oxford", "Boston",
+    "Chicago", "Paris", "Lagos", "Mumbai",
+)  # fmt: skip
+PLACE_FORMS = ("in {}", "at the {} branch", "here in {}", "from {}", "on holiday in {}")
+NUMBER_FORMS = ("ref {}", "case #{}", "order {}", "account ending {}", "ticket no. {}")
+COURTESY = ("thanks!", "pls help!!", "thx", "cheers", "anyone?", "so annoying")
+BRAND_FORMS = ("come on {}", "{} app", "{} pls", "shame on you {}", "{} support")
+#: each transformation's rate (per post, independent): see :func:`social_posts`
+SOCIAL_RATES = {
+    "brand_handle": 0.90,
+    "other_handle": 0.15,
+    "url": 0.15,
+    "hashtag": 0.20,
+    "number": 0.15,
+    "place": 0.15,
+    "brand_word": 0.10,
+    "courtesy": 0.15,
+    "retweet": 0.05,
+}
+
+
+def social_posts(
+    texts: list[str], reasons: list[str], *, seed: int = 0, memes: int = 5
+) -> tuple[list[str], list[str]]:
+    """Short social-style posts to a company, with the annotated reason of each text kept.
+
+    A stand-in for the set of the issue (short social posts to a service company with
+    annotated complaint reasons; not available to cxray): each text, independently with
+    the rates of :data:`SOCIAL_RATES`, gets
+
+    * a handle of the company at its start (90 %): ``@harbor`` (a brand that is also an
+      English word), ``@HarborHelp``, ``@AskHarbor`` or ``@HarborUK`` (55/20/15/10 %);
+    * another handle (15 %, one of 20 users or accounts), at its start or end;
+    * a link ``https://t.co/`` + 10 random letters (15 %);
+    * one or two hashtags (20 %, of 10: ``#fail``, ``#banking``...);
+    * a case, order or reference number (15 %, "ref 4839201", "account ending 4421");
+    * a place name (15 %, one of 20 cities: "at the Leeds branch", "here in Denver");
+    * the brand as a word (10 %: "come on Harbor", "Harbor app");
+    * a courtesy or exclamation (15 %: "thanks!", "pls help!!");
+
+    then 5 % of the posts are replaced by retweets ``RT @user: <post>`` of one of ``memes``
+    (5) posts drawn from the others, which keep the reason of the retweeted post. Seeded
+    (``numpy.random.default_rng(seed)``); returns the posts and their reasons.
+    """
+    import numpy as np
+
+    if len(texts) != len(reasons):
+        raise ValueError(f"{len(texts)} texts but {len(reasons)} reasons")
+    rng = np.random.default_rng(seed)
+    r = SOCIAL_RATES
+    handles = [h for h, _ in BRAND_HANDLES]
+    p_handle = [p for _, p in BRAND_HANDLES]
+
+    def pick(seq: tuple[str, ...] | list[str]) -> str:
+        return seq[int(rng.integers(len(seq)))]
+
+    posts = []
+    for text in texts:
+        head: list[str] = []
+        tail: list[str] = []
+        body = text.strip()
+        if rng.random() < r["brand_handle"]:
+            head.append(handles[int(rng.choice(len(handles), p=p_handle))])
+        if rng.random() < r["other_handle"]:
+            (head if rng.random() < 0.5 else tail).append(pick(OTHER_HANDLES))
+        if rng.random() < r["place"]:
+            tail.append(pick(PLACE_FORMS).format(pick(PLACES)))
+        if rng.random() < r["number"]:
+            tail.append(pick(NUMBER_FORMS).format(int(rng.integers(1_000, 10_000_000))))
+        if rng.random() < r["brand_word"]:
+            tail.append(pick(BRAND_FORMS).format(BRAND))
+        if rng.random() < r["courtesy"]:
+            tail.append(pick(COURTESY))
+        if rng.random() < r["hashtag"]:
+            tail += [pick(HASHTAGS) for _ in range(1 + int(rng.random() < 0.3))]
+        if rng.random() < r["url"]:
+            letters = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+            tail.append("https://t.co/" + "".join(pick(letters) for _ in range(10)))
+        posts.append(" ".join([*head, body, *tail]))
+    reasons = list(reasons)
+    chosen = rng.choice(len(posts), size=memes, replace=False)
+    for i in range(len(posts)):
+        if i not in chosen and rng.random() < r["retweet"]:
+            m = int(pick(list(chosen)))
+            posts[i] = f"RT {pick(OTHER_HANDLES)}: {posts[m]}"
+            reasons[i] = reasons[m]
+    return posts, reasons
 
 
 def _number(value: str | None) -> float:
@@ -195,28 +313,40 @@ def bad_label(label: str, stops: frozenset[str], names: frozenset[str]) -> bool:
 
 def discovery(
     name: str,
-    texts: list[str],
+    texts: list[str] | Callable[[int], tuple[list[str], list[str]]],
     truths: dict[str, list[str]],
     n_themes: int,
     lang: str,
+    *,
+    discover: Callable[..., Any] | None = None,
+    method: str = "NMF",
 ) -> dict[str, Any]:
+    """NMI/ARI of one discovery over :data:`SEEDS`; ``texts`` may be a function of the seed
+    giving ``(texts, reasons)`` (the social-style posts, built anew per seed)."""
     import numpy as np
 
-    from cxray.text import discover_themes
+    if discover is None:
+        from cxray.text import discover_themes as discover
 
-    stops, names = _stop_words(lang), capitalised_mid_sentence(texts)
     seconds, labels, bad, scores = [], [], [], {}
     for seed in SEEDS:
+        if callable(texts):
+            these, reasons = texts(seed)
+            truth_now = {key: reasons for key in truths}
+        else:
+            these, truth_now = texts, truths
+        stops, names = _stop_words(lang), capitalised_mid_sentence(these)
         t0 = time.perf_counter()
-        found, assigned = discover_themes(texts, n_themes=n_themes, random_state=seed)
+        found, assigned = discover(these, n_themes=n_themes, random_state=seed)
         seconds.append(time.perf_counter() - t0)
         if seed == SEEDS[0]:
             labels = [t.label for t in found]
         bad += [bad_label(t.label, stops, names) for t in found]
-        for key, truth in truths.items():
+        for key, truth in truth_now.items():
             scores.setdefault(key, []).append(agreement(assigned, truth))
     out: dict[str, Any] = {
         "set": name,
+        "method": method,
         "themes": n_themes,
         "found": len(labels),
         "seconds": round(float(np.mean(seconds)), 1),
@@ -262,13 +392,45 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--sample", type=int, default=6000, help="clothing reviews (seeded sample)")
     p.add_argument("--json", type=Path, help="also write the figures here")
+    p.add_argument(
+        "--baseline",
+        type=Path,
+        help="a Python file with another discover_themes (an older cxray's _discover.py) to "
+        "measure on BANKING77 and the social-style posts next to today's",
+    )
+    p.add_argument(
+        "--embeddings",
+        action="store_true",
+        help="also measure embedding discovery (needs cxray[text]) on BANKING77 and the posts",
+    )
+    p.add_argument("--only-banking", action="store_true", help="BANKING77 and the posts only")
     args = p.parse_args()
     results: dict[str, list[dict[str, Any]]] = {"discovery": [], "taxonomy": [], "aspects": []}
+    methods: list[tuple[str, Callable[..., Any] | None]] = [("NMF", None)]
+    if args.baseline:
+        methods.insert(0, (f"baseline {args.baseline.name}", _load_discover(args.baseline)))
+    if args.embeddings:
+        from cxray.text import discover_embedded_themes
+
+        methods.append(("embeddings", discover_embedded_themes))
     if BANKING.exists():
         texts, intent = banking()
+
+        def posts(seed: int) -> tuple[list[str], list[str]]:
+            return social_posts(texts, intent, seed=seed)
+
         for k in (10, 20):
-            results["discovery"].append(discovery("BANKING77", texts, {"intent": intent}, k, "en"))
+            for method, fn in methods:
+                for name, data in (("BANKING77", texts), ("BANKING77 social posts", posts)):
+                    results["discovery"].append(
+                        discovery(
+                            name, data, {"intent": intent}, k, "en", discover=fn, method=method
+                        )
+                    )
         results["taxonomy"].append(taxonomy("BANKING77", texts))
+    if args.only_banking:
+        _print(results)
+        return
     if CLOTHING.exists():
         texts, dept, cls = clothing(args.sample)
         results["discovery"].append(
@@ -283,18 +445,41 @@ def main() -> None:
         with contextlib.suppress(ImportError):  # a cxray without aspect sentiment
             results["aspects"] = aspects_vs_ratings()
 
+    _print(results)
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2), encoding="utf-8")
+
+
+def _load_discover(path: Path) -> Callable[..., Any]:
+    """``discover_themes`` of a Python file (an older cxray's ``_discover.py``)."""
+    import importlib.util
+    import sys
+
+    spec = importlib.util.spec_from_file_location("baseline_discover", path)
+    if spec is None or spec.loader is None:
+        raise SystemExit(f"--baseline: {path} is not a Python file")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["baseline_discover"] = module  # dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module.discover_themes
+
+
+def _print(results: dict[str, list[dict[str, Any]]]) -> None:
     print("### Discovered themes against annotated reasons\n")
-    print("| set | themes | annotation | NMI (seeds 0-2) | ARI | entity or stop-word labels |")
-    print("|---|---:|---|---:|---:|---:|")
+    print(
+        "| set | method | themes | annotation | NMI mean (seeds 0-2, min-max) | ARI "
+        "| entity or stop-word labels |"
+    )
+    print("|---|---|---:|---|---:|---:|---:|")
     for r in results["discovery"]:
         for key in [k[4:] for k in r if k.startswith("nmi_") and not k.endswith("_range")]:
             print(
-                f"| {r['set']} | {r['themes']} | {key} | {r[f'nmi_{key}']:.3f} "
+                f"| {r['set']} | {r['method']} | {r['themes']} | {key} | {r[f'nmi_{key}']:.3f} "
                 f"({r[f'nmi_{key}_range'][0]:.3f}-{r[f'nmi_{key}_range'][1]:.3f}) | "
                 f"{r[f'ari_{key}']:.3f} | {r['bad_share']:.0%} |"
             )
     for r in results["discovery"]:
-        print(f"\n{r['set']} ({r['themes']}): " + "; ".join(r["labels"]))
+        print(f"\n{r['set']}, {r['method']} ({r['themes']}): " + "; ".join(r["labels"]))
     print("\n### Built-in taxonomy: match rates\n")
     print("| set | texts | unmatched | largest theme | its share | themes over 40 % |")
     print("|---|---:|---:|---|---:|---|")
@@ -313,8 +498,6 @@ def main() -> None:
                 f"| {r['theme']} | {r['rating']} | {r['n']:,} | {r['rho_whole']:.3f} | "
                 f"{r['rho_aspect']:.3f} | {r['gain']:+.3f} ({lo:+.3f} to {hi:+.3f}) |"
             )
-    if args.json:
-        args.json.write_text(json.dumps(results, indent=2), encoding="utf-8")
 
 
 if __name__ == "__main__":

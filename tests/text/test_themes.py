@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import random
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -299,3 +300,65 @@ def test_a_retweeted_text_counts_once():
     # 300 retweets are one cleaned text: they do not take over a theme
     assert sorted(t.label for t in found) == sorted(t.label for t in base)
     assert not any("meme" in x or "funniest" in x for t in found for x in t.terms)
+
+
+def test_cleaning_drops_trailing_tags_and_reference_numbers():
+    from cxray.text._discover import clean_for_themes
+
+    assert clean_for_themes("@harbor my card is blocked ref 4839201 #fail #banking") == (
+        "my card is blocked"
+    )
+    assert clean_for_themes("case #58213 still open https://t.co/abcDEF") == "still open"
+    assert clean_for_themes("card ending in 4421 declined, ticket no. 12") == "card declined,"
+    # a hashtag inside a sentence keeps its word; "no" without a number stays
+    assert clean_for_themes("my #card is blocked, no money left #annoyed") == (
+        "my card is blocked, no money left"
+    )
+    assert clean_for_themes("RT @x: order 12345 never arrived") == ": order never arrived"
+
+
+def test_social_posts_are_seeded_with_their_stated_rates():
+    from benchmarks.text_themes_quality import BRAND_HANDLES, SOCIAL_RATES, social_posts
+
+    handles = {h for h, _ in BRAND_HANDLES}
+
+    texts = [f"question number {i} about topic {'abcdefghij'[i % 10]}" for i in range(4000)]
+    reasons = [f"r{i % 10}" for i in range(4000)]
+    posts, why = social_posts(texts, reasons, seed=3)
+    assert (posts, why) == social_posts(texts, reasons, seed=3)
+    assert posts != social_posts(texts, reasons, seed=4)[0]
+    rt = np.array([p.startswith("RT @") for p in posts])
+    assert abs(rt.mean() - SOCIAL_RATES["retweet"]) < 0.015
+    # retweets copy one of 5 posts, reason and all; other posts keep their text and reason
+    assert len({p.split(": ", 1)[1] for p in np.array(posts)[rt]}) == 5
+    for p, y, t, r in zip(posts, why, texts, reasons, strict=True):
+        if p.startswith("RT @"):
+            src = posts.index(p.split(": ", 1)[1])
+            assert y == why[src]
+        else:
+            assert t in p and y == r
+    plain = [p for p, r in zip(posts, rt, strict=True) if not r]
+    share = {
+        "brand_handle": np.mean([p.split()[0] in handles for p in plain]),
+        "url": np.mean(["https://t.co/" in p for p in plain]),
+        "hashtag": np.mean(["#" in p.replace("case #", "") for p in plain]),
+    }
+    for key, got in share.items():
+        assert abs(got - SOCIAL_RATES[key]) < 0.03, (key, got)
+
+
+@pytest.mark.skipif(
+    not Path("../shared/data/banking77/test.csv").exists(), reason="needs BANKING77 (absent)"
+)
+def test_themes_of_social_posts_follow_the_reasons_not_the_noise():
+    from benchmarks.text_themes_quality import agreement, banking, social_posts
+
+    texts, intent = banking()
+    posts, reasons = social_posts(texts, intent, seed=0)
+    found, assigned = discover_themes(posts, n_themes=10, random_state=0)
+    nmi = agreement(assigned, reasons)[0]
+    # measured 0.432 (0.306 by the discovery of 516699e; 0.422 on the posts' clean texts)
+    assert nmi >= 0.40, nmi
+    words = " ".join(t.label + " " + " ".join(t.terms) for t in found).lower()
+    for noise in ("harbor", "https", "ticket", "ending", "fail", "banking", "leeds"):
+        assert noise not in words.split(), noise

@@ -4,8 +4,11 @@ Method (all seeded, nothing downloaded):
 
 1. **cleaning** (:func:`clean_for_themes`): @handles, URLs, e-mail addresses, the
    ``[email]``/``[phone]``/``[card]`` placeholders of redaction, a retweet's ``RT``,
-   numbers and the ``#`` of hashtags are removed, so a theme cannot be a handle,
-   a link or an order number, and a retweeted text becomes one distinct text;
+   the hashtags that end a post (tags, not content), reference numbers with their
+   label ("ref 4839201", "case #58213", "ticket no. 12", "account ending 4421"),
+   other numbers and the ``#`` of hashtags inside a sentence are removed, so a theme
+   cannot be a handle, a link, a tag or an order number, and a retweeted text becomes
+   one distinct text;
 2. the distinct cleaned texts are sorted, so the row order of the store does not
    matter (texts that differ only by what cleaning removed, such as retweets, count
    once); above ``max_fit`` of them a seeded sample is taken for fitting;
@@ -207,6 +210,16 @@ _HANDLE = re.compile(r"(?<![\w@])@\w+")
 _PLACEHOLDER = re.compile(r"\[(?:email|phone|card|name|url)\]", re.IGNORECASE)
 _RT = re.compile(r"(?<!\w)RT\b:?")
 _NUMBER = re.compile(r"\b\w*\d[\w.,:/-]*")
+#: a reference number with its label: "ref 4839201", "case #58213", "ticket no. 12",
+#: "booking reference AB12CD", "account ending 4421", "card ending in 12"
+_REFERENCE = re.compile(
+    r"\b(?:(?:ref|reference|case|ticket|booking|confirmation|pnr|conf)\b\.?"
+    r"(?:\s*(?:no\b\.?|number|num\b|nr\b\.?|code|id))?|ending(?:\s+in)?|no\b\.?|nr\b\.?|num\b\.?)"
+    r"\s*[:#]?\s*(?=\w*\d)\w+",
+    re.IGNORECASE,
+)
+#: hashtags that end a post (after its last word that is not one): tags, not content
+_TRAILING_TAGS = re.compile(r"(?:\s*#\w+)+\W*$")
 _SPACES = re.compile(r"\s+")
 _WORD = re.compile(r"[^\W\d_][\w'-]*")
 _SENTENCE_START = re.compile(r"(?:^|[.!?:;\n\"(]\s*)$")
@@ -228,7 +241,8 @@ class DiscoveredTheme:
 
 
 def clean_for_themes(text: str | None) -> str:
-    """A text without handles, links, e-mail addresses, placeholders, ``RT``, numbers, ``#``."""
+    """A text without handles, links, e-mail addresses, placeholders, ``RT``, trailing
+    hashtags, reference numbers and their label, numbers, ``#``."""
     if not isinstance(text, str):
         return ""
     t = _URL.sub(" ", text)
@@ -236,6 +250,8 @@ def clean_for_themes(text: str | None) -> str:
     t = _HANDLE.sub(" ", t)
     t = _PLACEHOLDER.sub(" ", t)
     t = _RT.sub(" ", t)
+    t = _TRAILING_TAGS.sub(" ", t)
+    t = _REFERENCE.sub(" ", t)
     t = _NUMBER.sub(" ", t)
     t = t.replace("#", " ").replace("&amp;", "&")
     return _SPACES.sub(" ", t).strip()
