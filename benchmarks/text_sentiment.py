@@ -4,7 +4,7 @@ and texts per second of the default path and of the domain model; and a cross-do
 
     python -m benchmarks.text_sentiment
     python -m benchmarks.text_sentiment --cross-domain [--not-stated] [--max-test 4000]
-        [--no-class-balance] [--min-groups 1]
+        [--class-balance] [--min-groups 2]
 
 Data: ``../shared/data/womens_clothing_reviews/Womens Clothing E-Commerce Reviews.csv`` (next to
 the project root; not copied into the repo). Texts are ``Review Text`` (rows without one are
@@ -225,15 +225,15 @@ def main_cross_domain(argv: list[str]) -> None:
     ap.add_argument("--json", help="also write the rows to this JSON file")
     ap.add_argument("--save-full", help="save the model trained on every set of the pool here")
     ap.add_argument(
-        "--no-class-balance",
+        "--class-balance",
         action="store_true",
-        help="train without evening out the classes (general-v1's weighting)",
+        help="train with every class weighing the same in total (measured; not shipped)",
     )
     ap.add_argument(
         "--min-groups",
         type=int,
-        default=2,
-        help="learn a word only when 2+ texts of this many training sets have it (v1: 1)",
+        default=1,
+        help="learn a word only when 2+ texts of this many training sets have it (shipped: 1)",
     )
     args = ap.parse_args(argv)
     what = "clearly licensed + license not stated" if args.not_stated else "clearly licensed"
@@ -247,7 +247,7 @@ def main_cross_domain(argv: list[str]) -> None:
         not_stated=args.not_stated,
         max_test=args.max_test,
         save_full=args.save_full,
-        class_balance=not args.no_class_balance,
+        class_balance=args.class_balance,
         min_groups=args.min_groups,
     )
     if args.json:

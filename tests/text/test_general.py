@@ -158,13 +158,13 @@ def test_a_word_of_one_training_set_only_is_not_learned():
     texts, labels, groups = _toy()
     texts = [t + " zebra" if g == "a" else t for t, g in zip(texts, groups, strict=True)]
     jargon = GeneralSentiment.train(texts, labels, groups=groups, min_df=1, min_groups=1)
-    shared = GeneralSentiment.train(texts, labels, groups=groups, min_df=1)
+    shared = GeneralSentiment.train(texts, labels, groups=groups, min_df=1, min_groups=2)
     for m, learned in ((jargon, True), (shared, False)):
         st = m._state()
         assert bool(np.any(st["coef_text"][:, st["ids"]["zebra"]] != 0)) is learned
         assert np.any(st["coef_text"][:, st["ids"]["love"]] != 0)  # in both groups
     # one group: min_groups is capped by the number of groups
-    one = GeneralSentiment.train(texts, labels, min_df=1)
+    one = GeneralSentiment.train(texts, labels, min_df=1, min_groups=2)
     assert np.any(one._state()["coef_text"][:, one._state()["ids"]["zebra"]] != 0)
     with pytest.raises(ModelError, match="min_groups must be 1 or more"):
         GeneralSentiment.train(texts, labels, groups=groups, min_groups=0)
@@ -180,8 +180,8 @@ def test_class_balance_evens_out_sets_that_lack_a_class():
     ]
     args = ([texts[i] for i in keep], [labels[i] for i in keep])
     kw = {"groups": [groups[i] for i in keep], "min_df": 1, "min_groups": 1}
-    tilted = GeneralSentiment.train(*args, class_balance=False, **kw)
-    even = GeneralSentiment.train(*args, **kw)
+    tilted = GeneralSentiment.train(*args, **kw)  # the default: sets weigh the same
+    even = GeneralSentiment.train(*args, class_balance=True, **kw)
     p_t = tilted.predict_proba(["zzz"])[0]  # no known word: the prior speaks
     p_e = even.predict_proba(["zzz"])[0]
     assert p_e[2] > p_t[2]
