@@ -4,7 +4,9 @@
         --out src/cxray/text/models/general-v2.npz
 
 Seeded and deterministic: the same data give the same file (byte for byte, but for
-the JSON header's cxray version). The sets read here, their labels and licenses:
+the JSON header's cxray version). The two neutral rules of the model are chosen on the
+training sets only, each left out in turn (:func:`choose_rules`), so training learns five
+models (a few minutes). The sets read here, their labels and licenses:
 
 * ``clothing`` -- ``womens_clothing_reviews/``: women's clothing e-commerce reviews,
   ``Rating`` 1-2 negative, 3 neutral, 4-5 positive. MIT (source repo), CC0 upstream.
