@@ -21,7 +21,7 @@ small model file shipped with cxray (``cxray/text/models/embed-v1.npz``):
 The file is a NumPy ``.npz`` of arrays and a JSON header (training sets, row counts,
 licenses, parameters and how they were chosen, seed, cxray version), read with
 ``allow_pickle=False``. ``python -m cxray.text._train_embed`` rebuilds it. Embedding is
-what costs: tens to a few hundred texts per second on a small CPU, against thousands for
+what costs: a few to some tens of texts per second on a small CPU, against thousands for
 ``GeneralSentiment`` -- so this head is chosen by name (``--model embeddings``).
 """
 

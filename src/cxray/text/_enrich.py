@@ -794,8 +794,8 @@ def resolve_model(
     out-of-the-box scorer; ``"lexicon"``: the VADER reference (:class:`LexiconSentiment`);
     ``"domain"``: the store's domain model (an error when there is none);
     ``"embeddings"``: the sentence-embedding head (:class:`EmbeddingSentiment`, needs
-    ``cxray[text]``; chosen by name only, ``auto`` never picks it: it scores tens to
-    hundreds of texts per second on a small CPU);
+    ``cxray[text]``; chosen by name only, ``auto`` never picks it: it scores a few to
+    some tens of texts per second on a small CPU);
     anything else: the path of a model file written by ``DomainSentiment.save``.
     With ``missing_ok``, a stored model this cxray cannot read counts as none.
     """
