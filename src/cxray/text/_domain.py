@@ -668,11 +668,12 @@ def _sublinear_logits(
     many = np.flatnonzero(x.data >= 2)
     if len(many):
         c, col = x.data[many].astype(np.float64), x.indices[many]
-        row = np.searchsorted(x.indptr, many, side="right") - 1
         tf = 1.0 + np.log(c)
-        for k in range(lin.shape[1]):
-            lin[:, k] -= np.bincount(row, weights=(c - tf) * weights[col, k], minlength=n)
-        norm2 -= np.bincount(row, weights=(c - tf * tf) * idf2[col], minlength=n)
+        # ``many`` is sorted: each text's counts are one run of it, summed at once
+        at = np.searchsorted(many, x.indptr)
+        rows = np.flatnonzero(np.diff(at))
+        lin[rows] -= np.add.reduceat((c - tf)[:, None] * weights[col], at[rows], axis=0)
+        norm2[rows] -= np.add.reduceat((c - tf * tf) * idf2[col], at[rows])
     norm = np.sqrt(np.clip(norm2, 0.0, None))
     norm[norm == 0] = 1.0
     return lin / norm[:, None]
