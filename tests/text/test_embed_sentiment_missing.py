@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 from cxray.cli import app, main
 from cxray.exceptions import ModelError
 from cxray.text import embeddings_available, resolve_model, score_texts
+from tests.api.conftest import assert_envelope, make_api  # noqa: F401 - the fixture
 
 pytestmark = pytest.mark.skipif(
     embeddings_available(), reason="the text extra is installed: the head works there"
@@ -39,3 +40,11 @@ def test_cli_score_with_embeddings_is_one_clear_line(tmp_path, monkeypatch, caps
     out, err = capsys.readouterr()
     assert exc.value.code != 0 and out == ""
     assert "pip install 'cxray[text]'" in err and "Traceback" not in err
+
+
+def test_api_score_with_embeddings_is_a_clear_422(make_api):  # noqa: F811 - the fixture
+    resp = make_api().post(
+        "/api/text/score", role="viewer", json={"texts": ["great"], "model": "embeddings"}
+    )
+    err = assert_envelope(resp, 422, "analysis_error")
+    assert "pip install 'cxray[text]'" in err["message"]
