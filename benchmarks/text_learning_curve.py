@@ -27,7 +27,9 @@ Every macro-F1 has a percentile-bootstrap 95 % interval (1,000 resamples of the 
 seed 42); ``domain - baseline`` is the paired bootstrap of the difference. Calibration of the
 domain model's probabilities: Brier score and the expected calibration error (10 bins of the
 top probability). Fit times and the domain model's scoring speed (texts/s of
-``predict_proba`` on the test texts) are wall-clock on this (shared) machine.
+``predict_proba`` on the test texts) are wall-clock on this (shared) machine; on a few
+hundred texts they are dominated by fixed costs: ``python -m benchmarks.text_domain_speed``
+measures the scoring speed on 100,000 texts.
 """
 
 from __future__ import annotations
