@@ -126,7 +126,7 @@ def test_commands(tmp_path, monkeypatch):
     res = runner.invoke(app, ["--db", db, "text", "faq", "--table", "cases"], env={"COLUMNS": "80"})
     assert res.exit_code == 0, res.output
     assert max(len(line) for line in res.output.splitlines()) <= 80
-    assert "reset password" in res.output and "Reset your password" in res.output
+    assert "reset my password" in res.output and "Reset your password" in res.output
     res = runner.invoke(app, ["--db", db, "text", "faq", "--table", "cases", "--format", "csv"])
     head, *rows = res.output.splitlines()
     assert head.startswith("id,label,volume,share,share_ci_low,share_ci_high,n,")
