@@ -30,7 +30,7 @@ from __future__ import annotations
 import io
 import json
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -38,7 +38,15 @@ from typing import Any
 import numpy as np
 
 from cxray.exceptions import ModelError
-from cxray.text._general import _CLEAN, _features, _make_state, _softmax, _tokenize, _vocab_seed
+from cxray.text._general import (
+    _CLEAN,
+    ShippedModel,
+    _features,
+    _make_state,
+    _softmax,
+    _tokenize,
+    _vocab_seed,
+)
 from cxray.text._labels import LABELS
 
 __all__ = ["EMBED_MODEL", "EmbeddingSentiment", "embed_for_sentiment", "sentiment_input"]
@@ -90,7 +98,7 @@ def lexicon_features(texts: Sequence[str | None]) -> np.ndarray:
     return dense[:, :N_LEX]
 
 
-class EmbeddingSentiment:
+class EmbeddingSentiment(ShippedModel):
     """3-class sentiment from sentence embeddings; the model is shipped, needs ``cxray[text]``.
 
     Same interface as :class:`~cxray.text.GeneralSentiment`: ``classes_``,
@@ -100,36 +108,16 @@ class EmbeddingSentiment:
     embeddings already computed). ``path`` reads another model file written by :meth:`save`.
     """
 
-    classes_ = np.array(LABELS, dtype=object)
-    languages_ = ("en",)
+    _model_id = MODEL_ID
+    _model_file = EMBED_MODEL
 
     def __init__(self, *, path: str | Path | None = None, batch_size: int = 512):
         self.path = path
         self.batch_size = batch_size
 
-    # ------------------------------------------------------------ the model's state
-
-    @property
-    def model_id(self) -> str:
-        return str(self._state()["header"].get("model_id", MODEL_ID))
-
-    @property
-    def header(self) -> dict[str, Any]:
-        """The JSON header of the model file: training sets, parameters, seed, version."""
-        return dict(self._state()["header"])
-
-    def _state(self) -> dict[str, Any]:
-        state = getattr(self, "_fitted", None)
-        if state is None:
-            path = Path(self.path) if self.path is not None else EMBED_MODEL
-            state = _load(str(path.resolve()))
-            self._fitted = state
-        return state
-
-    # ------------------------------------------------------------ the estimator contract
-
-    def fit(self, texts: Iterable[str] | None = None, labels: object = None) -> EmbeddingSentiment:
-        return self
+    @staticmethod
+    def _read(path: str) -> dict[str, Any]:
+        return _load(path)
 
     def decision_function(
         self, texts: Sequence[str | None], *, embeddings: np.ndarray | None = None

@@ -92,7 +92,48 @@ DENSE_NAMES = (
 )
 
 
-class GeneralSentiment:
+class ShippedModel:
+    """What a sentiment model shipped in the package shares: its classes, its file's state
+    read once (the file named by ``path``, else the shipped one), its id and header, and a
+    ``fit`` that learns nothing. Subclasses name their id, file and reader."""
+
+    classes_ = np.array(LABELS, dtype=object)
+    languages_ = ("en",)
+    _model_id: str
+    _model_file: Path
+    path: str | Path | None
+
+    @staticmethod
+    def _read(path: str) -> dict[str, Any]:
+        raise NotImplementedError
+
+    # ------------------------------------------------------------ the model's state
+
+    @property
+    def model_id(self) -> str:
+        return str(self._state()["header"].get("model_id", self._model_id))
+
+    @property
+    def header(self) -> dict[str, Any]:
+        """The JSON header of the model file: training sets, parameters, seed, version."""
+        return dict(self._state()["header"])
+
+    def _state(self) -> dict[str, Any]:
+        state = getattr(self, "_fitted", None)
+        if state is None:
+            path = Path(self.path) if self.path is not None else self._model_file
+            state = self._read(str(path.resolve()))
+            self._fitted = state
+        return state
+
+    # ------------------------------------------------------------ the estimator contract
+
+    def fit(self, texts: Iterable[str] | None = None, labels: object = None) -> Any:
+        """Learns nothing: the model is the shipped file."""
+        return self
+
+
+class GeneralSentiment(ShippedModel):
     """Out-of-the-box 3-class sentiment from the model shipped in cxray; needs no training.
 
     >>> m = GeneralSentiment()
@@ -104,36 +145,16 @@ class GeneralSentiment:
     ``path`` reads another model file written by :meth:`save`.
     """
 
-    classes_ = np.array(LABELS, dtype=object)
-    languages_ = ("en",)
+    _model_id = MODEL_ID
+    _model_file = GENERAL_MODEL
 
     def __init__(self, *, path: str | Path | None = None, batch_size: int = 20_000):
         self.path = path
         self.batch_size = batch_size
 
-    # ------------------------------------------------------------ the model's state
-
-    @property
-    def model_id(self) -> str:
-        return str(self._state()["header"].get("model_id", MODEL_ID))
-
-    @property
-    def header(self) -> dict[str, Any]:
-        """The JSON header of the model file: training sets, row counts, seed, version."""
-        return dict(self._state()["header"])
-
-    def _state(self) -> dict[str, Any]:
-        state = getattr(self, "_fitted", None)
-        if state is None:
-            path = Path(self.path) if self.path is not None else GENERAL_MODEL
-            state = _load(str(path.resolve()))
-            self._fitted = state
-        return state
-
-    # ------------------------------------------------------------ the estimator contract
-
-    def fit(self, texts: Iterable[str] | None = None, labels: object = None) -> GeneralSentiment:
-        return self
+    @staticmethod
+    def _read(path: str) -> dict[str, Any]:
+        return _load(path)
 
     def decision_function(self, texts: Sequence[str | None]) -> np.ndarray:
         """Logits, one column per class of ``classes_``."""
