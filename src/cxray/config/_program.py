@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from cxray.config._imports import ImportsConfig
 from cxray.config._loop import LoopConfig
 from cxray.config._privacy import PrivacyConfig
+from cxray.config._reports import ReportSchedule
 from cxray.config._sources import Sources
 from cxray.config._surveys import SurveysConfig
 from cxray.exceptions import ConfigError
@@ -565,6 +566,8 @@ class ProgramConfig(_Model):
     sources: Sources = Field(default_factory=dict)
     #: ``[imports.limits]``: the most one imported file may hold (docs/importing.md)
     imports: ImportsConfig = ImportsConfig()
+    #: scheduled executive digests (``[reports.NAME]``, docs/reports.md)
+    reports: dict[str, ReportSchedule] = Field(default_factory=dict)
     #: the file it was read from, if any
     path: Path | None = Field(default=None, exclude=True)
 
