@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from cxray.config._imports import ImportsConfig
+from cxray.config._kpis import CustomKPI, check_kpi_names
 from cxray.config._loop import LoopConfig
 from cxray.config._privacy import PrivacyConfig
 from cxray.config._reports import ReportSchedule
@@ -568,8 +569,15 @@ class ProgramConfig(_Model):
     imports: ImportsConfig = ImportsConfig()
     #: scheduled executive digests (``[reports.NAME]``, docs/reports.md)
     reports: dict[str, ReportSchedule] = Field(default_factory=dict)
+    #: KPIs as code (``[kpis.NAME]``, docs/metrics.md "KPIs as code")
+    kpis: dict[str, CustomKPI] = Field(default_factory=dict)
     #: the file it was read from, if any
     path: Path | None = Field(default=None, exclude=True)
+
+    @field_validator("kpis")
+    @classmethod
+    def _kpi_names(cls, v: dict[str, CustomKPI]) -> dict[str, CustomKPI]:
+        return check_kpi_names(v, set(KPI_DIRECTIONS))
 
     @field_validator("themes")
     @classmethod
@@ -586,6 +594,8 @@ class ProgramConfig(_Model):
         """Whether higher or lower values of a KPI are better."""
         if kpi == "ces_mean":
             return self.scales.ces.direction
+        if kpi in self.kpis:
+            return self.kpis[kpi].direction
         return KPI_DIRECTIONS[kpi]
 
     def threshold(self, kpi: str) -> Threshold:
@@ -596,6 +606,8 @@ class ProgramConfig(_Model):
         On a 1–5 effort scale that is the benchmark "below 2.0" (action above
         3.0); on the default 1–7 agreement scale, 5.5 (action below 4.0).
         """
+        if kpi in self.kpis:  # a KPI defined in config carries its own
+            return Threshold(target=self.kpis[kpi].target, action=self.kpis[kpi].action)
         base = kpi.split(":", 1)[0]
         th = getattr(self.targets, base, None) if base in KPI_DIRECTIONS else None
         if base == "ces_mean" and th is None:
