@@ -176,22 +176,46 @@ def _figure(html: str) -> dict:
 
 
 def test_crowded_bubble_labels_do_not_overlap():
-    """20 themes close together: at the chart's narrowest and widest plot, and between, no
-    two labels (or numbers) intersect and no label covers another theme's bubble; every
-    theme is labelled on the chart or listed, numbered, under it."""
+    """20 themes close together, in both of the chart's layouts (a screen's and a phone's): at
+    the layout's narrowest and widest plot, and between, no two labels (or numbers) intersect
+    and no label covers another theme's bubble; every theme is labelled on the chart or
+    listed, numbered, under it."""
     from cxray.web._charts import (
-        BUBBLE_HEIGHT,
         BUBBLE_MARGIN,
         BUBBLE_MAX_WIDTH,
         BUBBLE_MIN_WIDTH,
-        LABEL_FONT,
-        bubble_radius,
-        label_size,
+        BUBBLE_PHONE_WIDTH,
     )
     from cxray.web._text import themes_chart
 
     report = _crowded_report()
-    html = str(themes_chart(report))
+    chart = str(themes_chart(report))
+    wide, narrow = chart.split('<div class="bubble-narrow">')
+    assert wide.startswith('<div class="bubble-wide">') and 'id="themes-chart"' in wide
+    m = BUBBLE_MARGIN
+    numbered = {}
+    for html, lo, hi in (
+        (wide, BUBBLE_MIN_WIDTH, BUBBLE_MAX_WIDTH),
+        (narrow, BUBBLE_PHONE_WIDTH, BUBBLE_MIN_WIDTH),
+    ):
+        numbered[lo] = _check_bubble_layout(
+            report, html, (lo - m["l"] - m["r"], hi - m["l"] - m["r"])
+        )
+    # the crowd needed more than one way to be labelled on a screen
+    assert numbered[BUBBLE_MIN_WIDTH][1] == {True, False}
+    # the phone's narrower plot leaves fewer free spots: at least as many themes are numbered
+    assert numbered[BUBBLE_PHONE_WIDTH][0] >= numbered[BUBBLE_MIN_WIDTH][0]
+
+
+def _check_bubble_layout(report: dict, html: str, widths: tuple[int, int]) -> tuple[int, set[bool]]:
+    from cxray.web._charts import (
+        BUBBLE_HEIGHT,
+        BUBBLE_MARGIN,
+        LABEL_FONT,
+        bubble_radius,
+        label_size,
+    )
+
     fig = _figure(html)
     layout = fig["layout"]
     (xr, yr) = layout["xaxis"]["range"], layout["yaxis"]["range"]
@@ -206,7 +230,7 @@ def test_crowded_bubble_labels_do_not_overlap():
     numbers = {int(n): label for n, label in key}
     assert numbers and sorted(numbers) == list(range(1, len(numbers) + 1))
     shown = set()
-    for pw in (BUBBLE_MIN_WIDTH - m["l"] - m["r"], 800, BUBBLE_MAX_WIDTH - m["l"] - m["r"]):
+    for pw in (widths[0], (widths[0] + widths[1]) // 2, widths[1]):
 
         def px(x: float, y: float, pw: int = pw) -> tuple[float, float]:
             return (x - xr[0]) / (xr[1] - xr[0]) * pw, (y - yr[0]) / (yr[1] - yr[0]) * h
@@ -244,9 +268,8 @@ def test_crowded_bubble_labels_do_not_overlap():
             for tj, b in bubbles:
                 assert ti == tj or not meet(a, b), f"at {pw} px {ti}'s label covers {tj}"
     assert shown == {t["id"] for t in report["themes"]}
-    # the crowd needed more than one way to be labelled
     kinds = {bool(a.get("showarrow")) for a in layout["annotations"] if not a["text"].isdigit()}
-    assert kinds == {True, False}
+    return len(numbers), kinds
 
 
 def test_the_served_app_keeps_the_text_reports(tmp_path, monkeypatch):

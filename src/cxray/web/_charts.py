@@ -207,10 +207,12 @@ def sparkline(values: list[float | None], *, width: int = 120, height: int = 32)
 
 # ---------------------------------------------------------------- bubble labels (the Text page)
 
-#: the themes chart's plot area: its height, and the widths it is drawn at (the page's widest
-#: box, and the narrowest: the chart's own minimum width, scrolling sideways on a phone)
+#: the themes chart's plot area: its height, and the widths it is drawn at: one layout of the
+#: labels for a screen from ``BUBBLE_MIN_WIDTH`` to the page's widest box, another for a phone
+#: (``BUBBLE_PHONE_WIDTH`` up to ``BUBBLE_MIN_WIDTH``), below which it scrolls sideways
 BUBBLE_HEIGHT = 460
 BUBBLE_MARGIN = {"l": 56, "r": 16, "t": 24, "b": 48}
+BUBBLE_PHONE_WIDTH = 300
 BUBBLE_MIN_WIDTH = 600
 BUBBLE_MAX_WIDTH = 1160
 BUBBLE_MAX_RADIUS = 30.0

@@ -27,6 +27,7 @@ from cxray.web._charts import (
     BUBBLE_MAX_WIDTH,
     BUBBLE_MIN_RADIUS,
     BUBBLE_MIN_WIDTH,
+    BUBBLE_PHONE_WIDTH,
     INK,
     LABEL_FONT,
     _html,
@@ -122,9 +123,11 @@ def themes_chart(report: dict[str, Any]) -> Markup | None:
     (y, other tables), area by volume; a click opens the theme's quotes.
 
     Labels never overlap one another or a bubble at any width the chart is drawn at
-    (:func:`cxray.web._charts.place_bubble_labels`: axis ranges and height fixed here, the
-    width between the page's widest box and the chart's minimum, below which it scrolls);
-    a label with no free spot becomes a number in its bubble, listed under the chart."""
+    (:func:`cxray.web._charts.place_bubble_labels`: axis ranges and height fixed here). The
+    chart is laid out twice: for a screen (the chart's minimum width up to the page's widest
+    box) and for a phone (``BUBBLE_PHONE_WIDTH`` up to that minimum, more labels numbered);
+    the stylesheet shows the one that fits, and below the phone's width it scrolls. A label
+    with no free spot becomes a number in its bubble, listed under the chart."""
     impact = report["table"] == "responses"
     xs, ys, sizes, labels, links, hover = [], [], [], [], [], []
     for t in report["themes"]:
@@ -145,16 +148,44 @@ def themes_chart(report: dict[str, Any]) -> Markup | None:
     yr = _range(ys, 0.0)
     m = BUBBLE_MARGIN
     height = BUBBLE_HEIGHT - m["t"] - m["b"]
-    widths = (BUBBLE_MIN_WIDTH - m["l"] - m["r"], BUBBLE_MAX_WIDTH - m["l"] - m["r"])
     radii = [bubble_radius(v, top) for v in sizes]
     fx = [(x - xr[0]) / (xr[1] - xr[0]) for x in xs]
     fy = [(y - yr[0]) / (yr[1] - yr[0]) * height for y in ys]
-    spots = place_bubble_labels(fx, fy, radii, labels, height=height, widths=widths)
-    annotations = []
+    parts = []
+    for layout, div_id, lo, hi in (
+        ("wide", "themes-chart", BUBBLE_MIN_WIDTH, BUBBLE_MAX_WIDTH),
+        ("narrow", "themes-chart-phone", BUBBLE_PHONE_WIDTH, BUBBLE_MIN_WIDTH),
+    ):
+        widths = (lo - m["l"] - m["r"], hi - m["l"] - m["r"])
+        spots = place_bubble_labels(fx, fy, radii, labels, height=height, widths=widths)
+        annotations, key = _bubble_annotations(spots, xs, ys, radii, links)
+        fig = _bubble_figure(xs, ys, sizes, links, hover, top, xr, yr, impact)
+        fig.update_layout(annotations=annotations, height=BUBBLE_HEIGHT)
+        # a click on a bubble opens its theme: the dashboard's chart script (cxray-charts.js)
+        html = _html(fig, div_id, margin=m)
+        html = Markup(
+            f'<div class="bubble-{layout}"><div class="scroll" tabindex="0" role="region" '
+            f'aria-label="Themes chart"><div class="bubble-chart">{html}</div></div>'
+        )
+        if key:
+            items = "".join(
+                f'<li value="{n}"><a href="{escape(link)}">{escape(text)}</a></li>'
+                for n, text, link in sorted(key)
+            )
+            html += Markup(f'<ol class="bubble-key" aria-label="Numbered bubbles">{items}</ol>')
+        parts.append(html + Markup("</div>"))
+    return Markup("").join(parts)
+
+
+def _bubble_annotations(
+    spots: list[Any], xs: list[float], ys: list[float], radii: list[float], links: list[str]
+) -> tuple[list[dict[str, Any]], list[tuple[int, str, str]]]:
+    """Plotly annotations for placed labels, and the numbered key of those without a spot."""
+    annotations: list[dict[str, Any]] = []
     key = []
     for i, spot in enumerate(spots):  # in the bubbles' order
         text = spot.text
-        font = {"size": LABEL_FONT}
+        font: dict[str, Any] = {"size": LABEL_FONT}
         if spot.number is not None:
             key.append((spot.number, spot.text, links[i]))
             text = str(spot.number)
@@ -172,6 +203,20 @@ def themes_chart(report: dict[str, Any]) -> Markup | None:
             )  # fmt: skip
         if spot.number is not None:
             annotations[-1].update(bgcolor="rgba(255,255,255,0.85)", borderpad=0)
+    return annotations, key
+
+
+def _bubble_figure(
+    xs: list[float],
+    ys: list[float],
+    sizes: list[int],
+    links: list[str],
+    hover: list[str],
+    top: float,
+    xr: list[float],
+    yr: list[float],
+    impact: bool,
+) -> go.Figure:
     fig = go.Figure(
         go.Scatter(
             x=xs,
@@ -202,21 +247,7 @@ def themes_chart(report: dict[str, Any]) -> Markup | None:
         range=yr,
         autorange=False,
     )
-    fig.update_layout(annotations=annotations, height=BUBBLE_HEIGHT)
-    html = _html(fig, "themes-chart", margin=m)
-    # a click on a bubble opens its theme: the dashboard's chart script (static/cxray-charts.js)
-    # below its minimum width the chart scrolls sideways in a box of its own (a phone)
-    html = Markup(
-        '<div class="scroll" tabindex="0" role="region" aria-label="Themes chart">'
-        f'<div class="bubble-chart">{html}</div></div>'
-    )
-    if key:
-        items = "".join(
-            f'<li value="{n}"><a href="{escape(link)}">{escape(text)}</a></li>'
-            for n, text, link in sorted(key)
-        )
-        html = Markup(f'{html}<ol class="bubble-key" aria-label="Numbered bubbles">{items}</ol>')
-    return Markup(html)
+    return fig
 
 
 def _theme_link(report: dict[str, Any], theme_id: str, **extra: Any) -> str:
