@@ -25,6 +25,7 @@ from cxray.config._privacy import PrivacyConfig
 from cxray.config._reports import ReportSchedule
 from cxray.config._sources import Sources
 from cxray.config._surveys import SurveysConfig
+from cxray.config._views import ViewsConfig
 from cxray.exceptions import ConfigError
 
 __all__ = [
@@ -567,6 +568,8 @@ class ProgramConfig(_Model):
     sources: Sources = Field(default_factory=dict)
     #: ``[imports.limits]``: the most one imported file may hold (docs/importing.md)
     imports: ImportsConfig = ImportsConfig()
+    #: ``[views]``: the saved view each role's overview opens with (docs/dashboard.md)
+    views: ViewsConfig = ViewsConfig()
     #: scheduled executive digests (``[reports.NAME]``, docs/reports.md)
     reports: dict[str, ReportSchedule] = Field(default_factory=dict)
     #: KPIs as code (``[kpis.NAME]``, docs/metrics.md "KPIs as code")
@@ -732,6 +735,11 @@ personal = []       # e.g. ["customers.loyalty_card", "responses.extra_note"]
 # Days raw text is kept before the retention purge removes it (absent: kept until erased);
 # one number for every table, or per table: [privacy.retain_days] responses = 365
 # retain_days = 365
+
+[views]
+# The saved view (its slug: cxray views list) each role's overview opens with when no
+# filters are given; an admin may set them over the API too (docs/dashboard.md).
+# default.viewer = "weekly-exec"
 
 [imports.limits]
 # The most one imported file may hold; a file over a limit is refused before it is parsed,
