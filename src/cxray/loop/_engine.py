@@ -156,7 +156,7 @@ class Loop:
                     self._check_route(rule)
                 if rule.on == "kpi":
                     field = "metric"
-                    get_kpi(str(rule.metric), self.config.journeys)
+                    get_kpi(str(rule.metric), self.config.journeys, self.config.kpis)
                     field = "when"
                     th = self.config.threshold(str(rule.metric))
                     if rule.when == "action" and th.action is None:

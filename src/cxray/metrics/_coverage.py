@@ -326,7 +326,7 @@ def coverage(tables: TableSource, config: ProgramConfig, p: Profile | None = Non
 
     p = p if p is not None else profile(tables)
     items = []
-    for kpi in kpis(config.journeys, surveys=True, loop=True):
+    for kpi in kpis(config.journeys, surveys=True, loop=True, custom=config.kpis):
         needs = kpi_needs(kpi.name)
         reason = check(needs, p)
         items.append(Support(kpi.name, kpi.title, "kpi", reason is None, reason, _describe(needs)))

@@ -20,6 +20,12 @@ import pandas as pd
 
 from cxray import stats
 from cxray.metrics._context import PERIODS, Context
+from cxray.metrics._custom import (
+    CUSTOM_AGGREGATES,
+    custom_compare,
+    custom_estimate,
+    custom_metrics,
+)
 from cxray.metrics._registry import KPI, Rows
 
 __all__ = ["Cell", "compare", "compute", "compute_all", "period_starts"]
@@ -167,7 +173,10 @@ def _grouped(t: ibis.Table, keys: list[str], metrics: dict[str, Any]) -> list[di
 
 
 def _finish_all(kpi: KPI, ctx: Context, t: ibis.Table, keys: list[str]) -> list[Cell]:
-    metrics = _metrics(kpi.kind, t._v, None)
+    if kpi.kind in CUSTOM_AGGREGATES:  # rate and ratio, KPIs defined in config
+        metrics = custom_metrics(kpi.kind, t)
+    else:
+        metrics = _metrics(kpi.kind, t._v, None)
     if kpi.evidence is not None:
         metrics["_k"] = _ones(kpi.evidence(ctx, t)).sum()
     rows = _grouped(t, keys, metrics)
@@ -218,6 +227,8 @@ def estimate(kpi: KPI, ctx: Context, agg: dict[str, Any]) -> stats.Estimate:
         est = stats.proportion(int(agg["_x"]), int(agg["_n"]), percent=True, **opts)
     elif kind == "mean":
         est = stats.mean(int(agg["_n"]), float(agg["_s"]), float(agg["_s2"]), **opts)
+    elif kind in CUSTOM_AGGREGATES:
+        est = custom_estimate(kpi, agg, **opts)
     else:
         est = stats.median(agg["_sample"], **opts)
     return dataclasses.replace(est, metric=kpi.name, unit=kpi.unit, definition=kpi.definition)
@@ -228,6 +239,8 @@ def compare(kpi: KPI, ctx: Context, now: dict[str, Any], before: dict[str, Any])
     m = ctx.config.measurement
     opts: dict[str, Any] = {"confidence": m.confidence, "min_n": m.min_n}
     kind = "mean" if kpi.kind == "health" else kpi.kind
+    if kind in CUSTOM_AGGREGATES:
+        return custom_compare(kpi, now, before, **opts)
     if kind == "nps":
         a = (int(now["_p"]), int(now["_q"]), int(now["_d"]))
         b = (int(before["_p"]), int(before["_q"]), int(before["_d"]))

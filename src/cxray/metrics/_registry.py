@@ -13,13 +13,14 @@ Exact definitions and formulas: ``docs/metrics.md``.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Literal
 
 import ibis
 
 from cxray.config import JourneyConfig
+from cxray.config._kpis import CustomKPI
 from cxray.exceptions import UnknownMetricError
 from cxray.metrics._context import Context
 from cxray.metrics._loop import followup_base, recovery_base
@@ -27,7 +28,8 @@ from cxray.store import FOLLOWUPS, INVITATIONS
 
 __all__ = ["KPI", "Kind", "Rows", "business_hours", "get_kpi", "kpis"]
 
-Kind = Literal["nps", "proportion", "mean", "median", "churn", "health"]
+#: ``rate`` and ``ratio`` are KPIs defined in config (``cxray.metrics._custom``)
+Kind = Literal["nps", "proportion", "mean", "median", "churn", "health", "rate", "ratio"]
 RowBuilder = Callable[[Context], ibis.Table]
 
 #: orders that are not revenue
@@ -310,8 +312,11 @@ def kpis(
     *,
     surveys: bool = False,
     loop: bool = False,
+    custom: Mapping[str, CustomKPI] | None = None,
 ) -> list[KPI]:
     """Every KPI, in scorecard order; one completion and abandonment pair per journey.
+
+    ``custom``: the KPIs defined in config (``ProgramConfig.kpis``), listed last.
 
     ``surveys``: include the completion and abandonment of surveys collected by cxray
     (scorecards do when the responses have the ``completed`` column surveys add).
@@ -596,11 +601,19 @@ def kpis(
             no_evidence=_health_missing,
         ),
     ]
+    if custom:
+        from cxray.metrics._custom import custom_kpis
+
+        out += custom_kpis(custom)
     return out
 
 
-def get_kpi(name: str, config_journeys: dict[str, JourneyConfig] | None = None) -> KPI:
-    table = {k.name: k for k in kpis(config_journeys, surveys=True, loop=True)}
+def get_kpi(
+    name: str,
+    config_journeys: dict[str, JourneyConfig] | None = None,
+    custom: Mapping[str, CustomKPI] | None = None,
+) -> KPI:
+    table = {k.name: k for k in kpis(config_journeys, surveys=True, loop=True, custom=custom)}
     if name not in table:
         raise UnknownMetricError(f"unknown KPI {name!r}; known: {', '.join(table)}")
     return table[name]

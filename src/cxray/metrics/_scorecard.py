@@ -184,6 +184,7 @@ def scorecard(
         config.journeys,
         surveys="completed" in ctx.columns("responses"),
         loop=p.filled(FOLLOWUPS, None) > 0,
+        custom=config.kpis,
     )
     if metrics is not None:
         names = {k.name for k in registry}

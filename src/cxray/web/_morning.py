@@ -142,7 +142,7 @@ def data_through(
     config: ProgramConfig = ws.config
     lo, hi = _bounds(start, end, config.program.timezone)
     wanted: dict[str, set[str]] = {t: {c} for t, c in _ACTIVITY.items()}
-    registry = kpis(config.journeys, surveys=True, loop=True)
+    registry = kpis(config.journeys, surveys=True, loop=True, custom=config.kpis)
     for k in registry:
         if k.table in _ACTIVITY:
             wanted[k.table].add(k.time_column)
