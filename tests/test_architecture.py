@@ -28,6 +28,7 @@ RANK = {
     "value": 5,
     "surveys": 5,
     "access": 5,
+    "views": 5,
     "explore": 4,
     "privacy": 4,
     "workspace": 6,

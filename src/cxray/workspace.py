@@ -220,6 +220,14 @@ class Workspace:
         return Value(self.store, self.config, lock=self.write_lock)
 
     @property
+    def views(self) -> Any:
+        """Saved views: named pages with their filters, shared by link, role defaults
+        (:class:`cxray.views.SavedViews`, ``docs/dashboard.md``)."""
+        from cxray.views import SavedViews
+
+        return SavedViews(self.store, self.config.views.default, lock=self.write_lock)
+
+    @property
     def loop(self) -> Any:
         """The closed loop: rules, alerts, follow-ups, notifications
         (:class:`cxray.loop.Loop`, ``docs/loop.md``)."""
