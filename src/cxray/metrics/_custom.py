@@ -35,6 +35,7 @@ from scipy import special
 from scipy import stats as sps
 
 from cxray import stats
+from cxray.config import ProgramConfig
 from cxray.config._kpis import CustomKPI, ExpressionError
 from cxray.exceptions import ConfigError
 from cxray.metrics._context import Context
@@ -49,6 +50,7 @@ __all__ = [
     "custom_kpis",
     "custom_metrics",
     "custom_rows",
+    "kpi_catalogue",
 ]
 
 #: the kinds whose aggregates and statistics live here
@@ -137,7 +139,10 @@ def _rows(name: str, spec: CustomKPI) -> Any:
         return v
 
     def where(ctx: Context, t: ibis.Table) -> ibis.BooleanValue:
-        return value(ctx, t).notnull()
+        v = value(ctx, t)
+        if spec.kind == "nps":  # an answer on the 0-10 scale; anything else is not counted
+            return v.notnull() & v.between(0, 10)
+        return v.notnull()
 
     if spec.kind not in CUSTOM_AGGREGATES:
         return Rows(base, value, where)
@@ -269,3 +274,34 @@ def custom_compare(
         suppressed=reason is not None, reason=reason, statistic=z_stat, p_value=p,
         n_a=n_a, n_b=n_b, estimate_a=a, estimate_b=b,
     )  # fmt: skip
+
+
+def kpi_catalogue(config: ProgramConfig) -> list[dict[str, Any]]:
+    """Every KPI the scorecard knows with this config (``GET /api/kpis``): name, title,
+    kind, unit, definition, table, time column, direction, target and action, and where it
+    was defined (``built-in`` or ``config``, with its expressions)."""
+    from cxray.metrics._registry import kpis
+
+    out = []
+    for kpi in kpis(config.journeys, surveys=True, loop=True, custom=config.kpis):
+        th = config.threshold(kpi.name)
+        spec = getattr(kpi, "spec", None)
+        row: dict[str, Any] = {
+            "name": kpi.name,
+            "title": kpi.title,
+            "kind": spec.kind if spec is not None else kpi.kind,
+            "unit": kpi.unit,
+            "definition": kpi.definition,
+            "table": kpi.table,
+            "time_column": kpi.time_column,
+            "direction": config.direction(kpi.name if spec is not None else kpi.base),
+            "target": th.target,
+            "action": th.action,
+            "source": "config" if spec is not None else "built-in",
+        }
+        if spec is not None:
+            row.update(value=spec.value, filter=spec.filter, denominator=spec.denominator)
+            if spec.kind == "rate":
+                row["per"] = spec.per
+        out.append(row)
+    return out

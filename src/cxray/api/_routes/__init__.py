@@ -12,6 +12,8 @@
 | ``imports`` | ``POST /imports/{table}`` (analyst) |
 | ``scorecard`` | ``GET /scorecard`` over ``Workspace.scorecard`` (the records of
   ``cxray scorecard --format json``) |
+| ``kpis`` | ``GET /kpis``: every KPI (built-in and ``[kpis.NAME]`` from config) with its
+  definition, direction and targets |
 | ``drivers`` | ``GET /drivers``, ``GET /drivers/moments``, ``GET /drivers/features`` over
   ``Workspace.drivers`` (key drivers, moments of truth, the feature catalogue) |
 | ``journeys`` | ``GET /journeys/funnel``, ``/journeys/paths``, ``/journeys/graph``,
