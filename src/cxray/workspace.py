@@ -220,6 +220,14 @@ class Workspace:
         return Value(self.store, self.config, lock=self.write_lock)
 
     @property
+    def maturity(self) -> Any:
+        """The CX maturity assessment: answers, evidence from the store, levels, roadmap,
+        history (:class:`cxray.maturity.Maturity`, ``docs/maturity.md``)."""
+        from cxray.maturity import Maturity
+
+        return Maturity(self)
+
+    @property
     def views(self) -> Any:
         """Saved views: named pages with their filters, shared by link, role defaults
         (:class:`cxray.views.SavedViews`, ``docs/dashboard.md``)."""
