@@ -63,6 +63,25 @@ def test_same_text_same_code_whatever_the_batch():
     assert a[0] == b[1] == "en"
 
 
+def test_short_texts_take_the_language_of_their_batch():
+    """A short text with no language of its own takes the main language of the texts it
+    came with; one whose words point elsewhere, or of one word, stays undetermined."""
+    reviews = [
+        f"O produto chegou {d} e a entrega foi {q}"
+        for d in ("antes do prazo", "no prazo", "com atraso", "ontem", "hoje")
+        for q in ("ótima", "boa", "ruim", "rápida", "péssima")
+    ]
+    short = ["produto entregue no prazo", "veio quebrado péssimo atendimento", "love it", "ok"]
+    alone = detect_languages(short).tolist()
+    assert alone == [UNDETERMINED] * 4
+    batch = detect_languages(reviews + short).tolist()
+    assert set(batch[: len(reviews)]) == {"pt"}
+    assert batch[len(reviews) :] == ["pt", "pt", UNDETERMINED, UNDETERMINED]
+    # without context, or with too few determined texts around, nothing is borrowed
+    assert detect_languages(reviews + short, context=False).tolist()[len(reviews) :] == alone
+    assert detect_languages(reviews[:10] + short).tolist()[10:] == alone
+
+
 @pytest.mark.skipif(not DATA.is_dir(), reason="../shared/data is absent")
 def test_real_english_sets_are_english():
     sets = {
@@ -95,6 +114,13 @@ def test_real_portuguese_reviews_are_never_english():
     codes = detect_languages(texts)
     und = [len(t.split()) for t, c in zip(texts, codes, strict=True) if c == UNDETERMINED]
     assert np.median(und) <= 6
+    # reviews of 4 to 7 words: Portuguese by their batch, though a third have too few
+    # function words to be told on their own
+    short = [t for t in texts if 4 <= len(t.split()) <= 7]
+    alone = Counter(detect_languages(short, context=False).tolist())
+    together = Counter(c for t, c in zip(texts, codes, strict=True) if 4 <= len(t.split()) <= 7)
+    assert alone[UNDETERMINED] / len(short) > 0.25, alone.most_common(3)
+    assert together["pt"] / len(short) >= 0.95, together.most_common(3)
 
 
 def test_stopwords():

@@ -21,6 +21,11 @@ Method (documented in docs/text-analytics.md):
 * **Undetermined.** A text is ``"und"`` when it is empty, has fewer than two
   function words, or its best language does not lead the second by half again.
   Short texts ("ok", "thanks!!") are undetermined rather than guessed.
+* **Context.** Among texts detected together (an import, an enrichment batch), when
+  20 or more are determined and one Latin-script language holds 80 % of them, an
+  undetermined text of two words or more takes that language unless its own words
+  point to another one. A short Portuguese review among Portuguese reviews is then
+  flagged as Portuguese instead of being scored by an English model.
 
 On real data (tests/text/test_language.py): English reviews, support questions
 and news sentences are ≥ 97 % ``en`` with < 1 % another language; Portuguese
@@ -56,6 +61,8 @@ _MAX_CHARS = 240  # the first ~40 words decide
 _MIN_HITS = 2  # function words (or language-only letters) in a text
 _MIN_SCORE = 0.5  # their weight for the best language
 _LEAD = 1.5
+_CONTEXT_MIN = 20  # determined texts in a batch before its main language is a prior
+_CONTEXT_SHARE = 0.8  # the main language's share of them
 
 # The most frequent function words of each language (common knowledge of each
 # language's grammar; short on purpose: a word is distinctive only with few others).
@@ -181,8 +188,11 @@ def _tables() -> tuple[dict[str, int], np.ndarray, tuple[str, ...]]:
     return rows, weights, langs
 
 
-def detect_languages(texts: Sequence[str | None]) -> np.ndarray:
+def detect_languages(texts: Sequence[str | None], *, context: bool = True) -> np.ndarray:
     """An ISO 639-1 code per text, or ``"und"`` (empty, too short or unclear).
+
+    With ``context`` (the default), a short text without a language of its own takes the
+    main language of the texts around it, when they have one (:func:`_from_context`).
 
     >>> texts = ["The parcel was late and nobody answered", "O produto chegou antes do prazo", "ok"]
     >>> detect_languages(texts).tolist()
@@ -238,8 +248,44 @@ def detect_languages(texts: Sequence[str | None]) -> np.ndarray:
     second = scores[np.arange(len(words)), order[:, 1]]
     ok = (hits >= _MIN_HITS) & (best >= _MIN_SCORE) & (best >= _LEAD * second)
     codes = np.array(langs, dtype=object)[order[:, 0]]
-    out[np.asarray(latin_rows)[ok]] = codes[ok]
+    latin = np.asarray(latin_rows)
+    out[latin[ok]] = codes[ok]
+    if context:
+        _from_context(out, latin, ok, scores, langs, words)
     return out
+
+
+def _from_context(
+    out: np.ndarray,
+    latin: np.ndarray,
+    ok: np.ndarray,
+    scores: np.ndarray,
+    langs: tuple[str, ...],
+    words: list[list[str]],
+) -> None:
+    """Short texts of a collection that speaks one language take that language.
+
+    When at least ``_CONTEXT_MIN`` texts of the batch are determined and one Latin-script
+    language holds ``_CONTEXT_SHARE`` of them, an undetermined text of two words or more
+    whose evidence does not point elsewhere (its score for that language is at least its
+    score for any other, ties at none included) is taken to be in it: "produto entregue no
+    prazo" among Portuguese reviews is Portuguese, not an English text to score."""
+    determined = Counter(str(c) for c in out if c != UNDETERMINED)
+    total = sum(determined.values())
+    if total < _CONTEXT_MIN:
+        return
+    lang, count = determined.most_common(1)[0]
+    if count < _CONTEXT_SHARE * total or lang not in langs:
+        return
+    j = langs.index(lang)
+    pending = np.flatnonzero(~ok)
+    if not len(pending):
+        return
+    sub = scores[pending]
+    fits = (sub[:, j] >= sub.max(axis=1)) & np.fromiter(
+        (len(words[k]) >= 2 for k in pending), dtype=bool, count=len(pending)
+    )
+    out[latin[pending[fits]]] = lang
 
 
 def _script(head: str) -> str | None:
