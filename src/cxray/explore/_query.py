@@ -137,7 +137,9 @@ class RowSelection:
     on the table's own columns or, through ``customer_id``, on the customer's;
     ``sort``: column names, ``-`` before one for descending; ``start``/``end``:
     ISO 8601 bounds on the time column; ``present``: columns that must hold a
-    value (``nps`` keeps the responses with an NPS answer, as the NPS counts).
+    value (``nps`` keeps the responses with an NPS answer, as the NPS counts); ``where``:
+    a named condition built over the table (the rows a KPI defined in config counts: its
+    filter, and a value), as ``(name, build)``.
     """
 
     table: str
@@ -146,6 +148,7 @@ class RowSelection:
     start: str | None = None
     end: str | None = None
     present: list[str] = field(default_factory=list)
+    where: tuple[str, Callable[[ibis.Table], ibis.BooleanValue]] | None = None
 
     @property
     def spec(self) -> TableSpec:
@@ -189,6 +192,8 @@ class RowSelection:
         for column in self.present:
             self._known(column, schema, "present")
             t = t.filter(t[column].notnull())
+        if self.where is not None:
+            t = t.filter(self.where[1](t))
         tc = spec.time_column
         if self.start:
             t = t.filter(t[tc] >= parse_time(self.start, zone, "from"))
@@ -314,7 +319,8 @@ def page_rows(
     hints = {} if hints is None else hints
     if len(hints) > 4096:  # a bound on what a long-lived server keeps
         hints.clear()
-    which = (sel.spec.name, tuple(sel.filters), tuple(sel.present), sel.start, sel.end, zone)
+    which = (sel.spec.name, tuple(sel.filters), tuple(sel.present), sel.start, sel.end, zone,
+             sel.where and sel.where[0])  # fmt: skip
     total = hints.get(("total", which))
     if total is None:
         # counted without the order (a sort of every row just to count them is waste)

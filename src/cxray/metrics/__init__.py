@@ -13,7 +13,7 @@ does not, why and what to import (``cxray doctor``). Definitions and formulas:
 
 from cxray.metrics._context import NPS_GROUP, NULL_LABEL, PERIODS, Context, TableSource, parse_when
 from cxray.metrics._coverage import Coverage, Support, coverage
-from cxray.metrics._custom import custom_rows, kpi_catalogue
+from cxray.metrics._custom import custom_rows, kpi_catalogue, kpi_where
 from cxray.metrics._engine import health_scores
 from cxray.metrics._loop import (
     bottom_box_values,
@@ -49,6 +49,7 @@ __all__ = [
     "has_followups",
     "health_scores",
     "kpi_catalogue",
+    "kpi_where",
     "kpis",
     "loop_now",
     "mix_shift",

@@ -51,6 +51,7 @@ __all__ = [
     "custom_metrics",
     "custom_rows",
     "kpi_catalogue",
+    "kpi_where",
 ]
 
 #: the kinds whose aggregates and statistics live here
@@ -305,3 +306,22 @@ def kpi_catalogue(config: ProgramConfig) -> list[dict[str, Any]]:
                 row["per"] = spec.per
         out.append(row)
     return out
+
+
+def kpi_where(config: ProgramConfig, metric: str | None) -> Any:
+    """The rows a KPI defined in config counts, as the drill-down's named condition
+    ``(metric, build)`` (``cxray.explore.RowSelection.where``): its filter holds and its
+    value (and denominator) is not NULL. ``None`` for a built-in KPI."""
+    if metric is None or metric not in config.kpis:
+        return None
+    spec = config.kpis[metric]
+
+    def build(t: ibis.Table) -> ibis.BooleanValue:
+        cond = _compiled(metric, "value", spec.value, t).notnull()
+        if spec.filter is not None:
+            cond = cond & _compiled(metric, "filter", spec.filter, t).fill_null(False)
+        if spec.denominator is not None:
+            cond = cond & _compiled(metric, "denominator", spec.denominator, t).notnull()
+        return cond
+
+    return metric, build

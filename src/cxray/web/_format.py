@@ -56,12 +56,17 @@ _PRESENT = {
 }
 
 
-def metric_present(metric: str) -> str | None:
+def metric_present(metric: str, config: Any = None) -> str | None:
     """The column a row of the KPI's table must fill to be counted (None: every row)."""
+    if config is not None and metric in config.kpis:  # a KPI defined in config: its value,
+        value = config.kpis[metric].value.strip()  # when that is a bare column
+        return value if value.isidentifier() else None
     return _PRESENT.get(metric)
 
 
-def metric_table(metric: str) -> str:
+def metric_table(metric: str, config: Any = None) -> str:
+    if config is not None and metric in config.kpis:
+        return str(config.kpis[metric].table)
     if metric in _TABLES:
         return _TABLES[metric]
     if metric.startswith(("first_response", "resolution")):

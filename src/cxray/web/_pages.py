@@ -197,7 +197,7 @@ def create_web_router(state: ServerState, *, cookie: str = SESSION_COOKIE) -> AP
             if pair not in filters:
                 filters.append(pair)
         params: list[tuple[str, str]] = [("metric", metric)]
-        if present := metric_present(metric):
+        if present := metric_present(metric, state.ws.config):
             params.append(("has", present))
         if metric not in ("churn_rate", "health"):  # customers active, not created, in a window
             start, end = view.start, view.end
@@ -210,7 +210,7 @@ def create_web_router(state: ServerState, *, cookie: str = SESSION_COOKIE) -> AP
                 after_end = dt.date.fromisoformat(end) + dt.timedelta(days=1)
                 params.append(("to", after_end.isoformat()))
         params += [("filter", f"{a}:{v}") for a, v in filters]
-        return f"/rows/{metric_table(metric)}?{urlencode(params)}"
+        return f"/rows/{metric_table(metric, state.ws.config)}?{urlencode(params)}"
 
     # ------------------------------------------------------------ login
 
@@ -522,7 +522,10 @@ def create_web_router(state: ServerState, *, cookie: str = SESSION_COOKIE) -> AP
                 attr = raw.partition(":")[0]
                 (applied if attr in known else ignored).append(raw)
             present = [c for c in q.getlist("has") if c]
-            sel = RowSelection(table, applied, sort, start, end, present)
+            from cxray.metrics import kpi_where  # the rows a KPI from config counts
+
+            where = kpi_where(state.ws.config, metric)
+            sel = RowSelection(table, applied, sort, start, end, present, where=where)
             zone = state.ws.config.program.timezone
             masking = Masking.for_caller(state.ws.config, pii=user.pii)  # cxray.privacy
             with state.reading() as backend:
