@@ -109,8 +109,8 @@ def resolve_period(text: str, today: dt.date) -> ReportPeriod:
             "week",
         )
     if low == "last-month":
-        return _month(today.year, today.month - 1) if today.month > 1 else _month(
-            today.year - 1, 12
+        return (
+            _month(today.year, today.month - 1) if today.month > 1 else _month(today.year - 1, 12)
         )
     if low == "last-quarter":
         q = (today.month - 1) // 3 + 1
