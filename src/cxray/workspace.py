@@ -220,6 +220,14 @@ class Workspace:
         return Value(self.store, self.config, lock=self.write_lock)
 
     @property
+    def reports(self) -> Any:
+        """Executive digests: generate, archive, list, e-mail on a schedule
+        (:class:`cxray.reports.Reports`, ``docs/reports.md``)."""
+        from cxray.reports import Reports
+
+        return Reports(self, lock=self.write_lock)
+
+    @property
     def maturity(self) -> Any:
         """The CX maturity assessment: answers, evidence from the store, levels, roadmap,
         history (:class:`cxray.maturity.Maturity`, ``docs/maturity.md``)."""

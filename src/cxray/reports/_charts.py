@@ -69,25 +69,30 @@ def headline_trend(digest: Digest) -> bytes | None:
 
 
 def kpi_changes(digest: Digest) -> bytes | None:
-    """Each KPI's change from the previous period with its interval (significant in red)."""
+    """Each KPI's change from the previous period in standard errors (the test statistic,
+    so KPIs of different units share one axis); significant after BH in red."""
     s = digest.section("kpis")
     if not s.available:
         return None
-    rows = [r for r in s.data["rows"] if _ok(r.get("change"))]
+    rows = []
+    for r in s.data["rows"]:
+        lo, hi, c = r.get("change_ci_low"), r.get("change_ci_high"), r.get("change")
+        if _ok(c) and _ok(lo) and _ok(hi) and hi > lo:
+            rows.append((r, c / ((hi - lo) / (2 * 1.959964))))
     if not rows:
         return None
-    rows = rows[:12]
-    fig, ax = _figure(6.4, 0.35 * len(rows) + 0.9)
+    rows = rows[:14]
+    fig, ax = _figure(6.4, 0.3 * len(rows) + 1.0)
     ys = list(range(len(rows)))[::-1]
-    for y, r in zip(ys, rows, strict=True):
-        colour = "#cf222e" if r.get("significant") else _GREY
-        lo = r["change_ci_low"] if _ok(r.get("change_ci_low")) else r["change"]
-        hi = r["change_ci_high"] if _ok(r.get("change_ci_high")) else r["change"]
-        ax.plot([lo, hi], [y, y], color=colour, linewidth=2)
-        ax.scatter([r["change"]], [y], color=colour, s=18, zorder=3)
+    for y, (r, z) in zip(ys, rows, strict=True):
+        colour = "#cf222e" if r.get("significant") else _BLUE
+        ax.barh([y], [z], color=colour, height=0.6)
+    for x in (-1.96, 1.96):
+        ax.axvline(x, color=_GREY, linewidth=0.8, linestyle="--")
     ax.axvline(0, color="black", linewidth=0.6)
-    ax.set_yticks(ys, [f"{r['title']} ({r.get('unit') or ''})" for r in rows], fontsize=7)
-    ax.set_title("Change from the previous period (red: significant after BH)", fontsize=9)
+    ax.set_yticks(ys, [str(r["title"])[:40] for r, _ in rows], fontsize=7)
+    ax.set_xlabel("change from the previous period, in standard errors", fontsize=7)
+    ax.set_title("KPI changes (red: significant after Benjamini-Hochberg)", fontsize=9)
     return _png(fig)
 
 

@@ -102,7 +102,9 @@ def _kpis(d: dict[str, Any], images: dict[str, bytes]) -> list[_Block]:
         row = [
             f"{r['title']} ({r['unit']})" if r.get("unit") else r["title"],
             _num(r["estimate"]) if not r["suppressed"] else "—",
-            _interval(r["ci_low"], r["ci_high"]) if not r["suppressed"] else r["reason"] or "",
+            _interval(r["ci_low"], r["ci_high"])
+            if not r["suppressed"]
+            else (r["reason"] or "").split(";")[0],
             _num(r["n"]),
             _num(r["previous"]),
             change,
@@ -355,8 +357,10 @@ def _pdf(blocks: list[_Block]) -> bytes:
         elif b.kind == "table":
             size = 7 if len(b.head) > 6 else 8
             pdf.set_font("DejaVu", "", size)
+            first = 2.6 if len(b.head) > 3 else 1.6
             with pdf.table(
                 width=width,
+                col_widths=(first, *([1.0] * (len(b.head) - 1))),
                 line_height=size * 0.55,
                 headings_style=FontFace(emphasis="BOLD", fill_color=(246, 248, 250)),
                 text_align="LEFT",
