@@ -163,7 +163,7 @@ def assess(
                     "direction": "answers_higher" if over else "evidence_higher",
                     "figure": e.figure,
                     "message": (
-                        f"you answered {said.name} for {d.title.lower()}, but "
+                        f"you answered {said.name} for {_lower(d.title)}, but "
                         f"{_lower(e.title)}: {e.text} (that is {shows.name})"
                     ),
                 }
