@@ -719,6 +719,87 @@ enrich_on_import_max_rows = 200000
 # journeys in the window_days before it; a customer's, those in the lookback_days before the
 # as-of date, and churn is leaving within churn_horizon_days after it.
 window_days = 30
+# KPIs as code (docs/metrics.md "KPIs as code"): KPIs of your own, computed like the built-in
+# ones (interval, change between periods with Benjamini-Hochberg, slices, status against
+# target and action, drill-down to rows, overview tiles, the API). kind: nps | share | mean |
+# median | rate | ratio. table: responses (survey answers are its columns), cases, orders,
+# events, customers, mentions. value, filter (and a ratio's denominator): expressions over
+# the table's columns (comparisons, arithmetic, AND/OR/NOT, IN, IS NULL, CASE, COALESCE, ...).
+# time_column: default the table's own time (submitted_at, opened_at, ordered_at, ...).
+# Examples (each needs the survey question it names; uncomment and adapt):
+#
+# Likelihood to repurchase or renew: the top-2-box share of a 1-5 question
+# [kpis.repurchase_intent]
+# title = "Likelihood to repurchase (top-2-box)"
+# kind = "share"
+# table = "responses"
+# value = "repurchase >= 4"
+# filter = "repurchase IS NOT NULL"
+# target = 70
+# action = 55
+#
+# Likelihood to renew as a mean on its 1-5 scale
+# [kpis.renewal_intent]
+# title = "Likelihood to renew (mean, 1-5)"
+# kind = "mean"
+# table = "responses"
+# value = "renew"
+# unit = "score"
+#
+# Perceived value: mean answer to "value for money" on a 1-7 scale
+# [kpis.perceived_value]
+# title = "Perceived value (mean, 1-7)"
+# kind = "mean"
+# table = "responses"
+# value = "value_for_money"
+# unit = "score"
+# target = 5.5
+# action = 4.5
+#
+# Temkin Experience Rating (Temkin Group): three 7-point questions, success (could you do
+# what you wanted?), effort (how easy was it?) and emotion (how did you feel?); each scores
+# % of 6-7 answers minus % of 1-3; the rating is the average of the three (-100 to 100).
+# Per response: +100 for a 6-7, -100 for a 1-3, 0 otherwise, averaged over the three, then
+# the mean over responses that answered all three.
+# [kpis.txr]
+# title = "Temkin Experience Rating"
+# kind = "mean"
+# table = "responses"
+# value = '''(
+#     (CASE WHEN txr_success >= 6 THEN 100 WHEN txr_success <= 3 THEN -100 ELSE 0 END)
+#   + (CASE WHEN txr_effort >= 6 THEN 100 WHEN txr_effort <= 3 THEN -100 ELSE 0 END)
+#   + (CASE WHEN txr_emotion >= 6 THEN 100 WHEN txr_emotion <= 3 THEN -100 ELSE 0 END)
+# ) / 3'''
+# filter = "txr_success IS NOT NULL AND txr_effort IS NOT NULL AND txr_emotion IS NOT NULL"
+# unit = "points"
+#
+# Employee NPS: the 0-10 answers of an employee survey
+# [kpis.enps]
+# title = "Employee NPS"
+# kind = "nps"
+# table = "responses"
+# value = "enps"
+# filter = "survey = 'employee'"
+# target = 20
+# action = 0
+#
+# A rate and a ratio of totals
+# [kpis.reopened_per_1000]
+# title = "Reopened cases per 1,000"
+# kind = "rate"
+# table = "cases"
+# value = "reopened"
+# per = 1000
+# direction = "lower_is_better"
+# [kpis.late_revenue_share]
+# title = "Revenue delivered late"
+# kind = "ratio"
+# table = "orders"
+# value = "CASE WHEN delivered_at > promised_at THEN amount ELSE 0 END"
+# denominator = "amount"
+# filter = "delivered_at IS NOT NULL AND promised_at IS NOT NULL"
+# direction = "lower_is_better"
+
 lookback_days = 90
 churn_horizon_days = 90
 slow_first_response_hours = 24     # a first response later than this is "slow"
