@@ -27,6 +27,7 @@ from cxray.api._routes import (
     local,
     local_data,
     loop,
+    maturity,
     money,
     privacy,
     scorecard,
@@ -117,6 +118,7 @@ def create_app(
         churn_risk,
         clv,
         money,
+        maturity,
         local,
         local_data,
     ):

@@ -31,4 +31,7 @@
   ``POST /text/kb`` (analyst: knowledge-base articles, all or nothing) |
 | ``money`` | ``GET /clv/by-nps-group``, ``/clv/at-risk``, ``/clv/what-if``, ``/clv/roi`` over
   ``Workspace.value.money`` (churn cost and CLV by NPS group, revenue at risk, the what-if, ROI) |
+| ``maturity`` | ``GET /maturity`` (latest and history), ``GET /maturity/questions``,
+  ``POST /maturity`` (analyst: answers assessed with the store's evidence, kept) over
+  ``Workspace.maturity`` |
 """
