@@ -671,54 +671,6 @@ health = { target = 70, action = 60 }                    # 0-100
 # followup_rate, time_to_contact, sla_met, recovery_rate: no default targets; add your own,
 # e.g. churn_rate = { target = 2, action = 4 }, sla_met = { target = 90, action = 75 }
 
-[business_hours]
-# For times in business hours (resolution_business_*): open days, local opening hours,
-# closed dates.
-start = "09:00"
-end = "17:00"
-days = ["mon", "tue", "wed", "thu", "fri"]
-holidays = []       # e.g. ["2026-12-25", "2027-01-01"]
-# timezone = "America/New_York"   # default: [program] timezone
-
-# Journeys (funnels): a start touchpoint, and the success touchpoint the same customer
-# must reach within window_hours. Completion and abandonment are measured per start.
-[journeys.checkout]
-title = "Checkout"
-start = "checkout_started"
-success = "order_placed"
-window_hours = 2
-
-[health]
-# Customer Health Score 0-100: weighted mean of components scored 0-1.
-weights = { survey = 0.4, recency = 0.2, frequency = 0.2, support = 0.2 }
-horizon_days = 90                  # look-back for recency, frequency and support
-orders_for_full_frequency = 3
-
-# Text themes (`cxray text themes`): a built-in CX taxonomy (delivery, price & billing,
-# product quality, support & staff, website & app, account & login, returns & refunds,
-# range & availability, product questions & setup) is used until you define your own;
-# any [themes.*] section replaces it whole. Keywords are words or phrases (light stemming:
-# "charge" matches "charged"); "deliver*" matches words starting with "deliver".
-# docs/text-analytics.md lists the defaults.
-# [themes.delivery]
-# label = "Delivery"
-# keywords = ["deliver*", "parcel*", "courier*", "late", "where is my order"]
-# examples = ["My parcel arrived a week late"]
-
-[text]
-# Score the sentiment of new and changed comments, case texts and mentions on every import
-# (right after it commits) and match their themes. Off: only `cxray text enrich` does.
-enrich_on_import = true
-# A bulk load that adds or changes more rows than this is left to `cxray text enrich`
-# (scoring a million new comments takes about a minute on two cores); 0: no limit.
-enrich_on_import_max_rows = 200000
-
-[features]
-# What happened to a customer before an answer, for key drivers and moments of truth
-# (`cxray drivers`): a response's features count the customer's orders, deliveries, cases and
-# journeys in the window_days before it; a customer's, those in the lookback_days before the
-# as-of date, and churn is leaving within churn_horizon_days after it.
-window_days = 30
 # KPIs as code (docs/metrics.md "KPIs as code"): KPIs of your own, computed like the built-in
 # ones (interval, change between periods with Benjamini-Hochberg, slices, status against
 # target and action, drill-down to rows, overview tiles, the API). kind: nps | share | mean |
@@ -800,6 +752,54 @@ window_days = 30
 # filter = "delivered_at IS NOT NULL AND promised_at IS NOT NULL"
 # direction = "lower_is_better"
 
+[business_hours]
+# For times in business hours (resolution_business_*): open days, local opening hours,
+# closed dates.
+start = "09:00"
+end = "17:00"
+days = ["mon", "tue", "wed", "thu", "fri"]
+holidays = []       # e.g. ["2026-12-25", "2027-01-01"]
+# timezone = "America/New_York"   # default: [program] timezone
+
+# Journeys (funnels): a start touchpoint, and the success touchpoint the same customer
+# must reach within window_hours. Completion and abandonment are measured per start.
+[journeys.checkout]
+title = "Checkout"
+start = "checkout_started"
+success = "order_placed"
+window_hours = 2
+
+[health]
+# Customer Health Score 0-100: weighted mean of components scored 0-1.
+weights = { survey = 0.4, recency = 0.2, frequency = 0.2, support = 0.2 }
+horizon_days = 90                  # look-back for recency, frequency and support
+orders_for_full_frequency = 3
+
+# Text themes (`cxray text themes`): a built-in CX taxonomy (delivery, price & billing,
+# product quality, support & staff, website & app, account & login, returns & refunds,
+# range & availability, product questions & setup) is used until you define your own;
+# any [themes.*] section replaces it whole. Keywords are words or phrases (light stemming:
+# "charge" matches "charged"); "deliver*" matches words starting with "deliver".
+# docs/text-analytics.md lists the defaults.
+# [themes.delivery]
+# label = "Delivery"
+# keywords = ["deliver*", "parcel*", "courier*", "late", "where is my order"]
+# examples = ["My parcel arrived a week late"]
+
+[text]
+# Score the sentiment of new and changed comments, case texts and mentions on every import
+# (right after it commits) and match their themes. Off: only `cxray text enrich` does.
+enrich_on_import = true
+# A bulk load that adds or changes more rows than this is left to `cxray text enrich`
+# (scoring a million new comments takes about a minute on two cores); 0: no limit.
+enrich_on_import_max_rows = 200000
+
+[features]
+# What happened to a customer before an answer, for key drivers and moments of truth
+# (`cxray drivers`): a response's features count the customer's orders, deliveries, cases and
+# journeys in the window_days before it; a customer's, those in the lookback_days before the
+# as-of date, and churn is leaving within churn_horizon_days after it.
+window_days = 30
 lookback_days = 90
 churn_horizon_days = 90
 slow_first_response_hours = 24     # a first response later than this is "slow"

@@ -58,6 +58,7 @@ from cxray.web._format import (
 from cxray.web._inbox import add_inbox_routes, loop_box
 from cxray.web._journeys import add_journey_routes, journey_link
 from cxray.web._text import add_text_routes
+from cxray.web._views import add_views_routes, default_view_url
 
 __all__ = ["LoginRequired", "create_web_router", "mount"]
 
@@ -284,6 +285,8 @@ def create_web_router(state: ServerState, *, cookie: str = SESSION_COOKIE) -> AP
     @router.get("/", response_class=HTMLResponse)
     def overview(request: Request) -> Response:
         user = who(request)
+        if not request.query_params and (default := default_view_url(state, user)):
+            return RedirectResponse(default, status_code=303)  # the role's saved view
         with state.reading():  # one snapshot for the whole page
             try:
                 view = View.from_query(request.query_params)
@@ -642,6 +645,7 @@ def create_web_router(state: ServerState, *, cookie: str = SESSION_COOKIE) -> AP
     add_journey_routes(router, state, who=who, render=render, failed=failed)
     add_inbox_routes(router, state, who=who, render=render, failed=failed)
     add_churn_value_routes(router, state, who=who, render=render, failed=failed)
+    add_views_routes(router, state, who=who, render=render, failed=failed)
     return router
 
 
