@@ -16,8 +16,17 @@ from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
+from cxray.config._benchmarks import BenchmarkFigure, BenchmarkSet, check_benchmarks
 from cxray.config._imports import ImportsConfig
 from cxray.config._kpis import CustomKPI, check_kpi_names
 from cxray.config._loop import LoopConfig
@@ -102,6 +111,10 @@ class ProgramSection(_Model):
     #: the zone naive timestamps in imported files are read in, and periods are cut in
     timezone: str = "UTC"
     currency: str = "USD"
+    #: the benchmark set (``retail``, ``saas``, ... or a ``[benchmarks.NAME]``) whose
+    #: targets apply where ``[targets]`` sets none, and whose figures the KPIs are shown
+    #: against (docs/benchmarks.md)
+    industry: str | None = None
 
     @field_validator("timezone")
     @classmethod
@@ -576,6 +589,32 @@ class ProgramConfig(_Model):
     kpis: dict[str, CustomKPI] = Field(default_factory=dict)
     #: the file it was read from, if any
     path: Path | None = Field(default=None, exclude=True)
+    #: ``[benchmarks.NAME]``: benchmark sets of your own (docs/benchmarks.md)
+    benchmarks: dict[str, BenchmarkSet] = Field(default_factory=dict)
+    _benchmark_sets: dict[str, BenchmarkSet] = PrivateAttr(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _check_benchmarks(self) -> ProgramConfig:
+        self._benchmark_sets = check_benchmarks(
+            self.benchmarks,
+            self.program.industry,
+            self.path.parent if self.path is not None else None,
+            [*KPI_DIRECTIONS, *self.kpis],
+            self.direction,
+        )
+        return self
+
+    @property
+    def benchmark_sets(self) -> dict[str, BenchmarkSet]:
+        """Every benchmark set: the shipped ones and ``[benchmarks.NAME]``."""
+        return self._benchmark_sets
+
+    def benchmark(self, kpi: str) -> BenchmarkFigure | None:
+        """The ``[program] industry`` set's figure for a KPI (None without one)."""
+        industry = self.program.industry
+        if industry is None:
+            return None
+        return self._benchmark_sets[industry].kpis.get(kpi.split(":", 1)[0])
 
     @field_validator("kpis")
     @classmethod
@@ -612,6 +651,9 @@ class ProgramConfig(_Model):
         if kpi in self.kpis:  # a KPI defined in config carries its own
             return Threshold(target=self.kpis[kpi].target, action=self.kpis[kpi].action)
         base = kpi.split(":", 1)[0]
+        bench = self.benchmark(base) if base not in self.targets.model_fields_set else None
+        if bench is not None and (bench.target is not None or bench.action is not None):
+            return Threshold(target=bench.target, action=bench.action)  # the industry's
         th = getattr(self.targets, base, None) if base in KPI_DIRECTIONS else None
         if base == "ces_mean" and th is None:
             s = self.scales.ces
@@ -629,6 +671,10 @@ name = "Customer experience program"
 # Naive timestamps in imported files are read in this zone; periods are cut in it.
 timezone = "UTC"
 currency = "USD"
+# Industry benchmarks (docs/benchmarks.md; `cxray benchmarks` lists them): each KPI is shown
+# against the industry's figure, and the industry's targets apply where [targets] sets none.
+# industry = "retail"   # financial_services, healthcare, insurance, saas, telecom,
+#                       # travel_hospitality, utilities, or a [benchmarks.NAME] of your own
 
 [scales.csat]
 # CSAT answers are integers from min to max; higher is better.
@@ -652,20 +698,21 @@ confidence = 0.95   # of every interval
 fdr = 0.05          # Benjamini-Hochberg false discovery rate across segments compared
 
 # Targets and action thresholds, in the KPI's unit. Status: on_target when the target is
-# met; action when worse than the action threshold; watch in between.
+# met; action when worse than the action threshold; watch in between. The defaults are shown
+# commented out: a line set here wins over the [program] industry's target for that KPI.
 [targets]
-nps = { target = 50, action = 0 }                        # points
-csat = { target = 80, action = 70 }                      # % top box
-ces_easy = { target = 80, action = 70 }                  # % of answers in the top box
+# nps = { target = 50, action = 0 }                      # points
+# csat = { target = 80, action = 70 }                    # % top box
+# ces_easy = { target = 80, action = 70 }                # % of answers in the top box
 # ces_mean defaults from the CES scale: 5.5 (action below 4.0) on 1-7 agreement;
 # on a 1-5 effort scale 2.0 (action above 3.0).
 # ces_mean = { target = 5.5, action = 4.0 }
-fcr = { target = 70, action = 65 }                       # % of resolved cases
-first_response_mean = { target = 2, action = 4 }         # hours
-first_response_median = { target = 2, action = 4 }       # hours
-completion = { target = 85, action = 80 }                # % of journeys started
-abandonment = { target = 10, action = 15 }               # % of journeys started
-health = { target = 70, action = 60 }                    # 0-100
+# fcr = { target = 70, action = 65 }                     # % of resolved cases
+# first_response_mean = { target = 2, action = 4 }       # hours
+# first_response_median = { target = 2, action = 4 }     # hours
+# completion = { target = 85, action = 80 }              # % of journeys started
+# abandonment = { target = 10, action = 15 }             # % of journeys started
+# health = { target = 70, action = 60 }                  # 0-100
 # resolution_mean, resolution_median, resolution_business_mean, resolution_business_median,
 # churn_rate, referral_rate, revenue_per_customer, clv, response_rate and the closed loop's
 # followup_rate, time_to_contact, sla_met, recovery_rate: no default targets; add your own,
@@ -857,4 +904,6 @@ def load_program_config(path: str | Path | None) -> ProgramConfig:
         msg = first["msg"].removeprefix("Value error, ")
         if first["type"] == "extra_forbidden":
             msg = "unknown key"
-        raise ConfigError(f"{p}: [{loc}] {msg}") from exc
+        if loc.startswith("benchmarks."):
+            loc = loc.replace(".kpis.", ".")
+        raise ConfigError(f"{p}: [{loc}] {msg}" if loc else f"{p}: {msg}") from exc
