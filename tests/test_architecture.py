@@ -26,6 +26,7 @@ RANK = {
     "loop": 5,
     "churn": 5,
     "value": 5,
+    "maturity": 5,
     "reports": 5,
     "surveys": 5,
     "access": 5,
