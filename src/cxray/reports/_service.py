@@ -164,12 +164,14 @@ class Reports:
         schedule: str | None = None,
         keep: bool = True,
         sent_to: list[str] | None = None,
+        digest: Any = None,
     ) -> Report:
-        """Build and render the digest; ``keep``: write it to the archive."""
+        """Build (unless ``digest`` is given) and render the digest; ``keep``: write it to
+        the archive."""
         if fmt not in FORMATS:
             raise QueryError(f"format {fmt!r}: use one of {', '.join(FORMATS)}")
         p = period if isinstance(period, ReportPeriod) else self.period(period)
-        digest = build_digest(self.ws, p, pii=pii)
+        digest = digest or build_digest(self.ws, p, pii=pii)
         content = render(digest, fmt)
         summary = {s.key: (s.note if not s.available else "ok") for s in digest.sections}
         report = Report(

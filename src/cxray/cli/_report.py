@@ -1,0 +1,101 @@
+"""``cxray report``: the executive digest of a period as PDF, HTML or Markdown
+(``ws.reports``, ``docs/reports.md``)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from cxray.cli._app import app
+from cxray.cli._output import console, err_console
+from cxray.exceptions import QueryError
+
+
+class ReportFormat(StrEnum):
+    pdf = "pdf"
+    html = "html"
+    md = "md"
+
+
+@app.command()
+def report(
+    ctx: typer.Context,
+    period: Annotated[
+        str,
+        typer.Option(
+            "--period",
+            help="last-week, last-month, last-quarter, YYYY-Qn (e.g. 2026-Q3), YYYY-MM or "
+            "YYYY-MM-DD..YYYY-MM-DD.",
+        ),
+    ] = "last-week",
+    format_: Annotated[
+        ReportFormat, typer.Option("--format", "-f", help="pdf, html or md.")
+    ] = ReportFormat.pdf,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out",
+            "-o",
+            help="File to write (default: html and md to the terminal, pdf to "
+            "cxray-digest-PERIOD.pdf). Markdown written to a file keeps its charts as PNG "
+            "files in a folder beside it.",
+        ),
+    ] = None,
+    as_of: Annotated[
+        str | None,
+        typer.Option(
+            "--as-of",
+            help="The day last-week/last-month/last-quarter are seen from (YYYY-MM-DD; "
+            "default today).",
+        ),
+    ] = None,
+    pii: Annotated[
+        bool, typer.Option("--pii", help="Show personal data as stored (masked by default).")
+    ] = False,
+    keep: Annotated[
+        bool,
+        typer.Option("--keep/--no-keep", help="Keep it in the archive (the /reports page)."),
+    ] = True,
+) -> None:
+    """The executive digest of a period: KPI changes with significance, status against
+    target, drivers, themes, emerging issues, alerts and follow-ups, churn and revenue at
+    risk, with charts."""
+    from cxray.workspace import Workspace
+
+    today = None
+    if as_of:
+        try:
+            today = dt.date.fromisoformat(as_of)
+        except ValueError:
+            raise QueryError(f"--as-of {as_of!r}: expected a date YYYY-MM-DD") from None
+    obj = ctx.obj or {}
+    fmt = format_.value
+    with Workspace.open(obj.get("db"), obj.get("config"), create=False) as ws:
+        reports = ws.reports
+        p = reports.period(period, today)
+        digest = reports.digest(p, pii=pii)
+        r = reports.generate(p, fmt, pii=pii, keep=keep, actor="local", digest=digest)
+        if fmt == "md" and out is not None:
+            from cxray.reports import render
+
+            content = render(digest, "md", files=out.with_name(out.stem + "_files"))
+        else:
+            content = r.content
+    if out is None and fmt == "pdf":
+        out = Path(r.filename)
+    if out is None:
+        sys.stdout.write(content.decode("utf-8"))
+        sys.stdout.flush()
+    else:
+        out.write_bytes(content)
+        console.print(f"wrote [bold]{out}[/bold] ({len(content):,} bytes, {r.title})")
+    for key, state in r.summary.items():
+        if state != "ok":
+            err_console.print(f"[dim]{key}: {state}[/dim]")
+    if keep:
+        err_console.print(f"[dim]archived as {r.report_id}[/dim]")
