@@ -37,6 +37,7 @@ from cxray.api._routes import (
     tables,
     text,
     text_faq,
+    views,
 )
 from cxray.api._settings import ApiSettings
 from cxray.api._state import ApiContext
@@ -119,6 +120,7 @@ def create_app(
         clv,
         money,
         maturity,
+        views,
         local,
         local_data,
     ):

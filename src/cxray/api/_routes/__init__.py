@@ -34,4 +34,6 @@
 | ``maturity`` | ``GET /maturity`` (latest and history), ``GET /maturity/questions``,
   ``POST /maturity`` (analyst: answers assessed with the store's evidence, kept) over
   ``Workspace.maturity`` |
+| ``views`` | ``GET/POST /views``, ``GET/PUT/DELETE /views/{slug}``, ``GET/PUT /views/defaults``
+  (admin) over ``Workspace.views`` (saved views: named pages with their filters, role defaults) |
 """
