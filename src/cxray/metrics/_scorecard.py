@@ -14,6 +14,7 @@ import pandas as pd
 from cxray import stats
 from cxray.config import ProgramConfig, Threshold
 from cxray.exceptions import UnknownMetricError
+from cxray.metrics._benchmarks import Benchmark, benchmark_fields, benchmark_of
 from cxray.metrics._context import Context, TableSource, as_keys, parse_when, period_label
 from cxray.metrics._coverage import Profile, check, kpi_needs, nothing_to_measure, profile
 from cxray.metrics._engine import Cell, compare, compute_all, without_evidence
@@ -55,6 +56,8 @@ class Score:
     change: stats.Comparison | None = None
     q_value: float | None = None
     significant: bool | None = None
+    #: the ``[program] industry`` benchmark it is shown against (docs/benchmarks.md)
+    benchmark: Benchmark | None = None
 
     def to_dict(self) -> dict[str, Any]:
         r = self.result.to_dict()
@@ -81,6 +84,7 @@ class Score:
             significant=self.significant,
             definition=r["definition"],
         )
+        out.update(benchmark_fields(self.result, self.benchmark))
         return out
 
 
@@ -273,6 +277,7 @@ def _sort_key(cell: Cell) -> tuple[Any, ...]:
 def _scores(kpi: KPI, ctx: Context, cells: list[Cell]) -> list[Score]:
     config = ctx.config
     threshold = config.threshold(kpi.base)
+    bench = benchmark_of(config, kpi.base)
     direction = config.direction(kpi.base)
     cells = sorted(cells, key=_sort_key)
     changes: dict[int, stats.Comparison] = {}
@@ -318,7 +323,9 @@ def _scores(kpi: KPI, ctx: Context, cells: list[Cell]) -> list[Score]:
         if comp is not None:
             significant = reject.get(i, False) if not comp.suppressed else False
         out.append(
-            Score(kpi.name, kpi.title, slices, est, status, comp, q_values.get(i), significant)
+            Score(
+                kpi.name, kpi.title, slices, est, status, comp, q_values.get(i), significant, bench
+            )
         )
     return out
 
