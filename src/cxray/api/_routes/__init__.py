@@ -36,4 +36,6 @@
   ``Workspace.maturity`` |
 | ``views`` | ``GET/POST /views``, ``GET/PUT/DELETE /views/{slug}``, ``GET/PUT /views/defaults``
   (admin) over ``Workspace.views`` (saved views: named pages with their filters, role defaults) |
+| ``reports`` | ``GET /reports`` (the archive), ``GET /reports/{id}`` (a digest's file),
+  ``POST /reports`` (analyst: generate now) over ``Workspace.reports`` |
 """
