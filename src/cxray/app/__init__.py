@@ -70,6 +70,8 @@ def create_app(
             _warm_while_serving(app)
     if app.state.cx.ws.config.privacy.retain_days is not None:
         _retain_while_serving(app)  # raw text older than [privacy] retain_days is purged
+    if any(r.enabled for r in app.state.cx.ws.config.reports.values()):
+        _report_while_serving(app)  # [reports.NAME] digests made, archived and e-mailed
     # Everything loaded so far (Ibis, DuckDB, pandas, the app) lives as long as the server:
     # moved out of the collector's reach, a full collection no longer scans it, which took
     # 100 ms pauses out of request latencies (benchmarks/survey_load.py: p99 halved).
@@ -151,6 +153,27 @@ def _retain_while_serving(app: FastAPI) -> None:
                 yield
             finally:
                 timer.stop()
+
+    app.router.lifespan_context = lifespan
+
+
+def _report_while_serving(app: FastAPI) -> None:
+    """While the app runs: the ``[reports.NAME]`` schedules looked at on start and every
+    minute (:class:`cxray.reports.ReportScheduler`, ``docs/reports.md``)."""
+    from cxray.reports import ReportScheduler
+
+    ws = app.state.cx.ws
+    scheduler = app.state.reports = ReportScheduler(lambda: ws.reports)
+    inner = app.router.lifespan_context
+
+    @contextlib.asynccontextmanager
+    async def lifespan(a: FastAPI) -> AsyncIterator[None]:
+        async with inner(a):
+            scheduler.start()
+            try:
+                yield
+            finally:
+                scheduler.stop()
 
     app.router.lifespan_context = lifespan
 
