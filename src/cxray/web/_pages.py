@@ -58,6 +58,7 @@ from cxray.web._format import (
 from cxray.web._inbox import add_inbox_routes, loop_box
 from cxray.web._journeys import add_journey_routes, journey_link
 from cxray.web._maturity import add_maturity_routes
+from cxray.web._reports import add_reports_routes
 from cxray.web._text import add_text_routes
 from cxray.web._views import add_views_routes, default_view_url
 
@@ -648,6 +649,7 @@ def create_web_router(state: ServerState, *, cookie: str = SESSION_COOKIE) -> AP
     add_churn_value_routes(router, state, who=who, render=render, failed=failed)
     add_maturity_routes(router, state, who=who, render=render, failed=failed)
     add_views_routes(router, state, who=who, render=render, failed=failed)
+    add_reports_routes(router, state, who=who, render=render, failed=failed)
     return router
 
 
