@@ -13,6 +13,11 @@ from rich.markup import escape
 from rich.table import Table
 
 from cxray.cli._app import app
+from cxray.cli._gap import (
+    benchmark_caption,
+    benchmark_cell,
+    benchmark_column,
+)
 from cxray.cli._output import console, fmt_int
 
 _COLOURS = {"on_target": "green", "watch": "yellow", "action": "red"}
@@ -174,6 +179,10 @@ def _print_table(card) -> None:  # type: ignore[no-untyped-def]
         t.add_column(col, justify=justify)  # type: ignore[arg-type]
     if card.period:
         t.add_column("change", justify="right")
+    bench = benchmark_column(card)
+    if bench:
+        t.add_column(escape(bench), justify="right", no_wrap=True)
+        t.caption, t.caption_justify = benchmark_caption(bench), "left"
     for s in card.scores:
         if s.result.method == "not measured":
             continue
@@ -194,6 +203,8 @@ def _print_table(card) -> None:  # type: ignore[no-untyped-def]
             if d["change"] is not None:
                 change = f"{d['change']:+,.1f}" + (" *" if d["significant"] else "")
             row.append(change)
+        if bench:
+            row.append(benchmark_cell(s))
         t.add_row(*row)
     if len(_not_measured(card)) < len(card.scores):
         console.print(t)
