@@ -107,6 +107,8 @@ def _numeric(name: str, field: str, text: str, v: ibis.Value, *, boolean: bool) 
         return v
     if dtype.is_boolean():
         return ibis.ifelse(v, 1, 0)
+    if dtype.is_string():  # an imported attribute (survey answers from a file) is text
+        return v.cast("float64")
     if not dtype.is_numeric():
         raise _fail(name, field, text, f"needs a number, not {dtype}")
     return v

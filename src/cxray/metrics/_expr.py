@@ -56,6 +56,17 @@ def _time_between(unit: float) -> Callable[[ibis.Value, ibis.Value], ibis.Value]
 _ANONYMOUS = {"hours_between": _time_between(3600.0), "days_between": _time_between(86400.0)}
 
 
+def _as_numbers(a: Any, b: Any) -> tuple[Any, Any]:
+    """A text operand beside a number is read as a number: imported attribute columns
+    (survey answers from a file) are stored as text."""
+    ta, tb = a.type(), b.type()
+    if ta.is_string() and tb.is_numeric():
+        return a.cast("float64"), b
+    if tb.is_string() and ta.is_numeric():
+        return a, b.cast("float64")
+    return a, b
+
+
 def _literal(node: Any) -> ibis.Value:
     text = node.this
     if node.is_string:
@@ -108,15 +119,24 @@ def _compile(node: Any, t: ibis.Table) -> Any:
     }
     for kind, op in binary.items():
         if type(node) is kind:
-            return op(c(node.this), c(node.expression))
+            a, b = c(node.this), c(node.expression)
+            if kind not in (exp.Like, exp.ILike, exp.And, exp.Or):
+                a, b = _as_numbers(a, b)
+            return op(a, b)
     if isinstance(node, exp.Not):
         return ~c(node.this)
     if isinstance(node, exp.Is):  # checked: IS NULL only
         return c(node.this).isnull()
     if isinstance(node, exp.In):
-        return c(node.this).isin([c(v) for v in node.expressions])
+        values = [c(v) for v in node.expressions]
+        subject = c(node.this)
+        if subject.type().is_string() and all(v.type().is_numeric() for v in values):
+            subject = subject.cast("float64")
+        return subject.isin(values)
     if isinstance(node, exp.Between):
-        return c(node.this).between(c(node.args["low"]), c(node.args["high"]))
+        subject, low, high = c(node.this), c(node.args["low"]), c(node.args["high"])
+        subject, low = _as_numbers(subject, low)
+        return subject.between(low, high)
     if isinstance(node, exp.Case):
         subject = node.args.get("this")
         pairs = []
