@@ -35,20 +35,35 @@ _GREEN = "#1a7f37"
 _ORANGE = "#bc4c00"
 
 
+#: short names of the dimensions around the radar (the full title shows on hover)
+SHORT = {
+    "leadership_strategy": "Leadership",
+    "customer_insight": "Insight & VoC",
+    "journey_management": "Journeys",
+    "measurement": "Measurement",
+    "closed_loop": "Closed loop",
+    "culture_employees": "Culture",
+    "technology_data": "Tech & data",
+}
+
+
 def radar_chart(result: dict[str, Any]) -> Any:
     """Stated, evidence and resulting score per dimension on the 0–3 scale (scatterpolar)."""
     dims = result["dimensions"]
-    theta = [d["title"] for d in dims]
+    theta = [SHORT.get(d["id"], d["title"]) for d in dims]
+    titles = [d["title"] for d in dims]
     fig = go.Figure()
+    # the result first (filled), the answers and the evidence drawn over it
     for key, name, colour, dash in (
+        ("score", "result", _GREEN, "solid"),
         ("stated_score", "stated (answers)", BLUE, "solid"),
         ("evidence_score", "evidence (store)", _ORANGE, "dot"),
-        ("score", "result", _GREEN, "solid"),
     ):
         r = [d[key] for d in dims]
         if all(x is None for x in r):
             continue
         levels = [d.get(key.replace("score", "level")) or "—" for d in dims]
+        info = [[t, lv] for t, lv in zip(titles, levels, strict=True)]
         fig.add_trace(
             go.Scatterpolar(
                 r=[*r, r[0]],
@@ -58,9 +73,12 @@ def radar_chart(result: dict[str, Any]) -> Any:
                 connectgaps=False,
                 fill="toself" if key == "score" else None,
                 fillcolor="rgba(26, 127, 55, 0.12)" if key == "score" else None,
-                line={"color": colour, "dash": dash, "width": 2.5 if key == "score" else 2},
-                customdata=[*levels, levels[0]],
-                hovertemplate="%{theta}: %{r:.2f} (%{customdata})<extra>" + name + "</extra>",
+                line={"color": colour, "dash": dash, "width": 3 if key == "score" else 2},
+                marker={"size": 9 if key == "score" else 6},
+                customdata=[*info, info[0]],
+                hovertemplate="%{customdata[0]}: %{r:.2f} (%{customdata[1]})<extra>"
+                + name
+                + "</extra>",
             )
         )
     if not fig.data:
@@ -76,12 +94,12 @@ def radar_chart(result: dict[str, Any]) -> Any:
                 "gridcolor": "#d0d7de",
                 "tickfont": {"size": 10},
             },
-            "angularaxis": {"tickfont": {"size": 11}, "gridcolor": "#d0d7de"},
+            "angularaxis": {"tickfont": {"size": 12}, "gridcolor": "#d0d7de"},
             "bgcolor": "white",
         },
         height=460,
     )
-    return _html(fig, "maturity-radar", margin={"l": 70, "r": 70, "t": 30, "b": 30})
+    return _html(fig, "maturity-radar", margin={"l": 84, "r": 84, "t": 30, "b": 30})
 
 
 def history_chart(rows: list[dict[str, Any]]) -> Any:
