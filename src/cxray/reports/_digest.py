@@ -341,6 +341,8 @@ def emerging_section(ws: Any, period: ReportPeriod, masking: Masking) -> dict[st
 
     g = "month" if period.granularity in ("month", "quarter") else "week"
     report = text.REPORTS.trends(ws.store, masking.report_config(ws.config), period=g)
+    if not report.get("n_cases"):
+        return {"_absent": True, "_note": "no cases in the store to look for emerging issues"}
     emerging = report.get("emerging") or []
     rows = []
     for e in emerging[:TOP]:
@@ -381,7 +383,12 @@ def loop_section(ws: Any, period: ReportPeriod, masking: Masking) -> dict[str, A
         a["details"] = {}
         m = masking.alert(a)
         shown.append({"rule": m["rule"], "title": m["title"], "fired_at": str(m["fired_at"])[:16]})
-    measures = ws.loop.measure(period.start, period.end).to_dict()
+    try:
+        measures = ws.loop.measure(period.start, period.end).to_dict()
+    except Exception:
+        if not counts:
+            return {"_absent": True, "_note": f"no alerts or follow-ups in {period.label}"}
+        raise
     return {
         "alerts": sum(c["alerts"] for c in counts),
         "by_rule": counts,
