@@ -98,9 +98,12 @@ class Evidence:
         ):
             return f"not measured ({self.reason or f.get('reason') or 'no data'})"
         unit = f.get("unit") or ""
-        out = f"{_num(f['estimate'])} {unit}".rstrip()
+        fmt = _pct if unit == "%" else _num
+        if unit.endswith("s") and f["estimate"] == 1:
+            unit = unit[:-1]  # 1 journey, 1 rule
+        out = f"{fmt(f['estimate'])} {unit}".rstrip()
         if f.get("ci_low") is not None and f.get("ci_low") != f.get("ci_high"):
-            out += f" [{_num(f['ci_low'])}, {_num(f['ci_high'])}]"
+            out += f" [{fmt(f['ci_low'])}, {fmt(f['ci_high'])}]"
         return out + f", n={f.get('n', 0):,}"
 
     def to_dict(self) -> dict[str, Any]:
@@ -116,6 +119,10 @@ class Evidence:
             "detail": dict(self.detail),
             "remedy": None if self.remedy is None else self.remedy.to_dict(),
         }
+
+
+def _pct(x: float) -> str:
+    return f"{float(x):.1f}"
 
 
 def _num(x: float) -> str:
