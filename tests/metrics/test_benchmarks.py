@@ -220,3 +220,12 @@ def test_api_and_overview_show_the_benchmark(world):
     shown = re.findall(r'data-gap="([^"]+)" data-side="(\w+)">vs retail benchmark ([^:]+):', html)
     assert len(shown) == 4, shown
     assert any(side == "below" and bench.startswith("78") for _, side, bench in shown)
+
+
+def test_docs_list_every_shipped_figure():
+    doc = (Path(__file__).parents[2] / "docs/benchmarks.md").read_text()
+    for name, bench in shipped_sets().items():
+        assert f"(`{name}`)" in doc, name
+        for kpi, fig in bench.kpis.items():
+            cells = [f"{x:g}" if x is not None else "" for x in (fig.value, fig.target, fig.action)]
+            assert f"| `{kpi}` | {' | '.join(cells)} |" in doc, (name, kpi)
