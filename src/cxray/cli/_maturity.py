@@ -80,7 +80,7 @@ def maturity(
 
         given, source = read_answers(answers), "file"  # checked before the store is opened
     elif not evidence_only:
-        if not sys.stdin.isatty():
+        if not _is_terminal():
             raise QueryError(
                 "cxray maturity asks its questions in a terminal; here give --answers FILE "
                 "(cxray maturity --template writes one) or --evidence-only"
@@ -95,6 +95,10 @@ def maturity(
         print_json(body)
         return
     _print(body, saved=save)
+
+
+def _is_terminal() -> bool:
+    return sys.stdin.isatty()
 
 
 def _write_template(output: Path) -> None:
