@@ -12,7 +12,9 @@ import numpy as np
 import pytest
 from scipy import stats as sps
 
+from cxray.privacy import Masking
 from cxray.reports import build_digest, render, resolve_period
+from cxray.reports._digest import kpi_section, loop_section
 from cxray.workspace import Workspace
 
 from .conftest import AS_OF
@@ -83,7 +85,7 @@ def test_q_values_are_benjamini_hochberg_across_the_digests_kpis(month):
 
 def test_a_free_range_change_comes_from_the_two_windows_intervals(ws):
     p = resolve_period("2026-10-01..2026-10-31", TODAY)
-    d = build_digest(ws, p).section("kpis").data
+    d = kpi_section(ws, p)
     prev = {r["metric"]: r for r in ws.scorecard(start=p.previous_start, end=p.previous_end)
             .records()}  # fmt: skip
     r = next(r for r in d["rows"] if r["metric"] == "csat")
@@ -179,7 +181,8 @@ def test_personal_data_is_masked_unless_pii(demo_copy):
             "UPDATE _cx_alerts SET title = title || ' call jo@example.com'"
         )
         p = resolve_period("last-month", TODAY)
-        masked = render(build_digest(ws, p, pii=False), "md").decode()
-        shown = render(build_digest(ws, p, pii=True), "md").decode()
-    assert "jo@example.com" in shown
-    assert "jo@example.com" not in masked and "personal data masked" in masked
+        masked = loop_section(ws, p, Masking.for_caller(ws.config, pii=False))
+        shown = loop_section(ws, p, Masking.for_caller(ws.config, pii=True))
+    assert masked["latest"] and all("jo@example.com" in a["title"] for a in shown["latest"])
+    assert not any("jo@example.com" in a["title"] for a in masked["latest"])
+    assert [a["rule"] for a in masked["latest"]] == [a["rule"] for a in shown["latest"]]

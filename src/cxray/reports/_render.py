@@ -389,7 +389,11 @@ def render(digest: Digest, fmt: str, *, files: Path | None = None) -> bytes:
     Markdown file beside it) instead of data URIs."""
     if fmt not in FORMATS:
         raise QueryError(f"format {fmt!r}: use one of {', '.join(FORMATS)}")
-    blocks = _blocks(digest, charts(digest))
+    images = digest.__dict__.get("_charts")
+    if images is None:  # drawn once per digest, whichever formats it is rendered in
+        images = charts(digest)
+        object.__setattr__(digest, "_charts", images)
+    blocks = _blocks(digest, images)
     if fmt == "md":
         return _md(blocks, files).encode("utf-8")
     if fmt == "html":
