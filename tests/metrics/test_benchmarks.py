@@ -214,6 +214,10 @@ def test_api_and_overview_show_the_benchmark(world):
         for m in ("nps", "csat", "fcr", "first_response_mean"):
             assert by[m]["benchmark"] == want[m]["benchmark"]
             assert by[m]["gap"] == pytest.approx(want[m]["gap"])
+        catalogue = client.get("/api/kpis", headers={"Authorization": f"Bearer {key}"}).json()
+        nps = next(k for k in catalogue if k["name"] == "nps")
+        assert (nps["benchmark"], nps["target"], nps["action"]) == (29, 39, 19)
+        assert next(k for k in catalogue if k["name"] == "health")["benchmark"] is None
         r = client.post("/login", data={"key": key, "next": "/"}, follow_redirects=False)
         assert r.status_code == 303
         html = client.get("/?from=2000-01-01").text

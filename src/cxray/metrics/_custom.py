@@ -300,6 +300,7 @@ def kpi_catalogue(config: ProgramConfig) -> list[dict[str, Any]]:
             "direction": config.direction(kpi.name if spec is not None else kpi.base),
             "target": th.target,
             "action": th.action,
+            "benchmark": getattr(config.benchmark(kpi.name), "value", None),  # [program] industry
             "source": "config" if spec is not None else "built-in",
         }
         if spec is not None:

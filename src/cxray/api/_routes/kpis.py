@@ -2,7 +2,8 @@
 
 Built-in KPIs and those defined in ``cxray.toml`` (``[kpis.NAME]``, docs/metrics.md "KPIs
 as code") alike: name, title, kind, unit, definition, table, time column, direction,
-target and action; a KPI from config also shows its expressions.
+target and action (the ``[program] industry``'s where ``[targets]`` sets none), the industry
+benchmark; a KPI from config also shows its expressions.
 """
 
 from __future__ import annotations
