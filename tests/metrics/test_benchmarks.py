@@ -199,6 +199,11 @@ def test_cli_lists_sets_and_the_scorecard_shows_the_benchmark(world, monkeypatch
     assert max(len(line) for line in out.output.splitlines()) <= 80
     nps = next(line for line in out.output.splitlines() if line.startswith("│ NPS"))
     assert re.search(r"29 \+0\.7", nps), nps
+    out = runner.invoke(
+        cli_app, ["--db", str(db), "scorecard", "--period", "month"], env={"COLUMNS": "80"}
+    )
+    assert out.exit_code == 0 and re.search(r"n \(last\)\s+retail", out.output), out.output
+    assert re.search(r"^NPS .* 29$", out.output, re.M), out.output
     out = runner.invoke(cli_app, ["--db", str(db), "scorecard", "--format", "json"])
     got = {r["metric"]: r for r in json.loads(out.output)}
     assert got["fcr"]["benchmark"] == 78 and got["fcr"]["vs_benchmark"] == "below"

@@ -101,7 +101,8 @@ def _print_matrix(card, limit: int) -> None:  # type: ignore[no-untyped-def]
     scores = [s for s in card.scores if s.result.method != "not measured"]
     periods = sorted({s.slices["period"] for s in scores if s.slices.get("period")})
     # as many of the latest periods as fit the terminal (and --limit)
-    fit = max(1, (console.width - 24 - 13 * len(card.by) - 9) // 9)
+    bench = benchmark_column(card)
+    fit = max(1, (console.width - 24 - 13 * len(card.by) - 9 - (10 if bench else 0)) // 9)
     shown = periods[-min(fit, limit or fit) :]
     by = list(card.by)
     rows: dict[tuple[Any, ...], dict[str, Any]] = {}
@@ -121,6 +122,8 @@ def _print_matrix(card, limit: int) -> None:  # type: ignore[no-untyped-def]
     for p in shown:
         t.add_column(str(p), justify="right")
     t.add_column("n (last)", justify="right")
+    if bench:  # the benchmark itself: the gap differs by period (--format csv has it)
+        t.add_column(escape(bench.removeprefix("vs ")), justify="right", no_wrap=True)
     for key, cells in rows.items():
         values = []
         for p in shown:
@@ -137,7 +140,11 @@ def _print_matrix(card, limit: int) -> None:  # type: ignore[no-untyped-def]
         last = cells.get(shown[-1]) if shown else None
         n = fmt_int(last.result.n) if last is not None else ""
         slices = ["(missing)" if v is None else escape(str(v)) for v in key[1:]]
-        t.add_row(escape(titles[key]), *slices, *values, n)
+        bench_cell = []
+        if bench:
+            b = next((s.benchmark for s in cells.values() if s.benchmark is not None), None)
+            bench_cell = [f"{b.value:,.1f}".removesuffix(".0") if b is not None else ""]
+        t.add_row(escape(titles[key]), *slices, *values, n, *bench_cell)
     console.print(t)
     changes = [s for s in scores if s.significant]
     # the latest periods first, the surest changes first within a period
