@@ -401,5 +401,9 @@ def test_postgres_gives_the_same_custom_kpis(world):
 def test_spark_gives_the_same_custom_kpis(world, spark, tmp_path):
     ws, _, _ = world
     source = spark_tables(spark, ws, tmp_path, "ck")
-    assert_same(_records(source, ws.config, by=["region"]), _records(ws.table, ws.config,
-                                                                      by=["region"]))  # fmt: skip
+    # the kinds of their own (rate, ratio), a filtered share and time arithmetic
+    # (days_between), over the whole window: Spark's cost per query dominates on a small
+    # world (NPS, mean and median run the built-in kinds' queries, tests/metrics/test_spark)
+    names = ["promoter_share", "reopen_rate", "late_revenue", "resolution_days"]
+    want = scorecard(ws.table, ws.config, metrics=names).records()
+    assert_same(scorecard(source, ws.config, metrics=names).records(), want)
