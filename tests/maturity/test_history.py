@@ -1,0 +1,36 @@
+"""History: assessments kept in _cx_maturity as JSON, read back whole and in order."""
+
+from __future__ import annotations
+
+import pytest
+
+from cxray.exceptions import StoreError
+
+from .conftest import TODAY
+
+
+def test_two_assessments_two_rows_in_order(open_world):
+    with open_world() as ws:
+        m = ws.maturity
+        assert m.history() == [] and m.latest() is None
+        first = m.assess({"closed_loop.followup": 1}, today=TODAY, source="api")
+        second = m.assess({"closed_loop.followup": 3, "measurement.kpis": 3}, today=TODAY)
+        id1 = m.save(first, actor="ana")
+        id2 = m.save(second.to_dict(), actor="bo")
+        rows = m.history()
+        assert [r["assessment_id"] for r in rows] == [id1, id2]
+        assert [r["actor"] for r in rows] == ["ana", "bo"]
+        assert rows[0]["assessed_at"] < rows[1]["assessed_at"]
+        assert rows[1]["overall_score"] == round(second.overall_score, 4)  # as stored
+        assert rows[1]["overall_level"] == second.overall_level
+        full = m.history(full=True)
+        assert full[0]["result"] == {**first.to_dict(), "assessment_id": id1}
+        assert m.latest() == {**second.to_dict(), "assessment_id": id2}
+        assert m.history(limit=1)[0]["assessment_id"] == id2  # the latest, when limited
+
+
+def test_a_read_only_store_keeps_nothing(open_world):
+    with open_world(read_only=True, create=False) as ws:
+        a = ws.maturity.assess(None, today=TODAY)
+        with pytest.raises(StoreError, match="read-only"):
+            ws.maturity.save(a)
