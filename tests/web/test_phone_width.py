@@ -162,6 +162,7 @@ PAGES = [
     ("inbox", "/inbox", "table.followups"),
     ("inbox-followup", "/inbox?id={followup}", ".inbox-detail"),
     ("alerts", "/alerts", "table.alerts"),
+    ("reports", "/reports", "table.reports"),
     ("audit", "/audit", "table.audit"),  # an admin's page: opened with the admin key
     ("error", "/trends?metric=no_such_kpi", ".error"),
     ("not-found", "/rows/no_such_table", ".error"),
@@ -179,6 +180,7 @@ NOT_PAGES = {
     "/static/cxray.css",
     "/logout",
     "/inbox/{followup_id}/{action}",
+    "/reports/{report_id}",  # an archived digest's file (PDF, HTML, Markdown)
     "/s/{name}/form-token",  # a survey's form token as JSON, for apps (docs/surveys.md)
 }
 
