@@ -223,6 +223,18 @@ def test_api_and_overview_show_the_benchmark(world):
         nps = next(k for k in catalogue if k["name"] == "nps")
         assert (nps["benchmark"], nps["target"], nps["action"]) == (29, 39, 19)
         assert next(k for k in catalogue if k["name"] == "health")["benchmark"] is None
+        auth = {"Authorization": f"Bearer {key}"}
+        sets = client.get("/api/benchmarks", headers=auth).json()
+        assert [s["name"] for s in sets if s["selected"]] == ["retail"]
+        assert len(sets) == len(shipped_sets())
+        one = client.get("/api/benchmarks?industry=telecom", headers=auth).json()
+        assert (
+            one[0]["kpis"]["nps"]["value"] == 9
+            and "XM Institute" in one[0]["kpis"]["nps"]["source"]
+        )
+        missing = client.get("/api/benchmarks?industry=nope", headers=auth)
+        assert missing.status_code == 404 and "known: financial_services" in missing.text
+        assert client.get("/api/benchmarks").status_code == 401
         r = client.post("/login", data={"key": key, "next": "/"}, follow_redirects=False)
         assert r.status_code == 303
         html = client.get("/?from=2000-01-01").text

@@ -14,6 +14,7 @@ from cxray.api._audit import AuditTrail
 from cxray.api._limits import BodyLimit
 from cxray.api._routes import (
     audit,
+    benchmarks,
     churn,
     churn_risk,
     clv,
@@ -109,6 +110,7 @@ def create_app(
         imports,
         scorecard,
         kpis,
+        benchmarks,
         doctor,
         surveys,
         text,

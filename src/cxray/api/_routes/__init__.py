@@ -14,6 +14,8 @@
   ``cxray scorecard --format json``) |
 | ``kpis`` | ``GET /kpis``: every KPI (built-in and ``[kpis.NAME]`` from config) with its
   definition, direction and targets |
+| ``benchmarks`` | ``GET /benchmarks``: the industry benchmark sets (shipped and
+  ``[benchmarks.NAME]``) with figures, targets and sources |
 | ``drivers`` | ``GET /drivers``, ``GET /drivers/moments``, ``GET /drivers/features`` over
   ``Workspace.drivers`` (key drivers, moments of truth, the feature catalogue) |
 | ``journeys`` | ``GET /journeys/funnel``, ``/journeys/paths``, ``/journeys/graph``,
