@@ -152,9 +152,7 @@ def check_benchmarks(
         where = f"[benchmarks.{name}]"
         for kpi, fig in bench.kpis.items():
             if kpi not in known:
-                raise ValueError(
-                    f"{where} unknown KPI {kpi!r}; known: {', '.join(sorted(known))}"
-                )
+                raise ValueError(f"{where} unknown KPI {kpi!r}; known: {', '.join(sorted(known))}")
             if fig.target is None or fig.action is None:
                 continue
             if direction(kpi) == "higher_is_better" and fig.action > fig.target:
