@@ -234,6 +234,8 @@ class CustomKPI(BaseModel):
     def shown_unit(self) -> str:
         if self.unit:
             return self.unit
+        if self.kind == "rate":
+            return f"per {self.per:,g} {self.table}"
         return {"nps": "points", "share": "%"}.get(self.kind, "")
 
     def describe(self) -> str:

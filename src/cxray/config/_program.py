@@ -794,9 +794,10 @@ fdr = 0.05          # Benjamini-Hochberg false discovery rate across segments co
 # title = "Revenue delivered late"
 # kind = "ratio"
 # table = "orders"
-# value = "CASE WHEN delivered_at > promised_at THEN amount ELSE 0 END"
+# value = "CASE WHEN delivered_at > promised_at THEN 100 * amount ELSE 0 END"
 # denominator = "amount"
 # filter = "delivered_at IS NOT NULL AND promised_at IS NOT NULL"
+# unit = "%"
 # direction = "lower_is_better"
 
 [business_hours]

@@ -90,8 +90,8 @@ def unit_label(unit: str | None, metric: str, config: ProgramConfig) -> str:
     """What a KPI's number is counted in, as a tile says it."""
     if metric in config.kpis:  # a KPI defined in config ([kpis.NAME])
         spec = config.kpis[metric]
-        if unit == "%" and spec.kind == "share":
-            return f"% of {spec.table} counted"
+        if unit == "%":
+            return f"% of {spec.table} counted" if spec.kind == "share" else "%"
         if unit == "points" and spec.kind == "nps":
             return "points, −100 to 100"
     if unit == "points":
