@@ -374,6 +374,7 @@ def test_overview_tile_and_drill_down_of_a_custom_kpi(site, card):
     # the drill-down counts the rows the ratio counts (its filter applied)
     total = re.search(r'class="total">([\d,]+)<', rows.text)
     assert total and int(total.group(1).replace(",", "")) == card["late_revenue"]["n"]
+    assert "The rows the KPI counts" in rows.text
 
 
 # ------------------------------------------------------------------ other backends

@@ -575,7 +575,8 @@ def create_web_router(state: ServerState, *, cookie: str = SESSION_COOKIE) -> AP
             request, "rows.html", user=user, view=View(), table=table, page=page, names=names,
             headers=headers, nav=nav, ignored=ignored, applied=applied, present=present,
             start=start, end=end,
-            metric=metric, export_csv=f"/api/tables/{table}/export?format=csv&{export}",
+            metric=metric, counted=where is not None,
+            export_csv=f"/api/tables/{table}/export?format=csv&{export}",
             export_parquet=f"/api/tables/{table}/export?format=parquet&{export}",
         )  # fmt: skip
 
