@@ -277,7 +277,7 @@ def gather(
             answered,
             sent,
             **opts,
-            empty="no survey invitations sent through cxray (cxray surveys invite)",
+            empty="no survey invitations sent through cxray; send them with cxray surveys invite",
             remedy=Step(
                 "customer_insight",
                 "foundation",

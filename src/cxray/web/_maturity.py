@@ -31,6 +31,8 @@ __all__ = ["add_maturity_routes", "history_chart", "radar_chart"]
 
 #: the level bands on the 0–3 scale (cxray.maturity: width 0.75)
 TICKS = [0.0, 0.75, 1.5, 2.25, 3.0]
+#: light fills of the four level bands (as the page's level badges)
+BANDS = ("#ffebe9", "#fff8c5", "#ddf4ff", "#dafbe1")
 _GREEN = "#1a7f37"
 _ORANGE = "#bc4c00"
 
@@ -88,7 +90,7 @@ def radar_chart(result: dict[str, Any]) -> Any:
             "radialaxis": {
                 "range": [0, 3],
                 "tickvals": TICKS,
-                "ticktext": ["0", "Responsive", "Proactive", "Predictive", "3"],
+                "ticktext": ["0", "0.75", "1.5", "2.25", "3"],
                 "angle": 90,
                 "tickangle": 90,
                 "gridcolor": "#d0d7de",
@@ -113,12 +115,21 @@ def history_chart(rows: list[dict[str, Any]]) -> Any:
             y=[r["overall_score"] for r in rows],
             mode="lines+markers",
             name="overall score",
+            showlegend=False,
             line={"color": INK, "width": 2},
             customdata=[r["overall_level"] for r in rows],
             hovertemplate="%{x}: %{y:.2f} (%{customdata})<extra></extra>",
         )
     )
-    fig.update_yaxes(range=[0, 3], tickvals=TICKS, title="overall score (0–3)")
+    for i, colour in enumerate(BANDS):  # each level's band, named at its middle
+        fig.add_hrect(y0=TICKS[i], y1=TICKS[i + 1], fillcolor=colour, line_width=0, layer="below")
+    fig.update_yaxes(
+        range=[0, 3],
+        tickvals=[(TICKS[i] + TICKS[i + 1]) / 2 for i in range(4)],
+        ticktext=[lv.name for lv in LEVELS],
+        showgrid=False,
+        title=None,
+    )
     fig.update_layout(showlegend=False, height=280)
     return _html(fig, "maturity-history")
 
