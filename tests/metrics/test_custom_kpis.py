@@ -408,3 +408,15 @@ def test_spark_gives_the_same_custom_kpis(world, spark, tmp_path):
     names = ["promoter_share", "reopen_rate", "late_revenue", "resolution_days"]
     want = scorecard(ws.table, ws.config, metrics=names).records()
     assert_same(scorecard(source, ws.config, metrics=names).records(), want)
+
+
+def test_the_doctor_says_what_a_custom_kpi_reads(ws, tmp_path):
+    from cxray.metrics import coverage
+
+    path = tmp_path / "kpis.toml"
+    path.write_text('[kpis.stars]\nkind = "mean"\ntable = "mentions"\nvalue = "rating"\n')
+    got = coverage(ws.table, load_program_config(path)).get("stars")
+    assert not got.supported and got.needs == ("mentions",)
+    assert got.reason == "no mentions: import mentions ([kpis.stars] reads it)"
+    # on an empty table the scorecard leaves it out, as it does a built-in KPI
+    assert scorecard(ws.table, load_program_config(path), metrics=["stars"]).records() == []

@@ -152,8 +152,14 @@ _KPI_NEEDS: dict[str, tuple[Need, ...]] = {
 _SURVEY_FLOW = (_COMPLETED,)
 
 
-def kpi_needs(name: str) -> tuple[Need, ...]:
-    """The inputs of KPI ``name`` (``completion:surveys`` reads the responses' ``completed``)."""
+def kpi_needs(name: Any) -> tuple[Need, ...]:
+    """The inputs of KPI ``name`` (``completion:surveys`` reads the responses' ``completed``);
+    given a KPI defined in config (``[kpis.NAME]``), the rows of its table."""
+    spec = getattr(name, "spec", None)
+    if spec is not None:
+        table = spec.table
+        return (_col(table, None, f"no {table}", f"import {table} ([kpis.{name.name}] reads it)"),)
+    name = getattr(name, "name", name)
     if name in ("completion:surveys", "abandonment:surveys"):
         return _SURVEY_FLOW
     return _KPI_NEEDS.get(name.split(":", 1)[0], ())
@@ -327,7 +333,7 @@ def coverage(tables: TableSource, config: ProgramConfig, p: Profile | None = Non
     p = p if p is not None else profile(tables)
     items = []
     for kpi in kpis(config.journeys, surveys=True, loop=True, custom=config.kpis):
-        needs = kpi_needs(kpi.name)
+        needs = kpi_needs(kpi)
         reason = check(needs, p)
         items.append(Support(kpi.name, kpi.title, "kpi", reason is None, reason, _describe(needs)))
     for name, title, needs in ANALYSES:

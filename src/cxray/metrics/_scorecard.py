@@ -233,7 +233,7 @@ def _missing(kpi: KPI, p: Profile) -> str | None:
     """
     if kpi.kind in ("churn", "health") or kpi.evidence is not None:
         return None
-    needs = kpi_needs(kpi.name)
+    needs = kpi_needs(kpi)
     reason = check(needs, p)
     if reason is None:
         return None
