@@ -5,7 +5,7 @@ view from the form under the filters, reads its link on ``/views``; a viewer ope
 link in another browser and sees the same tiles as the analyst did, with the banner.
 Needs Debian's ``chromium``, as ``test_browser.py`` does.
 
-``CXRAY_SCREENSHOTS=DIR`` saves ``views.png`` and ``views-phone.png`` (1280 and 390 px).
+``CXRAY_SCREENSHOTS=DIR`` saves ``views.png`` and ``views-390.png`` (1280 and 390 px).
 """
 
 from __future__ import annotations
@@ -85,7 +85,7 @@ def test_save_a_view_and_open_its_link_in_another_browser(server):
             lead.screenshot(path=str(Path(SHOTS) / "views.png"), full_page=True)
             phone = _login(browser, server, server["analyst"], width=390)
             phone.goto(f"{base}/views?saved=west-this-month")
-            phone.screenshot(path=str(Path(SHOTS) / "views-phone.png"), full_page=True)
+            phone.screenshot(path=str(Path(SHOTS) / "views-390.png"), full_page=True)
         # a viewer, in a browser of their own, opens the link
         wall = _login(browser, server, server["viewer"])
         wall.goto(link)
