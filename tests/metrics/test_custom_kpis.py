@@ -420,3 +420,15 @@ def test_the_doctor_says_what_a_custom_kpi_reads(ws, tmp_path):
     assert got.reason == "no mentions: import mentions ([kpis.stars] reads it)"
     # on an empty table the scorecard leaves it out, as it does a built-in KPI
     assert scorecard(ws.table, load_program_config(path), metrics=["stars"]).records() == []
+
+
+def test_trends_and_segments_pages_take_a_custom_kpi(site, world):
+    client, _ = site
+    ws, _, _ = world
+    trend = client.get("/trends?metric=order_value")
+    assert trend.status_code == 200 and "order_value" in trend.text
+    seg = client.get("/segments?metric=order_value&by=region")
+    assert seg.status_code == 200 and "order_value" in seg.text
+    by = ws.scorecard(by=["region"], metrics=["order_value"]).records()
+    shown = [r for r in by if not r["suppressed"]]
+    assert shown and all(f"{r['estimate']:,.1f}" in seg.text for r in shown)
