@@ -36,6 +36,10 @@ log = logging.getLogger("cxray.reports")
 #: periods of history in the trend chart (the period and the ones before it)
 TREND_PERIODS = 8
 TOP = 5
+#: what the scorecard says of a KPI against its industry benchmark (docs/benchmarks.md)
+BENCHMARK_FIELDS = (
+    "benchmark", "benchmark_set", "gap", "gap_ci_low", "gap_ci_high", "vs_benchmark"
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -176,10 +180,10 @@ def _kpi_row(ws: Any, rec: dict[str, Any], before: dict[str, Any] | None) -> dic
         "change_ci_high": _plain(rec.get("change_ci_high")),
         "p_value": _plain(rec.get("p_value")),
     }
-    # the benchmark of [program] industry, when the scorecard carries one
-    for k, v in rec.items():
-        if k.startswith("benchmark"):
-            row[k] = _plain(v)
+    # the benchmark of [program] industry and the gap to it, when the scorecard carries one
+    for k in BENCHMARK_FIELDS:
+        if k in rec:
+            row[k] = _plain(rec[k])
     return row
 
 
@@ -345,14 +349,39 @@ def emerging_section(ws: Any, period: ReportPeriod, masking: Masking) -> dict[st
         return {"_absent": True, "_note": "no cases in the store to look for emerging issues"}
     emerging = report.get("emerging") or []
     rows = []
-    for e in emerging[:TOP]:
-        rows.append({k: v for k, v in e.items() if not isinstance(v, dict | list)})
+    for e in emerging:
+        when = _period_start(e.get("period"))
+        if when is None or not period.start <= when <= period.end:
+            continue  # risen in another period
+        rows.append(
+            {
+                "category": e.get("category"),
+                g: e.get("period"),
+                "cases": e.get("cases"),
+                "share": e.get("share"),
+                "baseline share": e.get("baseline_share"),
+                "ratio": e.get("ratio"),
+                "q": e.get("q_value"),
+            }
+        )
     return {
-        "rows": rows,
+        "rows": rows[:TOP],
         "n_cases": report.get("n_cases"),
         "tests": report.get("tests"),
-        "_note": None if rows else "no case category is rising above its baseline",
+        "_note": None
+        if rows
+        else f"no case category rose above its baseline in {period.label} "
+        f"({len(emerging)} emerging in other periods)",
     }
+
+
+def _period_start(label: Any) -> dt.date | None:
+    """The first day of a trend period's label (``2026-10`` or ``2026-10-05``)."""
+    try:
+        text = str(label)
+        return dt.date.fromisoformat(text + "-01" if len(text) == 7 else text)
+    except ValueError:
+        return None
 
 
 # ------------------------------------------------------------------------------- loop
@@ -436,7 +465,13 @@ def value_section(ws: Any) -> dict[str, Any]:
         "n": d.get("n"),
         "method": d.get("method"),
         "groups": [
-            {k: g.get(k) for k in ("group", "n", "estimate", "ci_low", "ci_high") if k in g}
-            for g in d.get("groups") or d.get("rows") or []
+            {
+                "group": g.get("group"),
+                "customers": g.get("n"),
+                "churn probability": g.get("probability"),
+                "revenue at risk": g.get("revenue_at_risk"),
+                "95% CI": (g.get("ci_low"), g.get("ci_high")),
+            }
+            for g in d.get("groups") or []
         ],
     }

@@ -32,6 +32,7 @@ class _Block:
     head: tuple[str, ...] = ()
     rows: tuple[tuple[str, ...], ...] = ()
     image: bytes = b""
+    widths: tuple[float, ...] = ()  # the PDF's relative column widths (default: even)
 
 
 # ----------------------------------------------------------------------------- numbers
@@ -92,10 +93,10 @@ def _kpis(d: dict[str, Any], images: dict[str, bytes]) -> list[_Block]:
         f"action. {len(sig)} significant change{'s' if len(sig) != 1 else ''} "
         f"(Benjamini-Hochberg across the digest's KPIs, FDR {d['fdr']:g})."
     )
-    bench = any("benchmark" in r for r in d["rows"])
+    bench = any(r.get("benchmark") is not None for r in d["rows"])
     head = ["KPI", "value", "95% CI", "n", "previous", "change", "q", "status", "target"]
     if bench:
-        head.append("benchmark")
+        head += ["benchmark", "gap [95% CI]"]
     rows = []
     for r in d["rows"]:
         change = _signed(r["change"]) + (" *" if r["significant"] else "")
@@ -113,9 +114,19 @@ def _kpis(d: dict[str, Any], images: dict[str, bytes]) -> list[_Block]:
             _num(r["target"]),
         ]
         if bench:
-            row.append(_num(r.get("benchmark")))
+            gap = r.get("gap")
+            row += [
+                _num(r.get("benchmark")),
+                "—"
+                if gap is None
+                else f"{_signed(gap)} {_interval(r.get('gap_ci_low'), r.get('gap_ci_high'))}",
+            ]
         rows.append(tuple(row))
-    out = [_Block("p", summary), _Block("table", head=tuple(head), rows=tuple(rows))]
+    widths = (2.6, 1.0, 1.6, 0.9, 1.0, 0.9, 0.8, 1.1, 0.9) + ((1.0, 2.0) if bench else ())
+    out = [
+        _Block("p", summary),
+        _Block("table", head=tuple(head), rows=tuple(rows), widths=widths),
+    ]
     out.append(_Block("note", f"* significant. Method: {d['method']}."))
     for name in ("trend", "changes"):
         if name in images:
@@ -161,6 +172,10 @@ def _emerging(d: dict[str, Any], images: dict[str, bytes]) -> list[_Block]:
 
 
 def _cell(x: Any) -> str:
+    if isinstance(x, tuple) and len(x) == 2:
+        return _interval(*x, 0)
+    if isinstance(x, float) and abs(x) >= 1000:
+        return _num(x, 0)
     if isinstance(x, float):
         return _num(x, 3 if abs(x) < 1 else 1)
     return "—" if x is None else str(x)
@@ -360,7 +375,7 @@ def _pdf(blocks: list[_Block]) -> bytes:
             first = 2.6 if len(b.head) > 3 else 1.6
             with pdf.table(
                 width=width,
-                col_widths=(first, *([1.0] * (len(b.head) - 1))),
+                col_widths=b.widths or (first, *([1.0] * (len(b.head) - 1))),
                 line_height=size * 0.55,
                 headings_style=FontFace(emphasis="BOLD", fill_color=(246, 248, 250)),
                 text_align="LEFT",
