@@ -13,6 +13,8 @@ import pytest
 from cxray.loop import DEMO_LOOP_TOML
 from cxray.workspace import Workspace
 
+#: the demo world of these tests (PostgreSQL builds the same one)
+DEMO = {"seed": 3, "customers": 200, "months": 2, "loop": True}
 #: the demo's data ends on 2026-10-31; freshness is judged against this day in the tests
 TODAY = dt.date(2026, 11, 30)
 #: a small world: figures shown from 5 answers on (the default 30 would suppress most)
@@ -21,13 +23,13 @@ CONFIG = "[measurement]\nmin_n = 5\n\n" + DEMO_LOOP_TOML
 
 @pytest.fixture(scope="session")
 def demo_world(tmp_path_factory) -> tuple[Path, Path]:
-    """A demo store (600 customers, 4 months, the closed loop replayed) and its config."""
+    """A demo store (200 customers, 2 months, the closed loop replayed) and its config."""
     folder = tmp_path_factory.mktemp("maturity")
     config = folder / "cxray.toml"
     config.write_text(CONFIG, encoding="utf-8")
     db = folder / "demo.duckdb"
     with Workspace.open(db, config) as ws:
-        ws.load_demo(seed=7, customers=600, months=4, loop=True)
+        ws.load_demo(**DEMO)
     return db, config
 
 

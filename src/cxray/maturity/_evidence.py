@@ -263,7 +263,7 @@ def gather(
         got = (
             inv.aggregate(
                 sent=inv.sent_at.count(),
-                answered=(inv.sent_at.notnull() & inv.responded_at.notnull()).sum(),
+                answered=(inv.sent_at.notnull() & inv.responded_at.notnull()).ifelse(1, 0).sum(),
             )
             .to_pyarrow()
             .to_pylist()[0]
@@ -451,7 +451,7 @@ def gather(
     if has_f:
         f = t(FOLLOWUPS)
         has_owner = (f.owner.notnull() & (f.owner != "")) | (f.team.notnull() & (f.team != ""))
-        got = f.aggregate(n=f.count(), owned=has_owner.cast("int64").sum())
+        got = f.aggregate(n=f.count(), owned=has_owner.ifelse(1, 0).sum())
         row = got.to_pyarrow().to_pylist()[0]
         owned, total = int(row["owned"] or 0), int(row["n"] or 0)
     out.append(
