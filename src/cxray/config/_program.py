@@ -870,6 +870,14 @@ personal = []       # e.g. ["customers.loyalty_card", "responses.extra_note"]
 # filters are given; an admin may set them over the API too (docs/dashboard.md).
 # default.viewer = "weekly-exec"
 
+# Executive digests cxray serve makes, archives and e-mails (docs/reports.md); the SMTP
+# server is CXRAY_SMTP_HOST/_PORT/_USER/_PASSWORD, the sender [surveys] sender.
+# [reports.weekly]
+# every = "monday 08:00"        # daily HH:MM | <weekday> HH:MM | monthly D HH:MM
+# period = "last-week"          # last-week | last-month | last-quarter | 2026-Q3 | A..B
+# format = "pdf"                # pdf | html | md
+# to = ["cx-lead@example.com"]
+
 [imports.limits]
 # The most one imported file may hold; a file over a limit is refused before it is parsed,
 # and nothing is written (docs/importing.md). 0 turns a limit off.
