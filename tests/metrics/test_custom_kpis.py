@@ -361,6 +361,11 @@ def test_api_scorecard_and_catalogue_show_custom_kpis(site, card):
     mine = [r for r in cat if r["source"] == "config"]
     assert [r["name"] for r in mine] == list(CUSTOM)
     assert TestClient(client.app).get("/api/kpis").status_code == 401  # no key, no session
+    # the rows behind the ratio: its filter applied
+    rows = client.get("/api/tables/orders/rows?metric=late_revenue&limit=1", headers=auth).json()
+    assert rows["total"] == card["late_revenue"]["n"]
+    every = client.get("/api/tables/orders/rows?limit=1", headers=auth).json()
+    assert every["total"] > rows["total"]
 
 
 def test_overview_tile_and_drill_down_of_a_custom_kpi(site, card):

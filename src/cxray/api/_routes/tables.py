@@ -36,6 +36,7 @@ BATCH_ROWS = 50_000
 
 def selection(
     table: str,
+    cx: Annotated[ApiContext, Depends(context)],
     filters: Annotated[
         list[str],
         Query(
@@ -62,8 +63,18 @@ def selection(
             "the responses an NPS figure counts",
         ),
     ] = [],  # noqa: B006
+    metric: Annotated[
+        str | None,
+        Query(
+            description="a KPI defined in cxray.toml ([kpis.NAME]): only the rows it counts "
+            "(its filter holds, its value is set); other KPIs: no effect"
+        ),
+    ] = None,
 ) -> RowSelection:
-    sel = RowSelection(table, list(filters), list(sort), start, end, list(present))
+    from cxray.metrics import kpi_where
+
+    where = kpi_where(cx.ws.config, metric)
+    sel = RowSelection(table, list(filters), list(sort), start, end, list(present), where=where)
     sel.spec  # noqa: B018 (an unknown table is a 404 before anything else)
     return sel
 
