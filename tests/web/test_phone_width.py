@@ -163,6 +163,7 @@ PAGES = [
     ("inbox-followup", "/inbox?id={followup}", ".inbox-detail"),
     ("alerts", "/alerts", "table.alerts"),
     ("reports", "/reports", "table.reports"),
+    ("views", "/views", "table.views"),
     ("audit", "/audit", "table.audit"),  # an admin's page: opened with the admin key
     ("error", "/trends?metric=no_such_kpi", ".error"),
     ("not-found", "/rows/no_such_table", ".error"),
@@ -182,6 +183,7 @@ NOT_PAGES = {
     "/inbox/{followup_id}/{action}",
     "/reports/{report_id}",  # an archived digest's file (PDF, HTML, Markdown)
     "/s/{name}/form-token",  # a survey's form token as JSON, for apps (docs/surveys.md)
+    "/v/{slug}",  # a saved view's link: a redirect to the page it keeps (checked above)
 }
 
 
