@@ -142,6 +142,8 @@ class Reports:
             return resolve_period(text, today or self.today())
         except ValueError as exc:
             raise QueryError(str(exc)) from None
+        except OverflowError:  # a period next to year 1 or 9999
+            raise QueryError(f"period {text!r}: outside the calendar cxray can count") from None
 
     def today(self) -> dt.date:
         from zoneinfo import ZoneInfo
