@@ -199,3 +199,17 @@ def test_the_save_form_carries_the_pages_filters(site):
     assert sorted(parse_qsl(urlsplit(field).query)) == sorted(
         [("period", "month"), ("filter", "plan:plus"), ("metric", "csat"), ("by", "region")]
     )
+
+
+def test_pages_without_the_filter_bar_save_their_url_too(site, lead):
+    url = "/rows/responses?metric=nps&has=nps&filter=region:West&sort=-nps"
+    html = lead.get(url).text
+    field = html.split('name="url" value="')[1].split('"')[0].replace("&amp;", "&")
+    assert field == url
+    assert _save(lead, "West's answers", field).status_code == 303
+    saved = site.ws.views.get("west-s-answers")
+    assert saved.page == "rows" and saved.query["table"] == "responses"
+    r = lead.get("/v/west-s-answers", follow_redirects=False)
+    assert r.headers["location"] == (
+        "/rows/responses?metric=nps&has=nps&filter=region%3AWest&sort=-nps&view=west-s-answers"
+    )
