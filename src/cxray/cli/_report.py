@@ -87,7 +87,9 @@ def report(
         else:
             content = r.content
     if out is None and fmt == "pdf":
-        out = Path(r.filename)
+        from cxray.workspace import _in_folder  # the caller's folder, also when a server runs it
+
+        out = Path(_in_folder(r.filename))
     if out is None:
         sys.stdout.write(content.decode("utf-8"))
         sys.stdout.flush()
