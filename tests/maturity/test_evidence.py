@@ -16,10 +16,12 @@ def measured(demo_world):
     db, config = demo_world
     with Workspace.open(db, config, read_only=True, create=False) as ws:
         items = {e.id: e for e in ws.maturity.evidence(today=TODAY)}
-        followup_rate = ws.loop.measure().followup_rate
+        lm = ws.loop.measure()
+        followup_rate = lm.followup_rate
+        ttc = lm.time_to_contact
         n_rules = len([r for r in ws.config.loop.rules if r.enabled])
     con = duckdb.connect(str(db), read_only=True)
-    yield items, con, followup_rate, n_rules
+    yield items, con, followup_rate, n_rules, ttc
     con.close()
 
 
@@ -60,7 +62,7 @@ def test_channel_coverage_matches_a_direct_query(measured):
 
 
 def test_loop_figures(measured):
-    items, con, followup_rate, n_rules = measured
+    items, con, followup_rate, n_rules, ttc = measured
     total, owned = _one(con, "SELECT count(*), count(*) FILTER (WHERE coalesce(owner, '') <> '' "
                         "OR coalesce(team, '') <> '') FROM followups")  # fmt: skip
     e = items["followups_owned"]
@@ -68,6 +70,13 @@ def test_loop_figures(measured):
     r = items["followup_rate"]
     assert r.figure["estimate"] == pytest.approx(followup_rate.estimate)
     assert r.figure["n"] == followup_rate.n
+    t = items["time_to_contact"]  # the same median and exact interval as cxray loop measure
+    assert (t.figure["estimate"], t.figure["ci_low"], t.figure["ci_high"], t.figure["n"]) == (
+        pytest.approx(ttc.estimate),
+        pytest.approx(ttc.ci_low),
+        pytest.approx(ttc.ci_high),
+        ttc.n,
+    )
     rules = items["alert_rules"]
     assert rules.figure["estimate"] == n_rules == 4
     # the demo watches responses and emerging issues, not predicted churn: Proactive

@@ -46,6 +46,7 @@ import ibis
 from cxray import stats
 from cxray.config import ProgramConfig
 from cxray.maturity._model import LEVELS, Step
+from cxray.metrics import followup_rows, loop_now
 from cxray.store import FOLLOWUPS, INVITATIONS, MODELS, Store
 
 __all__ = ["CUTS", "Evidence", "gather"]
@@ -185,13 +186,13 @@ def gather(
     config: ProgramConfig,
     *,
     coverage: Any,
-    loop_measures: Callable[[], Any],
+    now: dt.datetime | None = None,
     today: dt.date | None = None,
 ) -> list[Evidence]:
     """Every evidence item over the store (see the module docstring).
 
     ``coverage``: the workspace's :meth:`~cxray.Workspace.doctor` result;
-    ``loop_measures``: a call that returns the loop's measures (``ws.loop.measure``);
+    ``now``: what "the SLA has run out" is judged against (default: the current time);
     ``today``: the date freshness is judged against (default: today, UTC)."""
     from cxray.metrics._coverage import profile
 
@@ -375,17 +376,15 @@ def gather(
             ),
         )
     )
-    lm = loop_measures() if has_f else None
-    if lm is not None:
-        rate = lm.followup_rate.to_dict()
-        k = round((rate["estimate"] or 0) * rate["n"] / 100) if rate["n"] else 0
+    if has_f:
+        k, n_due, hours = _followups(t, now or loop_now())
         out.append(
             _rate_item(
                 "followup_rate",
                 "closed_loop",
                 "Follow-ups that reached the customer",
-                int(k),
-                int(rate["n"]),
+                k,
+                n_due,
                 **opts,
                 empty="no follow-ups past their SLA yet",
                 remedy=Step(
@@ -396,7 +395,8 @@ def gather(
                 ),
             )
         )
-        ttc = lm.time_to_contact.to_dict()
+        ttc = stats.median(hours, confidence=m.confidence, min_n=m.min_n).to_dict()
+        ttc["unit"] = "hours"
         implies = (
             None
             if ttc.get("suppressed") or ttc["n"] == 0
@@ -571,6 +571,20 @@ def gather(
         )
     )
     return out
+
+
+def _followups(t: Callable[[str], ibis.Table], now: dt.datetime) -> tuple[int, int, Any]:
+    """Of the follow-ups whose SLA has run out (the loop's own definitions,
+    :func:`cxray.metrics.followup_rows`): how many reached the customer, how many there are,
+    and the hours to first contact of those reached (as ``cxray loop measure`` counts them)."""
+    import numpy as np
+
+    f = followup_rows(t, now)
+    f = f.filter(f._due)
+    got = f.aggregate(n=f.count(), k=f._contacted.ifelse(1, 0).sum()).to_pyarrow().to_pylist()[0]
+    hours = f.filter(f._contacted & f._hours.notnull()).select("_hours").to_pyarrow()
+    values = np.asarray(hours.column(0).to_pylist(), dtype=float)
+    return int(got["k"] or 0), int(got["n"] or 0), values[np.isfinite(values)]
 
 
 def _target(config: ProgramConfig, kpi: str) -> float | None:

@@ -55,13 +55,7 @@ class Maturity:
     def evidence(self, *, today: dt.date | None = None) -> list[Evidence]:
         """Every evidence item measured in the store (:mod:`cxray.maturity._evidence`)."""
         ws = self.ws
-        return gather(
-            ws.store,
-            ws.config,
-            coverage=ws.doctor(),
-            loop_measures=lambda: ws.loop.measure(),
-            today=today,
-        )
+        return gather(ws.store, ws.config, coverage=ws.doctor(), today=today)
 
     def assess(
         self,
