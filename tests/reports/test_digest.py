@@ -62,7 +62,9 @@ def test_kpi_figures_are_the_scorecards_for_the_same_period(ws, month):
         r = rows[m]
         assert r["estimate"] == pytest.approx(by_month[m]["estimate"], rel=1e-12)
         assert r["n"] == by_month[m]["n"]
-        assert (r["ci_low"], r["ci_high"]) == (by_month[m]["ci_low"], by_month[m]["ci_high"])
+        assert (r["ci_low"], r["ci_high"]) == pytest.approx(
+            (by_month[m]["ci_low"], by_month[m]["ci_high"]), rel=1e-12
+        )
         if by_month[m]["p_value"] is not None:
             assert r["change"] == pytest.approx(by_month[m]["change"], rel=1e-12)
             assert r["p_value"] == pytest.approx(by_month[m]["p_value"], rel=1e-12)
