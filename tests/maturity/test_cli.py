@@ -106,7 +106,8 @@ def test_prompts_in_a_terminal(world, monkeypatch):
     # the first question answered 2, the rest skipped (Enter)
     res = runner.invoke(app, _args(world, "--format", "json"), input="2\n" + "\n" * (n - 1))
     assert res.exit_code == 0, res.output
-    body = json.loads(res.output[res.output.index("{\n") :])
+    body = json.loads(res.stdout)  # the questions went to stderr
+    assert "Who owns customer experience?" in res.stderr
     assert body["answers"] == {"leadership_strategy.vision": 2}
     assert body["source"] == "cli"
 

@@ -17,7 +17,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from cxray.cli._app import app
-from cxray.cli._output import console, print_json
+from cxray.cli._output import console, err_console, print_json
 from cxray.exceptions import QueryError
 
 _PHASE = {
@@ -118,26 +118,26 @@ def _write_template(output: Path) -> None:
 
 
 def _ask() -> dict[str, int]:
-    """Each question in turn; Enter skips one."""
+    """Each question in turn (on stderr, so --format json stays clean); Enter skips one."""
     from rich.prompt import Prompt
 
     from cxray.maturity import DIMENSIONS
 
-    console.print("Answer with the number of the option that fits best (Enter skips).")
+    err_console.print("Answer with the number of the option that fits best (Enter skips).")
     out: dict[str, int] = {}
     for d in DIMENSIONS:
-        console.rule(f"[bold]{escape(d.title)}[/bold]")
+        err_console.rule(f"[bold]{escape(d.title)}[/bold]")
         for q in d.questions:
-            console.print(f"[bold]{escape(q.text)}[/bold]")
+            err_console.print(f"[bold]{escape(q.text)}[/bold]")
             for i, o in enumerate(q.options):
-                console.print(f"  {i}  {escape(o)}")
+                err_console.print(f"  {i}  {escape(o)}")
             got = Prompt.ask(
                 "answer",
                 choices=["0", "1", "2", "3", ""],
                 default="",
                 show_choices=False,
                 show_default=False,
-                console=console,
+                console=err_console,
             )
             if got != "":
                 out[q.id] = int(got)
