@@ -103,3 +103,25 @@ def test_cxray_serves_app_runs_the_schedule(files, smtp):
     assert rcpt == ["cx-lead@example.com", "ceo@example.com"]
     assert msg["Subject"].startswith("CX executive digest: ")
     assert next(msg.iter_attachments()).get_content()[:5] == b"%PDF-"
+
+
+def test_cxray_report_to_sends_it_now(tmp_path, monkeypatch, smtp):
+    from typer.testing import CliRunner
+
+    from cxray.cli import app as cli
+
+    box, _ = smtp
+    monkeypatch.chdir(tmp_path)
+    runner = CliRunner()
+    assert runner.invoke(cli, ["init"]).exit_code == 0
+    r = runner.invoke(cli, ["report", "--period", "2026-10", "--format", "html",
+                            "--out", "d.html", "--to", "lead@example.com"])  # fmt: skip
+    assert r.exit_code == 0, r.output
+    [(_, rcpt, msg)] = box.messages
+    assert rcpt == ["lead@example.com"] and msg["Subject"] == "CX executive digest: 2026-10"
+    part = next(msg.iter_attachments())
+    assert part.get_filename() == "cxray-digest-2026-10.html"
+    assert part.get_content() == (tmp_path / "d.html").read_text()
+    with Workspace.open("cxray.duckdb") as ws:
+        [kept] = ws.reports.list()
+        assert kept.sent_to == ["lead@example.com"] and kept.sent_at is not None

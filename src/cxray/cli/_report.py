@@ -57,6 +57,13 @@ def report(
     pii: Annotated[
         bool, typer.Option("--pii", help="Show personal data as stored (masked by default).")
     ] = False,
+    to: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--to",
+            help="E-mail it to this address now (repeatable; CXRAY_SMTP_* as for surveys).",
+        ),
+    ] = None,
     keep: Annotated[
         bool,
         typer.Option("--keep/--no-keep", help="Keep it in the archive (the /reports page)."),
@@ -79,7 +86,13 @@ def report(
         reports = ws.reports
         p = reports.period(period, today)
         digest = reports.digest(p, pii=pii)
-        r = reports.generate(p, fmt, pii=pii, keep=keep, actor="local", digest=digest)
+        r = reports.generate(
+            p, fmt, pii=pii, keep=keep, actor="local", digest=digest, sent_to=list(to or [])
+        )
+        if to:
+            reports.send(r, list(to))
+            if keep:
+                reports.mark_sent(r.report_id)
         if fmt == "md" and out is not None:
             from cxray.reports import render
 
@@ -99,5 +112,7 @@ def report(
     for key, state in r.summary.items():
         if state != "ok":
             err_console.print(f"[dim]{key}: {state}[/dim]")
+    if to:
+        err_console.print(f"sent to {', '.join(to)}")
     if keep:
         err_console.print(f"[dim]archived as {r.report_id}[/dim]")
