@@ -34,3 +34,20 @@ def test_a_read_only_store_keeps_nothing(open_world):
         a = ws.maturity.assess(None, today=TODAY)
         with pytest.raises(StoreError, match="read-only"):
             ws.maturity.save(a)
+
+
+def test_an_empty_store_is_assessed_from_what_is_missing(ws):
+    import json
+
+    a = ws.maturity.assess(None, today=TODAY)
+    body = a.to_dict()
+    json.dumps(body, allow_nan=False)  # nothing measured is null, never NaN
+    items = {e["id"]: e for d in body["dimensions"] for e in d["evidence"]}
+    assert items["tables_integrated"]["figure"]["estimate"] == 0
+    assert items["data_freshness"]["implies"] is None
+    assert items["data_freshness"]["figure"]["estimate"] is None
+    # measurable: no tables, no KPIs, no journeys measured, no rules (0), no models (1)
+    assert body["overall"]["level"] == "Reactive"
+    assert body["roadmap"][0]["phase"] == "quick_win"
+    ws.maturity.save(a)
+    assert [r["overall_level"] for r in ws.maturity.history()] == ["Reactive"]

@@ -161,10 +161,11 @@ def assess(
                     "stated_level": said.name,
                     "evidence_level": shows.name,
                     "direction": "answers_higher" if over else "evidence_higher",
-                    "figure": e.figure,
+                    "figure": e.to_dict()["figure"],
                     "message": (
-                        f"you answered {said.name} for {_lower(d.title)}, but "
-                        f"{_lower(e.title)}: {e.text} (that is {shows.name})"
+                        f"you answered {said.name} for {_lower(d.title)}, "
+                        + ("but " if over else "and the store shows more: ")
+                        + f"{_lower(e.title)}: {e.text} (that is {shows.name})"
                     ),
                 }
             )

@@ -103,8 +103,9 @@ class Evidence:
         if unit.endswith("s") and f["estimate"] == 1:
             unit = unit[:-1]  # 1 journey, 1 rule
         out = f"{fmt(f['estimate'])} {unit}".rstrip()
-        if f.get("ci_low") is not None and f.get("ci_low") != f.get("ci_high"):
-            out += f" [{fmt(f['ci_low'])}, {fmt(f['ci_high'])}]"
+        lo, hi = f.get("ci_low"), f.get("ci_high")
+        if all(isinstance(x, int | float) and math.isfinite(x) for x in (lo, hi)) and lo != hi:
+            out += f" [{fmt(lo)}, {fmt(hi)}]"
         return out + f", n={f.get('n', 0):,}"
 
     def to_dict(self) -> dict[str, Any]:
@@ -112,7 +113,7 @@ class Evidence:
             "id": self.id,
             "dimension": self.dimension,
             "title": self.title,
-            "figure": dict(self.figure),
+            "figure": _finite(self.figure),
             "text": self.text,
             "implies": None if self.implies is None else LEVELS[self.implies].name,
             "implies_index": self.implies,
@@ -120,6 +121,13 @@ class Evidence:
             "detail": dict(self.detail),
             "remedy": None if self.remedy is None else self.remedy.to_dict(),
         }
+
+
+def _finite(figure: dict[str, Any]) -> dict[str, Any]:
+    """The figure with numbers that are not finite (nothing measured) as ``None`` (JSON)."""
+    return {
+        k: None if isinstance(v, float) and not math.isfinite(v) else v for k, v in figure.items()
+    }
 
 
 def _pct(x: float) -> str:
@@ -397,6 +405,8 @@ def gather(
         )
         ttc = stats.median(hours, confidence=m.confidence, min_n=m.min_n).to_dict()
         ttc["unit"] = "hours"
+        if not ttc["n"]:
+            ttc["reason"] = "no follow-up past its SLA has reached the customer yet"
         implies = (
             None
             if ttc.get("suppressed") or ttc["n"] == 0
