@@ -437,3 +437,35 @@ def test_trends_and_segments_pages_take_a_custom_kpi(site, world):
     by = ws.scorecard(by=["region"], metrics=["order_value"]).records()
     shown = [r for r in by if not r["suppressed"]]
     assert shown and all(f"{r['estimate']:,.1f}" in seg.text for r in shown)
+
+
+def test_a_loop_rule_watches_a_custom_kpi(tmp_path):
+    from cxray.store import ALERTS
+
+    cfg = tmp_path / "cxray.toml"
+    cfg.write_text(
+        """
+[kpis.big_orders]
+kind = "share"
+table = "orders"
+value = "amount >= 100000"
+target = 90
+action = 80
+
+[[loop.rules]]
+name = "big-orders"
+on = "kpi"
+metric = "big_orders"
+period = "month"
+""",
+        encoding="utf-8",
+    )
+    with Workspace.open(tmp_path / "w.duckdb", cfg) as ws:
+        ws.load_demo(seed=2, customers=200, months=2)
+        card = ws.scorecard(period="month", metrics=["big_orders"]).records()
+        want = {f"kpi:big_orders:all:{r['period']}" for r in card if r["status"] == "action"}
+        assert want  # hardly any order is that big: every measured month is below 80 %
+        report = ws.loop.run(backfill=True, deliver=False, sources=["kpi"])
+        assert report.errors == {}
+        got = {a["subject"] for a in ws.store.backend.table(ALERTS).to_pyarrow().to_pylist()}
+        assert got == want
