@@ -160,8 +160,13 @@ class Loop:
                     field = "when"
                     th = self.config.threshold(str(rule.metric))
                     if rule.when == "action" and th.action is None:
+                        where = (
+                            f"[kpis.{rule.metric}] action"
+                            if rule.metric in self.config.kpis
+                            else "[targets]"
+                        )
                         raise ValueError(
-                            f"{rule.metric} has no action threshold: set one in [targets] "
+                            f"{rule.metric} has no action threshold: set one in {where} "
                             f'or use when = "significant_change"'
                         )
             except (ValueError, CXError) as exc:
