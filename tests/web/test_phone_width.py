@@ -159,6 +159,7 @@ PAGES = [
     ("drivers-detail", "/drivers?driver=", ".detail"),
     ("journeys", "/journeys", "table"),
     ("churn", "/churn", "#survival-chart"),
+    ("maturity", "/maturity", "#maturity-radar"),
     ("inbox", "/inbox", "table.followups"),
     ("inbox-followup", "/inbox?id={followup}", ".inbox-detail"),
     ("alerts", "/alerts", "table.alerts"),
