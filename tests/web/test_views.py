@@ -87,6 +87,11 @@ def test_trends_view_keeps_its_kpi_and_period(site, lead):
     assert r.status_code == 303
     target, html = _open(lead, "csat-by-quarter")
     assert urlsplit(target).path == "/trends"
+    # a page asked for with only ?view=SLUG opens the view too; with more, the page as asked
+    for page in ("/trends", "/", "/views"):
+        r = lead.get(f"{page}?view=csat-by-quarter", follow_redirects=False)
+        assert r.status_code == 303 and r.headers["location"] == "/v/csat-by-quarter"
+    assert lead.get("/?view=", follow_redirects=False).status_code == 200
     assert values(html, "period") == values(
         lead.get("/trends?metric=csat&period=quarter&filter=region:Midwest").text, "period"
     )

@@ -60,7 +60,13 @@ from cxray.web._journeys import add_journey_routes, journey_link
 from cxray.web._maturity import add_maturity_routes
 from cxray.web._reports import add_reports_routes
 from cxray.web._text import add_text_routes
-from cxray.web._views import add_views_routes, default_view_url
+from cxray.web._views import (
+    OpenView,
+    add_views_routes,
+    default_view_url,
+    mount_views,
+    open_view_link,
+)
 
 __all__ = ["LoginRequired", "create_web_router", "mount"]
 
@@ -142,6 +148,8 @@ def create_web_router(state: ServerState, *, cookie: str = SESSION_COOKIE) -> AP
         except CXError:
             raise LoginRequired(here) from None
         note_call(actor=key.name, key_id=key.key_id, role=key.role, via="session")  # audit log
+        if (link := open_view_link(request)) is not None:  # ?view=SLUG alone: the view
+            raise OpenView(link)
         if not key.pii:  # no slicing or sorting by what the key sees masked (cxray.privacy)
             try:
                 masking = Masking.for_caller(state.ws.config, pii=False)
@@ -670,6 +678,7 @@ def mount(app: FastAPI, state: ServerState, *, cookie: str = SESSION_COOKIE) -> 
         return RedirectResponse("/login" + (f"?{query}" if query else ""), status_code=303)
 
     app.add_exception_handler(LoginRequired, to_login)
+    mount_views(app)  # ?view=SLUG opens the saved view
     env = _env()
 
     async def refused(request: Request, exc: Exception) -> Response:

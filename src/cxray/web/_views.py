@@ -13,9 +13,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Annotated, Any
-from urllib.parse import parse_qsl, urlencode, urlsplit
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, FastAPI, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.datastructures import QueryParams
 
@@ -25,10 +25,46 @@ from cxray.privacy import Masking
 from cxray.views import PAGES, Caller, SavedView
 from cxray.web._context import ServerState, View
 
-__all__ = ["add_views_routes", "default_view_url", "page_of"]
+__all__ = [
+    "OpenView",
+    "add_views_routes",
+    "default_view_url",
+    "mount_views",
+    "open_view_link",
+    "page_of",
+]
 
 #: the tables whose columns a filter may name (and ``nps_group``, which the scorecard adds)
 _FILTER_TABLES = ("customers", "responses", "cases", "orders", "events", "mentions")
+
+
+class OpenView(Exception):
+    """A page was asked for with only ``?view=SLUG``: the app redirects to the view's link."""
+
+    def __init__(self, url: str):
+        super().__init__(url)
+        self.url = url
+
+
+def open_view_link(request: Request) -> str | None:
+    """``/v/SLUG`` when a page is asked for with nothing but ``?view=SLUG`` (a view named by
+    its slug opens with its filters); None otherwise."""
+    if request.method != "GET":
+        return None
+    items = request.query_params.multi_items()
+    if len(items) != 1 or items[0][0] != "view" or not items[0][1]:
+        return None
+    return "/v/" + quote(items[0][1], safe="")
+
+
+def mount_views(app: FastAPI) -> None:
+    """Answer :class:`OpenView` with a redirect to the view's link."""
+
+    async def to_view(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, OpenView)
+        return RedirectResponse(exc.url, status_code=303)
+
+    app.add_exception_handler(OpenView, to_view)
 
 
 def caller(user: Any) -> Caller:
