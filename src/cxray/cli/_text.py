@@ -50,6 +50,21 @@ def _open(ctx: typer.Context, *, read_only: bool = False, create: bool = True) -
     return Workspace.open(obj.get("db"), obj.get("config"), read_only=read_only, create=create)
 
 
+def _no_store_here(ctx: typer.Context) -> bool:
+    """Whether the store is plainly absent: a DuckDB file path with no file there.
+
+    Checked without importing the workspace (seconds of start-up that scoring a file with
+    the shipped model does not need). A URL, or a process that already has the workspace
+    loaded (``cxray serve`` running a command for another folder), opens the store as usual.
+    """
+    if "cxray.workspace" in sys.modules:
+        return False
+    from cxray.config import Settings
+
+    db = str((ctx.obj or {}).get("db") or Settings().db)
+    return "://" not in db and db != ":memory:" and not Path(db).exists()
+
+
 @text_app.command("score")
 def score(
     ctx: typer.Context,
@@ -73,7 +88,7 @@ def score(
 
     rows, names, fmt = text.read_text_file(file, column)
     ws = None
-    if model in (None, "auto", "domain"):
+    if model in (None, "auto", "domain") and not (model != "domain" and _no_store_here(ctx)):
         try:
             ws = _open(ctx, read_only=True, create=False)
         except StoreLockedError:

@@ -49,6 +49,12 @@ from cxray.text._general import GeneralSentiment
 from cxray.text._labels import LABELS, labels_from_nps, labels_from_scale
 from cxray.text._language import UNDETERMINED, LanguageGap, detect_languages, language_gaps
 from cxray.text._lexicon import LexiconSentiment
+from cxray.text._scorers import (
+    DEFAULT_MODEL_ID,
+    default_scorer,
+    resolve_model,
+    supported_languages,
+)
 
 __all__ = [
     "DEFAULT_MODEL_ID",
@@ -79,8 +85,6 @@ TEXT_FIELDS: dict[str, tuple[str, tuple[str, ...]]] = {
 }
 SENTIMENT_TABLE = "text_sentiment"
 MODELS_TABLE = "_cx_text_models"
-DEFAULT_MODEL_ID = "general-v2"  # GeneralSentiment, shipped in the package
-LEXICON_MODEL_ID = "lexicon-v1"  # LexiconSentiment, the VADER reference
 _MODEL_NAME = "sentiment"
 _LAST_TRAIN = "sentiment-last-training"  # the evaluation of the last `cxray text train`
 _DIGESTS = "sentiment-training-digests"  # 64-bit digests of the active model's training texts
@@ -206,16 +210,6 @@ class TrainReport:
             "trained_at": None if self.trained_at is None else self.trained_at.isoformat(),
             "languages": list(self.languages),
         }
-
-
-def default_scorer() -> GeneralSentiment:
-    """The out-of-the-box scorer (id :data:`DEFAULT_MODEL_ID`): what scores without labels."""
-    return GeneralSentiment()
-
-
-def supported_languages(model: Any) -> tuple[str, ...]:
-    """The languages a scorer was made for (``languages_``; the out-of-the-box ones: English)."""
-    return tuple(getattr(model, "languages_", None) or ("en",))
 
 
 def _signed(x: float) -> str:
@@ -784,50 +778,3 @@ def _in_transaction(b: Any, statements: list[str]) -> None:
 # ---------------------------------------------------------------- choosing a model
 
 
-def resolve_model(
-    spec: str | None, store: Store | None, *, missing_ok: bool = False
-) -> tuple[GeneralSentiment | LexiconSentiment | DomainSentiment, str]:
-    """The scorer named by ``spec`` and its id.
-
-    ``None`` or ``"auto"``: the store's domain model when one is active, else
-    the out-of-the-box scorer (:class:`GeneralSentiment`); ``"default"``: the
-    out-of-the-box scorer; ``"lexicon"``: the VADER reference (:class:`LexiconSentiment`);
-    ``"domain"``: the store's domain model (an error when there is none);
-    ``"embeddings"``: the sentence-embedding head (:class:`EmbeddingSentiment`, needs
-    ``cxray[text]``; chosen by name only, ``auto`` never picks it: it scores a few to
-    some tens of texts per second on a small CPU);
-    anything else: the path of a model file written by ``DomainSentiment.save``.
-    With ``missing_ok``, a stored model this cxray cannot read counts as none.
-    """
-    from pathlib import Path
-
-    if spec in (None, "", "auto", "domain"):
-        try:
-            found = load_store_model(store) if store is not None else None
-        except ModelError:
-            if not missing_ok:
-                raise
-            found = None
-        if found is not None:
-            return found
-        if spec == "domain":
-            where = store.url if store is not None else "the store"
-            raise ModelError(
-                f"no domain model in {where}; run `cxray text train` first, or use --model default"
-            )
-        return default_scorer(), DEFAULT_MODEL_ID
-    if spec == "default":
-        return default_scorer(), DEFAULT_MODEL_ID
-    if spec == "lexicon":
-        return LexiconSentiment(), LEXICON_MODEL_ID
-    if spec == "embeddings":
-        from cxray.text._embed import MISSING, embeddings_available
-        from cxray.text._embed_sentiment import EmbeddingSentiment
-
-        if not embeddings_available():
-            raise ModelError(f"--model embeddings: {MISSING}")
-        head = EmbeddingSentiment()
-        return head, head.model_id
-    path = Path(spec)
-    model = DomainSentiment.load(path)
-    return model, _model_id(path.read_bytes())

@@ -85,8 +85,8 @@ def score_rows(
     support (its ``languages_``; English for the out-of-the-box scorer) gets its
     language but no label or score (:func:`unscored_languages` says which).
     """
-    from cxray.text._enrich import supported_languages
     from cxray.text._language import UNDETERMINED, detect_languages
+    from cxray.text._scorers import supported_languages
 
     texts = [r.get(column) if isinstance(r.get(column), str) else None for r in rows]
     has = np.array([bool(t and t.strip()) for t in texts], dtype=bool)
@@ -114,8 +114,8 @@ def score_rows(
 def unscored_languages(rows: list[dict[str, Any]], model: TextScorer) -> list[Any]:
     """Per language of scored ``rows`` the model does not support: a
     :class:`cxray.text.LanguageGap` (texts left unscored, what to do), most first."""
-    from cxray.text._enrich import supported_languages
     from cxray.text._language import language_gaps
+    from cxray.text._scorers import supported_languages
 
     codes = [r["language"] for r in rows if r.get("language")]
     return language_gaps(codes, supported_languages(model))
