@@ -152,7 +152,7 @@ PAGES = [
     ("cases-long", f"/rows/cases?filter=customer_id:{LONG_ID}", "table.rows"),
     ("find-customer", "/customers", "form[role=search]"),
     ("customer", f"/customers/{LONG_ID}", ".profile"),
-    ("text", "/text", "#themes-chart"),
+    ("text", "/text", "#themes-chart, #themes-chart-phone"),
     ("text-quotes", "/text?theme={theme}&sentiment=negative", "table.quotes"),
     ("text-cases", "/text?table=cases", "table.themes"),
     ("drivers", "/drivers", "table"),
@@ -242,7 +242,8 @@ MEASURE = """(sel) => {
   const vw = document.documentElement.clientWidth;
   const box = (e) => { const r = e.getBoundingClientRect(); return [r.left, r.right, r.width]; };
   const fit = (e) => e.closest('.scroll') || e;
-  const key = sel ? document.querySelector(sel) : null;
+  // the first match that is shown (a chart laid out for other widths is hidden)
+  const key = sel ? [...document.querySelectorAll(sel)].find(e => e.getClientRects().length) || null : null;
   return {
     vw, scroll: document.documentElement.scrollWidth,
     h1: [...document.querySelectorAll('h1')].map(box),
@@ -283,7 +284,8 @@ def _open(page, server, name: str, path: str, selector: str | None) -> dict:
         if name == "customer":
             page.wait_for_selector(".timeline")
         for chart in page.locator(".js-plotly-plot").all():  # drawn, at this width
-            chart.locator("svg.main-svg").first.wait_for()
+            if chart.is_visible():  # (a chart laid out for other widths is hidden)
+                chart.locator("svg.main-svg").first.wait_for()
     measured = page.evaluate(MEASURE, selector)
     if name == "audit":
         page.context.clear_cookies()
