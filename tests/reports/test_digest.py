@@ -186,3 +186,16 @@ def test_personal_data_is_masked_unless_pii(demo_copy):
     assert masked["latest"] and all("jo@example.com" in a["title"] for a in shown["latest"])
     assert not any("jo@example.com" in a["title"] for a in masked["latest"])
     assert [a["rule"] for a in masked["latest"]] == [a["rule"] for a in shown["latest"]]
+
+
+def test_a_period_after_the_data_is_not_shown_as_measured(ws):
+    """The demo's data end on 2026-10-31: a digest of November must not show a churn rate of
+    0 % (nobody left, since nothing was recorded) or any other KPI as measured."""
+    nov = build_digest(ws, resolve_period("last-month", dt.date(2026, 12, 4)))
+    assert nov.period.label == "2026-11"
+    kpis = nov.section("kpis")
+    assert not kpis.available
+    assert "the data ends before the period" in kpis.note and "2026-10-31" in kpis.note
+    assert "a period with data: 2026-10" in kpis.note
+    # October, which has the data, is measured as before
+    assert build_digest(ws, resolve_period("last-month", TODAY)).section("kpis").available

@@ -226,9 +226,16 @@ def kpi_section(ws: Any, period: ReportPeriod) -> dict[str, Any]:
             "the scorecards of the range and of the range of equal length before it; the "
             "change's interval and p-value from the two intervals (Altman & Bland 2003)"
         )
+    stale = _stale_tables(ws, period)
+    if stale:
+        _suppress_stale(ws, rows, stale)
     measured = [r for r in rows if not r["suppressed"] and r["estimate"] is not None]
     if not measured:
-        return {"_absent": True, "_note": f"no KPI could be measured in {period.label}"}
+        note = f"no KPI could be measured in {period.label}"
+        if stale:
+            latest = max(d for d in stale.values() if d is not None)
+            note += f" ({_through_text(stale)}; a period with data: {latest:%Y-%m})"
+        return {"_absent": True, "_note": note}
     fdr = ws.config.measurement.fdr
     tested = [r for r in rows if r["p_value"] is not None]
     if tested:
@@ -238,7 +245,13 @@ def kpi_section(ws: Any, period: ReportPeriod) -> dict[str, Any]:
     for r in rows:
         r.setdefault("q_value", None)
         r.setdefault("significant", None if r["p_value"] is None else False)
-    return {
+    out: dict[str, Any] = {}
+    if stale:
+        out["_note"] = (
+            f"{_through_text(stale)}: KPIs that read only these tables are left out of "
+            f"{period.label} instead of shown as measured on no data"
+        )
+    return out | {
         "rows": rows,
         "trend": trend,
         "method": method,
@@ -248,6 +261,62 @@ def kpi_section(ws: Any, period: ReportPeriod) -> dict[str, Any]:
         "watch": sum(r["status"] == "watch" for r in rows),
         "action": sum(r["status"] == "action" for r in rows),
     }
+
+
+#: the tables whose last row says how far the data reaches, and what a customer KPI rests on
+_ACTIVITY = ("responses", "cases", "orders", "events")
+
+
+def _stale_tables(ws: Any, period: ReportPeriod) -> dict[str, dt.date | None]:
+    """The tables with rows whose data ends before ``period`` starts: table -> last day;
+    and ``"customers"`` (what a customer KPI rests on) when every activity table with rows
+    is among them, at the latest of their last days."""
+    out: dict[str, dt.date | None] = {}
+    active = []
+    for t in ws.status().tables:
+        if not t.rows:
+            continue
+        if t.table in _ACTIVITY:
+            active.append(t.table)
+        if t.last is not None and t.last.date() < period.start:
+            out[t.table] = t.last.date()
+    if active and all(t in out for t in active):
+        out["customers"] = max(d for t, d in out.items() if t in active and d is not None)
+    else:
+        out.pop("customers", None)
+    return out
+
+
+def _through_text(stale: dict[str, dt.date | None]) -> str:
+    parts = ", ".join(f"{t} {d.isoformat()}" for t, d in sorted(stale.items()) if d)
+    return f"the data ends before the period: {parts}"
+
+
+def _suppress_stale(ws: Any, rows: list[dict[str, Any]], stale: dict[str, dt.date | None]) -> None:
+    """A KPI whose table holds nothing after the period's start is not measured in it: a
+    churn rate of 0 % over a month with no data would read as a good month. A customer KPI
+    (churn, health, lifetime value) rests on the activity tables: stale when all of them are."""
+    from cxray.metrics import kpis
+
+    config = ws.config
+    registry = kpis(config.journeys, surveys=True, loop=True, custom=config.kpis)
+    tables = {k.name: k.table for k in registry}
+    for r in rows:
+        table = tables.get(r["metric"])
+        if table not in stale or r["suppressed"]:
+            continue
+        r.update(
+            suppressed=True,
+            estimate=None,
+            ci_low=None,
+            ci_high=None,
+            change=None,
+            change_ci_low=None,
+            change_ci_high=None,
+            p_value=None,
+            status=None,
+            reason=f"no {table} data after {stale[table]}",
+        )
 
 
 def _window_change(
