@@ -187,6 +187,12 @@ def test_commands_map_to_actions():
     assert audited_action(["keys", "list"]) is None and audited_action(["status"]) is None
     assert audited_action(["--config", "import", "status"]) is None  # "import" is a value
     assert audited_action(["surveys", "invite", "pulse"]) == ("surveys invite", "survey_change")
+    # the CX program: a digest leaves the store; an assessment kept, a view saved
+    assert audited_action(["report", "--format", "pdf"]) == ("report", "export")
+    assert audited_action(["maturity", "--answers", "a.toml"]) == ("maturity", "config")
+    assert audited_action(["maturity", "--history"]) is None
+    assert audited_action(["views", "save", "weekly"]) == ("views save", "config")
+    assert audited_action(["views", "list"]) is None
 
 
 def test_classify_maps_routes_to_actions():

@@ -50,9 +50,15 @@ _COMMANDS: dict[str, str] = {
     "clv fit": "model",
     "privacy retention": "erase",
     "privacy compact": "config",
+    "maturity": "config",
+    "report": "export",
+    "views save": "config",
+    "views delete": "config",
+    "views default": "config",
 }
-#: options that make a command a read (``erase --list``): not recorded
-_READS = ("--list",)
+#: options that make a command a read (``erase --list``, ``maturity --history``, a
+#: maturity answers template, an assessment not kept): not recorded
+_READS = ("--list", "--history", "--template", "--no-save")
 _ROOT_VALUES = ("--db", "--config")
 
 
