@@ -256,7 +256,24 @@ def site(tmp_path_factory):
     )
     assert r.status_code == 201, r.text
     assert P["followups.note"] not in r.text  # the writer without pii reads it masked too
-    yield client, made, {"followup_id": fus[0]["followup_id"]}
+    # an executive digest made by a key without pii (kept in the archive, read by everyone)
+    # and a shared saved view: both must carry nothing personal to a caller without pii
+    r = client.post(
+        "/api/reports",
+        headers=analyst,
+        json={"period": "2000-01-01..2030-12-31", "format": "html"},
+    )
+    assert r.status_code == 201, r.text
+    report_id = r.json()["report_id"]
+    r = client.post(
+        "/api/views",
+        headers=analyst,
+        json={"name": "West detractors", "page": "overview", "query": {"filter": ["region:West"]},
+              "visibility": "shared"},
+    )  # fmt: skip
+    assert r.status_code == 201, r.text
+    ids = {"followup_id": fus[0]["followup_id"], "report_id": report_id, "slug": r.json()["slug"]}
+    yield client, made, ids
     client.__exit__(None, None, None)
 
 
@@ -288,6 +305,8 @@ def _api_outputs(client: TestClient, key: str, ids: dict[str, str]) -> dict[str,
     values = {
         "customer_id": ["C1"],
         "followup_id": [ids["followup_id"]],
+        "report_id": [ids["report_id"]],
+        "slug": [ids["slug"]],
         "name": ["feedback"],
         "theme_id": [theme],
         "table": ["customers", "responses", "cases", "orders", "events", "mentions"],
@@ -337,6 +356,8 @@ def _pages(client: TestClient, key: str, ids: dict[str, str]) -> dict[str, str]:
         "table": ["customers", "responses", "cases", "orders", "events", "mentions"],
         "customer_id": ["C1"],
         "followup_id": [ids["followup_id"]],
+        "report_id": [ids["report_id"]],
+        "slug": [ids["slug"]],
     }
     out = {}
     for route in _routes(client.app.routes):

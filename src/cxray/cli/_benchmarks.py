@@ -9,7 +9,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from cxray.cli._app import app
-from cxray.cli._output import console
+from cxray.cli._output import FormatOpt, OutputFormat, console, emit
 
 
 def _num(x: float | None) -> str:
@@ -25,6 +25,7 @@ def benchmarks(
             "--industry", help="Show this set's figures, targets and sources, e.g. retail."
         ),
     ] = None,
+    format_: FormatOpt = OutputFormat.table,
 ) -> None:
     """The industry benchmark sets ([program] industry picks one; docs/benchmarks.md)."""
     from pathlib import Path
@@ -36,6 +37,25 @@ def benchmarks(
     config = load_program_config(cfg)
     sets = config.benchmark_sets
     chosen = config.program.industry
+    if industry is not None and industry not in sets:
+        raise ConfigError(f"no benchmark set {industry!r}; known: {', '.join(sorted(sets))}")
+    if format_ != "table":
+        names = [industry] if industry is not None else list(sets)
+        records = [
+            {"set": name, "chosen": name == chosen, "kpi": kpi, "benchmark": fig.value,
+             "target": fig.target, "action": fig.action, "scale": fig.scale,
+             "note": fig.note, "source": fig.source}
+            for name in names
+            for kpi, fig in sets[name].kpis.items()
+        ]  # fmt: skip
+        data = [
+            {"set": name, "title": sets[name].title, "chosen": name == chosen,
+             "kpis": [{k: v for k, v in r.items() if k not in ("set", "chosen")}
+                      for r in records if r["set"] == name]}
+            for name in names
+        ]  # fmt: skip
+        emit(format_, data[0] if industry is not None else data, records=records)
+        return
     if industry is None:
         t = Table(title=escape("benchmark sets (* = [program] industry)"), title_justify="left")
         t.add_column("set", no_wrap=True)
@@ -47,8 +67,6 @@ def benchmarks(
         console.print(t)
         console.print("cxray benchmarks --industry NAME: its figures and sources")
         return
-    if industry not in sets:
-        raise ConfigError(f"no benchmark set {industry!r}; known: {', '.join(sorted(sets))}")
     bench = sets[industry]
     title = f"{bench.title or industry} ({industry})"
     if industry == chosen:

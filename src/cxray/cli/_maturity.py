@@ -10,14 +10,20 @@ from __future__ import annotations
 import getpass
 import sys
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 import typer
 from rich.markup import escape
 from rich.table import Table
 
 from cxray.cli._app import app
-from cxray.cli._output import console, err_console, print_json
+from cxray.cli._output import (
+    FormatOpt,
+    OutputFormat,
+    console,
+    emit,
+    err_console,
+)
 from cxray.exceptions import QueryError
 
 _PHASE = {
@@ -54,9 +60,7 @@ def maturity(
     save: Annotated[
         bool, typer.Option("--save/--no-save", help="Keep the result in the store's history.")
     ] = True,
-    format_: Annotated[
-        Literal["table", "json"], typer.Option("--format", help="table or json.")
-    ] = "table",
+    format_: FormatOpt = OutputFormat.table,
 ) -> None:
     """Assess the CX program's maturity: answers, evidence from the store, a level per
     dimension, disagreements and a roadmap (docs/maturity.md)."""
@@ -91,10 +95,18 @@ def maturity(
         body = result.to_dict()
         if save:
             ws.maturity.save(body, actor=f"local:{getpass.getuser() or 'cli'}")
-    if format_ == "json":
-        print_json(body)
-        return
-    _print(body, saved=save)
+    emit(
+        format_,
+        body,
+        lambda: _print(body, saved=save),
+        records=lambda: [_dimension_row(d) for d in body["dimensions"]],
+    )
+
+
+def _dimension_row(d: dict[str, Any]) -> dict[str, Any]:
+    """One CSV row per dimension: its answers' score, its evidence's and the result."""
+    keys = ("id", "title", "stated_score", "stated_level", "evidence_score", "evidence_level")
+    return {k: d.get(k) for k in (*keys, "score", "level")}
 
 
 def _is_terminal() -> bool:
@@ -200,8 +212,10 @@ def _print(body: dict[str, Any], *, saved: bool) -> None:
 
 
 def _print_history(rows: list[dict[str, Any]], format_: str) -> None:
-    if format_ == "json":
-        print_json(rows)
+    if format_ != "table":
+        keys = ("assessed_at", "assessment_id", "source", "actor", "overall_score")
+        flat = [{k: r.get(k) for k in (*keys, "overall_level")} for r in rows]
+        emit(format_, rows, records=flat)
         return
     if not rows:
         console.print("no assessment kept yet: run cxray maturity")
