@@ -15,14 +15,22 @@ import threading
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, replace
 from typing import Any, Protocol, TypeVar
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 from cxray.access import ApiKeys, LoginLimiter, SessionSigner
 from cxray.exceptions import QueryError
 from cxray.web._morning import PRESETS, preset_window
 from cxray.workspace import Workspace
 
-__all__ = ["SESSION_COOKIE", "ServerState", "View", "period_window", "scorecard_records"]
+__all__ = [
+    "SESSION_COOKIE",
+    "ServerState",
+    "View",
+    "period_window",
+    "same_origin",
+    "same_site",
+    "scorecard_records",
+]
 
 T = TypeVar("T")
 
@@ -30,6 +38,22 @@ T = TypeVar("T")
 SESSION_COOKIE = "cxray_session"
 
 PERIODS = ("day", "week", "month", "quarter")
+
+
+def same_origin(request: Any) -> bool:
+    """Whether a post names no other origin than this host (login, logout, saved views)."""
+    origin = request.headers.get("origin")
+    if origin is None:
+        return True
+    return urlsplit(origin).netloc.lower() == request.headers.get("host", "").lower()
+
+
+def same_site(request: Any) -> bool:
+    """A form post from this site's own pages: a browser names the page's origin on every
+    post, and says where it came from (``Sec-Fetch-Site``) (the inbox, maturity, reports)."""
+    if not same_origin(request):
+        return False
+    return request.headers.get("sec-fetch-site", "same-origin") in ("same-origin", "none")
 
 
 class ServerState(Protocol):

@@ -28,7 +28,7 @@ from cxray.exceptions import ConflictError, CXError, NotFoundError, QueryError
 from cxray.explore import customer_timeline
 from cxray.privacy import Masking
 from cxray.store import FOLLOWUPS, OUTBOX
-from cxray.web._context import ServerState, View, period_window
+from cxray.web._context import ServerState, View, period_window, same_site
 from cxray.web._format import fmt_cell, fmt_interval, fmt_number
 
 __all__ = ["TABS", "add_inbox_routes", "loop_box"]
@@ -443,18 +443,6 @@ def loop_box(state: ServerState) -> dict[str, Any] | None:
 # ------------------------------------------------------------------ the routes
 
 
-def _same_site(request: Request) -> bool:
-    """A form post from this site's own pages (as login and logout check): a browser
-    names the page's origin on every post."""
-    origin = request.headers.get("origin")
-    if (
-        origin is not None
-        and urlsplit(origin).netloc.lower() != request.headers.get("host", "").lower()
-    ):
-        return False
-    return request.headers.get("sec-fetch-site", "same-origin") in ("same-origin", "none")
-
-
 def _inbox_url(tab: str | None = None, **extra: Any) -> str:
     params = {"tab": tab, **extra}
     query = urlencode({k: v for k, v in params.items() if v not in (None, "", 0)})
@@ -629,7 +617,7 @@ def add_inbox_routes(
         query["id"] = followup_id
         if parts.path != "/inbox":
             query = {"id": followup_id}
-        if not _same_site(request):
+        if not same_site(request):
             return failed_status(
                 request, user, 403, "a change must come from this site's own Inbox page"
             )

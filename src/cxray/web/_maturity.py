@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import urlsplit
 
 import plotly.graph_objects as go
 from fastapi import APIRouter, Request
@@ -25,7 +24,7 @@ from cxray.access import role_allows
 from cxray.exceptions import CXError
 from cxray.maturity import DIMENSIONS, LEVELS
 from cxray.web._charts import BLUE, INK, _html
-from cxray.web._context import ServerState, View
+from cxray.web._context import ServerState, View, same_site
 
 __all__ = ["add_maturity_routes", "history_chart", "radar_chart"]
 
@@ -134,17 +133,6 @@ def history_chart(rows: list[dict[str, Any]]) -> Any:
     return _html(fig, "maturity-history")
 
 
-def _same_site(request: Request) -> bool:
-    """A form post from this site's own pages: a browser names the page's origin."""
-    origin = request.headers.get("origin")
-    if (
-        origin is not None
-        and urlsplit(origin).netloc.lower() != request.headers.get("host", "").lower()
-    ):
-        return False
-    return request.headers.get("sec-fetch-site", "same-origin") in ("same-origin", "none")
-
-
 def _page_data(state: ServerState) -> dict[str, Any]:
     with state.reader() as ws:
         rows = ws.maturity.history()
@@ -212,7 +200,7 @@ def add_maturity_routes(
     @router.post("/maturity", response_class=HTMLResponse)
     async def maturity_assess(request: Request) -> Response:
         user = who(request)
-        if not _same_site(request):
+        if not same_site(request):
             return render(
                 request,
                 "error.html",

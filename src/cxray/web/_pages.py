@@ -15,7 +15,7 @@ import time
 from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Any
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlencode
 
 import plotly
 from fastapi import APIRouter, FastAPI, Form, Request
@@ -40,6 +40,7 @@ from cxray.web._context import (
     ServerState,
     View,
     period_window,
+    same_origin,
     scorecard_records,
 )
 from cxray.web._drivers import add_drivers_routes, drivers_link
@@ -121,13 +122,6 @@ def _safe_next(value: str | None) -> str:
     if not value or not value.startswith("/") or value.startswith("//") or "\\" in value:
         return "/"
     return value
-
-
-def _same_origin(request: Request) -> bool:
-    origin = request.headers.get("origin")
-    if origin is None:
-        return True
-    return urlsplit(origin).netloc.lower() == request.headers.get("host", "").lower()
 
 
 def create_web_router(state: ServerState, *, cookie: str = SESSION_COOKIE) -> APIRouter:
@@ -236,7 +230,7 @@ def create_web_router(state: ServerState, *, cookie: str = SESSION_COOKIE) -> AP
         next: Annotated[str, Form(max_length=2000)] = "/",
     ) -> Response:
         target = _safe_next(next)
-        if not _same_origin(request):
+        if not same_origin(request):
             return render(
                 request, "login.html", 403, user=None, view=View(), next=target,
                 error="a login must come from this site's own login page",
@@ -275,7 +269,7 @@ def create_web_router(state: ServerState, *, cookie: str = SESSION_COOKIE) -> AP
     @router.post("/logout")
     def logout(request: Request) -> Response:
         response = RedirectResponse("/login", status_code=303)
-        if _same_origin(request):
+        if same_origin(request):
             response.delete_cookie(cookie, path="/")
         return response
 

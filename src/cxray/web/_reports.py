@@ -18,18 +18,12 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from cxray.access import role_allows
 from cxray.exceptions import CXError, PermissionDeniedError
-from cxray.web._context import ServerState, View
+from cxray.web._context import ServerState, View, same_site
 
 __all__ = ["add_reports_routes"]
 
 #: the periods offered by the form (any the API takes may be typed)
 PERIODS = ("last-week", "last-month", "last-quarter")
-
-
-def _same_site(request: Request) -> bool:
-    from cxray.web._inbox import _same_site
-
-    return _same_site(request)
 
 
 def _schedules(ws: Any) -> list[dict[str, Any]]:
@@ -116,7 +110,7 @@ def add_reports_routes(
         pii: Annotated[str, Form(max_length=5)] = "",
     ) -> Response:
         user = who(request)
-        if not _same_site(request):
+        if not same_site(request):
             return refused(request, user, "a report must be asked for from this site's own page")
         if not role_allows(user.role, "analyst"):
             return refused(

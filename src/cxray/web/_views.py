@@ -23,7 +23,7 @@ from cxray.access import ROLES
 from cxray.exceptions import CXError, NotFoundError
 from cxray.privacy import Masking
 from cxray.views import PAGES, Caller, SavedView
-from cxray.web._context import ServerState, View
+from cxray.web._context import ServerState, View, same_origin
 
 __all__ = [
     "OpenView",
@@ -117,12 +117,6 @@ def add_views_routes(
     failed: Callable[..., Response],
 ) -> None:
     """``/views`` and ``/v/{slug}`` on the dashboard's router."""
-
-    def same_origin(request: Request) -> bool:
-        origin = request.headers.get("origin")
-        if origin is None:
-            return True
-        return urlsplit(origin).netloc.lower() == request.headers.get("host", "").lower()
 
     def listing(request: Request, user: Any, status: int = 200, **extra: Any) -> HTMLResponse:
         with state.reader() as ws:
