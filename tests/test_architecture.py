@@ -14,6 +14,7 @@ RANK = {
     "exceptions": 0,
     "config": 0,
     "stats": 0,
+    "_background": 0,
     "schema": 1,
     "ingest": 2,
     "demo": 2,

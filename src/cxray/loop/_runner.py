@@ -10,9 +10,10 @@ logged and the thread goes on; stopping waits for the current step to finish.
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from typing import Any
+
+from cxray._background import Background
 
 __all__ = ["LoopRunner"]
 
@@ -22,48 +23,35 @@ log = logging.getLogger("cxray.loop")
 DELIVER_EVERY = 5.0
 
 
-class LoopRunner:
+class LoopRunner(Background):
     def __init__(self, loop: Any, *, deliver_every: float = DELIVER_EVERY):
+        super().__init__(
+            "cxray-loop", every=deliver_every, log=log, failed="loop: the scheduled step failed"
+        )
         self.loop = loop
         self.interval = loop.config.loop.interval.total_seconds()
         self.deliver_every = deliver_every
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._next_check = 0.0
         #: completed checks and delivery rounds (for tests)
         self.checks = 0
         self.rounds = 0
 
-    def start(self) -> None:
-        if self._thread is None:
-            self._thread = threading.Thread(target=self._run, name="cxray-loop", daemon=True)
-            self._thread.start()
-
-    def stop(self, timeout: float = 30.0) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None
-
-    def _run(self) -> None:
+    def tick(self) -> float:
         from cxray.loop._delivery import deliver
 
-        next_check = 0.0
-        while not self._stop.is_set():
-            now = time.monotonic()
-            if now >= next_check:
-                try:
-                    report = self.loop.run(deliver=False)
-                    if report.errors:
-                        log.warning("loop: rules not evaluated: %s", report.errors)
-                except Exception:
-                    log.exception("loop: the scheduled check failed")
-                self.checks += 1
-                next_check = now + self.interval
+        now = time.monotonic()
+        if now >= self._next_check:
             try:
-                deliver(
-                    self.loop.store, self.loop.config, lock=self.loop.lock, stop=self._stop.is_set
-                )
+                report = self.loop.run(deliver=False)
+                if report.errors:
+                    log.warning("loop: rules not evaluated: %s", report.errors)
             except Exception:
-                log.exception("loop: delivery failed")
-            self.rounds += 1
-            self._stop.wait(min(self.deliver_every, max(0.0, next_check - time.monotonic())))
+                log.exception("loop: the scheduled check failed")
+            self.checks += 1
+            self._next_check = now + self.interval
+        try:
+            deliver(self.loop.store, self.loop.config, lock=self.loop.lock, stop=self.stopping)
+        except Exception:
+            log.exception("loop: delivery failed")
+        self.rounds += 1
+        return min(self.deliver_every, self._next_check - time.monotonic())

@@ -24,12 +24,14 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import secrets
 from dataclasses import dataclass, field
 from typing import Any
 
 import ibis
 
+from cxray._background import Background
 from cxray.config import ProgramConfig
 from cxray.privacy._erase import (
     EXTRA_PERSONAL,
@@ -54,6 +56,8 @@ __all__ = [
     "purge_old_text",
     "purges",
 ]
+
+log = logging.getLogger("cxray.privacy")
 
 RETENTION = "_cx_retention"
 RETENTION_SCHEMA = ibis.schema(
@@ -272,48 +276,22 @@ def purges(store: Store, limit: int = 100) -> list[dict[str, Any]]:
     return out
 
 
-class RetentionTimer:
+class RetentionTimer(Background):
     """The schedule inside ``cxray serve``: one daemon thread that purges old raw text at
     start and every ``every`` seconds (``privacy()`` gives the workspace's
     :class:`~cxray.privacy.Privacy`). A failure is logged and the next run tries again;
     stopping waits for a run in progress."""
 
     def __init__(self, privacy: Any, *, every: float = RETENTION_EVERY):
-        import threading
-
+        super().__init__(
+            "cxray-retention", every=every, log=log, failed="retention: the scheduled purge failed"
+        )
         self.privacy = privacy
-        self.every = every
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-        #: runs done and runs failed (for tests and health)
+        #: runs done (``failures``: runs failed; for tests and health)
         self.runs = 0
-        self.failures = 0
 
-    def start(self) -> None:
-        import threading
-
-        if self._thread is None:
-            self._stop.clear()
-            self._thread = threading.Thread(target=self._run, name="cxray-retention", daemon=True)
-            self._thread.start()
-
-    def stop(self, timeout: float = 30.0) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None
-
-    def _run(self) -> None:
-        import logging
-
-        log = logging.getLogger("cxray.privacy")
-        while not self._stop.is_set():
-            try:
-                report = self.privacy().retention(actor="schedule")
-                if report.rows:
-                    log.info("retention: %s rows of old raw text purged", report.rows)
-                self.runs += 1
-            except Exception:
-                self.failures += 1
-                log.exception("retention: the scheduled purge failed")
-            self._stop.wait(self.every)
+    def tick(self) -> None:
+        report = self.privacy().retention(actor="schedule")
+        if report.rows:
+            log.info("retention: %s rows of old raw text purged", report.rows)
+        self.runs += 1

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import threading
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from cxray._background import Background
 from cxray.config._reports import ReportSchedule, parse_every
 
 __all__ = ["CHECK_EVERY", "ReportScheduler", "due_runs", "latest_run", "next_run"]
@@ -68,22 +68,21 @@ def due_runs(
     return [(n, s, latest_run(s.every, now)) for n, s in schedules.items() if s.enabled]
 
 
-class ReportScheduler:
+class ReportScheduler(Background):
     """The schedule inside ``cxray serve``: one daemon thread that looks at the
     ``[reports.NAME]`` schedules at start and every :data:`CHECK_EVERY` seconds and makes,
     archives and e-mails what is owed. A failure is logged and tried again at the next
     look (the archive remembers what went)."""
 
     def __init__(self, reports: Any, *, every: float = CHECK_EVERY, settings: Any = None):
+        super().__init__(
+            "cxray-reports", every=every, log=log, failed="reports: the scheduled check failed"
+        )
         self.reports = reports
-        self.every = every
         self.settings = settings
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-        #: looks done, digests sent, failures (for tests and health)
+        #: looks done and digests sent (``failures``: digests and looks that failed)
         self.checks = 0
         self.sent = 0
-        self.failures = 0
 
     def now(self) -> dt.datetime:
         zone = ZoneInfo(self.reports().config.program.timezone)
@@ -108,23 +107,5 @@ class ReportScheduler:
         self.checks += 1
         return out
 
-    def start(self) -> None:
-        if self._thread is None:
-            self._stop.clear()
-            self._thread = threading.Thread(target=self._run, name="cxray-reports", daemon=True)
-            self._thread.start()
-
-    def stop(self, timeout: float = 30.0) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                self.check()
-            except Exception:
-                self.failures += 1
-                log.exception("reports: the scheduled check failed")
-            self._stop.wait(self.every)
+    def tick(self) -> None:
+        self.check()
