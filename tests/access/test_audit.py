@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from cxray.access import ACTIONS, AuditLog, customer_ref, local_actor
+from cxray.access import ACTIONS, AuditLog, local_actor
 from cxray.cli import main
 from cxray.exceptions import QueryError
 from cxray.store import AUDIT, MIGRATIONS, Store
@@ -36,7 +36,7 @@ def _check_round_trip(store: Store) -> None:
             at=t0 + dt.timedelta(minutes=i),
         )
     log.record("erase", actor=local_actor(), role="owner", interface="cli",
-               target=customer_ref("C-42"), at=t0 + dt.timedelta(hours=2))  # fmt: skip
+               target=log.customer_ref("C-42"), at=t0 + dt.timedelta(hours=2))  # fmt: skip
     every = log.events(limit=100)
     assert len(every) == 13
     assert [e.at for e in every] == sorted((e.at for e in every), reverse=True)  # newest first
@@ -219,7 +219,9 @@ def test_cli_changes_are_recorded_as_the_local_user(tmp_path, capsys, monkeypatc
     assert events[0].target == "customers" and events[0].detail == {"command": "import", "exit": 0}
     assert events[-1].detail == {"command": "import", "exit": 1}
     if erased:
-        assert events[2].target == customer_ref("C-7") and events[2].detail["exit"] == code
+        with Workspace.open(db) as ws:
+            assert events[2].target == ws.audit.customer_ref("C-7")
+        assert events[2].detail["exit"] == code
     with Workspace.open(db) as ws:
         text = repr(ws.store.backend.table(AUDIT).to_pyarrow().to_pylist())
     assert "ana@example.com" not in text and "C-7" not in text

@@ -15,6 +15,8 @@ from cxray.access._audit import (
     AuditLog,
     audit_call,
     customer_ref,
+    digest_scheme,
+    legacy_customer_ref,
     local_actor,
     note_call,
 )
@@ -52,7 +54,9 @@ __all__ = [
     "check_permissions",
     "check_role",
     "customer_ref",
+    "digest_scheme",
     "hash_key",
+    "legacy_customer_ref",
     "local_actor",
     "log_in",
     "note_call",

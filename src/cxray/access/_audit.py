@@ -4,7 +4,8 @@ Every event is one row of ``_cx_audit`` (store migration 7): the time (UTC), the
 actor (an API key's name and id, ``local:<os user>`` for the store's owner on the
 command line, or ``anonymous``), the role, the client's address, the interface
 (``api``, ``web``, ``cli``), the action (one of :data:`ACTIONS`), its target (a
-route, table, survey or follow-up; a customer as a digest, :func:`customer_ref`),
+route, table, survey or follow-up; a customer as a digest keyed with the store's
+``audit`` secret, :func:`customer_ref`, whose scheme the target says),
 the outcome and a little JSON detail. It never holds a key, a token, a password,
 a query string or a row's values.
 
@@ -30,9 +31,13 @@ import collections
 import contextlib
 import contextvars
 import datetime as dt
+import functools
 import getpass
 import hashlib
+import hmac
 import json
+import operator
+import re
 import secrets
 import threading
 import time
@@ -44,8 +49,9 @@ from typing import Any
 import ibis
 import pyarrow as pa
 
-from cxray.exceptions import QueryError
+from cxray.exceptions import CXError, QueryError
 from cxray.store import AUDIT, Store
+from cxray.store._secrets import KeyRing, SigningKey
 
 __all__ = [
     "ACTIONS",
@@ -54,6 +60,8 @@ __all__ = [
     "AuditLog",
     "audit_call",
     "customer_ref",
+    "digest_scheme",
+    "legacy_customer_ref",
     "local_actor",
     "note_call",
 ]
@@ -94,18 +102,47 @@ _ARROW = pa.schema(
     ]
 )
 _MAX_TEXT = 300  # a target or actor longer than this is cut (no free text is stored)
+#: the signing secret (kept outside the store, like the others) that keys customer digests
+AUDIT_SECRET = "audit"
+_REF = "customer:"
+#: a customer digest in a target: keyed (its key id), unkeyed (older), or no key to be had
+_REF_IN = re.compile(r"customer:(?:hmac-([A-Za-z0-9_-]{1,32}):[0-9a-f]{16}|([0-9a-f]{16})|nokey)")
+#: how a customer is named when no audit key can be read (a read-only store without one)
+_NO_KEY = f"{_REF}nokey"
 
 
 def _utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
 
-def customer_ref(customer_id: str) -> str:
-    """How a customer appears in the audit log: ``customer:`` and 16 hex digits of the
-    SHA-256 of the id, so the log names no one, and survives the customer's erasure,
-    while an auditor who knows an id can still find its events."""
+def customer_ref(customer_id: str, key: SigningKey) -> str:
+    """How a customer appears in the audit log: ``customer:hmac-<key id>:`` and 16 hex
+    digits of the HMAC-SHA256 of the id under the store's ``audit`` key (``key``), so the
+    log names no one, survives the customer's erasure, and an id cannot be found by
+    hashing guesses without the key; an auditor who knows an id finds its events
+    (:meth:`AuditLog.customer_refs`). The key id in the digest says which key made it."""
+    mac = hmac.new(key.key, str(customer_id).encode("utf-8", "replace"), hashlib.sha256)
+    return f"{_REF}hmac-{key.id}:{mac.hexdigest()[:16]}"
+
+
+def legacy_customer_ref(customer_id: str) -> str:
+    """How events written before the keyed digest named a customer: ``customer:`` and 16
+    hex digits of the unkeyed SHA-256 of the id (still found by a lookup, never written)."""
     digest = hashlib.sha256(str(customer_id).encode("utf-8", "replace")).hexdigest()
-    return f"customer:{digest[:16]}"
+    return f"{_REF}{digest[:16]}"
+
+
+def digest_scheme(target: str) -> str | None:
+    """The scheme of the customer digest a target holds: ``"hmac-sha256:<key id>"`` (keyed
+    with the ``audit`` key of that id), ``"sha256"`` (unkeyed, written by an older cxray),
+    ``"none"`` (no audit key could be read: the customer is not named), or None (no
+    customer in the target)."""
+    found = _REF_IN.search(target)
+    if found is None:
+        return None
+    if found.group(1) is not None:
+        return f"hmac-sha256:{found.group(1)}"
+    return "sha256" if found.group(2) is not None else "none"
 
 
 def local_actor() -> str:
@@ -207,6 +244,41 @@ class AuditLog:
         self.locked_seconds = 0.0
         self.longest_lock = 0.0
         self.closed = False
+        self._ring: tuple[float, KeyRing] | None = None  # (read at, the audit keys)
+        self._ring_lock = threading.Lock()
+
+    # ------------------------------------------------------------ customer digests
+
+    def keyring(self) -> KeyRing:
+        """The ``audit`` signing secret (made once, on first use, like the store's other
+        keys: docs/security.md); read again after a second so a rotation needs no restart."""
+        cached = self._ring
+        if cached is None or time.monotonic() - cached[0] > 1.0:
+            with self._ring_lock:
+                cached = self._ring
+                if cached is None or time.monotonic() - cached[0] > 1.0:
+                    cached = self._ring = (time.monotonic(), self.store.keyring(AUDIT_SECRET))
+        return cached[1]
+
+    def customer_ref(self, customer_id: str) -> str:
+        """How an event names a customer: the keyed digest under the current ``audit`` key
+        (:func:`customer_ref`); ``customer:nokey`` (no one named) when no key can be had,
+        e.g. a read-only store that has none yet, so the event is still recorded."""
+        try:
+            key = self.keyring().current
+        except CXError:
+            return _NO_KEY
+        return customer_ref(customer_id, key)
+
+    def customer_refs(self, customer_id: str) -> list[str]:
+        """Every digest an event about this customer may hold: one per ``audit`` key kept
+        (older keys after a rotation) and the unkeyed one events written before the keyed
+        digest hold."""
+        try:
+            keys: tuple[SigningKey, ...] = self.keyring().keys
+        except CXError:  # a read-only store without an audit key: only older events
+            keys = ()
+        return [*(customer_ref(customer_id, k) for k in keys), legacy_customer_ref(customer_id)]
 
     # ------------------------------------------------------------ recording
 
@@ -372,7 +444,8 @@ class AuditLog:
         if action is not None:
             preds.append(t.action == action)
         if customer is not None:
-            preds.append(t.target.contains(customer_ref(customer)))
+            refs = [t.target.contains(ref) for ref in self.customer_refs(customer)]
+            preds.append(functools.reduce(operator.or_, refs))
         if actor is not None:
             text = str(actor).strip()
             if any(ord(c) < 32 for c in text):

@@ -12,17 +12,18 @@ Not recorded: anonymous requests (but failed logins), public survey pages and
 submissions (they are the collection itself), static files, the health check
 and the API's own docs, and the local CLI's forwarded commands (the command
 line records those itself, once). Only the route, never the query string, is
-kept; a customer id in a path is kept as its digest.
+kept; a customer id in a path is kept as its keyed digest.
 """
 
 from __future__ import annotations
 
 import contextlib
 import re
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qs
 
-from cxray.access import audit_call, customer_ref, local_actor, note_call
+from cxray.access import audit_call, local_actor, note_call
 
 __all__ = ["AuditTrail", "classify", "note_principal"]
 
@@ -73,16 +74,17 @@ def classify(method: str, path: str) -> str | None:
     return "config"  # a write of something else: the server's configuration
 
 
-def target_of(path: str, matched: bool) -> str:
-    """What an event names: the route's path (a customer as its digest); ``""`` when no
-    route matched (an unknown path is not stored: it could hold anything)."""
+def target_of(path: str, matched: bool, ref: Callable[[str], str]) -> str:
+    """What an event names: the route's path (a customer as its keyed digest, ``ref``:
+    the audit log's :meth:`~cxray.access.AuditLog.customer_ref`); ``""`` when no route
+    matched (an unknown path is not stored: it could hold anything)."""
     if not matched:
         return ""
     found = _CUSTOMER.match(path)
     if found:
         from urllib.parse import unquote
 
-        return f"{found.group(1) or ''}/customers/{customer_ref(unquote(found.group(2)))}" + (
+        return f"{found.group(1) or ''}/customers/{ref(unquote(found.group(2)))}" + (
             found.group(3) or ""
         )
     return path
@@ -161,14 +163,15 @@ class AuditTrail:
         if call.get("via"):
             detail["via"] = call["via"]
         with contextlib.suppress(Exception):  # recording never fails the request it records
-            self.audit().record(
+            log = self.audit()
+            log.record(
                 action,
                 actor=call.get("actor") or "anonymous",
                 key_id=call.get("key_id") or None,
                 role=call.get("role") or "",
                 address=client[0] if client else "",
                 interface="api" if path.startswith("/api/") else "web",
-                target=target_of(path, "route" in scope or "endpoint" in scope),
+                target=target_of(path, "route" in scope or "endpoint" in scope, log.customer_ref),
                 status=status,
                 detail=detail,
             )

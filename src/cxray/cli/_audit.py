@@ -105,7 +105,7 @@ def record_command(argv: list[str], code: int, root: dict[str, Any] | None) -> N
     command, action = found
     import contextlib
 
-    from cxray.access import customer_ref, local_actor
+    from cxray.access import local_actor
     from cxray.workspace import Workspace
 
     words = _words(argv)
@@ -114,8 +114,8 @@ def record_command(argv: list[str], code: int, root: dict[str, Any] | None) -> N
         target = "demo"
     elif command == "import" and len(words) > 1:
         target = words[1]  # the table
-    elif command == "erase" and (customer := _option(argv, "--customer")):
-        target = customer_ref(customer)
+    elif command == "erase":
+        target = _option(argv, "--customer") or ""  # named by its digest once the store is open
     elif command.startswith("surveys ") and len(words) > 2:
         target = f"survey:{words[2]}"
     status = "ok" if code == 0 else "error" if code == 70 else "failed"
@@ -127,6 +127,8 @@ def record_command(argv: list[str], code: int, root: dict[str, Any] | None) -> N
         contextlib.suppress(Exception),
         Workspace.open(root.get("db"), root.get("config"), create=False) as ws,
     ):
+        if command == "erase" and target:
+            target = ws.audit.customer_ref(target)
         ws.audit.record(
             action,
             sync=True,

@@ -26,10 +26,18 @@ from pathlib import Path
 
 from cxray.exceptions import StoreError
 
-__all__ = ["ENV_PREFIX", "FILE_ENV", "KeyFile", "KeyRing", "SigningKey", "env_keys"]
+__all__ = ["ENV_PREFIX", "FILE_ENV", "SECRETS", "KeyFile", "KeyRing", "SigningKey", "env_keys"]
 
 ENV_PREFIX = "CXRAY_SECRET_"
 FILE_ENV = "CXRAY_SECRETS_FILE"
+#: the signing secrets cxray keeps, and what each one signs or keys
+SECRETS: dict[str, str] = {
+    "invitations": "invitation links",
+    "webhooks": "webhook payloads",
+    "forms": "survey pages' form tokens",
+    "erasures": "the erasure records' customer digests",
+    "audit": "the audit log's customer digests",
+}
 _HEX = re.compile(r"^[0-9a-fA-F]{32,}$")
 _ID = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
 

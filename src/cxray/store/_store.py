@@ -39,6 +39,7 @@ from cxray.store._migrations import (
 from cxray.store._secrets import (
     ENV_PREFIX,
     FILE_ENV,
+    SECRETS,
     KeyFile,
     KeyRing,
     SigningKey,
@@ -256,6 +257,22 @@ class Store:
                     data[name] = keys
                     KeyFile(file).write(data)
         return KeyRing(name, tuple([*legacy, *keys]), str(file))
+
+    def keyrings(self) -> list[KeyRing]:
+        """Every signing secret this store holds, none made: the key file's,
+        ``CXRAY_SECRET_<NAME>``'s (cxray's names, :data:`SECRETS`), one an older cxray kept
+        in the store, an in-memory store's; cxray's names first, in their order."""
+        file = self.secrets_file
+        names = set(self._memory_keys) | {n for n in SECRETS if env_keys(n) is not None}
+        if file is not None:
+            names |= set(KeyFile(file).read())
+        if META in self.backend.list_tables():
+            t = self.backend.table(META)
+            kept = t.filter(t.key.startswith("secret:")).key.to_pyarrow().to_pylist()
+            names |= {k.removeprefix("secret:") for k in kept}
+        order = list(SECRETS)
+        ranked = sorted(names, key=lambda n: (order.index(n) if n in order else len(order), n))
+        return [self.keyring(n) for n in ranked]
 
     def secret(self, name: str) -> bytes:
         """The current key of a signing secret (:meth:`keyring`), e.g. for webhooks."""
