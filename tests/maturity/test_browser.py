@@ -14,6 +14,7 @@ import pytest
 
 from cxray.access import ApiKeys
 from cxray.workspace import Workspace
+from tests._nav import follow_nav
 from tests._serve import CHROMIUM, CHROMIUM_ARGS, served
 
 if not CHROMIUM.exists() and os.environ.get("CI"):
@@ -37,7 +38,7 @@ def test_radar_questionnaire_and_phone_width(world):
             page.fill("input[name=key]", key)
             page.click("button[type=submit]")
             page.wait_for_url(f"{base}/")
-            page.click("nav >> text=Maturity")
+            follow_nav(page, "Maturity")
             page.wait_for_url(re.compile(r".*/maturity$"))
             page.wait_for_selector("#maturity-radar.js-plotly-plot svg.main-svg", timeout=30_000)
             assert page.locator("#maturity-radar .polarlayer .trace").count() >= 1
