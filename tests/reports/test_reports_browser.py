@@ -7,22 +7,17 @@ follows the nav, generates a digest now, finds it in the archive and opens it; t
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 from cxray.access import ApiKeys
 from cxray.workspace import Workspace
-from tests._serve import CHROMIUM, CHROMIUM_ARGS, served
+from tests._browser import chromium, log_in, needs_chromium, shot
+from tests._serve import served
 
-if not CHROMIUM.exists() and os.environ.get("CI"):
-    pytest.fail("/usr/bin/chromium is missing under CI (.ci/run installs it)", pytrace=False)
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="no /usr/bin/chromium")
-
-SHOTS = os.environ.get("CXRAY_SCREENSHOTS")
+pytestmark = needs_chromium()
 
 
 @pytest.fixture(scope="module")
@@ -38,40 +33,28 @@ def server(tmp_path_factory) -> Iterator[dict]:
 
 
 def test_generate_find_and_open_a_digest_at_two_widths(server):
-    from playwright.sync_api import sync_playwright
-
     base = server["base"]
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            page = b.new_context(viewport={"width": 1280, "height": 800}).new_page()
-            page.goto(f"{base}/")
-            page.fill("input[name=key]", server["key"])
-            page.click("button[type=submit]")
-            page.wait_for_url(f"{base}/")
-            page.click("nav >> text=Reports")
-            page.wait_for_url(re.compile(r".*/reports$"))
-            assert page.title().startswith("Reports")
-            assert page.inner_text("tr[data-schedule=weekly]").split("\t")[1] == "monday 08:00"
-            page.fill("input[name=period]", "2026-Q3")
-            page.select_option("select[name=format]", "html")
-            page.click("form.generate button[type=submit]")
-            page.wait_for_selector("#report-done")
-            rid = re.search(r"RP-\w+", page.inner_text("#report-done")).group(0)
-            row = page.locator(f"tr[data-report={rid}]")
-            assert "2026-Q3" in row.inner_text() and "html" in row.inner_text()
-            for width in (1280, 390):
-                page.set_viewport_size({"width": width, "height": 800})
-                wide = page.evaluate("document.documentElement.scrollWidth")
-                assert wide <= width, f"/reports scrolls sideways at {width} px ({wide})"
-                if SHOTS:
-                    Path(SHOTS).mkdir(parents=True, exist_ok=True)
-                    page.screenshot(path=f"{SHOTS}/reports-{width}.png", full_page=True)
-            row.locator("text=Open").click()
-            page.wait_for_url(re.compile(rf".*/reports/{rid}$"))
-            assert page.inner_text("h1") == "CX executive digest: 2026-Q3"
-            assert page.locator("h2").count() == 7
+    with chromium() as b:
+        page = log_in(b, base, server["key"])
+        page.click("nav >> text=Reports")
+        page.wait_for_url(re.compile(r".*/reports$"))
+        assert page.title().startswith("Reports")
+        assert page.inner_text("tr[data-schedule=weekly]").split("\t")[1] == "monday 08:00"
+        page.fill("input[name=period]", "2026-Q3")
+        page.select_option("select[name=format]", "html")
+        page.click("form.generate button[type=submit]")
+        page.wait_for_selector("#report-done")
+        rid = re.search(r"RP-\w+", page.inner_text("#report-done")).group(0)
+        row = page.locator(f"tr[data-report={rid}]")
+        assert "2026-Q3" in row.inner_text() and "html" in row.inner_text()
+        for width in (1280, 390):
+            page.set_viewport_size({"width": width, "height": 800})
             wide = page.evaluate("document.documentElement.scrollWidth")
-            assert wide <= 390, f"the digest scrolls sideways at 390 px ({wide})"
-        finally:
-            b.close()
+            assert wide <= width, f"/reports scrolls sideways at {width} px ({wide})"
+            shot(page, f"reports-{width}.png", full_page=True)
+        row.locator("text=Open").click()
+        page.wait_for_url(re.compile(rf".*/reports/{rid}$"))
+        assert page.inner_text("h1") == "CX executive digest: 2026-Q3"
+        assert page.locator("h2").count() == 7
+        wide = page.evaluate("document.documentElement.scrollWidth")
+        assert wide <= 390, f"the digest scrolls sideways at 390 px ({wide})"

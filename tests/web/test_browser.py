@@ -11,21 +11,16 @@ ones in ``docs/screenshots/`` were made this way).
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
 
 from cxray.workspace import Workspace
-from tests._serve import CHROMIUM, CHROMIUM_ARGS, create_key, served
+from tests._browser import chromium, log_in, needs_chromium, shot
+from tests._serve import create_key, served
 
-if not CHROMIUM.exists() and os.environ.get("CI"):
-    pytest.fail("/usr/bin/chromium is missing under CI (.ci/run installs it)", pytrace=False)
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="no /usr/bin/chromium")
-
-SHOTS = os.environ.get("CXRAY_SCREENSHOTS")
+pytestmark = needs_chromium()
 
 
 @pytest.fixture(scope="module")
@@ -41,19 +36,8 @@ def server(tmp_path_factory) -> Iterator[dict]:
 
 @pytest.fixture(scope="module")
 def page(server) -> Iterator:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        context = browser.new_context(viewport={"width": 1280, "height": 800})
-        pg = context.new_page()
-        pg.goto(f"{server['base']}/")
-        assert "/login" in pg.url  # not logged in: sent to the login page
-        pg.fill("input[name=key]", server["viewer"])
-        pg.click("button[type=submit]")
-        pg.wait_for_url(f"{server['base']}/")
-        yield pg
-        browser.close()
+    with chromium() as browser:
+        yield log_in(browser, server["base"], server["viewer"])  # sent to the login page first
 
 
 def _api(server, path: str, **params) -> list[dict]:
@@ -73,9 +57,7 @@ def _shown(page, scope: str) -> dict[str, float]:
 
 
 def _shot(page, name: str) -> None:
-    if SHOTS:
-        Path(SHOTS).mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(Path(SHOTS) / f"{name}.png"))
+    shot(page, f"{name}.png")
 
 
 def test_overview_shows_the_api_numbers(server, page):

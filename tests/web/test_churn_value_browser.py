@@ -10,7 +10,6 @@ Needs Debian's ``chromium``, as ``test_browser.py`` does.
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,13 +19,10 @@ import pytest
 
 from cxray.access import ApiKeys
 from cxray.workspace import Workspace
-from tests._serve import CHROMIUM, CHROMIUM_ARGS, served
+from tests._browser import chromium, log_in, needs_chromium, shot
+from tests._serve import served
 
-if not CHROMIUM.exists() and os.environ.get("CI"):
-    pytest.fail("/usr/bin/chromium is missing under CI (.ci/run installs it)", pytrace=False)
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="no /usr/bin/chromium")
-
-SHOTS = os.environ.get("CXRAY_SCREENSHOTS")
+pytestmark = needs_chromium()
 
 
 @pytest.fixture(scope="module")
@@ -42,18 +38,8 @@ def server(tmp_path_factory) -> Iterator[dict]:
 
 @pytest.fixture(scope="module")
 def page(server) -> Iterator:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        context = b.new_context(viewport={"width": 1280, "height": 800})
-        pg = context.new_page()
-        pg.goto(f"{server['base']}/")
-        pg.fill("input[name=key]", server["key"])
-        pg.click("button[type=submit]")
-        pg.wait_for_url(f"{server['base']}/")
-        yield pg
-        b.close()
+    with chromium() as b:
+        yield log_in(b, server["base"], server["key"])
 
 
 def _api(server, path: str) -> dict:
@@ -77,9 +63,7 @@ def test_nav_charts_notices_and_the_what_if(page, server):
     roi = _api(server, "/clv/roi")
     shown = float(page.get_attribute(".headline", "data-value"))
     assert shown == pytest.approx(roi["estimate"], rel=1e-9)
-    if SHOTS:
-        Path(SHOTS).mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(Path(SHOTS) / "churn_value.png"))
+    shot(page, "churn_value.png")
     # the what-if form: 25 % of detractors to passives
     page.fill("input[name=share]", "0.25")
     page.select_option("select[name=source]", "detractor")
@@ -100,23 +84,15 @@ def screenshot(folder: Path, out: Path) -> None:
     """``churn_value.png`` (1280×1400, the top of the page) of the store in ``folder``
     (``cxray.duckdb`` and ``cxray.toml``: the default demo world, ideally after ``cxray churn
     model`` and ``cxray clv fit`` so every section is filled)."""
-    from playwright.sync_api import sync_playwright
-
     with Workspace.open(folder / "cxray.duckdb", folder / "cxray.toml") as ws:
         key = ApiKeys(ws.store).create("viewer", name="screenshot")[1]
-    with served(folder / "cxray.duckdb", folder / "cxray.toml") as base, sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        pg = b.new_context(viewport={"width": 1280, "height": 1400}).new_page()
-        pg.goto(f"{base}/")
-        pg.fill("input[name=key]", key)
-        pg.click("button[type=submit]")
-        pg.wait_for_url(f"{base}/")
+    with served(folder / "cxray.duckdb", folder / "cxray.toml") as base, chromium() as b:
+        pg = log_in(b, base, key, height=1400)
         pg.goto(f"{base}/churn", timeout=600_000)
         pg.wait_for_selector("#survival-chart.js-plotly-plot svg.main-svg")
         out.mkdir(parents=True, exist_ok=True)
         pg.screenshot(path=str(out / "churn_value.png"))
         pg.screenshot(path=str(out / "churn_value_full.png"), full_page=True)
-        b.close()
 
 
 if __name__ == "__main__":  # python3 -m tests.web.test_churn_value_browser OUT --folder F

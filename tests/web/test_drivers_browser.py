@@ -11,22 +11,17 @@ world as the other screenshots (``docs/screenshots/``).
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
-from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
 
 from cxray.workspace import Workspace
-from tests._serve import CHROMIUM, CHROMIUM_ARGS, create_key, served
+from tests._browser import chromium, log_in, needs_chromium, shot
+from tests._serve import create_key, served
 
-if not CHROMIUM.exists() and os.environ.get("CI"):
-    pytest.fail("/usr/bin/chromium is missing under CI (.ci/run installs it)", pytrace=False)
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="no /usr/bin/chromium")
-
-SHOTS = os.environ.get("CXRAY_SCREENSHOTS")
+pytestmark = needs_chromium()
 #: the first view of an outcome computes its analysis (seconds); later ones are kept
 SLOW_MS = 180_000
 
@@ -44,20 +39,10 @@ def server(tmp_path_factory) -> Iterator[dict]:
 
 @pytest.fixture(scope="module")
 def page(server) -> Iterator:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        context = browser.new_context(viewport={"width": 1280, "height": 800})
-        context.set_default_timeout(SLOW_MS)
-        pg = context.new_page()
-        pg.goto(f"{server['base']}/drivers")
-        assert "/login" in pg.url
-        pg.fill("input[name=key]", server["viewer"])
-        pg.click("button[type=submit]")
-        pg.wait_for_url("**/drivers", timeout=SLOW_MS)  # back where it was going
-        yield pg
-        browser.close()
+    with chromium() as browser:  # sent to the login page, then back where it was going
+        yield log_in(
+            browser, server["base"], server["viewer"], start="/drivers", timeout_ms=SLOW_MS
+        )
 
 
 def _api(server, path: str, **params) -> dict:
@@ -86,9 +71,7 @@ def test_the_matrix_draws_and_shows_the_api_numbers(server, page):
     assert page.locator("#matrix-chart .scatterlayer path.point").count() == len(plotted)
     for label in ("FIX FIRST", "MAINTAIN", "MONITOR", "LOWER PRIORITY"):
         assert page.locator(f"#matrix-chart text:has-text('{label}')").count() == 1
-    if SHOTS:
-        Path(SHOTS).mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(Path(SHOTS) / "drivers.png"))
+    shot(page, "drivers.png")
 
 
 def test_clicking_a_driver_opens_its_detail(server, page):

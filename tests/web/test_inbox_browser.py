@@ -12,22 +12,17 @@ demo world of 1,500 customers over 6 months with the rules of ``tests/_loop.py``
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
 
+from tests._browser import chromium, log_in, needs_chromium, shot
 from tests._loop import ANALYST, build_loop_world
-from tests._serve import CHROMIUM, CHROMIUM_ARGS, served
+from tests._serve import served
 
-if not CHROMIUM.exists() and os.environ.get("CI"):
-    pytest.fail("/usr/bin/chromium is missing under CI (.ci/run installs it)", pytrace=False)
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="no /usr/bin/chromium")
-
-SHOTS = os.environ.get("CXRAY_SCREENSHOTS")
+pytestmark = needs_chromium()
 
 
 @pytest.fixture(scope="module")
@@ -41,25 +36,15 @@ def server(tmp_path_factory) -> Iterator[dict]:
 
 @pytest.fixture(scope="module")
 def browser(server) -> Iterator:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+    with chromium() as b:
         yield b
-        b.close()
 
 
 def _login(browser, server, role: str, *, javascript: bool = True, start: str = "/inbox"):
-    context = browser.new_context(
-        viewport={"width": 1280, "height": 800}, java_script_enabled=javascript
+    # sent to the login page, then back where it was going
+    return log_in(
+        browser, server["base"], server[role], start=start, java_script_enabled=javascript
     )
-    pg = context.new_page()
-    pg.goto(f"{server['base']}{start}")
-    assert "/login" in pg.url  # not logged in: sent to the login page
-    pg.fill("input[name=key]", server[role])
-    pg.click("button[type=submit]")
-    pg.wait_for_url(f"{server['base']}{start}")  # back where it was going
-    return pg
 
 
 def _api(server, path: str, role: str = "viewer") -> dict:
@@ -70,9 +55,7 @@ def _api(server, path: str, role: str = "viewer") -> dict:
 
 
 def _shot(page, name: str) -> None:
-    if SHOTS:
-        Path(SHOTS).mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(Path(SHOTS) / f"{name}.png"))
+    shot(page, f"{name}.png")
 
 
 @pytest.fixture(scope="module")

@@ -8,21 +8,16 @@ cxray itself), and checks that the funnel a person sees is the API's. Needs Debi
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
 
 from cxray.workspace import Workspace
-from tests._serve import CHROMIUM, CHROMIUM_ARGS, create_key, served
+from tests._browser import chromium, log_in, needs_chromium, shot
+from tests._serve import create_key, served
 
-if not CHROMIUM.exists() and os.environ.get("CI"):
-    pytest.fail("/usr/bin/chromium is missing under CI (.ci/run installs it)", pytrace=False)
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="no /usr/bin/chromium")
-
-SHOTS = os.environ.get("CXRAY_SCREENSHOTS")
+pytestmark = needs_chromium()
 SHOP = "visit_site,product_viewed,added_to_cart,checkout_started,payment_submitted,order_placed"
 
 
@@ -39,17 +34,8 @@ def server(tmp_path_factory) -> Iterator[dict]:
 
 @pytest.fixture(scope="module")
 def page(server) -> Iterator:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        pg = browser.new_context(viewport={"width": 1280, "height": 800}).new_page()
-        pg.goto(f"{server['base']}/login")
-        pg.fill("input[name=key]", server["viewer"])
-        pg.click("button[type=submit]")
-        pg.wait_for_url(f"{server['base']}/")
-        yield pg
-        browser.close()
+    with chromium() as browser:
+        yield log_in(browser, server["base"], server["viewer"], start="/login")
 
 
 def _api(server, path: str, **params) -> dict:
@@ -82,9 +68,7 @@ def test_the_page_draws_and_shows_the_api_funnel(server, page):
         "[data-conversion]", "els => els.map(e => parseFloat(e.dataset.conversion))"
     )
     assert conv == pytest.approx([r["conversion"] for r in funnel["records"][1:]], rel=1e-12)
-    if SHOTS:
-        Path(SHOTS).mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(Path(SHOTS) / "journeys.png"))
+    shot(page, "journeys.png")
 
 
 def test_the_form_slices_the_funnel(server, page):

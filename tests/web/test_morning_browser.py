@@ -9,7 +9,6 @@ screenshots in ``docs/screenshots/`` (``overview.png`` and ``trends.png`` at 128
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,11 +16,10 @@ from pathlib import Path
 import pytest
 
 from cxray.workspace import Workspace
-from tests._serve import CHROMIUM, CHROMIUM_ARGS, create_key, served
+from tests._browser import chromium, log_in, needs_chromium
+from tests._serve import create_key, served
 
-if not CHROMIUM.exists() and os.environ.get("CI"):
-    pytest.fail("/usr/bin/chromium is missing under CI (.ci/run installs it)", pytrace=False)
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="no /usr/bin/chromium")
+pytestmark = needs_chromium()
 
 
 @pytest.fixture(scope="module")
@@ -37,25 +35,21 @@ def server(tmp_path_factory) -> Iterator[dict]:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+    with chromium() as b:
         yield b
-        b.close()
 
 
 def _page(browser, server, width: int, *, script: bool = True):
-    context = browser.new_context(
-        viewport={"width": width, "height": 900}, java_script_enabled=script
+    return log_in(
+        browser,
+        server["base"],
+        server["viewer"],
+        start="/login",
+        width=width,
+        height=900,
+        timeout_ms=120_000,  # a first overview on a busy machine
+        java_script_enabled=script,
     )
-    page = context.new_page()
-    page.set_default_timeout(120_000)  # a first overview on a busy machine
-    page.goto(f"{server['base']}/login")
-    page.fill("input[name=key]", server["viewer"])
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{server['base']}/")
-    return page
 
 
 def _no_sideways_scroll(page) -> None:
@@ -107,14 +101,11 @@ def main(argv: list[str] | None = None) -> None:
     ``cxray.toml``; e.g. ``cxray demo --loop``) at 1280 and 390 px, into OUT."""
     import sys
 
-    from playwright.sync_api import sync_playwright
-
     out, folder = (Path(a) for a in (argv or sys.argv[1:])[:2])
     db = next(p for p in (folder / "cxray.duckdb", folder / "demo.duckdb") if p.exists())
     key = create_key(db, "viewer")
     pages = (("overview", "/?preset=30d"), ("trends", "/trends?metric=nps&period=month"))
-    with served(db, folder / "cxray.toml") as base, sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+    with served(db, folder / "cxray.toml") as base, chromium() as b:
         server = {"base": base, "viewer": key}
         for width in (1280, 390):
             page = _page(b, server, width)
@@ -124,7 +115,6 @@ def main(argv: list[str] | None = None) -> None:
                 suffix = "" if width == 1280 else f"-{width}"
                 page.screenshot(path=str(out / f"{name}{suffix}.png"))
             page.context.close()
-        b.close()
 
 
 if __name__ == "__main__":

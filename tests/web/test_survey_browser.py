@@ -14,21 +14,16 @@ error summary, and the survey works with JavaScript disabled. Needs Debian's
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
 
 from cxray.workspace import Workspace
-from tests._serve import CHROMIUM, CHROMIUM_ARGS, create_key, free_port, served
+from tests._browser import chromium, log_in, needs_chromium, shot
+from tests._serve import create_key, free_port, served
 
-if not CHROMIUM.exists() and os.environ.get("CI"):
-    pytest.fail("/usr/bin/chromium is missing under CI (.ci/run installs it)", pytrace=False)
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="no /usr/bin/chromium")
-
-SHOTS = os.environ.get("CXRAY_SCREENSHOTS")
+pytestmark = needs_chromium()
 PHONE = {"width": 390, "height": 844}
 
 SURVEY = """\
@@ -78,12 +73,8 @@ def server(tmp_path_factory) -> Iterator[dict]:
 
 @pytest.fixture(scope="module")
 def browser(server) -> Iterator:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+    with chromium() as b:
         yield b
-        b.close()
 
 
 def _api(server, path: str, **params):
@@ -103,9 +94,7 @@ def _stored(server) -> list[dict]:
 
 
 def _shot(page, name: str, **kw) -> None:
-    if SHOTS:
-        Path(SHOTS).mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(Path(SHOTS) / f"{name}.png"), **kw)
+    shot(page, f"{name}.png", **kw)
 
 
 def _tab_to(page, name: str, limit: int = 12) -> None:
@@ -181,12 +170,7 @@ def test_fill_with_the_keyboard_then_find_it_in_the_dashboard(server, browser):
     assert after["estimate"] == pytest.approx((net - unit) / (before["n"] + 1), rel=1e-9)
 
     # the dashboard: the overview tile shows the same figure and n, its rows hold the response
-    dash = browser.new_context(viewport={"width": 1280, "height": 800})
-    page = dash.new_page()
-    page.goto(f"{server['base']}/login")
-    page.fill("input[name=key]", server["viewer"])
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{server['base']}/")
+    page = log_in(browser, server["base"], server["viewer"], start="/login")
     tile = page.locator(".tile[data-metric=nps]")
     shown = float(tile.locator("[data-value]").get_attribute("data-value"))
     assert shown == pytest.approx(after["estimate"], rel=1e-9)
@@ -204,7 +188,7 @@ def test_fill_with_the_keyboard_then_find_it_in_the_dashboard(server, browser):
     shown_row = dict(zip([h.strip(" ▲▼") for h in headers], cells[0], strict=True))
     assert (shown_row["nps"], shown_row["comment"], shown_row["survey"]) == ("3", COMMENT, "visit")
     assert shown_row["topics"] == "delivery; staff"
-    dash.close()
+    page.context.close()
 
 
 def test_an_invalid_answer_shows_the_error_summary(server, browser):

@@ -10,22 +10,17 @@ Needs Debian's ``chromium``, as ``test_browser.py`` does.
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 from cxray.access import ApiKeys
 from cxray.workspace import Workspace
-from tests._serve import CHROMIUM, CHROMIUM_ARGS, served
+from tests._browser import SHOTS, chromium, log_in, needs_chromium, shot
+from tests._serve import served
 
-if not CHROMIUM.exists() and os.environ.get("CI"):
-    pytest.fail("/usr/bin/chromium is missing under CI (.ci/run installs it)", pytrace=False)
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="no /usr/bin/chromium")
-
-SHOTS = os.environ.get("CXRAY_SCREENSHOTS")
+pytestmark = needs_chromium()
 
 
 @pytest.fixture(scope="module")
@@ -42,13 +37,7 @@ def server(tmp_path_factory) -> Iterator[dict]:
 
 
 def _login(browser, server, key: str, width: int = 1280):
-    context = browser.new_context(viewport={"width": width, "height": 900})
-    page = context.new_page()
-    page.goto(f"{server['base']}/login")
-    page.fill("input[name=key]", key)
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{server['base']}/")
-    return page
+    return log_in(browser, server["base"], key, start="/login", width=width, height=900)
 
 
 def _tiles(page) -> dict[str, str]:
@@ -62,11 +51,8 @@ def _tiles(page) -> dict[str, str]:
 
 
 def test_save_a_view_and_open_its_link_in_another_browser(server):
-    from playwright.sync_api import sync_playwright
-
     base = server["base"]
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+    with chromium() as browser:
         lead = _login(browser, server, server["analyst"])
         lead.goto(f"{base}/?filter=region%3AWest")  # the overview of one region
         lead.click("nav.presets >> text=Last 30 days")  # the preset links keep the filter
@@ -81,11 +67,10 @@ def test_save_a_view_and_open_its_link_in_another_browser(server):
         link = lead.input_value(".saved-note input.view-link")
         assert link == f"{base}/v/west-this-month"
         if SHOTS:
-            Path(SHOTS).mkdir(parents=True, exist_ok=True)
-            lead.screenshot(path=str(Path(SHOTS) / "views.png"), full_page=True)
+            shot(lead, "views.png", full_page=True)
             phone = _login(browser, server, server["analyst"], width=390)
             phone.goto(f"{base}/views?saved=west-this-month")
-            phone.screenshot(path=str(Path(SHOTS) / "views-390.png"), full_page=True)
+            shot(phone, "views-390.png", full_page=True)
         # a viewer, in a browser of their own, opens the link
         wall = _login(browser, server, server["viewer"])
         wall.goto(link)
@@ -93,6 +78,4 @@ def test_save_a_view_and_open_its_link_in_another_browser(server):
         assert "preset=30d" in wall.url and "region%3AWest" in wall.url
         assert wall.locator("[data-saved-view=west-this-month]").is_visible()
         assert _tiles(wall) == seen
-        if SHOTS:
-            wall.screenshot(path=str(Path(SHOTS) / "views-opened.png"))
-        browser.close()
+        shot(wall, "views-opened.png")
