@@ -15,6 +15,7 @@ import pytest
 from cxray.access import ApiKeys
 from cxray.workspace import Workspace
 from tests._browser import chromium, log_in, needs_chromium, shot
+from tests._nav import follow_nav
 from tests._serve import served
 
 pytestmark = needs_chromium()
@@ -36,7 +37,7 @@ def test_generate_find_and_open_a_digest_at_two_widths(server):
     base = server["base"]
     with chromium() as b:
         page = log_in(b, base, server["key"])
-        page.click("nav >> text=Reports")
+        follow_nav(page, "Reports")
         page.wait_for_url(re.compile(r".*/reports$"))
         assert page.title().startswith("Reports")
         assert page.inner_text("tr[data-schedule=weekly]").split("\t")[1] == "monday 08:00"

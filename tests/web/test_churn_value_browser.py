@@ -20,6 +20,7 @@ import pytest
 from cxray.access import ApiKeys
 from cxray.workspace import Workspace
 from tests._browser import chromium, log_in, needs_chromium, shot
+from tests._nav import follow_nav
 from tests._serve import served
 
 pytestmark = needs_chromium()
@@ -50,7 +51,7 @@ def _api(server, path: str) -> dict:
 
 
 def test_nav_charts_notices_and_the_what_if(page, server):
-    page.click("nav >> text=Churn & value")
+    follow_nav(page, "Churn & value")
     page.wait_for_url(re.compile(r".*/churn$"))
     assert page.title().startswith("Churn & value")
     # Plotly draws the curves and the bars as SVG in the browser
