@@ -123,4 +123,4 @@ def test_the_overview_tile_leads_to_the_drivers(server, page):
     page.click(".tile[data-metric=nps] .drivers-link a")
     page.wait_for_url("**/drivers?outcome=nps")
     page.wait_for_selector("#matrix-chart.js-plotly-plot svg.main-svg")
-    assert page.locator("nav a[aria-current=page]").inner_text() == "Drivers"
+    assert page.locator("nav a[aria-current=page]").text_content() == "Drivers"  # in its menu
