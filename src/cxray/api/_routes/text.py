@@ -19,6 +19,7 @@ from cxray.api._auth import Principal, _require, viewer
 from cxray.api._errors import ERROR_RESPONSES, ErrorEnvelope
 from cxray.api._json import CXJSONResponse
 from cxray.api._state import ApiContext, context
+from cxray.config import ProgramConfig
 
 #: the largest seed NumPy takes (2**32 - 1); a larger one is 422, not a 500
 MAX_SEED = 2**32 - 1
@@ -28,6 +29,20 @@ enricher = _require("analyst", "run the text enrichment")
 
 Table = Literal["responses", "cases", "mentions"]
 Source = Literal["taxonomy", "discover"]
+
+
+def report_config(
+    cx: Annotated[ApiContext, Depends(context)],
+    who: Annotated[Principal, Depends(viewer)],
+) -> ProgramConfig:
+    """The program config this caller's text reports are made under (any role): quotes,
+    rows and examples redacted for a key without ``pii`` unless ``[privacy] redact = false``
+    (:meth:`cxray.privacy.Masking.report_config`)."""
+    return who.masking(cx.ws.config).report_config(cx.ws.config)
+
+
+#: a text route's config, masked by the caller's role (see :func:`report_config`)
+ReportConfig = Annotated[ProgramConfig, Depends(report_config)]
 
 
 class ScoreRequest(BaseModel):
@@ -70,7 +85,7 @@ trainer = _require("analyst", "train the sentiment model")
 )
 def themes(
     cx: Annotated[ApiContext, Depends(context)],
-    who: Annotated[Principal, Depends(viewer)],
+    config: ReportConfig,  # quotes: pii or not
     source: Annotated[
         Source, Query(description="taxonomy ([themes.*] of cxray.toml) or discover")
     ] = "taxonomy",
@@ -83,7 +98,6 @@ def themes(
     ] = 0,
 ) -> CXJSONResponse:
     with cx.lock:  # reads through the workspace's own connection
-        config = who.masking(cx.ws.config).report_config(cx.ws.config)  # quotes: pii or not
         report = text.REPORTS.themes(
             cx.ws.store, config, source=source, table=table, n_themes=n_themes, seed=seed
         )
@@ -104,7 +118,7 @@ def themes(
 def theme_rows(
     theme_id: str,
     cx: Annotated[ApiContext, Depends(context)],
-    who: Annotated[Principal, Depends(viewer)],
+    config: ReportConfig,  # texts: pii or not
     source: Annotated[Source, Query()] = "taxonomy",
     table: Annotated[Table, Query()] = "responses",
     n_themes: Annotated[int, Query(alias="themes", ge=2, le=50)] = 8,
@@ -119,7 +133,7 @@ def theme_rows(
     with cx.lock:
         page = text.REPORTS.theme_rows(
             cx.ws.store,
-            who.masking(cx.ws.config).report_config(cx.ws.config),  # texts: pii or not
+            config,
             theme_id,
             source=source,
             table=table,
@@ -140,14 +154,13 @@ def theme_rows(
 )
 def trends(
     cx: Annotated[ApiContext, Depends(context)],
-    who: Annotated[Principal, Depends(viewer)],
+    config: ReportConfig,  # examples: pii or not
     period: Annotated[Literal["week", "month"], Query()] = "week",
     baseline: Annotated[
         int, Query(ge=1, le=52, description="trailing periods a spike is compared with")
     ] = 8,
 ) -> CXJSONResponse:
     with cx.lock:
-        config = who.masking(cx.ws.config).report_config(cx.ws.config)  # examples: pii or not
         report = text.REPORTS.trends(cx.ws.store, config, period=period, baseline=baseline)
         gaps = text.REPORTS.languages(cx.ws.store, "cases")["gaps"]
     return CXJSONResponse({**report, "languages": gaps})

@@ -21,6 +21,7 @@ from cxray import text
 from cxray.api._auth import Principal, _require, viewer
 from cxray.api._errors import ERROR_RESPONSES
 from cxray.api._json import CXJSONResponse
+from cxray.api._routes.text import ReportConfig
 from cxray.api._state import ApiContext, context
 from cxray.exceptions import QueryError, SourceError
 
@@ -40,7 +41,7 @@ kb_writer = _require("analyst", "import knowledge-base articles")
 )
 def faq(
     cx: Annotated[ApiContext, Depends(context)],
-    who: Annotated[Principal, Depends(viewer)],
+    config: ReportConfig,  # examples: pii or not
     table: Annotated[
         Literal["cases", "mentions", "responses", "all"], Query(description="whose texts")
     ] = "all",
@@ -51,7 +52,6 @@ def faq(
     seed: Annotated[int, Query(ge=0, le=MAX_SEED)] = 0,
 ) -> CXJSONResponse:
     with cx.lock:
-        config = who.masking(cx.ws.config).report_config(cx.ws.config)  # examples: pii or not
         report = text.cached_faq(
             cx.ws.store,
             config,
