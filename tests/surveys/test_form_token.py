@@ -17,6 +17,7 @@ import re
 import stat
 from pathlib import Path
 
+import ibis
 import pytest
 from fastapi.testclient import TestClient
 
@@ -292,3 +293,89 @@ def test_the_forms_key_on_postgres_stays_out_of_the_users_config(tmp_path: Path)
         assert signer.verify(token, survey="pulse") <= dt.datetime.now(dt.UTC)
         files = list((home / "cxray" / "secrets").glob("*.secrets"))
         assert files and any("forms" in json.loads(f.read_text()) for f in files)
+
+
+# ------------------------------------------------------------ per survey
+
+
+def _survey_toml(name: str, required: bool) -> str:
+    flag = "true" if required else "false"
+    return (
+        f'[surveys.{name}]\ntitle = "{name}"\nrequire_form_token = {flag}\n'
+        f'[[surveys.{name}.questions]]\nid = "nps"\ntype = "nps"\ntext = "Recommend us?"\n'
+    )
+
+
+def _per_survey(tmp_path: Path, limits: str, toml: str, saved: dict | None = None):
+    cfg = tmp_path / "cxray.toml"
+    cfg.write_text(f"[surveys.limits]\n{limits}\n{toml}")
+    db = tmp_path / "cx.duckdb"
+    with Workspace.open(db, cfg) as ws:
+        for name, definition in (saved or {}).items():
+            ws.surveys.registry.save(name, definition)
+    app = create_app(db, cfg)
+    return app, TestClient(app, raise_server_exceptions=False)
+
+
+def _anonymous(client, name: str, nps: int, ft: str | None = None) -> tuple[int, int]:
+    """(page status, JSON status) of two anonymous answers to ``name``, with ``ft`` if given.
+    The same answers from the same address: the JSON one is stored too (it was a 500 when
+    the page's repeat ledger entry, a session id, was read as the API's receipt)."""
+    data = {"sid": f"{name}{nps}", "step": "0", "lang": "en", "q_nps": str(nps)}
+    page = client.post(f"/s/{name}", data={**data, **({"ft": ft} if ft else {})},
+                       follow_redirects=False)  # fmt: skip
+    headers = {FORM_TOKEN_HEADER: ft} if ft else {}
+    api = client.post(f"/api/surveys/{name}/responses", json={"answers": {"nps": nps}},
+                      headers=headers)  # fmt: skip
+    return page.status_code, api.status_code
+
+
+def _counts(ws) -> dict[str, int]:
+    rows = ws.store.table("responses").group_by("survey").aggregate(n=ibis._.count()).execute()
+    return dict(zip(rows["survey"], rows["n"], strict=True))
+
+
+def test_a_survey_may_require_the_form_token_when_the_global_flag_is_off(tmp_path: Path):
+    app, client = _per_survey(
+        tmp_path,
+        'per_address = "60/hour"',  # require_form_token stays at its default, false
+        _survey_toml("strict", True) + _survey_toml("open", False),
+        saved={"stored": {**PULSE, "require_form_token": True}, "plain": PULSE},
+    )
+    with client:
+        ws = app.state.cx.ws
+        assert ws.config.surveys.limits.require_form_token is False
+        # survey "strict" (config) and "stored" (defined through the API) require it ...
+        for name in ("strict", "stored"):
+            assert _anonymous(client, name, 9) == (403, 403)
+            ft = _ft(client.get(f"/s/{name}").text)
+            assert _anonymous(client, name, 8, ft) == (303, 201)
+        # ... "open" (explicitly not) and "plain" (unset: the global flag, off) do not
+        for name in ("open", "plain"):
+            assert _anonymous(client, name, 7) == (303, 201)
+        assert _counts(ws) == {"strict": 2, "stored": 2, "open": 2, "plain": 2}
+        assert ws.surveys.get("plain").require_form_token is None
+
+
+def test_a_survey_may_waive_the_form_token_when_the_global_flag_is_on(tmp_path: Path):
+    app, client = _per_survey(
+        tmp_path,
+        "require_form_token = true",
+        _survey_toml("kiosk", False),
+        saved={"pulse": PULSE},
+    )
+    with client:
+        ws = app.state.cx.ws
+        assert _anonymous(client, "kiosk", 9) == (303, 201)  # its own setting wins
+        assert _anonymous(client, "pulse", 9) == (403, 403)  # unset: the global one
+        r = client.post(URL, json={"answers": {"nps": 9}})
+        assert "accepts anonymous answers only from its own page" in r.json()["error"]["message"]
+        assert _counts(ws) == {"kiosk": 2}
+
+
+def test_a_surveys_flag_is_checked_with_its_location(tmp_path: Path):
+    cfg = tmp_path / "cxray.toml"
+    cfg.write_text(_survey_toml("strict", True).replace("= true", '= "yes please"'))
+    with pytest.raises(ConfigError, match=r"surveys.*strict.*require_form_token"):
+        Workspace.open(tmp_path / "a.duckdb", cfg)
+    assert not (tmp_path / "a.duckdb").exists()

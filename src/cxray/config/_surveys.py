@@ -162,6 +162,15 @@ class SurveyDefinition(_Model):
     #: the invitation e-mail's subject and body (``$link``, ``$name``, ``$survey`` filled in)
     email_subject: Texts | None = None
     email_body: Texts | None = None
+    #: anonymous answers only with the survey page's form token (true) or without one
+    #: (false); unset: ``[surveys.limits] require_form_token`` decides (:meth:`needs_form_token`)
+    require_form_token: bool | None = None
+
+    def needs_form_token(self, limits: SubmissionLimits) -> bool:
+        """Whether an anonymous answer needs a valid form token: this survey's own
+        ``require_form_token`` when set, else the global one of ``[surveys.limits]``."""
+        own = self.require_form_token
+        return limits.require_form_token if own is None else own
 
     @field_validator("languages")
     @classmethod

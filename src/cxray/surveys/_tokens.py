@@ -13,7 +13,8 @@ came from a survey page this server showed: ``f1.PAYLOAD.SIGNATURE``, the payloa
 the survey, the issue time and the key id, signed with the store's ``forms`` key ring. They
 expire after :data:`FORM_TOKEN_TTL` (two hours); a token can be replayed within that time,
 which the per-address limits (``[surveys.limits]``) bound. Where ``require_form_token`` is
-on, an anonymous submission without a valid one is refused (403).
+on (a survey's own setting, else ``[surveys.limits]``'s), an anonymous submission without a
+valid one is refused (403).
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from cxray.exceptions import ExpiredTokenError, InvalidTokenError
+from cxray.exceptions import CXError, ExpiredTokenError, InvalidTokenError
 
 __all__ = [
     "FORM_TOKEN_FIELD",
@@ -41,6 +42,7 @@ __all__ = [
     "InvitationSigner",
     "check_form_token",
     "form_signer_for",
+    "form_token_required",
 ]
 
 _VERSION = "v1"
@@ -279,9 +281,23 @@ def form_signer_for(ws: Any) -> FormTokenSigner:
     return signer
 
 
-def check_form_token(ws: Any, survey: str, token: object) -> None:
-    """For an anonymous submission to ``survey``: nothing when ``[surveys.limits]
-    require_form_token`` is off, else InvalidTokenError unless ``token`` is valid."""
-    if not ws.config.surveys.limits.require_form_token:
+def form_token_required(ws: Any, survey: str, definition: Any = None) -> bool:
+    """Whether an anonymous answer to ``survey`` needs a form token: the survey's own
+    ``require_form_token`` (its ``definition``, looked up when not given) when set, else
+    ``[surveys.limits] require_form_token``. An unknown survey follows the global setting
+    (the submission is refused as unknown after)."""
+    limits = ws.config.surveys.limits
+    if definition is None:
+        try:
+            definition = ws.surveys.get(survey)
+        except CXError:
+            return limits.require_form_token
+    return definition.needs_form_token(limits)
+
+
+def check_form_token(ws: Any, survey: str, token: object, definition: Any = None) -> None:
+    """For an anonymous submission to ``survey``: nothing when no form token is required
+    (:func:`form_token_required`), else InvalidTokenError unless ``token`` is valid."""
+    if not form_token_required(ws, survey, definition):
         return
     form_signer_for(ws).verify(token, survey=survey)

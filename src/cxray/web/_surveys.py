@@ -3,13 +3,13 @@
 ``GET /s/NAME`` shows the survey's first step (``?t=TOKEN`` for an invitation,
 ``?lang=de`` for a language, ``?embed=1`` for the compact layout an iframe
 shows), with a signed form token in a hidden field (``ft``: proof that an anonymous
-answer came from this page, required where ``[surveys.limits] require_form_token``
-is on; :class:`cxray.surveys._tokens.FormTokenSigner`); ``POST /s/NAME`` stores the
-answers through the same collector as the JSON API and redirects to the next step
-(follow-ups whose condition holds, such as "what could we do better?" after a low
-score) or to the thank-you page. A step whose follow-ups come later is stored as a
-partial response at once, so an abandoned survey still counts. ``GET
-/s/NAME/embed.js`` is a one-line snippet that puts the survey in an iframe on any web
+answer came from this page, required where the survey's ``require_form_token`` (else
+``[surveys.limits]``'s) is on; :class:`cxray.surveys._tokens.FormTokenSigner`);
+``POST /s/NAME`` stores the answers through the same collector as the JSON API and
+redirects to the next step (follow-ups whose condition holds, such as "what could we do
+better?" after a low score) or to the thank-you page. A step whose follow-ups come later
+is stored as a partial response at once, so an abandoned survey still counts.
+``GET /s/NAME/embed.js`` is a one-line snippet that puts the survey in an iframe on any web
 page (the framed page carries its own form token); ``GET /s/NAME/form-token`` gives an
 app that posts JSON one (``X-Cxray-Form-Token``).
 
@@ -281,7 +281,7 @@ def create_survey_router(state: ServerState, env: Environment | None = None) -> 
         step = _step(form.get("step"), survey)
         if invitation is None:  # anonymous: the page's form token, where required
             try:
-                check_form_token(state.ws, name, form.get(FORM_TOKEN_FIELD))
+                check_form_token(state.ws, name, form.get(FORM_TOKEN_FIELD), survey)
             except InvalidTokenError as exc:  # shown again with a fresh token; nothing stored
                 new, _ = answers_from_form(survey, fields, state.ws.config)
                 kept = surveys().submission(surveys().response_id_for(name, None, sid))
@@ -383,7 +383,8 @@ def create_survey_router(state: ServerState, env: Environment | None = None) -> 
     @router.get("/s/{name}/form-token")
     def form_token(name: str) -> Response:
         """A form token for an app that posts a public survey's answers as JSON
-        (``X-Cxray-Form-Token``), where ``require_form_token`` is on."""
+        (``X-Cxray-Form-Token``), where ``require_form_token`` is on (the survey's own
+        setting, else ``[surveys.limits]``'s)."""
         if not surveys().get(name).public:  # 404 for an unknown survey
             raise InvalidTokenError(f"survey {name!r} is answered by invitation only")
         body = {

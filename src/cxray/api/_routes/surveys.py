@@ -152,7 +152,7 @@ def _trusted(request: Request, cx: ApiContext) -> bool:
         403: {
             "model": ErrorEnvelope,
             "description": "forged token, invitation-only survey, or no valid form token "
-            "where [surveys.limits] require_form_token is on",
+            "where required (the survey's require_form_token, else [surveys.limits]'s)",
         },
         404: {"model": ErrorEnvelope, "description": "no such survey"},
         409: {"model": ErrorEnvelope, "description": "invitation or response already completed"},
@@ -204,7 +204,8 @@ async def submit(name: str, request: Request) -> CXJSONResponse:
         guard = guard_for(cx.ws)
         guard.admit(name, address)
         seen = None if sid else guard.duplicate_of(name, address, body["answers"])
-        if seen is not None:  # the ledger's answers: the guard keeps only ids (bounded memory)
+        # a receipt of this API (the page's own repeats hold its session id: not one of ours)
+        if isinstance(seen, dict):  # the ledger's answers: the guard keeps only ids
             stored = _surveys(cx).submission(seen["response_id"]) or {}
             answers = stored.get("answers", body["answers"])
             out = {**seen, "status": "unchanged", "answers": answers}
