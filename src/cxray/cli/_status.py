@@ -4,7 +4,9 @@
 once. Opening a :class:`cxray.Workspace` imports Ibis, pandas and the analysis layers
 (about two seconds); a status needs none of them. For a DuckDB file this module reads the
 same figures with the ``duckdb`` module alone (row counts, first and last times,
-attribute columns, the latest imports), in the same shapes, so the output is identical.
+attribute columns, the latest imports), in the store's own shapes (``TableStatus``,
+``ImportRecord`` and how they are made, from ``cxray.schema._status``, which imports no
+Ibis), so the output is identical.
 Anything unusual (another store, a store of another schema version, a file another
 process holds, a store that is not a cxray store yet) takes the workspace's path, which
 also gives the same error messages as every other command.
@@ -15,8 +17,6 @@ Unlike the workspace, this path does not read ``cxray.toml``: a status reports t
 from __future__ import annotations
 
 import ast
-import datetime as dt
-import json
 import re
 from dataclasses import dataclass, field
 from functools import cache
@@ -25,36 +25,13 @@ from typing import Any
 
 import cxray
 from cxray.schema import CONTRACT
+from cxray.schema._status import TableStatus, attribute_columns, import_record
 
 __all__ = ["read_status"]
 
 _META = "_cx_meta"  # cxray.store.META
 _IMPORT_LOG = "_cx_imports"  # cxray.store.IMPORT_LOG
 _SYSTEM_COLUMNS = ("_import_id",)  # cxray.store.SYSTEM_COLUMNS
-
-
-@dataclass(frozen=True)
-class _TableStatus:  # the fields of cxray.store.TableStatus
-    table: str
-    rows: int
-    first: dt.datetime | None
-    last: dt.datetime | None
-    attributes: list[str]
-
-
-@dataclass(frozen=True)
-class _ImportRecord:  # the fields of cxray.store.ImportRecord
-    import_id: int
-    table_name: str
-    source: str
-    files: list[dict[str, Any]]
-    rows_in: int
-    added: int
-    updated: int
-    unchanged: int
-    started_at: dt.datetime
-    finished_at: dt.datetime
-    cxray_version: str
 
 
 @dataclass(frozen=True)
@@ -154,14 +131,11 @@ def _read(con: Any, db: str, imports: int) -> _Status | None:
     tables = []
     for i, rows, first, last in sorted(figures):
         spec = specs[i]
-        attributes = [c for c in columns[spec.name] if c not in spec and c not in _SYSTEM_COLUMNS]
-        tables.append(_TableStatus(spec.name, int(rows), first, last, attributes))
+        attributes = attribute_columns(spec, columns[spec.name], _SYSTEM_COLUMNS)
+        tables.append(TableStatus(spec.name, int(rows), first, last, attributes))
     cur = con.execute(f"SELECT * FROM {_IMPORT_LOG} ORDER BY import_id DESC LIMIT {int(imports)}")
     cols = [d[0] for d in cur.description]
-    log = []
-    for values in cur.fetchall():
-        r = dict(zip(cols, values, strict=True))
-        log.append(_ImportRecord(**{**r, "files": json.loads(r["files"])}))
+    log = [import_record(dict(zip(cols, values, strict=True))) for values in cur.fetchall()]
     return _Status(store=db, schema_version=version, tables=tables, imports=log)
 
 

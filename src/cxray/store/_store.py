@@ -26,6 +26,7 @@ import pyarrow as pa
 from cxray.exceptions import SchemaVersionError, StoreError, StoreLockedError, UnknownTableError
 from cxray.ingest import BAD_COLUMN, Batch, quote_ident
 from cxray.schema import CONTRACT, table_spec
+from cxray.schema._status import ImportRecord, TableStatus, attribute_columns, import_record
 from cxray.store._migrations import (
     FOLLOWUPS,
     IMPORT_LOG,
@@ -71,32 +72,6 @@ class WriteResult:
     import_id: int | None
     dry_run: bool = False
     new_attributes: list[str] = field(default_factory=list)
-
-
-@dataclass(frozen=True)
-class ImportRecord:
-    """One line of the import log."""
-
-    import_id: int
-    table_name: str
-    source: str
-    files: list[dict[str, Any]]
-    rows_in: int
-    added: int
-    updated: int
-    unchanged: int
-    started_at: dt.datetime
-    finished_at: dt.datetime
-    cxray_version: str
-
-
-@dataclass(frozen=True)
-class TableStatus:
-    table: str
-    rows: int
-    first: dt.datetime | None
-    last: dt.datetime | None
-    attributes: list[str]
 
 
 class Store:
@@ -371,8 +346,7 @@ class Store:
         return {k: str(v) for k, v in self.table(name).schema().items()}
 
     def attributes(self, name: str) -> list[str]:
-        spec = table_spec(name)
-        return [c for c in self.table(name).columns if c not in spec and c not in SYSTEM_COLUMNS]
+        return attribute_columns(table_spec(name), self.table(name).columns, SYSTEM_COLUMNS)
 
     def status(self) -> list[TableStatus]:
         out = []
@@ -394,7 +368,7 @@ class Store:
     def imports(self, limit: int = 10) -> list[ImportRecord]:
         t = self.backend.table(IMPORT_LOG)
         rows = t.order_by(ibis.desc("import_id")).limit(limit).to_pyarrow().to_pylist()
-        return [ImportRecord(**{**r, "files": json.loads(r["files"])}) for r in rows]
+        return [import_record(r) for r in rows]
 
     # ------------------------------------------------------------ fitted models
 
