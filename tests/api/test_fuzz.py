@@ -4,14 +4,19 @@ Schemathesis generates requests for each operation of ``/api/openapi.json`` (val
 ones that break the schema: wrong types, out-of-range numbers, odd strings, missing and extra
 fields) and sends them in-process (ASGI, no network) with an admin key to an app over a small
 demo world. Whatever it sends, the server answers without a 5xx, and every 4xx is the
-documented error envelope (docs/api.md). Examples are bounded and derandomized, without
-shrinking, so CI sends the same requests every run in bounded time.
+documented error envelope (docs/api.md). The same again with a viewer's key, fewer examples:
+every operation docs/security.md's roles table closes to viewers answers 403, never a
+success. Examples are bounded and derandomized, without shrinking, so CI sends the same
+requests every run in bounded time.
 """
 
 from __future__ import annotations
 
+import collections
 import logging
 import time
+from collections.abc import Callable
+from typing import Any
 
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
@@ -88,8 +93,15 @@ def _problem(response) -> str | None:
     return None
 
 
-def _fuzz(operation, headers: dict[str, str], examples: int) -> list[str]:
-    """Up to three problems found in ``examples`` generated requests to ``operation``."""
+def _fuzz(
+    operation,
+    headers: dict[str, str],
+    examples: int,
+    expect: Callable[[Any], str | None] | None = None,
+    statuses: collections.Counter | None = None,
+) -> list[str]:
+    """Up to three problems found in ``examples`` generated requests to ``operation``
+    (``expect``: what else is wrong with a response; ``statuses`` counts the answers)."""
     found: list[str] = []
     seen: list[None] = []
 
@@ -113,7 +125,9 @@ def _fuzz(operation, headers: dict[str, str], examples: int) -> list[str]:
         except Exception as exc:  # the in-process client re-raises what the app did not catch
             problem = f"500: {type(exc).__name__}: {exc}"[:300]
         else:
-            problem = _problem(response)
+            problem = _problem(response) or (expect(response) if expect else None)
+            if statuses is not None:
+                statuses[response.status_code] += 1
         if problem and len(found) < 3:
             found.append(
                 f"{case.method} {case.formatted_path} query={case.query!r} "
@@ -150,3 +164,51 @@ def test_no_operation_answers_a_server_error(demo: Api):
     assert set(fuzzed) == every - set(EXCLUDED) and len(fuzzed) >= 50
     slowest = sorted(took.items(), key=lambda kv: -kv[1])[:3]
     assert not problems, "\n".join(problems) + f"\n(slowest: {slowest})"
+
+
+#: examples per operation with a viewer key: one its role may not call answers 403 at once;
+#: one it may call runs as with an admin's key (masked), so fewer keep the test short
+VIEWER_REFUSED = 8
+VIEWER_ALLOWED = 3
+
+
+def _refused(response) -> str | None:
+    """A viewer calling an operation its role may not: 403, never a success."""
+    if response.status_code != 403:
+        return f"{response.status_code} where a viewer's key must get 403: {response.text[:200]}"
+    return None
+
+
+def test_a_viewer_key_gets_403_where_its_role_may_not_and_never_a_server_error(demo: Api):
+    """The same fuzzing with a viewer's key: no 5xx, every 4xx the envelope, and every
+    operation that docs/security.md's roles table closes to viewers (analyst, admin or the
+    local owner only) answers 403, never 200, whatever is sent."""
+    from tests.test_security_doc import documented
+
+    least = documented()
+    schema = schemathesis.openapi.from_asgi("/api/openapi.json", _lifespan_free(demo.client.app))
+    headers = demo.auth("viewer")
+    quiet = logging.getLogger("cxray.api")
+    quiet.disabled = True
+    problems, refused, allowed = [], [], []
+    statuses: collections.Counter = collections.Counter()
+    t0 = time.perf_counter()
+    try:
+        for result in schema.get_all_operations():
+            op = result.ok()
+            key = (op.method.upper(), op.path)
+            if least[key] in ("anonymous", "viewer"):
+                allowed.append(key)
+                problems += _fuzz(op, headers, VIEWER_ALLOWED)
+            else:
+                refused.append(key)
+                problems += _fuzz(op, headers, VIEWER_REFUSED, _refused, statuses)
+    finally:
+        quiet.disabled = False
+    took = time.perf_counter() - t0
+    # the roles table's closed operations are many (imports, keys, the audit log, erasure...)
+    assert len(refused) >= 20 and len(allowed) >= 40, (len(refused), len(allowed))
+    assert ("DELETE", "/api/customers/{customer_id}") in refused
+    assert ("GET", "/api/audit") in refused and ("PUT", "/api/surveys/{name}") in refused
+    assert not problems, "\n".join(problems) + f"\n({took:.0f} s; refused: {dict(statuses)})"
+    assert set(statuses) == {403} and sum(statuses.values()) >= VIEWER_REFUSED * len(refused)
