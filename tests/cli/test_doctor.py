@@ -104,3 +104,28 @@ def test_api_doctor_answers_what_the_cli_prints(tmp_path, capsys):
         assert r.status_code == 200
         assert r.json() == json.loads(out)
         assert client.get("/api/doctor").status_code == 401
+
+
+def test_doctor_as_csv_has_a_line_per_kpi_and_analysis(tmp_path, capsys):
+    import csv
+    import io
+
+    db = _db(tmp_path, "cases", CASES)
+    code, out = _cli(capsys, "--db", db, "doctor", "--format", "json")
+    assert code == 0, out
+    got = json.loads(out)
+    code, out = _cli(capsys, "--db", db, "doctor", "--format", "csv")
+    assert code == 0, out
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert list(rows[0]) == ["name", "title", "kind", "supported", "reason", "needs"]
+    assert len(rows) == len(got["kpis"]) + len(got["analyses"])
+    by_name = {r["name"]: r for r in rows}
+    assert by_name["resolution_mean"]["supported"] == "True"
+    assert by_name["resolution_mean"]["reason"] == ""
+    fcr = by_name["fcr"]
+    assert (fcr["kind"], fcr["supported"]) == ("kpi", "False")
+    assert fcr["needs"] == "cases.resolved_at; cases.contacts or cases.reopened"
+    assert "import cases with contacts" in fcr["reason"]
+    assert by_name["drivers"]["kind"] == "analysis" and by_name["drivers"]["supported"] == "False"
+    supported = sorted(r["name"] for r in rows if r["supported"] == "True")
+    assert supported == sorted(k["name"] for k in got["kpis"] if k["supported"])

@@ -2,31 +2,47 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
-
 import typer
 from rich.markup import escape
 from rich.table import Table
 
 from cxray.cli._app import app
-from cxray.cli._output import console, fmt_int, print_json
+from cxray.cli._output import (
+    FormatOpt,
+    JsonOpt,
+    OutputFormat,
+    console,
+    emit,
+    fmt_int,
+    output_format,
+)
+
+
+def _records(data: dict) -> list[dict]:
+    """One line per KPI and analysis, for --format csv (its needs joined with "; ")."""
+    return [
+        {**item, "needs": "; ".join(item["needs"])} for item in (*data["kpis"], *data["analyses"])
+    ]
 
 
 @app.command()
 def doctor(
     ctx: typer.Context,
-    format_: Annotated[
-        Literal["table", "json"], typer.Option("--format", help="table or json.")
-    ] = "table",
+    format_: FormatOpt = OutputFormat.table,
+    json_: JsonOpt = False,
 ) -> None:
-    """What the data supports: every KPI and analysis, and for the others what to import."""
+    """What the data supports: every KPI and analysis, and for the others what to import.
+
+    With --format csv: one line per KPI and analysis (kind, name, supported, why not)."""
+    fmt = output_format(format_, json_)
     obj = ctx.obj or {}
     from cxray.workspace import Workspace  # imported when run: `cxray --help` stays fast
 
     with Workspace.open(obj.get("db"), obj.get("config"), read_only=True, create=False) as ws:
         cov = ws.doctor()
-    if format_ == "json":
-        print_json(cov.to_dict())
+    if fmt != "table":
+        data = cov.to_dict()
+        emit(fmt, data, records=_records(data))
         return
     present = {t: n for t, n in cov.tables.items() if n}
     if present:
