@@ -180,3 +180,15 @@ def test_secrets_list_names_every_secret_and_never_a_key(tmp_path, capsys, monke
     assert "erasures" in _cli(capsys, "--db", str(db), "secrets", "list", "erasures")
     res = CliRunner().invoke(app, ["--db", str(db), "secrets", "list", "passwords"])
     assert res.exit_code == 2 and "not a secret" in res.output
+
+
+def test_a_read_only_store_without_an_audit_key_names_no_one_and_makes_no_key(tmp_path):
+    db = tmp_path / "ro.duckdb"
+    Store(db).close()
+    with Store(db, read_only=True) as store:
+        log = AuditLog(store)
+        assert log.customer_ref("C-1") == "customer:nokey"
+        assert digest_scheme("/api/customers/customer:nokey") == "none"
+        # a lookup still finds what an older cxray wrote (the unkeyed digest)
+        assert log.customer_refs("C-1") == ["customer:" + hashlib.sha256(b"C-1").hexdigest()[:16]]
+    assert not (tmp_path / "ro.duckdb.secrets").exists()
