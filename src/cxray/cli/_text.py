@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 import textwrap
+from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
@@ -50,6 +51,12 @@ def _open(ctx: typer.Context, *, read_only: bool = False, create: bool = True) -
     return Workspace.open(obj.get("db"), obj.get("config"), read_only=read_only, create=create)
 
 
+def _read(ctx: typer.Context) -> Workspace:
+    """The store as it is, for a command that only reads: opened read-only, and an error
+    (not a new empty store) where there is none."""
+    return _open(ctx, read_only=True, create=False)
+
+
 def _no_store_here(ctx: typer.Context) -> bool:
     """Whether the store is plainly absent: a DuckDB file path with no file there.
 
@@ -90,7 +97,7 @@ def score(
     ws = None
     if model in (None, "auto", "domain") and not (model != "domain" and _no_store_here(ctx)):
         try:
-            ws = _open(ctx, read_only=True, create=False)
+            ws = _read(ctx)
         except StoreLockedError:
             raise
         except StoreError:
@@ -252,13 +259,17 @@ def _lines(label: str, texts: list[tuple[str, str]], width: int) -> None:
         console.print("  " + _fit(f"{name}: {body}", width - 2), markup=False, no_wrap=True)
 
 
+def _warn(messages: Iterable[str]) -> None:
+    """On stderr: each message as a warning, wrapped to the terminal, printed as written."""
+    for m in messages:
+        err_console.print(
+            textwrap.fill(f"warning: {m}", width=max(err_console.width, 40)), markup=False
+        )
+
+
 def _warn_languages(gaps: list[dict[str, Any]]) -> None:
     """On stderr: each language of these texts that sentiment cannot score, with what to do."""
-    for g in gaps:
-        err_console.print(
-            textwrap.fill(f"warning: {g['message']}", width=max(err_console.width, 40)),
-            markup=False,
-        )
+    _warn(g["message"] for g in gaps)
 
 
 @text_app.command("themes")
@@ -290,7 +301,7 @@ def themes(
     from cxray import text
 
     fmt = output_format(format_, json_)
-    with _open(ctx, read_only=True, create=False) as ws, progress_bar(fmt == "table") as pb:
+    with _read(ctx) as ws, progress_bar(fmt == "table") as pb:
         report = text.theme_report(
             ws.store,
             ws.config,
@@ -372,7 +383,7 @@ def trends(
     from cxray import text
 
     fmt = output_format(format_, json_)
-    with _open(ctx, read_only=True, create=False) as ws, progress_bar(fmt == "table") as pb:
+    with _read(ctx) as ws, progress_bar(fmt == "table") as pb:
         report = text.case_trends(
             ws.store, ws.config, period=period, baseline=baseline, progress=pb
         )
@@ -455,7 +466,7 @@ def languages(
     from cxray import text
 
     fmt = output_format(format_, json_)
-    with _open(ctx, read_only=True, create=False) as ws:
+    with _read(ctx) as ws:
         data = text.REPORTS.languages(ws.store, table)
     if fmt != "table":
         emit(fmt, data, records=data["languages"])

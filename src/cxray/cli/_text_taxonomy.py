@@ -17,11 +17,10 @@ from cxray.cli._output import (
     OutputFormat,
     console,
     emit,
-    err_console,
     fmt_int,
     output_format,
 )
-from cxray.cli._text import _open, text_app
+from cxray.cli._text import _read, _warn, text_app
 
 
 def _records(data: dict[str, Any]) -> list[dict[str, Any]]:
@@ -72,7 +71,7 @@ def taxonomy(
     from cxray.text._stored import documents_text
 
     fmt = output_format(format_, json_)
-    with _open(ctx, read_only=True, create=False) as ws:
+    with _read(ctx) as ws:
         tx = text.Taxonomy.from_config(ws.config)
         if file is not None:
             rows, _, _ = text.read_text_file(file, column)
@@ -89,8 +88,7 @@ def taxonomy(
     if fmt != "table":
         data = report.to_dict()
         emit(fmt, data, records=_records(data))
-        for w in report.warnings:
-            err_console.print(f"warning: {w}")
+        _warn(report.warnings)
         return
     t = Table(
         title=f"{where}: taxonomy matches, {fmt_int(report.n_texts)} texts, "
@@ -121,5 +119,4 @@ def taxonomy(
     if report.pairs:
         pairs = ", ".join(f"{a}+{b} ({fmt_int(n)})" for a, b, n in report.pairs)
         console.print(f"[dim]themes sharing most texts: {pairs}[/dim]")
-    for w in report.warnings:
-        err_console.print(f"warning: {w}")
+    _warn(report.warnings)
