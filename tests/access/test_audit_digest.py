@@ -21,6 +21,7 @@ from cxray.cli import app
 from cxray.cli._app import run
 from cxray.store import AUDIT, Store
 from cxray.workspace import Workspace
+from tests._backends import fresh_postgres, needs_postgres
 
 CUSTOMERS = "customer_id,email,created_at\nC-1042,ana@example.com,2026-01-05\nC-7,bo@example.com,2026-02-01\n"
 
@@ -192,3 +193,21 @@ def test_a_read_only_store_without_an_audit_key_names_no_one_and_makes_no_key(tm
         # a lookup still finds what an older cxray wrote (the unkeyed digest)
         assert log.customer_refs("C-1") == ["customer:" + hashlib.sha256(b"C-1").hexdigest()[:16]]
     assert not (tmp_path / "ro.duckdb.secrets").exists()
+
+
+@needs_postgres
+def test_keyed_and_unkeyed_digests_are_found_on_postgres(tmp_path, monkeypatch):
+    key = bytes(range(100, 132))
+    monkeypatch.setenv("CXRAY_SECRET_AUDIT", key.hex())
+    with Store(fresh_postgres()) as store:
+        log = AuditLog(store)
+        old = "customer:" + hashlib.sha256(b"C-5").hexdigest()[:16]
+        log.record("erase", sync=True, actor="local:ana", role="owner", interface="cli",
+                   target=old)  # fmt: skip
+        log.record("read", sync=True, actor="wb", key_id=2, role="viewer",
+                   target=f"/api/customers/{log.customer_ref('C-5')}")  # fmt: skip
+        found = log.events(customer="C-5")
+        assert [digest_scheme(e.target) for e in found] == ["hmac-sha256:env", "sha256"]
+        assert found[0].target.endswith(f"customer:hmac-env:{_hmac16(key, 'C-5')}")
+        assert log.events(customer="C-6") == []
+        log.close()
