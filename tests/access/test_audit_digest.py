@@ -9,6 +9,7 @@ import datetime as dt
 import hashlib
 import hmac
 import json
+import re
 
 import pandas as pd
 import pytest
@@ -211,3 +212,27 @@ def test_keyed_and_unkeyed_digests_are_found_on_postgres(tmp_path, monkeypatch):
         assert found[0].target.endswith(f"customer:hmac-env:{_hmac16(key, 'C-5')}")
         assert log.events(customer="C-6") == []
         log.close()
+
+
+def test_the_audit_page_finds_a_customers_events(tmp_path):
+    from cxray.app import create_app as create_server
+
+    db = tmp_path / "web.duckdb"
+    with Workspace.open(db, tmp_path / "cxray.toml") as ws:
+        admin = ApiKeys(ws.store).create("admin", name="boss")[1]
+        old = "customer:" + hashlib.sha256(b"C-5").hexdigest()[:16]  # an older cxray's event
+        ws.audit.record("erase", sync=True, actor="local:ana", role="owner", interface="cli",
+                        target=old)  # fmt: skip
+    application = create_server(db, tmp_path / "cxray.toml")
+    with TestClient(application, raise_server_exceptions=False) as c:
+        r = c.post("/login", data={"key": admin, "next": "/"}, follow_redirects=False)
+        assert r.status_code == 303
+        c.get("/customers/C-5")
+        c.get("/customers/C-6")
+        page = c.get("/audit", params={"customer": "C-5"})
+        other = c.get("/audit", params={"customer": "C-404"})
+    assert page.status_code == 200 and 'name="customer" value="C-5"' in page.text
+    key = bytes.fromhex(_file_keys(db)["audit"][0]["key"])
+    targets = re.findall(r"<td><code>([^<]*)</code></td>", page.text)
+    assert targets == [f"/customers/customer:hmac-k1:{_hmac16(key, 'C-5')}", old]
+    assert "No events match" in other.text

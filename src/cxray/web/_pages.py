@@ -613,10 +613,12 @@ def create_web_router(state: ServerState, *, cookie: str = SESSION_COOKIE) -> AP
         request: Request,
         action: str | None = None,
         actor: str | None = None,
+        customer: str | None = None,
         until: str | None = None,
         offset: int = 0,
     ) -> Response:
-        """The audit log, for admins (docs/audit.md); 50 events a page, a fixed end."""
+        """The audit log, for admins (docs/audit.md); 50 events a page, a fixed end;
+        ``customer``: the events that named this customer id (found by its digests)."""
         user = who(request)
         if user.role != "admin":
             message = f"the audit log is for admin keys; a {user.role} key may not read it"
@@ -628,19 +630,21 @@ def create_web_router(state: ServerState, *, cookie: str = SESSION_COOKIE) -> AP
             log.flush()
             with state.reading() as backend:
                 events = log.events(
-                    action=action or None, actor=actor or None, until=until, limit=51,
-                    offset=offset, backend=backend,
+                    action=action or None, actor=actor or None, customer=customer or None,
+                    until=until, limit=51, offset=offset, backend=backend,
                 )  # fmt: skip
         except CXError as exc:
             return failed(request, user, exc)
-        keep = {k: v for k, v in (("action", action), ("actor", actor)) if v}
+        keep = {
+            k: v for k, v in (("action", action), ("actor", actor), ("customer", customer)) if v
+        }
 
         def page(at: int) -> str:
             return "/audit?" + urlencode({**keep, "until": until, "offset": at})
 
         return render(
             request, "audit.html", user=user, view=View(), events=events[:50], actions=ACTIONS,
-            action=action, actor=actor, until=until, offset=offset,
+            action=action, actor=actor, customer=customer, until=until, offset=offset,
             prev=page(max(0, offset - 50)) if offset else None,
             next=page(offset + 50) if len(events) > 50 else None,
         )  # fmt: skip
