@@ -15,7 +15,6 @@ Needs Debian's ``chromium``, as ``test_browser.py`` does. ``CXRAY_SCREENSHOTS=DI
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,13 +22,10 @@ from pathlib import Path
 import pytest
 
 from cxray.workspace import Workspace
-from tests._serve import CHROMIUM, CHROMIUM_ARGS, create_key, served
+from tests._browser import chromium, log_in, needs_chromium, shot
+from tests._serve import create_key, served
 
-if not CHROMIUM.exists() and os.environ.get("CI"):
-    pytest.fail("/usr/bin/chromium is missing under CI (.ci/run installs it)", pytrace=False)
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="no /usr/bin/chromium")
-
-SHOTS = os.environ.get("CXRAY_SCREENSHOTS")
+pytestmark = needs_chromium()
 LAPTOP = {"width": 1280, "height": 800}
 PHONE = {"width": 390, "height": 844}
 #: GET routes that are not pages of the nav: the login form and the files pages load
@@ -59,23 +55,14 @@ def server(tmp_path_factory) -> Iterator[dict]:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+    with chromium() as b:
         yield b
-        b.close()
 
 
 def _page(browser, server, role: str, size: dict, *, javascript: bool = True):
-    ctx = browser.new_context(viewport=size, java_script_enabled=javascript)
-    ctx.set_default_timeout(60_000)
-    pg = ctx.new_page()
-    pg.goto(f"{server['base']}/login")
-    pg.fill("input[name=key]", server[role])
-    pg.click("button[type=submit]")
-    pg.wait_for_url(f"{server['base']}/")
-    return pg
+    """A page of its own context logged in as ``role`` at ``size``, at the overview."""
+    return log_in(browser, server["base"], server[role], **size, timeout_ms=60_000,
+                  java_script_enabled=javascript)  # fmt: skip
 
 
 def _menus(pg) -> dict[str, list[tuple[str, str]]]:
@@ -195,10 +182,9 @@ def test_nothing_scrolls_sideways_at_phone_width(browser, server, path):
             at = link.evaluate(SHOWN)
             assert at["onTop"] and at["scroll"] <= at["vw"] == PHONE["width"], (menu, at)
             assert at["left"] >= 0 and at["right"] <= at["vw"], (menu, at)
-        if SHOTS and path == "/" and menu == "Act":
-            Path(SHOTS).mkdir(parents=True, exist_ok=True)
-            pg.screenshot(path=str(Path(SHOTS) / "nav-390.png"))
+        if path == "/" and menu == "Act":  # CXRAY_SCREENSHOTS: a menu open at both widths
+            shot(pg, "nav-390.png")
             pg.set_viewport_size(LAPTOP)
-            pg.screenshot(path=str(Path(SHOTS) / "nav.png"))
+            shot(pg, "nav.png")
             pg.set_viewport_size(PHONE)
     pg.context.close()
