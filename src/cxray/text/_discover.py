@@ -502,8 +502,8 @@ def readable(text: str) -> bool:
     toks = text.split()
     if not 8 <= len(toks) <= 60:
         return False
-    letters = [c for c in text if c.isalpha()]
-    if letters and sum(c.isupper() for c in letters) > 0.6 * len(letters):
+    letters = "".join(filter(str.isalpha, text))
+    if letters and sum(map(str.isupper, letters)) > 0.6 * len(letters):
         return False
     noise = sum(1 for t in toks if t.startswith(("@", "#", "http", "www")))
     return noise <= 0.25 * len(toks)

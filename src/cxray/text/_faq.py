@@ -390,16 +390,26 @@ def group_questions(
 def _merge_near(labels: np.ndarray, x: Any, merge_at: float) -> np.ndarray:
     """Merge groups whose mean TF-IDF vectors have a cosine of ``merge_at`` or more
     (average linkage): near-duplicate intents ("refund" / "refund arrives") become one."""
+    import scipy.sparse as sp
     from sklearn.cluster import AgglomerativeClustering
     from sklearn.preprocessing import normalize
 
     ids = np.unique(labels[labels >= 0])
     if ids.size < 2:
         return labels
-    cent = normalize(np.vstack([np.asarray(x[labels == c].mean(axis=0)).ravel() for c in ids]))
+    # the groups' mean vectors stay sparse: their cosine distances as one sparse product
+    # (dense rows over the whole vocabulary cost seconds per thousand groups)
+    rows = np.flatnonzero(labels >= 0)
+    pos = np.searchsorted(ids, labels[rows])
+    member = sp.csr_matrix((np.ones(rows.size), (pos, rows)), shape=(ids.size, len(labels)))
+    member = sp.diags(1.0 / np.asarray(member.sum(axis=1)).ravel()) @ member
+    cent = normalize(sp.csr_matrix(member @ x))
+    dist = 1.0 - (cent @ cent.T).toarray()
+    np.fill_diagonal(dist, 0.0)
+    dist = np.clip((dist + dist.T) / 2.0, 0.0, 2.0)
     merged = AgglomerativeClustering(
-        n_clusters=None, distance_threshold=1.0 - merge_at, metric="cosine", linkage="average"
-    ).fit_predict(cent)
+        n_clusters=None, distance_threshold=1.0 - merge_at, metric="precomputed", linkage="average"
+    ).fit_predict(dist)
     out = labels.copy()
     for c, m in zip(ids, merged, strict=True):
         out[labels == c] = m
@@ -746,23 +756,35 @@ def _languages(store: Store, got: _Texts, detect: Callable[[Any], np.ndarray]) -
     if got.text and SENTIMENT_TABLE in b.list_tables():
         s = b.table(SENTIMENT_TABLE)
         if "language" in s.columns:
+            import pyarrow as pa
+            import pyarrow.compute as pc
+
+            tables = np.asarray(got.table, dtype=object)
             for table in sorted(set(got.table)):
                 rows = (
                     s.filter((s.table_name == table) & s.language.notnull())
                     .select("row_key", "field", "language")
                     .to_pyarrow()
-                    .to_pandas()
                 )
-                if not len(rows):
+                if not rows.num_rows:
                     continue
-                rows["und"] = rows["language"] == "und"
-                rows = rows.sort_values(["row_key", "und", "field"], kind="stable")
-                first = rows.drop_duplicates("row_key").set_index("row_key")["language"]
-                mine = np.flatnonzero(np.asarray(got.table, dtype=object) == table)
-                keys = pd.Index([got.key[i] for i in mine], dtype=object)
-                found = first.reindex(keys).to_numpy(dtype=object)
-                has = pd.notna(found)
-                out[mine[has]] = found[has]
+                # per row, its first field with a determined language (else "und"): sorted
+                # and picked in Arrow (pandas on a million string keys costs seconds)
+                rows = rows.append_column("und", pc.equal(rows["language"], "und"))
+                rows = rows.sort_by([("row_key", "ascending"), ("und", "ascending"),
+                                     ("field", "ascending")])  # fmt: skip
+                key = rows["row_key"].combine_chunks()
+                first = np.ones(len(key), dtype=bool)
+                if len(key) > 1:
+                    first[1:] = pc.not_equal(key[1:], key[:-1]).to_numpy(zero_copy_only=False)
+                keys_first = key.filter(pa.array(first))
+                lang_first = rows["language"].combine_chunks().filter(pa.array(first))
+                mine = np.flatnonzero(tables == table)
+                at = pc.index_in(
+                    pa.array([got.key[i] for i in mine], pa.string()), value_set=keys_first
+                )
+                ok = pc.is_valid(at).to_numpy(zero_copy_only=False)
+                out[mine[ok]] = np.asarray(lang_first.take(at.filter(ok)).to_pylist(), dtype=object)
     todo = np.flatnonzero(pd.isna(out))
     if todo.size:
         out[todo] = detect([got.text[i] for i in todo])

@@ -174,6 +174,9 @@ class TextReports:
                     if computed and keep:
                         self._unsaved[key] = version
                         self._started[key] = started
+                        mine = getattr(self._local, "computed", None)
+                        if mine is not None:
+                            mine.append(key)
             finally:
                 with self._lock:
                     self._computing.pop((key, version), None)
@@ -192,11 +195,19 @@ class TextReports:
         """
         self._local.stale = []
         self._local.versions = {}  # data versions, read once for the request
+        self._local.computed = []  # reports this request computed to be kept
         try:
             yield self._local.stale
         finally:
             self._local.stale = None
             self._local.versions = None
+            self._local.computed = None
+
+    def computed_here(self) -> bool:
+        """Whether this request (within :meth:`ready_first`) computed a report to be kept:
+        only then has it something for :meth:`save` (what the background computed, it
+        saves itself)."""
+        return bool(getattr(self._local, "computed", None))
 
     def _older(
         self,

@@ -226,8 +226,9 @@ def _sql_any_text(fields: tuple[str, ...]) -> str:
     return " OR ".join(f"({f} IS NOT NULL AND length(trim({f})) > 0)" for f in fields)
 
 
-def stored_themes(store: Any, config: ProgramConfig, table: str) -> Any:
-    """``(row_key, themes)`` of the current assignments of ``table`` (a pandas frame), or None."""
+def stored_themes(store: Any, config: ProgramConfig, table: str, *, arrow: bool = False) -> Any:
+    """``(k, themes)`` of the current assignments of ``table`` (a pandas frame, or an Arrow
+    table with ``arrow``), or None."""
     b = store.backend
     if THEMES_TABLE not in b.list_tables():
         return None
@@ -237,7 +238,8 @@ def stored_themes(store: Any, config: ProgramConfig, table: str) -> Any:
     s = b.table(THEMES_TABLE)
     s = s.filter((s.table_name == table) & (s.scheme == taxonomy_scheme(config)))
     j = cur.join(s, (cur.k == s.row_key) & (cur.h == s.doc_hash))
-    return j.select(k=j.k, themes=j.themes).to_pandas()
+    out = j.select(k=j.k, themes=j.themes)
+    return out.to_pyarrow() if arrow else out.to_pandas()
 
 
 def themes_matrix(assigned: Sequence[str], ids: Sequence[str]) -> np.ndarray:

@@ -35,6 +35,8 @@ for cases the label of the mean score (≥ 0.05 positive, ≤ −0.05 negative).
 
 from __future__ import annotations
 
+import functools
+import itertools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -88,9 +90,14 @@ class Documents:
     def __len__(self) -> int:
         return len(self.keys)
 
-    @property
+    @functools.cached_property
     def month(self) -> np.ndarray:
-        return self.local_time.dt.strftime("%Y-%m").to_numpy()
+        """Each text's month in the program's time zone, ``"YYYY-MM"`` (None when its time
+        is missing). In NumPy: formatting a million times with pandas takes seconds."""
+        local = self.local_time.dt.tz_localize(None).to_numpy(dtype="datetime64[ns]")
+        out = np.datetime_as_string(local.astype("datetime64[M]"), unit="M").astype(object)
+        out[np.isnat(local)] = None
+        return out
 
 
 def _columns(store: Store, table: str) -> set[str]:
@@ -141,30 +148,35 @@ def _sentiment(
     label = np.empty(n, dtype=object)
     b = store.backend
     if n and SENTIMENT_TABLE in b.list_tables():
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
         t = store.table(table)
         s = b.table(SENTIMENT_TABLE)
-        frames = []
+        parts = []
         for name in fields:
             cur = t.filter(t[name].notnull()).select(k=t[key].cast("string"), h=text_md5(t[name]))
             mine = s.filter((s.table_name == table) & (s.field == name))
             j = cur.join(mine, (cur.k == mine.row_key) & (cur.h == mine.text_hash))
-            frames.append(j.select("k", "sentiment_score", "sentiment_label").to_pandas())
-        got = pd.concat(frames)
-        if len(got):
-            agg = got.groupby("k").agg(
-                s=("sentiment_score", "mean"),
-                n=("sentiment_score", "size"),
-                lab=("sentiment_label", "first"),
-            )
-            # positions by hashing plain Python strings (pandas' Arrow-string isin is slow)
-            found = pd.Index(keys, dtype=object).get_indexer(agg.index.astype(object))
-            agg = agg[found >= 0]
-            idx = found[found >= 0]
-            score[idx] = agg["s"].to_numpy()
-            label[idx] = np.where(
-                len(fields) == 1, agg["lab"].to_numpy(), _label_of(agg["s"].to_numpy())
-            )
-            # a case needs both fields scored to count as scored (when both have text)
+            parts.append(j.select("k", "sentiment_score", "sentiment_label"))
+        got = parts[0].union(*parts[1:]) if len(parts) > 1 else parts[0]
+        # averaged where the data lives; placed by an Arrow hash lookup (a million keys as
+        # pandas strings cost seconds of the interpreter's time)
+        agg = (
+            got.group_by("k")
+            .aggregate(s=got.sentiment_score.mean(), lab=got.sentiment_label.max())
+            .to_pyarrow()
+        )
+        if agg.num_rows:
+            found = pc.index_in(agg["k"], value_set=pa.array(keys, pa.string()))
+            ok = pc.is_valid(found)
+            idx = found.filter(ok).to_numpy(zero_copy_only=False).astype(np.int64)
+            mean = agg["s"].filter(ok).to_numpy(zero_copy_only=False).astype(float)
+            score[idx] = mean
+            if len(fields) == 1:
+                label[idx] = np.asarray(agg["lab"].filter(ok).to_pylist(), dtype=object)
+            else:  # a text of two fields: the label of its mean score
+                label[idx] = _label_of(mean)
     todo = np.flatnonzero(np.isnan(score))
     if todo.size:
         model, _ = resolve_model(None, store)
@@ -515,13 +527,18 @@ def _taxonomy_assigned(
     store: Store, config: ProgramConfig, docs: Documents, tx: Taxonomy
 ) -> list[str]:
     """``|id|...|`` per document: stored assignments where current, the rest matched now."""
-    got = pd.Series([None] * len(docs), index=docs.keys, dtype=object)
-    stored = stored_themes(store, config, docs.table) if len(docs) else None
-    if stored is not None and len(stored):
-        found = pd.Series(stored["themes"].to_numpy(), index=stored["k"].to_numpy())
-        found = found[~found.index.duplicated()]
-        got = found.reindex(docs.keys)
-    values = got.to_numpy(dtype=object).copy()
+    values = np.full(len(docs), None, dtype=object)
+    stored = stored_themes(store, config, docs.table, arrow=True) if len(docs) else None
+    if stored is not None and stored.num_rows:
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        # each document's row among the stored ones (the first where a key repeats)
+        at = pc.index_in(pa.array(docs.keys, pa.string()), value_set=stored["k"])
+        ok = pc.is_valid(at)
+        rows = np.flatnonzero(ok.to_numpy(zero_copy_only=False))
+        picked = stored["themes"].take(at.filter(ok))
+        values[rows] = np.asarray(picked.to_pylist(), dtype=object)
     todo = [i for i, v in enumerate(values) if not isinstance(v, str)]
     if todo:
         fresh = tx.assign([docs.texts[i] for i in todo])
@@ -554,8 +571,11 @@ def _measure(
     opts = {"confidence": m.confidence, "min_n": m.min_n}
     n = len(docs)
     months = docs.month if n else np.array([], dtype=object)
-    all_months = sorted(set(months.tolist()))
-    per_month_n = pd.Series(months).value_counts() if n else pd.Series(dtype=int)
+    # months as codes counted with bincount (a million strings per theme cost seconds)
+    month_code, uniq = pd.factorize(months, sort=True)
+    all_months = [str(m) for m in uniq]
+    dated = month_code >= 0
+    per_month = np.bincount(month_code[dated], minlength=len(all_months))
     negative = docs.label == "negative"
     results: list[ThemeStats] = []
     p_values: list[float] = []
@@ -567,15 +587,15 @@ def _measure(
         sc = docs.score[has]
         senti = stats.mean(k, float(sc.sum()), float((sc * sc).sum()), **opts)
         neg = stats.proportion(int((negative & has).sum()), k, **opts)
-        mine = pd.Series(months[has]).value_counts()
+        mine = np.bincount(month_code[has & dated], minlength=len(all_months))
         series = [
             {
                 "month": mo,
-                "volume": int(mine.get(mo, 0)),
-                "texts": int(per_month_n.get(mo, 0)),
-                "share": (mine.get(mo, 0) / per_month_n[mo]) if per_month_n.get(mo, 0) else None,
+                "volume": int(mine[i]),
+                "texts": int(per_month[i]),
+                "share": (mine[i] / per_month[i]) if per_month[i] else None,
             }
-            for mo in all_months
+            for i, mo in enumerate(all_months)
         ]
         change = None
         if len(all_months) >= 2:
@@ -645,8 +665,8 @@ def _quotes(
         idx = np.flatnonzero(has)
         single = n_themes_of[idx] == 1
         ranked = idx[np.lexsort((idx, docs.score[idx], ~single))].tolist()
-        head = ranked[:2_000]  # readability checked on the best-ranked only
-        picks = [i for i in head if readable(docs.texts[i])] + ranked
+        head = ranked[:2_000]  # readability checked on the best-ranked only, as needed
+        picks = itertools.chain((i for i in head if readable(docs.texts[i])), ranked)
     out: list[str] = []
     for i in picks:
         q = redact(docs.texts[i])

@@ -287,8 +287,9 @@ def add_text_routes(
                 raise QueryError(f"source={source!r}: use taxonomy or discover")
             # while the server computes newer reports in the background, a view answers at
             # once with the ones computed before (marked), rather than waiting for them
-            with state.lock, text.REPORTS.ready_first() as stale:
-                ws = state.ws
+            # read through a snapshot (neither waiting for an import nor holding one up);
+            # only what this view computed itself is written, under the write lock
+            with state.reader() as ws, text.REPORTS.ready_first() as stale:
                 # quotes as this reader may read them (cxray.privacy)
                 config = Masking.for_caller(ws.config, pii=user.pii).report_config(ws.config)
                 # kept in the store: the store's own config and, for readers with pii, its
@@ -314,8 +315,9 @@ def add_text_routes(
                 # languages of these texts that sentiment cannot score: a notice at the top
                 gaps = text.REPORTS.languages(ws.store, table, keep=keep)["gaps"]
                 fdr = ws.config.measurement.fdr
-                if keep:
-                    _save_kept(state)
+                if keep and text.REPORTS.computed_here():
+                    with state.lock:
+                        _save_kept(state)
         except CXError as exc:
             return failed(request, user, exc)
         rows = []
