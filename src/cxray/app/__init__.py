@@ -23,6 +23,7 @@ import gc
 import importlib.resources
 import logging
 import os
+import sys
 import threading
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -46,6 +47,10 @@ WARM_EVERY = 2.0
 WARM_QUIET = 2.0
 #: ... but no longer than this
 WARM_PATIENCE = 120.0
+#: the interpreter's switch interval while the warmer runs (seconds; Python's default is
+#: 0.005): a request that gives up the interpreter lock for a query or a write waits up to
+#: this long to get it back from a background computation, once per query
+SWITCH_INTERVAL = 0.001
 
 _log = logging.getLogger("cxray.app")
 
@@ -231,6 +236,7 @@ def _warm_while_serving(app: FastAPI) -> None:
     async def lifespan(a: FastAPI) -> AsyncIterator[None]:
         async with inner(a):
             stop = threading.Event()
+            sys.setswitchinterval(min(sys.getswitchinterval(), SWITCH_INTERVAL))
             thread = threading.Thread(target=warm, args=(stop,), name="cxray-warm", daemon=True)
             thread.start()
             try:
