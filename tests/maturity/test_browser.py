@@ -7,59 +7,41 @@ at phone width nothing overflows sideways. Needs Debian's ``chromium``.
 
 from __future__ import annotations
 
-import os
 import re
-
-import pytest
 
 from cxray.access import ApiKeys
 from cxray.workspace import Workspace
+from tests._browser import chromium, log_in, needs_chromium, shot
 from tests._nav import follow_nav
-from tests._serve import CHROMIUM, CHROMIUM_ARGS, served
+from tests._serve import served
 
-if not CHROMIUM.exists() and os.environ.get("CI"):
-    pytest.fail("/usr/bin/chromium is missing under CI (.ci/run installs it)", pytrace=False)
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="no /usr/bin/chromium")
-
-SHOTS = os.environ.get("CXRAY_SCREENSHOTS")
+pytestmark = needs_chromium()
 
 
 def test_radar_questionnaire_and_phone_width(world):
-    from playwright.sync_api import sync_playwright
-
     db, config = world
     with Workspace.open(db, config) as ws:
         key = ApiKeys(ws.store).create("analyst", name="cx lead")[1]
-    with served(db, config) as base, sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            page = b.new_page(viewport={"width": 1280, "height": 800})
-            page.goto(f"{base}/")
-            page.fill("input[name=key]", key)
-            page.click("button[type=submit]")
-            page.wait_for_url(f"{base}/")
-            follow_nav(page, "Maturity")
-            page.wait_for_url(re.compile(r".*/maturity$"))
-            page.wait_for_selector("#maturity-radar.js-plotly-plot svg.main-svg", timeout=30_000)
-            assert page.locator("#maturity-radar .polarlayer .trace").count() >= 1
-            assert "no assessment kept yet" in page.inner_text("#result-title")
-            page.select_option("select[name='closed_loop.followup']", "3")
-            page.select_option("select[name='closed_loop.alerts']", "3")
-            page.click("#questionnaire button[type=submit]")
-            page.wait_for_url(re.compile(r".*/maturity\?done=1"))
-            assert page.inner_text("#result-title") == "Latest assessment"
-            assert page.locator("table.history tbody tr").count() == 1
-            assert "cx lead" in page.inner_text("table.history")
-            # the answers are drawn: the stated trace joins the evidence and the result
-            page.wait_for_selector("#maturity-radar.js-plotly-plot svg.main-svg", timeout=30_000)
-            assert page.locator("#maturity-radar .polarlayer .trace").count() == 3
-            if SHOTS:
-                page.screenshot(path=os.path.join(SHOTS, "maturity.png"), full_page=False)
-            page.set_viewport_size({"width": 390, "height": 844})
-            page.reload()
-            page.wait_for_selector("#maturity-radar.js-plotly-plot svg.main-svg", timeout=30_000)
-            assert page.evaluate("document.documentElement.scrollWidth") <= 390
-            if SHOTS:
-                page.screenshot(path=os.path.join(SHOTS, "maturity_phone.png"), full_page=False)
-        finally:
-            b.close()
+    with served(db, config) as base, chromium() as b:
+        page = log_in(b, base, key)
+        follow_nav(page, "Maturity")
+        page.wait_for_url(re.compile(r".*/maturity$"))
+        page.wait_for_selector("#maturity-radar.js-plotly-plot svg.main-svg", timeout=30_000)
+        assert page.locator("#maturity-radar .polarlayer .trace").count() >= 1
+        assert "no assessment kept yet" in page.inner_text("#result-title")
+        page.select_option("select[name='closed_loop.followup']", "3")
+        page.select_option("select[name='closed_loop.alerts']", "3")
+        page.click("#questionnaire button[type=submit]")
+        page.wait_for_url(re.compile(r".*/maturity\?done=1"))
+        assert page.inner_text("#result-title") == "Latest assessment"
+        assert page.locator("table.history tbody tr").count() == 1
+        assert "cx lead" in page.inner_text("table.history")
+        # the answers are drawn: the stated trace joins the evidence and the result
+        page.wait_for_selector("#maturity-radar.js-plotly-plot svg.main-svg", timeout=30_000)
+        assert page.locator("#maturity-radar .polarlayer .trace").count() == 3
+        shot(page, "maturity.png")
+        page.set_viewport_size({"width": 390, "height": 844})
+        page.reload()
+        page.wait_for_selector("#maturity-radar.js-plotly-plot svg.main-svg", timeout=30_000)
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390
+        shot(page, "maturity_phone.png")
