@@ -9,8 +9,9 @@ its link and its menu marked current. The keyboard alone opens a menu and follow
 At 390 px nothing scrolls sideways, with every menu closed or open, and an open menu's
 panel lies within the screen.
 
-Needs Debian's ``chromium``, as ``test_browser.py`` does. ``CXRAY_SCREENSHOTS=DIR`` saves
-``nav-*.png`` (a menu open at both widths) into DIR.
+Needs Debian's ``chromium``, as ``test_browser.py`` does. ``python3 -m
+tests.web.test_nav_browser OUT FOLDER`` takes ``docs/screenshots/nav.png`` and ``nav-390.png``
+(the Explain menu open on the Inbox) of the store in FOLDER (e.g. ``cxray demo --loop``).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from pathlib import Path
 import pytest
 
 from cxray.workspace import Workspace
-from tests._browser import chromium, log_in, needs_chromium, shot
+from tests._browser import chromium, log_in, needs_chromium
 from tests._serve import create_key, served
 
 pytestmark = needs_chromium()
@@ -182,9 +183,26 @@ def test_nothing_scrolls_sideways_at_phone_width(browser, server, path):
             at = link.evaluate(SHOWN)
             assert at["onTop"] and at["scroll"] <= at["vw"] == PHONE["width"], (menu, at)
             assert at["left"] >= 0 and at["right"] <= at["vw"], (menu, at)
-        if path == "/" and menu == "Act":  # CXRAY_SCREENSHOTS: a menu open at both widths
-            shot(pg, "nav-390.png")
-            pg.set_viewport_size(LAPTOP)
-            shot(pg, "nav.png")
-            pg.set_viewport_size(PHONE)
     pg.context.close()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """``python3 -m tests.web.test_nav_browser OUT FOLDER``: the Inbox with the Explain menu
+    open at 1280 and 390 px (``nav.png``, ``nav-390.png`` in OUT) of the store in FOLDER
+    (``cxray.duckdb`` or ``demo.duckdb``, ``cxray.toml``), logged in as a viewer."""
+    import sys
+
+    out, folder = (Path(a) for a in (argv or sys.argv[1:])[:2])
+    db = next(p for p in (folder / "cxray.duckdb", folder / "demo.duckdb") if p.exists())
+    key = create_key(db, "viewer")
+    with served(db, folder / "cxray.toml") as base, chromium() as b:
+        for size, name in ((dict(LAPTOP, height=500), "nav.png"), (PHONE, "nav-390.png")):
+            pg = log_in(b, base, key, start="/inbox", **size, timeout_ms=120_000)
+            pg.click("nav.pages summary:text-is('Explain')")
+            assert pg.evaluate("document.documentElement.scrollWidth") <= size["width"]
+            pg.screenshot(path=str(out / name))
+            pg.context.close()
+
+
+if __name__ == "__main__":
+    main()
