@@ -287,10 +287,19 @@ def time_get(op: urllib.request.OpenerDirector, port: int, path: str, marker: by
 
 
 def first_view_round(
-    db: Path, key: str, *, path: str, marker: bytes, warm: bool, wait: float, extra: Path
+    db: Path,
+    key: str,
+    *,
+    path: str,
+    marker: bytes,
+    warm: bool,
+    wait: float,
+    extra: Path,
+    again: int = 0,
 ) -> dict:
     """Start a server, log in, wait ``wait`` s as a person would, time ``GET path``; import
-    ``extra`` (responses) through the CLI, wait, time it again. Also the server's peak
+    ``extra`` (responses) through the CLI, wait, time it again, and ``again`` more times 2 s
+    apart (``"during"``: while a server computes in the background). Also the server's peak
     memory (MiB) at the end."""
     with serve(db, warm=warm) as server:
         op = login(server.port, key)
@@ -303,8 +312,13 @@ def first_view_round(
         )
         time.sleep(wait)
         after = time_get(op, server.port, path, marker)
+        during = []
+        for _ in range(again):
+            time.sleep(2.0)
+            during.append(time_get(op, server.port, path, marker))
         peak = server.peak_mib()
-    return {"after_start": start, "after_import": after, "server_peak_mib": peak}
+    out = {"after_start": start, "after_import": after, "server_peak_mib": peak}
+    return {**out, "during": during} if again else out
 
 
 def first_view_table(
@@ -337,4 +351,15 @@ def first_view_table(
             lines.append(
                 f"| {label} | {med(case, 'after_start')} | {med(case, 'after_import')} | {peak} |"
             )
+    during = [(r["case"], x) for r in rows for x in r.get("during", [])]
+    if during:
+        lines += ["", "Later views, 2 s apart after the one after the import:", ""]
+        for case, label in cases:
+            xs = sorted(x for c, x in during if c == case)
+            if xs:
+                p90 = xs[min(len(xs) - 1, int(0.9 * len(xs)))]
+                lines.append(
+                    f"- {label}: {len(xs)} views, median {statistics.median(xs):.3f} s, "
+                    f"90th percentile {p90:.3f} s, slowest {xs[-1]:.3f} s"
+                )
     return "\n".join(lines)

@@ -20,6 +20,7 @@ again. Three servers, in turn:
   the background after an import.
 
     python -m benchmarks.text_page_first [--rows 1000000] [--rounds 2] [--wait 8] [--cases ...]
+        [--again 10]   # also 10 more views, 2 s apart, while the server computes
 
 Prints a markdown table with the load average.
 """
@@ -146,6 +147,12 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--wait", type=float, default=8.0, help="seconds a person takes to look")
     ap.add_argument(
+        "--again",
+        type=int,
+        default=0,
+        help="views 2 s apart after the one after the import (while the server computes)",
+    )
+    ap.add_argument(
         "--cases",
         default=",".join(c for c, _ in CASES_ORDER),
         help="which servers, comma-separated: on_view, kept, background",
@@ -194,6 +201,7 @@ def main() -> None:
                     warm=case == "background",
                     wait=args.wait,
                     extra=extra,
+                    again=args.again,
                 )
                 rows.append({"case": case, **one})
                 print(rows[-1], file=sys.stderr)
