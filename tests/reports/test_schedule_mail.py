@@ -96,7 +96,7 @@ def test_cxray_serves_app_runs_the_schedule(files, smtp):
     app = create_app(db, cfg, settings=ApiSettings())
     with TestClient(app):
         deadline = time.monotonic() + 60
-        # counted once made, sent and archived: the mail arrives a moment before
+        # counted once sent and marked sent in the archive: the mail arrives a moment before
         while app.state.reports.sent == 0 and time.monotonic() < deadline:
             time.sleep(0.2)
         assert app.state.reports.sent == 1 and app.state.reports.failures == 0
