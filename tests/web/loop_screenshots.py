@@ -23,7 +23,8 @@ from pathlib import Path
 
 import httpx
 
-from tests._serve import CHROMIUM, CHROMIUM_ARGS, served
+from tests._browser import chromium, log_in
+from tests._serve import served
 
 AGENT = "ana.ruiz"
 VIEWPORT = {"width": 1280, "height": 800}
@@ -78,7 +79,6 @@ def main() -> None:
     parser.add_argument("out", type=Path, help="where the PNG files go")
     parser.add_argument("--folder", type=Path, help="a folder with cxray.duckdb (demo --loop)")
     args = parser.parse_args()
-    from playwright.sync_api import sync_playwright
 
     with tempfile.TemporaryDirectory() as tmp:
         folder = args.folder or Path(tmp)
@@ -87,20 +87,13 @@ def main() -> None:
         key = _cxray(folder, "keys", "create", "--role", "analyst", "--name", AGENT)
         key = key.strip().splitlines()[-1]
         args.out.mkdir(parents=True, exist_ok=True)
-        with served(folder / "cxray.duckdb", folder / "cxray.toml") as base, sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-            page = browser.new_context(viewport=VIEWPORT).new_page()
-            page.set_default_timeout(300_000)
-            page.goto(f"{base}/login")
-            page.fill("input[name=key]", key)
-            page.click("button[type=submit]")
-            page.wait_for_url(f"{base}/")
+        with served(folder / "cxray.duckdb", folder / "cxray.toml") as base, chromium() as browser:
+            page = log_in(browser, base, key, start="/login", **VIEWPORT, timeout_ms=300_000)
             fid = pick(base, key)
             page.goto(f"{base}/inbox?tab=mine&id={fid}")
             page.screenshot(path=str(args.out / "inbox.png"))
             page.goto(f"{base}/alerts")
             page.screenshot(path=str(args.out / "alerts.png"))
-            browser.close()
     print(f"inbox.png and alerts.png in {args.out} (follow-up {fid})")
 
 
