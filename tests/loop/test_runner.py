@@ -84,3 +84,15 @@ def test_stopping_ends_a_round_between_two_messages(open_ws):
         assert statuses.count("delivered") >= sent - 1 and statuses.count("pending") >= 1
     finally:
         slow.stop()
+
+
+def test_a_start_after_a_stop_catches_up_again(open_ws, receiver):
+    ws = open_ws(RULES.replace("{url}", receiver.url))
+    runner = LoopRunner(ws.loop, deliver_every=0.1)
+    for checks in (1, 2):  # the next scheduled check is an hour away: each is a start's
+        runner.start()
+        deadline = time.monotonic() + 30
+        while runner.checks < checks and time.monotonic() < deadline:
+            time.sleep(0.05)
+        runner.stop()
+        assert runner.checks == checks and runner.failures == 0

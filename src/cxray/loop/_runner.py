@@ -36,6 +36,11 @@ class LoopRunner(Background):
         self.checks = 0
         self.rounds = 0
 
+    def start(self) -> None:
+        if self._thread is None:
+            self._next_check = 0.0  # a start, or a start after a stop, catches up first
+        super().start()
+
     def tick(self) -> float:
         from cxray.loop._delivery import deliver
 
