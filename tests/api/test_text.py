@@ -167,3 +167,34 @@ def test_texts_are_redacted_unless_configured_off(make_api, tmp_path, redact):
         assert all("[email]" in t and "@" not in t for t in shown)
     else:
         assert all("@example.com" in t for t in shown)
+
+
+def test_text_reads_answer_while_a_writer_holds_the_store(demo):
+    """The text reports read through a snapshot: an import holding the write lock (here,
+    held by this thread for the whole test) does not hold them up, and they answer what
+    they answer without it."""
+    import threading
+
+    urls = [
+        "/api/text/themes",
+        "/api/text/trends",
+        "/api/text/languages",
+        "/api/text/faq",
+        "/api/text/kb",
+        "/api/text/model",
+    ]
+    want = {u: demo.get(u).json() for u in urls}
+    got: dict[str, object] = {}
+
+    def read() -> None:
+        for u in urls:
+            r = demo.get(u)
+            got[u] = r.json() if r.status_code == 200 else r.status_code
+
+    lock = demo.client.app.state.cx.lock
+    with lock:  # a writer at work
+        t = threading.Thread(target=read)
+        t.start()
+        t.join(timeout=120)
+        assert not t.is_alive(), f"waited for the writer: done {sorted(got)}"
+    assert got == want

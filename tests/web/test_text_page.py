@@ -394,3 +394,33 @@ def test_a_pii_readers_text_page_is_kept_unmasked_and_erased_with_the_rest(tmp_p
         report = ws.privacy.erase("C1")
         assert report.counts[KEPT_TABLE] == len(kept)
         assert ws.store.backend.table(KEPT_TABLE).count().to_pyarrow().as_py() == 0
+
+
+def test_the_page_answers_while_a_writer_holds_the_store(make_site):
+    """The page reads through a snapshot and keeps what it computed only when the store is
+    free: an import holding the write lock neither holds up its first view nor a later one,
+    and what it computed meanwhile is kept by the next save."""
+    import threading
+
+    from cxray.text._reports import KEPT_TABLE
+
+    site = make_site(lambda ws: ws.load_demo(seed=5, customers=400, months=3))
+    state = site.client.app.state.cx
+    got: list[int] = []
+
+    def view() -> None:
+        got.append(site.client.get("/text").status_code)
+
+    with state.lock:  # a writer at work
+        for _ in range(2):
+            t = threading.Thread(target=view)
+            t.start()
+            t.join(timeout=120)
+            assert not t.is_alive(), "the Text page waited for the writer"
+        assert got == [200, 200]
+        assert REPORTS._unsaved  # computed, not yet written
+    with state.lock:  # the next save (this one, or the warmer's if it came first)
+        REPORTS.save(state.ws.store)
+        assert not REPORTS._unsaved
+    t = state.ws.store.backend.table(KEPT_TABLE)
+    assert t.count().to_pyarrow().as_py() > 0

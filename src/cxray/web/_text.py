@@ -331,9 +331,13 @@ def add_text_routes(
                 # languages of these texts that sentiment cannot score: a notice at the top
                 gaps = text.REPORTS.languages(ws.store, table, keep=keep)["gaps"]
                 fdr = ws.config.measurement.fdr
-                if keep and text.REPORTS.computed_here():
-                    with state.lock:
+                # kept now unless a writer (an import) holds the store: then the next save
+                # (the warmer's, or a later view's) writes it
+                if keep and text.REPORTS.computed_here() and state.lock.acquire(blocking=False):
+                    try:
                         _save_kept(state)
+                    finally:
+                        state.lock.release()
         except CXError as exc:
             return failed(request, user, exc)
         rows = []

@@ -97,11 +97,11 @@ def themes(
         int, Query(ge=0, le=MAX_SEED, description="seed of discovery and bootstrap")
     ] = 0,
 ) -> CXJSONResponse:
-    with cx.lock:  # reads through the workspace's own connection
+    with cx.reader() as ws:  # a read snapshot: neither waits for an import nor holds one up
         report = text.REPORTS.themes(
-            cx.ws.store, config, source=source, table=table, n_themes=n_themes, seed=seed
+            ws.store, config, source=source, table=table, n_themes=n_themes, seed=seed
         )
-        gaps = text.REPORTS.languages(cx.ws.store, table)["gaps"]
+        gaps = text.REPORTS.languages(ws.store, table)["gaps"]
     # languages: its texts' languages without a sentiment model, each with what to do
     return CXJSONResponse({**report, "languages": gaps})
 
@@ -130,9 +130,9 @@ def theme_rows(
     limit: Annotated[int, Query(ge=1, le=1000)] = 50,
     offset: Annotated[int, Query(ge=0, le=10**12)] = 0,
 ) -> CXJSONResponse:
-    with cx.lock:
+    with cx.reader() as ws:  # a read snapshot: neither waits for an import nor holds one up
         page = text.REPORTS.theme_rows(
-            cx.ws.store,
+            ws.store,
             config,
             theme_id,
             source=source,
@@ -160,9 +160,9 @@ def trends(
         int, Query(ge=1, le=52, description="trailing periods a spike is compared with")
     ] = 8,
 ) -> CXJSONResponse:
-    with cx.lock:
-        report = text.REPORTS.trends(cx.ws.store, config, period=period, baseline=baseline)
-        gaps = text.REPORTS.languages(cx.ws.store, "cases")["gaps"]
+    with cx.reader() as ws:  # a read snapshot: neither waits for an import nor holds one up
+        report = text.REPORTS.trends(ws.store, config, period=period, baseline=baseline)
+        gaps = text.REPORTS.languages(ws.store, "cases")["gaps"]
     return CXJSONResponse({**report, "languages": gaps})
 
 
@@ -180,8 +180,8 @@ def languages(
         Table | None, Query(description="whose texts (default: every table's)")
     ] = None,
 ) -> CXJSONResponse:
-    with cx.lock:
-        return CXJSONResponse(text.REPORTS.languages(cx.ws.store, table))
+    with cx.reader() as ws:  # a read snapshot: neither waits for an import nor holds one up
+        return CXJSONResponse(text.REPORTS.languages(ws.store, table))
 
 
 @router.post(
@@ -197,9 +197,9 @@ def score(
 ) -> CXJSONResponse:
     if body.model in ("default", "lexicon", "embeddings"):  # nothing read from the store
         return CXJSONResponse(_by_language(text.score_texts(body.texts, None, body.model), body))
-    with cx.lock:  # the domain model is read from the store
-        scored = text.score_texts(body.texts, cx.ws.store, body.model)
-        supported = text.supported_languages(text.resolve_model(body.model, cx.ws.store)[0])
+    with cx.reader() as ws:  # a read snapshot: neither waits for an import nor holds one up
+        scored = text.score_texts(body.texts, ws.store, body.model)
+        supported = text.supported_languages(text.resolve_model(body.model, ws.store)[0])
     return CXJSONResponse(_by_language(scored, body, supported))
 
 
@@ -254,8 +254,8 @@ def model(
     cx: Annotated[ApiContext, Depends(context)],
     _: Annotated[Principal, Depends(viewer)],
 ) -> CXJSONResponse:
-    with cx.lock:
-        return CXJSONResponse(text.model_info(cx.ws.store))
+    with cx.reader() as ws:  # a read snapshot: neither waits for an import nor holds one up
+        return CXJSONResponse(text.model_info(ws.store))
 
 
 @router.post(

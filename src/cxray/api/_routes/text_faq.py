@@ -51,9 +51,9 @@ def faq(
     limit: Annotated[int, Query(ge=1, le=500)] = 20,
     seed: Annotated[int, Query(ge=0, le=MAX_SEED)] = 0,
 ) -> CXJSONResponse:
-    with cx.lock:
+    with cx.reader() as ws:  # a read snapshot: neither waits for an import nor holds one up
         report = text.cached_faq(
-            cx.ws.store,
+            ws.store,
             config,
             tables=table,
             since=since,
@@ -75,8 +75,8 @@ def kb_list(
     cx: Annotated[ApiContext, Depends(context)],
     _: Annotated[Principal, Depends(viewer)],
 ) -> CXJSONResponse:
-    with cx.lock:
-        articles = [a.to_dict() for a in text.kb_articles(cx.ws.store)]
+    with cx.reader() as ws:
+        articles = [a.to_dict() for a in text.kb_articles(ws.store)]
     return CXJSONResponse({"articles": articles, "n": len(articles)})
 
 
