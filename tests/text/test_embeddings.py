@@ -91,6 +91,19 @@ def test_embedded_themes_find_the_planted_topics_with_stable_ids():
     assert [assigned2[j] for j in np.argsort(order)] == assigned
 
 
+@needs_extra
+def test_auto_discovery_embeds_english_texts_with_the_extra(tmp_path):
+    from cxray.text import discovery_method, theme_report
+    from cxray.workspace import Workspace
+
+    texts, _ = _texts()
+    assert discovery_method(texts) == "embeddings"
+    with Workspace.open(tmp_path / "w.duckdb", tmp_path / "cxray.toml") as ws:
+        ws.load_demo(seed=3, customers=300, months=2)
+        report = theme_report(ws.store, ws.config, source="discover", n_themes=3)
+    assert report.method == "embeddings" and len(report.themes) == 3
+
+
 def test_without_the_extra_the_message_names_it(monkeypatch):
     from cxray.text import _embed
 

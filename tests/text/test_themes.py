@@ -362,3 +362,49 @@ def test_themes_of_social_posts_follow_the_reasons_not_the_noise():
     words = " ".join(t.label + " " + " ".join(t.terms) for t in found).lower()
     for noise in ("harbor", "https", "ticket", "ending", "fail", "banking", "leeds"):
         assert noise not in words.split(), noise
+
+
+def _real_column(folder: str, file: str, name: str, n: int) -> list[str]:
+    import csv
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[3] / "shared" / "data" / folder / file
+    with path.open(encoding="utf-8-sig", newline="") as f:
+        out = [r[name] for r in csv.DictReader(f) if (r.get(name) or "").strip()]
+    return out[:n]
+
+
+def test_discovery_method_auto_embeds_mostly_english_texts_when_the_extra_is_there(
+    monkeypatch,
+):
+    import cxray.text._embed as embed
+    from cxray.text import discovery_method
+
+    english = _real_column(
+        "womens_clothing_reviews", "Womens Clothing E-Commerce Reviews.csv", "Review Text", 600
+    )
+    portuguese = _real_column(
+        "olist", "olist_classified_public_dataset.csv", "review_comment_message", 600
+    )
+    assert len(english) == len(portuguese) == 600
+    for m in ("nmf", "embeddings"):  # a method named is the method used
+        assert discovery_method(english, m) == m
+    monkeypatch.setattr(embed, "embeddings_available", lambda: False)
+    assert discovery_method(english) == "nmf"  # without cxray[text]
+    monkeypatch.setattr(embed, "embeddings_available", lambda: True)
+    assert discovery_method(english) == "embeddings"
+    # the packaged sentence model is English: Portuguese reviews are left to NMF
+    assert discovery_method(portuguese) == "nmf"
+    assert discovery_method(english[:100] + portuguese[:500]) == "nmf"
+    assert discovery_method(english[:500] + portuguese[:50]) == "embeddings"
+    assert discovery_method([]) == "nmf"
+
+
+def test_the_report_says_how_its_themes_were_found(demo):
+    from cxray.text import theme_report
+
+    with Workspace.open(demo[0], None, read_only=True) as ws:
+        found = theme_report(ws.store, ws.config, source="discover", method="nmf")
+        tax = theme_report(ws.store, ws.config)
+    assert found.method == "nmf" and found.to_dict()["method"] == "nmf"
+    assert tax.method is None and tax.to_dict()["method"] is None

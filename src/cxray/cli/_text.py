@@ -289,12 +289,13 @@ def themes(
     n_themes: Annotated[int, typer.Option("--themes", min=2, help="Themes to discover.")] = 8,
     seed: Annotated[int, typer.Option(help="Seed of discovery and of the bootstrap.")] = 0,
     method: Annotated[
-        Literal["nmf", "embeddings"],
+        Literal["auto", "nmf", "embeddings"],
         typer.Option(
-            help="How to discover: nmf (TF-IDF topics) or embeddings (sentence embeddings, "
-            "needs pip install 'cxray[text]')."
+            help="How to discover: nmf (TF-IDF topics), embeddings (sentence embeddings, "
+            "needs pip install 'cxray[text]'), or auto: embeddings when installed and the "
+            "texts are mostly English, else nmf."
         ),
-    ] = "nmf",
+    ] = "auto",
     json_: JsonOpt = False,
 ) -> None:
     """Themes of the texts: volume, share, sentiment, trend and NPS/CSAT impact, with quotes."""
@@ -321,7 +322,8 @@ def themes(
         return
     width = console.width
     t = Table(
-        title=f"{report.table}: themes ({report.source}), {fmt_int(report.n_texts)} texts, "
+        title=f"{report.table}: themes ({report.source}"
+        f"{', ' + report.method if report.method else ''}), {fmt_int(report.n_texts)} texts, "
         f"{fmt_int(report.unthemed)} without a theme",
         title_justify="left",
         box=box.SIMPLE_HEAD,
