@@ -139,7 +139,8 @@ class RowSelection:
     ISO 8601 bounds on the time column; ``present``: columns that must hold a
     value (``nps`` keeps the responses with an NPS answer, as the NPS counts); ``where``:
     a named condition built over the table (the rows a KPI defined in config counts: its
-    filter, and a value), as ``(name, build)``.
+    filter, and a value), as ``(name, build)``; when it has a ``time`` (a KPI's
+    ``time_column``), ``start``/``end`` bound that column instead of the table's.
     """
 
     table: str
@@ -194,7 +195,8 @@ class RowSelection:
             t = t.filter(t[column].notnull())
         if self.where is not None:
             t = t.filter(self.where[1](t))
-        tc = spec.time_column
+        # a KPI over another time column (``time_column``) is cut on that column
+        tc = getattr(self.where, "time", None) or spec.time_column
         if self.start:
             t = t.filter(t[tc] >= parse_time(self.start, zone, "from"))
         if self.end:
@@ -320,7 +322,7 @@ def page_rows(
     if len(hints) > 4096:  # a bound on what a long-lived server keeps
         hints.clear()
     which = (sel.spec.name, tuple(sel.filters), tuple(sel.present), sel.start, sel.end, zone,
-             sel.where and sel.where[0])  # fmt: skip
+             sel.where and (sel.where[0], getattr(sel.where, "time", None)))  # fmt: skip
     total = hints.get(("total", which))
     if total is None:
         # counted without the order (a sort of every row just to count them is waste)

@@ -311,10 +311,26 @@ def kpi_catalogue(config: ProgramConfig) -> list[dict[str, Any]]:
     return out
 
 
+class KpiCondition(tuple):
+    """A drill-down's named condition ``(name, build)`` that also says which column places
+    a row in a period (``time``: a KPI's ``time_column``), so that the rows behind a KPI
+    over another time column are cut by that column, as the KPI counts them."""
+
+    __slots__ = ()
+
+    def __new__(cls, name: str, build: Any, time: str | None = None) -> KpiCondition:
+        return super().__new__(cls, (name, build, time))
+
+    @property
+    def time(self) -> str | None:
+        return self[2]
+
+
 def kpi_where(config: ProgramConfig, metric: str | None) -> Any:
     """The rows a KPI defined in config counts, as the drill-down's named condition
     ``(metric, build)`` (``cxray.explore.RowSelection.where``): its filter holds and its
-    value (and denominator) is not NULL. ``None`` for a built-in KPI."""
+    value (and denominator) is not NULL; its ``time`` is the KPI's time column (the dates
+    of the drill-down cut on it). ``None`` for a built-in KPI."""
     if metric is None or metric not in config.kpis:
         return None
     spec = config.kpis[metric]
@@ -327,4 +343,4 @@ def kpi_where(config: ProgramConfig, metric: str | None) -> Any:
             cond = cond & _compiled(metric, "denominator", spec.denominator, t).notnull()
         return cond
 
-    return metric, build
+    return KpiCondition(metric, build, spec.time)

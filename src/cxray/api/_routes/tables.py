@@ -52,7 +52,11 @@ def selection(
     ] = [],  # noqa: B006
     start: Annotated[
         str | None,
-        Query(alias="from", description="ISO 8601; rows at or after, on the table's time column"),
+        Query(
+            alias="from",
+            description="ISO 8601; rows at or after, on the table's time column (with "
+            "metric=, that KPI's time_column)",
+        ),
     ] = None,
     end: Annotated[str | None, Query(alias="to", description="ISO 8601; rows before")] = None,
     present: Annotated[
