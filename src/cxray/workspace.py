@@ -288,6 +288,7 @@ class Workspace:
             lock=self.write_lock,
             before_write=write_queued,
             owns_file=not isinstance(self, _ServedView) and self not in _SERVED.values(),
+            rewrite_digests=lambda ids: self.reports.rewrite(ids),  # archived digests naming them
         )
 
     @property
