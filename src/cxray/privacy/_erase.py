@@ -21,7 +21,11 @@ tied to the person:
 * per-row sentiment and themes of the emptied texts are deleted (they were derived from
   the text, and enrichment drops them once a text is gone);
 * fitted models whose JSON names the customer get the pseudonym instead; any other table
-  with a ``customer_id`` column (the audit log, tables of later versions) gets it too.
+  with a ``customer_id`` column (the audit log, tables of later versions) gets it too;
+* archived executive digests that name the customer (``_cx_reports_archive.customers``;
+  one kept before cxray recorded that is taken to name anyone) lose their file in the same
+  transaction; :class:`Privacy` then has them made again from what remains (``ws.reports``)
+  or, without a way to make them, deletes them.
 
 The erasure record (``_cx_erasures``) says when, who, why and how many rows per table, and
 holds a keyed digest of the customer id (HMAC-SHA256 with the store's ``erasures`` signing
@@ -92,6 +96,8 @@ ERASURES_SCHEMA = ibis.schema(
 TEXT_CACHES = ("text_sentiment", "text_themes")
 #: reports of the Text page kept in the store (cxray.text._reports.KEPT_TABLE)
 KEPT_TEXT_REPORTS = "_cx_text_reports"
+#: the executive digests kept (cxray.reports.ARCHIVE), each with the customers it names
+REPORTS_ARCHIVE = "_cx_reports_archive"
 #: free-text columns of the contract (``free_text=True``): emptied by erasure and retention
 FREE_TEXT = {
     name: tuple(c.name for c in spec.columns if getattr(c, "free_text", False))
@@ -276,6 +282,11 @@ class ErasureReport:
     #: "checkpointed" (DuckDB: the log is folded in; old bytes may stay in unused space
     #: until `cxray privacy compact`), "database" (PostgreSQL: VACUUM reclaims the space)
     storage: str = ""
+    #: the archived digests that named the customer (their files emptied by the erasure)
+    digests: tuple[str, ...] = ()
+    #: of those, how many were made again from what remains, and how many deleted
+    digests_rewritten: int = 0
+    digests_removed: int = 0
 
     @property
     def rows(self) -> int:
@@ -292,6 +303,9 @@ class ErasureReport:
             "counts": self.counts,
             "rows": self.rows,
             "storage": self.storage,
+            "digests": len(self.digests),
+            "digests_rewritten": self.digests_rewritten,
+            "digests_removed": self.digests_removed,
         }
 
 
@@ -515,6 +529,8 @@ def erase_customer(
             if digests and _recorded(store, digests):
                 return ErasureReport(False, True, dry_run, {}, actor=actor, reason=reason)
             raise NotFoundError(f"no customer {cid!r} in this store (nothing to erase)")
+        named = _empty_digests(store, tx, cid) if REPORTS_ARCHIVE in existing else ()
+        add(REPORTS_ARCHIVE, len(named))
         erasure_id = "ER-" + secrets.token_hex(8)
         key_id, digest = digests[-1]
         ensure_table(store, tx, ERASURES, ERASURES_SCHEMA, "erasure_id")
@@ -534,8 +550,37 @@ def erase_customer(
         )
     storage = "" if dry_run or not settle else _settle(store)
     return ErasureReport(
-        True, False, dry_run, counts, None if dry_run else erasure_id, now, actor, reason, storage
-    )
+        True, False, dry_run, counts, None if dry_run else erasure_id, now, actor, reason, storage,
+        tuple(named),
+    )  # fmt: skip
+
+
+def _empty_digests(store: Store, tx: Tx, cid: str) -> list[str]:
+    """Empty the file of every archived digest that names ``cid`` (or that was kept before
+    the archive recorded whom a digest names); their ids, to be made again or deleted."""
+    columns = store.backend.table(REPORTS_ARCHIVE).columns
+    if "customers" in columns:
+        where, params = "customers IS NULL OR strpos(customers, ?) > 0", [json.dumps(cid)]
+    else:
+        where, params = "1 = 1", []
+    ids = [r[0] for r in tx.rows(
+        f"SELECT report_id FROM {ident(REPORTS_ARCHIVE)} WHERE {where}", params
+    )]  # fmt: skip
+    for rid in ids:
+        tx.run(
+            f"UPDATE {ident(REPORTS_ARCHIVE)} SET content = ?, size = 0 WHERE report_id = ?",
+            [b"", rid],
+        )
+    return ids
+
+
+def _delete_digests(store: Store, ids: Sequence[str]) -> int:
+    """Delete archived digests (emptied by an erasure and not made again)."""
+    with transaction(store) as tx:
+        return sum(
+            tx.run(f"DELETE FROM {ident(REPORTS_ARCHIVE)} WHERE report_id = ?", [rid])
+            for rid in ids
+        )
 
 
 def _settle(store: Store, *, checkpoint: bool = True) -> str:
@@ -657,6 +702,7 @@ class Privacy:
         lock: Any = None,
         before_write: Callable[[], None] | None = None,
         owns_file: bool = False,
+        rewrite_digests: Callable[[Sequence[str]], tuple[int, int]] | None = None,
     ):
         import threading
 
@@ -665,6 +711,8 @@ class Privacy:
         self.lock = lock or threading.RLock()
         self.before_write = before_write
         self.owns_file = owns_file
+        #: makes archived digests emptied by an erasure again: (rewritten, removed)
+        self.rewrite_digests = rewrite_digests
 
     def erase(
         self,
@@ -695,6 +743,13 @@ class Privacy:
             )
             if report.rows and not dry_run:
                 report = dataclasses.replace(report, storage=_settle(self.store, checkpoint=False))
+        if report.digests and not dry_run:  # made again outside the lock (it reads a while)
+            if self.rewrite_digests is not None:
+                done, gone = self.rewrite_digests(report.digests)
+            else:
+                with self.lock:
+                    done, gone = 0, _delete_digests(self.store, report.digests)
+            report = dataclasses.replace(report, digests_rewritten=done, digests_removed=gone)
         if report.storage == "logged":  # the checkpoint outside the lock: collection goes on
             report = dataclasses.replace(report, storage=checkpoint_store(self.store))
         return report

@@ -2,8 +2,14 @@
 
 The archive is the store table ``_cx_reports_archive``: one row per digest with its
 period, format, reader (``pii``), who made it (a schedule's name, an API key, ``local``),
-the rendered file's bytes (no pickle: the PDF, HTML or Markdown as written) and, for a
-scheduled one, to whom it was sent and when.
+the rendered file's bytes (no pickle: the PDF, HTML or Markdown as written), the customers
+it names (a JSON list, so that an erasure finds the digests that name a customer) and, for
+a scheduled one, to whom it was sent and when.
+
+A digest can be deleted (:meth:`Reports.delete`). An erasure (``cxray.privacy``) empties
+the file of every digest that names the erased customer, in its own transaction, and
+:meth:`Reports.rewrite` then makes each one again from the store as it is after the
+erasure (same id, period, format and reader); one that cannot be made again is deleted.
 """
 
 from __future__ import annotations
@@ -11,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import json
+import logging
 import secrets
 import smtplib
 from dataclasses import dataclass
@@ -46,9 +53,11 @@ ARCHIVE_SCHEMA = ibis.schema(
         "sent_to": "string",  # JSON list of addresses (scheduled digests)
         "sent_at": "timestamp",  # UTC; NULL until the e-mail went
         "summary": "string",  # JSON: each section available or why not
+        "customers": "string",  # JSON list of the customer ids the digest names
     }
 )
-_LIST = [c for c in ARCHIVE_SCHEMA.names if c != "content"]
+_LIST = [c for c in ARCHIVE_SCHEMA.names if c not in ("content", "customers")]
+log = logging.getLogger("cxray.reports")
 EXTENSIONS = {"html": "html", "pdf": "pdf", "md": "md"}
 
 
@@ -119,6 +128,27 @@ class Report:
             summary=json.loads(row["summary"] or "{}"),
             content=bytes(row.get("content") or b""),
         )
+
+
+def named_customers(digest: Any) -> list[str]:
+    """The customer ids a digest shows or rests on (the churn section's customers most at
+    risk, the customers of the alerts it lists): every ``customer_id`` in its sections."""
+    found: dict[str, None] = {}
+
+    def walk(x: Any) -> None:
+        if isinstance(x, dict):
+            for k, v in x.items():
+                if k == "customer_id" and v is not None:
+                    found[str(v)] = None
+                else:
+                    walk(v)
+        elif isinstance(x, list | tuple):
+            for v in x:
+                walk(v)
+
+    for section in digest.sections:
+        walk(section.data)
+    return sorted(found)
 
 
 def _utcnow() -> dt.datetime:
@@ -194,10 +224,20 @@ class Reports:
             content=content,
         )
         if keep:
-            self._write(report)
+            self._write(report, named_customers(digest))
         return report
 
-    def _write(self, r: Report) -> None:
+    def _ensure(self, tx: Any) -> None:
+        """The archive table, and its ``customers`` column in an archive made before it."""
+        from cxray.privacy._erase import ident
+
+        b = self.store.backend
+        if ARCHIVE in b.list_tables() and "customers" not in b.table(ARCHIVE).columns:
+            typ = b.compiler.type_mapper.to_string(ARCHIVE_SCHEMA["customers"])
+            tx.run(f"ALTER TABLE {ident(ARCHIVE)} ADD COLUMN customers {typ}")
+        ensure_table(self.store, tx, ARCHIVE, ARCHIVE_SCHEMA, "report_id")
+
+    def _write(self, r: Report, customers: list[str]) -> None:
         row = {
             "report_id": r.report_id,
             "created_at": r.created_at,
@@ -214,10 +254,67 @@ class Reports:
             "sent_to": json.dumps(r.sent_to),
             "sent_at": r.sent_at,
             "summary": json.dumps(r.summary),
+            "customers": json.dumps(customers),
         }
         with self.lock or contextlib.nullcontext(), transaction(self.store) as tx:
-            ensure_table(self.store, tx, ARCHIVE, ARCHIVE_SCHEMA, "report_id")
+            self._ensure(tx)
             insert_row(tx, ARCHIVE, row)
+
+    def delete(self, report_id: str) -> Report:
+        """Delete one archived digest; its record (without the file).
+        :class:`NotFoundError` when the archive holds none with this id."""
+        held = self._table()
+        rows = [] if held is None else held.filter(held.report_id == report_id).select(*_LIST)
+        found = [] if held is None else rows.to_pyarrow().to_pylist()
+        if not found:
+            raise NotFoundError(f"no report {report_id!r} in the archive")
+        with self.lock or contextlib.nullcontext(), transaction(self.store) as tx:
+            n = tx.run(f'DELETE FROM "{ARCHIVE}" WHERE report_id = ?', [report_id])
+        if not n:
+            raise NotFoundError(f"no report {report_id!r} in the archive")
+        return Report._of(found[0])
+
+    def _period_of(self, r: Report) -> ReportPeriod:
+        """The period an archived digest covers, as it was resolved when it was made."""
+        seen_from = r.period_end + dt.timedelta(days=1)
+        for text, day in ((r.period, seen_from), ("last-week", seen_from)):
+            try:
+                p = resolve_period(text, day)
+            except (ValueError, OverflowError):
+                continue
+            if (p.start, p.end) == (r.period_start, r.period_end):
+                return p
+        return resolve_period(f"{r.period_start}..{r.period_end}", seen_from)
+
+    def rewrite(self, report_ids: list[str] | tuple[str, ...]) -> tuple[int, int]:
+        """Make the archived digests ``report_ids`` again from the store as it is now (after
+        an erasure emptied them): the same id, period, format and reader, a new file and
+        the customers it names now. One that cannot be made again is deleted, so that no
+        emptied file stays in the archive. Returns (rewritten, removed)."""
+        rewritten = removed = 0
+        for rid in report_ids:
+            try:
+                old = self.get(rid)
+            except NotFoundError:
+                continue
+            try:
+                digest = build_digest(self.ws, self._period_of(old), pii=old.pii)
+                content = render(digest, old.format)
+                summary = {s.key: (s.note if not s.available else "ok") for s in digest.sections}
+                with self.lock or contextlib.nullcontext(), transaction(self.store) as tx:
+                    self._ensure(tx)
+                    tx.run(
+                        f'UPDATE "{ARCHIVE}" SET content = ?, size = ?, summary = ?, '
+                        "customers = ? WHERE report_id = ?",
+                        [content, len(content), json.dumps(summary),
+                         json.dumps(named_customers(digest)), rid],
+                    )  # fmt: skip
+                rewritten += 1
+            except Exception as exc:  # never leave an emptied file: the digest goes
+                log.warning("digest %s could not be made again (%s): deleted", rid, exc)
+                with self.lock or contextlib.nullcontext(), transaction(self.store) as tx:
+                    removed += tx.run(f'DELETE FROM "{ARCHIVE}" WHERE report_id = ?', [rid])
+        return rewritten, removed
 
     def mark_sent(self, report_id: str, when: dt.datetime | None = None) -> None:
         with self.lock or contextlib.nullcontext(), transaction(self.store) as tx:
