@@ -122,6 +122,11 @@ def erase(
             console.print("dry run: nothing was changed")
             return
         console.print(f"customer {customer!r} erased: {fmt_int(report.rows)} rows anonymised")
+        if report.digests:
+            console.print(
+                f"archived digests naming them: {report.digests_rewritten} made again, "
+                f"{report.digests_removed} deleted"
+            )
         if compacted:
             console.print(
                 f"store file rewritten ({fmt_int(compacted['bytes_before'])} -> "
