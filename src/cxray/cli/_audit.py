@@ -52,6 +52,7 @@ _COMMANDS: dict[str, str] = {
     "privacy compact": "config",
     "maturity": "config",
     "report": "export",
+    "report delete": "config",
     "views save": "config",
     "views delete": "config",
     "views default": "config",
@@ -116,6 +117,8 @@ def record_command(argv: list[str], code: int, root: dict[str, Any] | None) -> N
         target = words[1]  # the table
     elif command == "erase":
         target = _option(argv, "--customer") or ""  # named by its digest once the store is open
+    elif command == "report delete" and len(words) > 2:
+        target = f"report:{words[2]}"
     elif command.startswith("surveys ") and len(words) > 2:
         target = f"survey:{words[2]}"
     status = "ok" if code == 0 else "error" if code == 70 else "failed"

@@ -1,5 +1,5 @@
-"""``cxray report``: the executive digest of a period as PDF, HTML or Markdown
-(``ws.reports``, ``docs/reports.md``)."""
+"""``cxray report``: the executive digest of a period as PDF, HTML or Markdown; ``cxray
+report delete ID``: one archived digest deleted (``ws.reports``, ``docs/reports.md``)."""
 
 from __future__ import annotations
 
@@ -15,6 +15,14 @@ from cxray.cli._app import app
 from cxray.cli._output import console, err_console
 from cxray.exceptions import QueryError
 
+report_app = typer.Typer(
+    help="The executive digest of a period (PDF, HTML or Markdown), kept in the archive; "
+    "`cxray report delete ID` deletes an archived one.",
+    invoke_without_command=True,
+    no_args_is_help=False,
+)
+app.add_typer(report_app, name="report")
+
 
 class ReportFormat(StrEnum):
     pdf = "pdf"
@@ -22,7 +30,7 @@ class ReportFormat(StrEnum):
     md = "md"
 
 
-@app.command()
+@report_app.callback()
 def report(
     ctx: typer.Context,
     period: Annotated[
@@ -72,6 +80,8 @@ def report(
     """The executive digest of a period: KPI changes with significance, status against
     target, drivers, themes, emerging issues, alerts and follow-ups, churn and revenue at
     risk, with charts."""
+    if ctx.invoked_subcommand is not None:
+        return
     from cxray.workspace import Workspace
 
     today = None
@@ -80,7 +90,7 @@ def report(
             today = dt.date.fromisoformat(as_of)
         except ValueError:
             raise QueryError(f"--as-of {as_of!r}: expected a date YYYY-MM-DD") from None
-    obj = ctx.obj or {}
+    obj = ctx.find_root().obj or {}
     fmt = format_.value
     with Workspace.open(obj.get("db"), obj.get("config"), create=False) as ws:
         reports = ws.reports
@@ -116,3 +126,23 @@ def report(
         err_console.print(f"sent to {', '.join(to)}")
     if keep:
         err_console.print(f"[dim]archived as {r.report_id}[/dim]")
+
+
+@report_app.command("delete")
+def delete(
+    ctx: typer.Context,
+    report_id: Annotated[str, typer.Argument(help="The digest's id (RP-...), as listed.")],
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+) -> None:
+    """Delete one archived digest (its file and record) from the store."""
+    from cxray.workspace import Workspace
+
+    obj = ctx.find_root().obj or {}
+    with Workspace.open(obj.get("db"), obj.get("config"), create=False) as ws:
+        held = ws.reports.get(report_id)  # an unknown id fails before asking
+        if not yes:
+            if not sys.stdin.isatty():
+                raise typer.BadParameter("deleting a digest cannot be undone: add --yes to confirm")
+            typer.confirm(f"Delete {held.report_id} ({held.title})?", abort=True)
+        gone = ws.reports.delete(report_id)
+    console.print(f"deleted {gone.report_id} ({gone.title}, {gone.format}, {gone.size:,} bytes)")
