@@ -163,6 +163,8 @@ class _Column:
     checks: list[tuple[str, str, str]] = field(default_factory=list)  # (predicate, raw, rule)
     #: False for a contract column the input does not carry (stored as NULL)
     present: bool = True
+    #: the file's column it is read from (a timestamp's error names the --map that reads it)
+    source: str | None = None
 
 
 def read_batch(
@@ -833,7 +835,7 @@ def _contract_column(
         return _Column(c.name, f"CAST(NULL AS {c.sql_type})", c.sql_type, present=False)
     text = _text(raw, raw_type)
     ident = q(raw)
-    col = _Column(c.name, "", c.sql_type)
+    col = _Column(c.name, "", c.sql_type, source=raw)
     if c.type == "string":
         col.expr = text
     elif c.type == "timestamp":
@@ -984,9 +986,26 @@ def _problems(
         # a view in file order has no _row: there the row is found by its position
         where = f"WHERE {ROW_COLUMN} = {r}" if base is None else f"LIMIT 1 OFFSET {r - base}"
         (value,) = con.execute(f"SELECT CAST({raw} AS VARCHAR) FROM {q(target)} {where}").fetchone()
+        if rule == _TIMESTAMP_RULE and col.source:
+            rule = _with_date_hint(con, target, col, raw, rule)
         out.append(RuleSummary(RowError(file, r, col.name, value, rule), n))
     out.sort(key=lambda s: (s.first.row or 0, s.first.column or ""))
     return out[:_MAX_RULES]
+
+
+def _with_date_hint(
+    con: duckdb.DuckDBPyConnection, target: str, col: _Column, raw: str, rule: str
+) -> str:
+    """``rule`` and, when the column's values are dates of a known other format, what they
+    look like and the ``--map`` that reads them (:func:`cxray.ingest._dates.date_hint`)."""
+    from cxray.ingest._dates import date_hint
+
+    sample = con.execute(
+        f"SELECT DISTINCT CAST({raw} AS VARCHAR) AS v FROM {q(target)} "
+        f"WHERE {raw} IS NOT NULL ORDER BY v LIMIT 200"
+    ).fetchall()
+    hint = date_hint(con, col.name, str(col.source), [v for (v,) in sample])
+    return f"{rule}; {hint}" if hint else rule
 
 
 def _output_exprs(spec: TableSpec, cols: list[_Column]) -> dict[str, str]:
