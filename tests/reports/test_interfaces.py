@@ -132,3 +132,56 @@ def test_cli_report_writes_each_format(tmp_path: Path, monkeypatch):
             ("2026-Q3", "html"), ("2026-W23", "md")]  # fmt: skip
     bad = runner.invoke(cli, ["report", "--period", "next-week"])
     assert isinstance(bad.exception, QueryError) and "not understood" in str(bad.exception)
+
+
+def test_delete_a_digest_admins_only_api_page_and_cli(site, tmp_path: Path, monkeypatch):
+    c = site.client
+    made = [
+        c.post("/api/reports", json={"period": p, "format": "md"}, headers=site.auth("analyst"))
+        for p in ("2026-07", "2026-08")
+    ]
+    first, second = (m.json()["report_id"] for m in made)
+    # the API: an analyst may generate but not delete; an admin deletes; then it is gone
+    assert "admin" in _error(c.delete(f"/api/reports/{first}", headers=site.auth("analyst")), 403)
+    r = c.delete(f"/api/reports/{first}", headers=site.auth("admin"))
+    assert r.status_code == 200 and r.json()["deleted"] and r.json()["period"] == "2026-07"
+    assert "no report" in _error(c.get(f"/api/reports/{first}", headers=site.auth("viewer")), 404)
+    assert "no report" in _error(c.delete(f"/api/reports/{first}", headers=site.auth("admin")), 404)
+    listed = c.get("/api/reports", headers=site.auth("viewer")).json()["reports"]
+    assert first not in {x["report_id"] for x in listed} and second in {
+        x["report_id"] for x in listed
+    }
+    # the audit log records the deletion as a change of configuration
+    events = c.get("/api/audit", params={"action": "config"}, headers=site.auth("admin")).json()
+    rows = events.get("events") or events.get("records") or []
+    assert any(first in (e.get("target") or "") and e["status"] == "ok" for e in rows), rows
+    # the page: a Delete button for an admin only, a same-site form
+    analyst = TestClient(c.app, raise_server_exceptions=False)
+    analyst.post("/login", data={"key": site.keys["analyst"], "next": "/"})
+    assert f'action="/reports/{second}/delete"' not in analyst.get("/reports").text
+    assert analyst.post(f"/reports/{second}/delete", follow_redirects=False).status_code == 403
+    admin = TestClient(c.app, raise_server_exceptions=False)
+    admin.post("/login", data={"key": site.keys["admin"], "next": "/"})
+    assert f'action="/reports/{second}/delete"' in admin.get("/reports").text
+    foreign = admin.post(f"/reports/{second}/delete", headers={"Origin": "https://evil.example"},
+                         follow_redirects=False)  # fmt: skip
+    assert foreign.status_code == 403
+    gone = admin.post(f"/reports/{second}/delete", follow_redirects=False)
+    assert gone.status_code == 303 and gone.headers["location"] == f"/reports?deleted={second}"
+    page = admin.get(gone.headers["location"]).text
+    assert f"Digest {second} deleted" in page and f'data-report="{second}"' not in page
+    # the command line: asks unless --yes; an unknown id is an error that deletes nothing
+    monkeypatch.chdir(tmp_path)
+    runner = CliRunner()
+    assert runner.invoke(cli, ["init"]).exit_code == 0
+    with Workspace.open("cxray.duckdb") as ws:
+        keep = ws.reports.generate("2026-06-01..2026-06-07", "md").report_id
+        drop = ws.reports.generate("2026-06-08..2026-06-14", "md").report_id
+    no = runner.invoke(cli, ["report", "delete", drop], input="n\n")
+    assert no.exit_code != 0
+    ok = runner.invoke(cli, ["report", "delete", drop, "--yes"])
+    assert ok.exit_code == 0 and f"deleted {drop}" in ok.output
+    bad = runner.invoke(cli, ["report", "delete", "RP-none", "--yes"])
+    assert bad.exit_code != 0 and "no report" in str(bad.exception)
+    with Workspace.open("cxray.duckdb") as ws:
+        assert [x.report_id for x in ws.reports.list()] == [keep]

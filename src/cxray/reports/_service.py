@@ -152,7 +152,8 @@ def named_customers(digest: Any) -> list[str]:
 
 
 def _utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
+    # microseconds kept: two digests of one second are listed in the order they were made
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
 
 class Reports:

@@ -1,5 +1,6 @@
 """The *Reports* page (``/reports``): the archive of executive digests, each to open or
-download, the ``[reports.NAME]`` schedules with their next run, and "generate now".
+download (or delete, for an admin), the ``[reports.NAME]`` schedules with their next run,
+and "generate now".
 
 Generating is an analyst's (as ``POST /api/reports``); a digest made with personal data
 shown opens only for a key with ``pii``, and one made from this page shows personal data
@@ -55,7 +56,8 @@ def add_reports_routes(
     render: Callable[..., HTMLResponse],
     failed: Callable[..., Response],
 ) -> None:
-    """Add ``GET /reports``, ``GET /reports/{id}`` and ``POST /reports``."""
+    """Add ``GET /reports``, ``GET /reports/{id}``, ``POST /reports`` and
+    ``POST /reports/{id}/delete``."""
 
     def page(request: Request, user: Any, status: int = 200, **extra: Any) -> HTMLResponse:
         with state.reader() as ws:
@@ -70,6 +72,7 @@ def add_reports_routes(
             schedules=_schedules(state.ws),
             periods=PERIODS,
             can_generate=role_allows(user.role, "analyst"),
+            can_delete=role_allows(user.role, "admin"),
             **extra,
         )
 
@@ -77,9 +80,11 @@ def add_reports_routes(
         return render(request, "error.html", 403, user=user, view=View(), message=message)
 
     @router.get("/reports", response_class=HTMLResponse)
-    def reports_page(request: Request, done: str | None = None) -> Response:
+    def reports_page(
+        request: Request, done: str | None = None, deleted: str | None = None
+    ) -> Response:
         user = who(request)
-        return page(request, user, done=done)
+        return page(request, user, done=done, deleted=deleted)
 
     @router.get("/reports/{report_id}")
     def report_file(request: Request, report_id: str, download: bool = False) -> Response:
@@ -128,3 +133,18 @@ def add_reports_routes(
         except CXError as exc:
             return page(request, user, 400, error=str(exc), asked=period)
         return RedirectResponse(f"/reports?done={quote(r.report_id)}", status_code=303)
+
+    @router.post("/reports/{report_id}/delete", response_class=HTMLResponse)
+    def delete(request: Request, report_id: str) -> Response:
+        user = who(request)
+        if not same_site(request):
+            return refused(request, user, "a digest must be deleted from this site's own page")
+        if not role_allows(user.role, "admin"):
+            return refused(
+                request, user, f"a {user.role} key may not delete reports; it needs the admin role"
+            )
+        try:
+            gone = state.ws.reports.delete(report_id)
+        except CXError as exc:
+            return failed(request, user, exc)
+        return RedirectResponse(f"/reports?deleted={quote(gone.report_id)}", status_code=303)

@@ -1,5 +1,6 @@
 """Executive digests: ``GET /api/reports`` (the archive), ``GET /api/reports/{id}`` (one
-digest's file), ``POST /api/reports`` (analyst: generate now) over ``Workspace.reports``.
+digest's file), ``POST /api/reports`` (analyst: generate now), ``DELETE /api/reports/{id}``
+(admin: one archived digest deleted) over ``Workspace.reports``.
 
 A digest made with personal data shown (``pii``) is opened only by a caller with the
 ``pii`` permission; a caller without it can generate masked digests only.
@@ -22,6 +23,7 @@ from cxray.exceptions import PermissionDeniedError
 router = APIRouter(prefix="/reports", tags=["reports"])
 
 maker = _require("analyst", "generate a report")
+deleter = _require("admin", "delete a report")
 
 
 class Generate(BaseModel):
@@ -96,3 +98,18 @@ def generate(
         digest = ws.reports.digest(period, pii=body.pii)
     r = writer.generate(period, body.format, pii=body.pii, actor=who.name, digest=digest)
     return CXJSONResponse(r.to_dict(), status_code=201)
+
+
+@router.delete(
+    "/{report_id}",
+    summary="Delete one archived digest (its file and record); answers its record",
+    response_class=CXJSONResponse,
+    responses=ERROR_RESPONSES,
+)
+def delete(
+    cx: Annotated[ApiContext, Depends(context)],
+    _: Annotated[Principal, Depends(deleter)],
+    report_id: str,
+) -> CXJSONResponse:
+    gone = cx.ws.reports.delete(report_id)
+    return CXJSONResponse({"deleted": True, **gone.to_dict()})
