@@ -167,10 +167,20 @@ def test_a_view_answers_with_the_older_report_while_a_newer_one_is_computed(ws):
         assert reports.themes(ws.store, ws.config)["n_texts"] == 4  # no background: computed
     assert stale == [] and old["n_texts"] == 3
     reports.background = True
+    reports.precompute(ws.store, ws.config)  # what the server's background computes
+    # a reader with pii sees the texts as written: a report the background does not compute
+    from cxray.privacy import Masking
+
+    as_written = Masking.for_caller(ws.config, pii=True).report_config(ws.config)
+    assert as_written.privacy.redact is False
+    before = reports.themes(ws.store, as_written)
     ws.import_frame("responses", frame(["parcel lost again"], start=20))
     with reports.ready_first() as stale:
         got = reports.themes(ws.store, ws.config)
+        # ... is computed for the view, not left old while nothing computes it
+        fresh = reports.themes(ws.store, as_written)
     assert got["stale"] is True and got["n_texts"] == 4 and len(stale) == 1
+    assert before["n_texts"] == 4 and fresh["n_texts"] == 5 and "stale" not in fresh
     assert "stale" not in old
     # outside a view (the API, the background computation): always the current one
     current = reports.themes(ws.store, ws.config)

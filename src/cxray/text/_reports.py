@@ -98,6 +98,9 @@ class TextReports:
         self._computing: dict[tuple[Any, ...], threading.Lock] = {}
         #: set by a server that computes new reports in the background (``cxray serve``)
         self.background = False
+        #: the reports the background computation covers (:meth:`precompute` asked for
+        #: them): only these are answered from an older computation while it runs
+        self._warm_keys: set[tuple[Any, ...]] = set()
         self._local = threading.local()
 
     # ------------------------------------------------------------ keys
@@ -143,6 +146,8 @@ class TextReports:
         :meth:`save` (the store's own config, or its unmasked copy).
         """
         with self._lock:
+            if getattr(self._local, "warming", False):
+                self._warm_keys.add(key)
             held = self._items.get(key)
             if held is not None and held[0] == version:
                 self._items.move_to_end(key)
@@ -218,7 +223,9 @@ class TextReports:
     ) -> Any:
         """The older report of ``key`` to answer with while a newer one is computed, or None."""
         stale = getattr(self._local, "stale", None)
-        if stale is None or not self.background:
+        # a report the background does not compute (discovered themes, a reader's texts as
+        # written) would stay old: it is computed for the view instead
+        if stale is None or not self.background or key not in self._warm_keys:
             return None
         old = held
         if old is None and store is not None:
@@ -232,6 +239,7 @@ class TextReports:
         with self._lock:
             self._items.clear()
             self._unsaved.clear()
+            self._warm_keys.clear()
 
     # ------------------------------------------------------------ kept in the store
 
@@ -301,6 +309,15 @@ class TextReports:
         store; ``cxray text enrich`` and ``cxray serve`` do). Returns what it covered
         (``"themes:responses"``, ``"languages:responses"``, ``"trends:week"``, ``"faq"``).
         """
+        self._local.warming = True  # what is asked for here is what the background covers
+        try:
+            return self._precompute(store, config, tables)
+        finally:
+            self._local.warming = False
+
+    def _precompute(
+        self, store: Store, config: ProgramConfig, tables: tuple[str, ...] | None
+    ) -> list[str]:
         done = []
         have = _tables_with_texts(store)
         for table in tables or tuple(TEXT_FIELDS):
@@ -406,6 +423,8 @@ class TextReports:
         )
         version = self.data_version(store, table)
         with self._lock:
+            if getattr(self._local, "warming", False):
+                self._warm_keys.add(key)
             held = self._items.get(("themes", *key[1:]))
         if held is not None and held[0] == version:
             return held[1].report
