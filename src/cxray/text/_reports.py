@@ -146,8 +146,7 @@ class TextReports:
         :meth:`save` (the store's own config, or its unmasked copy).
         """
         with self._lock:
-            if getattr(self._local, "warming", False):
-                self._warm_keys.add(key)
+            self._note_warm(key)
             held = self._items.get(key)
             if held is not None and held[0] == version:
                 self._items.move_to_end(key)
@@ -186,6 +185,12 @@ class TextReports:
                 with self._lock:
                     self._computing.pop((key, version), None)
         return value
+
+    def _note_warm(self, key: tuple[Any, ...]) -> None:
+        """Within :meth:`precompute`, note ``key`` as one the background covers (under
+        ``self._lock``)."""
+        if getattr(self._local, "warming", False):
+            self._warm_keys.add(key)
 
     @contextlib.contextmanager
     def ready_first(self) -> Iterator[list[tuple[Any, ...]]]:
@@ -423,8 +428,7 @@ class TextReports:
         )
         version = self.data_version(store, table)
         with self._lock:
-            if getattr(self._local, "warming", False):
-                self._warm_keys.add(key)
+            self._note_warm(key)
             held = self._items.get(("themes", *key[1:]))
         if held is not None and held[0] == version:
             return held[1].report

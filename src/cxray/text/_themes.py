@@ -91,6 +91,13 @@ class Documents:
         return len(self.keys)
 
     @functools.cached_property
+    def key_array(self) -> Any:
+        """The keys as an Arrow string array (for hash lookups by key)."""
+        import pyarrow as pa
+
+        return pa.array(self.keys, pa.string())
+
+    @functools.cached_property
     def month(self) -> np.ndarray:
         """Each text's month in the program's time zone, ``"YYYY-MM"`` (None when its time
         is missing). In NumPy: formatting a million times with pandas takes seconds."""
@@ -134,21 +141,26 @@ def load_documents(store: Store, config: ProgramConfig, table: str) -> Documents
         when = when.dt.tz_localize("UTC")
     when = when.dt.tz_convert(config.program.timezone)
     text = pd.Series(text.to_pylist(), dtype=object)
-    score, label = _sentiment(store, table, key, fields, keys, text.tolist())
-    return Documents(
+    if isinstance(keys_arr, pa.ChunkedArray):
+        keys_arr = keys_arr.combine_chunks()
+    score, label = _sentiment(store, table, key, fields, keys_arr, text.tolist())
+    docs = Documents(
         table, keys, text.tolist(), when, score, label, df[extra].reset_index(drop=True)
     )
+    docs.key_array = keys_arr  # read once from the store: no second conversion
+    return docs
 
 
 def _sentiment(
-    store: Store, table: str, key: str, fields: tuple[str, ...], keys: list[str], texts: list[str]
+    store: Store, table: str, key: str, fields: tuple[str, ...], keys: Any, texts: list[str]
 ) -> tuple[np.ndarray, np.ndarray]:
+    """Each text's stored sentiment (score, label), scored now where none is stored;
+    ``keys``: the documents' keys as an Arrow string array."""
     n = len(keys)
     score = np.full(n, np.nan)
     label = np.empty(n, dtype=object)
     b = store.backend
     if n and SENTIMENT_TABLE in b.list_tables():
-        import pyarrow as pa
         import pyarrow.compute as pc
 
         t = store.table(table)
@@ -168,7 +180,7 @@ def _sentiment(
             .to_pyarrow()
         )
         if agg.num_rows:
-            found = pc.index_in(agg["k"], value_set=pa.array(keys, pa.string()))
+            found = pc.index_in(agg["k"], value_set=keys)
             ok = pc.is_valid(found)
             idx = found.filter(ok).to_numpy(zero_copy_only=False).astype(np.int64)
             mean = agg["s"].filter(ok).to_numpy(zero_copy_only=False).astype(float)
@@ -561,11 +573,10 @@ def _taxonomy_assigned(
     values = np.full(len(docs), None, dtype=object)
     stored = stored_themes(store, config, docs.table, arrow=True) if len(docs) else None
     if stored is not None and stored.num_rows:
-        import pyarrow as pa
         import pyarrow.compute as pc
 
         # each document's row among the stored ones (the first where a key repeats)
-        at = pc.index_in(pa.array(docs.keys, pa.string()), value_set=stored["k"])
+        at = pc.index_in(docs.key_array, value_set=stored["k"])
         ok = pc.is_valid(at)
         rows = np.flatnonzero(ok.to_numpy(zero_copy_only=False))
         picked = stored["themes"].take(at.filter(ok))
